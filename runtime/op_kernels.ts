@@ -1,0 +1,331 @@
+/**
+ * The runtime binding of each IR op to tfjs-core: one entry per OpName (a missing op is a
+ * compile error). Graphs are traced from tfjs kernels, so every entry computes what the
+ * tfjs kernel the op was recorded from computes. Where a public tfjs op adds behaviour the
+ * kernel does not have (tf.div on int32 dispatches to FloorDiv, tf.oneHot rejects depth 1,
+ * tf.clipByValue with min = max becomes a fill, tf.conv2d rejects strides and dilations
+ * both > 1), the entry calls the kernel with `tf.engine().runKernel` instead.
+ *
+ * int64 does not exist in tfjs: int64 values are int32 tensors at run time.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dim } from '../ir/dim.js';
+import type { DType } from '../ir/dtype.js';
+import type { AttrReader, OpName } from '../ir/ops.js';
+import type { TensorData } from '../ir/tensor_data.js';
+import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
+
+// ---- helpers -------------------------------------------------------------------------
+
+/** The tfjs dtype that carries an IR dtype (int64 → int32). */
+export function tfDtype(d: DType): 'float32' | 'int32' | 'bool' {
+  return d === 'int64' ? 'int32' : d;
+}
+
+/** A tfjs tensor holding a TensorData (int64 data narrowed to int32; the typed array is not copied). */
+export function tensorFromData(v: TensorData): tf.Tensor {
+  const data = v.data instanceof BigInt64Array ? Int32Array.from(v.data, Number) : v.data;
+  return tf.tensor(data, [...v.shape], tfDtype(v.dtype));
+}
+
+const runKernel = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown> = {}): tf.Tensor =>
+  tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
+
+type Pair = [number, number];
+type ExplicitPadding = [Pair, Pair, Pair, Pair];
+type Pad = 'same' | 'valid' | ExplicitPadding;
+
+const pair = (xs: readonly number[], what: string): Pair => {
+  if (xs.length !== 2) throw new Error(`expected 2 values for ${what}, got [${xs.join(',')}]`);
+  return [xs[0]!, xs[1]!];
+};
+
+/** tfjs's pad argument of a conv / pool op: 'same' | 'valid' | [[0,0],[t,b],[l,r],[0,0]] (NHWC). */
+function padOf(a: AttrReader): Pad {
+  const p = a.str('padding');
+  if (p === 'same' || p === 'valid') return p;
+  if (p !== 'explicit') throw new Error(`unknown padding '${p}' (expected same, valid or explicit)`);
+  const [t, b, l, r] = a.ints('pads');
+  return [[0, 0], [t!, b!], [l!, r!], [0, 0]];
+}
+
+const convAttrs = (a: AttrReader) => ({
+  strides: pair(a.ints('strides'), 'strides'),
+  pad: padOf(a),
+  dilations: pair(a.ints('dilations'), 'dilations'),
+});
+
+const poolAttrs = (a: AttrReader) => ({
+  filterSize: pair(a.ints('filter_size'), 'filter_size'),
+  strides: pair(a.ints('strides'), 'strides'),
+  pad: padOf(a),
+});
+
+type FusedActivation = 'linear' | 'relu' | 'prelu' | 'elu' | 'relu6' | 'leakyrelu' | 'sigmoid';
+const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'prelu', 'elu', 'relu6', 'leakyrelu', 'sigmoid'];
+
+/** The optional operands of a fused op: (x, w, [bias], [prelu weights]). */
+function fusedExtras(ins: tf.Tensor[], a: AttrReader) {
+  const activation = a.str('activation');
+  if (!ACTIVATIONS.includes(activation)) throw new Error(`unknown fused activation '${activation}'`);
+  const hasBias = a.bool('has_bias');
+  return {
+    bias: hasBias ? ins[2] : undefined,
+    activation: activation as FusedActivation,
+    preluActivationWeights: activation === 'prelu' ? ins[hasBias ? 3 : 2] : undefined,
+    leakyreluAlpha: a.has('alpha') ? a.float('alpha') : undefined,
+  };
+}
+
+/** FusedConv2D / FusedDepthwiseConv2D: (x, filter, [bias], [prelu weights]). */
+function fusedConv(kernel: 'FusedConv2D' | 'FusedDepthwiseConv2D', ins: tf.Tensor[], a: AttrReader): tf.Tensor {
+  const { bias, preluActivationWeights, activation, leakyreluAlpha } = fusedExtras(ins, a);
+  const inputs: tf.NamedTensorMap = { x: ins[0]!, filter: ins[1]! };
+  if (bias) inputs['bias'] = bias;
+  if (preluActivationWeights) inputs['preluActivationWeights'] = preluActivationWeights;
+  return runKernel(kernel, inputs, { ...convAttrs(a), dataFormat: 'NHWC', activation, leakyreluAlpha });
+}
+
+/**
+ * A filter [kh, kw, ...] with (d-1) zeros inserted between taps along the two spatial axes:
+ * a conv with the dilated filter and dilation 1 equals the conv with dilation d (same output
+ * size and the same 'same' padding, which tfjs computes from the effective filter size).
+ */
+function dilateFilter(f: tf.Tensor, [dh, dw]: Pair): tf.Tensor {
+  let out = f;
+  for (const [axis, d] of [[0, dh], [1, dw]] as const) {
+    if (d === 1) continue;
+    const k = out.shape[axis]!;
+    const e = tf.expandDims(out, axis + 1);                       // [.., k, 1, ..]
+    const padding = e.shape.map((_, i): Pair => (i === axis + 1 ? [0, d - 1] : [0, 0]));
+    const spread = tf.reshape(tf.pad(e, padding), out.shape.map((s, i) => (i === axis ? k * d : s)));
+    const size = spread.shape.map((s, i) => (i === axis ? (k - 1) * d + 1 : s));
+    out = tf.slice(spread, spread.shape.map(() => 0), size);
+  }
+  return out;
+}
+
+const checkDilations = (op: string, dil: Pair): void => {
+  if (dil[0] < 1 || dil[1] < 1) throw new Error(`${op}: dilations must be ≥ 1, got [${dil.join(',')}]`);
+};
+
+/** Batch norm as tfjs's FusedBatchNorm kernel computes it, when every parameter is per-channel. */
+function isPerChannel(p: tf.Tensor, x: tf.Tensor): boolean {
+  const last = x.shape[x.rank - 1] ?? 1;
+  return p.shape.slice(0, -1).every((d) => d === 1) && (p.size === 1 || p.size === last);
+}
+
+/** softmax / log_softmax over any axis: tfjs's kernels only reduce the last axis. */
+function alongLastAxis(x: tf.Tensor, axis: number, f: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const ax = axis < 0 ? axis + x.rank : axis;
+  if (ax === x.rank - 1) return f(x);
+  const perm = Array.from({ length: x.rank }, (_, i) => i);
+  perm[ax] = x.rank - 1;
+  perm[x.rank - 1] = ax;                                           // a swap is its own inverse
+  return tf.transpose(f(tf.transpose(x, perm)), perm);
+}
+
+/**
+ * strided_slice in the IR's normalized form (one entry per axis, no masks, absolute
+ * begin/end): a positive stride walks [begin, end) with 0 ≤ begin, end ≤ n; a negative one
+ * walks from begin down to end exclusive, with end = -1 meaning "through index 0". tfjs would
+ * read -1 as n-1, so such an end becomes an end-mask bit.
+ */
+function stridedSlice(x: tf.Tensor, begin: number[], end: number[], strides: readonly number[]): tf.Tensor {
+  const b: number[] = [], e: number[] = [], s: number[] = [];
+  let endMask = 0;
+  x.shape.forEach((n, i) => {
+    const st = strides[i]!;
+    if (st === 0) throw new Error(`strided_slice: stride 0 on axis ${i}`);
+    if (st > 0) {
+      b.push(Math.min(Math.max(begin[i]!, 0), n)); e.push(Math.min(Math.max(end[i]!, 0), n)); s.push(st);
+      return;
+    }
+    const bi = Math.min(begin[i]!, n - 1), ei = Math.min(Math.max(end[i]!, -1), n - 1);
+    if (bi < 0) { b.push(0); e.push(0); s.push(1); return; }        // empty along this axis
+    b.push(bi); e.push(ei < 0 ? 0 : ei); s.push(st);
+    if (ei < 0) endMask |= 1 << i;
+  });
+  return tf.stridedSlice(x, b, e, s, 0, endMask);
+}
+
+/** tf.pad with per-side paddings that may be negative (a negative side crops). */
+function padSigned(x: tf.Tensor, flat: readonly number[], value: number): tf.Tensor {
+  const sides = x.shape.map((_, i): Pair => [flat[2 * i]!, flat[2 * i + 1]!]);
+  const grown = sides.some(([b, a]) => b > 0 || a > 0)
+    ? tf.pad(x, sides.map(([b, a]): Pair => [Math.max(b, 0), Math.max(a, 0)]), value) : x;
+  if (sides.every(([b, a]) => b >= 0 && a >= 0)) return grown;
+  const begin = sides.map(([b]) => Math.max(-b, 0));
+  const size = grown.shape.map((d, i) => d - begin[i]! - Math.max(-sides[i]![1], 0));
+  return tf.slice(grown, begin, size);
+}
+
+const shapeOf = (ctx: ExecCtx, ds: readonly Dim[]): number[] => ctx.dims(ds);
+
+// ---- the table -----------------------------------------------------------------------
+
+const u = (f: (x: tf.Tensor) => tf.Tensor): OpKernel => ([x]) => f(x!);
+const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y]) => f(x!, y!);
+const reduce = (f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor): OpKernel =>
+  ([x], a) => f(x!, [...a.ints('axes')], a.bool('keep_dims'));
+
+const TABLE: Record<OpName, OpKernel | Unsupported> = {
+  // sources
+  const: (_, a) => tensorFromData(a.tensor('value')),
+  sym_const: (_, a, ctx) => tf.scalar(ctx.dim(a.dim('value')), tfDtype(a.dtype('dtype'))),
+  fill: (_, a, ctx) => tf.fill(shapeOf(ctx, a.dims('shape')), a.float('value'), tfDtype(a.dtype('dtype'))),
+  range: (_, a) => {
+    const dt = tfDtype(a.dtype('dtype'));
+    const r = tf.range(a.float('start'), a.float('stop'), a.float('step'), dt === 'bool' ? 'int32' : dt);
+    return dt === 'bool' ? tf.cast(r, 'bool') : r;
+  },
+  random_uniform: (_, a, ctx) => tf.randomUniform(shapeOf(ctx, a.dims('shape')), a.float('min'), a.float('max'),
+    tfDtype(a.dtype('dtype')), ctx.seedFor(a.int('seed'))),
+  random_normal: (_, a, ctx) => {
+    const dt = tfDtype(a.dtype('dtype'));
+    if (dt === 'bool') throw new Error('random_normal: dtype bool is not a numeric type');
+    const draw = a.bool('truncated') ? tf.truncatedNormal : tf.randomNormal;
+    return draw(shapeOf(ctx, a.dims('shape')), a.float('mean'), a.float('std'), dt, ctx.seedFor(a.int('seed')));
+  },
+  assign: () => [],                                                // the Session writes the variable
+
+  // elementwise unary
+  abs: u(tf.abs), acos: u(tf.acos), acosh: u(tf.acosh), asin: u(tf.asin), asinh: u(tf.asinh),
+  atan: u(tf.atan), atanh: u(tf.atanh), ceil: u(tf.ceil), cos: u(tf.cos), cosh: u(tf.cosh),
+  elu: u(tf.elu), erf: u(tf.erf), exp: u(tf.exp), expm1: u(tf.expm1), floor: u(tf.floor),
+  log: u(tf.log), log1p: u(tf.log1p), neg: u(tf.neg), reciprocal: u(tf.reciprocal), relu: u(tf.relu),
+  relu6: u(tf.relu6), round: u(tf.round), rsqrt: u(tf.rsqrt), selu: u(tf.selu), sigmoid: u(tf.sigmoid),
+  sign: u(tf.sign), sin: u(tf.sin), sinh: u(tf.sinh), softplus: u(tf.softplus), sqrt: u(tf.sqrt),
+  square: u(tf.square), tan: u(tf.tan), tanh: u(tf.tanh), identity: u(tf.clone),
+  leaky_relu: ([x], a) => tf.leakyRelu(x!, a.float('alpha')),
+  step: ([x], a) => tf.step(x!, a.float('alpha')),
+  // The ClipByValue kernel, not tf.clipByValue: that one turns min = max into a fill (NaN lost).
+  clip: ([x], a) => runKernel('ClipByValue', { x: x! }, { clipValueMin: a.float('min'), clipValueMax: a.float('max') }),
+  is_nan: u(tf.isNaN), is_inf: u(tf.isInf), is_finite: u(tf.isFinite),
+  logical_not: u(tf.logicalNot),
+  cast: ([x], a) => tf.cast(x!, tfDtype(a.dtype('dtype'))),
+  zeros_like: u(tf.zerosLike), ones_like: u(tf.onesLike),
+
+  // elementwise binary
+  add: b(tf.add), sub: b(tf.sub), mul: b(tf.mul),
+  // RealDiv: tf.div on two int32 tensors would run FloorDiv instead.
+  div: ([x, y]) => runKernel('RealDiv', { a: x!, b: y! }),
+  floor_div: b(tf.floorDiv), mod: b(tf.mod), pow: b(tf.pow),
+  maximum: b(tf.maximum), minimum: b(tf.minimum), squared_difference: b(tf.squaredDifference),
+  atan2: b(tf.atan2), prelu: b(tf.prelu),
+  elu_grad: ([dy, y]) => runKernel('EluGrad', { dy: dy!, y: y! }),
+  equal: b(tf.equal), not_equal: b(tf.notEqual), less: b(tf.less), less_equal: b(tf.lessEqual),
+  greater: b(tf.greater), greater_equal: b(tf.greaterEqual),
+  logical_and: b(tf.logicalAnd), logical_or: b(tf.logicalOr), logical_xor: b(tf.logicalXor),
+  select: ([c, x, y]) => tf.where(c!, x!, y!),
+  // tf.addN needs equal shapes; the IR's add_n broadcasts.
+  add_n: (ins) => {
+    const shape = ins.reduce<number[]>((s, t) => tf.broadcast_util.assertAndGetBroadcastShape(s, t.shape), []);
+    return tf.addN(ins.map((t) => (tf.util.arraysEqual(t.shape, shape) ? t : tf.broadcastTo(t, shape))));
+  },
+
+  // reductions
+  reduce_sum: reduce(tf.sum), reduce_mean: reduce(tf.mean), reduce_max: reduce(tf.max),
+  reduce_min: reduce(tf.min), reduce_prod: reduce(tf.prod), reduce_all: reduce(tf.all), reduce_any: reduce(tf.any),
+  argmax: ([x], a) => tf.argMax(x!, a.int('axis')),
+  argmin: ([x], a) => tf.argMin(x!, a.int('axis')),
+  cumsum: ([x], a) => tf.cumsum(x!, a.int('axis'), a.bool('exclusive'), a.bool('reverse')),
+  softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.softmax(t)),
+  log_softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.logSoftmax(t)),
+
+  // linear algebra and nn
+  matmul: ([x, w], a) => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')),
+  fused_matmul: (ins, a) => tf.fused.matMul({
+    a: ins[0]!, b: ins[1]!, transposeA: a.bool('transpose_a'), transposeB: a.bool('transpose_b'), ...fusedExtras(ins, a),
+  }),
+  // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
+  conv2d: ([x, f], a) => runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
+  depthwise_conv2d: ([x, f], a) => runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
+  // The kernels, not tf.fused.conv2d / tf.fused.depthwiseConv2d: those reject strides and
+  // dilations both > 1 (and the depthwise one explicit pads).
+  fused_conv2d: (ins, a) => fusedConv('FusedConv2D', ins, a),
+  fused_depthwise_conv2d: (ins, a) => fusedConv('FusedDepthwiseConv2D', ins, a),
+  // tfjs's Conv2DBackprop* kernels ignore dilations (tfjs has no dilated conv gradient); a
+  // dilated one runs the kernel on the filter with zeros inserted between its taps.
+  conv2d_backprop_input: ([dy, f], a, ctx) => {
+    const { strides, pad, dilations } = convAttrs(a);
+    checkDilations('conv2d_backprop_input', dilations);
+    return runKernel('Conv2DBackpropInput', { dy: dy!, filter: dilateFilter(f!, dilations) },
+      { strides, pad, dataFormat: 'NHWC', inputShape: shapeOf(ctx, a.dims('input_shape')) });
+  },
+  conv2d_backprop_filter: ([x, dy], a) => {
+    const { strides, pad, dilations } = convAttrs(a);
+    checkDilations('conv2d_backprop_filter', dilations);
+    const [kh, kw, ci, co] = a.ints('filter_shape') as [number, number, number, number];
+    const [dh, dw] = dilations;
+    const eff = [(kh - 1) * dh + 1, (kw - 1) * dw + 1, ci, co];
+    const g = runKernel('Conv2DBackpropFilter', { x: x!, dy: dy! }, { strides, pad, dataFormat: 'NHWC', filterShape: eff });
+    return dh === 1 && dw === 1 ? g : tf.stridedSlice(g, [0, 0, 0, 0], eff, [dh, dw, 1, 1]);
+  },
+  depthwise_conv2d_backprop_input: ([dy, f], a, ctx) => runKernel('DepthwiseConv2dNativeBackpropInput', { dy: dy!, filter: f! },
+    { ...convAttrs(a), inputShape: shapeOf(ctx, a.dims('input_shape')) }),
+  depthwise_conv2d_backprop_filter: ([x, dy], a) => runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x!, dy: dy! },
+    { ...convAttrs(a), filterShape: [...a.ints('filter_shape')] }),
+  max_pool: ([x], a) => { const p = poolAttrs(a); return tf.maxPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
+  avg_pool: ([x], a) => { const p = poolAttrs(a); return tf.avgPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
+  max_pool_grad: ([dy, x, y], a) => runKernel('MaxPoolGrad', { dy: dy!, input: x!, output: y! }, poolAttrs(a)),
+  avg_pool_grad: ([dy, x], a) => runKernel('AvgPoolGrad', { dy: dy!, input: x! }, poolAttrs(a)),
+  // tf.batchNorm (the FusedBatchNorm kernel) indexes its parameters modulo their size, which
+  // is broadcasting only for per-channel (last-axis) parameters; others use elementwise ops.
+  batch_norm: ([x, mean, variance, offset, scale], a) => {
+    const eps = a.float('epsilon');
+    const params = [mean!, variance!, offset!, scale!];
+    if (params.every((p) => isPerChannel(p, x!))) {
+      const [m, v, o, s] = params.map((p) => (p.rank <= 1 ? p : tf.reshape(p, [p.size]))) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      return tf.batchNorm(x!, m, v, o, s, eps);
+    }
+    return tf.add(tf.mul(tf.sub(x!, mean!), tf.div(scale!, tf.sqrt(tf.add(variance!, eps)))), offset!);
+  },
+
+  // shape and data movement
+  reshape: ([x], a, ctx) => tf.reshape(x!, shapeOf(ctx, a.dims('shape'))),
+  transpose: ([x], a) => tf.transpose(x!, [...a.ints('perm')]),
+  concat: (ins, a) => tf.concat(ins, a.int('axis')),
+  pack: (ins, a) => tf.stack(ins, a.int('axis')),
+  unpack: ([x], a) => tf.unstack(x!, a.int('axis')),
+  split: ([x], a, ctx) => tf.split(x!, shapeOf(ctx, a.dims('sizes')), a.int('axis')),
+  slice: ([x], a, ctx) => tf.slice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('size'))),
+  strided_slice: ([x], a, ctx) => stridedSlice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('end')), a.ints('strides')),
+  gather: ([x, idx], a) => tf.gather(x!, idx!, a.int('axis'), a.int('batch_dims')),
+  pad: ([x], a) => padSigned(x!, a.ints('paddings'), a.float('value')),
+  tile: ([x], a) => tf.tile(x!, [...a.ints('reps')]),
+  reverse: ([x], a) => tf.reverse(x!, [...a.ints('axes')]),
+  broadcast_to: ([x], a, ctx) => tf.broadcastTo(x!, shapeOf(ctx, a.dims('shape'))),
+  // The OneHot kernel: tf.oneHot rejects depth < 2.
+  one_hot: ([i], a) => runKernel('OneHot', { indices: i! },
+    { depth: a.int('depth'), onValue: a.float('on_value'), offValue: a.float('off_value'), dtype: tfDtype(a.dtype('dtype')) }),
+  // tfjs's kernel segments along axis 0 only; ids of rank r segment the first r axes of x.
+  unsorted_segment_sum: ([x, ids], a) => {
+    const r = ids!.rank;
+    const flatX = r === 1 ? x! : tf.reshape(x!, [ids!.size, ...x!.shape.slice(r)]);
+    return tf.unsortedSegmentSum(flatX, tf.reshape(ids!, [ids!.size]) as tf.Tensor1D, a.int('num_segments'));
+  },
+};
+
+/**
+ * Every kernel returns tensors distinct from its inputs (a few tfjs ops hand back their
+ * input unchanged), so the Session may free an input after its last use without freeing
+ * an output with it.
+ */
+function freshOutputs(table: Record<OpName, OpKernel | Unsupported>): Record<OpName, OpKernel | Unsupported> {
+  const out = {} as Record<OpName, OpKernel | Unsupported>;
+  for (const [op, k] of Object.entries(table) as [OpName, OpKernel | Unsupported][]) {
+    out[op] = typeof k !== 'function' ? k : (ins, a, ctx) => {
+      const r = k(ins, a, ctx);
+      if (Array.isArray(r)) return r.map((t) => (ins.includes(t) ? tf.clone(t) : t));
+      return ins.includes(r) ? tf.clone(r) : r;
+    };
+  }
+  return out;
+}
+
+export const OP_KERNELS: Record<OpName, OpKernel | Unsupported> = freshOutputs(TABLE);
+
+export function isUnsupported(k: OpKernel | Unsupported): k is Unsupported {
+  return typeof k !== 'function';
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// The `graphc` command. The subcommands are declared here with their flags; their work is
+// not implemented yet (issue #3): each says so and exits 1.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { BACKEND_NAMES } from '../../runtime/backend_names.js';
+
+const NOT_IMPLEMENTED_ISSUE = '#3';
+
+/** graphc's package.json version, found by walking up from this file (src/cli or dist/src/cli). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'graphc' && pkg.version) return pkg.version;
+    } catch {
+      // no package.json here; keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('graphc: cannot find its own package.json');
+    dir = parent;
+  }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+function notImplemented(command: string): () => void {
+  return () => {
+    process.stderr.write(`graphc ${command}: not implemented yet (see issue ${NOT_IMPLEMENTED_ISSUE})\n`);
+    process.exitCode = 1;
+  };
+}
+
+function buildProgram(): Command {
+  const program = new Command('graphc')
+    .description('graphc: trace TensorFlow.js code into a graph, optimize it, run it, export ONNX')
+    .version(packageVersion(), '-V, --version', 'print the graphc version')
+    .helpOption('-h, --help', 'show help')
+    .configureOutput({
+      // Commander's messages start with "error: "; prefix the program name and keep the
+      // message (and a "Did you mean ...?" suggestion) on one line.
+      outputError: (str, write) => write(`graphc: ${str.trim().replace(/\s*\n\s*/g, ' ')}\n`),
+    })
+    .showSuggestionAfterError(true);
+
+  program
+    .command('export')
+    .description('trace a TS module or a saved tfjs LayersModel and write ONNX')
+    .argument('<module.ts | model.json>', 'a TypeScript module, or a tfjs LayersModel model.json')
+    .option('--fn <name>', 'the exported function or model to export')
+    .option('-o, --output <out.onnx>', 'where to write the ONNX model')
+    .option('--opset <n>', 'ONNX opset (default 17)', positiveInt)
+    .option('--input <name:dtype[dims]>', 'an input signature, e.g. x:float32[batch,784] (repeatable)', collect)
+    .option('--no-optimize', 'skip the optimization passes')
+    .option('--dump-ir <dir>', 'write the IR text before and after each pass into <dir>')
+    .action(notImplemented('export'));
+
+  program
+    .command('inspect')
+    .description('show inputs, outputs, op histogram and parameters')
+    .argument('<model.onnx | module.ts>', 'an ONNX model or a TypeScript module')
+    .action(notImplemented('inspect'));
+
+  program
+    .command('optimize')
+    .description('import an ONNX model, run the passes, export it again')
+    .argument('<in.onnx>', 'the ONNX model to optimize')
+    .requiredOption('-o, --output <out.onnx>', 'where to write the optimized model')
+    .action(notImplemented('optimize'));
+
+  program
+    .command('run')
+    .description('run a model or module on a backend and print its outputs')
+    .argument('<model.onnx | module.ts>', 'an ONNX model or a TypeScript module')
+    .option('--input <name=file.npy|random>', 'feed an input from a .npy file or random values (repeatable)', collect)
+    .addOption(new Option('--backend <name>', 'the backend to run on').choices(BACKEND_NAMES).default('auto'))
+    .action(notImplemented('run'));
+
+  program.addHelpText('after', () => commandSynopses(program));
+  return program;
+}
+
+/** Each command's full synopsis and flags, appended to `graphc --help`. */
+function commandSynopses(program: Command): string {
+  const help = program.createHelp();
+  const lines: string[] = ['', 'Command options:'];
+  for (const cmd of program.commands) {
+    lines.push(`  graphc ${cmd.name()} ${help.commandUsage(cmd).replace(/^graphc \S+ /, '')}`);
+    const options = help.visibleOptions(cmd).filter((o) => o.long !== '--help');
+    const width = Math.max(0, ...options.map((o) => help.optionTerm(o).length));
+    for (const o of options) {
+      lines.push(`    ${help.optionTerm(o).padEnd(width)}  ${help.optionDescription(o)}`);
+    }
+  }
+  lines.push('', `The commands are not implemented yet (issue ${NOT_IMPLEMENTED_ISSUE}).`);
+  return lines.join('\n');
+}
+
+const program = buildProgram();
+if (process.argv.length <= 2) {
+  // `graphc` alone: a one-line usage error rather than the whole help text.
+  const names = program.commands.map((c) => c.name()).join(', ');
+  program.error(`error: missing command (${names}); see 'graphc --help'`);
+}
+await program.parseAsync(process.argv);

@@ -1,0 +1,200 @@
+/**
+ * gc.compile: tf.function for TensorFlow.js. Traces `fn` once per signature into a graph and
+ * runs it through a Session. Like tf.function it shares state with the user's tf.Variables:
+ * each call reads their current values and assigns what `fn` assigned.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DType } from '../ir/dtype.js';
+import { GcError } from '../ir/errors.js';
+import type { Graph } from '../ir/graph.js';
+import { typeToString } from '../ir/graph.js';
+import type { BackendName } from '../runtime/backends.js';
+import { Session, withBackend } from '../runtime/session.js';
+import type { TensorSpec } from './trace/spec.js';
+import { specToString } from './trace/spec.js';
+import { traceFunction } from './trace/trace_function.js';
+import type { OutputStructure, TraceResult } from './trace/tracer.js';
+import { userLocation } from './trace/source_loc.js';
+
+export interface CompileOptions {
+  /** One spec per parameter; without it, graphc traces once per distinct call signature. */
+  inputs?: TensorSpec[];
+  /** Names for the outputs, in order (default output_0, output_1… or gc.name'd names). */
+  outputs?: string[];
+  backend?: BackendName;
+  /** Seeds the graph's random ops (dropout, tf.random*) so that runs are reproducible. */
+  seed?: number;
+  /** Graph name (default: the function's name or 'f'). */
+  name?: string;
+  /** Accept a software WebGPU adapter (tests). */
+  allowSoftwareWebgpu?: boolean;
+}
+
+export interface CompiledFunction<R = unknown> {
+  (...args: tf.Tensor[]): Promise<R>;
+  /** The graph of the (last) traced signature. */
+  readonly graph: Graph;
+  readonly specs: readonly TensorSpec[] | undefined;
+  /** How many times the function was traced (each trace of a signature counts once). */
+  readonly traceCount: number;
+  /** The Session that runs the graph (created on first use). */
+  session(): Promise<Session>;
+  dispose(): void;
+}
+
+type Fn = (...args: tf.Tensor[]) => unknown;
+
+interface Entry {
+  graph: Graph;
+  structure: OutputStructure;
+  specs: TensorSpec[];
+  session?: Promise<Session>;
+}
+
+function registered(): Record<string, tf.Variable> {
+  return tf.engine().state.registeredVariables;
+}
+
+/** Gives variables created during a trace real data: their initial values, evaluated once. */
+export function materializeCreated(trace: TraceResult): void {
+  const g = trace.graph;
+  const names = trace.created.map((c, i) => {
+    if (c.init.kind === 'input') {
+      throw new GcError({ code: 'GC0105', message: `variable '${c.variable.name}' is created from a function input`, loc: c.init.producer?.loc,
+        help: 'create variables outside the compiled function, from constants' });
+    }
+    if (c.init.name === undefined) g.setName(c.init, g.freshName(`__init_${i}`));
+    return c.init.name!;
+  });
+  if (names.length === 0) return;
+  const backend = tf.getBackend();
+  // Created from the real backend's point of view: a throwaway session over the trace graph.
+  const s = Session.forBackend(g, backend);
+  let outs: tf.Tensor[];
+  try {
+    outs = s.execute(names, {}, (n) => {
+      const v = registered()[n];
+      if (!v) throw new GcError({ code: 'GC0105', message: `variable '${n}' no longer exists` });
+      return v;
+    }, { updates: false }).outputs;
+  } catch (e) {
+    if (e instanceof GcError && e.summary.startsWith('missing feed')) {
+      throw new GcError({ code: 'GC0105', message: `a variable created in the function is initialised from a function input: ${e.summary}`, help: 'create variables outside the compiled function' });
+    }
+    throw e;
+  } finally {
+    s.dispose();
+  }
+  trace.created.forEach((c, i) => {
+    // The variable takes over the evaluated tensor's data (and its place in tfjs's accounting).
+    (c.variable as { dataId: object }).dataId = outs[i]!.dataId;
+  });
+}
+
+function rebuild(structure: OutputStructure, outs: tf.Tensor[]): unknown {
+  switch (structure.kind) {
+    case 'none': return undefined;
+    case 'single': return outs[0];
+    case 'array': return outs;
+    case 'record': return Object.fromEntries(structure.keys.map((k, i) => [k, outs[i]]));
+  }
+}
+
+function specOf(t: tf.Tensor): TensorSpec {
+  return { shape: [...t.shape], dtype: t.dtype as DType, name: undefined };
+}
+
+function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]): void {
+  if (args.length !== specs.length) {
+    throw new GcError({ code: 'GC0401', message: `expected ${specs.length} argument(s) (${specs.map(specToString).join(', ')}), got ${args.length}`, loc: userLocation() });
+  }
+  const bound = new Map<string, number>();
+  args.forEach((a, i) => {
+    const input = graph.inputs[i]!;
+    const s = specs[i]!;
+    if (!(a instanceof tf.Tensor)) {
+      throw new GcError({ code: 'GC0401', message: `input '${input.name}': expected a tf.Tensor ${specToString(s)}, got ${a === null ? 'null' : typeof a}`, loc: userLocation() });
+    }
+    const want = typeToString(input.type);
+    const bad = (why: string) => new GcError({ code: 'GC0401', message: `input '${input.name}': expected ${want}, got ${a.dtype}[${a.shape.join(',')}] (${why})`,
+      loc: userLocation(), help: 'pass a tensor matching the spec given to gc.compile, or compile without `inputs` to trace per signature' });
+    const wantDtype = s.dtype === 'int64' ? 'int32' : s.dtype;
+    if (a.dtype !== wantDtype) throw bad('dtype differs');
+    if (a.shape.length !== s.shape.length) throw bad(`rank ${a.shape.length} ≠ ${s.shape.length}`);
+    s.shape.forEach((d, k) => {
+      const got = a.shape[k]!;
+      if (typeof d === 'number') { if (d !== got) throw bad(`dim ${k} is ${got}, not ${d}`); }
+      else if (typeof d === 'string') {
+        const prev = bound.get(d);
+        if (prev !== undefined && prev !== got) throw bad(`'${d}' is ${prev} in an earlier input`);
+        bound.set(d, got);
+      }
+    });
+  });
+}
+
+export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): CompiledFunction<R> {
+  if (typeof fn !== 'function') throw new GcError({ code: 'GC0401', message: `gc.compile: expected a function, got ${typeof fn}`, loc: userLocation() });
+  const graphName = opts.name ?? (fn.name && /^[A-Za-z_]\w*$/.test(fn.name) ? fn.name : 'f');
+  const entries = new Map<string, Entry>();
+  let last: Entry | undefined;
+  let traces = 0;
+
+  const traceFor = (specs: TensorSpec[]): Entry => {
+    const key = specs.map(specToString).join(';');
+    let e = entries.get(key);
+    if (!e) {
+      const t = traceFunction(fn, specs, materializeCreated, graphName);
+      traces++;
+      if (opts.outputs) {
+        if (opts.outputs.length !== t.graph.outputs.length) {
+          throw new GcError({ code: 'GC0402', message: `outputs: ${opts.outputs.length} names given for ${t.graph.outputs.length} outputs` });
+        }
+        t.graph.outputs.forEach((o, i) => { o.name = opts.outputs![i]!; });
+      }
+      e = { graph: t.graph, structure: t.structure, specs };
+      entries.set(key, e);
+    }
+    last = e;
+    return e;
+  };
+  if (opts.inputs) traceFor([...opts.inputs]);
+
+  const sessionFor = (e: Entry): Promise<Session> => {
+    e.session ??= Session.create(e.graph, { backend: opts.backend ?? 'auto', seed: opts.seed, allowSoftwareWebgpu: opts.allowSoftwareWebgpu ?? true });
+    return e.session;
+  };
+
+  const call = async (...args: tf.Tensor[]): Promise<R> => {
+    const e = opts.inputs ? last! : traceFor(args.map((a) => {
+      if (!(a instanceof tf.Tensor)) throw new GcError({ code: 'GC0401', message: `argument ${args.indexOf(a)} is not a tf.Tensor`, loc: userLocation() });
+      return specOf(a);
+    }));
+    checkArgs(e.specs, e.graph, args);
+    const s = await sessionFor(e);
+    const feeds: Record<string, tf.Tensor> = {};
+    e.graph.inputs.forEach((v, i) => { feeds[v.name!] = args[i]!; });
+    const { outputs, updates } = s.execute(e.graph.outputs.map((o) => o.name), feeds, (n) => {
+      const v = registered()[n];
+      if (!v) throw new GcError({ code: 'GC0105', message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
+      return v;
+    });
+    withBackend(s.backend.tfjsName, () => {
+      for (const [name, t] of updates) {
+        registered()[name]!.assign(t);
+        t.dispose();
+      }
+    });
+    return rebuild(e.structure, outputs) as R;
+  };
+
+  Object.defineProperties(call, {
+    graph: { get: () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet', help: 'call it once, or give {inputs: [...]} to gc.compile' }); return last.graph; } },
+    specs: { get: () => opts.inputs },
+    traceCount: { get: () => traces },
+  });
+  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; dispose: () => void };
+  f.session = () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet' }); return sessionFor(last); };
+  f.dispose = () => { for (const e of entries.values()) void e.session?.then((s) => s.dispose()); };
+  return f;
+}

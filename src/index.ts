@@ -1,0 +1,49 @@
+/**
+ * graphc — tf.function + Grappler + tf2onnx for TypeScript.
+ *
+ *   import * as gc from 'graphc';
+ *   const f = gc.compile((x) => model.predict(x), { inputs: [gc.spec(['batch', 784])] });
+ *   const y = await f(x);
+ */
+import './tfjs_setup.js';
+import '../ir/printer.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { DType } from '../ir/dtype.js';
+import type { Graph } from '../ir/graph.js';
+import type { TensorSpec } from './trace/spec.js';
+import { traceFunction } from './trace/trace_function.js';
+import { materializeCreated } from './compile.js';
+
+export { compile } from './compile.js';
+export type { CompileOptions, CompiledFunction } from './compile.js';
+export { spec } from './trace/spec.js';
+export type { TensorSpec } from './trace/spec.js';
+export { name } from './trace/tracer.js';
+export { GradientTape } from './gradient_tape.js';
+export { Session } from '../runtime/session.js';
+export type { SessionOptions, RunOptions, Feed } from '../runtime/session.js';
+export { selectBackend, ensureBackend } from '../runtime/backends.js';
+export type { BackendName, BackendChoice } from '../runtime/backends.js';
+export { Graph, Node, Value } from '../ir/graph.js';
+export type { TensorType, StateVar } from '../ir/graph.js';
+export { GcError } from '../ir/errors.js';
+export type { SourceLoc } from '../ir/errors.js';
+export { printGraph } from '../ir/printer.js';
+export { parseGraph } from '../ir/parser.js';
+export { verifyGraph } from '../ir/verify.js';
+export { OPS, OP_NAMES } from '../ir/ops.js';
+export type { OpName } from '../ir/ops.js';
+export type { DType } from '../ir/dtype.js';
+
+/** Traces `fn` for the given input specs into a raw (unoptimized) graph. */
+export function trace(fn: (...args: tf.Tensor[]) => unknown, inputs: TensorSpec[]): Graph {
+  return traceFunction(fn, inputs, materializeCreated).graph;
+}
+
+/**
+ * A parameter type that `graphc export` reads the input signature from:
+ *   export function predict(x: gc.Input<'float32', ['batch', 784]>) { ... }
+ */
+export type Input<D extends DType = 'float32', S extends readonly (number | string | null)[] = (number | string | null)[]> = tf.Tensor & {
+  readonly __graphcInput?: { dtype: D; shape: S };
+};

@@ -1,0 +1,255 @@
+/**
+ * The tracing backend: a tfjs KernelBackend whose kernels record IR nodes. Tensor data ids
+ * map to IR values; tensors that come from other backends become constants; reading a
+ * traced value is a located error.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { DType } from '../../ir/dtype.js';
+import { isDType } from '../../ir/dtype.js';
+import { GcError, locToString } from '../../ir/errors.js';
+import type { SourceLoc } from '../../ir/errors.js';
+import type { Graph, Value } from '../../ir/graph.js';
+import type { Attrs, OpName } from '../../ir/ops.js';
+import type { TensorData } from '../../ir/tensor_data.js';
+import { tensorData } from '../../ir/tensor_data.js';
+import { KERNEL_RULES } from './kernel_rules.js';
+import type { TraceCtx } from './rule_types.js';
+import { recoverParams, RANDOM_OP_FUNCTIONS, SeedRecorder } from './random.js';
+import { stackHasFunction, userLocation } from './source_loc.js';
+
+export const TRACE_BACKEND = 'graphc-trace';
+
+type DataId = object;
+
+function checkDType(d: string, where: string): DType {
+  if (!isDType(d)) {
+    throw new GcError({ code: 'GC0202', message: `${where}: dtype '${d}' is not supported by graphc`, help: 'graphc traces float32, int32 and bool tensors' });
+  }
+  return d;
+}
+
+/** Per-trace recording state; the backend forwards to the active recorder. */
+export class Recorder {
+  readonly values = new Map<DataId, Value>();
+  readonly seeds = new SeedRecorder();
+  /** Locations of data reads that were attempted (for error messages). */
+  constructor(readonly graph: Graph, readonly foreignConstant: (dataId: DataId) => Value | undefined) {}
+
+  valueOf(dataId: DataId, kernel: string): Value {
+    const v = this.values.get(dataId) ?? this.foreignConstant(dataId);
+    if (v === undefined) {
+      throw new GcError({ code: 'GC0101', message: `${kernel}: an operand has no value in the trace`, loc: userLocation(),
+        help: 'a tensor was disposed before use, or comes from an earlier trace' });
+    }
+    this.values.set(dataId, v);
+    return v;
+  }
+
+  bind(v: Value): DataId {
+    const id = {};
+    this.values.set(id, v);
+    return id;
+  }
+
+  ctx(kernel: string, loc: SourceLoc | undefined): TraceCtx {
+    const g = this.graph;
+    return {
+      graph: g,
+      loc,
+      kernel,
+      emit: (op: OpName, inputs: Value[], attrs: Attrs = {}) => g.add(op, inputs, attrs, loc),
+      emitN: (op: OpName, inputs: Value[], attrs: Attrs = {}) => g.addNode(op, inputs, attrs, loc).outputs,
+      constant: (data: TensorData) => g.add('const', [], { value: data }, loc),
+      scalar: (value: number, dtype: DType) => g.add('const', [], { value: tensorData(dtype, [], [value]) }, loc),
+      unsupported: (what: string, help?: string): never => {
+        throw new GcError({ code: 'GC0102', message: `${kernel}: ${what}`, loc, help });
+      },
+    };
+  }
+
+  /** A constant written by tfjs (tf.tensor, scalars in ops) or a random draw made in JS. */
+  write(values: ArrayLike<number> | ArrayLike<boolean>, shape: number[], dtype: DType): DataId {
+    const stack = captureStack();
+    const seeds = this.seeds.take();
+    const randomFn = stackHasFunction(stack, Object.keys(RANDOM_OP_FUNCTIONS));
+    const loc = userLocation(stack);
+    if (randomFn !== undefined) {
+      const kind = RANDOM_OP_FUNCTIONS[randomFn]!;
+      if (kind === 'unsupported') {
+        throw new GcError({ code: 'GC0104', message: `tf.${randomFn.slice(0, -1)} cannot be kept random in a compiled function`, loc,
+          help: 'draw the values outside the compiled function and pass them in as an input' });
+      }
+      const seed = seeds[seeds.length - 1];
+      if (seed !== undefined) {
+        const p = recoverParams(kind, String(seed), values as ArrayLike<number>, dtype);
+        if (p === undefined) {
+          throw new GcError({ code: 'GC0104', message: `could not recover the parameters of ${randomFn.slice(0, -1)} (shape [${shape.join(',')}], ${dtype})`, loc,
+            help: 'pass a seed to the random op (it then stays the same on every call, as in eager tfjs), or draw it outside and pass it in' });
+        }
+        const v = kind === 'uniform'
+          ? this.graph.add('random_uniform', [], { shape, min: p.a, max: p.b, dtype, seed: -1 }, loc)
+          : this.graph.add('random_normal', [], { shape, mean: p.a, std: p.b, dtype, truncated: kind === 'truncated', seed: -1 }, loc);
+        return this.bind(v);
+      }
+      // Seeded by the user: eager tfjs returns the same values on every call, so a constant is exact.
+    }
+    const data = tensorData(dtype, shape, values as ArrayLike<number>);
+    return this.bind(this.graph.add('const', [], { value: data }, loc));
+  }
+}
+
+function captureStack(): string {
+  const prev = Error.stackTraceLimit;
+  Error.stackTraceLimit = 200;
+  const s = new Error().stack ?? '';
+  Error.stackTraceLimit = prev;
+  return s;
+}
+
+let active: Recorder | undefined;
+
+export function setRecorder(r: Recorder | undefined): void {
+  active = r;
+}
+
+function recorder(): Recorder {
+  if (!active) throw new Error('graphc: the trace backend was used outside of a trace');
+  return active;
+}
+
+export class TraceBackend extends tf.KernelBackend {
+  private readonly refs = new Map<DataId, number>();
+
+  override write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): DataId {
+    const id = recorder().write(values as ArrayLike<number>, shape, checkDType(dtype, 'tensor'));
+    this.refs.set(id, 1);
+    return id;
+  }
+
+  override move(dataId: DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
+    const r = recorder();
+    const data = tensorData(checkDType(dtype, 'tensor'), shape, values as ArrayLike<number>);
+    r.values.set(dataId, r.graph.add('const', [], { value: data }, userLocation()));
+    this.refs.set(dataId, refCount);
+  }
+
+  override readSync(): tf.backend_util.BackendValues {
+    throw readError('dataSync()/arraySync()');
+  }
+
+  override read(): Promise<tf.backend_util.BackendValues> {
+    throw readError('data()/array()');
+  }
+
+  override refCount(dataId: DataId): number {
+    return this.refs.get(dataId) ?? 0;
+  }
+
+  override incRef(dataId: DataId): void {
+    this.refs.set(dataId, (this.refs.get(dataId) ?? 0) + 1);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const n = this.refs.get(dataId) ?? 0;
+    if (force || n <= 1) {
+      this.refs.delete(dataId);
+      return true;
+    }
+    this.refs.set(dataId, n - 1);
+    return false;
+  }
+
+  override numDataIds(): number {
+    return this.refs.size;
+  }
+
+  override memory(): { unreliable: boolean; reasons?: string[] } {
+    return { unreliable: true, reasons: ['graphc trace backend holds no data'] };
+  }
+
+  override floatPrecision(): 16 | 32 {
+    return 32;
+  }
+
+  override epsilon(): number {
+    return 1e-7;
+  }
+
+  override timerAvailable(): boolean {
+    return false;
+  }
+
+  override dispose(): void {
+    this.refs.clear();
+  }
+
+  /** Registers a data id that stands for an existing IR value (inputs, variables). */
+  adopt(dataId: DataId, refCount = 1): void {
+    this.refs.set(dataId, refCount);
+  }
+}
+
+function readError(what: string): GcError {
+  const loc = userLocation();
+  return new GcError({
+    code: 'GC0101',
+    message: `${what} on a traced value: inside a compiled function tensors have no data yet`,
+    loc,
+    help: 'return the tensor from the function and read it after the call, or use gc.name() to fetch it from a Session',
+  });
+}
+
+function kernelFunc(kernelName: string) {
+  return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] => {
+    const r = recorder();
+    const rule = KERNEL_RULES[kernelName];
+    const loc = userLocation();
+    if (!rule) {
+      throw new GcError({ code: 'GC0102', message: `tfjs kernel '${kernelName}' is not supported by graphc's tracer`, loc,
+        help: 'rewrite this step with supported ops, or open an issue naming the kernel' });
+    }
+    const ins: Record<string, Value | Value[] | undefined> = {};
+    for (const [name, t] of Object.entries(inputs)) {
+      if (t == null) continue;
+      if (Array.isArray(t)) ins[name] = t.map((x) => r.valueOf(x.dataId, kernelName));
+      else ins[name] = r.valueOf(t.dataId, kernelName);
+    }
+    // Variadic kernels (Concat, AddN, Pack) get their tensors as an array-like object.
+    const outs = rule(r.ctx(kernelName, loc), ins, (attrs ?? {}) as Record<string, unknown>);
+    const list = Array.isArray(outs) ? outs : [outs];
+    const infos = list.map((v) => {
+      const shape = v.shape.map((d) => {
+        if (typeof d !== 'number') throw new Error(`internal: symbolic dim during a concrete trace (${kernelName})`);
+        return d;
+      });
+      const dataId = r.bind(v);
+      const backend = tf.engine().findBackend(TRACE_BACKEND) as TraceBackend;
+      backend.adopt(dataId);
+      return { dataId, shape, dtype: v.dtype === 'int64' ? 'int32' : v.dtype } as tf.TensorInfo;
+    });
+    return Array.isArray(outs) ? infos : infos[0]!;
+  };
+}
+
+let registered = false;
+
+/** Registers the trace backend and one kernel per traced tfjs kernel name (idempotent). */
+export function registerTraceBackend(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerBackend(TRACE_BACKEND, () => new TraceBackend(), -1000);
+  const names = new Set<string>(Object.keys(KERNEL_RULES));
+  for (const name of allKernelNames()) names.add(name);
+  for (const name of names) tf.registerKernel({ kernelName: name, backendName: TRACE_BACKEND, kernelFunc: kernelFunc(name) as unknown as tf.KernelFunc });
+}
+
+/** Every kernel name tfjs-core exports, so unsupported kernels fail with graphc's error. */
+function allKernelNames(): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(tf)) {
+    if (typeof v === 'string' && k === v && /^[A-Z_]/.test(k)) out.push(v);
+  }
+  return out;
+}
+
+export { locToString };

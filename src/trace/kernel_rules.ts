@@ -1,0 +1,654 @@
+/**
+ * The trace table: one rule per tfjs kernel, mapping the kernel's inputs and tfjs attrs
+ * onto IR nodes. Rules normalize tfjs's loose attrs (a number or an array, negative axes,
+ * -1 sizes, masks) into the IR's explicit attrs, and insert casts where the IR needs
+ * equal operand dtypes or where tfjs's kernel changes the dtype (Exp, Mean, FloorDiv…).
+ * The value(s) a rule returns have exactly the dtype and shape tfjs's own kernel gives.
+ *
+ * A kernel without an entry is reported by the tracing backend as unsupported.
+ */
+import {
+  Abs, Acos, Acosh, Add, AddN, All, Any, ArgMax, ArgMin, Asin, Asinh, Atan, Atan2, Atanh,
+  AvgPool, AvgPoolGrad, BatchMatMul, BroadcastTo, Cast, Ceil, ClipByValue, Concat, Conv2D,
+  Conv2DBackpropFilter, Conv2DBackpropInput, Cos, Cosh, Cumprod, Cumsum, DepthToSpace,
+  DepthwiseConv2dNative, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput,
+  Elu, EluGrad, Equal, Erf, Exp, ExpandDims, Expm1, Fill, FlipLeftRight, Floor, FloorDiv,
+  FusedBatchNorm, FusedConv2D, FusedDepthwiseConv2D, GatherNd, GatherV2, Greater, GreaterEqual,
+  Identity, IsFinite, IsInf, IsNan, LeakyRelu, Less, LessEqual, LinSpace, Log, Log1p, LogicalAnd,
+  LogicalNot, LogicalOr, LogicalXor, LogSoftmax, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
+  Minimum, MirrorPad, Mod, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
+  Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, Reverse, Round, Rsqrt, ScatterNd, Select,
+  Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SplitV, Sqrt, Square, SquaredDifference,
+  Step, StridedSlice, Sub, Sum, Tan, Tanh, Tile, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
+  _FusedMatMul,
+  backend_util, slice_util, util,
+} from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { DType } from '../../ir/dtype.js';
+import { isDType, upcast } from '../../ir/dtype.js';
+import { isStaticShape, shapeToString } from '../../ir/dim.js';
+import type { Value } from '../../ir/graph.js';
+import type { Attrs, OpName } from '../../ir/ops.js';
+import { tensorData } from '../../ir/tensor_data.js';
+import type { KernelRule, TraceCtx } from './rule_types.js';
+
+type Inputs = Parameters<KernelRule>[1];
+type KAttrs = Record<string, unknown>;
+
+// ---- reading inputs and attrs ---------------------------------------------------------
+
+function input(ctx: TraceCtx, ins: Inputs, name: string): Value {
+  const v = ins[name];
+  if (v === undefined || Array.isArray(v)) return ctx.unsupported(`${ctx.kernel}: expected a tensor input '${name}'`);
+  return v;
+}
+
+function optInput(ins: Inputs, name: string): Value | undefined {
+  const v = ins[name];
+  return v === undefined || Array.isArray(v) ? undefined : v;
+}
+
+/** The operands of a variadic kernel (Concat, Pack, AddN): an array under any name, or numbered keys. */
+function listInput(ctx: TraceCtx, ins: Inputs): Value[] {
+  for (const v of Object.values(ins)) if (Array.isArray(v)) return v;
+  const keys = Object.keys(ins).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+  const vs = keys.map((k) => ins[k]).filter((v): v is Value => v !== undefined && !Array.isArray(v));
+  if (vs.length === 0) return ctx.unsupported(`${ctx.kernel}: no operands`);
+  return vs;
+}
+
+/** Concrete shape of a value: tfjs computes shapes concretely, so a single trace has them. */
+function dimsOf(ctx: TraceCtx, v: Value): number[] {
+  if (!isStaticShape(v.shape)) {
+    return ctx.unsupported(`${ctx.kernel}: needs a concrete shape, got ${shapeToString(v.shape)}`,
+      'trace with concrete input shapes');
+  }
+  return [...v.shape];
+}
+
+function num(ctx: TraceCtx, attrs: KAttrs, name: string, dflt?: number): number {
+  const v = attrs[name];
+  if (v === undefined || v === null) {
+    if (dflt !== undefined) return dflt;
+    return ctx.unsupported(`${ctx.kernel}: missing attr '${name}'`);
+  }
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v !== 'number') return ctx.unsupported(`${ctx.kernel}: attr '${name}' must be a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function flag(attrs: KAttrs, name: string): boolean {
+  return attrs[name] === true;
+}
+
+function numList(ctx: TraceCtx, attrs: KAttrs, name: string): number[] {
+  const v = attrs[name];
+  if (typeof v === 'number') return [v];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) {
+    return ctx.unsupported(`${ctx.kernel}: attr '${name}' must be a list of numbers, got ${JSON.stringify(v)}`);
+  }
+  return v as number[];
+}
+
+/** A tfjs `[h, w] | number` attr as an [h, w] pair. */
+function pair(ctx: TraceCtx, attrs: KAttrs, name: string, dflt?: number): [number, number] {
+  const v = attrs[name] ?? dflt;
+  if (typeof v === 'number') return [v, v];
+  if (Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'number')) return [v[0] as number, v[1] as number];
+  return ctx.unsupported(`${ctx.kernel}: attr '${name}' must be a number or an [h, w] pair, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * tfjs's `axis` params (a number, an array, or null for every axis; negative counts from
+ * the end) as sorted, distinct, non-negative axes.
+ */
+function axesOf(ctx: TraceCtx, axis: unknown, rank: number): number[] {
+  if (axis === undefined || axis === null) return Array.from({ length: rank }, (_, i) => i);
+  const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : undefined;
+  if (list === undefined || !list.every((a) => typeof a === 'number' && Number.isInteger(a))) {
+    return ctx.unsupported(`${ctx.kernel}: axis must be an integer or a list of integers, got ${JSON.stringify(axis)}`);
+  }
+  const out = new Set<number>();
+  for (const a of list as number[]) {
+    const n = a < 0 ? a + rank : a;
+    if (n < 0 || n >= rank) return ctx.unsupported(`${ctx.kernel}: axis ${a} is out of range for rank ${rank}`);
+    out.add(n);
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+function oneAxis(ctx: TraceCtx, axis: unknown, rank: number): number {
+  const a = axesOf(ctx, axis ?? 0, rank);
+  if (a.length !== 1) return ctx.unsupported(`${ctx.kernel}: expected a single axis, got ${JSON.stringify(axis)}`);
+  return a[0]!;
+}
+
+/** tfjs dtypes the IR has; complex64 and string are not traced. */
+function irDType(ctx: TraceCtx, d: unknown, what = 'dtype'): DType {
+  if (isDType(d) && d !== 'int64') return d;
+  return ctx.unsupported(`${ctx.kernel}: ${what} '${String(d)}' is not supported`, 'graphc traces float32, int32 and bool tensors');
+}
+
+/** A shape stub that tfjs's shape helpers (slice_util, split_util) accept. */
+function info(shape: number[]): TensorInfo {
+  return { dataId: {}, shape, dtype: 'float32' };
+}
+
+// ---- emitting helpers ---------------------------------------------------------------------
+
+function castTo(ctx: TraceCtx, v: Value, dtype: DType): Value {
+  return v.dtype === dtype ? v : ctx.emit('cast', [v], { dtype });
+}
+
+function reshapeTo(ctx: TraceCtx, v: Value, shape: number[]): Value {
+  return ctx.emit('reshape', [v], { shape });
+}
+
+function sameShape(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** Casts both operands to their common (tfjs-upcast) dtype. */
+function matchTypes(ctx: TraceCtx, a: Value, b: Value): [Value, Value] {
+  const d = upcast(a.dtype, b.dtype);
+  return [castTo(ctx, a, d), castTo(ctx, b, d)];
+}
+
+// ---- rule families ---------------------------------------------------------------------------
+
+const unary = (op: OpName, attrs?: (ctx: TraceCtx, a: KAttrs) => Attrs): KernelRule =>
+  (ctx, ins, a) => ctx.emit(op, [input(ctx, ins, 'x')], attrs ? attrs(ctx, a) : {});
+
+/** A unary kernel whose tfjs implementation always yields `dtype` (Exp: float32). */
+const unaryAs = (op: OpName, dtype: DType): KernelRule =>
+  (ctx, ins) => ctx.emit(op, [castTo(ctx, input(ctx, ins, 'x'), dtype)]);
+
+/** A unary kernel on booleans (LogicalNot). */
+const unaryBool = (op: OpName): KernelRule => unaryAs(op, 'bool');
+
+const binary = (op: OpName, names: [string, string] = ['a', 'b']): KernelRule => (ctx, ins) => {
+  const [a, b] = matchTypes(ctx, input(ctx, ins, names[0]), input(ctx, ins, names[1]));
+  return ctx.emit(op, [a, b]);
+};
+
+const logical = (op: OpName): KernelRule => (ctx, ins) =>
+  ctx.emit(op, [castTo(ctx, input(ctx, ins, 'a'), 'bool'), castTo(ctx, input(ctx, ins, 'b'), 'bool')]);
+
+type ReduceOp = 'reduce_sum' | 'reduce_mean' | 'reduce_max' | 'reduce_min' | 'reduce_prod' | 'reduce_all' | 'reduce_any';
+
+/**
+ * Reductions. `inDType` gives the dtype tfjs computes in: Sum/Prod upcast bool to int32,
+ * Mean computes in float32, All/Any take bool. Reducing no axes is a (typed) identity.
+ */
+function reduction(op: ReduceOp, axisAttr: string, inDType: (d: DType) => DType): KernelRule {
+  return (ctx, ins, a) => {
+    const x0 = input(ctx, ins, 'x');
+    const x = castTo(ctx, x0, inDType(x0.dtype));
+    const axes = axesOf(ctx, a[axisAttr], x.shape.length);
+    if (axes.length === 0) return x === x0 ? ctx.emit('identity', [x]) : x;
+    return ctx.emit(op, [x], { axes, keep_dims: flag(a, 'keepDims') });
+  };
+}
+const intUp = (d: DType): DType => (d === 'bool' ? 'int32' : d);
+
+const argReduce = (op: 'argmax' | 'argmin'): KernelRule => (ctx, ins, a) => {
+  const x = input(ctx, ins, 'x');
+  return ctx.emit(op, [x], { axis: oneAxis(ctx, a['axis'], x.shape.length) });
+};
+
+// ---- convolution and pooling attrs ------------------------------------------------------------
+
+interface WindowAttrs {
+  padding: 'same' | 'valid' | 'explicit';
+  pads: number[];
+}
+
+/**
+ * tfjs `pad`: 'same' | 'valid' | a number (p on every side) | explicit NHWC
+ * [[0,0],[t,b],[l,r],[0,0]] → IR {padding, pads: [t,b,l,r]}.
+ */
+function windowPadding(ctx: TraceCtx, pad: unknown): WindowAttrs {
+  if (pad === 'same' || pad === 'valid') return { padding: pad, pads: [0, 0, 0, 0] };
+  if (typeof pad === 'number') return { padding: 'explicit', pads: [pad, pad, pad, pad] };
+  if (Array.isArray(pad) && pad.length === 4 && pad.every((p) => Array.isArray(p) && p.length === 2)) {
+    const [n, h, w, c] = pad as [number, number][];
+    if (n![0] !== 0 || n![1] !== 0 || c![0] !== 0 || c![1] !== 0) {
+      return ctx.unsupported(`${ctx.kernel}: explicit padding of the batch or channel dims ${JSON.stringify(pad)}`);
+    }
+    return { padding: 'explicit', pads: [h![0], h![1], w![0], w![1]] };
+  }
+  return ctx.unsupported(`${ctx.kernel}: padding ${JSON.stringify(pad)}`, "use 'same', 'valid', a number or [[0,0],[t,b],[l,r],[0,0]]");
+}
+
+function requireNHWC(ctx: TraceCtx, a: KAttrs): void {
+  const f = a['dataFormat'];
+  if (f !== undefined && f !== 'NHWC' && f !== 'channelsLast') {
+    ctx.unsupported(`${ctx.kernel}: data format ${String(f)}`, 'graphc traces NHWC convolutions; transpose the input to NHWC');
+  }
+}
+
+/**
+ * With a numeric pad, tfjs rounds the output size by `dimRoundingMode`; the IR floors.
+ * A mode that would change the size is unsupported.
+ */
+function checkRounding(ctx: TraceCtx, a: KAttrs, x: Value, effK: [number, number], strides: [number, number]): void {
+  const mode = a['dimRoundingMode'];
+  const pad = a['pad'];
+  if (mode === undefined || mode === null || mode === 'floor' || typeof pad !== 'number') return;
+  const s = dimsOf(ctx, x);
+  for (const i of [0, 1]) {
+    const r = (s[1 + i]! - effK[i]! + 2 * pad) / strides[i]! + 1;
+    const rounded = mode === 'ceil' ? Math.ceil(r) : mode === 'round' ? Math.round(r) : Math.floor(r);
+    if (rounded !== Math.floor(r)) {
+      ctx.unsupported(`${ctx.kernel}: dimRoundingMode '${String(mode)}' changes the output size`, "use explicit padding or dimRoundingMode 'floor'");
+    }
+  }
+}
+
+function convAttrs(ctx: TraceCtx, a: KAttrs, x: Value | undefined, filterHW: [number, number] | undefined): Attrs {
+  requireNHWC(ctx, a);
+  const strides = pair(ctx, a, 'strides', 1);
+  const dilations = pair(ctx, a, 'dilations', 1);
+  if (x !== undefined && filterHW !== undefined) {
+    checkRounding(ctx, a, x, [(filterHW[0] - 1) * dilations[0] + 1, (filterHW[1] - 1) * dilations[1] + 1], strides);
+  }
+  const { padding, pads } = windowPadding(ctx, a['pad']);
+  return { strides, padding, pads, dilations };
+}
+
+function filterHW(ctx: TraceCtx, f: Value): [number, number] {
+  const s = dimsOf(ctx, f);
+  return [s[0]!, s[1]!];
+}
+
+function poolAttrs(ctx: TraceCtx, a: KAttrs, x: Value): Attrs {
+  const filter = pair(ctx, a, 'filterSize');
+  const strides = pair(ctx, a, 'strides', 1);
+  checkRounding(ctx, a, x, filter, strides);
+  const { padding, pads } = windowPadding(ctx, a['pad']);
+  return { filter_size: filter, strides, padding, pads };
+}
+
+const FUSED_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu']);
+
+/** Operands and attrs shared by _FusedMatMul, FusedConv2D and FusedDepthwiseConv2D. */
+function fusedTail(ctx: TraceCtx, ins: Inputs, a: KAttrs, dtype: DType): { extra: Value[]; attrs: Attrs } {
+  const activation = typeof a['activation'] === 'string' ? a['activation'] : 'linear';
+  if (!FUSED_ACTIVATIONS.has(activation)) return ctx.unsupported(`${ctx.kernel}: fused activation '${activation}'`);
+  const bias = optInput(ins, 'bias');
+  const extra: Value[] = [];
+  if (bias !== undefined) extra.push(castTo(ctx, bias, dtype));
+  if (activation === 'prelu') {
+    const w = optInput(ins, 'preluActivationWeights');
+    if (w === undefined) return ctx.unsupported(`${ctx.kernel}: prelu activation without preluActivationWeights`);
+    extra.push(castTo(ctx, w, dtype));
+  }
+  return { extra, attrs: { has_bias: bias !== undefined, activation, alpha: num(ctx, a, 'leakyreluAlpha', 0.2) } };
+}
+
+const fusedConv = (op: 'fused_conv2d' | 'fused_depthwise_conv2d'): KernelRule => (ctx, ins, a) => {
+  const [x, f] = matchTypes(ctx, input(ctx, ins, 'x'), input(ctx, ins, 'filter'));
+  const { extra, attrs } = fusedTail(ctx, ins, a, x.dtype);
+  return ctx.emit(op, [x, f, ...extra], { ...convAttrs(ctx, a, x, filterHW(ctx, f)), ...attrs });
+};
+
+// ---- lowerings ------------------------------------------------------------------------------
+
+/**
+ * Cumprod has no IR op (nor an ONNX one): out[..i..] = ∏_j x[..j..] over the j that a
+ * triangular mask selects along the axis (j ≤ i; j < i exclusive; j ≥ i / j > i reversed).
+ */
+const cumprod: KernelRule = (ctx, ins, a) => {
+  const x0 = input(ctx, ins, 'x');
+  const x = castTo(ctx, x0, intUp(x0.dtype));
+  const shape = dimsOf(ctx, x);
+  const axis = oneAxis(ctx, a['axis'], shape.length);
+  const n = shape[axis]!;
+  const exclusive = flag(a, 'exclusive'), reverse = flag(a, 'reverse');
+  const mask: boolean[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      mask.push(reverse ? (exclusive ? j > i : j >= i) : (exclusive ? j < i : j <= i));
+    }
+  }
+  const trailing = shape.length - axis - 1;
+  const m = ctx.constant(tensorData('bool', [n, n, ...new Array<number>(trailing).fill(1)], mask));
+  const xj = reshapeTo(ctx, x, [...shape.slice(0, axis), 1, ...shape.slice(axis)]);
+  const picked = ctx.emit('select', [m, xj, ctx.scalar(1, x.dtype)]);
+  return ctx.emit('reduce_prod', [picked], { axes: [axis + 1], keep_dims: false });
+};
+
+/**
+ * Row-major flat index into the first K dims of `shape` from `indices[..., K]`
+ * (GatherNd, ScatterNd).
+ */
+function flatIndex(ctx: TraceCtx, indices: Value, shape: number[]): { flat: Value; k: number; outer: number } {
+  const idxShape = dimsOf(ctx, indices);
+  const k = idxShape[idxShape.length - 1];
+  if (k === undefined || k > shape.length) return ctx.unsupported(`${ctx.kernel}: indices of shape [${idxShape.join(',')}] for shape [${shape.join(',')}]`);
+  const strides: number[] = [];
+  let s = 1;
+  for (let i = k - 1; i >= 0; i--) { strides[i] = s; s *= shape[i]!; }
+  const idx = castTo(ctx, indices, 'int32');
+  const weighted = ctx.emit('mul', [idx, ctx.constant(tensorData('int32', [k], strides))]);
+  return { flat: ctx.emit('reduce_sum', [weighted], { axes: [idxShape.length - 1], keep_dims: false }), k, outer: s };
+}
+
+const gatherNd: KernelRule = (ctx, ins) => {
+  const params = input(ctx, ins, 'params');
+  const pShape = dimsOf(ctx, params);
+  const { flat, k, outer } = flatIndex(ctx, input(ctx, ins, 'indices'), pShape);
+  const p = reshapeTo(ctx, params, [outer, ...pShape.slice(k)]);
+  return ctx.emit('gather', [p, flat], { axis: 0, batch_dims: 0 });
+};
+
+const scatterNd: KernelRule = (ctx, ins, a) => {
+  const shape = numList(ctx, a, 'shape');
+  const { flat, outer } = flatIndex(ctx, input(ctx, ins, 'indices'), shape);
+  const summed = ctx.emit('unsorted_segment_sum', [input(ctx, ins, 'updates'), flat], { num_segments: outer });
+  return reshapeTo(ctx, summed, shape);
+};
+
+/** MirrorPad: per padded axis, concat(reverse(slice), x, reverse(slice)). */
+const mirrorPad: KernelRule = (ctx, ins, a) => {
+  let x = input(ctx, ins, 'x');
+  const paddings = a['paddings'] as [number, number][];
+  const offset = a['mode'] === 'reflect' ? 1 : 0;
+  paddings.forEach(([before, after], axis) => {
+    if (before === 0 && after === 0) return;
+    const s = dimsOf(ctx, x);
+    const part = (start: number, len: number): Value => {
+      const begin = s.map((_, i) => (i === axis ? start : 0));
+      const size = s.map((d, i) => (i === axis ? len : d));
+      return ctx.emit('reverse', [ctx.emit('slice', [x], { begin, size })], { axes: [axis] });
+    };
+    const parts: Value[] = [];
+    if (before > 0) parts.push(part(offset, before));
+    parts.push(x);
+    if (after > 0) parts.push(part(s[axis]! - after - offset, after));
+    x = ctx.emit('concat', parts, { axis });
+  });
+  return paddings.every(([b, e]) => b === 0 && e === 0) ? ctx.emit('identity', [x]) : x;
+};
+
+/**
+ * StridedSlice through tfjs's own `slice_util.sliceInfo` (masks, ellipsis, new and shrunk
+ * axes). Each input axis becomes begin/end/stride with 0 ≤ begin ≤ end ≤ dim and a positive
+ * stride; negative strides become a `reverse` first. All strides 1 → `slice`. A final
+ * `reshape` adds new axes and drops shrunk ones.
+ */
+const stridedSlice: KernelRule = (ctx, ins, a) => {
+  const x = input(ctx, ins, 'x');
+  const shape = dimsOf(ctx, x);
+  const info_ = slice_util.sliceInfo(shape, numList(ctx, a, 'begin'), numList(ctx, a, 'end'),
+    a['strides'] === undefined || a['strides'] === null ? (undefined as unknown as number[]) : numList(ctx, a, 'strides'),
+    num(ctx, a, 'beginMask', 0), num(ctx, a, 'endMask', 0), num(ctx, a, 'ellipsisMask', 0),
+    num(ctx, a, 'newAxisMask', 0), num(ctx, a, 'shrinkAxisMask', 0));
+  const begin: number[] = [], end: number[] = [], strides: number[] = [], size: number[] = [], rev: number[] = [];
+  shape.forEach((dim, i) => {
+    let b = info_.begin[i]!, e = info_.end[i]!, s = info_.strides[i]!;
+    if (s < 0) { rev.push(i); b = dim - 1 - b; e = dim - 1 - e; s = -s; }
+    b = Math.min(Math.max(b, 0), dim);
+    e = Math.min(Math.max(e, b), dim);
+    begin.push(b); end.push(e); strides.push(s);
+    size.push(Math.ceil((e - b) / s));
+  });
+  const finalShape = info_.finalShape;
+  if (util.sizeFromShape(finalShape) !== util.sizeFromShape(size)) {
+    return ctx.unsupported(`${ctx.kernel}: internal error: slice sizes [${size.join(',')}] do not match tfjs's shape [${finalShape.join(',')}]`);
+  }
+  let v = rev.length > 0 ? ctx.emit('reverse', [x], { axes: rev }) : x;
+  const whole = begin.every((b, i) => b === 0 && size[i] === shape[i] && strides[i] === 1);
+  if (!whole) {
+    v = strides.every((s) => s === 1)
+      ? ctx.emit('slice', [v], { begin, size })
+      : ctx.emit('strided_slice', [v], { begin, end, strides });
+  }
+  if (!sameShape(finalShape, size)) return reshapeTo(ctx, v, finalShape);
+  return v === x ? ctx.emit('identity', [x]) : v;
+};
+
+// ---- the table --------------------------------------------------------------------------------
+
+const UNARY: ReadonlyArray<[string, OpName]> = [
+  [Abs, 'abs'], [Acos, 'acos'], [Acosh, 'acosh'], [Asin, 'asin'], [Asinh, 'asinh'], [Atan, 'atan'],
+  [Atanh, 'atanh'], [Ceil, 'ceil'], [Cos, 'cos'], [Cosh, 'cosh'], [Elu, 'elu'], [Erf, 'erf'],
+  [Expm1, 'expm1'], [Floor, 'floor'], [Log, 'log'], [Log1p, 'log1p'], [Neg, 'neg'],
+  [Reciprocal, 'reciprocal'], [Relu, 'relu'], [Relu6, 'relu6'], [Round, 'round'], [Rsqrt, 'rsqrt'],
+  [Selu, 'selu'], [Sigmoid, 'sigmoid'], [Sign, 'sign'], [Sin, 'sin'], [Sinh, 'sinh'],
+  [Softplus, 'softplus'], [Sqrt, 'sqrt'], [Square, 'square'], [Tan, 'tan'], [Tanh, 'tanh'],
+  [Identity, 'identity'], [IsNan, 'is_nan'], [IsInf, 'is_inf'], [IsFinite, 'is_finite'],
+  [ZerosLike, 'zeros_like'], [OnesLike, 'ones_like'],
+];
+
+const BINARY: ReadonlyArray<[string, OpName]> = [
+  [Add, 'add'], [Sub, 'sub'], [Multiply, 'mul'], [RealDiv, 'div'], [Mod, 'mod'], [Pow, 'pow'],
+  [Maximum, 'maximum'], [Minimum, 'minimum'], [SquaredDifference, 'squared_difference'], [Atan2, 'atan2'],
+  [Equal, 'equal'], [NotEqual, 'not_equal'], [Less, 'less'], [LessEqual, 'less_equal'],
+  [Greater, 'greater'], [GreaterEqual, 'greater_equal'],
+];
+
+const RULES: Record<string, KernelRule> = {
+  ...Object.fromEntries(UNARY.map(([k, op]) => [k, unary(op)])),
+  ...Object.fromEntries(BINARY.map(([k, op]) => [k, binary(op)])),
+
+  // elementwise with a twist
+  [Exp]: unaryAs('exp', 'float32'),
+  [LogicalNot]: unaryBool('logical_not'),
+  [LogicalAnd]: logical('logical_and'),
+  [LogicalOr]: logical('logical_or'),
+  [LogicalXor]: logical('logical_xor'),
+  [FloorDiv]: (ctx, ins) => {
+    const [a, b] = matchTypes(ctx, input(ctx, ins, 'a'), input(ctx, ins, 'b'));
+    return castTo(ctx, ctx.emit('floor_div', [a, b]), 'int32'); // tfjs's FloorDiv yields int32
+  },
+  [Prelu]: binary('prelu', ['x', 'alpha']),
+  [EluGrad]: binary('elu_grad', ['dy', 'y']),
+  [LeakyRelu]: unary('leaky_relu', (ctx, a) => ({ alpha: num(ctx, a, 'alpha', 0.2) })),
+  [Step]: unary('step', (ctx, a) => ({ alpha: num(ctx, a, 'alpha', 0) })),
+  [ClipByValue]: unary('clip', (ctx, a) => ({ min: num(ctx, a, 'clipValueMin'), max: num(ctx, a, 'clipValueMax') })),
+  [Cast]: (ctx, ins, a) => ctx.emit('cast', [input(ctx, ins, 'x')], { dtype: irDType(ctx, a['dtype']) }),
+  [Select]: (ctx, ins) => {
+    const c = castTo(ctx, input(ctx, ins, 'condition'), 'bool');
+    const [t, e] = matchTypes(ctx, input(ctx, ins, 't'), input(ctx, ins, 'e'));
+    return ctx.emit('select', [c, t, e]);
+  },
+  [AddN]: (ctx, ins) => {
+    const xs = listInput(ctx, ins);
+    const d = xs.map((x) => x.dtype).reduce(upcast);
+    return ctx.emit('add_n', xs.map((x) => castTo(ctx, x, d)));
+  },
+
+  // sources
+  [Fill]: (ctx, _ins, a) => {
+    const value = a['value'];
+    if (typeof value !== 'number' && typeof value !== 'boolean') return ctx.unsupported(`${ctx.kernel}: fill value ${JSON.stringify(value)}`);
+    return ctx.emit('fill', [], { shape: numList(ctx, a, 'shape'), value: Number(value), dtype: irDType(ctx, a['dtype'] ?? 'float32') });
+  },
+  [Range]: (ctx, _ins, a) => ctx.emit('range', [], {
+    start: num(ctx, a, 'start'), stop: num(ctx, a, 'stop'), step: num(ctx, a, 'step', 1), dtype: irDType(ctx, a['dtype'] ?? 'float32'),
+  }),
+  [LinSpace]: (ctx, _ins, a) => {
+    const start = num(ctx, a, 'start'), stop = num(ctx, a, 'stop'), n = num(ctx, a, 'num');
+    if (n === 1) return ctx.emit('fill', [], { shape: [1], value: start, dtype: 'float32' });
+    const r = ctx.emit('range', [], { start: 0, stop: n, step: 1, dtype: 'float32' });
+    const scaled = ctx.emit('mul', [r, ctx.scalar((stop - start) / (n - 1), 'float32')]);
+    return ctx.emit('add', [scaled, ctx.scalar(start, 'float32')]);
+  },
+  [OneHot]: (ctx, ins, a) => ctx.emit('one_hot', [castTo(ctx, input(ctx, ins, 'indices'), 'int32')], {
+    depth: num(ctx, a, 'depth'), on_value: num(ctx, a, 'onValue', 1), off_value: num(ctx, a, 'offValue', 0),
+    dtype: irDType(ctx, a['dtype'] ?? 'int32'),
+  }),
+
+  // reductions
+  [Sum]: reduction('reduce_sum', 'axis', intUp),
+  [Prod]: reduction('reduce_prod', 'axis', intUp),
+  [Mean]: reduction('reduce_mean', 'axis', () => 'float32'),
+  [Max]: reduction('reduce_max', 'reductionIndices', (d) => d),
+  [Min]: reduction('reduce_min', 'axis', (d) => d),
+  [All]: reduction('reduce_all', 'axis', () => 'bool'),
+  [Any]: reduction('reduce_any', 'axis', () => 'bool'),
+  [ArgMax]: argReduce('argmax'),
+  [ArgMin]: argReduce('argmin'),
+  [Cumsum]: (ctx, ins, a) => {
+    const x0 = input(ctx, ins, 'x');
+    const x = castTo(ctx, x0, intUp(x0.dtype));
+    return ctx.emit('cumsum', [x], { axis: oneAxis(ctx, a['axis'], x.shape.length), exclusive: flag(a, 'exclusive'), reverse: flag(a, 'reverse') });
+  },
+  [Cumprod]: cumprod,
+  [Softmax]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'logits');
+    return ctx.emit('softmax', [x], { axis: oneAxis(ctx, a['dim'] ?? -1, x.shape.length) });
+  },
+  [LogSoftmax]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'logits');
+    return ctx.emit('log_softmax', [x], { axis: oneAxis(ctx, a['axis'] ?? -1, x.shape.length) });
+  },
+
+  // matmul, conv, pool, norm
+  [BatchMatMul]: (ctx, ins, a) => {
+    const [x, y] = matchTypes(ctx, input(ctx, ins, 'a'), input(ctx, ins, 'b'));
+    return ctx.emit('matmul', [x, y], { transpose_a: flag(a, 'transposeA'), transpose_b: flag(a, 'transposeB') });
+  },
+  [_FusedMatMul]: (ctx, ins, a) => {
+    const [x, y] = matchTypes(ctx, input(ctx, ins, 'a'), input(ctx, ins, 'b'));
+    const { extra, attrs } = fusedTail(ctx, ins, a, x.dtype);
+    return ctx.emit('fused_matmul', [x, y, ...extra], { transpose_a: flag(a, 'transposeA'), transpose_b: flag(a, 'transposeB'), ...attrs });
+  },
+  [Conv2D]: (ctx, ins, a) => {
+    const [x, f] = matchTypes(ctx, input(ctx, ins, 'x'), input(ctx, ins, 'filter'));
+    return ctx.emit('conv2d', [x, f], convAttrs(ctx, a, x, filterHW(ctx, f)));
+  },
+  [DepthwiseConv2dNative]: (ctx, ins, a) => {
+    const [x, f] = matchTypes(ctx, input(ctx, ins, 'x'), input(ctx, ins, 'filter'));
+    return ctx.emit('depthwise_conv2d', [x, f], convAttrs(ctx, a, x, filterHW(ctx, f)));
+  },
+  [FusedConv2D]: fusedConv('fused_conv2d'),
+  [FusedDepthwiseConv2D]: fusedConv('fused_depthwise_conv2d'),
+  [Conv2DBackpropInput]: (ctx, ins, a) => ctx.emit('conv2d_backprop_input', [input(ctx, ins, 'dy'), input(ctx, ins, 'filter')],
+    { ...convAttrs(ctx, a, undefined, undefined), input_shape: numList(ctx, a, 'inputShape') }),
+  [Conv2DBackpropFilter]: (ctx, ins, a) => ctx.emit('conv2d_backprop_filter', [input(ctx, ins, 'x'), input(ctx, ins, 'dy')],
+    { ...convAttrs(ctx, a, undefined, undefined), filter_shape: numList(ctx, a, 'filterShape') }),
+  [DepthwiseConv2dNativeBackpropInput]: (ctx, ins, a) => ctx.emit('depthwise_conv2d_backprop_input', [input(ctx, ins, 'dy'), input(ctx, ins, 'filter')],
+    { ...convAttrs(ctx, a, undefined, undefined), input_shape: numList(ctx, a, 'inputShape') }),
+  [DepthwiseConv2dNativeBackpropFilter]: (ctx, ins, a) => ctx.emit('depthwise_conv2d_backprop_filter', [input(ctx, ins, 'x'), input(ctx, ins, 'dy')],
+    { ...convAttrs(ctx, a, undefined, undefined), filter_shape: numList(ctx, a, 'filterShape') }),
+  [MaxPool]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    return ctx.emit('max_pool', [x], poolAttrs(ctx, a, x));
+  },
+  [AvgPool]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    return ctx.emit('avg_pool', [x], poolAttrs(ctx, a, x));
+  },
+  [MaxPoolGrad]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'input');
+    return ctx.emit('max_pool_grad', [input(ctx, ins, 'dy'), x, input(ctx, ins, 'output')], poolAttrs(ctx, a, x));
+  },
+  [AvgPoolGrad]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'input');
+    return ctx.emit('avg_pool_grad', [input(ctx, ins, 'dy'), x], poolAttrs(ctx, a, x));
+  },
+  // IR batch_norm operands follow the kernel (and ONNX): x, scale, offset, mean, variance.
+  [FusedBatchNorm]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    const p = (name: string, dflt: number): Value => {
+      const v = optInput(ins, name);
+      return v === undefined ? ctx.scalar(dflt, x.dtype) : castTo(ctx, v, x.dtype);
+    };
+    return ctx.emit('batch_norm', [x, p('scale', 1), p('offset', 0), castTo(ctx, input(ctx, ins, 'mean'), x.dtype),
+      castTo(ctx, input(ctx, ins, 'variance'), x.dtype)], { epsilon: num(ctx, a, 'varianceEpsilon', 0.001) });
+  },
+
+  // shape and data movement
+  [Reshape]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    return reshapeTo(ctx, x, util.inferFromImplicitShape(numList(ctx, a, 'shape'), util.sizeFromShape(dimsOf(ctx, x))));
+  },
+  [ExpandDims]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'input');
+    const s = dimsOf(ctx, x);
+    const d = num(ctx, a, 'dim', 0);
+    const at = d < 0 ? s.length + d + 1 : d;
+    if (at < 0 || at > s.length) return ctx.unsupported(`${ctx.kernel}: axis ${d} out of range for rank ${s.length}`);
+    return reshapeTo(ctx, x, [...s.slice(0, at), 1, ...s.slice(at)]);
+  },
+  [Transpose]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    const perm = a['perm'] === undefined ? x.shape.map((_, i) => x.shape.length - 1 - i) : numList(ctx, a, 'perm');
+    return ctx.emit('transpose', [x], { perm: perm.map((p) => (p < 0 ? p + x.shape.length : p)) });
+  },
+  [Concat]: (ctx, ins, a) => {
+    const xs = listInput(ctx, ins);
+    const d = xs[0]!.dtype; // tfjs's Concat writes into the first input's dtype
+    return ctx.emit('concat', xs.map((x) => castTo(ctx, x, d)), { axis: oneAxis(ctx, a['axis'], xs[0]!.shape.length) });
+  },
+  [Pack]: (ctx, ins, a) => {
+    const xs = listInput(ctx, ins);
+    const rank = xs[0]!.shape.length;
+    const d = xs.map((x) => x.dtype).reduce(upcast);
+    return ctx.emit('pack', xs.map((x) => castTo(ctx, x, d)), { axis: oneAxis(ctx, a['axis'], rank + 1) });
+  },
+  [Unpack]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'value');
+    return ctx.emitN('unpack', [x], { axis: oneAxis(ctx, a['axis'], x.shape.length) });
+  },
+  [SplitV]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    const shape = dimsOf(ctx, x);
+    const axis = oneAxis(ctx, a['axis'], shape.length);
+    const spec = a['numOrSizeSplits'];
+    if (typeof spec !== 'number' && !(Array.isArray(spec) && spec.every((s) => typeof s === 'number'))) {
+      return ctx.unsupported(`${ctx.kernel}: numOrSizeSplits ${JSON.stringify(spec)}`);
+    }
+    const sizes = backend_util.prepareSplitSize(info(shape), spec as number | number[], axis);
+    return ctx.emitN('split', [x], { sizes, axis });
+  },
+  [Slice]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    const begin = a['begin'] as number | number[];
+    const size = a['size'] as number | number[] | undefined;
+    const [b, s] = slice_util.parseSliceParams(info(dimsOf(ctx, x)), begin, size);
+    return ctx.emit('slice', [x], { begin: b!, size: s! });
+  },
+  [StridedSlice]: stridedSlice,
+  [GatherV2]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    const idx = castTo(ctx, input(ctx, ins, 'indices'), 'int32');
+    const bd = num(ctx, a, 'batchDims', 0);
+    return ctx.emit('gather', [x, idx], { axis: oneAxis(ctx, a['axis'], x.shape.length), batch_dims: bd < 0 ? bd + idx.shape.length : bd });
+  },
+  [GatherNd]: gatherNd,
+  [ScatterNd]: scatterNd,
+  [UnsortedSegmentSum]: (ctx, ins, a) => ctx.emit('unsorted_segment_sum',
+    [input(ctx, ins, 'x'), castTo(ctx, input(ctx, ins, 'segmentIds'), 'int32')], { num_segments: num(ctx, a, 'numSegments') }),
+  [PadV2]: (ctx, ins, a) => {
+    const p = a['paddings'];
+    if (!Array.isArray(p)) return ctx.unsupported(`${ctx.kernel}: paddings ${JSON.stringify(p)}`);
+    return ctx.emit('pad', [input(ctx, ins, 'x')], { paddings: (p as [number, number][]).flat(), value: num(ctx, a, 'constantValue', 0) });
+  },
+  [MirrorPad]: mirrorPad,
+  [Tile]: (ctx, ins, a) => ctx.emit('tile', [input(ctx, ins, 'x')], { reps: numList(ctx, a, 'reps') }),
+  [Reverse]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    const axes = axesOf(ctx, a['dims'], x.shape.length);
+    return axes.length === 0 ? ctx.emit('identity', [x]) : ctx.emit('reverse', [x], { axes });
+  },
+  [FlipLeftRight]: (ctx, ins) => ctx.emit('reverse', [input(ctx, ins, 'image')], { axes: [2] }),
+  [BroadcastTo]: (ctx, ins, a) => ctx.emit('broadcast_to', [input(ctx, ins, 'x')], { shape: numList(ctx, a, 'shape') }),
+  [DepthToSpace]: (ctx, ins, a) => {
+    requireNHWC(ctx, a);
+    const x = input(ctx, ins, 'x');
+    const [n, h, w, c] = dimsOf(ctx, x) as [number, number, number, number];
+    const bs = num(ctx, a, 'blockSize');
+    const oc = c / (bs * bs);
+    const r = reshapeTo(ctx, x, [n, h, w, bs, bs, oc]);
+    const t = ctx.emit('transpose', [r], { perm: [0, 1, 3, 2, 4, 5] });
+    return reshapeTo(ctx, t, [n, h * bs, w * bs, oc]);
+  },
+};
+
+export const KERNEL_RULES: Partial<Record<string, KernelRule>> = RULES;
+
+/** Every tfjs kernel name the tracer can record. */
+export const TRACED_KERNELS: string[] = Object.keys(RULES).sort();

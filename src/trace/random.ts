@@ -1,0 +1,142 @@
+/**
+ * Keeping tfjs's JavaScript random ops random in compiled graphs.
+ *
+ * tfjs builds randomUniform / randomNormal / truncatedNormal (and so dropout) in JavaScript
+ * and hands the values to the backend as a constant. While tracing, graphc replaces
+ * Math.random (which tfjs uses to seed unseeded draws), so it knows the seed of every unseeded
+ * draw; it regenerates the standard stream for that seed with the same generator (alea) and
+ * recovers the distribution's parameters exactly (checked by regenerating every value).
+ * Seeded draws give the same values on every eager call, so they stay constants.
+ */
+import seedrandom from 'seedrandom';
+import type { DType } from '../../ir/dtype.js';
+
+export type RandomKind = 'uniform' | 'normal' | 'truncated';
+
+export const RANDOM_OP_FUNCTIONS: Record<string, RandomKind | 'unsupported'> = {
+  randomUniform_: 'uniform',
+  randomNormal_: 'normal',
+  randomStandardNormal_: 'normal',
+  truncatedNormal_: 'truncated',
+  randomGamma_: 'unsupported',
+  randomUniformInt_: 'unsupported',
+};
+
+function uniformStream(seed: string, n: number): Float64Array {
+  const rng = seedrandom.alea(seed);
+  const u = new Float64Array(n);
+  for (let i = 0; i < n; i++) u[i] = rng();
+  return u;
+}
+
+/** The standard-normal values tfjs's MPRandGauss draws for this seed (mean 0, std 1). */
+function gaussStream(seed: string, n: number, truncated: boolean): Float64Array {
+  const rng = seedrandom.alea(seed);
+  const z = new Float64Array(n);
+  let next = NaN;
+  const valid = (v: number) => !truncated || (v <= 2 && v >= -2);
+  for (let i = 0; i < n; i++) {
+    if (!Number.isNaN(next)) { z[i] = next; next = NaN; continue; }
+    let x = 0, y = 0, ok = false;
+    while (!ok) {
+      let v1: number, v2: number, s: number;
+      do {
+        v1 = 2 * rng() - 1;
+        v2 = 2 * rng() - 1;
+        s = v1 * v1 + v2 * v2;
+      } while (s >= 1 || s === 0);
+      const mul = Math.sqrt(-2.0 * Math.log(s) / s);
+      x = v1 * mul;
+      y = v2 * mul;
+      ok = valid(x);
+    }
+    if (valid(y)) next = y;
+    z[i] = x;
+  }
+  return z;
+}
+
+export interface RandomParams {
+  kind: RandomKind;
+  /** uniform: [min, max]; normal: [mean, std]. */
+  a: number;
+  b: number;
+}
+
+function convert(v: number, dtype: DType): number {
+  return dtype === 'float32' ? Math.fround(v) : Math.round(v);
+}
+
+function reproduces(kind: RandomKind, a: number, b: number, base: Float64Array, values: ArrayLike<number>, dtype: DType): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = kind === 'uniform' ? a + (b - a) * base[i]! : a + b * base[i]!;
+    if (convert(v, dtype) !== values[i]) return false;
+  }
+  return true;
+}
+
+function snap(x: number): number[] {
+  const out = [x];
+  for (const digits of [3, 5, 7]) out.push(Number(x.toPrecision(digits)));
+  return out;
+}
+
+/**
+ * Recovers the parameters of a draw made with `seed`, or undefined when no parameters
+ * reproduce the values exactly (the draw was seeded by the user, or is not what we think).
+ */
+export function recoverParams(kind: RandomKind, seed: string, values: ArrayLike<number>, dtype: DType): RandomParams | undefined {
+  const n = values.length;
+  if (n === 0) return { kind, a: kind === 'uniform' ? 0 : 0, b: 1 };
+  const base = kind === 'uniform' ? uniformStream(seed, n) : gaussStream(seed, n, kind === 'truncated');
+  let lo = 0, hi = 0;
+  for (let i = 1; i < n; i++) {
+    if (base[i]! < base[lo]!) lo = i;
+    if (base[i]! > base[hi]!) hi = i;
+  }
+  const candidates: Array<[number, number]> = [];
+  if (n === 1 || base[hi] === base[lo]) {
+    candidates.push(kind === 'uniform' ? [0, 1] : [0, 1]);
+    if (kind === 'uniform') candidates.push([0, values[0]! / base[0]!]);
+  } else {
+    const scale = (values[hi]! - values[lo]!) / (base[hi]! - base[lo]!);
+    const offset = values[lo]! - scale * base[lo]!;
+    if (kind === 'uniform') {
+      for (const mn of snap(offset)) for (const mx of snap(offset + scale)) candidates.push([mn, mx]);
+    } else {
+      for (const m of snap(offset)) for (const s of snap(scale)) candidates.push([m, s]);
+    }
+    candidates.push(kind === 'uniform' ? [offset, offset + scale] : [offset, scale]);
+  }
+  // Prefer the simplest (snapped) parameters that reproduce every value exactly.
+  for (const [a, b] of candidates) if (reproduces(kind, a, b, base, values, dtype)) return { kind, a, b };
+  return undefined;
+}
+
+/** Replaces Math.random while tracing; remembers the values it handed out. */
+export class SeedRecorder {
+  private readonly original = Math.random;
+  private counter = 0;
+  /** Seeds handed out since the last take(). */
+  private pending: number[] = [];
+
+  install(): void {
+    const self = this;
+    Math.random = function graphcTraceRandom(): number {
+      const s = self.original.call(Math);
+      self.pending.push(s);
+      self.counter++;
+      return s;
+    };
+  }
+
+  restore(): void {
+    Math.random = this.original;
+  }
+
+  take(): number[] {
+    const p = this.pending;
+    this.pending = [];
+    return p;
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * Symbolic dims by unification: the function is traced at several concrete sizes of each
+ * symbolic dim; the traces must have the same structure, and every number that differs
+ * between them (types, attrs, scalar constants) must be an affine function k·sym + c of
+ * exactly one symbol. Anything else is "not polymorphic" and an error that names the op
+ * and the user's line — never a silently baked-in size.
+ */
+import type { Dim } from '../../ir/dim.js';
+import { dimEq, dimToString, shapeToString, sym } from '../../ir/dim.js';
+import { GcError } from '../../ir/errors.js';
+import { Graph, typeToString } from '../../ir/graph.js';
+import type { Node, TensorType, Value } from '../../ir/graph.js';
+import type { AttrKind, Attrs, AttrValue } from '../../ir/ops.js';
+import { inferTypes, OPS } from '../../ir/ops.js';
+import type { TensorData } from '../../ir/tensor_data.js';
+import { tensorDataEq } from '../../ir/tensor_data.js';
+
+/** Which sizes each trace used: trace 0 is the base; traces 2j+1, 2j+2 vary symbol j. */
+export interface TracePlan {
+  symbols: string[];
+  sizes: number[][]; // sizes[trace][symbol]
+}
+
+export function makePlan(symbols: string[]): TracePlan {
+  const base = symbols.map((_, j) => 5 + 5 * j);
+  const sizes = [base];
+  symbols.forEach((_, j) => {
+    for (const delta of [1, 3]) {
+      const s = [...base];
+      s[j] = base[j]! + delta;
+      sizes.push(s);
+    }
+  });
+  return { symbols, sizes };
+}
+
+class Unifier {
+  constructor(readonly plan: TracePlan) {}
+
+  /** Fits one number observed in every trace; undefined = not affine in one symbol. */
+  fit(xs: number[]): Dim | undefined {
+    const x0 = xs[0]!;
+    if (xs.every((x) => x === x0)) return x0;
+    let found: Dim | undefined;
+    for (let j = 0; j < this.plan.symbols.length; j++) {
+      const a = xs[2 * j + 1]!, b = xs[2 * j + 2]!;
+      if (a === x0 && b === x0) continue;
+      if (found !== undefined) return undefined; // depends on two symbols
+      const s0 = this.plan.sizes[0]![j]!, s1 = this.plan.sizes[2 * j + 1]![j]!, s2 = this.plan.sizes[2 * j + 2]![j]!;
+      const k = (a - x0) / (s1 - s0);
+      if (!Number.isInteger(k)) return undefined;
+      const c = x0 - k * s0;
+      if (x0 + k * (s2 - s0) !== b) return undefined;
+      found = sym(this.plan.symbols[j]!, k, c);
+    }
+    return found;
+  }
+}
+
+function notPolymorphic(what: string, node: Node | undefined, observed: string, plan: TracePlan): GcError {
+  const sizes = plan.sizes.map((s) => plan.symbols.map((n, j) => `${n}=${s[j]}`).join(',')).join('; ');
+  return new GcError({
+    code: 'GC0103',
+    message: `the function is not polymorphic in ${plan.symbols.map((s) => `'${s}'`).join(', ')}: ${what}`,
+    loc: node?.loc,
+    node: node ? `${node.op}` : undefined,
+    notes: [`observed ${observed}`, `traced with ${sizes}`],
+    help: 'declare this dim with a fixed size in gc.spec, or avoid computing with the size in JavaScript (e.g. x.shape[0])',
+  });
+}
+
+function attrNumbers(v: AttrValue): number[] | undefined {
+  if (typeof v === 'number') return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
+  return undefined;
+}
+
+/** Unifies traces of the same function (graphs[0] is the base) into one symbolic graph. */
+export function unify(graphs: Graph[], plan: TracePlan): Graph {
+  const u = new Unifier(plan);
+  const [g0] = graphs as [Graph, ...Graph[]];
+  const out = new Graph(g0.name);
+  const vmap = new Map<Value, Value>();
+  const idx = (g: Graph) => {
+    const m = new Map<Value, string>();
+    g.inputs.forEach((v, i) => m.set(v, `in${i}`));
+    g.states.forEach((s, i) => m.set(s.value, `st:${s.name}`));
+    g.nodes.forEach((n, i) => n.outputs.forEach((v, k) => m.set(v, `n${i}.${k}`)));
+    return m;
+  };
+  const ids = graphs.map(idx);
+
+  const fitShape = (types: TensorType[], node: Node | undefined, what: string): TensorType => {
+    const r = types[0]!.shape.length;
+    if (types.some((t) => t.shape.length !== r || t.dtype !== types[0]!.dtype)) {
+      throw notPolymorphic(`${what} changes rank or dtype`, node, types.map(typeToString).join(' / '), plan);
+    }
+    const shape = types[0]!.shape.map((_, i) => {
+      const xs = types.map((t) => t.shape[i] as number);
+      const d = u.fit(xs);
+      if (d === undefined) throw notPolymorphic(`dim ${i} of ${what}`, node, xs.join(' / '), plan);
+      return d;
+    });
+    return { dtype: types[0]!.dtype, shape };
+  };
+
+  g0.inputs.forEach((v, i) => {
+    out.addInput(v.name!, fitShape(graphs.map((g) => g.inputs[i]!.type), undefined, `input '${v.name}'`));
+    vmap.set(v, out.inputs[i]!);
+  });
+  g0.states.forEach((s, i) => {
+    for (const g of graphs) {
+      if (g.states[i]?.name !== s.name) throw notPolymorphic('the variables it reads differ between traces', undefined, g.states.map((x) => x.name).join(','), plan);
+    }
+    vmap.set(s.value, out.addState(s.name, s.value.type, s.init, s.trainable, s.value.name));
+  });
+
+  for (const g of graphs) {
+    if (g.nodes.length !== g0.nodes.length) {
+      const at = g0.nodes.find((n, i) => g.nodes[i]?.op !== n.op);
+      throw notPolymorphic(`traces have different numbers of ops (${g0.nodes.length} vs ${g.nodes.length})`, at, 'a Python-style branch or loop on a size', plan);
+    }
+  }
+
+  g0.nodes.forEach((n0, i) => {
+    const nodes = graphs.map((g) => g.nodes[i]!);
+    for (const [t, n] of nodes.entries()) {
+      const same = n.op === n0.op && n.inputs.length === n0.inputs.length && n.inputs.every((v, k) => ids[t]!.get(v) === ids[0]!.get(n0.inputs[k]!));
+      if (!same) throw notPolymorphic(`the traces differ at op #${i} (${n0.op} vs ${n.op})`, n0, 'different graph structure', plan);
+    }
+    let op = n0.op;
+    const schema = OPS[op].attrs as Record<string, AttrKind>;
+    const attrs: Record<string, AttrValue> = {};
+    for (const [key, kind] of Object.entries(schema)) {
+      const vals = nodes.map((n) => n.attrs[key]!);
+      if (kind === 'tensor') {
+        const ts = vals as TensorData[];
+        if (ts.every((x) => tensorDataEq(x, ts[0]!))) { attrs[key] = ts[0]!; continue; }
+        // A scalar computed from a size in JavaScript (e.g. a mean's divisor): becomes sym_const.
+        if (op === 'const' && ts.every((x) => x.shape.length === 0)) {
+          const d = u.fit(ts.map((x) => Number(x.data[0]!)));
+          if (d !== undefined) { op = 'sym_const'; attrs.value = d; attrs.dtype = ts[0]!.dtype; continue; }
+        }
+        throw notPolymorphic(`a constant depends on the traced size`, n0, ts.map((x) => `${x.dtype}[${x.shape.join(',')}]`).join(' / '), plan);
+      }
+      const nums = vals.map(attrNumbers);
+      if (nums.every((x) => x !== undefined) && nums.some((x) => x!.join(',') !== nums[0]!.join(','))) {
+        if (nums.some((x) => x!.length !== nums[0]!.length)) throw notPolymorphic(`attr '${key}' of ${op} changes length`, n0, nums.map((x) => `[${x}]`).join(' / '), plan);
+        const fitted = nums[0]!.map((_, k) => u.fit(nums.map((x) => x![k]!)));
+        if ((kind !== 'dims' && kind !== 'dim') || fitted.some((d) => d === undefined)) {
+          throw notPolymorphic(`attr '${key}' of ${op} depends on the traced size`, n0, nums.map((x) => `[${x}]`).join(' / '), plan);
+        }
+        attrs[key] = kind === 'dim' ? fitted[0]! : (fitted as Dim[]);
+        continue;
+      }
+      if (kind === 'dims' || kind === 'dim' || kind === 'int' || kind === 'ints' || kind === 'float') { attrs[key] = vals[0]!; continue; }
+      if (vals.some((x) => JSON.stringify(x) !== JSON.stringify(vals[0]))) {
+        throw notPolymorphic(`attr '${key}' of ${op} differs between traces`, n0, vals.map((x) => JSON.stringify(x)).join(' / '), plan);
+      }
+      attrs[key] = vals[0]!;
+    }
+    if (op === 'sym_const') for (const k of Object.keys(attrs)) if (k !== 'value' && k !== 'dtype') delete attrs[k];
+    const outTypes = n0.outputs.map((_, k) => fitShape(nodes.map((n) => n.outputs[k]!.type), n0, `the result of ${op}`));
+    const inputs = n0.inputs.map((v) => vmap.get(v)!);
+    checkInference(op, inputs, attrs, outTypes, n0);
+    const node = out.addNode(op, inputs, attrs as Attrs, n0.loc, outTypes);
+    n0.outputs.forEach((v, k) => {
+      vmap.set(v, node.outputs[k]!);
+      if (v.name !== undefined) out.setName(node.outputs[k]!, v.name);
+    });
+  });
+  for (const o of g0.outputs) out.setOutput(o.name, vmap.get(o.value)!);
+  return out;
+}
+
+function checkInference(op: Node['op'], inputs: Value[], attrs: Record<string, AttrValue>, fitted: TensorType[], n0: Node): void {
+  let inferred: TensorType[];
+  try {
+    inferred = inferTypes(op, inputs.map((v) => v.type), attrs, n0.loc);
+  } catch {
+    return; // inference cannot follow these symbolic dims; the fitted types stand
+  }
+  inferred.forEach((t, k) => {
+    const f = fitted[k]!;
+    if (t.dtype !== f.dtype || t.shape.length !== f.shape.length || !t.shape.every((d, i) => dimEq(d, f.shape[i]!))) {
+      throw new GcError({ code: 'GC0103', message: `${op}: traced type ${typeToString(f)} differs from inferred ${typeToString(t)}`, loc: n0.loc,
+        help: 'this is a graphc bug: please report it with the function' });
+    }
+  });
+}
+
+export { shapeToString, dimToString };

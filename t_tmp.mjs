@@ -1,0 +1,13 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend, ensureBackend } from './dist/runtime/backends.js';
+const t = async (l, f) => { const t0 = performance.now(); const r = await f(); console.log(l, (performance.now()-t0).toFixed(0), 'ms', r?.reason ?? r); return r; };
+await t('auto', () => selectBackend('auto'));
+console.log('global after auto:', tf.getBackend(), 'VK_ADD_DRIVER_FILES=', process.env.VK_ADD_DRIVER_FILES, 'navigator' in globalThis);
+await t('webgpu', () => ensureBackend('webgpu'));
+await t('wasm', () => ensureBackend('wasm'));
+await t('cpu', () => ensureBackend('cpu'));
+console.log('global after:', tf.getBackend());
+await tf.setBackend('webgpu');
+let t0 = performance.now();
+const x = tf.randomNormal([256,256]); const y = await tf.matMul(x,x).data();
+console.log('first webgpu matmul 256', (performance.now()-t0).toFixed(0), 'ms');

@@ -1,0 +1,63 @@
+// Runs the built CLI (dist/src/cli/main.js): `npm test` compiles with tsc before vitest.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const cli = `${root}dist/src/cli/main.js`;
+const version = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version;
+
+function graphc(...args: string[]) {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('graphc CLI (built)', () => {
+  beforeAll(() => {
+    if (!existsSync(cli)) throw new Error(`${cli} is missing: run 'npm run build' first (npm test does)`);
+  });
+
+  it('--version prints the package.json version', () => {
+    const r = graphc('--version');
+    expect(r).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('--help lists every command with its flags', () => {
+    const r = graphc('--help');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    for (const cmd of ['export', 'inspect', 'optimize', 'run']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    for (const flag of ['--fn <name>', '-o, --output <out.onnx>', '--opset <n>', '--input <name:dtype[dims]>', '--no-optimize', '--dump-ir <dir>', '--input <name=file.npy|random>', '--backend <name>']) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toContain('"auto", "webgpu", "tensorflow", "wasm", "cpu"');
+  });
+
+  it.each([
+    ['export', ['export', 'm.ts', '--opset', '17', '--input', 'x:float32[batch,784]']],
+    ['inspect', ['inspect', 'm.onnx']],
+    ['optimize', ['optimize', 'in.onnx', '-o', 'out.onnx']],
+    ['run', ['run', 'm.onnx', '--backend', 'wasm']],
+  ])('%s says it is not implemented yet and exits 1', (name, args) => {
+    const r = graphc(...args);
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `graphc ${name}: not implemented yet (see issue #3)\n` });
+  });
+
+  it.each([
+    [[], /^graphc: error: missing command \(export, inspect, optimize, run\)/],
+    [['frobnicate'], /^graphc: error: unknown command 'frobnicate'/],
+    [['expor'], /^graphc: error: unknown command 'expor' \(Did you mean export\?\)/],
+    [['--bogus'], /^graphc: error: unknown option '--bogus'/],
+    [['export'], /^graphc: error: missing required argument/],
+    [['export', 'm.ts', '--opset', 'x'], /^graphc: error: .*--opset.*expected a positive integer, got 'x'/],
+    [['optimize', 'in.onnx'], /^graphc: error: required option '-o, --output <out.onnx>' not specified/],
+    [['run', 'm.onnx', '--backend', 'gpu'], /^graphc: error: .*'gpu' is invalid. Allowed choices are auto, webgpu, tensorflow, wasm, cpu/],
+  ])('bad usage %j exits 1 with a one-line error', (args, message) => {
+    const r = graphc(...(args as string[]));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { BackendUnavailableError, ensureBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends.js';
+
+/** Runs `fn` on tfjs backend `name` and puts the previous global backend back. */
+async function onBackend<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const previous = tf.getBackend();
+  await tf.setBackend(name);
+  try {
+    return await fn();
+  } finally {
+    if (previous) await tf.setBackend(previous);
+  }
+}
+
+async function timed<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const r = await fn();
+  console.log(`${label}: ${(performance.now() - t0).toFixed(0)} ms`);
+  return r;
+}
+
+// A = [[1,2,3],[4,5,6]], B = [[7,8],[9,10],[11,12]]  →  A·B = [[58,64],[139,154]]
+const A = [[1, 2, 3], [4, 5, 6]];
+const B = [[7, 8], [9, 10], [11, 12]];
+const AB = [58, 64, 139, 154];
+
+describe('ensureBackend', () => {
+  it('cpu computes tf.add', async () => {
+    expect(await timed('ensureBackend(cpu)', () => ensureBackend('cpu'))).toBe('cpu');
+    const out = await onBackend('cpu', () => tf.add([1, 2, 3], [10, 20, 30.5]).data());
+    expect(Array.from(out)).toEqual([11, 22, 33.5]);
+  });
+
+  it('wasm computes tf.add and matMul', async () => {
+    expect(await timed('ensureBackend(wasm)', () => ensureBackend('wasm'))).toBe('wasm');
+    const [sum, prod] = await onBackend('wasm', async () => {
+      expect(tf.backend().constructor.name).toMatch(/wasm/i);
+      return [await tf.add([1, 2, 3], [10, 20, 30.5]).data(), await tf.matMul(A, B).data()];
+    });
+    expect(Array.from(sum)).toEqual([11, 22, 33.5]);
+    expect(Array.from(prod)).toEqual(AB);
+  });
+
+  it('does not change the global backend', async () => {
+    await tf.setBackend('cpu');
+    await ensureBackend('wasm');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('refuses the tensorflow backend with a helpful error (tfjs-node is not installed)', async () => {
+    const err = await ensureBackend('tensorflow').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/backend 'tensorflow' is not available/);
+    expect((err as Error).message).toMatch(/npm install @tensorflow\/tfjs-node@4\.22\.0/);
+  });
+});
+
+const haveSwiftShader = existsSync(SWIFTSHADER_ICD);
+if (!haveSwiftShader) {
+  console.warn(`skipping WebGPU tests: ${SWIFTSHADER_ICD} is missing (apt-get install chromium provides SwiftShader)`);
+}
+
+describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
+  it('computes a matmul', async () => {
+    const choice = await selectBackend('webgpu', { allowSoftwareWebgpu: true });
+    expect(choice).toMatchObject({ name: 'webgpu', tfjsName: 'webgpu', software: true });
+    expect(await timed('ensureBackend(webgpu)', () => ensureBackend('webgpu'))).toBe('webgpu');
+    const out = await onBackend('webgpu', async () => {
+      const adapterInfo = (tf.backend() as unknown as { adapterInfo?: { architecture?: string } }).adapterInfo;
+      expect(adapterInfo?.architecture).toMatch(/swiftshader/i);
+      const a = tf.tensor2d(A);
+      const b = tf.tensor2d(B);
+      return [await tf.matMul(a, b).data(), await tf.relu(tf.sub(tf.matMul(a, b), 100)).data()];
+    });
+    expect(Array.from(out[0]!)).toEqual(AB);
+    expect(Array.from(out[1]!)).toEqual([0, 0, 39, 54]);
+  });
+
+  it('is refused without allowSoftwareWebgpu', async () => {
+    await expect(selectBackend('webgpu')).rejects.toThrow(/only a software adapter was found.*\n.*allowSoftwareWebgpu/);
+  });
+});
+
+describe('selectBackend', () => {
+  it("'auto' picks wasm here and says why", async () => {
+    const choice = await timed('selectBackend(auto)', () => selectBackend('auto'));
+    console.log(`auto: ${choice.reason}`);
+    expect(choice.name).toBe('wasm');
+    expect(choice.tfjsName).toBe('wasm');
+    expect(choice.software).toBeUndefined();
+    expect(choice.reason).toMatch(/^wasm: no @tensorflow\/tfjs-node\(-gpu\) installed and no hardware WebGPU adapter/);
+    if (haveSwiftShader) expect(choice.reason).toMatch(/found software adapter .*SwiftShader/i);
+  });
+
+  it("'tensorflow' throws what, why and a hint", async () => {
+    await expect(selectBackend('tensorflow')).rejects.toThrow(
+      /^backend 'tensorflow' is not available: neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node is installed.*\n  help: npm install/,
+    );
+  });
+
+  it('explicit cpu and wasm', async () => {
+    expect(await selectBackend('cpu')).toEqual({ name: 'cpu', tfjsName: 'cpu', reason: 'cpu: requested' });
+    expect(await selectBackend('wasm')).toEqual({ name: 'wasm', tfjsName: 'wasm', reason: 'wasm: requested' });
+  });
+
+  it('rejects an unknown name', async () => {
+    await expect(selectBackend('gpu' as never)).rejects.toThrow(/unknown backend 'gpu'/);
+  });
+
+  it('selection leaves the global backend alone', async () => {
+    await tf.setBackend('cpu');
+    await selectBackend('auto');
+    expect(tf.getBackend()).toBe('cpu');
+  });
+});
