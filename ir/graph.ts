@@ -175,6 +175,17 @@ export class Graph {
     if (i >= 0) this.nodes.splice(i, 1);
   }
 
+  /** Removes a variable that no node reads. */
+  removeState(varName: string): void {
+    const i = this.states.findIndex((s) => s.name === varName);
+    if (i < 0) return;
+    const v = this.states[i]!.value;
+    if (v.uses.length > 0 || this.isOutput(v)) throw new Error(`removeState: variable '${varName}' is still read`);
+    this.states.splice(i, 1);
+    if (v.name !== undefined) this.names.delete(v.name);
+    this.states.forEach((s, k) => { s.value.index = k; });
+  }
+
   /** Moves the last-added node to just before `before` (explicit insertion point). */
   moveBefore(node: Node, before: Node): void {
     const i = this.nodes.indexOf(node);

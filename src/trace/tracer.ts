@@ -11,6 +11,8 @@ import { tensorData } from '../../ir/tensor_data.js';
 import { Recorder, registerTraceBackend, setRecorder, TRACE_BACKEND } from './backend.js';
 import type { TraceBackend } from './backend.js';
 import { userLocation } from './source_loc.js';
+import { forwardIdentity } from '../../ir/passes/forward_identity.js';
+import { dce } from '../../ir/passes/dce.js';
 
 type DataId = object;
 
@@ -191,7 +193,10 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     // tensorInfo is a WeakMap: entries of trace data ids go away with the ids.
   }
 
+  forwardIdentity(g);
   const newVars: NewVariable[] = created.map(({ variable, initId }) => ({ variable, init: recorder.valueOf(initId, 'variable') }));
   // Created variables keep pointing at their placeholder until the caller materialises them.
+  // Variable initialisers are evaluated from `newVars` before dead code goes.
+  if (newVars.length === 0) dce(g);
   return { graph: g, created: newVars, structure };
 }

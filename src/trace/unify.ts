@@ -141,6 +141,15 @@ export function unify(graphs: Graph[], plan: TracePlan): Graph {
           const d = u.fit(ts.map((x) => Number(x.data[0]!)));
           if (d !== undefined) { op = 'sym_const'; attrs.value = d; attrs.dtype = ts[0]!.dtype; continue; }
         }
+        // A splat (every element equal, e.g. a gradient seed of ones) whose shape follows the size: becomes fill.
+        const splat = (x: TensorData) => x.data.length > 0 && Array.prototype.every.call(x.data, (e: number | bigint) => e === x.data[0]);
+        if (op === 'const' && ts.every(splat) && ts.every((x) => x.data[0] === ts[0]!.data[0] && x.shape.length === ts[0]!.shape.length)) {
+          const shape = ts[0]!.shape.map((_, k) => u.fit(ts.map((x) => x.shape[k]!)));
+          if (shape.every((d) => d !== undefined)) {
+            op = 'fill'; attrs.shape = shape as Dim[]; attrs.value = Number(ts[0]!.data[0]!); attrs.dtype = ts[0]!.dtype;
+            continue;
+          }
+        }
         throw notPolymorphic(`a constant depends on the traced size`, n0, ts.map((x) => `${x.dtype}[${x.shape.join(',')}]`).join(' / '), plan);
       }
       const nums = vals.map(attrNumbers);
@@ -159,7 +168,10 @@ export function unify(graphs: Graph[], plan: TracePlan): Graph {
       }
       attrs[key] = vals[0]!;
     }
-    if (op === 'sym_const') for (const k of Object.keys(attrs)) if (k !== 'value' && k !== 'dtype') delete attrs[k];
+    if (op === 'sym_const' || op === 'fill') {
+      const keep = Object.keys(OPS[op].attrs);
+      for (const k of Object.keys(attrs)) if (!keep.includes(k)) delete attrs[k];
+    }
     const outTypes = n0.outputs.map((_, k) => fitShape(nodes.map((n) => n.outputs[k]!.type), n0, `the result of ${op}`));
     const inputs = n0.inputs.map((v) => vmap.get(v)!);
     checkInference(op, inputs, attrs, outTypes, n0);
