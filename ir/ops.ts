@@ -85,7 +85,8 @@ function reduceShape(x: Shape, axes: readonly number[], keep: boolean, op: strin
 const reduce = (op: string, dtype?: DType): OpDef =>
   def({
     fusion: 'reduction', attrs: { axes: 'ints', keep_dims: 'bool' },
-    infer: ([x], a) => [t(dtype ?? x!.dtype, reduceShape(x!.shape, a.ints('axes'), a.bool('keep_dims'), op))],
+    // tfjs's mean of int32 is float32 (its kernels divide in float).
+    infer: ([x], a) => [t(dtype ?? (op === 'reduce_mean' && x!.dtype === 'int32' ? 'float32' : x!.dtype), reduceShape(x!.shape, a.ints('axes'), a.bool('keep_dims'), op))],
   });
 const argReduce = (op: string): OpDef =>
   def({
@@ -232,7 +233,7 @@ export const OPS = {
 
   // elementwise unary
   abs: unary(), acos: unary(), acosh: unary(), asin: unary(), asinh: unary(), atan: unary(), atanh: unary(),
-  ceil: unary(), cos: unary(), cosh: unary(), elu: unary(), erf: unary(), exp: unary(), expm1: unary(),
+  ceil: unary(), cos: unary(), cosh: unary(), elu: unary(), erf: unary(), exp: unaryTo('float32'), expm1: unary(),
   floor: unary(), log: unary(), log1p: unary(), neg: unary(), reciprocal: unary(), relu: unary(), relu6: unary(),
   round: unary(), rsqrt: unary(), selu: unary(), sigmoid: unary(), sign: unary(), sin: unary(), sinh: unary(),
   softplus: unary(), sqrt: unary(), square: unary(), tan: unary(), tanh: unary(), identity: unary(),

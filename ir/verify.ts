@@ -26,6 +26,8 @@ function isDim(x: unknown): x is Dim {
   return typeof d.sym === 'string' && isInt(d.k) && isInt(d.c);
 }
 
+const ARRAY_TYPES = { float32: Float32Array, int32: Int32Array, bool: Uint8Array, int64: BigInt64Array } as const;
+
 /** Whether `v` is a well-formed value of attr kind `kind`. */
 export function attrMatchesKind(kind: AttrKind, v: AttrValue | undefined): boolean {
   switch (kind) {
@@ -38,7 +40,8 @@ export function attrMatchesKind(kind: AttrKind, v: AttrValue | undefined): boole
     case 'dims': return Array.isArray(v) && v.every(isDim);
     case 'dtype': return isDType(v);
     case 'tensor':
-      return isTensorData(v) && isDType(v.dtype) && v.shape.every((d) => isInt(d) && d >= 0) && v.data.length === sizeOf(v.shape);
+      return isTensorData(v) && isDType(v.dtype) && v.data instanceof ARRAY_TYPES[v.dtype]
+        && v.shape.every((d) => isInt(d) && d >= 0) && v.data.length === sizeOf(v.shape);
   }
 }
 
@@ -153,24 +156,24 @@ function collectIssues(g: Graph): Issue[] {
   }
   const withUses = new Set<Value>([...defs.keys(), ...expected.keys()]);
   for (const v of withUses) {
-    const want = expected.get(v) ?? [];
-    const seen = new Set<string>();
-    // A value of another graph has uses there; only this graph's uses are checked.
+    // Operand indices recorded per node. A value of another graph has uses there; only
+    // this graph's uses are checked.
+    const recorded = new Map<Node, Set<number>>();
     for (const u of defs.has(v) ? v.uses : v.uses.filter((x) => nodeSet.has(x.node))) {
-      const key = `${u.node.id}:${u.index}`;
+      const indices = recorded.get(u.node) ?? new Set<number>();
+      recorded.set(u.node, indices);
       if (!nodeSet.has(u.node)) {
         graphIssue(`use list of ${ref(v)} has a use by a node not in the graph (${u.node.op}, operand ${u.index})`);
       } else if (u.node.inputs[u.index] !== v) {
-        nodeIssue(u.node, `use list of ${ref(v)} records operand ${u.index}, which is ${u.node.inputs[u.index] ? ref(u.node.inputs[u.index]!) : 'absent'}`);
-      } else if (seen.has(key)) {
+        const actual = u.node.inputs[u.index];
+        nodeIssue(u.node, `use list of ${ref(v)} records operand ${u.index}, which is ${actual ? ref(actual) : 'absent'}`);
+      } else if (indices.has(u.index)) {
         nodeIssue(u.node, `use list of ${ref(v)} records operand ${u.index} twice`);
       }
-      seen.add(key);
+      indices.add(u.index);
     }
-    for (const w of want) {
-      if (!v.uses.some((u) => u.node === w.node && u.index === w.index)) {
-        nodeIssue(w.node, `use list of ${ref(v)} lacks operand ${w.index}`);
-      }
+    for (const w of expected.get(v) ?? []) {
+      if (!recorded.get(w.node)?.has(w.index)) nodeIssue(w.node, `use list of ${ref(v)} lacks operand ${w.index}`);
     }
   }
 

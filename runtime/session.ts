@@ -239,6 +239,14 @@ export class Session {
               const r = tf.tidy(() => (k as OpKernel)(ins, new AttrReader(n.op, n.attrs), ctx));
               // A kernel may hand back an operand unchanged; the result must be a tensor of its own.
               outs = (Array.isArray(r) ? r : [r]).map((t) => (ins.includes(t) ? t.clone() : t));
+              // Backends disagree on a few result dtypes (floor_div is int32 on cpu); the graph's type wins.
+              outs = outs.map((t, j) => {
+                const want = n.outputs[j]!.dtype === 'int64' ? 'int32' : n.outputs[j]!.dtype;
+                if (t.dtype === want) return t;
+                const c = tf.cast(t, want);
+                t.dispose();
+                return c;
+              });
             } catch (e) {
               if (e instanceof GcError) throw e;
               throw new GcError({ code: 'GC0403', message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,

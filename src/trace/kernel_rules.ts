@@ -140,6 +140,10 @@ function castTo(ctx: TraceCtx, v: Value, dtype: DType): Value {
   return v.dtype === dtype ? v : ctx.emit('cast', [v], { dtype });
 }
 
+function f32(ctx: TraceCtx, v: Value): Value {
+  return castTo(ctx, v, 'float32');
+}
+
 function reshapeTo(ctx: TraceCtx, v: Value, shape: number[]): Value {
   return ctx.emit('reshape', [v], { shape });
 }
@@ -408,6 +412,24 @@ const stridedSlice: KernelRule = (ctx, ins, a) => {
   return v === x ? ctx.emit('identity', [x]) : v;
 };
 
+/**
+ * Range with tfjs's element count: abs(ceil((stop - start) / step)), empty for a step of the
+ * wrong sign, and a step of 1 turned to -1 when stop < start (tf.range(5, 1) is [5,4,3,2]).
+ * When that differs from the IR's max(0, ceil((stop - start) / step)), `stop` is moved to
+ * half a step past the last element.
+ */
+const rangeRule: KernelRule = (ctx, _ins, a) => {
+  const start = num(ctx, a, 'start'), stop = num(ctx, a, 'stop');
+  let step = num(ctx, a, 'step', 1);
+  const dtype = irDType(ctx, a['dtype'] ?? 'float32');
+  if (step === 0) return ctx.unsupported(`${ctx.kernel}: step 0`);
+  const empty = start === stop || (start < stop && step < 0) || (stop < start && step > 1);
+  const n = empty ? 0 : Math.abs(Math.ceil((stop - start) / step));
+  if (stop < start && step === 1) step = -1;
+  const irN = Math.max(0, Math.ceil((stop - start) / step));
+  return ctx.emit('range', [], { start, stop: irN === n ? stop : start + (n - 0.5) * step, step, dtype });
+};
+
 // ---- the table --------------------------------------------------------------------------------
 
 const UNARY: ReadonlyArray<[string, OpName]> = [
@@ -442,9 +464,10 @@ const RULES: Record<string, KernelRule> = {
     const [a, b] = matchTypes(ctx, input(ctx, ins, 'a'), input(ctx, ins, 'b'));
     return castTo(ctx, ctx.emit('floor_div', [a, b]), 'int32'); // tfjs's FloorDiv yields int32
   },
-  [Prelu]: binary('prelu', ['x', 'alpha']),
-  [EluGrad]: binary('elu_grad', ['dy', 'y']),
-  [LeakyRelu]: unary('leaky_relu', (ctx, a) => ({ alpha: num(ctx, a, 'alpha', 0.2) })),
+  // tfjs's Prelu, LeakyRelu and the gradient kernels compute (and yield) float32
+  [Prelu]: (ctx, ins) => ctx.emit('prelu', [f32(ctx, input(ctx, ins, 'x')), f32(ctx, input(ctx, ins, 'alpha'))]),
+  [EluGrad]: (ctx, ins) => ctx.emit('elu_grad', [f32(ctx, input(ctx, ins, 'dy')), f32(ctx, input(ctx, ins, 'y'))]),
+  [LeakyRelu]: (ctx, ins, a) => ctx.emit('leaky_relu', [f32(ctx, input(ctx, ins, 'x'))], { alpha: num(ctx, a, 'alpha', 0.2) }),
   [Step]: unary('step', (ctx, a) => ({ alpha: num(ctx, a, 'alpha', 0) })),
   [ClipByValue]: unary('clip', (ctx, a) => ({ min: num(ctx, a, 'clipValueMin'), max: num(ctx, a, 'clipValueMax') })),
   [Cast]: (ctx, ins, a) => ctx.emit('cast', [input(ctx, ins, 'x')], { dtype: irDType(ctx, a['dtype']) }),
@@ -465,9 +488,7 @@ const RULES: Record<string, KernelRule> = {
     if (typeof value !== 'number' && typeof value !== 'boolean') return ctx.unsupported(`${ctx.kernel}: fill value ${JSON.stringify(value)}`);
     return ctx.emit('fill', [], { shape: numList(ctx, a, 'shape'), value: Number(value), dtype: irDType(ctx, a['dtype'] ?? 'float32') });
   },
-  [Range]: (ctx, _ins, a) => ctx.emit('range', [], {
-    start: num(ctx, a, 'start'), stop: num(ctx, a, 'stop'), step: num(ctx, a, 'step', 1), dtype: irDType(ctx, a['dtype'] ?? 'float32'),
-  }),
+  [Range]: rangeRule,
   [LinSpace]: (ctx, _ins, a) => {
     const start = num(ctx, a, 'start'), stop = num(ctx, a, 'stop'), n = num(ctx, a, 'num');
     if (n === 1) return ctx.emit('fill', [], { shape: [1], value: start, dtype: 'float32' });
@@ -525,13 +546,13 @@ const RULES: Record<string, KernelRule> = {
   },
   [FusedConv2D]: fusedConv('fused_conv2d'),
   [FusedDepthwiseConv2D]: fusedConv('fused_depthwise_conv2d'),
-  [Conv2DBackpropInput]: (ctx, ins, a) => ctx.emit('conv2d_backprop_input', [input(ctx, ins, 'dy'), input(ctx, ins, 'filter')],
+  [Conv2DBackpropInput]: (ctx, ins, a) => ctx.emit('conv2d_backprop_input', [f32(ctx, input(ctx, ins, 'dy')), f32(ctx, input(ctx, ins, 'filter'))],
     { ...convAttrs(ctx, a, undefined, undefined), input_shape: numList(ctx, a, 'inputShape') }),
-  [Conv2DBackpropFilter]: (ctx, ins, a) => ctx.emit('conv2d_backprop_filter', [input(ctx, ins, 'x'), input(ctx, ins, 'dy')],
+  [Conv2DBackpropFilter]: (ctx, ins, a) => ctx.emit('conv2d_backprop_filter', [f32(ctx, input(ctx, ins, 'x')), f32(ctx, input(ctx, ins, 'dy'))],
     { ...convAttrs(ctx, a, undefined, undefined), filter_shape: numList(ctx, a, 'filterShape') }),
-  [DepthwiseConv2dNativeBackpropInput]: (ctx, ins, a) => ctx.emit('depthwise_conv2d_backprop_input', [input(ctx, ins, 'dy'), input(ctx, ins, 'filter')],
+  [DepthwiseConv2dNativeBackpropInput]: (ctx, ins, a) => ctx.emit('depthwise_conv2d_backprop_input', [f32(ctx, input(ctx, ins, 'dy')), f32(ctx, input(ctx, ins, 'filter'))],
     { ...convAttrs(ctx, a, undefined, undefined), input_shape: numList(ctx, a, 'inputShape') }),
-  [DepthwiseConv2dNativeBackpropFilter]: (ctx, ins, a) => ctx.emit('depthwise_conv2d_backprop_filter', [input(ctx, ins, 'x'), input(ctx, ins, 'dy')],
+  [DepthwiseConv2dNativeBackpropFilter]: (ctx, ins, a) => ctx.emit('depthwise_conv2d_backprop_filter', [f32(ctx, input(ctx, ins, 'x')), f32(ctx, input(ctx, ins, 'dy'))],
     { ...convAttrs(ctx, a, undefined, undefined), filter_shape: numList(ctx, a, 'filterShape') }),
   [MaxPool]: (ctx, ins, a) => {
     const x = input(ctx, ins, 'x');
@@ -543,11 +564,11 @@ const RULES: Record<string, KernelRule> = {
   },
   [MaxPoolGrad]: (ctx, ins, a) => {
     const x = input(ctx, ins, 'input');
-    return ctx.emit('max_pool_grad', [input(ctx, ins, 'dy'), x, input(ctx, ins, 'output')], poolAttrs(ctx, a, x));
+    return ctx.emit('max_pool_grad', [f32(ctx, input(ctx, ins, 'dy')), f32(ctx, x), f32(ctx, input(ctx, ins, 'output'))], poolAttrs(ctx, a, x));
   },
   [AvgPoolGrad]: (ctx, ins, a) => {
     const x = input(ctx, ins, 'input');
-    return ctx.emit('avg_pool_grad', [input(ctx, ins, 'dy'), x], poolAttrs(ctx, a, x));
+    return ctx.emit('avg_pool_grad', [f32(ctx, input(ctx, ins, 'dy')), f32(ctx, x)], poolAttrs(ctx, a, x));
   },
   // IR batch_norm operands follow the kernel (and ONNX): x, scale, offset, mean, variance.
   [FusedBatchNorm]: (ctx, ins, a) => {

@@ -92,7 +92,7 @@ describe('verifyGraph', () => {
 
   it('catches unknown ops, bad arity and bad attrs', () => {
     const g = smallGraph();
-    const [c, add, relu] = g.nodes as [{ attrs: object; op: string }, { inputs: unknown[] }, { attrs: object }];
+    const c = g.nodes[0]!, relu = g.nodes[2]!;
     relu.attrs = { alpha: 'steep', beta: 1 };
     expect(verifyIssues(g)).toEqual([
       "attr 'alpha' is not a well-formed float, at `%2: f32[batch,4] = leaky_relu %1 {alpha = \"steep\", beta = 1}`",
@@ -102,14 +102,15 @@ describe('verifyGraph', () => {
     expect(verifyIssues(g)).toEqual(["missing attr 'alpha' (float), at `%2: f32[batch,4] = leaky_relu %1`"]);
     c.attrs = { value: { dtype: 'float32', shape: [3], data: new Float32Array(4) } };
     expect(verifyIssues(g)[0]).toMatch(/^attr 'value' is not a well-formed tensor/);
-    c.op = 'frob' as OpName;
+    c.attrs = { value: { dtype: 'int64', shape: [4], data: new Float32Array(4) } };
+    expect(verifyIssues(g)[0]).toMatch(/^attr 'value' is not a well-formed tensor/);
+    (c as { op: string }).op = 'frob';
     expect(verifyIssues(g)[0]).toMatch(/^unknown op 'frob', at `%0: f32\[4\] = frob/);
     const g2 = smallGraph();
     const add2 = g2.nodes[1]!;
     add2.inputs.push(g2.inputs[0]!);
     g2.inputs[0]!.uses.push({ node: add2, index: 2 });
     expect(verifyIssues(g2)).toEqual(['add takes 2 operands, got 3, at `%1: f32[batch,4] = add %x, %0, %x @ "examples/mlp.ts":14:10`']);
-    void add;
   });
 
   it('catches a value defined twice and a node listed twice', () => {
