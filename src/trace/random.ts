@@ -75,10 +75,12 @@ function reproduces(kind: RandomKind, a: number, b: number, base: Float64Array, 
   return true;
 }
 
+/** Nearby "round" numbers, simplest first: the user most likely wrote one of these. */
 function snap(x: number): number[] {
-  const out = [x];
+  const out: number[] = [];
+  for (let d = 0; d <= 7; d++) out.push(Math.round(x * 10 ** d) / 10 ** d);
   for (const digits of [3, 5, 7]) out.push(Number(x.toPrecision(digits)));
-  return out;
+  return [...new Set(out.map((v) => (Object.is(v, -0) ? 0 : v)))];
 }
 
 /**
@@ -101,12 +103,14 @@ export function recoverParams(kind: RandomKind, seed: string, values: ArrayLike<
   } else {
     const scale = (values[hi]! - values[lo]!) / (base[hi]! - base[lo]!);
     const offset = values[lo]! - scale * base[lo]!;
-    if (kind === 'uniform') {
-      for (const mn of snap(offset)) for (const mx of snap(offset + scale)) candidates.push([mn, mx]);
-    } else {
-      for (const m of snap(offset)) for (const s of snap(scale)) candidates.push([m, s]);
-    }
-    candidates.push(kind === 'uniform' ? [offset, offset + scale] : [offset, scale]);
+    const [pa, pb] = kind === 'uniform' ? [offset, offset + scale] : [offset, scale];
+    const sa = snap(pa), sb = snap(pb);
+    // Pairs in order of total simplicity.
+    const pairs: Array<[number, number, number]> = [];
+    sa.forEach((a, i) => sb.forEach((b, j) => pairs.push([i + j, a, b])));
+    pairs.sort((x, y) => x[0] - y[0]);
+    for (const [, a, b] of pairs) candidates.push([a, b]);
+    candidates.push([pa, pb]);
   }
   // Prefer the simplest (snapped) parameters that reproduce every value exactly.
   for (const [a, b] of candidates) if (reproduces(kind, a, b, base, values, dtype)) return { kind, a, b };
