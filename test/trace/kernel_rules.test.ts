@@ -494,13 +494,14 @@ describe('coverage', () => {
     await record(() => {
       const a = tf.randomUniform([2, 3, 4], 0.5, 2);
       const w = tf.randomUniform([2, 3, 4], 0.1, 0.3);
+      const cond = tf.greater(tf.randomUniform([2, 3, 4]), 0.5);
       tf.grads((v: tf.Tensor, u: tf.Tensor) => {
         const parts = [
-          tf.prod(v, [1, 2]), tf.max(v, -1), tf.min(v, 0), tf.cumsum(v, 1), tf.gather(v, tf.tensor1d([0, 2, 2], 'int32'), 1),
+          tf.prod(v, [1, 2]), tf.max(v, -1), tf.min(v, 0), tf.cumsum(v, 2), tf.gather(v, tf.tensor1d([0, 2, 2], 'int32'), 1),
           tf.concat(tf.split(v, [1, 3], 2), 2), tf.stack(tf.unstack(v, 1), 0), tf.slice(v, [0, 1, 1], [-1, 2, 2]),
           tf.tile(v, [1, 2, 1]), tf.pad(v, [[0, 0], [1, 1], [0, 2]]), tf.reverse(v, 1), tf.transpose(v),
           tf.pow(v, u), tf.atan2(v, u), tf.clipByValue(v, 0.8, 1.5), tf.prelu(v, u), tf.leakyRelu(v), tf.relu6(v),
-          tf.where(tf.greater(v, 1), v, u), tf.div(v, u), tf.floorDiv(v, u), tf.mod(v, u), tf.maximum(v, u),
+          tf.where(cond, v, u), tf.div(v, u), tf.floorDiv(v, u), tf.mod(v, u), tf.maximum(v, u),
           tf.squaredDifference(v, tf.mul(v, 0.5)), tf.sqrt(v), tf.rsqrt(v), tf.reciprocal(v), tf.log(v), tf.expm1(v), tf.erf(v),
           tf.sin(v), tf.cos(v), tf.tan(tf.mul(v, 0.1)), tf.asin(tf.mul(v, 0.1)), tf.acos(tf.mul(v, 0.1)), tf.atan(v),
           tf.sinh(v), tf.cosh(v), tf.asinh(v), tf.acosh(tf.add(v, 1)), tf.atanh(tf.mul(v, 0.1)), tf.abs(v), tf.sign(v),
