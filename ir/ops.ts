@@ -294,6 +294,7 @@ export const OPS = {
   avg_pool: def({ fusion: 'pool', attrs: { filter_size: 'ints', strides: 'ints', padding: 'string', pads: 'ints' }, infer: ([x], a) => [t(x!.dtype, poolShape(x!.shape, a, 'avg_pool'))] }),
   max_pool_grad: def({ arity: 3, fusion: 'pool', attrs: { filter_size: 'ints', strides: 'ints', padding: 'string', pads: 'ints' }, infer: ([, x]) => [x!] }),
   avg_pool_grad: def({ arity: 2, fusion: 'pool', attrs: { filter_size: 'ints', strides: 'ints', padding: 'string', pads: 'ints' }, infer: ([, x]) => [x!] }),
+  // Operands: (x, mean, variance, offset, scale); offset/scale are constants 0/1 when absent.
   batch_norm: def({ arity: 5, fusion: 'elementwise', attrs: { epsilon: 'float' }, infer: (ins) => {
     const [x] = ins;
     for (const p of ins.slice(1)) broadcastShapes(x!.shape, p.shape, 'batch_norm');

@@ -570,15 +570,15 @@ const RULES: Record<string, KernelRule> = {
     const x = input(ctx, ins, 'input');
     return ctx.emit('avg_pool_grad', [f32(ctx, input(ctx, ins, 'dy')), f32(ctx, x)], poolAttrs(ctx, a, x));
   },
-  // IR batch_norm operands follow the kernel (and ONNX): x, scale, offset, mean, variance.
+  // IR batch_norm operands follow tf.batchNorm (and the runtime binding): x, mean, variance, offset, scale.
   [FusedBatchNorm]: (ctx, ins, a) => {
     const x = input(ctx, ins, 'x');
-    const p = (name: string, dflt: number): Value => {
-      const v = optInput(ins, name);
-      return v === undefined ? ctx.scalar(dflt, x.dtype) : castTo(ctx, v, x.dtype);
+    const p = (name: string, dflt?: number): Value => {
+      const v = dflt === undefined ? input(ctx, ins, name) : optInput(ins, name);
+      return v === undefined ? ctx.scalar(dflt!, x.dtype) : castTo(ctx, v, x.dtype);
     };
-    return ctx.emit('batch_norm', [x, p('scale', 1), p('offset', 0), castTo(ctx, input(ctx, ins, 'mean'), x.dtype),
-      castTo(ctx, input(ctx, ins, 'variance'), x.dtype)], { epsilon: num(ctx, a, 'varianceEpsilon', 0.001) });
+    return ctx.emit('batch_norm', [x, p('mean'), p('variance'), p('offset', 0), p('scale', 1)],
+      { epsilon: num(ctx, a, 'varianceEpsilon', 0.001) });
   },
 
   // shape and data movement
