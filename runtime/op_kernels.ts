@@ -276,7 +276,8 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     const eps = a.float('epsilon');
     const params = [mean!, variance!, offset!, scale!];
     if (params.every((p) => isPerChannel(p, x!))) {
-      const [m, v, o, s] = params.map((p) => (p.rank <= 1 ? p : tf.reshape(p, [p.size]))) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+      // tf.batchNorm wants its parameters of equal rank: a scalar (a default offset or scale) becomes [1].
+      const [m, v, o, s] = params.map((p) => (p.rank === 1 ? p : tf.reshape(p, [p.size]))) as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
       return tf.batchNorm(x!, m, v, o, s, eps);
     }
     return tf.add(tf.mul(tf.sub(x!, mean!), tf.div(scale!, tf.sqrt(tf.add(variance!, eps)))), offset!);

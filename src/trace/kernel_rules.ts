@@ -649,7 +649,17 @@ const RULES: Record<string, KernelRule> = {
     return ctx.emit('pad', [input(ctx, ins, 'x')], { paddings: (p as [number, number][]).flat(), value: num(ctx, a, 'constantValue', 0) });
   },
   [MirrorPad]: mirrorPad,
-  [Tile]: (ctx, ins, a) => ctx.emit('tile', [input(ctx, ins, 'x')], { reps: numList(ctx, a, 'reps') }),
+  // Tiling only size-1 axes is a broadcast: broadcast_to's shape is dims, so a rep that is a
+  // symbolic size (BatchNorm's gradient tiles [1,1,1,C] by [N,H,W,1]) stays polymorphic.
+  [Tile]: (ctx, ins, a) => {
+    const x = input(ctx, ins, 'x');
+    const reps = numList(ctx, a, 'reps');
+    const s = x.shape;
+    if (reps.length === s.length && reps.some((r) => r !== 1) && reps.every((r, i) => r === 1 || s[i] === 1)) {
+      return ctx.emit('broadcast_to', [x], { shape: s.map((d, i) => (reps[i] === 1 ? d : reps[i]!)) });
+    }
+    return ctx.emit('tile', [x], { reps });
+  },
   [Reverse]: (ctx, ins, a) => {
     const x = input(ctx, ins, 'x');
     const axes = axesOf(ctx, a['dims'], x.shape.length);

@@ -1,0 +1,462 @@
+/**
+ * Compiled ≡ eager, op by op: one table of cases, run on cpu, wasm and webgpu (SwiftShader).
+ * For each case `gc.compile(fn)` on a backend must give what `fn` gives eagerly on that same
+ * backend, on seeded random inputs (never all zeros): same dtype, same shape, and values within
+ * 1e-5 + 1e-5·|expected| for float32 (NaN and ±Inf must match exactly), exact for int32/bool.
+ *
+ * A case excluded on a backend names why in `skip` (only where tfjs itself, eagerly, fails or
+ * is inaccurate there); the per-backend case counts are in the describe titles and logged.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as gc from 'graphc';
+
+type Backend = 'cpu' | 'wasm' | 'webgpu';
+type DT = 'float32' | 'int32' | 'bool';
+
+interface InSpec {
+  shape: number[];
+  dtype?: DT;
+  /** [lo, hi]: uniform floats in [lo, hi); integers in [lo, hi] inclusive. */
+  range?: [number, number];
+  /** Float inputs with integral values (so that equality comparisons can be true). */
+  integral?: boolean;
+  /** Resample values with |v| < minAbs (divisors, reciprocals). */
+  minAbs?: number;
+}
+
+type Out = tf.Tensor | tf.Tensor[];
+
+interface Case {
+  name: string;
+  fn: (...xs: tf.Tensor[]) => Out;
+  inputs: InSpec[];
+  /** Backends this case is excluded on, and why (tfjs itself fails or is inaccurate there). */
+  skip?: Partial<Record<Backend, string>>;
+}
+
+const f32 = (...shape: number[]): InSpec => ({ shape, dtype: 'float32' });
+const i32 = (...shape: number[]): InSpec => ({ shape, dtype: 'int32' });
+const bool = (...shape: number[]): InSpec => ({ shape, dtype: 'bool' });
+const r = (s: InSpec, lo: number, hi: number, extra: Partial<InSpec> = {}): InSpec => ({ ...s, range: [lo, hi], ...extra });
+const T4 = (t: tf.Tensor) => t as tf.Tensor4D;
+const T1 = (t: tf.Tensor) => t as tf.Tensor1D;
+
+const CASES: Case[] = [];
+const add = (name: string, inputs: InSpec[], fn: Case['fn'], skip?: Case['skip']) => CASES.push({ name, inputs, fn, skip });
+
+// ---- unary math -------------------------------------------------------------------------------
+
+const UNARY: [string, (x: tf.Tensor) => tf.Tensor, [number, number]?][] = [
+  ['abs', tf.abs], ['acos', tf.acos, [-0.95, 0.95]], ['acosh', tf.acosh, [1.1, 4]], ['asin', tf.asin, [-0.95, 0.95]],
+  ['asinh', tf.asinh], ['atan', tf.atan], ['atanh', tf.atanh, [-0.95, 0.95]], ['ceil', tf.ceil], ['cos', tf.cos],
+  ['cosh', tf.cosh], ['elu', tf.elu], ['erf', tf.erf], ['exp', tf.exp], ['expm1', tf.expm1], ['floor', tf.floor],
+  ['log', tf.log, [0.1, 4]], ['log1p', tf.log1p, [-0.9, 3]], ['neg', tf.neg], ['reciprocal', tf.reciprocal, [0.2, 3]],
+  ['relu', tf.relu], ['relu6', tf.relu6, [-3, 9]], ['round', tf.round, [-3, 3]], ['rsqrt', tf.rsqrt, [0.1, 4]],
+  ['selu', tf.selu], ['sigmoid', tf.sigmoid, [-5, 5]], ['sign', tf.sign], ['sin', tf.sin], ['sinh', tf.sinh],
+  ['softplus', tf.softplus, [-5, 5]], ['sqrt', tf.sqrt, [0.1, 4]], ['square', tf.square], ['tan', tf.tan, [-1.2, 1.2]],
+  ['tanh', tf.tanh], ['zerosLike', tf.zerosLike], ['onesLike', tf.onesLike],
+];
+for (const [name, op, range] of UNARY) add(name, [r(f32(2, 3), ...(range ?? [-2, 2]))], (x) => op(x));
+add('reciprocal (negative)', [r(f32(2, 3), 0.2, 3)], (x) => tf.reciprocal(tf.neg(x)));
+add('leakyRelu', [f32(2, 3)], (x) => tf.leakyRelu(x, 0.1));
+add('leakyRelu default alpha', [f32(2, 3)], (x) => tf.leakyRelu(x));
+add('prelu [2,3]·[3]', [f32(2, 3), r(f32(3), 0.05, 0.5)], (x, a) => tf.prelu(x, a));
+add('step', [f32(2, 3)], (x) => tf.step(x));
+add('step alpha 0.3', [f32(2, 3)], (x) => tf.step(x, 0.3));
+add('isNaN (of log)', [f32(2, 3)], (x) => tf.isNaN(tf.log(x)));
+add('isInf (of 1/floor)', [f32(2, 4)], (x) => tf.isInf(tf.div(1, tf.floor(x))));
+add('isFinite (of log and 1/floor)', [f32(2, 4)], (x) => tf.isFinite(tf.add(tf.log(x), tf.div(1, tf.floor(x)))));
+add('logicalNot', [bool(2, 3)], (x) => tf.logicalNot(x));
+// int32 unary
+for (const [name, op] of [['abs', tf.abs], ['neg', tf.neg], ['sign', tf.sign], ['square', tf.square], ['relu', tf.relu],
+  ['zerosLike', tf.zerosLike], ['onesLike', tf.onesLike]] as const) {
+  add(`${name} int32`, [i32(2, 3)], (x) => op(x));
+}
+add('zerosLike bool', [bool(2, 3)], (x) => tf.zerosLike(x));
+add('onesLike bool', [bool(2, 3)], (x) => tf.onesLike(x));
+
+// ---- binary with broadcasting -----------------------------------------------------------------
+
+const BCAST: [string, number[], number[]][] = [
+  ['[2,3]⊕[3]', [2, 3], [3]], ['[2,1]⊕[1,3]', [2, 1], [1, 3]], ['[2,3]⊕scalar', [2, 3], []], ['scalar⊕[3]', [], [3]],
+];
+type BinOp = (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+interface BinDef { name: string; op: BinOp; a?: [number, number]; b?: [number, number]; bMinAbs?: number; dtypes: DT[] }
+const BINARY: BinDef[] = [
+  { name: 'add', op: tf.add, dtypes: ['float32', 'int32'] },
+  { name: 'sub', op: tf.sub, dtypes: ['float32', 'int32'] },
+  { name: 'mul', op: tf.mul, dtypes: ['float32', 'int32'] },
+  { name: 'div', op: tf.div, b: [-3, 3], bMinAbs: 0.5, dtypes: ['float32', 'int32'] },
+  { name: 'floorDiv', op: tf.floorDiv, a: [-6, 6], b: [-3, 3], bMinAbs: 0.5, dtypes: ['float32', 'int32'] },
+  { name: 'mod', op: tf.mod, a: [-6, 6], b: [-3, 3], bMinAbs: 0.5, dtypes: ['float32', 'int32'] },
+  { name: 'pow', op: tf.pow, a: [0.5, 2], b: [-2, 2], dtypes: ['float32'] },
+  { name: 'maximum', op: tf.maximum, dtypes: ['float32', 'int32'] },
+  { name: 'minimum', op: tf.minimum, dtypes: ['float32', 'int32'] },
+  { name: 'squaredDifference', op: tf.squaredDifference, dtypes: ['float32', 'int32'] },
+  { name: 'atan2', op: tf.atan2, dtypes: ['float32'] },
+];
+for (const d of BINARY) {
+  for (const dtype of d.dtypes) {
+    for (const [label, sa, sb] of dtype === 'float32' ? BCAST : BCAST.slice(0, 2)) {
+      const lo = dtype === 'int32' ? -5 : -2, hi = -lo;
+      add(`${d.name} ${dtype} ${label}`, [
+        { shape: sa, dtype, range: d.a ?? [lo, hi] },
+        { shape: sb, dtype, range: d.b ?? [lo, hi], minAbs: d.bMinAbs },
+      ], (a, b) => d.op(a, b));
+    }
+  }
+}
+add('pow int32 [2,3]⊕[3]', [r(i32(2, 3), -3, 3), r(i32(3), 0, 3)], (a, b) => tf.pow(a, b));
+add('add float32+int32 (upcast)', [f32(2, 3), i32(3)], (a, b) => tf.add(a, b));
+add('mul int32·scalar const', [i32(2, 3)], (a) => tf.mul(a, tf.scalar(3, 'int32')));
+
+const COMPARE: [string, BinOp][] = [
+  ['equal', tf.equal], ['notEqual', tf.notEqual], ['less', tf.less], ['lessEqual', tf.lessEqual],
+  ['greater', tf.greater], ['greaterEqual', tf.greaterEqual],
+];
+for (const [name, op] of COMPARE) {
+  add(`${name} float32 [2,3]⊕[3]`, [r(f32(2, 3), -2, 2, { integral: true }), r(f32(3), -2, 2, { integral: true })], (a, b) => op(a, b));
+  add(`${name} float32 [2,1]⊕[1,3]`, [f32(2, 1), f32(1, 3)], (a, b) => op(a, b));
+  add(`${name} int32 [2,3]⊕scalar`, [r(i32(2, 3), 0, 2), r(i32(), 0, 2)], (a, b) => op(a, b));
+  add(`${name} bool [2,3]⊕[3]`, [bool(2, 3), bool(3)], (a, b) => op(a, b));
+}
+for (const [name, op] of [['logicalAnd', tf.logicalAnd], ['logicalOr', tf.logicalOr], ['logicalXor', tf.logicalXor]] as const) {
+  add(`${name} [2,3]⊕[3]`, [bool(2, 3), bool(3)], (a, b) => op(a, b));
+  add(`${name} [2,1]⊕[1,3]`, [bool(2, 1), bool(1, 3)], (a, b) => op(a, b));
+}
+add('where float32', [bool(2, 3), f32(2, 3), f32(2, 3)], (c, a, b) => tf.where(c, a, b));
+add('where float32 broadcast', [bool(2, 1), f32(2, 3), f32(3)], (c, a, b) => tf.where(c, a, b));
+add('where int32', [bool(2, 3), i32(2, 3), i32(2, 3)], (c, a, b) => tf.where(c, a, b));
+add('where bool', [bool(2, 3), bool(2, 3), bool(2, 3)], (c, a, b) => tf.where(c, a, b));
+add('where from comparison', [f32(2, 3), f32(2, 3)], (a, b) => tf.where(tf.greater(a, b), a, tf.neg(b)));
+
+// ---- casts, clip, addN --------------------------------------------------------------------------
+
+add('cast float32→int32', [r(f32(2, 3), -3, 3)], (x) => tf.cast(x, 'int32'));
+add('cast int32→float32', [i32(2, 3)], (x) => tf.cast(x, 'float32'));
+add('cast bool→float32', [bool(2, 3)], (x) => tf.cast(x, 'float32'));
+add('cast bool→int32', [bool(2, 3)], (x) => tf.cast(x, 'int32'));
+add('cast float32→bool', [r(f32(2, 3), -2, 2, { integral: true })], (x) => tf.cast(x, 'bool'));
+add('cast int32→bool', [r(i32(2, 3), -1, 1)], (x) => tf.cast(x, 'bool'));
+add('clipByValue', [f32(2, 3)], (x) => tf.clipByValue(x, -0.5, 0.7));
+add('clipByValue int32', [i32(2, 3)], (x) => tf.clipByValue(x, -2, 3));
+add('addN float32', [f32(2, 3), f32(2, 3), f32(2, 3)], (a, b, c) => tf.addN([a, b, c]));
+add('addN int32', [i32(2, 3), i32(2, 3)], (a, b) => tf.addN([a, b]));
+
+// ---- reductions -------------------------------------------------------------------------------
+
+type Reduce = (x: tf.Tensor, axis?: number | number[], keepDims?: boolean) => tf.Tensor;
+const AXES: [string, number | number[] | undefined, boolean][] = [
+  ['all axes', undefined, false], ['axis 0', 0, false], ['axis 1', 1, false], ['axis -1 keepDims', -1, true],
+  ['axes [0,2]', [0, 2], false], ['axes [0,2] keepDims', [0, 2], true],
+];
+const REDUCE: [string, Reduce, DT[], [number, number]?][] = [
+  ['sum', tf.sum, ['float32', 'int32', 'bool']], ['mean', tf.mean, ['float32', 'int32']], ['max', tf.max, ['float32', 'int32']],
+  ['min', tf.min, ['float32', 'int32']], ['prod', tf.prod, ['float32', 'int32'], [0.5, 1.5]], ['all', tf.all, ['bool']], ['any', tf.any, ['bool']],
+];
+for (const [name, op, dtypes, range] of REDUCE) {
+  for (const dtype of dtypes) {
+    const axes = dtype === 'float32' ? AXES : AXES.filter((_, i) => i % 2 === 0);
+    for (const [label, axis, keep] of axes) {
+      const rng: [number, number] = dtype === 'int32' ? (name === 'prod' ? [-2, 2] : [-5, 5]) : (range ?? [-2, 2]);
+      add(`${name} ${dtype} ${label}`, [{ shape: [2, 3, 4], dtype, range: rng }], (x) => op(x, axis, keep));
+    }
+  }
+}
+for (const [name, op] of [['argMax', tf.argMax], ['argMin', tf.argMin]] as const) {
+  for (const axis of [0, 1, -1]) add(`${name} axis ${axis}`, [f32(2, 3, 4)], (x) => op(x, axis));
+  add(`${name} int32 axis 1`, [r(i32(3, 4), -20, 20)], (x) => op(x, 1));
+  add(`${name} 1-D`, [f32(5)], (x) => op(x));
+}
+add('cumsum axis 0', [f32(3, 4)], (x) => tf.cumsum(x, 0));
+add('cumsum axis 1 exclusive', [f32(3, 4)], (x) => tf.cumsum(x, 1, true));
+add('cumsum axis 1 reverse', [f32(3, 4)], (x) => tf.cumsum(x, 1, false, true));
+add('cumsum axis -1 exclusive reverse', [f32(3, 4)], (x) => tf.cumsum(x, -1, true, true));
+add('cumsum int32', [i32(3, 4)], (x) => tf.cumsum(x, 1));
+add('cumprod axis 1', [r(f32(3, 4), 0.5, 1.5)], (x) => tf.cumprod(x, 1));
+add('cumprod axis 0 exclusive reverse', [r(f32(3, 4), 0.5, 1.5)], (x) => tf.cumprod(x, 0, true, true));
+add('softmax [2,5]', [f32(2, 5)], (x) => tf.softmax(x));
+add('softmax [2,3,4]', [r(f32(2, 3, 4), -4, 4)], (x) => tf.softmax(x));
+add('logSoftmax [2,5]', [f32(2, 5)], (x) => tf.logSoftmax(x));
+add('logSoftmax [2,3,4]', [r(f32(2, 3, 4), -4, 4)], (x) => tf.logSoftmax(x));
+
+// ---- matmul ---------------------------------------------------------------------------------
+
+add('matMul', [f32(2, 3), f32(3, 4)], (a, b) => tf.matMul(a, b));
+add('matMul transposeA', [f32(3, 2), f32(3, 4)], (a, b) => tf.matMul(a, b, true));
+add('matMul transposeB', [f32(2, 3), f32(4, 3)], (a, b) => tf.matMul(a, b, false, true));
+add('matMul transposeA+B', [f32(3, 2), f32(4, 3)], (a, b) => tf.matMul(a, b, true, true));
+add('matMul batched', [f32(2, 2, 3), f32(2, 3, 4)], (a, b) => tf.matMul(a, b));
+add('matMul batched transposeB', [f32(2, 2, 3), f32(2, 4, 3)], (a, b) => tf.matMul(a, b, false, true));
+add('matMul batch broadcast [2,2,3]·[1,3,4]', [f32(2, 2, 3), f32(1, 3, 4)], (a, b) => tf.matMul(a, b));
+add('matMul int32', [r(i32(2, 3), -3, 3), r(i32(3, 2), -3, 3)], (a, b) => tf.matMul(a, b));
+add('fused.matMul bias', [f32(2, 3), f32(3, 4), f32(4)], (a, b, bias) => tf.fused.matMul({ a, b, bias }));
+add('fused.matMul bias relu', [f32(2, 3), f32(3, 4), f32(4)], (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }));
+add('fused.matMul transposeB bias sigmoid', [f32(2, 3), f32(4, 3), f32(4)],
+  (a, b, bias) => tf.fused.matMul({ a, b, bias, transposeB: true, activation: 'sigmoid' }));
+add('fused.matMul transposeA elu', [f32(3, 2), f32(3, 4)], (a, b) => tf.fused.matMul({ a, b, transposeA: true, activation: 'elu' }));
+add('fused.matMul bias relu6', [r(f32(2, 3), -3, 3), r(f32(3, 4), -3, 3), f32(4)], (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu6' }));
+add('fused.matMul leakyrelu alpha 0.3', [f32(2, 3), f32(3, 4), f32(4)],
+  (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'leakyrelu', leakyreluAlpha: 0.3 }));
+add('fused.matMul prelu', [f32(2, 3), f32(3, 4), f32(4), r(f32(4), 0.05, 0.5)],
+  (a, b, bias, w) => tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: w }));
+add('fused.matMul batched bias [2,4] relu', [f32(2, 2, 3), f32(2, 3, 4), f32(2, 4)],
+  (a, b, bias) => tf.fused.matMul({ a, b, bias, activation: 'relu' }));
+
+// ---- shape and data movement ---------------------------------------------------------------------
+
+for (const [dt, s] of [['float32', f32(2, 3, 4)], ['int32', i32(2, 3, 4)], ['bool', bool(2, 3, 4)]] as const) {
+  add(`transpose ${dt}`, [s], (x) => tf.transpose(x));
+  add(`transpose ${dt} perm [1,0,2]`, [s], (x) => tf.transpose(x, [1, 0, 2]));
+  add(`reshape ${dt} [6,4]`, [s], (x) => tf.reshape(x, [6, 4]));
+  add(`concat ${dt} axis 1`, [s, { ...s, shape: [2, 2, 4] }], (a, b) => tf.concat([a, b], 1));
+  add(`stack ${dt}`, [s, s], (a, b) => tf.stack([a, b], 1));
+  add(`tile ${dt}`, [s], (x) => tf.tile(x, [1, 2, 1]));
+  add(`reverse ${dt} axis 1`, [s], (x) => tf.reverse(x, 1));
+  add(`slice ${dt}`, [s], (x) => tf.slice(x, [0, 1, 1], [2, 2, -1]));
+  add(`gather ${dt} axis 1`, [s, r(i32(5), 0, 2)], (x, i) => tf.gather(x, i, 1));
+  add(`pad ${dt}`, [s], (x) => tf.pad(x, [[0, 1], [1, 0], [0, 2]]));
+  add(`broadcastTo ${dt}`, [{ ...s, shape: [3, 1] }], (x) => tf.broadcastTo(x, [2, 3, 4]));
+}
+add('reshape [-1]', [f32(2, 3, 4)], (x) => tf.reshape(x, [-1]));
+add('reshape [4,-1]', [f32(2, 3, 4)], (x) => tf.reshape(x, [4, -1]));
+add('expandDims 0', [f32(2, 3)], (x) => tf.expandDims(x, 0));
+add('expandDims -1', [f32(2, 3)], (x) => tf.expandDims(x, -1));
+add('expandDims 1 int32', [i32(2, 3)], (x) => tf.expandDims(x, 1));
+add('squeeze', [f32(2, 1, 3, 1)], (x) => tf.squeeze(x));
+add('squeeze axis [1]', [f32(2, 1, 3, 1)], (x) => tf.squeeze(x, [1]));
+add('concat axis 0, three inputs', [f32(1, 3), f32(2, 3), f32(3, 3)], (a, b, c) => tf.concat([a, b, c], 0));
+add('concat axis -1', [f32(2, 1), f32(2, 3)], (a, b) => tf.concat([a, b], -1));
+add('concat 1-D', [f32(2), f32(3)], (a, b) => tf.concat([a, b]));
+add('stack axis 0', [f32(2, 3), f32(2, 3), f32(2, 3)], (a, b, c) => tf.stack([a, b, c]));
+add('stack axis -1', [f32(2, 3), f32(2, 3)], (a, b) => tf.stack([a, b], -1));
+add('unstack axis 0', [f32(3, 4)], (x) => tf.unstack(x));
+add('unstack axis 1', [f32(2, 3, 2)], (x) => tf.unstack(x, 1));
+add('unstack int32', [i32(2, 3)], (x) => tf.unstack(x, 1));
+add('split 2 axis 1', [f32(2, 4)], (x) => tf.split(x, 2, 1));
+add('split sizes [1,3] axis 1', [f32(2, 4)], (x) => tf.split(x, [1, 3], 1));
+add('split sizes [1,-1,2] axis 0', [f32(5, 2)], (x) => tf.split(x, [1, -1, 2], 0));
+add('slice 1-D', [f32(6)], (x) => tf.slice(x, 2, 3));
+add('slice [2,3]', [f32(4, 5)], (x) => tf.slice(x, [1, 2], [2, 3]));
+add('slice size -1', [f32(4, 5)], (x) => tf.slice(x, [1, 1], [-1, 2]));
+add('stridedSlice strides', [f32(3, 4, 5)], (x) => tf.stridedSlice(x, [0, 1, 0], [3, 4, 5], [1, 2, 2]));
+add('stridedSlice negative stride', [f32(3, 4, 5)], (x) => tf.stridedSlice(x, [2, 3, 4], [0, 0, 0], [-1, -2, -1]));
+add('stridedSlice negative stride endMask', [f32(3, 4, 5)], (x) => tf.stridedSlice(x, [-1, 0, 0], [0, 4, 5], [-1, 1, 1], 0, 1));
+add('stridedSlice begin/end masks', [f32(3, 4, 5)], (x) => tf.stridedSlice(x, [1, 1, 1], [2, 3, 4], [1, 1, 2], 0b101, 0b010));
+add('stridedSlice negative begin/end', [f32(3, 4, 5)], (x) => tf.stridedSlice(x, [-2, -3, -4], [-1, -1, -1], [1, 1, 1]));
+add('stridedSlice ellipsisMask', [f32(3, 4, 5)], (x) => tf.stridedSlice(x, [0, 1], [0, 3], [1, 1], 0, 0, 0b001));
+add('stridedSlice newAxisMask', [f32(3, 4)], (x) => tf.stridedSlice(x, [0, 0, 1], [2, 0, 3], [1, 1, 1], 0, 0, 0, 0b010));
+add('stridedSlice shrinkAxisMask', [f32(3, 4, 5)], (x) => tf.stridedSlice(x, [1, 0, 2], [2, 4, 3], [1, 1, 1], 0, 0, 0, 0, 0b101));
+add('stridedSlice int32', [i32(3, 4)], (x) => tf.stridedSlice(x, [0, 3], [3, 0], [2, -1]));
+add('gather axis 0', [f32(4, 3), r(i32(5), 0, 3)], (x, i) => tf.gather(x, i));
+add('gather axis 0, 2-D indices', [f32(4, 3), r(i32(2, 2), 0, 3)], (x, i) => tf.gather(x, i, 0));
+add('gather axis 1', [f32(2, 3, 2), r(i32(4), 0, 2)], (x, i) => tf.gather(x, i, 1));
+add('gather constant indices', [f32(4, 3)], (x) => tf.gather(x, tf.tensor1d([3, 0, 0, 2], 'int32')));
+add('pad value 1.5', [f32(2, 3)], (x) => tf.pad(x, [[1, 0], [0, 2]], 1.5));
+add('pad 1-D', [f32(4)], (x) => tf.pad(x, [[2, 1]]));
+add('tile [2,3]·[2,2]', [f32(2, 3)], (x) => tf.tile(x, [2, 2]));
+add('reverse all', [f32(2, 3)], (x) => tf.reverse(x));
+add('reverse [0,1]', [f32(2, 3, 2)], (x) => tf.reverse(x, [0, 1]));
+add('reverse -1', [f32(2, 3)], (x) => tf.reverse(x, -1));
+add('broadcastTo [3]→[2,3]', [f32(3)], (x) => tf.broadcastTo(x, [2, 3]));
+add('broadcastTo [2,1]→[2,3]', [f32(2, 1)], (x) => tf.broadcastTo(x, [2, 3]));
+add('oneHot', [r(i32(5), 0, 3)], (i) => tf.oneHot(T1(i), 4));
+add('oneHot on/off out-of-range', [r(i32(2, 3), -1, 4)], (i) => tf.oneHot(i, 4, 3, -1));
+add('oneHot float32 dtype', [r(i32(4), 0, 2)], (i) => tf.oneHot(T1(i), 3, 1, 0, 'float32'));
+add('range 0..5', [], () => tf.range(0, 5));
+add('range 1..10 step 3', [], () => tf.range(1, 10, 3));
+add('range 5..1', [], () => tf.range(5, 1));
+add('range 0..1 step 0.25', [], () => tf.range(0, 1, 0.25));
+add('range int32 step -2', [], () => tf.range(7, -2, -2, 'int32'));
+add('range + input', [f32(4)], (x) => tf.add(x, tf.range(0, 4)));
+add('fill float32', [], () => tf.fill([2, 3], 1.5));
+add('fill int32', [], () => tf.fill([3], 7, 'int32'));
+add('fill + input', [f32(2, 3)], (x) => tf.mul(x, tf.fill([2, 3], -2)));
+add('zeros/ones + input', [f32(2, 3)], (x) => tf.add(tf.mul(x, tf.ones([2, 3])), tf.zeros([3])));
+
+// ---- conv, pool, norm ---------------------------------------------------------------------------
+
+type Pad = 'same' | 'valid' | number;
+const CONV: [string, number[], number[], [number, number] | number, Pad, number][] = [
+  ['same', [1, 5, 5, 2], [3, 3, 2, 3], 1, 'same', 1],
+  ['valid', [1, 5, 5, 2], [3, 3, 2, 3], 1, 'valid', 1],
+  ['strides 2 same', [2, 6, 6, 2], [3, 3, 2, 2], 2, 'same', 1],
+  ['strides [2,1] valid', [1, 5, 5, 2], [2, 2, 2, 3], [2, 1], 'valid', 1],
+  ['dilation 2 same', [1, 6, 6, 2], [2, 2, 2, 2], 1, 'same', 2],
+  ['dilation 2 valid', [1, 6, 6, 1], [3, 3, 1, 2], 1, 'valid', 2],
+  ['pad 1', [1, 4, 4, 2], [3, 3, 2, 2], 1, 1, 1],
+];
+for (const [label, xs, ws, strides, pad, dil] of CONV) {
+  add(`conv2d ${label}`, [f32(...xs), f32(...ws)], (x, w) => tf.conv2d(T4(x), T4(w), strides, pad, 'NHWC', dil));
+  add(`depthwiseConv2d ${label}`, [f32(...xs), f32(ws[0]!, ws[1]!, ws[2]!, 2)],
+    (x, w) => tf.depthwiseConv2d(T4(x), T4(w), strides, pad, 'NHWC', dil));
+}
+add('fused.conv2d bias relu', [f32(1, 4, 4, 2), f32(3, 3, 2, 3), f32(3)],
+  (x, w, bias) => tf.fused.conv2d({ x: T4(x), filter: T4(w), strides: 1, pad: 'same', bias, activation: 'relu' }));
+add('fused.depthwiseConv2d bias elu', [f32(1, 4, 4, 2), f32(3, 3, 2, 1), f32(2)],
+  (x, w, bias) => tf.fused.depthwiseConv2d({ x: T4(x), filter: T4(w), strides: 1, pad: 'valid', bias, activation: 'elu' }));
+const POOL: [string, number[], [number, number] | number, [number, number] | number, Pad][] = [
+  ['2x2 stride 2 valid', [1, 4, 4, 2], 2, 2, 'valid'],
+  ['3x3 stride 1 same', [1, 4, 4, 2], 3, 1, 'same'],
+  ['3x3 stride 2 same', [2, 5, 5, 1], 3, 2, 'same'],
+  ['[2,3] stride [1,2] valid', [1, 4, 5, 2], [2, 3], [1, 2], 'valid'],
+  ['pad 1', [1, 4, 4, 1], 3, 1, 1],
+];
+for (const [label, xs, k, s, pad] of POOL) {
+  add(`maxPool ${label}`, [f32(...xs)], (x) => tf.maxPool(T4(x), k, s, pad));
+  add(`avgPool ${label}`, [f32(...xs)], (x) => tf.avgPool(T4(x), k, s, pad));
+}
+add('batchNorm', [f32(2, 3, 4), f32(4), r(f32(4), 0.5, 2), f32(4), f32(4)],
+  (x, m, v, o, s) => tf.batchNorm(x, m, v, o, s, 0.001));
+add('batchNorm without offset/scale', [f32(2, 3, 4), f32(4), r(f32(4), 0.5, 2)], (x, m, v) => tf.batchNorm(x, m, v));
+add('batchNorm 4-D scale only', [f32(1, 2, 2, 3), f32(3), r(f32(3), 0.5, 2), f32(3)],
+  (x, m, v, s) => tf.batchNorm(x, m, v, undefined, s, 0.01));
+
+// ---- gradients ------------------------------------------------------------------------------------
+
+const sq = (t: tf.Tensor) => tf.sum(tf.square(t));
+add('grad elu', [f32(2, 3)], (x) => tf.grad((a) => tf.sum(tf.mul(tf.elu(a), a)))(x));
+add('grad relu/sigmoid/tanh', [f32(2, 3)], (x) => tf.grad((a) => tf.sum(tf.add(tf.relu(a), tf.mul(tf.sigmoid(a), tf.tanh(a)))))(x));
+add('grad selu/softplus/relu6', [r(f32(2, 3), -3, 8)], (x) => tf.grad((a) => tf.sum(tf.addN([tf.selu(a), tf.softplus(a), tf.relu6(a)])))(x));
+add('grad log/sqrt/exp', [r(f32(2, 3), 0.2, 2)], (x) => tf.grad((a) => tf.sum(tf.mul(tf.log(a), tf.add(tf.sqrt(a), tf.exp(a)))))(x));
+add('grads leakyRelu/prelu', [f32(2, 3), r(f32(3), 0.05, 0.5)],
+  (x, al) => tf.grads((a: tf.Tensor, b: tf.Tensor) => sq(tf.add(tf.leakyRelu(a, 0.2), tf.prelu(a, b))))([x, al]));
+add('grads broadcast add/mul/div', [f32(2, 3), r(f32(3), 0.5, 2)],
+  (x, y) => tf.grads((a: tf.Tensor, b: tf.Tensor) => sq(tf.div(tf.mul(tf.add(a, b), a), b)))([x, y]));
+add('grads pow/atan2/maximum', [r(f32(2, 3), 0.5, 2), r(f32(2, 3), 0.5, 2)],
+  (x, y) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.add(tf.pow(a, b), tf.add(tf.atan2(a, b), tf.maximum(a, b)))))([x, y]));
+add('grads matMul+bias+sigmoid', [f32(2, 3), f32(3, 4), f32(4)],
+  (x, w, b) => tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(tf.sigmoid(tf.add(tf.matMul(a, c), d))))([x, w, b]));
+add('grads fused.matMul bias relu', [f32(2, 3), f32(3, 4), f32(4)],
+  (x, w, b) => tf.grads((a: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => sq(tf.fused.matMul({ a, b: c, bias: d, activation: 'relu' })))([x, w, b]));
+add('grad softmax/logSoftmax', [f32(2, 4)],
+  (x) => tf.grad((a) => tf.sum(tf.mul(tf.softmax(a), tf.logSoftmax(tf.mul(a, 2)))))(x));
+add('grad mean/max/min', [f32(2, 3, 4)], (x) => tf.grad((a) => tf.add(tf.mean(tf.square(a)), tf.sum(tf.mul(tf.max(a, 1), tf.min(a, 2, true)))))(x));
+add('grads conv2d same', [f32(1, 4, 4, 2), f32(3, 3, 2, 3)],
+  (x, w) => tf.grads((a: tf.Tensor, b: tf.Tensor) => sq(tf.conv2d(T4(a), T4(b), 1, 'same')))([x, w]));
+add('grads conv2d stride 2 valid', [f32(1, 5, 5, 2), f32(2, 2, 2, 2)],
+  (x, w) => tf.grads((a: tf.Tensor, b: tf.Tensor) => sq(tf.conv2d(T4(a), T4(b), 2, 'valid')))([x, w]));
+add('grads conv2d elu (EluGrad)', [f32(1, 4, 4, 1), f32(2, 2, 1, 2)],
+  (x, w) => tf.grads((a: tf.Tensor, b: tf.Tensor) => sq(tf.elu(tf.conv2d(T4(a), T4(b), 1, 'same'))))([x, w]));
+add('grads depthwiseConv2d same', [f32(1, 4, 4, 2), f32(3, 3, 2, 2)],
+  (x, w) => tf.grads((a: tf.Tensor, b: tf.Tensor) => sq(tf.depthwiseConv2d(T4(a), T4(b), 1, 'same')))([x, w]));
+add('grad maxPool 2x2 stride 2', [f32(1, 4, 4, 2)], (x) => tf.grad((a) => sq(tf.maxPool(T4(a), 2, 2, 'valid')))(x));
+add('grad maxPool 3x3 same', [f32(1, 4, 4, 1)], (x) => tf.grad((a) => sq(tf.maxPool(T4(a), 3, 1, 'same')))(x));
+add('grad avgPool 2x2 stride 2', [f32(1, 4, 4, 2)], (x) => tf.grad((a) => sq(tf.avgPool(T4(a), 2, 2, 'valid')))(x));
+add('grad avgPool 3x3 same', [f32(1, 4, 4, 1)], (x) => tf.grad((a) => sq(tf.avgPool(T4(a), 3, 1, 'same')))(x));
+add('grad gather (UnsortedSegmentSum)', [f32(4, 3), r(i32(6), 0, 3)], (x, i) => tf.grad((a) => sq(tf.gather(a, i)))(x));
+add('grad gather axis 1', [f32(2, 4), r(i32(3), 0, 3)], (x, i) => tf.grad((a) => sq(tf.gather(a, i, 1)))(x));
+add('grad concat/slice/transpose/pad', [f32(2, 3)],
+  (x) => tf.grad((a) => sq(tf.pad(tf.transpose(tf.slice(tf.concat([a, tf.square(a)], 1), [0, 1], [2, 4])), [[1, 0], [0, 1]])))(x));
+add('grad cumsum/where/clip', [f32(2, 3)],
+  (x) => tf.grad((a) => sq(tf.where(tf.greater(a, 0), tf.cumsum(a, 1), tf.clipByValue(a, -0.5, 0.5))))(x));
+add('grads batchNorm', [f32(2, 4), f32(4), r(f32(4), 0.5, 2), f32(4), f32(4)],
+  (x, m, v, o, s) => tf.grads((a: tf.Tensor, b: tf.Tensor) => sq(tf.batchNorm(a, m, v, o, b)))([x, s]));
+
+// ---- the harness ----------------------------------------------------------------------------------
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h;
+}
+
+/** Seeded by case name: adding a case does not change the inputs of the others. */
+function makeInputs(c: Case): tf.Tensor[] {
+  const rng = seedrandom(`ops_table:${c.name}:${hashString(c.name)}`);
+  return c.inputs.map((s) => {
+    const dtype = s.dtype ?? 'float32';
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const [lo, hi] = s.range ?? (dtype === 'int32' ? [-5, 5] : [-2, 2]);
+    const draw = (): number => {
+      for (;;) {
+        let v: number;
+        if (dtype === 'bool') v = rng() < 0.5 ? 1 : 0;
+        else if (dtype === 'int32') v = lo + Math.floor((hi - lo + 1) * rng());
+        else v = s.integral ? lo + Math.floor((hi - lo + 1) * rng()) : lo + (hi - lo) * rng();
+        if (s.minAbs === undefined || Math.abs(v) >= s.minAbs) return v;
+      }
+    };
+    for (let attempt = 0; ; attempt++) {
+      const vals = Array.from({ length: n }, draw);
+      if (n === 0 || vals.some((v) => v !== 0)) return tf.tensor(vals, s.shape, dtype);
+      if (attempt > 100) throw new Error(`${c.name}: cannot draw a non-zero input in [${lo}, ${hi}]`);
+    }
+  });
+}
+
+const list = (o: unknown): tf.Tensor[] => (Array.isArray(o) ? (o as tf.Tensor[]) : [o as tf.Tensor]);
+
+async function expectClose(got: tf.Tensor[], want: tf.Tensor[]): Promise<void> {
+  expect(got.length, 'number of outputs').toBe(want.length);
+  for (let k = 0; k < want.length; k++) {
+    const g = got[k]!, w = want[k]!;
+    expect(`${g.dtype}[${g.shape.join(',')}]`, `output ${k} type`).toBe(`${w.dtype}[${w.shape.join(',')}]`);
+    const gd = await g.data(), wd = await w.data();
+    const bad: string[] = [];
+    for (let i = 0; i < wd.length; i++) {
+      const a = Number(gd[i]), e = Number(wd[i]);
+      const ok = w.dtype !== 'float32' ? a === e
+        : Number.isNaN(e) ? Number.isNaN(a) : !Number.isFinite(e) ? a === e : Math.abs(a - e) <= 1e-5 + 1e-5 * Math.abs(e);
+      if (!ok) bad.push(`[${i}] got ${a}, want ${e}`);
+    }
+    expect(bad.slice(0, 6).join('; '), `output ${k}: ${bad.length} of ${wd.length} values differ`).toBe('');
+  }
+}
+
+async function runCase(c: Case, backend: Backend): Promise<void> {
+  const xs = makeInputs(c);
+  const f = gc.compile(c.fn, { inputs: c.inputs.map((s) => gc.spec(s.shape, s.dtype ?? 'float32')), backend });
+  try {
+    const want = list(tf.tidy(() => c.fn(...xs)));
+    const got = list(await f(...xs));
+    try {
+      await expectClose(got, want);
+    } finally {
+      tf.dispose([...want, ...got]);
+    }
+  } finally {
+    f.dispose();
+    tf.dispose(xs);
+  }
+}
+
+const casesFor = (b: Backend) => CASES.filter((c) => c.skip?.[b] === undefined);
+
+async function webgpuUnavailable(): Promise<string | undefined> {
+  try {
+    await gc.ensureBackend('webgpu');
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+const noWebgpu = await webgpuUnavailable();
+if (noWebgpu !== undefined) console.warn(`ops_table: skipping the webgpu table: ${noWebgpu}`);
+
+for (const backend of ['cpu', 'wasm', 'webgpu'] as const) {
+  const cases = casesFor(backend);
+  describe(`compiled ≡ eager on ${backend}: ${cases.length} cases`, () => {
+    if (backend === 'webgpu' && noWebgpu !== undefined) {
+      it.skip(`webgpu cannot initialise: ${noWebgpu}`, () => {});
+      return;
+    }
+    let previous: string | undefined;
+    beforeAll(async () => {
+      await gc.ensureBackend(backend);
+      previous = tf.engine().backendName ?? undefined;
+      await tf.setBackend(backend);
+      console.log(`ops_table: ${cases.length} cases on ${backend} (${CASES.length - cases.length} excluded)`);
+    });
+    afterAll(async () => {
+      if (previous !== undefined) await tf.setBackend(previous);
+    });
+    for (const c of CASES) {
+      const why = c.skip?.[backend];
+      if (why !== undefined) it.skip(`${c.name} — excluded on ${backend}: ${why}`, () => {});
+      else it(c.name, () => runCase(c, backend));
+    }
+  });
+}
