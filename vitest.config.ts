@@ -10,6 +10,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    // Verifies and round-trips every graph a Session is created for.
+    setupFiles: ['test/setup_graph_checks.ts'],
     testTimeout: 60_000,
     // tfjs keeps global state (engine, registered backends, the global backend):
     // one process per test file keeps files from seeing each other's state.
