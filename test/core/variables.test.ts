@@ -65,3 +65,17 @@ describe('compile shares state with tf.Variables (tf.function semantics)', () =>
     arr(w).forEach((x, i) => expect(x).toBeCloseTo(w2[i]!, 5));
   });
 });
+
+describe('compiled calls do not leak', () => {
+  it('100 training calls leave tf.memory().numTensors unchanged', async () => {
+    await tf.setBackend('cpu');
+    const w = tf.variable(tf.randomNormal([5, 2], 0, 1, 'float32', 1), true, 'leak_w');
+    const opt = tf.train.adam(0.01);
+    const f = gc.compile((x: tf.Tensor) => opt.minimize(() => tf.mean(tf.square(tf.matMul(x, w))), true, [w])!, { inputs: [gc.spec(['batch', 5])], backend: 'cpu' });
+    const x = tf.randomNormal([4, 5], 0, 1, 'float32', 2);
+    ((await f(x)) as tf.Tensor).dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 100; i++) ((await f(x)) as tf.Tensor).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
