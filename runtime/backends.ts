@@ -239,10 +239,36 @@ async function initialise(name: ConcreteBackendName): Promise<string> {
   return tfjsName;
 }
 
+/**
+ * Frees a backend initialised by ensureBackend; a later ensureBackend creates it afresh.
+ * For 'webgpu' this destroys the GPUDevice, which Node needs before it can exit: a live
+ * Dawn device keeps the event loop running (https://issues.chromium.org/issues/387965810).
+ * Tensors that lived on the backend are invalid afterwards. If it was tfjs's global
+ * backend, the global backend is unset (as tf.removeBackend does).
+ */
+export async function releaseBackend(name: ConcreteBackendName): Promise<void> {
+  const pending = initialised.get(name);
+  if (pending === undefined) return;
+  initialised.delete(name);
+  const tfjsName = await pending.catch(() => undefined);
+  if (tfjsName === undefined) return;
+  const engine = engineInternals();
+  const instance = engine.registry[tfjsName];
+  const registration = engine.registryFactory[tfjsName];
+  if (instance == null || registration == null) return;
+  const device = (instance as { device?: { destroy(): void } }).device;
+  // tf.removeBackend disposes the instance and its kernels but also forgets the factory,
+  // which is registered only when the backend package is first imported: register it again.
+  tf.removeBackend(tfjsName);
+  tf.registerBackend(tfjsName, registration.factory, registration.priority);
+  device?.destroy();
+}
+
 /** The parts of tfjs's Engine used here; `registry` holds initialised backend instances. */
 interface EngineInternals {
   backendName: string | null;
   registry: Record<string, tf.KernelBackend | undefined>;
+  registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number } | undefined>;
   backendInstance: tf.KernelBackend | null;
 }
 

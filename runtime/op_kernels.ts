@@ -302,9 +302,16 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     { depth: a.int('depth'), onValue: a.float('on_value'), offValue: a.float('off_value'), dtype: tfDtype(a.dtype('dtype')) }),
   // tfjs's kernel segments along axis 0 only; ids of rank r segment the first r axes of x.
   unsorted_segment_sum: ([x, ids], a) => {
-    const r = ids!.rank;
+    const r = ids!.rank, n = a.int('num_segments');
     const flatX = r === 1 ? x! : tf.reshape(x!, [ids!.size, ...x!.shape.slice(r)]);
-    return tf.unsortedSegmentSum(flatX, tf.reshape(ids!, [ids!.size]) as tf.Tensor1D, a.int('num_segments'));
+    const flatIds = tf.reshape(ids!, [ids!.size]) as tf.Tensor1D;
+    if (tf.getKernel('UnsortedSegmentSum', tf.getBackend()) !== undefined) return tf.unsortedSegmentSum(flatX, flatIds, n);
+    // tfjs-backend-wasm has no UnsortedSegmentSum (the tracer lowers ScatterNd and gather's
+    // gradient to it): ScatterNd adds duplicate indices; out-of-range ids are dropped, as there.
+    const valid = tf.logicalAnd(tf.greaterEqual(flatIds, 0), tf.less(flatIds, n));
+    const idx = tf.reshape(tf.where(valid, flatIds, tf.zerosLike(flatIds)), [ids!.size, 1]);
+    const upd = tf.where(tf.reshape(valid, [ids!.size, ...flatX.shape.slice(1).map(() => 1)]), flatX, tf.zerosLike(flatX));
+    return tf.scatterND(idx, upd, [n, ...flatX.shape.slice(1)]);
   },
 };
 

@@ -22,7 +22,7 @@ export { name } from './trace/tracer.js';
 export { GradientTape } from './gradient_tape.js';
 export { Session } from '../runtime/session.js';
 export type { SessionOptions, RunOptions, Feed } from '../runtime/session.js';
-export { selectBackend, ensureBackend } from '../runtime/backends.js';
+export { selectBackend, ensureBackend, releaseBackend } from '../runtime/backends.js';
 export type { BackendName, BackendChoice } from '../runtime/backends.js';
 export { Graph, Node, Value } from '../ir/graph.js';
 export type { TensorType, StateVar } from '../ir/graph.js';

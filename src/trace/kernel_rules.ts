@@ -9,16 +9,16 @@
  */
 import {
   Abs, Acos, Acosh, Add, AddN, All, Any, ArgMax, ArgMin, Asin, Asinh, Atan, Atan2, Atanh,
-  AvgPool, AvgPoolGrad, BatchMatMul, BroadcastTo, Cast, Ceil, ClipByValue, Concat, Conv2D,
+  AvgPool, AvgPoolGrad, BatchMatMul, BatchToSpaceND, BroadcastTo, Cast, Ceil, ClipByValue, Concat, Conv2D,
   Conv2DBackpropFilter, Conv2DBackpropInput, Cos, Cosh, Cumprod, Cumsum, DepthToSpace,
-  DepthwiseConv2dNative, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput,
+  DepthwiseConv2dNative, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, Diag,
   Elu, EluGrad, Equal, Erf, Exp, ExpandDims, Expm1, Fill, FlipLeftRight, Floor, FloorDiv,
   FusedBatchNorm, FusedConv2D, FusedDepthwiseConv2D, GatherNd, GatherV2, Greater, GreaterEqual,
   Identity, IsFinite, IsInf, IsNan, LeakyRelu, Less, LessEqual, LinSpace, Log, Log1p, LogicalAnd,
   LogicalNot, LogicalOr, LogicalXor, LogSoftmax, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
   Minimum, MirrorPad, Mod, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
   Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, Reverse, Round, Rsqrt, ScatterNd, Select,
-  Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SplitV, Sqrt, Square, SquaredDifference,
+  Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SpaceToBatchND, SplitV, Sqrt, Square, SquaredDifference,
   Step, StridedSlice, Sub, Sum, Tan, Tanh, Tile, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
   _FusedMatMul,
   backend_util, slice_util, util,
@@ -376,6 +376,52 @@ const mirrorPad: KernelRule = (ctx, ins, a) => {
 };
 
 /**
+ * SpaceToBatchND and BatchToSpaceND as tfjs's cpu kernels compute them: (pad,) reshape,
+ * transpose, reshape (, crop), with tfjs's own shape helpers.
+ */
+const spaceToBatch: KernelRule = (ctx, ins, a) => {
+  const x = input(ctx, ins, 'x');
+  const shape = dimsOf(ctx, x);
+  const block = numList(ctx, a, 'blockShape');
+  const pads = a['paddings'] as [number, number][];
+  const prod = util.sizeFromShape(block);
+  const full = shape.map((_, i): [number, number] => (i >= 1 && i <= block.length ? pads[i - 1]! : [0, 0]));
+  const padded = full.some(([b, e]) => b !== 0 || e !== 0) ? ctx.emit('pad', [x], { paddings: full.flat(), value: 0 }) : x;
+  const ps = shape.map((d, i) => d + full[i]![0] + full[i]![1]);
+  const r = reshapeTo(ctx, padded, backend_util.getReshaped(ps, block, prod, false));
+  const t = ctx.emit('transpose', [r], { perm: backend_util.getPermuted(ps.length + block.length, block.length, false) });
+  return reshapeTo(ctx, t, backend_util.getReshapedPermuted(ps, block, prod, false));
+};
+
+const batchToSpace: KernelRule = (ctx, ins, a) => {
+  const x = input(ctx, ins, 'x');
+  const shape = dimsOf(ctx, x);
+  const block = numList(ctx, a, 'blockShape');
+  const crops = a['crops'] as number[][];
+  const prod = util.sizeFromShape(block);
+  const reshaped = backend_util.getReshaped(shape, block, prod);
+  const r = reshapeTo(ctx, x, reshaped);
+  const t = ctx.emit('transpose', [r], { perm: backend_util.getPermuted(reshaped.length, block.length) });
+  const rp = backend_util.getReshapedPermuted(shape, block, prod);
+  const v = reshapeTo(ctx, t, rp);
+  // tfjs's helpers give the batch and block dims only; the remaining dims are kept whole.
+  const begin = backend_util.getSliceBeginCoords(crops, block.length);
+  const size = backend_util.getSliceSize(rp, crops, block.length);
+  while (begin.length < rp.length) { begin.push(0); size.push(rp[size.length]!); }
+  return sameShape(size, rp) ? v : ctx.emit('slice', [v], { begin, size });
+};
+
+/** Diag: out[i..., j...] = x[i...] where i = j, else 0; shape [...s, ...s]. */
+const diag: KernelRule = (ctx, ins) => {
+  const x = input(ctx, ins, 'x');
+  const shape = dimsOf(ctx, x);
+  const n = util.sizeFromShape(shape);
+  const eye = ctx.constant(tensorData('bool', [n, n], Array.from({ length: n * n }, (_, k) => Math.floor(k / n) === k % n)));
+  const d = ctx.emit('select', [eye, reshapeTo(ctx, x, [n, 1]), ctx.scalar(0, x.dtype)]);
+  return reshapeTo(ctx, d, [...shape, ...shape]);
+};
+
+/**
  * StridedSlice through tfjs's own `slice_util.sliceInfo` (masks, ellipsis, new and shrunk
  * axes). Each input axis becomes begin/end/stride with 0 ≤ begin ≤ end ≤ dim and a positive
  * stride; negative strides become a `reverse` first. All strides 1 → `slice`. A final
@@ -665,6 +711,9 @@ const RULES: Record<string, KernelRule> = {
     const axes = axesOf(ctx, a['dims'], x.shape.length);
     return axes.length === 0 ? ctx.emit('identity', [x]) : ctx.emit('reverse', [x], { axes });
   },
+  [SpaceToBatchND]: spaceToBatch,
+  [BatchToSpaceND]: batchToSpace,
+  [Diag]: diag,
   [FlipLeftRight]: (ctx, ins) => ctx.emit('reverse', [input(ctx, ins, 'image')], { axes: [2] }),
   [BroadcastTo]: (ctx, ins, a) => ctx.emit('broadcast_to', [input(ctx, ins, 'x')], { shape: numList(ctx, a, 'shape') }),
   [DepthToSpace]: (ctx, ins, a) => {

@@ -114,7 +114,47 @@ export function recoverParams(kind: RandomKind, seed: string, values: ArrayLike<
   }
   // Prefer the simplest (snapped) parameters that reproduce every value exactly.
   for (const [a, b] of candidates) if (reproduces(kind, a, b, base, values, dtype)) return { kind, a, b };
+  // Parameters that are not round numbers (glorotNormal's std = sqrt(2/(in+out))/0.8796…,
+  // glorotUniform's ±sqrt(6/(in+out))): for each candidate offset, the scales that round every
+  // value to what tfjs wrote form an interval; its midpoint reproduces them all.
+  if (dtype === 'float32' && n > 1 && base[hi] !== base[lo]) {
+    for (const [a] of candidates) {
+      const s = scaleInterval(a, base, values);
+      if (s === undefined) continue;
+      const b = kind === 'uniform' ? a + s : s;
+      if (reproduces(kind, a, b, base, values, dtype)) return { kind, a, b };
+    }
+  }
   return undefined;
+}
+
+/** The next float32 above (dir 1) or below (dir -1) a float32 value. */
+function nextFloat32(v: number, dir: 1 | -1): number {
+  const f = new Float32Array([v]);
+  const i = new Int32Array(f.buffer);
+  if (v === 0) { f[0] = dir * 1.401298464324817e-45; return f[0]!; }
+  i[0] = i[0]! + ((v > 0) === (dir > 0) ? 1 : -1);
+  return f[0]!;
+}
+
+/**
+ * The midpoint of the scales s with fround(a + s·base[i]) = values[i] for every i, or
+ * undefined when there are none (the interval bounds are the half-way points to the
+ * neighbouring float32 values).
+ */
+function scaleInterval(a: number, base: Float64Array, values: ArrayLike<number>): number | undefined {
+  let lo = -Infinity, hi = Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const z = base[i]!, v = values[i]!;
+    if (z === 0) continue;
+    const vlo = (v + nextFloat32(v, -1)) / 2, vhi = (v + nextFloat32(v, 1)) / 2;
+    let p = (vlo - a) / z, q = (vhi - a) / z;
+    if (p > q) [p, q] = [q, p];
+    lo = Math.max(lo, p);
+    hi = Math.min(hi, q);
+    if (lo > hi) return undefined;
+  }
+  return Number.isFinite(lo) && Number.isFinite(hi) ? (lo + hi) / 2 : undefined;
 }
 
 /** Replaces Math.random while tracing; remembers the values it handed out. */

@@ -89,8 +89,8 @@ const PREDICT_CASES: PredictCase[] = [
     make: () => seq([tfl.layers.dense({ units: 5, activation: 'relu', inputShape: [6] }), tfl.layers.dense({ units: 3 })]) },
   { label: 'Dense on a rank-3 input', shape: [3, 5],
     make: () => seq([tfl.layers.dense({ units: 4, activation: 'sigmoid', inputShape: [3, 5] })]) },
-  { label: 'Conv2D same, relu', shape: img, op: 'conv2d', make: conv({ padding: 'same', activation: 'relu' }) },
-  { label: 'Conv2D valid', shape: img, op: 'conv2d', make: conv({ padding: 'valid' }) },
+  { label: 'Conv2D same, relu', shape: img, op: 'fused_conv2d', make: conv({ padding: 'same', activation: 'relu' }) },
+  { label: 'Conv2D valid', shape: img, op: 'fused_conv2d', make: conv({ padding: 'valid' }) },
   { label: 'Conv2D valid, strides 2', shape: img, make: conv({ padding: 'valid', strides: 2 }) },
   { label: 'Conv2D same, strides 2', shape: img, make: conv({ padding: 'same', strides: 2 }) },
   { label: 'Conv2D same, dilation 2', shape: img, make: conv({ padding: 'same', dilationRate: 2 }) },
@@ -208,26 +208,33 @@ interface TrainCase {
   /** model.apply(x, {training: true}) instead of model.predict. */
   training: boolean;
   steps?: number;
+  /** A fixed batch size instead of the symbolic 'batch' (see cnn()). */
+  fixedBatch?: number;
 }
 
-function cnn(): Model {
+function cnn(dropout: boolean): Model {
   return seq([
     tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', inputShape: img }),
     tfl.layers.batchNormalization({ momentum: 0.8 }),
     tfl.layers.activation({ activation: 'relu' }),
     tfl.layers.maxPooling2d({ poolSize: 2 }),
-    // A seeded Dropout: tf.dropout's seed is an op-level seed, so the compiled graph draws the
-    // same mask as eager tfjs (on every call, as eager does with a fixed seed) and the training
-    // step can be compared exactly. Unseeded dropout is checked for randomness above.
-    tfl.layers.dropout({ rate: 0.3, seed: 7 }),
+    // Dropout in training draws a random mask, which cannot match eager tfjs unless both draw
+    // the same one: a *seeded* Dropout does. tfjs's seeded draws give the same values on every
+    // eager call, and graphc records them as constants, so the compiled step uses exactly
+    // eager's mask and can be compared to it. Such a constant has the traced batch size in its
+    // shape, so this model is compiled at a fixed batch (a symbolic one is rejected, GC0103).
+    // Unseeded Dropout is checked above: random on every call in training, identity in predict.
+    ...(dropout ? [tfl.layers.dropout({ rate: 0.3, seed: 7 })] : []),
     tfl.layers.flatten(),
     tfl.layers.dense({ units: 3 }),
   ]);
 }
 
 const TRAIN_CASES: TrainCase[] = [
-  { label: 'CNN conv+BN+relu+maxpool+seeded dropout+flatten+dense, softmax CE, adam, training mode',
-    make: cnn, shape: img, yShape: [3], loss: 'softmaxCE', opt: () => tf.train.adam(0.01), training: true },
+  { label: 'CNN conv+BN+relu+maxpool+flatten+dense, softmax CE, adam, training mode (BN batch stats + moving averages)',
+    make: () => cnn(false), shape: img, yShape: [3], loss: 'softmaxCE', opt: () => tf.train.adam(0.01), training: true },
+  { label: 'CNN conv+BN+relu+maxpool+seeded dropout+flatten+dense, softmax CE, adam, training mode, fixed batch',
+    make: () => cnn(true), shape: img, yShape: [3], loss: 'softmaxCE', opt: () => tf.train.adam(0.01), training: true, fixedBatch: 6 },
   { label: 'Embedding + flatten + dense, sparse CE (oneHot of int32 labels), sgd',
     make: () => seq([tfl.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 5 }), tfl.layers.flatten(), tfl.layers.dense({ units: 4 })]),
     shape: [5], dtype: 'int32', yShape: [], yDtype: 'int32', yClasses: 4, loss: 'sparseCE', opt: () => tf.train.sgd(0.5), training: false },
@@ -292,7 +299,7 @@ describe('layers training: a compiled optimizer step ≡ the eager step on an id
       const eagerOpt = c.opt(), compOpt = c.opt();
       const step = gc.compile(
         (x: tf.Tensor, y: tf.Tensor) => compOpt.minimize(() => lossFn(y, forward(compM, x)), true)!,
-        { inputs: [gc.spec(['batch', ...c.shape], c.dtype ?? 'float32'), gc.spec(['batch', ...c.yShape], c.yDtype ?? 'float32')], backend: 'cpu' },
+        { inputs: [gc.spec([c.fixedBatch ?? 'batch', ...c.shape], c.dtype ?? 'float32'), gc.spec([c.fixedBatch ?? 'batch', ...c.yShape], c.yDtype ?? 'float32')], backend: 'cpu' },
       );
       // One graph assigns every trainable weight (and, in training mode, BN's moving stats).
       const assigned = new Set(step.graph.nodes.filter((n) => n.op === 'assign').map((n) => n.attrs.var as string));
@@ -301,7 +308,7 @@ describe('layers training: a compiled optimizer step ≡ the eager step on an id
 
       const steps = c.steps ?? 4;
       for (let i = 0; i < steps; i++) {
-        const b = i % 2 === 0 ? 6 : 3;                   // the symbolic batch changes between steps
+        const b = c.fixedBatch ?? (i % 2 === 0 ? 6 : 3);  // the symbolic batch changes between steps
         const x = randomInput([b, ...c.shape], c.dtype ?? 'float32', 300 + 10 * ci + i);
         const y = labels(c, b, 700 + 10 * ci + i);
         const le = eagerOpt.minimize(() => lossFn(y, forward(eagerM, x)), true)!;
@@ -344,36 +351,55 @@ describe('a layers model built inside the compiled function', () => {
 
   it('the first call creates its weights as real tf.Variables, and later calls use them', async () => {
     let model: Model | undefined;
+    let head: tfl.layers.Layer | undefined;
     const fn = (x: tf.Tensor) => {
-      // No inputShape: the layers build (and create their weights) on the first apply.
-      model ??= seq([tfl.layers.dense({ units: 5, activation: 'relu', biasInitializer: 'randomNormal' }), tfl.layers.dense({ units: 2 })]);
-      return model.predict(x) as tf.Tensor;
+      // Created while tracing: the Sequential builds its layers at construction (a conv with
+      // glorotNormal = truncatedNormal weights, a dense with glorotUniform ones; non-zero bias
+      // initializers); `head` has no input shape and builds on its first apply.
+      model ??= seq([
+        tfl.layers.conv2d({ filters: 3, kernelSize: 3, activation: 'relu', biasInitializer: 'truncatedNormal', inputShape: [6, 6, 2] }),
+        tfl.layers.flatten(),
+        tfl.layers.dense({ units: 5, activation: 'tanh', biasInitializer: 'randomNormal' }),
+      ]);
+      head ??= tfl.layers.dense({ units: 2, biasInitializer: 'randomUniform' });
+      return head.apply(model.predict(x)) as tf.Tensor;
     };
+    const eager = (x: tf.Tensor) => head!.apply(model!.predict(x)) as tf.Tensor;
     const before = Object.keys(tf.engine().state.registeredVariables).length;
-    const f = gc.compile(fn, { inputs: [gc.spec(['batch', 4])], backend: 'cpu' });
+    const f = gc.compile(fn, { inputs: [gc.spec(['batch', 6, 6, 2])], backend: 'cpu' });
     expect(model).toBeDefined();
-    const weights = model!.weights;
-    expect(weights.length).toBe(4);
+    expect(head).toBeDefined();
+    const weights = [...model!.weights, ...head!.weights];
+    expect(weights.length).toBe(6);
     const registered = tf.engine().state.registeredVariables;
-    expect(Object.keys(registered).length).toBe(before + 4);
+    // Traced at several batch sizes, the weights are still created once.
+    expect(Object.keys(registered).length).toBe(before + 6);
     for (const w of weights) {
       expect(w.val).toBeInstanceOf(tf.Variable);
       expect(registered[w.val.name]).toBe(w.val);
-      // Real data on the cpu backend: readable eagerly, initialised (glorot kernel / random bias).
+      // Real data on the cpu backend, readable eagerly and initialised (not zeros, not NaN).
       const v = arr(w.read());
       expect(v.length).toBe(w.shape.reduce((p, d) => p! * d!, 1));
-      expect(v.some((e) => e !== 0)).toBe(true);
+      expect(v.every((e) => Number.isFinite(e))).toBe(true);
+      expect(new Set(v).size).toBeGreaterThan(1);
     }
-    const x = randomInput([7, 4], 'float32', 3);
-    const y = (await f(x)) as tf.Tensor;
-    const e = model!.predict(x) as tf.Tensor;
-    expect(relExcess(y, e)).toBeLessThanOrEqual(1e-5);
+    // glorotNormal's truncated normal: |w| ≤ 2·std, std = sqrt(2 / (fanIn + fanOut)) / 0.8796…
+    const std = Math.sqrt(2 / (3 * 3 * 2 + 3 * 3 * 3)) / 0.87962566103423978;
+    expect(Math.max(...arr(model!.weights[0]!.read()).map(Math.abs))).toBeLessThanOrEqual(2 * std + 1e-6);
+    for (const b of [1, 7]) {
+      const x = randomInput([b, 6, 6, 2], 'float32', 3 + b);
+      const y = (await f(x)) as tf.Tensor;
+      expect(y.shape).toEqual([b, 2]);
+      expect(relExcess(y, eager(x))).toBeLessThanOrEqual(1e-5);
+    }
     // The compiled function reads the variables' current values: a user update is seen.
-    const k0 = weights[0]!;
-    k0.write(tf.mul(k0.read(), -1));
+    const x = randomInput([4, 6, 6, 2], 'float32', 11);
+    const y1 = (await f(x)) as tf.Tensor;
+    const k = head!.weights[0]!;
+    k.write(tf.mul(k.read(), -1));
     const y2 = (await f(x)) as tf.Tensor;
-    expect(relExcess(y2, model!.predict(x) as tf.Tensor)).toBeLessThanOrEqual(1e-5);
-    expect(maxErr(y2, y)).toBeGreaterThan(1e-3);
+    expect(relExcess(y2, eager(x))).toBeLessThanOrEqual(1e-5);
+    expect(maxErr(y2, y1)).toBeGreaterThan(1e-3);
     expect(f.traceCount).toBe(1);
   });
 });

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, ensureBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BackendUnavailableError, ensureBackend, releaseBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends.js';
 
 /** Runs `fn` on tfjs backend `name` and puts the previous global backend back. */
 async function onBackend<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -63,6 +65,8 @@ if (!haveSwiftShader) {
 }
 
 describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
+  afterAll(() => releaseBackend('webgpu'));
+
   it('computes a matmul', async () => {
     const choice = await selectBackend('webgpu', { allowSoftwareWebgpu: true });
     expect(choice).toMatchObject({ name: 'webgpu', tfjsName: 'webgpu', software: true });
@@ -76,6 +80,34 @@ describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
     });
     expect(Array.from(out[0]!)).toEqual(AB);
     expect(Array.from(out[1]!)).toEqual([0, 0, 39, 54]);
+  });
+
+  it('can be released and initialised again', async () => {
+    await ensureBackend('webgpu');
+    await releaseBackend('webgpu');
+    expect(await ensureBackend('webgpu')).toBe('webgpu');
+    const out = await onBackend('webgpu', () => tf.matMul(A, B).data());
+    expect(Array.from(out)).toEqual(AB);
+  });
+
+  // A live Dawn GPUDevice keeps Node's event loop running; releaseBackend destroys it.
+  const built = fileURLToPath(new URL('../../dist/runtime/backends.js', import.meta.url));
+  it.skipIf(!existsSync(built))('lets the process exit after releaseBackend (built dist/)', () => {
+    const script = `
+      import * as tf from '@tensorflow/tfjs-core';
+      import { ensureBackend, releaseBackend } from ${JSON.stringify(built)};
+      await ensureBackend('webgpu');
+      await tf.setBackend('webgpu');
+      console.log(Array.from(await tf.matMul([[1, 2]], [[3], [4]]).data()).join());
+      await releaseBackend('webgpu');`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.stdout.trim()).toBe('11');
+    expect(r.status).toBe(0);
   });
 
   it('is refused without allowSoftwareWebgpu', async () => {
