@@ -19,7 +19,8 @@ export interface ExportedThing {
 }
 
 function parseInputType(t: TypeNode | undefined, param: string): TensorSpec | string {
-  if (!t || !Node.isTypeReference(t)) return `parameter '${param}' is not typed gc.Input<dtype, shape>`;
+  if (!t) return `parameter '${param}' has no type; type it gc.Input<dtype, shape> or pass --input`;
+  if (!Node.isTypeReference(t)) return `parameter '${param}' has type ${t.getText()}, not gc.Input<dtype, shape>`;
   const name = t.getTypeName().getText();
   if (!/(^|\.)Input$/.test(name)) return `parameter '${param}' has type ${t.getText()}, not gc.Input<dtype, shape>`;
   const args = t.getTypeArguments();

@@ -21,7 +21,7 @@ describe('npy files', () => {
 
   it('reads a float64 file as NumPy writes it (header padded to 64 bytes)', () => {
     const header = "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }";
-    const padded = header + ' '.repeat(64 - 10 - header.length - 1) + '\n';
+    const padded = header + ' '.repeat(128 - 10 - header.length - 1) + '\n';
     const buf = new Uint8Array(10 + padded.length + 24);
     buf.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
     new DataView(buf.buffer).setUint16(8, padded.length, true);
