@@ -8,6 +8,8 @@ import type { DType } from '../ir/dtype.js';
 import { GcError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
+import { toOnnx } from '../exporters/onnx/export.js';
+import type { OnnxExportOptions } from '../exporters/onnx/export.js';
 import type { BackendName } from '../runtime/backends.js';
 import { Session, withBackend } from '../runtime/session.js';
 import type { TensorSpec } from './trace/spec.js';
@@ -39,6 +41,8 @@ export interface CompiledFunction<R = unknown> {
   readonly traceCount: number;
   /** The Session that runs the graph (created on first use). */
   session(): Promise<Session>;
+  /** An ONNX ModelProto of `graph` (opts.opset default 17). */
+  toOnnx(opts?: OnnxExportOptions): Uint8Array;
   dispose(): void;
 }
 
@@ -193,7 +197,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     specs: { get: () => opts.inputs },
     traceCount: { get: () => traces },
   });
-  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; dispose: () => void };
+  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; dispose: () => void };
+  f.toOnnx = (o) => toOnnx(f.graph, o);
   f.session = () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet' }); return sessionFor(last); };
   f.dispose = () => { for (const e of entries.values()) void e.session?.then((s) => s.dispose()); };
   return f;

@@ -34,6 +34,11 @@ export { verifyGraph } from '../ir/verify.js';
 export { OPS, OP_NAMES } from '../ir/ops.js';
 export type { OpName } from '../ir/ops.js';
 export type { DType } from '../ir/dtype.js';
+export { toOnnx } from '../exporters/onnx/export.js';
+export type { OnnxExportOptions } from '../exporters/onnx/export.js';
+export { fromOnnx } from '../exporters/onnx/import.js';
+export type { ImportOptions } from '../exporters/onnx/import.js';
+export { OnnxImportError } from '../exporters/onnx/import_ctx.js';
 
 /** Traces `fn` for the given input specs into a raw (unoptimized) graph. */
 export function trace(fn: (...args: tf.Tensor[]) => unknown, inputs: TensorSpec[]): Graph {

@@ -1,0 +1,54 @@
+/**
+ * The ONNX import table: one rule per ONNX op type of the default domain (the families live
+ * in import_rules_*.ts), and the ops graphc refuses, each with its reason.
+ */
+import type { RuleTable } from './import_ctx.js';
+import { ELEMENTWISE_RULES } from './import_rules_elementwise.js';
+import { LOSS_RULES } from './import_rules_loss.js';
+import { NN_RULES } from './import_rules_nn.js';
+import { REDUCE_RULES } from './import_rules_reduce.js';
+import { RESIZE_RULES } from './import_rules_resize.js';
+import { RNN_RULES } from './import_rules_rnn.js';
+import { QUANT_RULES } from './import_rules_quant.js';
+import { SCATTER_RULES } from './import_rules_scatter.js';
+import { MISC_RULES } from './import_rules_misc.js';
+import { SHAPE_RULES } from './import_rules_shape.js';
+
+const dataDependent = (what: string) => ({
+  unsupported: `the shape of ${what} depends on the data; graphc graphs have shapes known before they run`,
+});
+const controlFlow = { unsupported: 'control flow (subgraphs) is not supported' };
+const sequences = { unsupported: 'sequence and optional values are not supported (graphc values are tensors)' };
+const random = { unsupported: 'random ops are not imported (their draws cannot match the exporter\'s generator)' };
+const strings = { unsupported: 'string tensors are not supported' };
+
+const UNSUPPORTED: RuleTable = {
+  NonZero: dataDependent('NonZero\'s result'), Unique: dataDependent('Unique\'s results'),
+  Compress: dataDependent('Compress\'s result'), NonMaxSuppression: dataDependent('NonMaxSuppression\'s result'),
+  Loop: controlFlow, If: controlFlow, Scan: controlFlow,
+  SequenceAt: sequences, SequenceConstruct: sequences, SequenceEmpty: sequences, SequenceErase: sequences,
+  SequenceInsert: sequences, SequenceLength: sequences, SequenceMap: sequences, SplitToSequence: sequences,
+  ConcatFromSequence: sequences, Optional: sequences, OptionalGetElement: sequences, OptionalHasElement: sequences,
+  RandomUniform: random, RandomNormal: random, RandomUniformLike: random, RandomNormalLike: random,
+  Bernoulli: random, Multinomial: random,
+  StringNormalizer: strings, TfIdfVectorizer: strings,
+};
+
+export const IMPORT_RULES: RuleTable = {
+  ...ELEMENTWISE_RULES,
+  ...REDUCE_RULES,
+  ...SHAPE_RULES,
+  ...NN_RULES,
+  ...LOSS_RULES,
+  ...RESIZE_RULES,
+  ...RNN_RULES,
+  ...QUANT_RULES,
+  ...SCATTER_RULES,
+  ...MISC_RULES,
+  ...UNSUPPORTED,
+};
+
+/** ONNX op types with an import rule (not counting the refused ones). */
+export function importedOpTypes(): string[] {
+  return Object.entries(IMPORT_RULES).filter(([, r]) => typeof r === 'function').map(([k]) => k).sort();
+}
