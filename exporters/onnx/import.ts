@@ -112,6 +112,7 @@ class Importer {
   private anon = 0;
 
   private readonly constants: Record<string, TensorData>;
+  private bind: (name: string, v: Value) => void = (name, v) => { this.env.set(name, v); };
 
   constructor(private readonly gp: onnx.IGraphProto, private readonly opset: number, opts: ImportOptions) {
     this.g = new Graph(opts.name ?? (gp.name || 'main'));
@@ -124,6 +125,15 @@ class Importer {
   }
 
   run(): Graph {
+    // How many nodes and outputs read each ONNX value: a shared value's op is never moved.
+    const readers = new Map<string, number>();
+    const read = (n: string) => { if (n !== '') readers.set(n, (readers.get(n) ?? 0) + 1); };
+    for (const n of this.gp.node ?? []) for (const i of n.input ?? []) read(i);
+    for (const o of this.gp.output ?? []) read(o.name ?? '');
+    const namesOf = new Map<Value, string[]>();
+    this.bind = (name, v) => { this.env.set(name, v); namesOf.set(v, [...(namesOf.get(v) ?? []), name]); };
+    this.b.shared = (v) => (namesOf.get(v) ?? []).reduce((s, n) => s + (readers.get(n) ?? 0), 0) > 1;
+
     for (const t of this.gp.initializer ?? []) this.initializers.set(t.name ?? '', t);
     for (const vi of [...(this.gp.input ?? []), ...(this.gp.valueInfo ?? []), ...(this.gp.output ?? [])]) {
       const et = vi.type?.tensorType?.elemType;
@@ -243,7 +253,7 @@ class Importer {
         if (name === '') return;
         const v = outs[i];
         if (v === undefined) throw new RuleError(`output ${i} ('${name}') is not produced by graphc's rule`);
-        this.env.set(name, v);
+        this.bind(name, v);
       });
     } catch (e) {
       if (e instanceof NeedsConstant) {

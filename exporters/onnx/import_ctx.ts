@@ -68,6 +68,9 @@ export class Builder {
   /** Source location given to the nodes built now (the ONNX node's doc_string when it is one). */
   loc: SourceLoc | undefined;
 
+  /** Whether more than one ONNX node (or graph output) reads `v`: its op is not moved then. */
+  shared: (v: Value) => boolean = () => false;
+
   constructor(readonly g: Graph) {}
 
   // ---- constants --------------------------------------------------------------
@@ -174,7 +177,7 @@ export class Builder {
       const inner = p.attrs.perm as readonly number[];
       return this.transpose(p.inputs[0]!, perm.map((i) => inner[i]!));
     }
-    if (x.uses.length === 0) {
+    if (x.uses.length === 0 && !this.shared(x)) {
       const sunk = this.sinkTranspose(x, perm, 0);
       if (sunk) return sunk;
     }
@@ -198,12 +201,18 @@ export class Builder {
     }
     const d = OPS[p.op];
     if (depth > 8 || d.fusion !== 'elementwise' || d.effect !== 'pure' || p.outputs.length !== 1 || x.shape.length !== r) return undefined;
-    if (depth > 0 && x.uses.length > 1) return undefined;             // shared: would compute it twice
+    if (depth > 0 && (x.uses.length > 1 || this.shared(x))) return undefined;   // shared: would compute it twice
     if (p.inputs.some((u) => u.shape.length !== r && !this.constOf(u))) return undefined;
     // Check every leaf before building anything.
     if (!p.inputs.every((u) => this.canSink(u, perm, depth + 1))) return undefined;
     const ins = p.inputs.map((u) => this.sinkTranspose(u, perm, depth + 1)!);
-    return this.op(p.op, ins, p.attrs);
+    const loc = this.loc;
+    this.loc = p.loc;                                                  // the moved op keeps its source line
+    try {
+      return this.op(p.op, ins, p.attrs);
+    } finally {
+      this.loc = loc;
+    }
   }
 
   private canSink(x: Value, perm: readonly number[], depth: number): boolean {
@@ -216,7 +225,7 @@ export class Builder {
     if (p.op === 'const') return x.shape.length <= perm.length;
     const d = OPS[p.op];
     if (depth > 8 || d.fusion !== 'elementwise' || d.effect !== 'pure' || p.outputs.length !== 1 || x.shape.length !== perm.length) return false;
-    if (x.uses.length > 1) return false;
+    if (x.uses.length > 1 || this.shared(x)) return false;
     return p.inputs.every((u) => (u.shape.length === perm.length || this.constOf(u) !== undefined) && this.canSink(u, perm, depth + 1));
   }
 

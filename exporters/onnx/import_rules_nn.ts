@@ -148,11 +148,16 @@ export function convolve(c: NodeCtx, x: Value, w: Value, bias: Value | undefined
   if (!isStatic(cin) || !isStatic(cout)) fail('needs static channel counts');
   if (cin % group !== 0 || cout % group !== 0) fail(`group ${group} does not divide the channels (${cin} in, ${cout} out)`);
   const hwio = c.b.transpose(w4, [2, 3, 1, 0]);                           // [kh, kw, cin/g, cout]
+  // A per-channel bias fuses into the convolution (tfjs's FusedConv2D).
+  const fused = bias !== undefined && bias.shape.length === 1;
+  const fusedAttrs = { ...attrs, has_bias: true, activation: 'linear', alpha: 0.2 };
   let y: Value;
   if (group === 1) {
+    if (fused) return back(c.b.op('fused_conv2d', [xh, hwio, bias], fusedAttrs));
     y = c.b.op('conv2d', [xh, hwio], attrs);
   } else if (group === cin && sd <= 2) {
     const f = c.b.reshape(hwio, [win.kernel[0]!, win.kernel[1]!, cin, cout / cin]);
+    if (fused) return back(c.b.op('fused_depthwise_conv2d', [xh, f, bias], fusedAttrs));
     y = c.b.op('depthwise_conv2d', [xh, f], attrs);
   } else {
     const gi = cin / group, go = cout / group;

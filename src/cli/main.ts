@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The `graphc` command. The subcommands are declared here with their flags; their work is
-// not implemented yet (issue #3): each says so and exits 1.
+// The `graphc` command: export, inspect, optimize, run. Bad input is a one-line error and
+// exit code 1; --verbose adds the stack.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES } from '../../runtime/backend_names.js';
-
-const NOT_IMPLEMENTED_ISSUE = '#3';
+import type { BackendName } from '../../runtime/backend_names.js';
+import { GcError } from '../../ir/errors.js';
+import { CliError } from './cli_error.js';
 
 /** graphc's package.json version, found by walking up from this file (src/cli or dist/src/cli). */
 function packageVersion(): string {
@@ -36,11 +37,37 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-function notImplemented(command: string): () => void {
-  return () => {
-    process.stderr.write(`graphc ${command}: not implemented yet (see issue ${NOT_IMPLEMENTED_ISSUE})\n`);
-    process.exitCode = 1;
+let verbose = false;
+
+function report(command: string, e: unknown): void {
+  if (e instanceof GcError) {
+    // A compiler diagnostic about the user's code: what, where, and a hint, on a few lines.
+    process.stderr.write(`graphc ${command}: ${e.message}\n`);
+  } else if (e instanceof CliError) {
+    process.stderr.write(`graphc ${command}: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}\n`);
+  } else {
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`graphc ${command}: ${msg.split('\n')[0]}\n`);
+  }
+  if (verbose && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  process.exitCode = 1;
+}
+
+function action<A extends unknown[]>(command: string, f: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await f(...args);
+    } catch (e) {
+      report(command, e);
+    }
   };
+}
+
+const log = (line: string) => { process.stdout.write(`${line}\n`); };
+
+async function commands() {
+  // Loaded on demand: `graphc --help` stays fast.
+  return import('./commands.js');
 }
 
 function buildProgram(): Command {
@@ -53,7 +80,9 @@ function buildProgram(): Command {
       // message (and a "Did you mean ...?" suggestion) on one line.
       outputError: (str, write) => write(`graphc: ${str.trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
-    .showSuggestionAfterError(true);
+    .showSuggestionAfterError(true)
+    .option('--verbose', 'print the stack trace of errors')
+    .hook('preAction', (cmd) => { verbose = Boolean(cmd.opts().verbose); });
 
   program
     .command('export')
@@ -65,20 +94,22 @@ function buildProgram(): Command {
     .option('--input <name:dtype[dims]>', 'an input signature, e.g. x:float32[batch,784] (repeatable)', collect)
     .option('--no-optimize', 'skip the optimization passes')
     .option('--dump-ir <dir>', 'write the IR text before and after each pass into <dir>')
-    .action(notImplemented('export'));
+    .action(action('export', async (file: string, o: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string }) => {
+      await (await commands()).exportCommand(file, o, log);
+    }));
 
   program
     .command('inspect')
     .description('show inputs, outputs, op histogram and parameters')
     .argument('<model.onnx | module.ts>', 'an ONNX model or a TypeScript module')
-    .action(notImplemented('inspect'));
+    .action(action('inspect', async (file: string) => { await (await commands()).inspectCommand(file, log); }));
 
   program
     .command('optimize')
     .description('import an ONNX model, run the passes, export it again')
     .argument('<in.onnx>', 'the ONNX model to optimize')
     .requiredOption('-o, --output <out.onnx>', 'where to write the optimized model')
-    .action(notImplemented('optimize'));
+    .action(action('optimize', async (file: string, o: { output: string }) => { await (await commands()).optimizeCommand(file, o, log); }));
 
   program
     .command('run')
@@ -86,7 +117,11 @@ function buildProgram(): Command {
     .argument('<model.onnx | module.ts>', 'an ONNX model or a TypeScript module')
     .option('--input <name=file.npy|random>', 'feed an input from a .npy file or random values (repeatable)', collect)
     .addOption(new Option('--backend <name>', 'the backend to run on').choices(BACKEND_NAMES).default('auto'))
-    .action(notImplemented('run'));
+    .option('--fn <name>', 'for a module: the exported function or model to run')
+    .option('--save <dir>', 'write each output to <dir>/<name>.npy')
+    .action(action('run', async (file: string, o: { input?: string[]; backend: BackendName; fn?: string; save?: string }) => {
+      await (await commands()).runCommand(file, o, log);
+    }));
 
   program.addHelpText('after', () => commandSynopses(program));
   return program;
@@ -104,7 +139,7 @@ function commandSynopses(program: Command): string {
       lines.push(`    ${help.optionTerm(o).padEnd(width)}  ${help.optionDescription(o)}`);
     }
   }
-  lines.push('', `The commands are not implemented yet (issue ${NOT_IMPLEMENTED_ISSUE}).`);
+  lines.push('', 'Example: graphc export examples/fashion_mlp.ts --fn predict -o mlp.onnx && graphc inspect mlp.onnx');
   return lines.join('\n');
 }
 
