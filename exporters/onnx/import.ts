@@ -238,7 +238,8 @@ class Importer {
     const domain = n.domain ?? '';
     for (const o of n.output ?? []) if (o !== '') this.producers.set(o, n);
     this.b.loc = locFromDoc(n.docString);
-    const ctx = new NodeCtx(n, this.opset, this.b, (name) => this.value(name, n), (name) => this.onnxTypes.get(name));
+    const ctx = new NodeCtx(n, this.opset, this.b, (name) => this.value(name, n), (name) => this.onnxTypes.get(name),
+      (g, inputs) => this.runSubgraph(g, inputs));
     try {
       if (domain !== '' && domain !== 'ai.onnx') {
         throw new RuleError(`the domain '${domain}' is not supported (graphc reads the default ONNX domain)`);
@@ -262,11 +263,40 @@ class Importer {
         throw new OnnxImportError({ code: IMPORT_ERROR, message: `${describeNode(n)}: ${e.message}`, help: e.help, notes }, e.valueName, from);
       }
       if (e instanceof RuleError) throw ctx.error(e.message, e.help, this.operandNotes(n));
+      if (e instanceof OnnxImportError) {
+        // From a node of a subgraph: keep what it needs at import time.
+        throw new OnnxImportError({ code: e.code, message: `${describeNode(n)}: in its subgraph: ${e.summary}`, help: e.help,
+          notes: e.message.split('\n').slice(1).map((l) => l.replace(/^\s*(note|help|node): /, '')) }, e.needsConstant, e.needsInputs);
+      }
       if (e instanceof GcError) {
         throw new OnnxImportError({ code: e.code, message: `${describeNode(n)}: ${e.summary}`, help: e.help,
           notes: [...this.operandNotes(n), ...e.message.split('\n').slice(1).map((l) => l.replace(/^\s*(note|help|node): /, ''))] });
       }
       throw ctx.error((e as Error).message, undefined, this.operandNotes(n));
+    }
+  }
+
+  /** Imports a subgraph (If branch, Loop or Scan body) inline; outer names stay visible, its own are dropped after. */
+  private runSubgraph(g: onnx.IGraphProto, inputs: Value[]): Value[] {
+    const saved = new Map(this.env);
+    const loc = this.b.loc;
+    try {
+      (g.input ?? []).forEach((vi, i) => { if (i < inputs.length) this.bind(vi.name ?? '', inputs[i]!); });
+      for (const t of g.initializer ?? []) {
+        let data;
+        try { data = tensorFromProto(t); } catch (e) { throw new RuleError(`subgraph initializer '${t.name}': ${(e as Error).message}`); }
+        this.bind(t.name ?? '', this.b.constant(data));
+      }
+      for (const n of g.node ?? []) this.importNode(n);
+      return (g.output ?? []).map((vi) => {
+        const v = this.env.get(vi.name ?? '') ?? (this.initializers.has(vi.name ?? '') ? this.value(vi.name ?? '', undefined) : undefined);
+        if (!v) throw new RuleError(`subgraph output '${vi.name}' is not computed`);
+        return v;
+      });
+    } finally {
+      this.env.clear();
+      for (const [k, v] of saved) this.env.set(k, v);
+      this.b.loc = loc;
     }
   }
 

@@ -343,6 +343,11 @@ export class OnnxAttrs {
     return a ? (a.strings ?? []).map((s) => new TextDecoder().decode(s)) : undefined;
   }
 
+  graph(name: string): onnx.IGraphProto | undefined {
+    const a = this.get(name, A.GRAPH);
+    return a?.g ?? undefined;
+  }
+
   tensor(name: string): TensorData | undefined {
     const a = this.get(name, A.TENSOR);
     if (!a) return undefined;
@@ -366,6 +371,7 @@ export class NodeCtx {
     readonly b: Builder,
     private readonly lookup: (name: string) => Value,
     private readonly typeOf: (name: string) => number | undefined = () => undefined,
+    private readonly runGraph: (g: onnx.IGraphProto, inputs: Value[]) => Value[] = () => ruleFail('subgraphs are not supported here'),
   ) {
     this.attr = new OnnxAttrs(node);
   }
@@ -400,6 +406,20 @@ export class NodeCtx {
    */
   onnxType(i: number): number | undefined {
     return this.has(i) ? this.typeOf(this.node.input![i]!) : undefined;
+  }
+
+  /**
+   * Imports the subgraph held by attribute `name` inline (its body nodes become IR nodes
+   * here), binding its inputs to `inputs`; outer values stay visible. Its outputs.
+   */
+  subgraph(name: string, inputs: Value[]): Value[] {
+    const g = this.attr.graph(name) ?? ruleFail(`attribute '${name}' (a graph) is missing`);
+    return this.runGraph(g, inputs);
+  }
+
+  /** Number of inputs of the subgraph held by attribute `name`. */
+  subgraphInputs(name: string): number {
+    return this.attr.graph(name)?.input?.length ?? 0;
   }
 
   /** Whether output i is requested. */

@@ -12,12 +12,13 @@ import { RNN_RULES } from './import_rules_rnn.js';
 import { QUANT_RULES } from './import_rules_quant.js';
 import { SCATTER_RULES } from './import_rules_scatter.js';
 import { MISC_RULES } from './import_rules_misc.js';
+import { SIGNAL_RULES } from './import_rules_signal.js';
+import { CONTROL_RULES } from './import_rules_control.js';
 import { SHAPE_RULES } from './import_rules_shape.js';
 
 const dataDependent = (what: string) => ({
   unsupported: `the shape of ${what} depends on the data; graphc graphs have shapes known before they run`,
 });
-const controlFlow = { unsupported: 'control flow (subgraphs) is not supported' };
 const sequences = { unsupported: 'sequence and optional values are not supported (graphc values are tensors)' };
 const random = { unsupported: 'random ops are not imported (their draws cannot match the exporter\'s generator)' };
 const strings = { unsupported: 'string tensors are not supported' };
@@ -25,7 +26,6 @@ const strings = { unsupported: 'string tensors are not supported' };
 const UNSUPPORTED: RuleTable = {
   NonZero: dataDependent('NonZero\'s result'), Unique: dataDependent('Unique\'s results'),
   Compress: dataDependent('Compress\'s result'), NonMaxSuppression: dataDependent('NonMaxSuppression\'s result'),
-  Loop: controlFlow, If: controlFlow, Scan: controlFlow,
   SequenceAt: sequences, SequenceConstruct: sequences, SequenceEmpty: sequences, SequenceErase: sequences,
   SequenceInsert: sequences, SequenceLength: sequences, SequenceMap: sequences, SplitToSequence: sequences,
   ConcatFromSequence: sequences, Optional: sequences, OptionalGetElement: sequences, OptionalHasElement: sequences,
@@ -45,6 +45,8 @@ export const IMPORT_RULES: RuleTable = {
   ...QUANT_RULES,
   ...SCATTER_RULES,
   ...MISC_RULES,
+  ...SIGNAL_RULES,
+  ...CONTROL_RULES,
   ...UNSUPPORTED,
 };
 

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { onnx } from 'onnx-proto';
+import { onnx } from '../../exporters/onnx/proto.js';
 import type { Graph } from '../../ir/graph.js';
 import { typeToString } from '../../ir/graph.js';
 import { printGraph } from '../../ir/printer.js';
@@ -73,7 +73,7 @@ async function traceTarget(file: string, opts: { fn?: string; input?: string[] }
     const exported = readExports(file);
     const candidates = exported.filter((e) => e.kind === 'function' || e.kind === 'value');
     const mod = await step(log, `loading ${file}`, () => loadTsModule(file));
-    const usable = candidates.filter((c) => typeof mod[c.name] === 'function' || isLayersModel(mod[c.name]));
+    const usable = candidates.filter((c) => typeof mod[c.name] === 'function' || isLayersModel(mod[c.name])).sort((a, b) => a.name.localeCompare(b.name));
     let pick = opts.fn !== undefined ? usable.find((c) => c.name === opts.fn) : undefined;
     if (opts.fn !== undefined && !pick) {
       throw new CliError(`${file}: no exported function or model named '${opts.fn}' (found: ${usable.map((c) => c.name).join(', ') || 'none'})`);

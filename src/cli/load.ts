@@ -13,7 +13,7 @@ export async function loadTsModule(file: string): Promise<Record<string, unknown
   try {
     return (await tsImport(pathToFileURL(abs).href, import.meta.url)) as Record<string, unknown>;
   } catch (e) {
-    throw new CliError(`${file}: the module failed to load: ${(e as Error).message}`, e);
+    throw new CliError(`${file}: the module failed to load: ${String((e as Error).message).split('\n')[0]}`, e);
   }
 }
 

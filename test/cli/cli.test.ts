@@ -35,13 +35,21 @@ describe('graphc CLI (built)', () => {
   });
 
   it.each([
-    ['export', ['export', 'm.ts', '--opset', '17', '--input', 'x:float32[batch,784]']],
-    ['inspect', ['inspect', 'm.onnx']],
-    ['optimize', ['optimize', 'in.onnx', '-o', 'out.onnx']],
-    ['run', ['run', 'm.onnx', '--backend', 'wasm']],
-  ])('%s says it is not implemented yet and exits 1', (name, args) => {
-    const r = graphc(...args);
-    expect(r).toEqual({ code: 1, stdout: '', stderr: `graphc ${name}: not implemented yet (see issue #3)\n` });
+    ['export', ['export', 'missing.ts'], /^graphc export: missing\.ts: no such file$/],
+    ['inspect', ['inspect', 'missing.onnx'], /^graphc inspect: missing\.onnx: no such file$/],
+    ['inspect', ['inspect', 'package.json'], /^graphc inspect: package\.json: not a tfjs LayersModel/],
+    ['run', ['run', 'README.md'], /^graphc run: README\.md: expected a TypeScript module/],
+    ['optimize', ['optimize', 'README.md', '-o', '/tmp/x.onnx'], /^graphc optimize: README\.md: not an ONNX model/],
+    ['export', ['export', 'examples/fashion_mlp.ts', '--fn', 'nope'], /^graphc export: examples\/fashion_mlp\.ts: no exported function or model named 'nope' \(found: model, predict\)$/],
+  ])('%s with bad input exits 1 with a one-line error', (_name, args, message) => {
+    const r = spawnSync(process.execPath, [cli, ...(args as string[])], { encoding: 'utf8', cwd: root });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^=+$|Hi, looks like|tfjs-node/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    // The stack appears only under --verbose.
+    const v = spawnSync(process.execPath, [cli, '--verbose', ...(args as string[])], { encoding: 'utf8', cwd: root });
+    expect(v.stderr).toMatch(/\n\s+at /);
   });
 
   it.each([
