@@ -84,3 +84,38 @@ describe.skipIf(!existsSync(cli))('graphc export / inspect / run / optimize', ()
     expect(ok.stdout).toMatch(/x: f32\[n,3\] → output_0: f32\[n,3\]/);
   });
 });
+
+describe.skipIf(!existsSync(cli))('graphc export <model.json>', () => {
+  it('exports a saved tfjs LayersModel (model.json + weights.bin) that ONNX Runtime runs with the same numbers', async () => {
+    const tf = await import('@tensorflow/tfjs-core');
+    await import('@tensorflow/tfjs-backend-cpu');
+    const tfl = await import('@tensorflow/tfjs-layers');
+    await tf.setBackend('cpu');
+    const model = tfl.sequential({ layers: [
+      tfl.layers.dense({ inputShape: [6], units: 5, activation: 'tanh' }),
+      tfl.layers.dense({ units: 3, activation: 'softmax' }),
+    ] });
+    const saved = path.join(dir, 'saved');
+    await model.save(tf.io.withSaveHandler(async (a) => {
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(saved, { recursive: true });
+      writeFileSync(path.join(saved, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+      writeFileSync(path.join(saved, 'model.json'), JSON.stringify({
+        modelTopology: a.modelTopology, format: 'layers-model', generatedBy: 'test',
+        weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+      }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const out = path.join(dir, 'saved.onnx');
+    const r = graphc('export', path.join(saved, 'model.json'), '-o', out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/: f32\[batch,6\] → output_0: f32\[batch,3\]/);
+    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 5);
+    const want = (model.predict(x) as import('@tensorflow/tfjs-core').Tensor).dataSync();
+    const s = await ort.InferenceSession.create(out);
+    const got = (await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x.dataSync() as Float32Array, [4, 6]) }))[s.outputNames[0]!]!.data as Float32Array;
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(want[i]!));
+    const missing = graphc('export', path.join(dir, 'nope', 'model.json'));
+    expect(missing.code).toBe(1);
+  });
+});
