@@ -1,7 +1,9 @@
 /**
  * Runs the ONNX backend node tests through graphc and prints one line a case and the totals.
  *
- *   npx tsx bench/conformance.ts [--dir DIR] [--backend cpu|wasm|webgpu|tensorflow] [--filter REGEX] [--failures]
+ *   npx tsx bench/conformance.ts [--dir DIR] [--backend cpu|wasm|webgpu|tensorflow] [--filter REGEX] [--failures] [--round-trip]
+ *
+ * --round-trip exports each imported graph with toOnnx and imports it again before running.
  */
 import '../src/tfjs_setup.js';
 import { formatReport, runConformance } from '../exporters/onnx/conformance.js';
@@ -19,6 +21,7 @@ async function main(argv: string[]): Promise<void> {
   const report = await runConformance(dir, {
     backend: (arg('--backend') ?? 'cpu') as BackendName,
     filter: filter ? new RegExp(filter) : undefined,
+    roundTrip: argv.includes('--round-trip'),
   });
   console.log(formatReport(report, { onlyFailures: argv.includes('--failures') }));
 }

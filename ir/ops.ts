@@ -6,7 +6,7 @@
 import type { DType } from './dtype.js';
 import { isDType } from './dtype.js';
 import type { Dim, Shape } from './dim.js';
-import { dimAdd, dimDiv, dimEq, dimProduct, dimToString, isStatic, shapeToString, sym } from './dim.js';
+import { dimAdd, dimDiv, dimEq, dimProduct, dimSub, dimToString, isStatic, shapeToString, sym } from './dim.js';
 import type { SourceLoc } from './errors.js';
 import { GcError } from './errors.js';
 import type { TensorType } from './graph.js';
@@ -206,8 +206,7 @@ function reshapeInfer([x]: readonly TensorType[], a: AttrReader): TensorType[] {
 }
 
 function stridedSliceDim(begin: Dim, end: Dim, stride: number): Dim {
-  const len = stride > 0 ? (isStatic(begin) && isStatic(end) ? end - begin : dimAdd(end, -(begin as number)))
-    : (isStatic(begin) && isStatic(end) ? begin - end : undefined);
+  const len = stride > 0 ? dimSub(end, begin) : dimSub(begin, end);
   if (len === undefined) return fail(`strided_slice: unsupported symbolic bounds ${dimToString(begin)}..${dimToString(end)} step ${stride}`);
   if (isStatic(len)) return Math.max(0, Math.ceil(len / Math.abs(stride)));
   if (Math.abs(stride) === 1) return len;

@@ -31,6 +31,7 @@ import '../../ir/printer.js';
 import { Builder, describeNode, IMPORT_ERROR, NeedsConstant, NodeCtx, OnnxImportError, RuleError } from './import_ctx.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { IMPORT_RULES } from './import_rules.js';
+import { TRAINING_DOMAIN, TRAINING_RULES } from './import_rules_training.js';
 import { irDTypeOf, onnxTypeName, tensorFromProto } from './import_tensor.js';
 import { int64ToNumber, onnx } from './proto.js';
 import type { LongLike } from './proto.js';
@@ -70,10 +71,16 @@ export function fromOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
   return fromOnnxModel(model, opts);
 }
 
-/** The default-domain opset a model imports. */
+/**
+ * The default-domain opset a model imports. A model of other domains only (the training
+ * ops) reads any default-domain node at MAX_OPSET.
+ */
 export function defaultOpset(model: onnx.IModelProto): number {
   const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
-  if (!entry) throw importError('the model imports no opset of the default ONNX domain');
+  if (!entry) {
+    if ((model.opsetImport ?? []).some((o) => o.domain === TRAINING_DOMAIN)) return MAX_OPSET;
+    throw importError('the model imports no opset of the default ONNX domain');
+  }
   return int64ToNumber(entry.version as number | LongLike);
 }
 
@@ -241,10 +248,11 @@ class Importer {
     const ctx = new NodeCtx(n, this.opset, this.b, (name) => this.value(name, n), (name) => this.onnxTypes.get(name),
       (g, inputs) => this.runSubgraph(g, inputs));
     try {
-      if (domain !== '' && domain !== 'ai.onnx') {
-        throw new RuleError(`the domain '${domain}' is not supported (graphc reads the default ONNX domain)`);
+      const table = domain === '' || domain === 'ai.onnx' ? IMPORT_RULES : domain === TRAINING_DOMAIN ? TRAINING_RULES : undefined;
+      if (table === undefined) {
+        throw new RuleError(`the domain '${domain}' is not supported (graphc reads the default ONNX domain and ${TRAINING_DOMAIN})`);
       }
-      const rule = IMPORT_RULES[n.opType ?? ''];
+      const rule = table[n.opType ?? ''];
       if (rule === undefined) throw new RuleError(`no import rule for ONNX op '${n.opType}'`);
       if ('unsupported' in rule) throw new RuleError(rule.unsupported);
       const r = rule(ctx);

@@ -14,13 +14,14 @@ import { SCATTER_RULES } from './import_rules_scatter.js';
 import { MISC_RULES } from './import_rules_misc.js';
 import { SIGNAL_RULES } from './import_rules_signal.js';
 import { CONTROL_RULES } from './import_rules_control.js';
+import { SAMPLE_RULES } from './import_rules_sample.js';
+import { RANDOM_RULES } from './import_rules_random.js';
 import { SHAPE_RULES } from './import_rules_shape.js';
 
 const dataDependent = (what: string) => ({
   unsupported: `the shape of ${what} depends on the data; graphc graphs have shapes known before they run`,
 });
 const sequences = { unsupported: 'sequence and optional values are not supported (graphc values are tensors)' };
-const random = { unsupported: 'random ops are not imported (their draws cannot match the exporter\'s generator)' };
 const strings = { unsupported: 'string tensors are not supported' };
 
 const UNSUPPORTED: RuleTable = {
@@ -29,9 +30,8 @@ const UNSUPPORTED: RuleTable = {
   SequenceAt: sequences, SequenceConstruct: sequences, SequenceEmpty: sequences, SequenceErase: sequences,
   SequenceInsert: sequences, SequenceLength: sequences, SequenceMap: sequences, SplitToSequence: sequences,
   ConcatFromSequence: sequences, Optional: sequences, OptionalGetElement: sequences, OptionalHasElement: sequences,
-  RandomUniform: random, RandomNormal: random, RandomUniformLike: random, RandomNormalLike: random,
-  Bernoulli: random, Multinomial: random,
-  StringNormalizer: strings, TfIdfVectorizer: strings,
+  Multinomial: { unsupported: 'Multinomial is not supported (graphc has no categorical draw)' },
+  StringNormalizer: strings,
 };
 
 export const IMPORT_RULES: RuleTable = {
@@ -47,6 +47,8 @@ export const IMPORT_RULES: RuleTable = {
   ...MISC_RULES,
   ...SIGNAL_RULES,
   ...CONTROL_RULES,
+  ...SAMPLE_RULES,
+  ...RANDOM_RULES,
   ...UNSUPPORTED,
 };
 

@@ -127,6 +127,10 @@ export const ELEMENTWISE_RULES: RuleTable = {
     const hs = c.b.op('clip', [c.b.op('add', [scale(c, x, 1 / 6), s(c, 0.5, x)])], { min: 0, max: 1 });
     return c.b.op('mul', [x, hs]);
   },
+  Mish: (c) => {
+    const x = c.input(0);
+    return c.b.op('mul', [x, c.b.op('tanh', [c.b.op('softplus', [x])])]);
+  },
   Softsign: (c) => {
     const x = c.input(0);
     return c.b.op('div', [x, c.b.op('add', [c.b.op('abs', [x]), s(c, 1, x)])]);

@@ -460,7 +460,40 @@ const meanVarianceNorm: ImportRule = (c) => {
   return c.b.op('div', [c.b.op('sub', [x, mean]), c.b.op('add', [std, c.b.scalar(1e-9, x.dtype)])]);
 };
 
+/** x / ‖x‖_p along an axis (p = 1 or 2). */
+const lpNorm: ImportRule = (c) => {
+  const x = c.input(0);
+  const axis = c.axis(c.attr.int('axis', -1), x.shape.length);
+  const p = c.attr.int('p', 2);
+  if (p !== 1 && p !== 2) fail(`p must be 1 or 2, got ${p}`);
+  const norm = p === 1
+    ? c.b.op('reduce_sum', [c.b.op('abs', [x])], { axes: [axis], keep_dims: true })
+    : c.b.op('sqrt', [c.b.op('reduce_sum', [c.b.op('square', [x])], { axes: [axis], keep_dims: true })]);
+  return c.b.op('div', [x, norm]);
+};
+
+/** GroupNormalization (opset 18): statistics over each group of channels and the spatial dims. */
+const groupNorm: ImportRule = (c) => {
+  const x = c.input(0), scale = c.input(1), bias = c.input(2);
+  const groups = c.attr.int('num_groups') ?? fail('num_groups is missing');
+  const eps = c.attr.float('epsilon', 1e-5);
+  const [n, ch, ...rest] = x.shape;
+  if (!isStatic(ch!) || ch % groups !== 0) fail(`channels ${shapeToString([ch!])} are not a multiple of num_groups ${groups}`);
+  const g = c.b.reshape(x, [n!, groups, -1]);
+  const mean = c.b.op('reduce_mean', [g], { axes: [2], keep_dims: true });
+  const d = c.b.op('sub', [g, mean]);
+  const v = c.b.op('reduce_mean', [c.b.op('square', [d])], { axes: [2], keep_dims: true });
+  const normed = c.b.reshape(c.b.op('mul', [d, c.b.op('rsqrt', [c.b.op('add', [v, c.b.scalar(eps, x.dtype)])])]), x.shape);
+  // scale and bias are per group (opset 18) when they have num_groups entries, else per channel.
+  const perCh = (p: Value) => (p.shape[0] === groups && groups !== ch
+    ? c.b.reshape(c.b.op('tile', [c.b.reshape(p, [groups, 1])], { reps: [1, ch / groups] }), [ch, ...rest.map(() => 1)])
+    : perChannel(c, p, x.shape.length));
+  return c.b.op('add', [c.b.op('mul', [normed, perCh(scale)]), perCh(bias)]);
+};
+
 export const NN_RULES: RuleTable = {
+  LpNormalization: lpNorm,
+  GroupNormalization: groupNorm,
   MatMul: matMul,
   Gemm: gemm,
   Conv: conv,

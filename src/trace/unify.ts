@@ -125,7 +125,7 @@ export function unify(graphs: Graph[], plan: TracePlan): Graph {
   g0.nodes.forEach((n0, i) => {
     const nodes = graphs.map((g) => g.nodes[i]!);
     for (const [t, n] of nodes.entries()) {
-      const same = n.op === n0.op && n.inputs.length === n0.inputs.length && n.inputs.every((v, k) => ids[t]!.get(v) === ids[0]!.get(n0.inputs[k]!));
+      const same = n.op === n0.op && n.inputs.length === n0.inputs.length && n.outputs.length === n0.outputs.length && n.inputs.every((v, k) => ids[t]!.get(v) === ids[0]!.get(n0.inputs[k]!));
       if (!same) throw notPolymorphic(`the traces differ at op #${i} (${n0.op} vs ${n.op})`, n0, 'different graph structure', plan);
     }
     let op = n0.op;
@@ -181,6 +181,11 @@ export function unify(graphs: Graph[], plan: TracePlan): Graph {
       if (v.name !== undefined) out.setName(node.outputs[k]!, v.name);
     });
   });
+  for (const g of graphs) {
+    if (g.outputs.length !== g0.outputs.length || g.outputs.some((o, i) => o.name !== g0.outputs[i]!.name || ids[graphs.indexOf(g)]!.get(o.value) !== ids[0]!.get(g0.outputs[i]!.value))) {
+      throw notPolymorphic(`the function returns different outputs (${g0.outputs.length} vs ${g.outputs.length})`, undefined, 'a result list whose length follows the size', plan);
+    }
+  }
   for (const o of g0.outputs) out.setOutput(o.name, vmap.get(o.value)!);
   return out;
 }

@@ -66,3 +66,16 @@ describe('trace errors', () => {
     expect(() => gc.trace((async (x: tf.Tensor) => tf.exp(x)) as unknown as (x: tf.Tensor) => tf.Tensor, [gc.spec([2])])).toThrow(/returned a Promise/);
   });
 });
+
+describe('unification checks outputs', () => {
+  it('unstack along a symbolic dim (a result list whose length follows the size) is not polymorphic', () => {
+    expect(() => gc.trace((x: tf.Tensor) => tf.unstack(x), [gc.spec(['batch', 3])])).toThrow(/not polymorphic in 'batch'/);
+  });
+  it('a negative-stride slice over a symbolic dim keeps the symbol', async () => {
+    const f = gc.compile((x: tf.Tensor) => tf.stridedSlice(x, [-1, 0], [0, 3], [-1, 1], 0, 0), { inputs: [gc.spec(['batch', 3])], backend: 'cpu' });
+    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]);
+    const y = (await f(x)) as tf.Tensor;
+    expect(y.shape).toEqual([3, 3]);
+    expect(Array.from(y.dataSync())).toEqual(Array.from(tf.stridedSlice(x, [-1, 0], [0, 3], [-1, 1], 0, 0).dataSync()));
+  });
+});

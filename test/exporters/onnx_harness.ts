@@ -3,7 +3,7 @@
  * onnx.checker (full_check), onnxruntime-node runs a model, and a model's outputs are
  * compared with graphc's own Session on the same seeded inputs.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,6 +50,30 @@ export function checkModels(models: ReadonlyMap<string, Uint8Array>): Map<string
   const out = execFileSync(PYTHON, ['-c', CHECK_SCRIPT, ...files.values()], { encoding: 'utf8', maxBuffer: 64 << 20 });
   const res = JSON.parse(out) as Record<string, string | null>;
   return new Map([...files].map(([name, f]) => [name, res[f] ?? null]));
+}
+
+/**
+ * Like checkModels, for many models: the files are checked by `processes` python processes
+ * running side by side (each checks its share of the files in one call).
+ */
+export async function checkModelsParallel(models: ReadonlyMap<string, Uint8Array>, processes: number): Promise<Map<string, string | null>> {
+  const dir = mkdtempSync(join(tmpdir(), 'graphc-onnx-'));
+  const entries = [...models].map(([name, bytes], i) => {
+    const f = join(dir, `m${i}.onnx`);
+    writeFileSync(f, bytes);
+    return [name, f] as const;
+  });
+  const n = Math.max(1, Math.min(processes, entries.length));
+  const chunks = Array.from({ length: n }, (_, k) => entries.filter((_, i) => i % n === k));
+  const run = (files: string[]) => new Promise<Record<string, string | null>>((resolve, reject) => {
+    execFile(PYTHON, ['-c', CHECK_SCRIPT, ...files], { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, out) => {
+      if (err) reject(err);
+      else resolve(JSON.parse(out) as Record<string, string | null>);
+    });
+  });
+  const results = await Promise.all(chunks.filter((c) => c.length > 0).map((c) => run(c.map(([, f]) => f))));
+  const res = Object.assign({}, ...results) as Record<string, string | null>;
+  return new Map(entries.map(([name, f]) => [name, f in res ? res[f] ?? null : 'not checked: the checker gave no result for this file']));
 }
 
 /** A deterministic pseudo-random stream in [0, 1). */

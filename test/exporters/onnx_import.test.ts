@@ -266,3 +266,59 @@ describe('errors name the node and say why', () => {
     expect(() => gc.fromOnnx(new Uint8Array([1, 2, 3, 4, 5]))).toThrow(/not an ONNX ModelProto/);
   });
 });
+
+describe('more version changes and composed ops', () => {
+  it('TopK: k attribute before 10, operand since; largest and smallest', async () => {
+    const x = () => tf.tensor2d([[3, 1, 4, 1], [5, 9, 2, 6]]);
+    const outs = [f('v', [2, 2]), valueInfo('i', T.INT64, [2, 2])];
+    const a = model({ opset: 9, nodes: [node('TopK', ['x'], ['v', 'i'], [attr.int('k', 2)])], inputs: [f('x', [2, 4])], outputs: outs });
+    const b = model({ opset: 11, nodes: [node('TopK', ['x', 'k'], ['v', 'i'], [attr.int('largest', 0)])], inputs: [f('x', [2, 4])], outputs: outs, initializers: [i64('k', [2])] });
+    const [av, ai] = await runModel(a, { x: x() });
+    expect(av!.values).toEqual([4, 3, 9, 6]);
+    expect(ai!.values).toEqual([2, 0, 1, 3]);
+    const [bv, bi] = await runModel(b, { x: x() });
+    expect(bv!.values).toEqual([1, 1, 2, 5]);
+    expect(bi!.values).toEqual([1, 3, 2, 0]);
+  });
+
+  it('Upsample: scales attribute at 7, operand at 9 (nearest, asymmetric, floor)', async () => {
+    const a = model({ opset: 7, nodes: [node('Upsample', ['x'], ['y'], [attr.floats('scales', [1, 1, 2, 3])])], inputs: [f('x', [1, 1, 2, 2])], outputs: [f('y', [1, 1, 4, 6])] });
+    const b = model({ opset: 9, nodes: [node('Upsample', ['x', 's'], ['y'])], inputs: [f('x', [1, 1, 2, 2])], outputs: [f('y', [1, 1, 4, 6])],
+      initializers: [tensor('s', T.FLOAT, [4], [1, 1, 2, 3])] });
+    const want = [1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4];
+    for (const bytes of [a, b]) expect((await runModel(bytes, { x: tf.tensor4d([1, 2, 3, 4], [1, 1, 2, 2]) }))[0]!.values).toEqual(want);
+  });
+
+  it('If with a constant condition is its branch, inline', async () => {
+    const branch = (v: number) => ({ name: 'b', node: [node('Add', ['x', `c${v}`], [`o${v}`])], input: [], output: [f(`o${v}`, [2])],
+      initializer: [tensor(`c${v}`, T.FLOAT, [], [v])] });
+    const bytes = model({ opset: 13,
+      nodes: [node('If', ['cond'], ['y'], [{ name: 'then_branch', type: 5, g: branch(10) }, { name: 'else_branch', type: 5, g: branch(20) }])],
+      inputs: [f('x', [2])], outputs: [f('y', [2])], initializers: [tensor('cond', T.BOOL, [], [0])] });
+    expect((await runModel(bytes, { x: tf.tensor1d([1, 2]) }))[0]!.values).toEqual([21, 22]);
+  });
+
+  it('Mish and LpNormalization', async () => {
+    const bytes = model({ opset: 18, nodes: [node('Mish', ['x'], ['m']), node('LpNormalization', ['x'], ['n'], [attr.int('p', 1)])],
+      inputs: [f('x', [2, 2])], outputs: [f('m', [2, 2]), f('n', [2, 2])] });
+    const [m, n] = await runModel(bytes, { x: tf.tensor2d([[1, -1], [3, 1]]) });
+    expect(m!.values[0]).toBeCloseTo(Math.tanh(Math.log1p(Math.E)), 5);
+    expect(n!.values).toEqual([0.5, -0.5, 0.75, 0.25]);
+  });
+});
+
+describe('random ops stay random', () => {
+  it('RandomUniform / RandomNormalLike become IR random ops with the seed; draws stay in range', async () => {
+    const bytes = model({ opset: 13,
+      nodes: [node('RandomUniform', [], ['u'], [attr.ints('shape', [1000]), attr.float('low', 2), attr.float('high', 3), attr.float('seed', 7)]),
+        node('RandomNormalLike', ['x'], ['n'], [attr.float('mean', 5)])],
+      inputs: [f('x', ['batch', 4])], outputs: [f('u', [1000]), f('n', ['batch', 4])] });
+    const g = gc.fromOnnx(bytes);
+    const text = gc.printGraph(g);
+    expect(text).toMatch(/random_uniform \{dtype = f32, max = 3, min = 2, seed = 7, shape = \[1000\]\}/);
+    expect(text).toMatch(/random_normal \{dtype = f32, mean = 5, seed = -1, shape = \[batch, 4\], std = 1, truncated = false\}/);
+    const [u, n] = await runModel(bytes, { x: tf.zeros([3, 4]) });
+    expect(u!.values.every((v) => v >= 2 && v < 3)).toBe(true);
+    expect(n!.shape).toEqual([3, 4]);
+  });
+});

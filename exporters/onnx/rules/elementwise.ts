@@ -132,6 +132,23 @@ const eluGrad: ExportRule = (cx) => {
   e.op('Where', [neg, e.op('Mul', [dy, e.op('Add', [y, e.scalar(1, dt)])]), dy], {}, cx.outs[0]);
 };
 
+/**
+ * Less / LessOrEqual / Greater / GreaterOrEqual: ONNX defines them on numbers only, so bool
+ * operands (false < true, as in tfjs) are compared as int32.
+ */
+const compare = (opType: string): ExportRule => (cx) => {
+  const ins = cx.inType(0).dtype === 'bool' ? cx.ins.map((x) => cast(cx.e, x, 'int32')) : cx.ins;
+  cx.e.op(opType, ins, {}, cx.outs[0]);
+};
+
+/** select(c, a, b): Where, except on bool branches, which ONNX Runtime's Where lacks: (c ∧ a) ∨ (¬c ∧ b). */
+const select: ExportRule = (cx) => {
+  const e = cx.e;
+  const [c, a, b] = cx.ins as [string, string, string];
+  if (cx.inType(1).dtype !== 'bool') { e.op('Where', [c, a, b], {}, cx.outs[0]); return; }
+  e.op('Or', [e.op('And', [c, a]), e.op('And', [e.op('Not', [c]), b])], {}, cx.outs[0]);
+};
+
 const notEqual: ExportRule = (cx) => { cx.e.op('Not', [cx.e.op('Equal', [cx.ins[0]!, cx.ins[1]!])], {}, cx.outs[0]); };
 
 /** Sum broadcasts but is float-only in ONNX Runtime; integers chain Adds. */
@@ -163,9 +180,9 @@ export const ELEMENTWISE_RULES = {
   add: binary('Add'), sub: binary('Sub'), mul: binary('Mul'), div: binary('Div'),
   floor_div: floorDiv, mod, pow: binary('Pow'), maximum: binary('Max'), minimum: binary('Min'),
   squared_difference: squaredDifference, atan2, prelu: preluRule, elu_grad: eluGrad,
-  equal: binary('Equal'), not_equal: notEqual, less: binary('Less'), less_equal: binary('LessOrEqual'),
-  greater: binary('Greater'), greater_equal: binary('GreaterOrEqual'),
+  equal: binary('Equal'), not_equal: notEqual, less: compare('Less'), less_equal: compare('LessOrEqual'),
+  greater: compare('Greater'), greater_equal: compare('GreaterOrEqual'),
   logical_and: binary('And'), logical_or: binary('Or'), logical_xor: binary('Xor'),
-  select: naryOp('Where'),
+  select,
   add_n: addN,
 } satisfies Partial<Record<OpName, ExportRule | Unsupported>>;

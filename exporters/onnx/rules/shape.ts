@@ -170,16 +170,15 @@ const unsortedSegmentSum: ExportRule = (cx) => {
   const xT = cx.inType(0), idsT = cx.inType(1);
   const n = cx.a.int('num_segments');
   const rest = xT.shape.slice(idsT.shape.length);
-  if (!rest.every(isStatic)) cx.fail('unsorted_segment_sum: the segment element shape must be static');
-  const inner = (rest as number[]).reduce((p, d) => p * d, 1);
   const ids = e.op('Reshape', [cx.ins[1]!, e.i64([-1])]);
   const oh = e.op('OneHot', [oneHotIndices(e, ids, idsT.dtype, n), e.scalar(n, 'int64'), e.constant({ dtype: 'float32', shape: [2], data: Float32Array.from([0, 1]) })], { axis: attr.int(-1) });
-  const x2 = e.op('Reshape', [cx.ins[0]!, e.i64([-1, inner])]);
+  // [ids..., rest...] → [#ids, ∏rest]: Flatten also where ids or rest have symbolic dims.
+  const x2 = e.op('Flatten', [cx.ins[0]!], { axis: attr.int(idsT.shape.length) });
   const isFloat = xT.dtype === 'float32';
   const sums = isFloat
     ? e.op('Gemm', [oh, x2], { transA: attr.int(1) })
     : e.op('MatMul', [e.op('Transpose', [cast(e, oh, xT.dtype)], { perm: attr.ints([1, 0]) }), x2]);
-  e.op('Reshape', [sums, e.i64([n, ...(rest as number[])])], {}, cx.outs[0]);
+  e.op('Reshape', [sums, cx.dims.shape([n, ...rest])], {}, cx.outs[0]);
 };
 
 export const SHAPE_RULES = {
