@@ -31,6 +31,8 @@ export class GcError extends Error {
   readonly loc: SourceLoc | undefined;
   readonly help: string | undefined;
   readonly summary: string;
+  /** What it was built from (to re-raise it with context, as the pass manager does). */
+  readonly info: GcErrorInfo;
   constructor(info: GcErrorInfo) {
     const lines = [`error[${info.code}]: ${info.message}`];
     if (info.loc) lines.push(`  --> ${locToString(info.loc)}`);
@@ -43,6 +45,7 @@ export class GcError extends Error {
     this.loc = info.loc;
     this.help = info.help;
     this.summary = info.message;
+    this.info = info;
   }
 }
 
@@ -54,6 +57,7 @@ export const Codes = {
   attr: 'GC0204',
   verify: 'GC0301',
   parse: 'GC0302',
+  pass: 'GC0303',
   traceRead: 'GC0101',
   traceUnsupported: 'GC0102',
   tracePolymorphic: 'GC0103',

@@ -98,6 +98,44 @@ export class Graph {
     v.name = name;
   }
 
+  /**
+   * Moves `from`'s name to `to` (an unnamed value), so that a pass replacing `from` by `to`
+   * keeps the name fetchable. A no-op when `from` is unnamed.
+   */
+  transferName(from: Value, to: Value): void {
+    if (from === to || from.name === undefined) return;
+    if (to.name !== undefined) throw new Error(`transferName: %${to.name} already has a name (moving '${from.name}')`);
+    to.name = from.name;
+    from.name = undefined;
+  }
+
+  /**
+   * A deep copy: new Node and Value objects with the same ids, names, types, attrs and
+   * locations (attrs and tensors are immutable and shared). Node ids are kept because a
+   * Session derives the seeds of unseeded random ops from them.
+   */
+  clone(): Graph {
+    const c = new Graph(this.name);
+    const map = new Map<Value, Value>();
+    const copy = (v: Value, producer: Node | null): Value => {
+      const w = new Value(v.id, v.type, v.kind, producer, v.index, v.name);
+      map.set(v, w);
+      return w;
+    };
+    for (const v of this.inputs) c.inputs.push(copy(v, null));
+    for (const s of this.states) c.states.push({ name: s.name, value: copy(s.value, null), init: s.init, trainable: s.trainable });
+    for (const n of this.nodes) {
+      const m = new Node(n.id, n.op, n.inputs.map((v) => map.get(v) ?? v), n.attrs, [], n.loc);
+      m.outputs = n.outputs.map((v) => copy(v, m));
+      m.inputs.forEach((v, i) => v.uses.push({ node: m, index: i }));
+      c.nodes.push(m);
+    }
+    c.outputs = this.outputs.map((o) => ({ name: o.name, value: map.get(o.value) ?? o.value }));
+    c.nextId = this.nextId;
+    for (const n of this.names) c.names.add(n);
+    return c;
+  }
+
   addInput(name: string, type: TensorType): Value {
     const v = this.newValue(type, 'input', null, this.inputs.length, name);
     this.inputs.push(v);

@@ -11,6 +11,8 @@ import type { SourceLoc } from './errors.js';
 import { GcError } from './errors.js';
 import type { TensorType } from './graph.js';
 import type { TensorData } from './tensor_data.js';
+import type { Expr } from './fused_expr.js';
+import { ExprError, parseExpr } from './fused_expr.js';
 import { broadcastShapes, fail, InferError, normAxis, staticDim } from './shape_util.js';
 
 export type AttrKind = 'int' | 'ints' | 'float' | 'bool' | 'string' | 'dim' | 'dims' | 'dtype' | 'tensor';
@@ -27,6 +29,12 @@ export interface OpDef {
   readonly effect: Effect;
   readonly fusion: FusionClass;
   readonly commutative: boolean;
+  /** `x op e = x` for this neutral element e: on either side, or only on the right (x − 0, x / 1). */
+  readonly neutral?: { readonly value: number; readonly side: 'both' | 'rhs' };
+  /** `x op z = z` for this absorbing element (exact for integers and bools; for floats 0·NaN is NaN). */
+  readonly absorbing?: number;
+  /** `op(op(x)) = x` exactly. */
+  readonly involution?: boolean;
   readonly infer: (ins: readonly TensorType[], a: AttrReader) => TensorType[];
 }
 
@@ -165,6 +173,33 @@ function fusedInfer(kind: 'matmul' | 'conv' | 'depthwise') {
   };
 }
 
+/** fused_elementwise: the program's shape (broadcast along its ops), float32 operands only. */
+function fusedElementwiseInfer(ins: readonly TensorType[], a: AttrReader): TensorType[] {
+  const text = a.str('expr');
+  let parsed: ReturnType<typeof parseExpr>;
+  try {
+    parsed = parseExpr(text);
+  } catch (e) {
+    if (e instanceof ExprError) fail(`fused_elementwise: ${e.message}`, 'see ir/fused_expr.ts for the expression language');
+    throw e;
+  }
+  if (parsed.inputs !== ins.length) fail(`fused_elementwise: the program reads ${parsed.inputs} operand(s) ($0..$${parsed.inputs - 1}), the node has ${ins.length}`);
+  ins.forEach((x, i) => {
+    if (x.dtype !== 'float32') fail(`fused_elementwise: operand $${i} is ${x.dtype}; fused programs compute float32 only`, undefined, 'GC0202');
+  });
+  const temps: Shape[] = [];
+  const shapeOf = (e: Expr): Shape => {
+    switch (e.kind) {
+      case 'in': return ins[e.index]!.shape;
+      case 'tmp': return temps[e.index]!;
+      case 'lit': return [];
+      case 'op': return e.args.map(shapeOf).reduce((s, x) => broadcastShapes(s, x, `fused_elementwise (${e.op})`));
+    }
+  };
+  for (const t of parsed.program.temps) temps.push(shapeOf(t));
+  return [t('float32', shapeOf(parsed.program.result))];
+}
+
 function concatShape(ins: readonly TensorType[], axis: number, op: string): Dim[] {
   const first = ins[0]!;
   const ax = normAxis(axis, first.shape.length, op);
@@ -233,31 +268,36 @@ export const OPS = {
   // elementwise unary
   abs: unary(), acos: unary(), acosh: unary(), asin: unary(), asinh: unary(), atan: unary(), atanh: unary(),
   ceil: unary(), cos: unary(), cosh: unary(), elu: unary(), erf: unary(), exp: unaryTo('float32'), expm1: unary(),
-  floor: unary(), log: unary(), log1p: unary(), neg: unary(), reciprocal: unary(), relu: unary(), relu6: unary(),
+  floor: unary(), log: unary(), log1p: unary(), neg: { ...unary(), involution: true }, reciprocal: unary(), relu: unary(), relu6: unary(),
   round: unary(), rsqrt: unary(), selu: unary(), sigmoid: unary(), sign: unary(), sin: unary(), sinh: unary(),
   softplus: unary(), sqrt: unary(), square: unary(), tan: unary(), tanh: unary(), identity: unary(),
   leaky_relu: unary({ alpha: 'float' }),
   step: unary({ alpha: 'float' }),
   clip: unary({ min: 'float', max: 'float' }),
   is_nan: unaryTo('bool'), is_inf: unaryTo('bool'), is_finite: unaryTo('bool'),
-  logical_not: unary(),
+  logical_not: { ...unary(), involution: true },
   cast: def({ fusion: 'elementwise', attrs: { dtype: 'dtype' }, infer: ([x], a) => [t(a.dtype('dtype'), x!.shape)] }),
   zeros_like: unary(), ones_like: unary(),
 
   // elementwise binary
-  add: binary('add', true), sub: binary('sub'), mul: binary('mul', true), div: binary('div'),
+  add: { ...binary('add', true), neutral: { value: 0, side: 'both' } }, sub: { ...binary('sub'), neutral: { value: 0, side: 'rhs' } },
+  mul: { ...binary('mul', true), neutral: { value: 1, side: 'both' }, absorbing: 0 }, div: { ...binary('div'), neutral: { value: 1, side: 'rhs' } },
   floor_div: binary('floor_div'), mod: binary('mod'), pow: binary('pow'),
   maximum: binary('maximum', true), minimum: binary('minimum', true),
   squared_difference: binary('squared_difference', true), atan2: binary('atan2'), prelu: binary('prelu'),
   elu_grad: binary('elu_grad'),
   equal: compare('equal', true), not_equal: compare('not_equal', true), less: compare('less'),
   less_equal: compare('less_equal'), greater: compare('greater'), greater_equal: compare('greater_equal'),
-  logical_and: binary('logical_and', true), logical_or: binary('logical_or', true), logical_xor: binary('logical_xor', true),
+  logical_and: { ...binary('logical_and', true), neutral: { value: 1, side: 'both' }, absorbing: 0 },
+  logical_or: { ...binary('logical_or', true), neutral: { value: 0, side: 'both' }, absorbing: 1 },
+  logical_xor: { ...binary('logical_xor', true), neutral: { value: 0, side: 'both' } },
   select: def({ arity: 3, fusion: 'elementwise', infer: ([c, a, b]) => {
     if (c!.dtype !== 'bool') fail(`select: condition must be bool, got ${c!.dtype}`, undefined, 'GC0202');
     if (a!.dtype !== b!.dtype) fail(`select: branch dtypes differ (${a!.dtype} vs ${b!.dtype})`, undefined, 'GC0202');
     return [t(a!.dtype, broadcastShapes(c!.shape, broadcastShapes(a!.shape, b!.shape, 'select'), 'select'))];
   } }),
+  // A chain of elementwise ops as one kernel: `expr` is a program over the operands (ir/fused_expr.ts).
+  fused_elementwise: def({ arity: [1, Infinity], fusion: 'elementwise', attrs: { expr: 'string' }, infer: fusedElementwiseInfer }),
   add_n: def({ arity: [1, Infinity], fusion: 'elementwise', commutative: true, infer: (ins) => {
     let s: Shape = ins[0]!.shape;
     for (const x of ins) s = broadcastShapes(s, x.shape, 'add_n');

@@ -35,6 +35,7 @@ export function evalNodeConst(op: OpName, inputs: TensorData[], attrs: Attrs): T
   const outTypes = inferTypes(op, inputs.map((x) => ({ dtype: x.dtype, shape: x.shape })), attrs);
   const dim = staticDim(op);
   const ctx: ExecCtx = {
+    backend: 'cpu',
     dim,
     dims: (ds) => ds.map(dim),
     seedFor: () => { throw new Error(`cannot fold ${op}: it draws random numbers`); },

@@ -4,6 +4,8 @@ import type { Dim } from '../ir/dim.js';
 import type { AttrReader } from '../ir/ops.js';
 
 export interface ExecCtx {
+  /** The tfjs backend the kernels run on (`tf.getBackend()` while they run): kernels with per-backend code read it. */
+  readonly backend: string;
   /** Concrete value of a (possibly symbolic) dim for this run. */
   dim(d: Dim): number;
   dims(ds: readonly Dim[]): number[];

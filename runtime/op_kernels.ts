@@ -11,9 +11,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dim } from '../ir/dim.js';
 import type { DType } from '../ir/dtype.js';
-import type { AttrReader, OpName } from '../ir/ops.js';
+import type { OpName } from '../ir/ops.js';
+import { AttrReader } from '../ir/ops.js';
 import type { TensorData } from '../ir/tensor_data.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
+import { fusedElementwiseKernel } from './fused/fused_elementwise.js';
 
 // ---- helpers -------------------------------------------------------------------------
 
@@ -169,6 +171,11 @@ const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y]) =
 const reduce = (f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor): OpKernel =>
   ([x], a) => f(x!, [...a.ints('axes')], a.bool('keep_dims'));
 
+/** The context of an op inside a fused program (elementwise ops read none of it). */
+const CHAIN_CTX: ExecCtx = {
+  backend: 'chain', dim: () => { throw new Error('no dims inside a fused program'); }, dims: () => [], seedFor: () => undefined,
+};
+
 const TABLE: Record<OpName, OpKernel | Unsupported> = {
   // sources
   const: (_, a) => tensorFromData(a.tensor('value')),
@@ -218,6 +225,11 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   greater: b(tf.greater), greater_equal: b(tf.greaterEqual),
   logical_and: b(tf.logicalAnd), logical_or: b(tf.logicalOr), logical_xor: b(tf.logicalXor),
   select: ([c, x, y]) => tf.where(c!, x!, y!),
+  // One generated kernel per backend (runtime/fused/); the chain of the entries above where none is faster.
+  fused_elementwise: fusedElementwiseKernel((op, ins, attrs) => {
+    const r = (TABLE[op] as OpKernel)(ins, new AttrReader(op, attrs), CHAIN_CTX);
+    return Array.isArray(r) ? r[0]! : r;
+  }),
   // tf.addN needs equal shapes; the IR's add_n broadcasts.
   add_n: (ins) => {
     const shape = ins.reduce<number[]>((s, t) => tf.broadcast_util.assertAndGetBroadcastShape(s, t.shape), []);

@@ -219,6 +219,7 @@ export class Session {
         const bindings = this.bind(fed);
         for (const s of this.graph.states) env.set(s.value, stateIn(s.name));
         const ctx: ExecCtx = {
+          backend: this.backend.tfjsName,
           dim: (d: Dim) => evalShape([d], bindings)[0]!,
           dims: (ds: readonly Dim[]) => evalShape(ds, bindings),
           seedFor: (opSeed: number) => (opSeed >= 0 ? opSeed : this.seed === undefined ? undefined : mix(mix(this.seed, run), this.currentNode)),

@@ -15,6 +15,8 @@ import { Session, withBackend } from '../runtime/session.js';
 import type { TensorSpec } from './trace/spec.js';
 import { specToString } from './trace/spec.js';
 import { traceFunction } from './trace/trace_function.js';
+import type { OptimizeOptions } from './optimize.js';
+import { optimizeInPlace } from './optimize.js';
 import type { OutputStructure, TraceResult } from './trace/tracer.js';
 import { userLocation } from './trace/source_loc.js';
 
@@ -30,11 +32,16 @@ export interface CompileOptions {
   name?: string;
   /** Accept a software WebGPU adapter (tests). */
   allowSoftwareWebgpu?: boolean;
+  /**
+   * Optimize the traced graph before running it (default true): `f.graph` and the Session
+   * see the optimized graph; gc.trace stays raw. Options choose passes and limits.
+   */
+  optimize?: boolean | OptimizeOptions;
 }
 
 export interface CompiledFunction<R = unknown> {
   (...args: tf.Tensor[]): Promise<R>;
-  /** The graph of the (last) traced signature. */
+  /** The (optimized, unless `optimize: false`) graph of the (last) traced signature. */
   readonly graph: Graph;
   readonly specs: readonly TensorSpec[] | undefined;
   /** How many times the function was traced (each trace of a signature counts once). */
@@ -155,6 +162,11 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
           throw new GcError({ code: 'GC0402', message: `outputs: ${opts.outputs.length} names given for ${t.graph.outputs.length} outputs` });
         }
         t.graph.outputs.forEach((o, i) => { o.name = opts.outputs![i]!; });
+      }
+      if (opts.optimize !== false) {
+        const o = typeof opts.optimize === 'object' ? opts.optimize : {};
+        const backend = o.backend ?? opts.backend;
+        optimizeInPlace(t.graph, { ...o, ...(backend !== undefined ? { backend } : {}) });
       }
       e = { graph: t.graph, structure: t.structure, specs };
       entries.set(key, e);

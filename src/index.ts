@@ -15,6 +15,8 @@ import { traceFunction } from './trace/trace_function.js';
 import { materializeCreated } from './compile.js';
 
 export { compile } from './compile.js';
+export { optimize } from './optimize.js';
+export type { OptimizeOptions, PassReport } from './optimize.js';
 export type { CompileOptions, CompiledFunction } from './compile.js';
 export { spec } from './trace/spec.js';
 export type { TensorSpec } from './trace/spec.js';

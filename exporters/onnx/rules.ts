@@ -6,6 +6,7 @@
 import type { OpName } from '../../ir/ops.js';
 import type { ExportRule, Unsupported } from './rule_types.js';
 import { ELEMENTWISE_RULES } from './rules/elementwise.js';
+import { fusedElementwiseRule } from './rules/fused.js';
 import { NN_RULES } from './rules/nn.js';
 import { REDUCTION_RULES } from './rules/reductions.js';
 import { SHAPE_RULES } from './rules/shape.js';
@@ -17,6 +18,8 @@ export const EXPORT_RULES: Record<OpName, ExportRule | Unsupported> = {
   ...REDUCTION_RULES,
   ...NN_RULES,
   ...SHAPE_RULES,
+  // Expands into its program's ops, each by its own rule above.
+  fused_elementwise: fusedElementwiseRule((op) => EXPORT_RULES[op]),
 };
 
 export function isUnsupported(r: ExportRule | Unsupported): r is Unsupported {

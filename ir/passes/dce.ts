@@ -1,9 +1,11 @@
 import type { Graph, Node } from '../graph.js';
 import { OPS } from '../ops.js';
+import type { Pass } from './pass.js';
 
 /**
  * Dead code elimination: removes pure and random nodes whose results nobody uses.
- * Stateful nodes (assignments) are roots and are never removed.
+ * Stateful nodes (assignments) are roots and are never removed, and neither are named
+ * values (a Session may fetch them). Variables nobody reads or assigns are dropped.
  */
 export function dce(g: Graph): boolean {
   const live = new Set<Node>();
@@ -21,9 +23,11 @@ export function dce(g: Graph): boolean {
     changed = true;
   }
   // Variables nobody reads or assigns any more.
-  const assigned = new Set(g.nodes.filter((n) => n.op === 'assign').map((n) => n.attrs.var as string));
+  const assigned = new Set(g.nodes.filter((n) => OPS[n.op].effect === 'stateful').map((n) => n.attrs.var as string));
   for (const st of [...g.states]) {
     if (st.value.uses.length === 0 && !g.isOutput(st.value) && !assigned.has(st.name)) { g.removeState(st.name); changed = true; }
   }
   return changed;
 }
+
+export const dcePass: Pass = { name: 'dce', run: (g) => dce(g) };

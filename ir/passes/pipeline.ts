@@ -1,6 +1,7 @@
 /**
- * The pass pipeline the CLI and compile use today: cleanups that are always sound.
- * (The full pass manager — folding, simplification, CSE, fusion — is issue #4.)
+ * Deprecated: the pre-#4 cleanup pipeline, kept only for bench/scaling.ts's fallback.
+ * Everything else uses the pass manager (manager.ts) with the registry (registry.ts);
+ * remove this file once nothing imports it.
  */
 import type { Graph } from '../graph.js';
 import { dce } from './dce.js';

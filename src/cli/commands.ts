@@ -6,13 +6,14 @@ import { onnx } from '../../exporters/onnx/proto.js';
 import type { Graph } from '../../ir/graph.js';
 import { typeToString } from '../../ir/graph.js';
 import { printGraph } from '../../ir/printer.js';
-import { runBasicPasses } from '../../ir/passes/pipeline.js';
+import { formatReport } from '../../ir/passes/manager.js';
 import { toOnnx } from '../../exporters/onnx/export.js';
 import { fromOnnx } from '../../exporters/onnx/import.js';
 import type { BackendName } from '../../runtime/backends.js';
 import { releaseBackend } from '../../runtime/backends.js';
 import { Session } from '../../runtime/session.js';
 import { materializeCreated } from '../compile.js';
+import { optimizeInPlace } from '../optimize.js';
 import type { TensorSpec } from '../trace/spec.js';
 import { traceFunction } from '../trace/trace_function.js';
 import { CliError } from './cli_error.js';
@@ -126,10 +127,11 @@ export async function exportCommand(file: string, opts: { fn?: string; output?: 
   }
   if (opts.optimize) {
     let k = 1;
-    const report = runBasicPasses(graph, (pass, g) => {
-      if (opts.dumpIr) writeFileSync(path.join(opts.dumpIr, `${String(k++).padStart(2, '0')}-${pass}.ir`), printGraph(g));
-    });
-    log(`passes: ${report.map((r) => `${r.name} ${r.nodesBefore}→${r.nodesAfter}`).join(', ')}`);
+    const dir = opts.dumpIr;
+    const report = await step(log, 'optimizing', () => optimizeInPlace(graph, {}, dir === undefined ? {} : {
+      onPass: (pass, g, { changed }) => { if (changed) writeFileSync(path.join(dir, `${String(k++).padStart(2, '0')}-${pass}.ir`), printGraph(g)); },
+    }));
+    log(`passes: ${formatReport(report)}`);
   }
   const bytes = await step(log, 'exporting', () => toOnnx(graph, { opset: opts.opset }));
   const out = opts.output ?? `${name}.onnx`;
@@ -186,8 +188,8 @@ export async function inspectCommand(file: string, log: Log): Promise<void> {
 export async function optimizeCommand(file: string, opts: { output: string }, log: Log): Promise<void> {
   const { bytes } = readOnnxFile(file);
   const graph = await step(log, 'importing', () => fromOnnx(bytes));
-  const report = runBasicPasses(graph);
-  log(`passes: ${report.map((r) => `${r.name} ${r.nodesBefore}→${r.nodesAfter}`).join(', ')}`);
+  const report = await step(log, 'optimizing', () => optimizeInPlace(graph));
+  log(`passes: ${formatReport(report)}`);
   const out = await step(log, 'exporting', () => toOnnx(graph));
   writeFileSync(opts.output, out);
   log(`wrote ${opts.output} (${out.length} bytes)`);

@@ -93,7 +93,7 @@ function buildProgram(): Command {
     .option('--opset <n>', 'ONNX opset (default 17)', positiveInt)
     .option('--input <name:dtype[dims]>', 'an input signature, e.g. x:float32[batch,784] (repeatable)', collect)
     .option('--no-optimize', 'skip the optimization passes')
-    .option('--dump-ir <dir>', 'write the IR text before and after each pass into <dir>')
+    .option('--dump-ir <dir>', 'write the IR text as traced and after each pass that changes it into <dir>')
     .action(action('export', async (file: string, o: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string }) => {
       await (await commands()).exportCommand(file, o, log);
     }));

@@ -1,7 +1,7 @@
 // End to end through the built CLI: export the seed's MLP from a TS module, inspect it, run it
 // with graphc and ONNX Runtime, optimize it. `npm test` builds dist/ first.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
@@ -28,6 +28,11 @@ describe.skipIf(!existsSync(cli))('graphc export / inspect / run / optimize', ()
     expect(r.stdout).toMatch(/wrote .*mlp\.onnx: images: f32\[batch,28,28\] → output_0: f32\[batch,10\] \(opset 17/);
     const traced = readFileSync(path.join(dir, 'ir/00-traced.ir'), 'utf8');
     expect(traced).toMatch(/^graph @predict\(%images: f32\[batch,28,28\]\)/);
+    // The pass report, and a dump after each pass that changed the graph.
+    expect(r.stdout).toMatch(/^passes: fold-constants .*simplify \d+→\d+/m);
+    const dumps = readdirSync(path.join(dir, 'ir')).sort();
+    expect(dumps.length).toBeGreaterThan(1);
+    expect(dumps.slice(1).every((f) => /^\d\d-[a-z-]+\.ir$/.test(f))).toBe(true);
   });
 
   it('inspect lists inputs, outputs with dims, the op histogram and the parameter count', () => {

@@ -13,7 +13,7 @@ import { isUnsupported, OP_KERNELS } from '../../runtime/op_kernels.js';
 
 const bindings: Record<string, number> = { batch: 2, n: 3 };
 const dimOf = (d: Dim): number => (typeof d === 'number' ? d : d.k * bindings[d.sym]! + d.c);
-const ctx: ExecCtx = { dim: dimOf, dims: (ds) => ds.map(dimOf), seedFor: (s) => (s >= 0 ? s : undefined) };
+const ctx: ExecCtx = { backend: 'cpu', dim: dimOf, dims: (ds) => ds.map(dimOf), seedFor: (s) => (s >= 0 ? s : undefined) };
 
 function run(op: OpName, ins: tf.Tensor[], attrs: Attrs = {}): tf.Tensor[] {
   const k = OP_KERNELS[op];

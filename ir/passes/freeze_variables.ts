@@ -1,0 +1,33 @@
+/**
+ * freeze-variables: every variable the graph never assigns becomes a `const` of its initial
+ * value, so that the passes that need constant weights (fold-batch-norm, fold-constants) see
+ * them. Variables the graph assigns stay state.
+ *
+ * Sound only where nobody else writes the variables: an exported model (ONNX initializers are
+ * constants of the file anyway) or `gc.optimize(graph, { freeze: true })` for inference. Not
+ * in `gc.compile`'s default pipeline: a compiled function shares state with the user's
+ * tf.Variables like tf.function does, so a frozen graph would miss the user's later
+ * `variable.assign`. Not in the default pipeline; asked for by name.
+ *
+ * The variable's value name (its fetch name) moves to the constant.
+ */
+import type { Graph, Node } from '../graph.js';
+import type { Pass } from './pass.js';
+import { replaceValue } from './rewrite.js';
+
+export function freezeVariablesIn(g: Graph): boolean {
+  const assigned = new Set(g.nodes.filter((n) => n.op === 'assign').map((n) => n.attrs.var as string));
+  const first: Node | undefined = g.nodes[0];
+  let changed = false;
+  for (const st of [...g.states]) {
+    if (assigned.has(st.name)) continue;
+    const c = g.addNode('const', [], { value: st.init });
+    if (first) g.moveBefore(c, first);
+    replaceValue(g, st.value, c.outputs[0]!);
+    g.removeState(st.name);
+    changed = true;
+  }
+  return changed;
+}
+
+export const freezeVariables: Pass = { name: 'freeze-variables', run: (g) => freezeVariablesIn(g) };

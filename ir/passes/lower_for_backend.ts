@@ -1,0 +1,167 @@
+/**
+ * lower-for-backend: rewrites an op into an equivalent form that the graph's backend
+ * (ctx.backend) runs much faster, only where that was measured. Unknown backend (ONNX export,
+ * gc.optimize without a backend): nothing changes.
+ *
+ * Measured with `npx tsx bench/lowering_cliffs.ts wasm cpu` (tfjs 4.22, Node 20, 2 cores,
+ * median of 9 runs after 2 warm-ups, including the read back); webgpu was not measured
+ * (no hardware adapter here; SwiftShader timings say nothing about a GPU), so no rule runs
+ * there.
+ *
+ *   rule               case                                  wasm                 cpu
+ *   matmul-transposed  [64,784]ᵀ·[64,256]  (transpose_a)     10.1 → 1.1 ms        33 → 35 ms (not applied)
+ *                      [128,128,128] transpose_a / _b        1.33 → 0.19 / 1.36 → 0.23
+ *                      [512,512,512] transpose_a / _b        271 → 7.8 / 78 → 8.2 255 → 287 (worse)
+ *                      [64,784]·[256,784]ᵀ (transpose_b)     7.8 → 1.8 ms
+ *                      [1,784,128] transpose_b               0.07 → 0.55 (worse: kept below the threshold)
+ *                      [8,64,128]ᵀ batched (rank 3)          3.9 → 3.9 (no gain: rank-2 only)
+ *                      fused_matmul [64,784]ᵀ·[64,256]+relu  16.9 → 1.3 ms
+ *   tanh-via-sigmoid   tanh, 4M elements                     70–108 → 14–23 ms    87 → 218 (not applied)
+ *   maximum-zero-relu  maximum(x, 0), 4M                     44 → 2.4–7 ms        76 → 58 ms
+ *   pow-two-square     pow(x, 2), 4M                         88–104 → 2.5–6.5 ms  86 → 15 ms
+ *
+ * Not lowered although slow on wasm, because no exact rewrite is faster: exp (23–55 ms vs
+ * sigmoid 6–12), sin/cos (~115 ms), softplus, selu, erf (35–66 ms); reductions over a leading
+ * axis (sum axis 0 of [4096,1024]: 45 ms vs 3.7 ms for axis 1) are a transpose inside tfjs
+ * already. min(max(x, 0), 6) → relu6 is 63 → 4 ms on wasm but wasm's relu6 and clip turn NaN
+ * into 0 where minimum/maximum keep it: not equivalent, not lowered.
+ *
+ * Numerics: tanh(x) = 2·sigmoid(2x) − 1 differs from wasm's tanh by ≤ 1.2e-7 absolute (float32
+ * rounding of the subtraction near 0); ±Inf and NaN map as tanh does. maximum(x, 0) and relu
+ * agree on NaN (both NaN) on cpu and wasm; pow(x, 2) and x·x are exact on both.
+ */
+import type { Dim } from '../dim.js';
+import { isStatic } from '../dim.js';
+import type { Graph, Node, Value } from '../graph.js';
+import { tensorData } from '../tensor_data.js';
+import type { Pass, PassContext } from './pass.js';
+import { constData, insertBefore, replaceNode, splatValue, typeEq } from './rewrite.js';
+
+type Match = { readonly rewrite: (g: Graph) => Value } | { readonly why: string };
+
+export interface LoweringRule {
+  readonly name: string;
+  /** The tfjs backends (ctx.backend) where the lowered form measured faster. */
+  readonly backends: readonly string[];
+  readonly match: (n: Node) => Match;
+}
+
+const miss = (why: string): Match => ({ why });
+
+/** Symbolic dims (a batch) count as this many for the size threshold. */
+const SYMBOLIC_DIM_ESTIMATE = 32;
+/** Transposed rank-2 matmuls at least this large (m·k·n) run faster with an explicit transpose on wasm. */
+const MATMUL_TRANSPOSE_MIN_WORK = 1 << 18;
+
+const dimEstimate = (d: Dim): number => (isStatic(d) ? d : SYMBOLIC_DIM_ESTIMATE);
+
+function f32Scalar(g: Graph, x: number): Value {
+  return g.add('const', [], { value: tensorData('float32', [], [x]) });
+}
+
+/** A one-element constant whose broadcast leaves `x`'s type unchanged, equal to `value`. */
+function isScalarConst(v: Value, value: number, x: Value, out: Value): boolean {
+  return splatValue(v) === value && (constData(v)?.data.length ?? 0) === 1 && typeEq(x.type, out.type);
+}
+
+export const LOWERING_RULES: readonly LoweringRule[] = [
+  {
+    name: 'matmul-transposed',
+    backends: ['wasm'],
+    match: (n) => {
+      if (n.op !== 'matmul' && n.op !== 'fused_matmul') return miss('not a matmul');
+      const ta = n.attrs['transpose_a'] === true, tb = n.attrs['transpose_b'] === true;
+      if (!ta && !tb) return miss('no transposed operand');
+      const [a, b] = n.inputs as [Value, Value];
+      if (a.shape.length !== 2 || b.shape.length !== 2) return miss('batched matmul: wasm is as fast either way (measured rank 3)');
+      const out = n.outputs[0]!;
+      const m = out.shape[0]!, k = ta ? a.shape[0]! : a.shape[1]!, nn = out.shape[1]!;
+      const work = dimEstimate(m) * dimEstimate(k) * dimEstimate(nn);
+      const constOperand = (ta && constData(a) !== undefined) || (tb && constData(b) !== undefined);
+      if (work < MATMUL_TRANSPOSE_MIN_WORK && !constOperand) return miss(`m·k·n ≈ ${work} < ${MATMUL_TRANSPOSE_MIN_WORK}: the transpose costs more than it saves`);
+      return {
+        rewrite: (g) => {
+          const ta2 = ta ? g.add('transpose', [a], { perm: [1, 0] }, n.loc) : a;
+          const tb2 = tb ? g.add('transpose', [b], { perm: [1, 0] }, n.loc) : b;
+          return g.add(n.op, [ta2, tb2, ...n.inputs.slice(2)], { ...n.attrs, transpose_a: false, transpose_b: false }, n.loc);
+        },
+      };
+    },
+  },
+  {
+    name: 'tanh-via-sigmoid',
+    backends: ['wasm'],
+    match: (n) => {
+      if (n.op !== 'tanh') return miss('not a tanh');
+      const x = n.inputs[0]!;
+      if (x.dtype !== 'float32') return miss(`${x.dtype} operand`);
+      return {
+        rewrite: (g) => {
+          const two = f32Scalar(g, 2), one = f32Scalar(g, 1);
+          const s = g.add('sigmoid', [g.add('mul', [x, two], {}, n.loc)], {}, n.loc);
+          return g.add('sub', [g.add('mul', [s, two], {}, n.loc), one], {}, n.loc);
+        },
+      };
+    },
+  },
+  {
+    name: 'maximum-zero-relu',
+    backends: ['wasm', 'cpu'],
+    match: (n) => {
+      if (n.op !== 'maximum') return miss('not a maximum');
+      const [a, b] = n.inputs as [Value, Value];
+      const out = n.outputs[0]!;
+      const x = isScalarConst(b, 0, a, out) ? a : isScalarConst(a, 0, b, out) ? b : undefined;
+      if (!x) return miss('neither operand is a one-element constant 0 (of a broadcast that keeps the other\'s shape)');
+      if (x.dtype !== 'float32') return miss(`${x.dtype} operands`);
+      return { rewrite: (g) => g.add('relu', [x], {}, n.loc) };
+    },
+  },
+  {
+    name: 'pow-two-square',
+    backends: ['wasm', 'cpu'],
+    match: (n) => {
+      if (n.op !== 'pow') return miss('not a pow');
+      const [x, e] = n.inputs as [Value, Value];
+      if (!isScalarConst(e, 2, x, n.outputs[0]!)) return miss('the exponent is not a one-element constant 2');
+      if (x.dtype !== 'float32') return miss(`${x.dtype} operands`);
+      return { rewrite: (g) => g.add('square', [x], {}, n.loc) };
+    },
+  },
+];
+
+/** For each rule that applies on `backend`, why it does not rewrite `n` (undefined: it does). */
+export function explainLowering(n: Node, backend: string): Array<{ rule: string; why: string | undefined }> {
+  return LOWERING_RULES.filter((r) => r.backends.includes(backend)).map((r) => {
+    const m = r.match(n);
+    return { rule: r.name, why: 'why' in m ? m.why : undefined };
+  });
+}
+
+export function lowerForBackendIn(g: Graph, ctx: Pick<PassContext, 'backend'>): boolean {
+  const backend = ctx.backend;
+  if (backend === undefined) return false;
+  const rules = LOWERING_RULES.filter((r) => r.backends.includes(backend));
+  if (rules.length === 0) return false;
+  let changed = false;
+  for (const n of [...g.nodes]) {
+    for (const r of rules) {
+      const m = r.match(n);
+      if ('why' in m) continue;
+      let added: Node[] = [];
+      const before = g.nodes.length;
+      const v = insertBefore(g, n, () => {
+        const out = m.rewrite(g);
+        added = g.nodes.slice(before);
+        return out.producer!;
+      }).outputs[0]!;
+      // insertBefore moved only the last node; put the helpers it built before `n` as well.
+      for (const a of added) if (a !== v.producer) g.moveBefore(a, v.producer!);
+      if (replaceNode(g, n, [v])) { changed = true; break; }
+      for (let i = added.length - 1; i >= 0; i--) g.removeNode(added[i]!);
+    }
+  }
+  return changed;
+}
+
+export const lowerForBackend: Pass = { name: 'lower-for-backend', run: (g, ctx) => lowerForBackendIn(g, ctx) };

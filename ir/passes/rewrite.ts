@@ -1,0 +1,66 @@
+/**
+ * Helpers shared by the rewriting passes: reading constants, comparing types, and
+ * replacing a node's results without losing a name a Session may fetch.
+ */
+import { dimEq } from '../dim.js';
+import type { Graph, Node, TensorType, Value } from '../graph.js';
+import type { TensorData } from '../tensor_data.js';
+
+/** The tensor of a `const` node's result, else undefined. */
+export function constData(v: Value): TensorData | undefined {
+  const p = v.producer;
+  return p?.op === 'const' ? (p.attrs.value as TensorData) : undefined;
+}
+
+/** When every element of a constant (`const`, or `fill`) is the same number, that number. */
+export function splatValue(v: Value): number | undefined {
+  const p = v.producer;
+  if (p?.op === 'fill') return p.attrs.value as number;
+  const t = constData(v);
+  if (!t || t.data.length === 0) return undefined;
+  const first = Number(t.data[0]!);
+  for (let i = 1; i < t.data.length; i++) if (!Object.is(Number(t.data[i]!), first)) return undefined;
+  return first;
+}
+
+export function typeEq(a: TensorType, b: TensorType): boolean {
+  return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => dimEq(d, b.shape[i]!));
+}
+
+/**
+ * Why `from` cannot be replaced by `to`, or undefined when it can. A named `from` passes
+ * its name on, which needs `to` to be an unnamed node result (never an input or a variable,
+ * whose names are the feeds).
+ */
+export function replaceBlocker(from: Value, to: Value): string | undefined {
+  if (!typeEq(from.type, to.type)) return `the replacement has another type`;
+  if (from.name === undefined || from.name === to.name) return undefined;
+  if (to.name !== undefined) return `%${from.name} and %${to.name} are both named`;
+  if (to.kind !== 'node') return `%${from.name} is named and the replacement is a graph ${to.kind}`;
+  return undefined;
+}
+
+/** Points every use (graph outputs included) of `from` at `to` and moves `from`'s name to it. */
+export function replaceValue(g: Graph, from: Value, to: Value): void {
+  g.replaceAllUsesWith(from, to, { outputs: true });
+  if (from.name !== undefined && from.name !== to.name) g.transferName(from, to);
+}
+
+/**
+ * Replaces node `n`'s results by `tos` (one per output) and removes `n`. Returns false,
+ * changing nothing, when a replacement is blocked (see replaceBlocker).
+ */
+export function replaceNode(g: Graph, n: Node, tos: readonly Value[]): boolean {
+  if (tos.length !== n.outputs.length) throw new Error(`replaceNode: ${tos.length} replacements for ${n.outputs.length} results of ${n.op}`);
+  if (n.outputs.some((o, i) => replaceBlocker(o, tos[i]!) !== undefined)) return false;
+  n.outputs.forEach((o, i) => replaceValue(g, o, tos[i]!));
+  g.removeNode(n);
+  return true;
+}
+
+/** Adds a node just before `before` (the explicit insertion point for rewrites). */
+export function insertBefore(g: Graph, before: Node, build: () => Node): Node {
+  const m = build();
+  g.moveBefore(m, before);
+  return m;
+}

@@ -1,0 +1,204 @@
+/**
+ * Algebraic simplification: small rewrite rules, each matching one node by its op's traits
+ * (neutral / absorbing element, involution) or, for the shape ops, by its attrs. A rule
+ * answers either a rewrite (the value that replaces the node's result) or why it does not
+ * fire; `explainSimplify(g, node)` lists those reasons for debugging.
+ *
+ * Every rewrite keeps the result's type: `x + zeros` where the zeros are larger than x
+ * broadcasts, changes the shape, and is left alone.
+ *
+ * Choices:
+ * - `x + 0 → x` also for floats, as XLA and Grappler do: the results differ only for
+ *   x = −0 (−0 + 0 = +0). `x − 0`, `x · 1`, `x / 1` are exact.
+ * - `x · 0 → 0` only for int32 / int64 / bool: for floats, NaN·0 and ±Inf·0 are NaN and
+ *   (−1)·0 is −0, so the product is not the constant 0.
+ * - No op reads a tensor's shape at run time in this IR (dims live in attrs), so the
+ *   "static shape → constant" rule is `sym_const` whose dim is a plain number → `const`.
+ */
+import { isStatic, isStaticShape, shapeToString } from '../dim.js';
+import type { Graph, Node, Value } from '../graph.js';
+import { typeToString } from '../graph.js';
+import type { OpDef } from '../ops.js';
+import { OPS } from '../ops.js';
+import { sizeOf, tensorData } from '../tensor_data.js';
+import type { Pass, PassContext } from './pass.js';
+import { replaceBlocker, replaceNode, splatValue, typeEq } from './rewrite.js';
+
+/** A rule's answer: the replacement (built on demand) or why it does not fire. */
+export type Match = { readonly rewrite: (g: Graph) => Value } | { readonly why: string };
+
+export interface Rule {
+  readonly name: string;
+  /** Which nodes the rule looks at (by trait or op); explain lists only these. */
+  readonly on: (d: OpDef, n: Node) => boolean;
+  readonly match: (n: Node, ctx: PassContext) => Match;
+}
+
+const miss = (why: string): Match => ({ why });
+const use = (v: Value): Match => ({ rewrite: () => v });
+const out = (n: Node): Value => n.outputs[0]!;
+const ints = (n: Node, k: string): readonly number[] => n.attrs[k] as readonly number[];
+const isInteger = (v: Value): boolean => v.dtype !== 'float32';
+
+/** `x` itself may replace the node's result: same type. */
+function keep(n: Node, x: Value, what: string): Match {
+  return typeEq(out(n).type, x.type) ? use(x) : miss(`${what}, but the result ${typeToString(out(n).type)} is not ${typeToString(x.type)} (a broadcast)`);
+}
+
+/** A rule for shape ops whose attrs can make them a no-op. */
+function noop(name: string, ops: readonly string[], test: (n: Node) => string | undefined): Rule {
+  return {
+    name,
+    on: (_, n) => ops.includes(n.op),
+    match: (n) => {
+      const why = test(n);
+      return why !== undefined ? miss(why) : keep(n, n.inputs[0]!, `${n.op} is a no-op`);
+    },
+  };
+}
+
+function isIdentityPerm(p: readonly number[]): boolean {
+  return p.every((x, i) => x === i);
+}
+
+export const SIMPLIFY_RULES: readonly Rule[] = [
+  {
+    name: 'neutral-element',
+    on: (d) => d.neutral !== undefined,
+    match: (n) => {
+      const { value, side } = OPS[n.op].neutral!;
+      const sides = side === 'both' ? [1, 0] : [1];
+      const whys: string[] = [];
+      for (const k of sides) {
+        const c = n.inputs[k]!, x = n.inputs[1 - k]!;
+        const s = splatValue(c);
+        if (s !== value) { whys.push(`operand ${k} is not a constant ${value}`); continue; }
+        const m = keep(n, x, `operand ${k} is the neutral ${value}`);
+        if ('rewrite' in m) return m;
+        whys.push(m.why);
+      }
+      return miss(whys.join('; '));
+    },
+  },
+  {
+    name: 'absorbing-element',
+    on: (d) => d.absorbing !== undefined,
+    match: (n, ctx) => {
+      const z = OPS[n.op].absorbing!;
+      const r = out(n);
+      if (!isInteger(r)) return miss(`${r.dtype}: x·${z} is not ${z} for x = NaN or ±Inf, so float products are kept`);
+      const k = [0, 1].find((i) => splatValue(n.inputs[i]!) === z);
+      if (k === undefined) return miss(`no operand is a constant ${z}`);
+      const c = n.inputs[k]!;
+      if (typeEq(c.type, r.type)) return use(c);
+      const shape = r.shape;
+      if (!isStaticShape(shape)) return miss(`the result ${typeToString(r.type)} has a symbolic shape, so a broadcast ${z} cannot be a constant`);
+      const size = sizeOf(shape);
+      if (size > ctx.maxFoldElements) return miss(`the result has ${size} elements, over the folding limit`);
+      return { rewrite: (g) => g.add('const', [], { value: tensorData(r.dtype, shape, new Array<number>(size).fill(z)) }, n.loc) };
+    },
+  },
+  {
+    name: 'involution',
+    on: (d) => d.involution === true,
+    match: (n) => {
+      const p = n.inputs[0]!.producer;
+      if (p?.op !== n.op) return miss(`the operand is not another ${n.op}`);
+      return keep(n, p.inputs[0]!, `${n.op}(${n.op}(x))`);
+    },
+  },
+  {
+    name: 'transpose-transpose',
+    on: (_, n) => n.op === 'transpose',
+    match: (n) => {
+      const p = n.inputs[0]!.producer;
+      if (p?.op !== 'transpose') return miss('the operand is not a transpose');
+      const inner = ints(p, 'perm'), outer = ints(n, 'perm');
+      if (inner.some((x) => x < 0) || outer.some((x) => x < 0)) return miss('negative perm entries');
+      const perm = outer.map((i) => inner[i]!);
+      const x = p.inputs[0]!;
+      if (isIdentityPerm(perm)) return keep(n, x, 'the perms compose to the identity');
+      return { rewrite: (g) => g.add('transpose', [x], { perm }, n.loc) };
+    },
+  },
+  noop('identity-transpose', ['transpose'], (n) => (isIdentityPerm(ints(n, 'perm')) ? undefined : `perm [${ints(n, 'perm').join(',')}] is not the identity`)),
+  {
+    name: 'reshape-reshape',
+    on: (_, n) => n.op === 'reshape',
+    match: (n) => {
+      const p = n.inputs[0]!.producer;
+      if (p?.op !== 'reshape') return miss('the operand is not a reshape');
+      return { rewrite: (g) => g.add('reshape', [p.inputs[0]!], n.attrs, n.loc) };
+    },
+  },
+  noop('reshape-same-shape', ['reshape', 'broadcast_to'], (n) => (typeEq(out(n).type, n.inputs[0]!.type) ? undefined : `it changes the shape ${shapeToString(n.inputs[0]!.shape)} → ${shapeToString(out(n).shape)}`)),
+  noop('cast-same-dtype', ['cast'], (n) => (n.attrs.dtype === n.inputs[0]!.dtype ? undefined : `it casts ${n.inputs[0]!.dtype} to ${String(n.attrs.dtype)}`)),
+  noop('identity', ['identity'], () => undefined),
+  noop('slice-whole', ['slice', 'strided_slice'], (n) => {
+    const begin = n.attrs.begin as readonly unknown[];
+    if (!begin.every((b) => b === 0)) return 'it does not start at 0';
+    if (n.op === 'strided_slice' && !ints(n, 'strides').every((s) => s === 1)) return 'a stride is not 1';
+    return typeEq(out(n).type, n.inputs[0]!.type) ? undefined : 'it does not cover the whole tensor';
+  }),
+  noop('pad-zero', ['pad'], (n) => (ints(n, 'paddings').every((p) => p === 0) ? undefined : 'it pads')),
+  noop('tile-ones', ['tile'], (n) => (ints(n, 'reps').every((r) => r === 1) ? undefined : 'a rep is not 1')),
+  noop('reverse-nothing', ['reverse'], (n) => {
+    const x = n.inputs[0]!;
+    const axes = ints(n, 'axes').map((a) => (a < 0 ? a + x.shape.length : a));
+    return axes.every((a) => x.shape[a] === 1) ? undefined : 'it reverses an axis longer than 1';
+  }),
+  {
+    name: 'single-operand',
+    on: (_, n) => n.op === 'add_n' || n.op === 'concat',
+    match: (n) => (n.inputs.length === 1 ? keep(n, n.inputs[0]!, `${n.op} of one operand`) : miss(`${n.inputs.length} operands`)),
+  },
+  {
+    name: 'static-sym-const',
+    on: (_, n) => n.op === 'sym_const',
+    match: (n) => {
+      const d = n.attrs.value as Parameters<typeof isStatic>[0];
+      if (!isStatic(d)) return miss('its dim is symbolic');
+      return { rewrite: (g) => g.add('const', [], { value: tensorData(out(n).dtype, [], [d]) }, n.loc) };
+    },
+  },
+];
+
+/** Applies the first rule that fires at `n`; true when the graph changed. */
+function simplifyNode(g: Graph, n: Node, ctx: PassContext): boolean {
+  if (n.outputs.length !== 1) return false;
+  const d: OpDef = OPS[n.op];
+  for (const rule of SIMPLIFY_RULES) {
+    if (!rule.on(d, n)) continue;
+    const m = rule.match(n, ctx);
+    if (!('rewrite' in m)) continue;
+    const start = g.nodes.length;
+    const v = m.rewrite(g);
+    const added = g.nodes.splice(start);
+    g.nodes.splice(g.nodes.indexOf(n), 0, ...added);
+    if (replaceBlocker(out(n), v) === undefined && replaceNode(g, n, [v])) {
+      // A node the rewrite built may simplify further (reshape∘reshape → a no-op reshape).
+      if (v.producer && added.includes(v.producer)) simplifyNode(g, v.producer, ctx);
+      return true;
+    }
+    for (const a of added.reverse()) g.removeNode(a);
+  }
+  return false;
+}
+
+export const simplify: Pass = {
+  name: 'simplify',
+  run(g, ctx) {
+    let changed = false;
+    for (const n of [...g.nodes]) if (simplifyNode(g, n, ctx)) changed = true;
+    return changed;
+  },
+};
+
+/** For debugging: each rule that looks at `n`, and whether it fires or why not. */
+export function explainSimplify(n: Node, ctx: PassContext): Array<{ rule: string; why: string | undefined }> {
+  const d: OpDef = OPS[n.op];
+  return SIMPLIFY_RULES.filter((r) => r.on(d, n)).map((r) => {
+    const m = r.match(n, ctx);
+    return { rule: r.name, why: 'why' in m ? m.why : undefined };
+  });
+}

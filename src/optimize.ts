@@ -1,0 +1,47 @@
+/**
+ * gc.optimize: runs the pass pipeline (ir/passes/registry.ts) over a copy of a graph, with
+ * the tfjs-backed constant evaluator. The caller's graph is never changed.
+ */
+import type { Graph } from '../ir/graph.js';
+import { runPasses } from '../ir/passes/manager.js';
+import type { RunPassesOptions } from '../ir/passes/manager.js';
+import type { PassContext, PassReport } from '../ir/passes/pass.js';
+import { DEFAULT_MAX_FOLD_ELEMENTS } from '../ir/passes/pass.js';
+import { resolvePasses } from '../ir/passes/registry.js';
+import { evalNodeConst } from '../runtime/eval_const.js';
+
+export interface OptimizeOptions {
+  /** Pass names to run, in order (default: the default pipeline). */
+  passes?: string[];
+  /** The backend the graph will run on ('cpu', 'wasm', 'webgpu', 'tensorflow'); unknown when absent or 'auto'. */
+  backend?: string;
+  /** Largest constant, in elements, that folding may create (default 1 << 20). */
+  maxFoldElements?: number;
+  /** Verify the graph after every pass (default false). */
+  verify?: boolean;
+}
+
+export type { PassReport };
+
+/** The pass context for `opts`, with the tfjs constant evaluator. */
+export function optimizeContext(opts: OptimizeOptions = {}): PassContext {
+  const backend = opts.backend === 'auto' ? undefined : opts.backend;
+  return {
+    evaluate: evalNodeConst,
+    maxFoldElements: opts.maxFoldElements ?? DEFAULT_MAX_FOLD_ELEMENTS,
+    ...(backend !== undefined ? { backend } : {}),
+    verify: opts.verify ?? false,
+  };
+}
+
+/** Optimizes `graph` in place (for callers that own it: compile, the CLI). */
+export function optimizeInPlace(graph: Graph, opts: OptimizeOptions = {}, run: RunPassesOptions = {}): PassReport[] {
+  return runPasses(graph, resolvePasses(opts.passes), optimizeContext(opts), run);
+}
+
+/** Optimizes a copy of `graph` (Graph.clone: same ids and names); `graph` itself is unchanged. */
+export function optimize(graph: Graph, opts: OptimizeOptions = {}): { graph: Graph; report: PassReport[] } {
+  const g = graph.clone();
+  const report = optimizeInPlace(g, opts);
+  return { graph: g, report };
+}
