@@ -87,7 +87,8 @@ function predictCase(name: string, model: () => tfl.Sequential, inner: number[],
       const x = tf.tensor(randomData(n * inner.reduce((a, b) => a * b, 1), seed), [n, ...inner]);
       return {
         kind: 'predict',
-        eager: () => m.predict(x) as tf.Tensor,
+        // One batch: layers predict would otherwise slice the input into batches of 32.
+        eager: () => m.predict(x, { batchSize: n }) as tf.Tensor,
         fn: (x: tf.Tensor) => m.predict(x) as tf.Tensor,
         specs: [gc.spec(['batch', ...inner], 'float32', 'x')],
         args: [x],

@@ -247,9 +247,21 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
 
   // linear algebra and nn
   matmul: ([x, w], a) => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')),
-  fused_matmul: (ins, a) => tf.fused.matMul({
-    a: ins[0]!, b: ins[1]!, transposeA: a.bool('transpose_a'), transposeB: a.bool('transpose_b'), ...fusedExtras(ins, a),
-  }),
+  fused_matmul: (ins, a, ctx) => {
+    const extras = fusedExtras(ins, a);
+    let [x, w] = [ins[0]!, ins[1]!];
+    let [ta, tb] = [a.bool('transpose_a'), a.bool('transpose_b')];
+    // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at the wrong elements when an operand
+    // is transposed (tf.fused.matMul({a: [[1,2],[3,4],[5,6]], b: [[1,2],[6,8]], transposeB: true,
+    // bias: [0,4]}) gives row 1 as [15, 54], not [11, 54]): transpose explicitly there.
+    if (ctx.backend === 'wasm' && extras.bias !== undefined && (ta || tb)) {
+      const swapLast = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i) => (i < t.rank - 2 ? i : 2 * t.rank - 3 - i)));
+      if (ta) x = swapLast(x);
+      if (tb) w = swapLast(w);
+      ta = tb = false;
+    }
+    return tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, ...extras });
+  },
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
   conv2d: ([x, f], a) => runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
   depthwise_conv2d: ([x, f], a) => runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),

@@ -7,7 +7,7 @@ import { runPasses } from '../ir/passes/manager.js';
 import type { RunPassesOptions } from '../ir/passes/manager.js';
 import type { PassContext, PassReport } from '../ir/passes/pass.js';
 import { DEFAULT_MAX_FOLD_ELEMENTS } from '../ir/passes/pass.js';
-import { resolvePasses } from '../ir/passes/registry.js';
+import { passByName, resolvePasses } from '../ir/passes/registry.js';
 import { evalNodeConst } from '../runtime/eval_const.js';
 
 export interface OptimizeOptions {
@@ -19,6 +19,11 @@ export interface OptimizeOptions {
   maxFoldElements?: number;
   /** Verify the graph after every pass (default false). */
   verify?: boolean;
+  /**
+   * Turn variables the graph never assigns into constants first (inference export: batch
+   * norm then folds into the weights). Never used by compile, which shares state with tf.Variables.
+   */
+  freeze?: boolean;
 }
 
 export type { PassReport };
@@ -36,7 +41,9 @@ export function optimizeContext(opts: OptimizeOptions = {}): PassContext {
 
 /** Optimizes `graph` in place (for callers that own it: compile, the CLI). */
 export function optimizeInPlace(graph: Graph, opts: OptimizeOptions = {}, run: RunPassesOptions = {}): PassReport[] {
-  return runPasses(graph, resolvePasses(opts.passes), optimizeContext(opts), run);
+  const passes = resolvePasses(opts.passes);
+  if (opts.freeze && !passes.some((p) => p.name === 'freeze-variables')) passes.unshift(passByName('freeze-variables'));
+  return runPasses(graph, passes, optimizeContext(opts), run);
 }
 
 /** Optimizes a copy of `graph` (Graph.clone: same ids and names); `graph` itself is unchanged. */

@@ -11,8 +11,9 @@
  *
  * Conditions (each failure has a reason, see `explainFoldBatchNorm`):
  * - the batch norm's x is the result of matmul / conv2d / depthwise_conv2d or their fused
- *   forms with activation 'linear', and nothing else uses that result (nor is it named or an
- *   output: the unfolded value would still be needed);
+ *   forms with activation 'linear', possibly through reshapes that keep the last axis (tfjs's
+ *   batchNorm works on 4-D, a layers Dense reshapes around its matmul), and nothing else uses
+ *   those results (nor are they named or outputs: the unfolded value would still be needed);
  * - the weights (matmul: operand 1) and the bias, if any, are `const`s, float32;
  * - mean, variance, offset and scale are float32 constants that are per-channel: one value, or
  *   C values on the last axis with every other dim 1 (C = the op's static output channels).
@@ -27,7 +28,7 @@ import type { Graph, Node, Value } from '../graph.js';
 import type { Attrs, OpName } from '../ops.js';
 import type { TensorData } from '../tensor_data.js';
 import type { Pass } from './pass.js';
-import { constData, insertBefore, replaceNode } from './rewrite.js';
+import { constData, replaceBlocker, replaceValue } from './rewrite.js';
 
 /** The unfused op → its fused form. */
 const FUSED_FORM: Partial<Record<OpName, OpName>> = {
@@ -41,34 +42,46 @@ type Match = { readonly plan: Plan } | { readonly why: string };
 /** A per-channel constant's C values (broadcast from one), or why it is not one. */
 export function perChannel(v: Value, c: number, rank: number): Float64Array | string {
   const t = constData(v);
-  if (t === undefined) return `%${v.name ?? v.id} is not a constant`;
-  if (t.dtype !== 'float32') return `%${v.name ?? v.id} is ${t.dtype}, not float32`;
-  if (t.shape.length > rank) return `%${v.name ?? v.id} has rank ${t.shape.length} > ${rank}`;
+  if (t === undefined) return 'not a constant';
+  if (t.dtype !== 'float32') return `${t.dtype}, not float32`;
+  if (t.shape.length > rank) return `rank ${t.shape.length} > ${rank}`;
   const lead = t.shape.slice(0, -1);
   const last = t.shape[t.shape.length - 1] ?? 1;
-  if (!lead.every((d) => d === 1) || (last !== 1 && last !== c)) return `%${v.name ?? v.id} of shape [${t.shape.join(',')}] is not per-channel over ${c} channels`;
+  if (!lead.every((d) => d === 1) || (last !== 1 && last !== c)) return `shape [${t.shape.join(',')}] is not per-channel over ${c} channels`;
   const out = new Float64Array(c);
   for (let i = 0; i < c; i++) out[i] = t.data.length === 1 ? Number(t.data[0]!) : Number(t.data[i]!);
   return out;
 }
 
+/** A result that nothing but its one user reads. */
+const singleUse = (g: Graph, v: Value): boolean => v.uses.length === 1 && !g.isOutput(v) && v.name === undefined;
+
 function matchBatchNorm(g: Graph, bn: Node): Match {
   const x = bn.inputs[0]!;
-  const op = x.producer;
+  // Look through reshapes that keep the last axis (tfjs's batchNorm reshapes to 4-D, and a
+  // layers Dense reshapes around its matmul): element i stays in channel i mod C.
+  let y = x;
+  while (y.producer?.op === 'reshape' && singleUse(g, y)) {
+    const src = y.producer.inputs[0]!;
+    const c0 = src.shape[src.shape.length - 1], c1 = y.shape[y.shape.length - 1];
+    if (c0 === undefined || c1 === undefined || !isStatic(c0) || c0 !== c1) break;
+    y = src;
+  }
+  const op = y.producer;
   if (!op) return { why: 'x is not computed by a node' };
   const fused = FUSED_FORM[op.op];
   if (!fused) return { why: `x is computed by ${op.op}, not a matmul or convolution` };
-  if (x.dtype !== 'float32') return { why: `x is ${x.dtype}` };
-  if (x.uses.length !== 1 || g.isOutput(x) || x.name !== undefined) return { why: `the ${op.op} result has other uses (or is named or an output)` };
+  if (y.dtype !== 'float32') return { why: `x is ${y.dtype}` };
+  if (!singleUse(g, y)) return { why: `the ${op.op} result has other uses (or is named or an output)` };
   const a = op.attrs;
-  if (op.op !== fused && a['activation'] !== 'linear') return { why: `the ${op.op} applies activation '${String(a['activation'])}' before the batch norm` };
-  const cDim = x.shape[x.shape.length - 1]!;
+  if (op.op === fused && a['activation'] !== 'linear') return { why: `the ${op.op} applies activation '${String(a['activation'])}' before the batch norm` };
+  const cDim = y.shape[y.shape.length - 1]!;
   if (!isStatic(cDim)) return { why: 'the channel count is symbolic' };
   const weights = constData(op.inputs[1]!);
   if (!weights || weights.dtype !== 'float32') return { why: `the weights of ${op.op} are not a float32 constant` };
   let bias: Float64Array | undefined;
   if (op.op === fused && a['has_bias'] === true) {
-    const b = perChannel(op.inputs[2]!, cDim, x.shape.length);
+    const b = perChannel(op.inputs[2]!, cDim, y.shape.length);
     if (typeof b === 'string') return { why: `bias: ${b}` };
     bias = b;
   }
@@ -89,6 +102,7 @@ export function explainFoldBatchNorm(g: Graph, bn: Node): string | undefined {
 
 function fold(g: Graph, bn: Node): boolean {
   if (explainFoldBatchNorm(g, bn) !== undefined) return false;
+  if (replaceBlocker(bn.outputs[0]!, bn.inputs[0]!) !== undefined) return false;
   const { plan } = matchBatchNorm(g, bn) as { plan: Plan };
   const { op, fused, weights, channels: c } = plan;
   const rank = bn.inputs[0]!.shape.length;
@@ -110,19 +124,17 @@ function fold(g: Graph, bn: Node): boolean {
   const attrs: Attrs = op.op === fused
     ? { ...op.attrs, has_bias: true }
     : { ...op.attrs, has_bias: true, activation: 'linear', alpha: 0.2 };
-  const nn = insertBefore(g, bn, () => {
-    const wc = g.add('const', [], { value: { dtype: 'float32', shape: weights.shape, data: nw } }, op.inputs[1]!.producer?.loc);
-    const bc = g.add('const', [], { value: { dtype: 'float32', shape: [c], data: nb } }, bn.loc);
-    for (const n of [wc.producer!, bc.producer!]) g.moveBefore(n, bn);
-    return g.addNode(fused, [op.inputs[0]!, wc, bc], attrs, op.loc);
-  });
-  if (!replaceNode(g, bn, nn.outputs)) {
-    const consts = nn.inputs.slice(1).map((v) => v.producer!);
-    g.removeNode(nn);
-    consts.forEach((n) => g.removeNode(n));
-    return false;
-  }
+  const y = op.outputs[0]!;
+  const user = y.uses[0]!.node;                                   // the batch norm or a reshape
+  const wc = g.add('const', [], { value: { dtype: 'float32', shape: weights.shape, data: nw } }, op.inputs[1]!.producer?.loc);
+  const bc = g.add('const', [], { value: { dtype: 'float32', shape: [c], data: nb } }, bn.loc);
+  const nn = g.addNode(fused, [op.inputs[0]!, wc, bc], attrs, op.loc);
+  for (const n of [wc.producer!, bc.producer!, nn]) g.moveBefore(n, user);
+  // The batch norm's input now carries the normalised values: the batch norm goes.
+  g.replaceAllUsesWith(y, nn.outputs[0]!);
   g.removeNode(op);
+  replaceValue(g, bn.outputs[0]!, bn.inputs[0]!);
+  g.removeNode(bn);
   return true;
 }
 

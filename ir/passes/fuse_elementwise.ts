@@ -17,9 +17,10 @@
  *
  * Fusable: an op in EXPR_OPS or fused_elementwise, with float32 operands and result.
  *
- * Backend: only where the runtime has a generated kernel (cpu, webgpu) or the backend is
- * unknown and the caller asked for it by name; on wasm the runtime would run the chain anyway
- * (measured faster there), so the pass does nothing for ctx.backend 'wasm' or 'tensorflow'.
+ * Backend: only for a ctx.backend whose runtime has a generated kernel that measured faster
+ * than the op-by-op chain (cpu, webgpu; see runtime/fused/fused_elementwise.ts). On wasm the
+ * chain of wasm kernels is faster, and an unknown backend (ONNX export, gc.optimize without a
+ * backend) keeps the graph in standard ops: there the pass changes nothing.
  */
 import { shapeEq } from '../dim.js';
 import type { Expr, ExprProgram } from '../fused_expr.js';
@@ -29,8 +30,8 @@ import { elementAt } from '../tensor_data.js';
 import type { Pass, PassContext } from './pass.js';
 import { constData, insertBefore, replaceNode } from './rewrite.js';
 
-/** Backends whose runtime runs fused programs as the op-by-op chain: fusing gains nothing there. */
-const CHAIN_BACKENDS: ReadonlySet<string> = new Set(['wasm', 'tensorflow']);
+/** Backends with a generated fused kernel faster than the chain (runtime/fused/fused_elementwise.ts). */
+export const FUSING_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'webgpu']);
 
 const isF32 = (v: Value): boolean => v.dtype === 'float32';
 
@@ -136,8 +137,8 @@ function toProgram(group: Group): { program: ExprProgram; operands: Value[]; ops
   return { program: { temps, result }, operands, ops };
 }
 
-export function fuseElementwiseIn(g: Graph, ctx?: Pick<PassContext, 'backend'>): boolean {
-  if (ctx?.backend !== undefined && CHAIN_BACKENDS.has(ctx.backend)) return false;
+export function fuseElementwiseIn(g: Graph, ctx: Pick<PassContext, 'backend'>): boolean {
+  if (ctx.backend === undefined || !FUSING_BACKENDS.has(ctx.backend)) return false;
   const taken = new Set<Node>();
   const groups: Group[] = [];
   for (let i = g.nodes.length - 1; i >= 0; i--) {

@@ -18,6 +18,7 @@
  */
 import { isStatic } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
+import { typeToString } from '../graph.js';
 import type { Attrs, OpName } from '../ops.js';
 import type { Pass } from './pass.js';
 import { insertBefore, replaceNode } from './rewrite.js';
@@ -61,7 +62,7 @@ export function matchFusion(g: Graph, op: Node): Match {
     if (a['has_bias'] === true) return { why: `${op.op} already has a bias` };
     const bias = user.inputs[user.inputs[0] === y ? 1 : 0]!;
     if (bias === y) return { why: 'the add adds the result to itself' };
-    if (!isChannelVector(bias, c)) return { why: `the bias ${bias.dtype}[${bias.shape.join(',')}] is not f32[${c}]` };
+    if (!isChannelVector(bias, c)) return { why: `the bias ${typeToString(bias.type)} is not f32[${c}]` };
     return { rewrite: (gr) => gr.addNode(fused, [...base, bias], { ...a, has_bias: true }, op.loc) };
   }
   const act = ACTIVATIONS[user.op];
@@ -70,7 +71,7 @@ export function matchFusion(g: Graph, op: Node): Match {
   const extra = op.inputs.slice(2);
   if (act === 'prelu') {
     const alpha = user.inputs[1]!;
-    if (!isChannelVector(alpha, c)) return { why: `the prelu weights ${alpha.dtype}[${alpha.shape.join(',')}] are not f32[${c}]` };
+    if (!isChannelVector(alpha, c)) return { why: `the prelu weights ${typeToString(alpha.type)} are not f32[${c}]` };
     extra.push(alpha);
   }
   const alpha = user.op === 'leaky_relu' ? (user.attrs['alpha'] as number) : (a['alpha'] as number);

@@ -4,30 +4,32 @@
  * gc.optimize without a backend): nothing changes.
  *
  * Measured with `npx tsx bench/lowering_cliffs.ts wasm cpu` (tfjs 4.22, Node 20, 2 cores,
- * median of 9 runs after 2 warm-ups, including the read back); webgpu was not measured
- * (no hardware adapter here; SwiftShader timings say nothing about a GPU), so no rule runs
- * there.
+ * median of 9 runs after 2 warm-ups, read back included). webgpu was not measured (no
+ * hardware adapter here; SwiftShader timings say nothing about a GPU): no rule runs there.
  *
- *   rule               case                                  wasm                 cpu
- *   matmul-transposed  [64,784]ᵀ·[64,256]  (transpose_a)     10.1 → 1.1 ms        33 → 35 ms (not applied)
- *                      [128,128,128] transpose_a / _b        1.33 → 0.19 / 1.36 → 0.23
- *                      [512,512,512] transpose_a / _b        271 → 7.8 / 78 → 8.2 255 → 287 (worse)
- *                      [64,784]·[256,784]ᵀ (transpose_b)     7.8 → 1.8 ms
- *                      [1,784,128] transpose_b               0.07 → 0.55 (worse: kept below the threshold)
- *                      [8,64,128]ᵀ batched (rank 3)          3.9 → 3.9 (no gain: rank-2 only)
- *                      fused_matmul [64,784]ᵀ·[64,256]+relu  16.9 → 1.3 ms
- *   tanh-via-sigmoid   tanh, 4M elements                     70–108 → 14–23 ms    87 → 218 (not applied)
- *   maximum-zero-relu  maximum(x, 0), 4M                     44 → 2.4–7 ms        76 → 58 ms
- *   pow-two-square     pow(x, 2), 4M                         88–104 → 2.5–6.5 ms  86 → 15 ms
+ *   rule               case (m,k,n or elements)              wasm: as is → lowered   cpu: as is → lowered
+ *   matmul-transposed  [784,64,256] transpose_a (a dW)       9.71 → 1.10 ms          26.2 → 23.4 (noise; not applied)
+ *                      [784,64,256] transpose_b               8.30 → 1.09
+ *                      [128,128,128] transpose_a / _b         1.28 → 0.19 / 1.27 → 0.22
+ *                      [512,512,512] transpose_a / _b         206 → 7.7 / 78 → 8.0    251 → 288 (tB; worse)
+ *                      [32,512,10] transpose_a / _b           0.11 → 0.07 / 0.11 → 0.05 (below the threshold)
+ *                      [1,784,128] transpose_b                0.07 → 0.53 (worse: below the threshold)
+ *                      [8,64,128]ᵀ·[8,64,96] (rank 3)         3.88 → 3.94 (no gain: rank 2 only)
+ *   tanh-via-sigmoid   tanh, 4M                               72.9 → 13.6 ms          89 → 227 (worse; not applied)
+ *   maximum-zero-relu  maximum(x, 0), 4M                      42.1 → 3.0 ms           79.9 → 59.2 ms
+ *   pow-two-square     pow(x, 2), 4M                          66.7 → 2.8 ms           80.0 → 12.9 ms
+ *
+ * Threshold of matmul-transposed: m·k·n ≥ 2^18 with a symbolic dim counted as 32, or the
+ * transposed operand is a constant (fold-constants then transposes it once, for free).
  *
  * Not lowered although slow on wasm, because no exact rewrite is faster: exp (23–55 ms vs
  * sigmoid 6–12), sin/cos (~115 ms), softplus, selu, erf (35–66 ms); reductions over a leading
- * axis (sum axis 0 of [4096,1024]: 45 ms vs 3.7 ms for axis 1) are a transpose inside tfjs
- * already. min(max(x, 0), 6) → relu6 is 63 → 4 ms on wasm but wasm's relu6 and clip turn NaN
- * into 0 where minimum/maximum keep it: not equivalent, not lowered.
+ * axis (sum over axis 0 of [4096,1024]: 45 ms vs 3.7 ms over axis 1) are a transpose inside
+ * tfjs already. min(max(x, 0), 6) → relu6 is 56 → 4.7 ms on wasm, but wasm's relu6 and clip
+ * turn NaN into 0 where minimum/maximum keep it: not equivalent, not lowered.
  *
- * Numerics: tanh(x) = 2·sigmoid(2x) − 1 differs from wasm's tanh by ≤ 1.2e-7 absolute (float32
- * rounding of the subtraction near 0); ±Inf and NaN map as tanh does. maximum(x, 0) and relu
+ * Numerics: tanh(x) = 2·sigmoid(2x) − 1 is within 2.5e-7 absolute of wasm's tanh (float32
+ * rounding of the subtraction near 0; tested on [−20, 20]); ±Inf and NaN map as tanh does. maximum(x, 0) and relu
  * agree on NaN (both NaN) on cpu and wasm; pow(x, 2) and x·x are exact on both.
  */
 import type { Dim } from '../dim.js';

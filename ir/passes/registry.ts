@@ -5,8 +5,13 @@
 import { GcError, Codes } from '../errors.js';
 import { cse } from './cse.js';
 import { dcePass } from './dce.js';
+import { foldBatchNorm } from './fold_batch_norm.js';
 import { foldConstants } from './fold_constants.js';
 import { forwardIdentity } from './forward_identity.js';
+import { freezeVariables } from './freeze_variables.js';
+import { fuseElementwise } from './fuse_elementwise.js';
+import { fuseMatmulBiasAct } from './fuse_matmul_bias_act.js';
+import { lowerForBackend } from './lower_for_backend.js';
 import type { Pass } from './pass.js';
 import { simplify } from './simplify.js';
 
@@ -16,11 +21,16 @@ export const DEFAULT_PASSES: Pass[] = [
   simplify,
   cse,
   dcePass,
+  foldBatchNorm,
+  lowerForBackend,
+  fuseMatmulBiasAct,
+  fuseElementwise,
 ];
 
 /** Passes that exist but are not in the default pipeline. */
 export const EXTRA_PASSES: Pass[] = [
   { name: 'forward-identity', run: (g) => forwardIdentity(g) },
+  freezeVariables,
 ];
 
 /** Every known pass by name. */

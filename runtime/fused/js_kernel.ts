@@ -83,9 +83,9 @@ function lit(x: number): string {
 }
 
 /**
- * The JS source of a kernel `(n, out, ins, mods) => void`. Arguments that are not plain
- * reads are bound to a const first, so each op's formula sees a variable; every op's value
- * is rounded to float32 (`f`).
+ * The JS source of a kernel `(n, out, ins, mods) => void`. An op's value is bound to a const
+ * before another op reads it (formulas may read an argument twice); every op's value is
+ * rounded to float32 (`f`).
  */
 export function jsKernelSource(p: ExprProgram, access: readonly Access[]): string {
   const pre: string[] = ['const f = Math.fround;'];
@@ -105,7 +105,7 @@ export function jsKernelSource(p: ExprProgram, access: readonly Access[]): strin
       case 'op': {
         const args = e.args.map((x) => {
           const s = emit(x);
-          if (/^(?:[at]\d+|v\d+|\(?-?[\d.e+-]+\)?|NaN|Infinity|\(-Infinity\))$/.test(s)) return s;
+          if (x.kind !== 'op') return s;                 // operands, temps and literals as they are
           const v = `v${next++}`;
           body.push(`const ${v} = ${s};`);
           return v;

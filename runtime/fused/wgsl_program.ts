@@ -115,9 +115,11 @@ export function wgslSource(p: ExprProgram, inputs: number): string {
       case 'tmp': return `t${e.index}`;
       case 'lit': return f32Lit(e.value);
       case 'op': {
+        // An op's value is bound to a name, so that formulas that read an argument twice
+        // compute it once; operands, temps and literals are used as they are.
         const args = e.args.map((x) => {
           const s = emit(x);
-          if (/^[atv]\d+$/.test(s) || !/[(]/.test(s)) return s;
+          if (x.kind !== 'op') return s;
           const v = `v${next++}`;
           lines.push(`let ${v} = ${s};`);
           return v;

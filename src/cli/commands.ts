@@ -128,7 +128,7 @@ export async function exportCommand(file: string, opts: { fn?: string; output?: 
   if (opts.optimize) {
     let k = 1;
     const dir = opts.dumpIr;
-    const report = await step(log, 'optimizing', () => optimizeInPlace(graph, {}, dir === undefined ? {} : {
+    const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true }, dir === undefined ? {} : {
       onPass: (pass, g, { changed }) => { if (changed) writeFileSync(path.join(dir, `${String(k++).padStart(2, '0')}-${pass}.ir`), printGraph(g)); },
     }));
     log(`passes: ${formatReport(report)}`);
@@ -188,7 +188,7 @@ export async function inspectCommand(file: string, log: Log): Promise<void> {
 export async function optimizeCommand(file: string, opts: { output: string }, log: Log): Promise<void> {
   const { bytes } = readOnnxFile(file);
   const graph = await step(log, 'importing', () => fromOnnx(bytes));
-  const report = await step(log, 'optimizing', () => optimizeInPlace(graph));
+  const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true }));
   log(`passes: ${formatReport(report)}`);
   const out = await step(log, 'exporting', () => toOnnx(graph));
   writeFileSync(opts.output, out);

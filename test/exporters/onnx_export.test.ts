@@ -171,6 +171,13 @@ addIr('IR: log_softmax, elu_grad, identity, softmax over axis 0, is_inf, add_n b
   return a = %a, b = %b, c = %c, d = %d, e = %e, g = %g, h = %h, xo = %xo, "dense/BiasAdd:0" = %x
 }`);
 
+addIr('IR: fused_elementwise (temps, literals, attrs, a broadcast operand, a bare operand) expands to standard ops', `graph @fe(%x: f32[batch,6], %b: f32[6]) {
+  %0: f32[batch,6] = fused_elementwise %x, %b {expr = "t0 = sigmoid(add(mul($0, 0.5), $1)); t1 = leaky_relu{alpha=0.1}(sub(t0, 0.25)); add(mul(t1, t1), clip{max=0.75, min=-0.5}(tanh($0)))"}
+  %1: f32[batch,6] = fused_elementwise %x, %b {expr = "add(prelu($0, $1), maximum(elu($0), squared_difference($0, -0.5)))"}
+  %2: f32[batch,6] = fused_elementwise %x {expr = "$0"}
+  return y = %0, z = %1, w = %2
+}`, { ops: ['fused_elementwise'] });
+
 addIr('IR: symbolic fill, sym_const, range, reshape with two symbols, split and slice by symbols', `graph @g(%x: f32[batch,3], %z: f32[batch,n]) {
   %0: f32[batch,3] = fill {dtype = f32, shape = [batch, 3], value = 1.5}
   %1: f32[batch,3] = add %x, %0
