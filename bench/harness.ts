@@ -346,7 +346,6 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
   const timing = timingFor(o);
   const rows: BenchRow[] = [];
   const checks: CheckRow[] = [];
-  const prevBackend = tf.getBackend();
   try {
     for (const backend of backends) {
       for (const def of CASES) {
@@ -370,8 +369,12 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
       }
     }
   } finally {
-    if (backends.includes('webgpu')) await gc.releaseBackend('webgpu').catch(() => {});
-    if (prevBackend && tf.getBackend() !== prevBackend && prevBackend !== 'webgpu') await tf.setBackend(prevBackend);
+    // A live WebGPU device keeps Node running; releasing it unsets the global backend, and tfjs
+    // would then try to re-create the highest-priority one (webgpu): leave a concrete backend set.
+    if (backends.includes('webgpu')) {
+      await gc.releaseBackend('webgpu').catch(() => {});
+      await setGlobalBackend(backends.find((b) => b !== 'webgpu') ?? 'cpu');
+    }
   }
   const wantScaling = o.scaling ?? (!o.only || o.only.length === 0 || o.only.some((s) => 'scaling'.includes(s)));
   const scaling = wantScaling ? runScaling(o.scalingSizes ?? (o.tiny ? [100, 1000] : [1000, 10_000, 100_000]), { log }) : [];
