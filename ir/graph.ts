@@ -44,14 +44,36 @@ export class Node {
   ) {}
 }
 
+/** Initial contents of a variable: the data, or a loader called the first time it is needed. */
+export type InitSource = TensorData | (() => TensorData);
+
 /** A variable of the program: read as a graph value, written by `assign` nodes. */
-export interface StateVar {
-  /** The tf.Variable's name. */
-  readonly name: string;
-  readonly value: Value;
-  /** Initial contents; a Session starts from these unless state is supplied. */
-  init: TensorData;
-  trainable: boolean;
+export class StateVar {
+  private source: InitSource;
+  constructor(
+    /** The tf.Variable's name. */
+    readonly name: string,
+    readonly value: Value,
+    init: InitSource,
+    public trainable: boolean,
+  ) {
+    this.source = init;
+  }
+
+  /** Initial contents; a Session starts from these unless state is supplied. Loaded on first use. */
+  get init(): TensorData {
+    if (typeof this.source === 'function') this.source = this.source();
+    return this.source;
+  }
+
+  set init(d: TensorData) {
+    this.source = d;
+  }
+
+  /** The init as given (possibly a loader not yet called), to pass on without loading it. */
+  get initSource(): InitSource {
+    return this.source;
+  }
 }
 
 export interface GraphOutput {
@@ -123,7 +145,7 @@ export class Graph {
       return w;
     };
     for (const v of this.inputs) c.inputs.push(copy(v, null));
-    for (const s of this.states) c.states.push({ name: s.name, value: copy(s.value, null), init: s.init, trainable: s.trainable });
+    for (const s of this.states) c.states.push(new StateVar(s.name, copy(s.value, null), s.initSource, s.trainable));
     for (const n of this.nodes) {
       const m = new Node(n.id, n.op, n.inputs.map((v) => map.get(v) ?? v), n.attrs, [], n.loc);
       m.outputs = n.outputs.map((v) => copy(v, m));
@@ -142,9 +164,9 @@ export class Graph {
     return v;
   }
 
-  addState(varName: string, type: TensorType, init: TensorData, trainable = true, valueName?: string): Value {
+  addState(varName: string, type: TensorType, init: InitSource, trainable = true, valueName?: string): Value {
     const v = this.newValue(type, 'state', null, this.states.length, valueName ?? this.freshName(varName));
-    this.states.push({ name: varName, value: v, init, trainable });
+    this.states.push(new StateVar(varName, v, init, trainable));
     return v;
   }
 

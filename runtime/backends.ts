@@ -259,9 +259,13 @@ export async function releaseBackend(name: ConcreteBackendName): Promise<void> {
   const device = (instance as { device?: { destroy(): void } }).device;
   // tf.removeBackend disposes the instance and its kernels but also forgets the factory,
   // which is registered only when the backend package is first imported: register it again.
+  const wasCurrent = tf.getBackend() === tfjsName;
   tf.removeBackend(tfjsName);
   tf.registerBackend(tfjsName, registration.factory, registration.priority);
   device?.destroy();
+  // Without this, tfjs's next op would pick the highest-priority backend again (webgpu),
+  // re-creating what was just released.
+  if (wasCurrent) await tf.setBackend(await ensureBackend('cpu'));
 }
 
 /** The parts of tfjs's Engine used here; `registry` holds initialised backend instances. */

@@ -88,11 +88,8 @@ export class Session {
   static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
     const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu ?? true });
     await ensureBackend(choice.name);
-    const s = new Session(graph, choice, opts.seed);
-    withBackend(choice.tfjsName, () => {
-      for (const st of graph.states) s.state.set(st.name, tensorFromData(st.init));
-    });
-    return s;
+    // Variable values are created from their inits on first use (compile supplies its own).
+    return new Session(graph, choice, opts.seed);
   }
 
   /** A session on an already initialised tfjs backend (internal: variable initialisation while tracing). */
@@ -288,7 +285,7 @@ export class Session {
 
   runSync(fetches: string | string[], feeds: Record<string, Feed> = {}, opts: RunOptions = {}): tf.Tensor | tf.Tensor[] {
     const names = Array.isArray(fetches) ? fetches : [fetches];
-    const { outputs, updates } = this.execute(names, feeds, (n) => this.state.get(n)!, opts);
+    const { outputs, updates } = this.execute(names, feeds, (n) => this.stateTensor(n), opts);
     for (const [name, t] of updates) {
       this.state.get(name)?.dispose();
       this.state.set(name, t);
@@ -296,9 +293,21 @@ export class Session {
     return Array.isArray(fetches) ? outputs : outputs[0]!;
   }
 
+  /** The session-owned value of a variable, created from its init on first use. */
+  private stateTensor(name: string): tf.Tensor {
+    let t = this.state.get(name);
+    if (!t) {
+      const st = this.graph.stateByName(name);
+      if (!st) throw new GcError({ code: 'GC0402', message: `unknown variable '${name}'` });
+      t = withBackend(this.backend.tfjsName, () => tf.keep(tensorFromData(st.init)));
+      this.state.set(name, t);
+    }
+    return t;
+  }
+
   /** The session's current value of a variable (a copy the caller owns). */
   variable(name: string): tf.Tensor {
-    const t = this.state.get(name);
+    const t = this.graph.stateByName(name) ? this.stateTensor(name) : undefined;
     if (!t) throw new GcError({ code: 'GC0402', message: `unknown variable '${name}'`, notes: [`variables: ${[...this.state.keys()].join(', ') || '(none)'}`] });
     return t.clone();
   }

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GcError } from '../../ir/errors.js';
 import { Graph } from '../../ir/graph.js';
+import type { InitSource } from '../../ir/graph.js';
 import type { Value } from '../../ir/graph.js';
 import { tensorData } from '../../ir/tensor_data.js';
 import { Recorder, registerTraceBackend, setRecorder, TRACE_BACKEND } from './backend.js';
@@ -104,9 +105,23 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     if (sv === undefined) {
       const dtype = v.dtype as 'float32' | 'int32' | 'bool';
       const orig = original.get(v);
-      const init = orig !== undefined
-        ? tensorData(dtype, v.shape, engine.readSync(orig) as ArrayLike<number>)
-        : tensorData(dtype, v.shape, new Array(v.size).fill(0));
+      let init: InitSource = tensorData(dtype, v.shape, new Array(v.size).fill(0));
+      if (orig !== undefined) {
+        try {
+          init = tensorData(dtype, v.shape, engine.readSync(orig) as ArrayLike<number>);
+        } catch {
+          // A backend without synchronous reads (webgpu in Node): compile never needs the
+          // initial value (it reads the variable itself); load it only if someone asks.
+          init = () => {
+            try {
+              return tensorData(dtype, v.shape, v.dataSync() as ArrayLike<number>);
+            } catch (e) {
+              throw new GcError({ code: 'GC0105', message: `the initial value of variable '${v.name}' cannot be read synchronously on backend '${tf.getBackend()}': ${(e as Error).message}`,
+                help: 'await variable.data() before printing or exporting the graph, or trace on the cpu or wasm backend' });
+            }
+          };
+        }
+      }
       sv = g.addState(v.name, { dtype, shape: v.shape }, init, v.trainable);
       stateValues.set(v, sv);
     }

@@ -112,7 +112,7 @@ export function unify(graphs: Graph[], plan: TracePlan): Graph {
     for (const g of graphs) {
       if (g.states[i]?.name !== s.name) throw notPolymorphic('the variables it reads differ between traces', undefined, g.states.map((x) => x.name).join(','), plan);
     }
-    vmap.set(s.value, out.addState(s.name, s.value.type, s.init, s.trainable, s.value.name));
+    vmap.set(s.value, out.addState(s.name, s.value.type, s.initSource, s.trainable, s.value.name));
   });
 
   for (const g of graphs) {

@@ -62,7 +62,7 @@ export async function expectSameValues(before: Graph, after: Graph, o: SameValue
     } finally {
       s1.dispose();
       s2.dispose();
-      await tf.setBackend(prev);
+      if (prev) await tf.setBackend(prev);
     }
   }
   return worst;
