@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../../ir/dtype.js';
 import { isDType } from '../../ir/dtype.js';
-import { GcError, locToString } from '../../ir/errors.js';
+import { GcError } from '../../ir/errors.js';
 import type { SourceLoc } from '../../ir/errors.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { Attrs, OpName } from '../../ir/ops.js';
@@ -252,4 +252,3 @@ function allKernelNames(): string[] {
   return out;
 }
 
-export { locToString };

@@ -5,9 +5,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GcError } from '../../ir/errors.js';
 import type { Graph } from '../../ir/graph.js';
-import { tensorData } from '../../ir/tensor_data.js';
 import type { TensorSpec } from './spec.js';
-import { paramNames, specToString } from './spec.js';
+import { paramNames } from './spec.js';
 import type { ConcreteInput, OutputStructure, TraceResult } from './tracer.js';
 import { traceOnce } from './tracer.js';
 import { makePlan, unify } from './unify.js';
@@ -70,4 +69,3 @@ export function traceFunction(fn: (...args: tf.Tensor[]) => unknown, specs: read
   return { graph: unify(graphs, plan), structure: first.structure, inputNames: names, symbols };
 }
 
-export { specToString, tensorData };

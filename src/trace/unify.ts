@@ -6,7 +6,7 @@
  * and the user's line — never a silently baked-in size.
  */
 import type { Dim } from '../../ir/dim.js';
-import { dimEq, dimToString, shapeToString, sym } from '../../ir/dim.js';
+import { dimEq, sym } from '../../ir/dim.js';
 import { GcError } from '../../ir/errors.js';
 import { Graph, typeToString } from '../../ir/graph.js';
 import type { Node, TensorType, Value } from '../../ir/graph.js';
@@ -206,4 +206,3 @@ function checkInference(op: Node['op'], inputs: Value[], attrs: Record<string, A
   });
 }
 
-export { shapeToString, dimToString };
