@@ -85,12 +85,79 @@ export interface GraphOutput {
 export class Graph {
   readonly inputs: Value[] = [];
   readonly states: StateVar[] = [];
-  nodes: Node[] = [];
   outputs: GraphOutput[] = [];
   private nextId = 0;
   private readonly names = new Set<string>();
 
+  /*
+   * The node list is edited lazily so that a pass removing or moving many nodes stays linear:
+   * removeNode and moveBefore only record the edit, and reading `nodes` applies all recorded
+   * edits in one O(n) sweep (with exactly the order eager array edits would give).
+   */
+  private list: Node[] = [];
+  /** Nodes removed since the last sweep (still in `list`, or among the moved). */
+  private readonly pendingRemoved = new Set<Node>();
+  /** Nodes of `list` moved since the last sweep: skipped at their old slot. */
+  private readonly movedAway = new Set<Node>();
+  /** Moved nodes to emit just before list[i], in order, by i. */
+  private readonly movedBefore = new Map<number, Node[]>();
+  /** Where a moved node now waits: the key of its movedBefore list. */
+  private readonly moverSlot = new Map<Node, number>();
+  /** list index of each node of `list`; built on the first moveBefore after a sweep. */
+  private slotOf: Map<Node, number> | undefined;
+  /** Every node ever removed from this graph (for hasNode). */
+  private readonly removedEver = new WeakSet<Node>();
+  /** Collectors of the nodes added while Graph.track runs. */
+  private readonly trackers: Node[][] = [];
+
   constructor(public name = 'f') {}
+
+  /** The nodes in topological order. Reading applies pending removals and moves (O(n) once). */
+  get nodes(): Node[] {
+    this.flushEdits();
+    // The caller may edit the array itself: positions recorded for moveBefore are stale.
+    this.slotOf = undefined;
+    return this.list;
+  }
+
+  set nodes(ns: Node[]) {
+    this.flushEdits();
+    this.slotOf = undefined;
+    this.list = ns;
+  }
+
+  /** Whether `n`, a node of this graph, has not been removed. O(1). */
+  hasNode(n: Node): boolean {
+    return !this.removedEver.has(n);
+  }
+
+  /** Runs `build` and returns its result with the nodes it added, in order. */
+  track<T>(build: () => T): { result: T; added: Node[] } {
+    const added: Node[] = [];
+    this.trackers.push(added);
+    try {
+      return { result: build(), added };
+    } finally {
+      this.trackers.splice(this.trackers.lastIndexOf(added), 1);
+    }
+  }
+
+  private flushEdits(): void {
+    if (this.pendingRemoved.size === 0 && this.movedAway.size === 0 && this.moverSlot.size === 0) return;
+    const out: Node[] = [];
+    const emit = (n: Node) => { if (!this.pendingRemoved.has(n)) out.push(n); };
+    this.list.forEach((n, i) => {
+      const before = this.movedBefore.get(i);
+      if (before) for (const m of before) emit(m);
+      if (!this.movedAway.has(n)) emit(n);
+    });
+    this.list = out;
+    this.pendingRemoved.clear();
+    this.movedAway.clear();
+    this.movedBefore.clear();
+    this.moverSlot.clear();
+    this.slotOf = undefined;
+  }
 
   private newValue(type: TensorType, kind: ValueKind, producer: Node | null, index: number, name?: string): Value {
     if (name !== undefined) this.claimName(name);
@@ -150,7 +217,7 @@ export class Graph {
       const m = new Node(n.id, n.op, n.inputs.map((v) => map.get(v) ?? v), n.attrs, [], n.loc);
       m.outputs = n.outputs.map((v) => copy(v, m));
       m.inputs.forEach((v, i) => v.uses.push({ node: m, index: i }));
-      c.nodes.push(m);
+      c.list.push(m);
     }
     c.outputs = this.outputs.map((o) => ({ name: o.name, value: map.get(o.value) ?? o.value }));
     c.nextId = this.nextId;
@@ -180,7 +247,9 @@ export class Graph {
     const node = new Node(this.nextId++, op, inputs, attrs, [], loc);
     node.outputs = outTypes.map((t, i) => this.newValue(t, 'node', node, i));
     inputs.forEach((v, i) => v.uses.push({ node, index: i }));
-    this.nodes.push(node);
+    this.slotOf?.set(node, this.list.length);
+    this.list.push(node);
+    for (const t of this.trackers) t.push(node);
     return node;
   }
 
@@ -202,8 +271,7 @@ export class Graph {
 
   setInput(node: Node, index: number, v: Value): void {
     const old = node.inputs[index]!;
-    const k = old.uses.findIndex((u) => u.node === node && u.index === index);
-    if (k >= 0) old.uses.splice(k, 1);
+    removeUse(old, (u) => u.node === node && u.index === index);
     node.inputs[index] = v;
     v.uses.push({ node, index });
   }
@@ -218,7 +286,12 @@ export class Graph {
       if (!opts.outputs) throw new Error(`replaceAllUsesWith: %${from.name ?? from.id} is a graph output; pass {outputs: true}`);
       for (const o of this.outputs) if (o.value === from) o.value = to;
     }
-    for (const u of [...from.uses]) this.setInput(u.node, u.index, to);
+    // All at once (the same end state as setInput per use, without a splice per use).
+    for (const u of from.uses) {
+      u.node.inputs[u.index] = to;
+      to.uses.push({ node: u.node, index: u.index });
+    }
+    from.uses.length = 0;
   }
 
   /** Removes a node whose outputs are unused. */
@@ -227,12 +300,10 @@ export class Graph {
       if (o.uses.length > 0 || this.isOutput(o)) throw new Error(`removeNode: ${node.op} output still used`);
       if (o.name !== undefined) this.names.delete(o.name);
     }
-    node.inputs.forEach((v) => {
-      const k = v.uses.findIndex((u) => u.node === node);
-      if (k >= 0) v.uses.splice(k, 1);
-    });
-    const i = this.nodes.indexOf(node);
-    if (i >= 0) this.nodes.splice(i, 1);
+    node.inputs.forEach((v) => removeUse(v, (u) => u.node === node));
+    // Recorded; applied when `nodes` is next read (O(1) here, O(n) once per sweep).
+    this.pendingRemoved.add(node);
+    this.removedEver.add(node);
   }
 
   /** Removes a variable that no node reads. */
@@ -248,9 +319,31 @@ export class Graph {
 
   /** Moves the last-added node to just before `before` (explicit insertion point). */
   moveBefore(node: Node, before: Node): void {
-    const i = this.nodes.indexOf(node);
-    this.nodes.splice(i, 1);
-    this.nodes.splice(this.nodes.indexOf(before), 0, node);
+    if (node === before) return;
+    // Recorded as "just before `before`'s slot"; applied when `nodes` is next read.
+    const slots = this.slotOf ??= new Map(this.list.map((n, i) => [n, i]));
+    // Take `node` out of where it is now.
+    const from = this.moverSlot.get(node);
+    if (from !== undefined) {
+      const l = this.movedBefore.get(from)!;
+      l.splice(l.indexOf(node), 1);
+    } else {
+      if (!slots.has(node)) throw new Error(`moveBefore: ${node.op} is not a node of graph @${this.name}`);
+      this.movedAway.add(node);
+    }
+    // Put it just before `before`: its slot in the list, or its place among the moved.
+    const to = this.moverSlot.get(before);
+    if (to !== undefined) {
+      const l = this.movedBefore.get(to)!;
+      l.splice(l.indexOf(before), 0, node);
+      this.moverSlot.set(node, to);
+      return;
+    }
+    const k = slots.get(before);
+    if (k === undefined) throw new Error(`moveBefore: ${before.op} is not a node of graph @${this.name}`);
+    const l = this.movedBefore.get(k);
+    if (l) l.push(node); else this.movedBefore.set(k, [node]);
+    this.moverSlot.set(node, k);
   }
 
   /** All values: inputs, states, node outputs. */
@@ -262,6 +355,21 @@ export class Graph {
 
   toString(): string {
     return printGraphHook(this);
+  }
+}
+
+/**
+ * Removes the first use matching `pred`, searching from the end: a node removed right after
+ * it was added (or dce removing users last-first) finds its use at once.
+ */
+function removeUse(v: Value, pred: (u: { node: Node; index: number }) => boolean): void {
+  const uses = v.uses;
+  // The matching use nearest the end; among several (x op x) any may go, as before only one.
+  for (let k = uses.length - 1; k >= 0; k--) {
+    if (pred(uses[k]!)) {
+      if (k === uses.length - 1) uses.pop(); else uses.splice(k, 1);
+      return;
+    }
   }
 }
 

@@ -16,8 +16,9 @@ export function dce(g: Graph): boolean {
   for (const n of g.nodes) if (OPS[n.op].effect === 'stateful' || n.outputs.some((v) => v.name !== undefined)) mark(n);
   while (stack.length) for (const v of stack.pop()!.inputs) mark(v.producer);
   let changed = false;
-  for (let i = g.nodes.length - 1; i >= 0; i--) {
-    const n = g.nodes[i]!;
+  const nodes = g.nodes; // removeNode only records the removal: this array stays as it is
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i]!;
     if (live.has(n)) continue;
     g.removeNode(n); // reverse order: its users, all dead, are gone already
     changed = true;

@@ -140,7 +140,7 @@ function fold(g: Graph, bn: Node): boolean {
 
 export function foldBatchNormIn(g: Graph): boolean {
   let changed = false;
-  for (const n of [...g.nodes]) if (n.op === 'batch_norm' && g.nodes.includes(n)) changed = fold(g, n) || changed;
+  for (const n of [...g.nodes]) if (n.op === 'batch_norm' && g.hasNode(n)) changed = fold(g, n) || changed;
   return changed;
 }
 

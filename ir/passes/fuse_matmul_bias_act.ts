@@ -97,7 +97,7 @@ export function fuseMatmulBiasActIn(g: Graph): boolean {
   for (let again = true; again;) {
     again = false;
     for (const n of [...g.nodes]) {
-      if (FUSED_FORM[n.op] && g.nodes.includes(n) && fuseAt(g, n)) again = changed = true;
+      if (FUSED_FORM[n.op] && g.hasNode(n) && fuseAt(g, n)) again = changed = true;
     }
   }
   return changed;

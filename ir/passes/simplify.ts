@@ -171,10 +171,8 @@ function simplifyNode(g: Graph, n: Node, ctx: PassContext): boolean {
     if (!rule.on(d, n)) continue;
     const m = rule.match(n, ctx);
     if (!('rewrite' in m)) continue;
-    const start = g.nodes.length;
-    const v = m.rewrite(g);
-    const added = g.nodes.splice(start);
-    g.nodes.splice(g.nodes.indexOf(n), 0, ...added);
+    const { result: v, added } = g.track(() => m.rewrite(g));
+    for (const a of added) g.moveBefore(a, n);
     if (replaceBlocker(out(n), v) === undefined && replaceNode(g, n, [v])) {
       // A node the rewrite built may simplify further (reshape∘reshape → a no-op reshape).
       if (v.producer && added.includes(v.producer)) simplifyNode(g, v.producer, ctx);
