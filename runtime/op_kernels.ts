@@ -164,6 +164,30 @@ function padSigned(x: tf.Tensor, flat: readonly number[], value: number): tf.Ten
 
 const shapeOf = (ctx: ExecCtx, ds: readonly Dim[]): number[] => ctx.dims(ds);
 
+function fusedMatMulFast(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tensor | undefined {
+  if (ctx.backend !== 'wasm') return undefined;
+  const extras = fusedExtras(ins, a);
+  if (extras.preluActivationWeights !== undefined) return undefined;
+  return wasmMatMul(ins[0]!, ins[1]!, a.bool('transpose_a'), a.bool('transpose_b'), extras.bias, extras.activation, extras.leakyreluAlpha, ctx);
+}
+
+function fusedMatMulSlow(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tensor {
+    const extras = fusedExtras(ins, a);
+
+    let [x, w] = [ins[0]!, ins[1]!];
+    let [ta, tb] = [a.bool('transpose_a'), a.bool('transpose_b')];
+    // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at the wrong elements when an operand
+    // is transposed (tf.fused.matMul({a: [[1,2],[3,4],[5,6]], b: [[1,2],[6,8]], transposeB: true,
+    // bias: [0,4]}) gives row 1 as [15, 54], not [11, 54]): transpose explicitly there.
+    if (ctx.backend === 'wasm' && extras.bias !== undefined && (ta || tb)) {
+      const swapLast = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i) => (i < t.rank - 2 ? i : 2 * t.rank - 3 - i)));
+      if (ta) x = swapLast(x);
+      if (tb) w = swapLast(w);
+      ta = tb = false;
+    }
+    return tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, ...extras });
+}
+
 // ---- the table -----------------------------------------------------------------------
 
 const u = (f: (x: tf.Tensor) => tf.Tensor): OpKernel => ([x]) => f(x!);
@@ -246,21 +270,11 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   log_softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.logSoftmax(t)),
 
   // linear algebra and nn
-  matmul: ([x, w], a) => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')),
+  matmul: ([x, w], a, ctx) => wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
+    ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'))),
   fused_matmul: (ins, a, ctx) => {
-    const extras = fusedExtras(ins, a);
-    let [x, w] = [ins[0]!, ins[1]!];
-    let [ta, tb] = [a.bool('transpose_a'), a.bool('transpose_b')];
-    // tfjs-backend-wasm 4.22's _FusedMatMul adds the bias at the wrong elements when an operand
-    // is transposed (tf.fused.matMul({a: [[1,2],[3,4],[5,6]], b: [[1,2],[6,8]], transposeB: true,
-    // bias: [0,4]}) gives row 1 as [15, 54], not [11, 54]): transpose explicitly there.
-    if (ctx.backend === 'wasm' && extras.bias !== undefined && (ta || tb)) {
-      const swapLast = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i) => (i < t.rank - 2 ? i : 2 * t.rank - 3 - i)));
-      if (ta) x = swapLast(x);
-      if (tb) w = swapLast(w);
-      ta = tb = false;
-    }
-    return tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, ...extras });
+    const r = fusedMatMulFast(ins, a, ctx);
+    return r ?? tf.tidy(() => fusedMatMulSlow(ins, a, ctx));
   },
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
   conv2d: ([x, f], a) => runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
@@ -339,6 +353,52 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   },
 };
 
+// ---- the wasm matmul fast path ------------------------------------------------------
+
+const WASM_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu']);
+
+interface KernelBackendLike { }
+interface EngineLike {
+  state: { gradientDepth: number; profiling: boolean };
+  backend: KernelBackendLike;
+  makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: KernelBackendLike): tf.Tensor;
+}
+
+let wasmFusedMatMul: tf.KernelConfig | undefined | null = null;
+
+/**
+ * matmul / fused_matmul on wasm straight through the _FusedMatMul kernel function: the
+ * operands are handed over as rank-3 views ({dataId, shape}, no tensors made), the result is
+ * registered with its final shape. tf.fused.matMul would wrap it in a custom gradient,
+ * convert and reshape every operand (a third of an MLP predict at batch 1). Returns undefined
+ * where the fast path does not apply (gradients recorded, profiling, other ranks or dtypes).
+ */
+function wasmMatMul(x: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean, bias: tf.Tensor | undefined,
+  activation: string, alpha: number | undefined, ctx: ExecCtx): tf.Tensor | undefined {
+  if (ctx.backend !== 'wasm') return undefined;
+  const r = x.rank;
+  if ((r !== 2 && r !== 3) || w.rank !== r || x.dtype !== 'float32' || w.dtype !== 'float32') return undefined;
+  if (r === 3 && x.shape[0] !== w.shape[0]) return undefined;
+  if (bias !== undefined && (bias.rank !== 1 || bias.dtype !== 'float32' || ta || tb)) return undefined;
+  if (!WASM_ACTIVATIONS.has(activation)) return undefined;
+  const engine = tf.engine() as unknown as EngineLike;
+  if (engine.state.gradientDepth > 0 || engine.state.profiling || tf.env().getBool('DEBUG')) return undefined;
+  if (wasmFusedMatMul === null) wasmFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm');
+  if (wasmFusedMatMul === undefined) return undefined;
+  const o = r - 2;
+  const [m, k] = ta ? [x.shape[o + 1]!, x.shape[o]!] : [x.shape[o]!, x.shape[o + 1]!];
+  const [k2, n] = tb ? [w.shape[o + 1]!, w.shape[o]!] : [w.shape[o]!, w.shape[o + 1]!];
+  if (k !== k2) return undefined;
+  if (bias !== undefined && bias.size !== n) return undefined;
+  const view = (t: tf.Tensor): tf.TensorInfo => (r === 3 ? t : { dataId: t.dataId, shape: [1, t.shape[0]!, t.shape[1]!], dtype: 'float32' });
+  const inputs: Record<string, tf.TensorInfo> = { a: view(x), b: view(w) };
+  if (bias !== undefined) inputs['bias'] = bias;
+  const out = wasmFusedMatMul.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: engine.backend as never,
+    attrs: { transposeA: ta, transposeB: tb, activation, leakyreluAlpha: alpha ?? 0 } }) as tf.TensorInfo;
+  if (r === 3) return engine.makeTensorFromTensorInfo(out, engine.backend);
+  return engine.makeTensorFromTensorInfo({ dataId: out.dataId, shape: [m, n], dtype: 'float32' }, engine.backend);
+}
+
 /**
  * Every kernel returns tensors distinct from its inputs (a few tfjs ops hand back their
  * input unchanged), so the Session may free an input after its last use without freeing
@@ -361,3 +421,15 @@ export const OP_KERNELS: Record<OpName, OpKernel | Unsupported> = freshOutputs(T
 export function isUnsupported(k: OpKernel | Unsupported): k is Unsupported {
   return typeof k !== 'function';
 }
+
+/**
+ * Ops whose kernel is one tfjs op on operands of one dtype (or the wasm matmul fast path,
+ * tidying its own fallback): they make no temporaries, so the Session runs them without a
+ * tf.tidy of their own (the run's engine scope still catches anything left behind).
+ */
+export const NO_TEMPORARIES: ReadonlySet<OpName> = new Set<OpName>([
+  'abs', 'acos', 'acosh', 'asin', 'asinh', 'atan', 'atanh', 'ceil', 'cos', 'cosh', 'elu', 'erf', 'exp', 'expm1', 'floor',
+  'log', 'log1p', 'neg', 'reciprocal', 'relu', 'relu6', 'round', 'rsqrt', 'selu', 'sigmoid', 'sign', 'sin', 'sinh',
+  'softplus', 'sqrt', 'square', 'tan', 'tanh', 'identity',
+  'add', 'sub', 'mul', 'maximum', 'minimum', 'squared_difference', 'reshape', 'transpose', 'matmul', 'fused_matmul',
+]);

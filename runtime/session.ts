@@ -13,8 +13,8 @@ import { AttrReader } from '../ir/ops.js';
 import type { TensorData } from '../ir/tensor_data.js';
 import { ensureBackend, selectBackend } from './backends.js';
 import type { BackendChoice, BackendName } from './backends.js';
-import type { ExecCtx, OpKernel } from './kernel_types.js';
-import { OP_KERNELS } from './op_kernels.js';
+import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
+import { NO_TEMPORARIES, OP_KERNELS, isUnsupported } from './op_kernels.js';
 
 export type Feed = tf.Tensor | number[] | number[][] | number[][][] | Float32Array | Int32Array | Uint8Array;
 
@@ -38,6 +38,28 @@ interface Plan {
   /** For each scheduled node, the values to free after it ran. */
   frees: Value[][];
   assigns: Node[];
+  /** Precomputed per scheduled node: kernel, attrs, value slots (the run's environment is an array). */
+  steps: Step[];
+  /** Slot count of the environment. */
+  slots: number;
+  slotOf: Map<Value, number>;
+  /** Variables the plan reads: [slot, name]. */
+  stateSlots: [number, string][];
+}
+
+interface Step {
+  node: Node;
+  kind: 'const' | 'assign' | 'kernel';
+  kernel: OpKernel | undefined;
+  attrs: AttrReader;
+  ins: number[];
+  outs: number[];
+  outDtypes: string[];
+  frees: number[];
+  /** The kernel makes no temporaries: no tf.tidy around it. */
+  direct: boolean;
+  /** A static reshape of a variable or constant: its view is kept across runs while the operand's data stays the same. */
+  cachedView: boolean;
 }
 
 export function tensorFromData(d: TensorData): tf.Tensor {
@@ -54,16 +76,52 @@ function describeNode(n: Node): string {
   return `${n.outputs.map(valueLabel).join(', ')}${n.outputs.length ? ' = ' : ''}${n.op} ${n.inputs.map(valueLabel).join(', ')}`;
 }
 
+interface EngineSwitch {
+  backendName: string | null;
+  backendInstance: tf.KernelBackend | null;
+  registry: Record<string, tf.KernelBackend | undefined>;
+  profiler: unknown;
+}
+
+/** Backend instances whose kernels tf.setBackend set up (setupFunc), with the profiler it made for them. */
+const setUp = new Map<string, { instance: tf.KernelBackend; profiler: unknown }>();
+
+/**
+ * Makes `name` tfjs's global backend. tf.setBackend re-runs every registered kernel's
+ * setupFunc (about 90 µs on wasm); once it did so for the backend's current instance, the
+ * engine's backend fields are switched directly (what setBackend sets besides the setup).
+ */
+function switchBackend(name: string): void {
+  const engine = tf.engine() as unknown as EngineSwitch;
+  const instance = engine.registry[name];
+  const known = setUp.get(name);
+  if (instance != null && known !== undefined && known.instance === instance) {
+    engine.backendName = name;
+    engine.backendInstance = instance;
+    engine.profiler = known.profiler;
+    return;
+  }
+  void tf.setBackend(name);
+  if (engine.backendName === name && engine.backendInstance != null && engine.backendInstance === engine.registry[name]) {
+    setUp.set(name, { instance: engine.backendInstance, profiler: engine.profiler });
+  }
+}
+
 /** Runs `f` with tfjs's global backend switched to `name`, restoring it afterwards. */
 export function withBackend<T>(name: string, f: () => T): T {
   const prev = tf.getBackend();
   if (prev === name) return f();
-  void tf.setBackend(name);
+  const engine = tf.engine() as unknown as EngineSwitch;
+  // The backend active now had its kernels set up when it became active.
+  if (prev && engine.backendInstance != null && engine.registry[prev] === engine.backendInstance && !setUp.has(prev)) {
+    setUp.set(prev, { instance: engine.backendInstance, profiler: engine.profiler });
+  }
+  switchBackend(name);
   if (tf.getBackend() !== name) throw new Error(`graphc: backend '${name}' is not initialised`);
   try {
     return f();
   } finally {
-    if (prev) void tf.setBackend(prev);
+    if (prev) switchBackend(prev);
   }
 }
 
@@ -78,6 +136,8 @@ function mix(a: number, b: number): number {
 export class Session {
   private readonly plans = new Map<string, Plan>();
   private readonly consts = new Map<Value, tf.Tensor>();
+  /** Views of variables and constants by reshape node (Step.cachedView), with the data they view. */
+  private readonly views = new Map<Node, { dataId: object; view: tf.Tensor }>();
   /** Session-owned variable values, by variable name. */
   private readonly state = new Map<string, tf.Tensor>();
   private runs = 0;
@@ -156,7 +216,35 @@ export class Session {
     }
     // Outputs of scheduled nodes that nobody uses are freed right away.
     schedule.forEach((n, i) => n.outputs.forEach((v) => { if (!last.has(v) && !keep.has(v)) frees[i]!.push(v); }));
-    const p: Plan = { fetches, feeds, schedule, frees, assigns };
+    const slotOf = new Map<Value, number>();
+    const slot = (v: Value): number => {
+      let i = slotOf.get(v);
+      if (i === undefined) { i = slotOf.size; slotOf.set(v, i); }
+      return i;
+    };
+    feeds.forEach(slot);
+    const stateSlots: [number, string][] = [];
+    const scheduled = new Set(schedule.flatMap((n) => n.inputs));
+    for (const st of this.graph.states) if (scheduled.has(st.value) || fetches.includes(st.value)) stateSlots.push([slot(st.value), st.name]);
+    const steps: Step[] = schedule.map((n, i) => {
+      const k = n.op === 'const' || n.op === 'assign' ? undefined : OP_KERNELS[n.op];
+      return {
+        node: n,
+        kind: n.op === 'const' ? 'const' : n.op === 'assign' ? 'assign' : 'kernel',
+        kernel: k === undefined || isUnsupported(k) ? undefined : k,
+        attrs: new AttrReader(n.op, n.attrs),
+        ins: n.inputs.map(slot),
+        outs: n.outputs.map(slot),
+        outDtypes: n.outputs.map((v) => (v.dtype === 'int64' ? 'int32' : v.dtype)),
+        frees: frees[i]!.map(slot),
+        direct: NO_TEMPORARIES.has(n.op) && n.inputs.every((v) => v.dtype === n.inputs[0]!.dtype),
+        cachedView: n.op === 'reshape' && (n.inputs[0]!.kind === 'state' || n.inputs[0]!.producer?.op === 'const')
+          && (n.attrs.shape as readonly Dim[]).every((d) => typeof d === 'number'),
+      };
+    });
+    fetches.forEach(slot);
+    for (const a of assigns) slot(a.inputs[0]!);
+    const p: Plan = { fetches, feeds, schedule, frees, assigns, steps, slots: slotOf.size, slotOf, stateSlots };
     this.plans.set(key, p);
     return p;
   }
@@ -203,75 +291,93 @@ export class Session {
     const plan = this.plan(fetchNames, feedNames, opts.updates ?? true);
     const run = this.runs++;
     return withBackend(this.backend.tfjsName, () => {
-      const env = new Map<Value, tf.Tensor>();
-      const owned = new Set<tf.Tensor>();
+      const env: (tf.Tensor | undefined)[] = new Array(plan.slots);
+      const owned: boolean[] = new Array(plan.slots).fill(false);
       const fed = new Map<Value, tf.Tensor>();
-      for (const v of plan.feeds) {
-        const t = this.toTensor(v, feeds[v.name!]!);
-        if (t !== feeds[v.name!]) owned.add(t);
-        fed.set(v, t);
-        env.set(v, t);
-      }
+      const engine = tf.engine();
+      // One engine scope for the run: node outputs are freed explicitly after their last use,
+      // and whatever a kernel without its own tf.tidy left behind is freed when the run ends.
+      engine.startScope('graphc.execute');
+      let result: tf.Tensor[] = [];
       try {
+        plan.feeds.forEach((v, i) => {
+          const t = this.toTensor(v, feeds[v.name!]!);
+          if (t !== feeds[v.name!]) owned[i] = true;
+          fed.set(v, t);
+          env[i] = t;
+        });
         const bindings = this.bind(fed);
-        for (const s of this.graph.states) env.set(s.value, stateIn(s.name));
+        for (const [i, name] of plan.stateSlots) env[i] = stateIn(name);
         const ctx: ExecCtx = {
           backend: this.backend.tfjsName,
           dim: (d: Dim) => evalShape([d], bindings)[0]!,
           dims: (ds: readonly Dim[]) => evalShape(ds, bindings),
           seedFor: (opSeed: number) => (opSeed >= 0 ? opSeed : this.seed === undefined ? undefined : mix(mix(this.seed, run), this.currentNode)),
         };
-        plan.schedule.forEach((n, i) => {
-          if (n.op === 'assign') return;
-          if (n.op === 'const') {
+        for (const st of plan.steps) {
+          const n = st.node;
+          if (st.kind === 'const') {
             let c = this.consts.get(n.outputs[0]!);
             if (!c) { c = tf.keep(tensorFromData(n.attrs.value as TensorData)); this.consts.set(n.outputs[0]!, c); }
-            env.set(n.outputs[0]!, c);
-          } else {
-            const k = OP_KERNELS[n.op];
-            if ('unsupported' in k) throw new GcError({ code: 'GC0403', message: `${n.op} cannot run on tfjs: ${k.unsupported}`, loc: n.loc });
+            env[st.outs[0]!] = c;
+          } else if (st.cachedView && env[st.ins[0]!] !== undefined) {
+            // Not owned: the view outlives the run (freed when the operand's data changes, or with the session).
+            const x = env[st.ins[0]!]!;
+            let c = this.views.get(n);
+            if (c !== undefined && (c.dataId !== x.dataId || c.view.isDisposed)) { c.view.dispose(); c = undefined; }
+            if (c === undefined) {
+              c = { dataId: x.dataId, view: tf.keep(tf.reshape(x, n.attrs.shape as number[])) };
+              this.views.set(n, c);
+            }
+            env[st.outs[0]!] = c.view;
+          } else if (st.kind === 'kernel') {
+            const k = st.kernel;
+            if (k === undefined) throw new GcError({ code: 'GC0403', message: `${n.op} cannot run on tfjs: ${(OP_KERNELS[n.op] as Unsupported).unsupported}`, loc: n.loc });
             this.currentNode = n.id;
+            const ins: tf.Tensor[] = st.ins.map((i) => env[i]!);
             let outs: tf.Tensor[];
             try {
-              const ins = n.inputs.map((v) => env.get(v)!);
-              const r = tf.tidy(() => (k as OpKernel)(ins, new AttrReader(n.op, n.attrs), ctx));
+              const r = st.direct ? k(ins, st.attrs, ctx) : tf.tidy(() => k(ins, st.attrs, ctx));
               // A kernel may hand back an operand unchanged; the result must be a tensor of its own.
-              outs = (Array.isArray(r) ? r : [r]).map((t) => (ins.includes(t) ? t.clone() : t));
-              // Backends disagree on a few result dtypes (floor_div is int32 on cpu); the graph's type wins.
-              outs = outs.map((t, j) => {
-                const want = n.outputs[j]!.dtype === 'int64' ? 'int32' : n.outputs[j]!.dtype;
-                if (t.dtype === want) return t;
-                const c = tf.cast(t, want);
-                t.dispose();
-                return c;
-              });
+              outs = Array.isArray(r) ? r : [r];
+              for (let j = 0; j < outs.length; j++) {
+                let t = outs[j]!;
+                if (ins.includes(t)) t = t.clone();
+                // Backends disagree on a few result dtypes (floor_div is int32 on cpu); the graph's type wins.
+                const want = st.outDtypes[j]!;
+                if (t.dtype !== want) { const c = tf.cast(t, want as tf.DataType); t.dispose(); t = c; }
+                outs[j] = t;
+              }
             } catch (e) {
               if (e instanceof GcError) throw e;
               throw new GcError({ code: 'GC0403', message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,
-                notes: n.inputs.map((v) => `${valueLabel(v)}: ${typeToString(v.type)} = [${env.get(v)?.shape.join(',')}]`) });
+                notes: n.inputs.map((v, j) => `${valueLabel(v)}: ${typeToString(v.type)} = [${env[st.ins[j]!]?.shape.join(',')}]`) });
             }
-            n.outputs.forEach((v, j) => { env.set(v, outs[j]!); owned.add(outs[j]!); });
+            for (let j = 0; j < st.outs.length; j++) { env[st.outs[j]!] = outs[j]!; owned[st.outs[j]!] = true; }
           }
-          for (const v of plan.frees[i]!) {
-            const t = env.get(v);
-            if (t && owned.has(t)) { t.dispose(); owned.delete(t); }
-            env.delete(v);
+          for (const i of st.frees) {
+            if (owned[i]) { env[i]!.dispose(); owned[i] = false; }
+            env[i] = undefined;
           }
-        });
+        }
         const outputs = plan.fetches.map((v) => {
-          const t = env.get(v)!;
-          if (owned.has(t)) { owned.delete(t); return t; }
+          const i = plan.slotOf.get(v)!;
+          const t = env[i]!;
+          if (owned[i]) { owned[i] = false; return t; }
           return t.clone();
         });
         const updates = new Map<string, tf.Tensor>();
         for (const a of plan.assigns) {
-          const t = env.get(a.inputs[0]!)!;
-          if (owned.has(t) && !outputs.includes(t)) { owned.delete(t); updates.set(a.attrs.var as string, t); }
+          const i = plan.slotOf.get(a.inputs[0]!)!;
+          const t = env[i]!;
+          if (owned[i] && !outputs.includes(t)) { owned[i] = false; updates.set(a.attrs.var as string, t); }
           else updates.set(a.attrs.var as string, t.clone());
         }
+        result = [...outputs, ...updates.values()];
         return { outputs, updates };
       } finally {
-        for (const t of owned) t.dispose();
+        for (let i = 0; i < env.length; i++) if (owned[i]) env[i]!.dispose();
+        engine.endScope(result);
       }
     });
   }
@@ -316,6 +422,8 @@ export class Session {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of this.consts.values()) t.dispose();
+    for (const c of this.views.values()) c.view.dispose();
+    this.views.clear();
     for (const t of this.state.values()) t.dispose();
     this.consts.clear();
     this.state.clear();

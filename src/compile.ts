@@ -195,7 +195,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       if (!v) throw new GcError({ code: 'GC0105', message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
       return v;
     });
-    withBackend(s.backend.tfjsName, () => {
+    if (updates.size > 0) withBackend(s.backend.tfjsName, () => {
       for (const [name, t] of updates) {
         registered()[name]!.assign(t);
         t.dispose();

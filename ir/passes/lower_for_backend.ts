@@ -29,7 +29,9 @@
  * turn NaN into 0 where minimum/maximum keep it: not equivalent, not lowered.
  *
  * Numerics: tanh(x) = 2·sigmoid(2x) − 1 is within 2.5e-7 absolute of wasm's tanh (float32
- * rounding of the subtraction near 0; tested on [−20, 20]); ±Inf and NaN map as tanh does. maximum(x, 0) and relu
+ * rounding of the subtraction near 0; tested on [−20, 20]); ±Inf and NaN map as tanh does.
+ * tanh(a·x + b) doubles its argument as (2a)·x + 2b (x + 2b for a = 1/2): the same float32
+ * values as 2·(a·x + b), since scaling by 2 commutes with rounding (short of subnormals). maximum(x, 0) and relu
  * agree on NaN (both NaN) on cpu and wasm; pow(x, 2) and x·x are exact on both.
  */
 import type { Dim } from '../dim.js';
@@ -66,6 +68,39 @@ function isScalarConst(v: Value, value: number, x: Value, out: Value): boolean {
   return splatValue(v) === value && (constData(v)?.data.length ?? 0) === 1 && typeEq(x.type, out.type);
 }
 
+/** A float32 one-element constant that broadcasts to `out`'s type against `x`: its value. */
+function scalarOperand(v: Value, x: Value, out: Value): number | undefined {
+  const c = splatValue(v);
+  if (c === undefined || (constData(v)?.data.length ?? 0) !== 1 || v.dtype !== 'float32' || !typeEq(x.type, out.type)) return undefined;
+  return c;
+}
+
+/**
+ * x = a·z + b (add of a mul, each with a one-element constant, in either operand order) with
+ * 2a and 2b exact in float32: z, 2a, 2b. Only where the rewrite saves ops: a = 1/2, or the
+ * add and the mul have no other users (they die).
+ */
+function doubledAffine(x: Value): { z: Value; a2: number; b2: number } | undefined {
+  const add = x.producer;
+  if (add?.op !== 'add') return undefined;
+  for (const [mi, bi] of [[0, 1], [1, 0]] as const) {
+    const m = add.inputs[mi]!, bv = add.inputs[bi]!;
+    const b = scalarOperand(bv, m, x);
+    const mul = m.producer;
+    if (b === undefined || mul?.op !== 'mul') continue;
+    for (const [zi, ai] of [[0, 1], [1, 0]] as const) {
+      const z = mul.inputs[zi]!;
+      const a = scalarOperand(mul.inputs[ai]!, z, m);
+      if (a === undefined || z.dtype !== 'float32') continue;
+      const a2 = 2 * a, b2 = 2 * b;
+      if (Math.fround(a2) !== a2 || Math.fround(b2) !== b2 || !Number.isFinite(a2) || !Number.isFinite(b2)) continue;
+      if (a2 !== 1 && (x.uses.length !== 1 || m.uses.length !== 1)) continue;
+      return { z, a2, b2 };
+    }
+  }
+  return undefined;
+}
+
 export const LOWERING_RULES: readonly LoweringRule[] = [
   {
     name: 'matmul-transposed',
@@ -97,10 +132,15 @@ export const LOWERING_RULES: readonly LoweringRule[] = [
       if (n.op !== 'tanh') return miss('not a tanh');
       const x = n.inputs[0]!;
       if (x.dtype !== 'float32') return miss(`${x.dtype} operand`);
+      const aff = doubledAffine(x);
       return {
         rewrite: (g) => {
           const two = f32Scalar(g, 2), one = f32Scalar(g, 1);
-          const s = g.add('sigmoid', [g.add('mul', [x, two], {}, n.loc)], {}, n.loc);
+          // tanh(a·z + b): 2·(a·z + b) is (2a)·z + 2b exactly (scaling by 2 commutes with rounding),
+          // which is z + 2b when a = 1/2: one op fewer than the multiply by 2 (two with its scale).
+          const arg = aff === undefined ? g.add('mul', [x, two], {}, n.loc)
+            : g.add('add', [aff.a2 === 1 ? aff.z : g.add('mul', [aff.z, f32Scalar(g, aff.a2)], {}, n.loc), f32Scalar(g, aff.b2)], {}, n.loc);
+          const s = g.add('sigmoid', [arg], {}, n.loc);
           return g.add('sub', [g.add('mul', [s, two], {}, n.loc), one], {}, n.loc);
         },
       };

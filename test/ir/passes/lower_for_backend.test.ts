@@ -57,6 +57,48 @@ graph @f(%x: f32[batch,4]) {
     await expectSameValues(cpu.input, cpu.output, { atol: 0, rtol: 0 });
   });
 
+  it('wasm: tanh(a·x + b) → 2·sigmoid((2a)·x + 2b) − 1, with x + 2b when a = 1/2 (exact: scaling by 2 commutes with rounding)', async () => {
+    const text = `graph @f(%x: f32[batch,4]) {
+  %h: f32[] = const {value = dense<f32[]> [0.5]}
+  %o: f32[] = const {value = dense<f32[]> [1]}
+  %k: f32[] = const {value = dense<f32[]> [0.75]}
+  %0: f32[batch,4] = mul %x, %h
+  %1: f32[batch,4] = add %0, %o
+  %2: f32[batch,4] = tanh %1
+  %3: f32[batch,4] = mul %k, %x
+  %4: f32[batch,4] = add %o, %3
+  %5: f32[batch,4] = tanh %4
+  return a = %2, b = %5
+}`;
+    const r = checkGolden(`// RUN: lower-for-backend,dce backend=wasm
+${text}
+// EXPECT:
+graph @f(%x: f32[batch,4]) {
+  %h: f32[] = const {value = dense<f32[]> [0.5]}
+  %o: f32[] = const {value = dense<f32[]> [1]}
+  %k: f32[] = const {value = dense<f32[]> [0.75]}
+  %0: f32[] = const {value = dense<f32[]> [2]}
+  %1: f32[] = const {value = dense<f32[]> [1]}
+  %2: f32[] = const {value = dense<f32[]> [2]}
+  %3: f32[batch,4] = add %x, %2
+  %4: f32[batch,4] = sigmoid %3
+  %5: f32[batch,4] = mul %4, %0
+  %6: f32[batch,4] = sub %5, %1
+  %7: f32[] = const {value = dense<f32[]> [2]}
+  %8: f32[] = const {value = dense<f32[]> [1]}
+  %9: f32[] = const {value = dense<f32[]> [1.5]}
+  %10: f32[batch,4] = mul %x, %9
+  %11: f32[] = const {value = dense<f32[]> [2]}
+  %12: f32[batch,4] = add %10, %11
+  %13: f32[batch,4] = sigmoid %12
+  %14: f32[batch,4] = mul %13, %7
+  %15: f32[batch,4] = sub %14, %8
+  return a = %6, b = %15
+}`);
+    const worst = await expectSameValues(r.input, r.output, { atol: 2.5e-7, rtol: 0, range: [-20, 20] });
+    expect(worst['wasm']).toBeLessThan(2.5e-7);
+  });
+
   it('negative: no backend, webgpu, small or batched matmuls, non-zero maximum, pow 3, int32', () => {
     checkGolden(`// RUN: lower-for-backend\n${TRANSPOSED}\n// EXPECT: unchanged`);
     checkGolden(`// RUN: lower-for-backend backend=webgpu\n${TRANSPOSED}\n// EXPECT: unchanged`);
