@@ -27,7 +27,7 @@ import { onnx } from '../../exporters/onnx/proto.js';
 import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/rules.js';
 import type { Case } from '../core/ops_cases.js';
 import { CASES, makeInputs } from '../core/ops_cases.js';
-import { checkModelsParallel } from './onnx_harness.js';
+import { checkModelsParallel, randomizeWeights, testCnn } from './onnx_harness.js';
 
 await tf.setBackend('cpu');
 
@@ -187,18 +187,6 @@ const toCheck = new Map(prepared.filter((p) => p.bytes).map((p) => [p.key, p.byt
  * std 0.5 the MLP's logits reach ±400, where float32 rounding alone (ONNX Runtime's GEMM
  * sums in another order than tfjs) moves a softmax by more than 1e-5.
  */
-function randomize(model: tfl.LayersModel, seed: number): tfl.LayersModel {
-  const ws = model.weights.map((w, i) => tf.tidy(() => {
-    const shape = w.shape as number[];
-    const std = shape.length >= 2 ? 1.5 / Math.sqrt(shape.slice(0, -1).reduce((p, d) => p * d, 1)) : 0.5;
-    const r = tf.randomNormal(shape, 0, std, 'float32', seed + i);
-    return /moving_variance|gamma/.test(w.originalName) ? tf.add(tf.abs(r), 0.5) : r;
-  }));
-  model.setWeights(ws);
-  tf.dispose(ws);
-  return model;
-}
-
 /**
  * A subclassed layer with its own call(): y = x + tanh(x·W + b). tfjs-layers has no
  * Keras-style subclassed models (a LayersModel subclass is still built from inputs/outputs
@@ -239,7 +227,7 @@ interface ModelCase {
 }
 
 function fashionMlp(): tfl.LayersModel {
-  return randomize(tfl.sequential({ layers: [
+  return randomizeWeights(tfl.sequential({ layers: [
     tfl.layers.flatten({ inputShape: [28, 28] }),
     tfl.layers.dense({ units: 300, activation: 'relu' }),
     tfl.layers.dense({ units: 100, activation: 'relu' }),
@@ -247,21 +235,6 @@ function fashionMlp(): tfl.LayersModel {
   ] }), 900);
 }
 
-function cnn(): tfl.LayersModel {
-  return randomize(tfl.sequential({ layers: [
-    tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', inputShape: [12, 12, 3] }),
-    tfl.layers.batchNormalization({}),
-    tfl.layers.activation({ activation: 'relu' }),
-    tfl.layers.maxPooling2d({ poolSize: 2 }),
-    tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu' }),
-    tfl.layers.batchNormalization({}),
-    tfl.layers.maxPooling2d({ poolSize: 2 }),
-    tfl.layers.dropout({ rate: 0.3 }),
-    tfl.layers.flatten({}),
-    tfl.layers.dense({ units: 16, activation: 'relu' }),
-    tfl.layers.dense({ units: 10, activation: 'softmax' }),
-  ] }), 500);
-}
 
 /** Two branches off one input, joined by concatenate and by add; two outputs. */
 function functional(): tfl.LayersModel {
@@ -272,11 +245,11 @@ function functional(): tfl.LayersModel {
   const sum = tfl.layers.add().apply([a, b]) as tfl.SymbolicTensor;
   const y1 = tfl.layers.dense({ units: 4, activation: 'softmax' }).apply(cat) as tfl.SymbolicTensor;
   const y2 = tfl.layers.dense({ units: 3 }).apply(sum) as tfl.SymbolicTensor;
-  return randomize(tfl.model({ inputs: x, outputs: [y1, y2] }), 300);
+  return randomizeWeights(tfl.model({ inputs: x, outputs: [y1, y2] }), 300);
 }
 
 function subclassed(): tfl.LayersModel {
-  return randomize(tfl.sequential({ layers: [
+  return randomizeWeights(tfl.sequential({ layers: [
     tfl.layers.dense({ units: 8, inputShape: [6], activation: 'relu' }),
     new ResidualTanh({}),
     tfl.layers.dense({ units: 2 }),
@@ -293,7 +266,7 @@ const w2 = tf.variable(rand([16, 3], 53), true, 'net/w2'), b2 = tf.variable(rand
 
 const MODELS: ModelCase[] = [
   { name: 'Fashion-MNIST MLP (Sequential: Flatten 28×28, Dense 300 relu, Dense 100 relu, Dense 10 softmax)', fn: predict(fashionMlp()), shapes: [[28, 28]], range: [0, 1] },
-  { name: 'CNN (conv2d, batch norm, maxpool, dropout, flatten, dense)', fn: predict(cnn()), shapes: [[12, 12, 3]], range: [0, 1] },
+  { name: 'CNN (conv2d, batch norm, maxpool, dropout, flatten, dense)', fn: predict(testCnn()), shapes: [[12, 12, 3]], range: [0, 1] },
   { name: 'Functional model with two branches (concatenate and add), two outputs', fn: predict(functional()), shapes: [[10]] },
   { name: 'subclassed layer (ResidualTanh with its own call) in a Sequential', fn: predict(subclassed()), shapes: [[6]] },
   { name: 'logistic regression from raw ops: sigmoid(x·W + b)', fn: (x) => tf.sigmoid(tf.add(tf.matMul(x, logW), logB)), shapes: [[8]] },

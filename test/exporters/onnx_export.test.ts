@@ -14,7 +14,7 @@ import { exportOnnx, GRAPHC_VERSION, toOnnx } from '../../exporters/onnx/export.
 import { onnx } from '../../exporters/onnx/proto.js';
 import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/rules.js';
 import type { InputGen } from './onnx_harness.js';
-import { checkModels, compareWithSession, makeInputs, rng as rngFor, runOrt } from './onnx_harness.js';
+import { checkModels, compareWithSession, makeInputs, randomizeWeights, rng as rngFor, runOrt, testCnn } from './onnx_harness.js';
 
 type Fn = (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -229,32 +229,6 @@ addIr('IR: fused conv with prelu and a late bias, explicit pads, fused depthwise
 // ---- models --------------------------------------------------------------------------------------------
 
 /** Replaces every weight by a seeded random one (BN stats included), so that a dropped bias or swapped BN operand shows. */
-function randomize(model: tfl.LayersModel, seed: number): void {
-  const ws = model.weights.map((w, i) => tf.tidy(() => {
-    const r = tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', seed + i);
-    return /moving_variance|gamma/.test(w.originalName) ? tf.add(tf.abs(r), 0.5) : r;
-  }));
-  model.setWeights(ws);
-  tf.dispose(ws);
-}
-
-function cnn(): tfl.LayersModel {
-  const m = tfl.sequential({ layers: [
-    tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', inputShape: [12, 12, 3] }),
-    tfl.layers.batchNormalization({}),
-    tfl.layers.activation({ activation: 'relu' }),
-    tfl.layers.maxPooling2d({ poolSize: 2 }),
-    tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu' }),
-    tfl.layers.batchNormalization({}),
-    tfl.layers.maxPooling2d({ poolSize: 2 }),
-    tfl.layers.dropout({ rate: 0.3 }),
-    tfl.layers.flatten({}),
-    tfl.layers.dense({ units: 16, activation: 'relu' }),
-    tfl.layers.dense({ units: 10, activation: 'softmax' }),
-  ] });
-  randomize(m, 500);
-  return m;
-}
 
 function fashionMlp(): tfl.LayersModel {
   const m = tfl.sequential({ layers: [
@@ -263,12 +237,12 @@ function fashionMlp(): tfl.LayersModel {
     tfl.layers.dense({ units: 100, activation: 'relu' }),
     tfl.layers.dense({ units: 10, activation: 'softmax' }),
   ] });
-  randomize(m, 900);
+  randomizeWeights(m, 900);
   return m;
 }
 
 let cnnModel: tfl.LayersModel | undefined, mlpModel: tfl.LayersModel | undefined;
-const cnnGraph = () => gc.trace((x: tf.Tensor) => (cnnModel ??= cnn()).predict(x) as tf.Tensor, [gc.spec(['batch', 12, 12, 3])]);
+const cnnGraph = () => gc.trace((x: tf.Tensor) => (cnnModel ??= testCnn()).predict(x) as tf.Tensor, [gc.spec(['batch', 12, 12, 3])]);
 const mlpGraph = () => gc.trace((x: tf.Tensor) => (mlpModel ??= fashionMlp()).predict(x) as tf.Tensor, [gc.spec(['batch', 28, 28])]);
 CASES.push({ name: 'tfjs-layers CNN (conv, BN, maxpool, dropout, flatten, dense)', make: cnnGraph, runs: [{ batch: 1 }, { batch: 6 }], gens: { x: { range: [0, 1] } } });
 CASES.push({ name: 'Fashion-MNIST MLP', make: mlpGraph, runs: [{ batch: 1 }, { batch: 32 }], gens: { x: { range: [0, 1] } } });

@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import * as gc from 'graphc';
 import type { Dim } from '../../ir/dim.js';
@@ -181,4 +182,37 @@ export async function compareWithSession(graph: gc.Graph, bytes: Uint8Array, inp
     e.dispose();
   });
   return problems;
+}
+
+/**
+ * Seeded random weights for a layers model, scaled by 1/√fan-in so that float32 summation
+ * order does not dominate the comparison; BN variances and gammas stay positive.
+ */
+export function randomizeWeights(model: tfl.LayersModel, seed: number): tfl.LayersModel {
+  const ws = model.weights.map((w, i) => tf.tidy(() => {
+    const shape = w.shape as number[];
+    const std = shape.length >= 2 ? 1.5 / Math.sqrt(shape.slice(0, -1).reduce((p, d) => p * d, 1)) : 0.5;
+    const r = tf.randomNormal(shape, 0, std, 'float32', seed + i);
+    return /moving_variance|gamma/.test(w.originalName) ? tf.add(tf.abs(r), 0.5) : r;
+  }));
+  model.setWeights(ws);
+  tf.dispose(ws);
+  return model;
+}
+
+/** The CNN both export suites use: conv, batch norm, pooling, dropout, flatten, dense. */
+export function testCnn(): tfl.LayersModel {
+  return randomizeWeights(tfl.sequential({ layers: [
+    tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', inputShape: [12, 12, 3] }),
+    tfl.layers.batchNormalization({}),
+    tfl.layers.activation({ activation: 'relu' }),
+    tfl.layers.maxPooling2d({ poolSize: 2 }),
+    tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu' }),
+    tfl.layers.batchNormalization({}),
+    tfl.layers.maxPooling2d({ poolSize: 2 }),
+    tfl.layers.dropout({ rate: 0.3 }),
+    tfl.layers.flatten({}),
+    tfl.layers.dense({ units: 16, activation: 'relu' }),
+    tfl.layers.dense({ units: 10, activation: 'softmax' }),
+  ] }), 500);
 }
