@@ -15,6 +15,7 @@ import { ensureBackend, selectBackend } from './backends.js';
 import type { BackendChoice, BackendName } from './backends.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { NO_TEMPORARIES, OP_KERNELS, isUnsupported } from './op_kernels.js';
+import { WasmProgram, directAllowed } from './wasm_direct.js';
 
 export type Feed = tf.Tensor | number[] | number[][] | number[][][] | Float32Array | Int32Array | Uint8Array;
 
@@ -24,6 +25,12 @@ export interface SessionOptions {
   seed?: number;
   /** Accept a software WebGPU adapter (SwiftShader) for backend 'webgpu'. */
   allowSoftwareWebgpu?: boolean;
+  /**
+   * How a wasm session runs its plans: 'auto' (default) compiles each plan, per binding of its
+   * symbolic dims, into direct calls of tfjs-backend-wasm's C kernels on buffers planned ahead
+   * (runtime/wasm_direct.ts); 'tensors' runs one tfjs op per node. Other backends always run tfjs ops.
+   */
+  executor?: 'auto' | 'tensors';
 }
 
 export interface RunOptions {
@@ -45,7 +52,12 @@ interface Plan {
   slotOf: Map<Value, number>;
   /** Variables the plan reads: [slot, name]. */
   stateSlots: [number, string][];
+  /** Direct wasm programs by binding (null: the plan cannot run that way), most recent last. */
+  programs: Map<string, WasmProgram | null>;
 }
+
+/** Programs kept per plan (one per binding of the symbolic dims; the oldest is freed). */
+const PROGRAMS_PER_PLAN = 4;
 
 interface Step {
   node: Node;
@@ -143,13 +155,17 @@ export class Session {
   private runs = 0;
   private disposed = false;
 
-  private constructor(readonly graph: Graph, readonly backend: BackendChoice, private readonly seed: number | undefined) {}
+  private constructor(readonly graph: Graph, readonly backend: BackendChoice, private readonly seed: number | undefined,
+    private readonly executor: 'auto' | 'tensors' = 'auto') {}
 
   static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
+    if (opts.executor !== undefined && opts.executor !== 'auto' && opts.executor !== 'tensors') {
+      throw new GcError({ code: 'GC0401', message: `unknown executor '${String(opts.executor)}'`, help: "use 'auto' or 'tensors'" });
+    }
     const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu ?? true });
     await ensureBackend(choice.name);
     // Variable values are created from their inits on first use (compile supplies its own).
-    return new Session(graph, choice, opts.seed);
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto');
   }
 
   /** A session on an already initialised tfjs backend (internal: variable initialisation while tracing). */
@@ -244,7 +260,7 @@ export class Session {
     });
     fetches.forEach(slot);
     for (const a of assigns) slot(a.inputs[0]!);
-    const p: Plan = { fetches, feeds, schedule, frees, assigns, steps, slots: slotOf.size, slotOf, stateSlots };
+    const p: Plan = { fetches, feeds, schedule, frees, assigns, steps, slots: slotOf.size, slotOf, stateSlots, programs: new Map() };
     this.plans.set(key, p);
     return p;
   }
@@ -314,6 +330,16 @@ export class Session {
           dims: (ds: readonly Dim[]) => evalShape(ds, bindings),
           seedFor: (opSeed: number) => (opSeed >= 0 ? opSeed : this.seed === undefined ? undefined : mix(mix(this.seed, run), this.currentNode)),
         };
+        const program = this.programFor(plan, bindings);
+        if (program) {
+          const ext = [...plan.feeds.map((v) => fed.get(v)!), ...plan.stateSlots.map(([i]) => env[i]!)];
+          const res = program.run(ext, ctx, (id) => { this.currentNode = id; }, (st, e) => this.stepError(st.node, e, (j) => program.shapeOf(st.ins[j]!)));
+          const outputs = res.slice(0, plan.fetches.length);
+          const updates = new Map<string, tf.Tensor>();
+          plan.assigns.forEach((a, j) => updates.set(a.attrs.var as string, res[plan.fetches.length + j]!));
+          result = res;
+          return { outputs, updates };
+        }
         for (const st of plan.steps) {
           const n = st.node;
           if (st.kind === 'const') {
@@ -349,9 +375,7 @@ export class Session {
                 outs[j] = t;
               }
             } catch (e) {
-              if (e instanceof GcError) throw e;
-              throw new GcError({ code: 'GC0403', message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,
-                notes: n.inputs.map((v, j) => `${valueLabel(v)}: ${typeToString(v.type)} = [${env[st.ins[j]!]?.shape.join(',')}]`) });
+              throw this.stepError(n, e, (j) => env[st.ins[j]!]?.shape);
             }
             for (let j = 0; j < st.outs.length; j++) { env[st.outs[j]!] = outs[j]!; owned[st.outs[j]!] = true; }
           }
@@ -383,6 +407,46 @@ export class Session {
   }
 
   private currentNode = 0;
+
+  private stepError(n: Node, e: unknown, shapeOf: (j: number) => readonly number[] | undefined): Error {
+    if (e instanceof GcError) return e;
+    return new GcError({ code: 'GC0403', message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,
+      notes: n.inputs.map((v, j) => `${valueLabel(v)}: ${typeToString(v.type)} = [${shapeOf(j)?.join(',')}]`) });
+  }
+
+  /** The direct wasm program of a plan for a binding, built on first use (undefined: run tfjs ops). */
+  private programFor(plan: Plan, bindings: Map<string, number>): WasmProgram | undefined {
+    if (this.executor !== 'auto' || this.backend.tfjsName !== 'wasm' || !directAllowed()) return undefined;
+    const key = [...bindings].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
+    const known = plan.programs.get(key);
+    if (known !== undefined) {
+      plan.programs.delete(key);
+      plan.programs.set(key, known);
+      return known ?? undefined;
+    }
+    const values: Value[] = [];
+    for (const [v, i] of plan.slotOf) values[i] = v;
+    const program = WasmProgram.build({
+      steps: plan.steps,
+      values,
+      extSlots: [...plan.feeds.map((v) => plan.slotOf.get(v)!), ...plan.stateSlots.map(([i]) => i)],
+      exports: [...plan.fetches.map((v) => plan.slotOf.get(v)!), ...plan.assigns.map((a) => plan.slotOf.get(a.inputs[0]!)!)],
+      shapes: values.map((v) => evalShape(v.type.shape, bindings)),
+      constTensor: (v) => {
+        let c = this.consts.get(v);
+        if (!c) { c = tf.keep(tensorFromData(v.producer!.attrs.value as TensorData)); this.consts.set(v, c); }
+        return c;
+      },
+      dim: (d) => evalShape([d], bindings)[0]!,
+    });
+    plan.programs.set(key, program ?? null);
+    if (plan.programs.size > PROGRAMS_PER_PLAN) {
+      const [oldest, p] = plan.programs.entries().next().value as [string, WasmProgram | null];
+      p?.dispose();
+      plan.programs.delete(oldest);
+    }
+    return program;
+  }
 
   /** Runs the graph: fetch by name (outputs, inputs, variables, gc.name'd values). */
   async run(fetches: string | string[], feeds: Record<string, Feed> = {}, opts: RunOptions = {}): Promise<tf.Tensor | tf.Tensor[]> {
@@ -427,6 +491,7 @@ export class Session {
     for (const t of this.state.values()) t.dispose();
     this.consts.clear();
     this.state.clear();
+    for (const p of this.plans.values()) for (const prog of p.programs.values()) prog?.dispose();
     this.plans.clear();
   }
 }
