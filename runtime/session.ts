@@ -16,6 +16,7 @@ import type { BackendChoice, BackendName } from './backends.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { NO_TEMPORARIES, OP_KERNELS, isUnsupported } from './op_kernels.js';
 import { WasmProgram, directAllowed } from './wasm_direct.js';
+import type { ProgramStats } from './wasm_direct.js';
 
 export type Feed = tf.Tensor | number[] | number[][] | number[][][] | Float32Array | Int32Array | Uint8Array;
 
@@ -412,6 +413,13 @@ export class Session {
     if (e instanceof GcError) return e;
     return new GcError({ code: 'GC0403', message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,
       notes: n.inputs.map((v, j) => `${valueLabel(v)}: ${typeToString(v.type)} = [${shapeOf(j)?.join(',')}]`) });
+  }
+
+  /** The direct wasm programs built so far (one per plan and binding of the symbolic dims), with what they are made of. */
+  executorStats(): (ProgramStats & { binding: string })[] {
+    const out: (ProgramStats & { binding: string })[] = [];
+    for (const p of this.plans.values()) for (const [binding, prog] of p.programs) if (prog) out.push({ binding, ...prog.stats });
+    return out;
   }
 
   /** The direct wasm program of a plan for a binding, built on first use (undefined: run tfjs ops). */

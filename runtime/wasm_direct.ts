@@ -92,6 +92,9 @@ export interface ProgramSpec {
   dim(d: Dim): number;
 }
 
+/** What a program is made of: steps by direct C call / by tfjs kernel, buffers it owns, in-place steps. */
+export interface ProgramStats { direct: number; fallback: number; buffers: number; inPlace: number; fallbackOps: string[] }
+
 type RootKind = 'ext' | 'const' | 'arena' | 'out';
 
 interface Buffer { dataId: object; id: number; offset: number; key: string }
@@ -159,7 +162,7 @@ export class WasmProgram {
   private fallbackCtx: ExecCtx | undefined;
   private onNode: ((id: number) => void) | undefined;
   /** Stats for tests and the bench: steps run by a direct C call / by their tfjs kernel. */
-  readonly stats = { direct: 0, fallback: 0, buffers: 0, inPlace: 0 };
+  readonly stats: ProgramStats = { direct: 0, fallback: 0, buffers: 0, inPlace: 0, fallbackOps: [] };
 
   private constructor(private readonly spec: ProgramSpec, be: WasmBackendLike) {
     this.be = be;
@@ -302,6 +305,7 @@ export class WasmProgram {
       }
       if (built) { this.stats.direct++; this.runSteps.push({ step: st, run: built.run, fallback: false }); } else {
         this.stats.fallback++;
+        if (!this.stats.fallbackOps.includes(st.node.op)) this.stats.fallbackOps.push(st.node.op);
         this.runSteps.push({ step: st, run: () => this.fallback(st), fallback: true });
       }
     });
