@@ -30,6 +30,7 @@ const ACTIVATION: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leaky
 interface TensorRecord { id: number; memoryOffset: number }
 type CFunc = (...args: number[]) => void;
 interface WasmModule {
+  tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, offset: number): void };
   HEAPU8: Uint8Array;
   HEAP32: Int32Array;
   _malloc(n: number): number;
@@ -55,7 +56,7 @@ const REQUIRED = ['Add', '_FusedMatMul', 'Sigmoid', 'Softmax', 'Sum', 'Transpose
 export function wasmBackend(): WasmBackendLike | undefined {
   const be = tf.engine().registry['wasm'] as unknown as Partial<WasmBackendLike> | undefined;
   const asm = be?.wasm?.asm;
-  if (!be || !asm || typeof be.makeOutput !== 'function' || typeof be.incRef !== 'function' || !be.dataIdMap) return undefined;
+  if (!be || !asm || typeof be.wasm?.tfjs?.disposeData !== 'function' || typeof be.wasm.tfjs.registerTensor !== 'function' || typeof be.makeOutput !== 'function' || typeof be.incRef !== 'function' || !be.dataIdMap) return undefined;
   return REQUIRED.every((k) => typeof asm[k] === 'function') ? be as WasmBackendLike : undefined;
 }
 
@@ -303,12 +304,26 @@ export class WasmProgram {
         const r = this.root[o]!;
         if (this.kind[r] === 'arena' && !last.has(r) && bufOf.has(r)) release(bufOf.get(r)!);
       }
-      if (built) { this.stats.direct++; this.runSteps.push({ step: st, run: built.run, fallback: false }); } else {
+      // tfjs-wasm keeps XNNPACK operators per tensor id with a matmul's right operand and bias, a
+      // conv's filter and bias packed inside: a buffer whose content changes between calls (any
+      // arena or result buffer) is re-registered before such a call, which drops those operators.
+      const cachedBy = built ? (op === 'matmul' || op === 'fused_matmul' ? st.ins.slice(1) : []) : st.ins;
+      const mutable = [...new Set(cachedBy.map((s) => this.root[s]!))].filter((r) => this.kind[r] === 'arena' || this.kind[r] === 'out');
+      const body = built ? built.run : () => this.fallback(st);
+      const run = mutable.length === 0 ? body : () => { for (const r of mutable) this.refresh(r); body(); };
+      if (built) this.stats.direct++; else {
         this.stats.fallback++;
         if (!this.stats.fallbackOps.includes(st.node.op)) this.stats.fallbackOps.push(st.node.op);
-        this.runSteps.push({ step: st, run: () => this.fallback(st), fallback: true });
       }
+      this.runSteps.push({ step: st, run, fallback: !built });
     });
+  }
+
+  /** Drops what the C side keeps for a buffer's id (cached operators): re-registers the same memory. */
+  private refresh(r: number): void {
+    const t = this.be.wasm.tfjs;
+    t.disposeData(this.ids[r]!);
+    t.registerTensor(this.ids[r]!, this.size(r), this.offs[r]!);
   }
 
   /** Temporaries requested by the step being built: [index into ids/offs, dtype, size]. */

@@ -148,6 +148,32 @@ describe('direct wasm executor', () => {
     x.dispose();
   });
 
+  it('weights computed in the graph are re-read every run (tfjs-wasm caches matmul/conv operators by tensor id)', async () => {
+    // XNNPACK packs a matmul's right operand and a conv's filter when its operator is made, and
+    // tfjs-wasm keeps the operator per tensor id: a buffer reused across runs must not be served stale.
+    const g = gc.trace((x: tf.Tensor, s: tf.Tensor, img: tf.Tensor) => {
+      const w = tf.mul(tf.reshape(tf.range(0, 12), [4, 3]), s);        // [4,3], changes with s
+      const b = tf.mul(tf.tensor1d([1, 2, 3]), s);
+      const f = tf.reshape(tf.mul(tf.ones([18]), s), [3, 3, 2, 1]);     // conv filter from s
+      return [tf.add(tf.matMul(x, w), b), tf.conv2d(img as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')];
+    }, [gc.spec([2, 4]), gc.spec([]), gc.spec([1, 4, 4, 2])]);
+    const og = gc.optimize(g, { backend: 'wasm' }).graph;
+    const x = rand([2, 4], 20), img = rand([1, 4, 4, 2], 21);
+    const direct = await gc.Session.create(og, { backend: 'wasm' });
+    const tensors = await gc.Session.create(og, { backend: 'wasm', executor: 'tensors' });
+    for (const sv of [1, -2, 0.5]) {
+      const s = tf.scalar(sv);
+      const ra = direct.runSync(['output_0', 'output_1'], { x, s, img }) as tf.Tensor[];
+      const rb = tensors.runSync(['output_0', 'output_1'], { x, s, img }) as tf.Tensor[];
+      expectSame(ra.map((t) => t.dataSync() as Float32Array), rb.map((t) => t.dataSync() as Float32Array));
+      tf.dispose([...ra, ...rb, s]);
+    }
+    expect(direct.executorStats()[0]!.direct).toBeGreaterThan(0);
+    direct.dispose();
+    tensors.dispose();
+    tf.dispose([x, img]);
+  });
+
   it('variables: Adam steps update the session state exactly as the tensor executor', async () => {
     const w = tf.variable(rand([5, 3], 12), true, 'direct_adam_w');
     const bias = tf.variable(tf.zeros([3]), true, 'direct_adam_b');
@@ -178,6 +204,38 @@ describe('direct wasm executor', () => {
     opt.dispose();
     w.dispose();
     bias.dispose();
+  });
+
+  it('a compiled Adam step with the wasm lowering (explicit transposes) equals eager over 10 steps', async () => {
+    const mk = (tag: string) => ({
+      w1: tf.variable(tf.randomNormal([128, 128], 0, 0.1, 'float32', 40), true, `direct_e2e_w1_${tag}`),
+      b1: tf.variable(tf.zeros([128]), true, `direct_e2e_b1_${tag}`),
+      w2: tf.variable(tf.randomNormal([128, 10], 0, 0.1, 'float32', 41), true, `direct_e2e_w2_${tag}`),
+    });
+    const loss = (p: ReturnType<typeof mk>, x: tf.Tensor, y: tf.Tensor) =>
+      tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.relu(tf.add(tf.matMul(x, p.w1), p.b1)), p.w2)) as tf.Scalar;
+    const [pe, pc] = [mk('eager'), mk('comp')];
+    const [oe, oc] = [tf.train.adam(0.01), tf.train.adam(0.01)];
+    const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => oc.minimize(() => loss(pc, x, y), true, Object.values(pc))!,
+      { inputs: [gc.spec(['batch', 128]), gc.spec(['batch', 10])], backend: 'wasm' });
+    for (let i = 0; i < 10; i++) {
+      const x = tf.randomNormal([32, 128], 0, 1, 'float32', 50 + i);
+      const y = tf.cast(tf.oneHot(tf.tensor1d(Array.from({ length: 32 }, (_, k) => (k + i) % 10), 'int32'), 10), 'float32');
+      const le = oe.minimize(() => loss(pe, x, y), true, Object.values(pe))!;
+      const lc = (await step(x, y)) as tf.Tensor;
+      expect(Math.abs(lc.dataSync()[0]! - le.dataSync()[0]!)).toBeLessThan(1e-4);
+      tf.dispose([x, y, le, lc]);
+    }
+    for (const k of ['w1', 'b1', 'w2'] as const) expect(tf.max(tf.abs(tf.sub(pe[k], pc[k]))).dataSync()[0]!).toBeLessThan(1e-4);
+    // The lowering replaced transposed matmuls by transposes, so gradients feed XNNPACK matmuls.
+    expect(step.graph.nodes.some((n) => n.op === 'transpose')).toBe(true);
+    const st = (await step.session()).executorStats();
+    expect(st).toHaveLength(1);
+    expect(st[0]!.direct).toBeGreaterThan(20);
+    step.dispose();
+    oe.dispose();
+    oc.dispose();
+    tf.dispose([...Object.values(pe), ...Object.values(pc)]);
   });
 
   it('one program per binding of the symbolic dims, at most 4 kept; runs leak nothing; dispose frees the buffers', async () => {
