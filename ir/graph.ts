@@ -364,10 +364,17 @@ export class Graph {
  */
 function removeUse(v: Value, pred: (u: { node: Node; index: number }) => boolean): void {
   const uses = v.uses;
-  // The matching use nearest the end; among several (x op x) any may go, as before only one.
-  for (let k = uses.length - 1; k >= 0; k--) {
-    if (pred(uses[k]!)) {
-      if (k === uses.length - 1) uses.pop(); else uses.splice(k, 1);
+  // Scanned from both ends at once: passes walk the graph in order, so a value read by many
+  // nodes (a shared weight) loses its oldest use first while new uses are appended; one-ended
+  // scans made rewriting every reader of such a value quadratic. Among several matches
+  // (x op x) any may go, only one.
+  for (let lo = 0, hi = uses.length - 1; lo <= hi; lo++, hi--) {
+    if (pred(uses[hi]!)) {
+      if (hi === uses.length - 1) uses.pop(); else uses.splice(hi, 1);
+      return;
+    }
+    if (pred(uses[lo]!)) {
+      if (lo === 0) uses.shift(); else uses.splice(lo, 1);
       return;
     }
   }
