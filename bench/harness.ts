@@ -430,7 +430,7 @@ export function formatResult(r: BenchResult): string {
         return [`${s.target / 1000}k`, s.variant, String(s.nodes), String(s.nodesAfter), s.buildMs.toFixed(0), s.optimizeMs.toFixed(0), s.exportMs.toFixed(0),
           prev ? `${(s.optimizeMs / prev.optimizeMs).toFixed(1)}×` : ''];
       })));
-    parts.push(`(optimizer: ${r.scaling[0]!.optimizer})`);
+    parts.push(`(optimizer: ${r.scaling[0]!.optimizer}; optimize and export: median of 3 runs per graph)`);
   }
   if (r.targets.length) {
     parts.push('');
