@@ -16,6 +16,7 @@ import { AttrReader } from '../ir/ops.js';
 import type { TensorData } from '../ir/tensor_data.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { fusedElementwiseKernel } from './fused/fused_elementwise.js';
+import { conv2dCpu, matmulCpu } from './cpu_kernels.js';
 
 // ---- helpers -------------------------------------------------------------------------
 
@@ -164,7 +165,45 @@ function padSigned(x: tf.Tensor, flat: readonly number[], value: number): tf.Ten
 
 const shapeOf = (ctx: ExecCtx, ds: readonly Dim[]): number[] => ctx.dims(ds);
 
+/** A fused op's activation as tfjs's fused kernels apply it (the same kernels), or undefined for prelu. */
+function activate(t: tf.Tensor, activation: FusedActivation, alpha: number | undefined): tf.Tensor | undefined {
+  switch (activation) {
+    case 'linear': return t;
+    case 'relu': return tf.relu(t);
+    case 'relu6': return tf.relu6(t);
+    case 'sigmoid': return tf.sigmoid(t);
+    case 'elu': return tf.elu(t);
+    case 'leakyrelu': return tf.leakyRelu(t, alpha ?? 0.2);
+    default: return undefined;
+  }
+}
+
+/** matmul / fused_matmul on cpu through runtime/cpu_kernels.ts where it applies. */
+function cpuMatMul(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx, fused: boolean): tf.Tensor | undefined {
+  if (ctx.backend !== 'cpu') return undefined;
+  const extras = fused ? fusedExtras(ins, a) : { bias: undefined, activation: 'linear' as const, leakyreluAlpha: undefined, preluActivationWeights: undefined };
+  if (extras.activation === 'prelu') return undefined;
+  return tf.tidy(() => {
+    const y = matmulCpu(ins[0]!, ins[1]!, a.bool('transpose_a'), a.bool('transpose_b'), extras.bias);
+    return y && activate(y, extras.activation, extras.leakyreluAlpha);
+  });
+}
+
+/** conv2d / fused_conv2d on cpu as im2col × filter (runtime/cpu_kernels.ts) where it applies. */
+function cpuConv(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx, fused: boolean): tf.Tensor | undefined {
+  if (ctx.backend !== 'cpu') return undefined;
+  const extras = fused ? fusedExtras(ins, a) : { bias: undefined, activation: 'linear' as const, leakyreluAlpha: undefined, preluActivationWeights: undefined };
+  if (extras.activation === 'prelu') return undefined;
+  const { strides, pad, dilations } = convAttrs(a);
+  return tf.tidy(() => {
+    const y = conv2dCpu(ins[0]!, ins[1]!, strides, pad, dilations, extras.bias);
+    return y && activate(y, extras.activation, extras.leakyreluAlpha);
+  });
+}
+
 function fusedMatMulFast(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tensor | undefined {
+  const c = cpuMatMul(ins, a, ctx, true);
+  if (c) return c;
   if (ctx.backend !== 'wasm') return undefined;
   const extras = fusedExtras(ins, a);
   if (extras.preluActivationWeights !== undefined) return undefined;
@@ -271,17 +310,17 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
 
   // linear algebra and nn
   matmul: ([x, w], a, ctx) => wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
-    ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'))),
+    ?? cpuMatMul([x!, w!], a, ctx, false) ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'))),
   fused_matmul: (ins, a, ctx) => {
     const r = fusedMatMulFast(ins, a, ctx);
     return r ?? tf.tidy(() => fusedMatMulSlow(ins, a, ctx));
   },
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
-  conv2d: ([x, f], a) => runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
+  conv2d: ([x, f], a, ctx) => cpuConv([x!, f!], a, ctx, false) ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
   depthwise_conv2d: ([x, f], a) => runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
   // The kernels, not tf.fused.conv2d / tf.fused.depthwiseConv2d: those reject strides and
   // dilations both > 1 (and the depthwise one explicit pads).
-  fused_conv2d: (ins, a) => fusedConv('FusedConv2D', ins, a),
+  fused_conv2d: (ins, a, ctx) => cpuConv(ins, a, ctx, true) ?? fusedConv('FusedConv2D', ins, a),
   fused_depthwise_conv2d: (ins, a) => fusedConv('FusedDepthwiseConv2D', ins, a),
   // tfjs's Conv2DBackprop* kernels ignore dilations (tfjs has no dilated conv gradient); a
   // dilated one runs the kernel on the filter with zeros inserted between its taps.
