@@ -446,6 +446,7 @@ export class Session {
         return c;
       },
       dim: (d) => evalShape([d], bindings)[0]!,
+      assignedSlots: plan.stateSlots.filter(([, name]) => plan.assigns.some((a) => a.attrs.var === name)).map(([i]) => i),
     });
     plan.programs.set(key, program ?? null);
     if (plan.programs.size > PROGRAMS_PER_PLAN) {

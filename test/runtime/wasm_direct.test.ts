@@ -232,6 +232,8 @@ describe('direct wasm executor', () => {
     const st = (await step.session()).executorStats();
     expect(st).toHaveLength(1);
     expect(st[0]!.direct).toBeGreaterThan(20);
+    // x·W1 with W1 [128,128] updated every step runs as (W1ᵀ·xᵀ)ᵀ (no repacking of W1).
+    expect(st[0]!.transposedMatmuls).toBe(1);
     step.dispose();
     oe.dispose();
     oc.dispose();
