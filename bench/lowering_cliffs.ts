@@ -1,6 +1,7 @@
 /**
- * The measurements behind ir/passes/lower_for_backend.ts and the per-backend choice of
- * runtime/fused/fused_elementwise.ts: op forms that compute the same thing, timed against
+ * The measurements behind ir/passes/lower_for_backend.ts, the per-backend choice of
+ * runtime/fused/fused_elementwise.ts, runtime/cpu_kernels.ts and the transposed product of
+ * runtime/wasm_direct.ts: op forms that compute the same thing, timed against
  * each other per backend (median of 9 after 2 warm-ups, read back included).
  *
  *   npx tsx bench/lowering_cliffs.ts [wasm] [cpu]
@@ -16,6 +17,7 @@ import { runChain, runJsCpu, runJsWasm } from '../runtime/fused/fused_elementwis
 import { OP_KERNELS } from '../runtime/op_kernels.js';
 import type { ExecCtx, OpKernel } from '../runtime/kernel_types.js';
 import { AttrReader } from '../ir/ops.js';
+import { conv2dCpu, matmulCpu } from '../runtime/cpu_kernels.js';
 
 async function time(name: string, f: () => tf.Tensor, reps = 9): Promise<number> {
   for (let i = 0; i < 2; i++) { const r = tf.tidy(f); await r.data(); r.dispose(); }
@@ -61,6 +63,30 @@ for (const be of process.argv.slice(2).length ? process.argv.slice(2) : ['wasm',
   const bx = tf.randomNormal([8, 64, 128]), by = tf.randomNormal([8, 64, 96]);
   await time('batched [8,64,128]ᵀ·[8,64,96] transpose_a', () => tf.matMul(bx, by, true, false));
   await time('batched, transpose then matmul', () => tf.matMul(tf.transpose(bx, [0, 2, 1]), by));
+
+  if (be === 'cpu') {
+    // runtime/cpu_kernels.ts: the same sums as tfjs-cpu's kernels, loops read along rows.
+    for (const [m, k, n] of [[1, 784, 300], [64, 784, 300], [1024, 784, 300], [64, 300, 100]] as const) {
+      const a = tf.randomNormal([m, k]), b = tf.randomNormal([k, n]);
+      await time(`matmul [${m},${k},${n}] tfjs-cpu`, () => tf.matMul(a, b));
+      await time(`matmul [${m},${k},${n}] cpu_kernels`, () => matmulCpu(a, b, false, false) ?? tf.matMul(a, b));
+      tf.dispose([a, b]);
+    }
+    for (const [xs, fs] of [[[32, 28, 28, 1], [3, 3, 1, 8]], [[32, 13, 13, 8], [3, 3, 8, 16]]] as const) {
+      const x = tf.randomNormal([...xs]), f = tf.randomNormal([...fs]);
+      await time(`conv2d ${xs.join('x')} * ${fs.join('x')} tfjs-cpu`, () => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid'));
+      await time(`conv2d ${xs.join('x')} * ${fs.join('x')} im2col`, () => conv2dCpu(x, f, [1, 1], 'valid', [1, 1])!);
+      tf.dispose([x, f]);
+    }
+  }
+  if (be === 'wasm') {
+    // runtime/wasm_direct.ts: a weight that changes every call is repacked by XNNPACK.
+    const x = tf.randomNormal([64, 784]), w0 = tf.randomNormal([784, 300]);
+    await time('x·W [64,784,300], a new W each call', () => tf.matMul(x, tf.add(w0, 1)));
+    await time('(Wᵀ·xᵀ)ᵀ, a new W each call', () => tf.transpose(tf.matMul(tf.transpose(tf.add(w0, 1)), tf.transpose(x))));
+    await time('a new W alone (the add above)', () => tf.add(w0, 1));
+    tf.dispose([x, w0]);
+  }
 
   // Unary cliffs (tanh-via-sigmoid, maximum-zero-relu, pow-two-square).
   const x = tf.randomNormal([4 << 20]);

@@ -1,11 +1,13 @@
 /**
  * Matmul and conv2d for the cpu backend, chosen by measurement. tfjs-backend-cpu's
  * batchMatMul reads the right operand down its columns and its conv2d loops over every tap of
- * every output; on Node 20, 2 cores (`node .prof`-style micro runs, medians):
+ * every output. `npx tsx bench/lowering_cliffs.ts cpu` (Node 20, 2 cores, medians):
  *
- *   matmul [64,784]·[784,300]     tfjs-cpu 19.0 ms   here  7.7 ms
- *   matmul [1024,784]·[784,300]   tfjs-cpu  305 ms   here  122 ms
- *   matmul [1,784]·[784,300]      tfjs-cpu 0.31 ms   here 0.35 ms  (so m < 4 stays on tfjs)
+ *   matmul [64,784]·[784,300]          tfjs-cpu 27.3 ms   here 11.3 ms
+ *   matmul [1024,784]·[784,300]        tfjs-cpu  446 ms   here  180 ms
+ *   matmul [1,784]·[784,300]           tfjs-cpu 0.46 ms   here 0.45 ms  (m < 4 stays on tfjs)
+ *   conv2d [32,13,13,8] * [3,3,8,16]   tfjs-cpu 10.0 ms   here  6.0 ms
+ *   conv2d [32,28,28,1] * [3,3,1,8]    tfjs-cpu  3.9 ms   here  3.6 ms
  *
  * The results are bit-identical to tfjs-cpu's: the same sums in the same order with the same
  * roundings, only the loops are arranged so the right operand is read along rows, four rows
