@@ -124,6 +124,21 @@ const BINARY: Record<string, [string, readonly Dt[]]> = {
 };
 
 /** Program constants: sources whose value depends on the binding only. */
+/** Ops whose tfjs-wasm kernel keeps an XNNPACK operator per id of its operands after the first (weights, filter, bias). */
+const CACHES_OPERANDS = new Set(['matmul', 'fused_matmul', 'conv2d', 'fused_conv2d']);
+
+type Padding = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** tfjs's pad argument from the IR's padding attrs (as runtime/op_kernels.ts passes it). */
+function padOf(a: AttrReader): Padding {
+  const p = a.str('padding');
+  if (p === 'same' || p === 'valid') return p;
+  const [t, b, l, r] = a.ints('pads');
+  return [[0, 0], [t!, b!], [l!, r!], [0, 0]];
+}
+
+const pair = (xs: readonly number[]): [number, number] => [xs[0]!, xs[1]!];
+
 /** Weights (K·N elements) from which the transposed product of a changing W pays off. */
 const TRANSPOSED_MIN_WEIGHTS = 1 << 14;
 
@@ -312,7 +327,7 @@ export class WasmProgram {
       // tfjs-wasm keeps XNNPACK operators per tensor id with a matmul's right operand and bias, a
       // conv's filter and bias packed inside: a buffer whose content changes between calls (any
       // arena or result buffer) is re-registered before such a call, which drops those operators.
-      const cachedBy = built ? (op === 'matmul' || op === 'fused_matmul' ? st.ins.slice(1) : []) : st.ins;
+      const cachedBy = built ? (CACHES_OPERANDS.has(op) ? st.ins.slice(1) : []) : st.ins;
       const mutable = [...new Set(cachedBy.map((s) => this.root[s]!))].filter((r) => this.kind[r] === 'arena' || this.kind[r] === 'out');
       const body = built ? built.run : () => this.fallback(st);
       const run = mutable.length === 0 ? body : () => { for (const r of mutable) this.refresh(r); body(); };
@@ -429,6 +444,12 @@ export class WasmProgram {
       case 'matmul':
       case 'fused_matmul':
         return this.matmul(st, ins, out);
+      case 'conv2d':
+      case 'fused_conv2d':
+        return this.conv(st, ins, out);
+      case 'max_pool':
+      case 'avg_pool':
+        return this.pool(st, x, out);
       case 'transpose': {
         if (inDt !== 'float32' && inDt !== 'int32') throw new NoDirect(op);
         return this.transposeCall(st.ins[0]!, x, out, [...a.ints('perm')]);
@@ -485,6 +506,54 @@ export class WasmProgram {
     const ita = ta ? 1 : 0, itb = tb ? 1 : 0;
     if (bias < 0) return { inPlace: false, run: () => f(ids[x]!, pa, 3, ids[w]!, pb, 3, ita, itb, act, 0, 0, alpha, ids[out]!) };
     return { inPlace: false, run: () => f(ids[x]!, pa, 3, ids[w]!, pb, 3, ita, itb, act, ids[bias]!, 0, alpha, ids[out]!) };
+  }
+
+  /** conv2d / fused_conv2d (NHWC) as tfjs-wasm's Conv2D / FusedConv2D kernels call their C functions. */
+  private conv(st: PlanStep, ins: number[], out: number): Built {
+    const a = st.attrs;
+    const xs = this.shape(st.ins[0]!), fs = this.shape(st.ins[1]!);
+    if (xs.length !== 4 || fs.length !== 4 || this.dt(st.ins[0]!) !== 'float32' || this.dt(st.ins[1]!) !== 'float32') throw new NoDirect('conv');
+    const info = tf.backend_util.computeConv2DInfo(xs as [number, number, number, number], fs as [number, number, number, number],
+      pair(a.ints('strides')), pair(a.ints('dilations')), padOf(a) as 'same', undefined, false, 'channelsLast');
+    const p = info.padInfo;
+    const same = p.type === 'SAME' ? 1 : 0;
+    const ids = this.ids, x = ins[0]!, w = ins[1]!;
+    if (st.node.op === 'conv2d') {
+      const f = this.fn('Conv2D');
+      return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, ids[w]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left, same,
+        info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!) };
+    }
+    const activation = a.str('activation');
+    if (!(activation in ACTIVATION)) throw new NoDirect('fused_conv2d');
+    const act = ACTIVATION[activation]!, alpha = a.has('alpha') ? a.float('alpha') : 0;
+    let bias = -1;
+    if (a.bool('has_bias')) {
+      const bs = this.shape(st.ins[2]!);
+      if (bs.length !== 1 || bs[0] !== info.outChannels || this.dt(st.ins[2]!) !== 'float32') throw new NoDirect('fused_conv2d');
+      bias = ins[2]!;
+    }
+    const f = this.fn('FusedConv2D');
+    return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, ids[w]!, info.filterHeight, info.filterWidth, bias < 0 ? 0 : ids[bias]!,
+      p.top, p.right, p.bottom, p.left, same, info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth,
+      info.inChannels, info.outChannels, act, 0, alpha, ids[out]!) };
+  }
+
+  /** max_pool / avg_pool (NHWC, f32) as tfjs-wasm's MaxPool / AvgPool kernels call their C functions. */
+  private pool(st: PlanStep, x: number, out: number): Built {
+    const a = st.attrs;
+    const xs = this.shape(st.ins[0]!);
+    if (xs.length !== 4 || this.dt(st.ins[0]!) !== 'float32') throw new NoDirect('pool');
+    const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], pair(a.ints('filter_size')), pair(a.ints('strides')), 1,
+      padOf(a) as 'same', undefined);
+    const p = info.padInfo, ids = this.ids;
+    if (st.node.op === 'max_pool') {
+      const f = this.fn('MaxPool');
+      return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
+        info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!) };
+    }
+    const f = this.fn('AvgPool');
+    return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
+      info.strideHeight, info.strideWidth, info.inChannels, ids[out]!) };
   }
 
   /** Whether a slot's data differs on every run: an intermediate, a result, or a variable the plan assigns. */

@@ -85,7 +85,7 @@ describe('direct wasm executor', () => {
     tf.dispose(Object.values(feeds));
   });
 
-  it('ops without a direct call run their tfjs kernel on views (gather, one_hot, cumsum, conv)', async () => {
+  it('ops without a direct call run their tfjs kernel on views (gather, one_hot, cumsum), next to direct conv and pool', async () => {
     const f = rand([3, 3, 2, 4], 8);
     const g = gc.trace((x: tf.Tensor, i: tf.Tensor) => {
       const h = tf.relu(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'));
@@ -98,6 +98,8 @@ describe('direct wasm executor', () => {
     const r = await both(g, g.outputs.map((o) => o.name), feeds, 2);
     expectSame(r.a, r.b);
     expect(r.stats[0]!.fallbackOps).toEqual(expect.arrayContaining(['gather', 'one_hot', 'cumsum']));
+    expect(r.stats[0]!.fallbackOps).not.toContain('conv2d');
+    expect(r.stats[0]!.fallbackOps).not.toContain('max_pool');
     expect(r.stats[0]!.direct).toBeGreaterThan(0);
     r.dispose();
     tf.dispose([f, ...Object.values(feeds)]);
