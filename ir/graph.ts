@@ -18,9 +18,13 @@ export function typeToString(t: TensorType): string {
 
 export type ValueKind = 'input' | 'state' | 'node';
 
+/** One use of a value: operand `index` of `node`. */
+export interface Use {
+  node: Node;
+  index: number;
+}
+
 export class Value {
-  /** Uses as (node, operand index) pairs; kept exact by Graph. */
-  readonly uses: Array<{ node: Node; index: number }> = [];
   constructor(
     readonly id: number,
     public type: TensorType,
@@ -28,6 +32,8 @@ export class Value {
     public producer: Node | null,
     public index: number,
     public name: string | undefined,
+    /** Uses as (node, operand index) pairs; kept exact by Graph. */
+    readonly uses: Use[] = [],
   ) {}
   get dtype(): DType { return this.type.dtype; }
   get shape(): Shape { return this.type.shape; }
@@ -76,6 +82,11 @@ export class StateVar {
   }
 }
 
+/** Graph.flags bits, per node id. */
+const REMOVED_EVER = 1;     // removed from this graph at some time (hasNode)
+const REMOVED_PENDING = 2;  // removed since the last sweep: still in `list` or among the moved
+const MOVED_AWAY = 4;       // moved since the last sweep: skipped at its old slot of `list`
+
 export interface GraphOutput {
   name: string;
   value: Value;
@@ -93,20 +104,27 @@ export class Graph {
    * The node list is edited lazily so that a pass removing or moving many nodes stays linear:
    * removeNode and moveBefore only record the edit, and reading `nodes` applies all recorded
    * edits in one O(n) sweep (with exactly the order eager array edits would give).
+   *
+   * The edit records are arrays indexed by node id (ids are dense, see idBound) rather than
+   * Sets and Maps keyed by Node: on a 100k-node graph, hash tables of that many objects cost
+   * more in cache misses and garbage than the edits themselves.
    */
   private list: Node[] = [];
-  /** Nodes removed since the last sweep (still in `list`, or among the moved). */
-  private readonly pendingRemoved = new Set<Node>();
-  /** Nodes of `list` moved since the last sweep: skipped at their old slot. */
-  private readonly movedAway = new Set<Node>();
+  /** Per node id: REMOVED_EVER | REMOVED_PENDING | MOVED_AWAY (see below). */
+  private flags = new Uint8Array(0);
+  /** Whether edits await the next sweep. */
+  private dirty = false;
   /** Moved nodes to emit just before list[i], in order, by i. */
   private readonly movedBefore = new Map<number, Node[]>();
-  /** Where a moved node now waits: the key of its movedBefore list. */
-  private readonly moverSlot = new Map<Node, number>();
-  /** list index of each node of `list`; built on the first moveBefore after a sweep. */
-  private slotOf: Map<Node, number> | undefined;
-  /** Every node ever removed from this graph (for hasNode). */
-  private readonly removedEver = new WeakSet<Node>();
+  /** Per node id: where a moved node now waits (the key of its movedBefore list), else -1. */
+  private moverSlot = new Int32Array(0);
+  /**
+   * Per node id: its index in `list`, valid while slotsValid (built on the first moveBefore
+   * after a sweep). Entries of nodes not in `list` may be stale: a slot counts only where
+   * list[slot] is that node.
+   */
+  private slotOf = new Int32Array(0);
+  private slotsValid = false;
   /** Collectors of the nodes added while Graph.track runs. */
   private readonly trackers: Node[][] = [];
 
@@ -116,19 +134,28 @@ export class Graph {
   get nodes(): Node[] {
     this.flushEdits();
     // The caller may edit the array itself: positions recorded for moveBefore are stale.
-    this.slotOf = undefined;
+    this.slotsValid = false;
     return this.list;
   }
 
   set nodes(ns: Node[]) {
     this.flushEdits();
-    this.slotOf = undefined;
+    this.slotsValid = false;
     this.list = ns;
+  }
+
+  /**
+   * Every node and value id of this graph is below this bound, and ids are dense from 0
+   * (nodes and values share one counter; a clone keeps them): a pass may keep per-node or
+   * per-value data in arrays of this length instead of Maps.
+   */
+  get idBound(): number {
+    return this.nextId;
   }
 
   /** Whether `n`, a node of this graph, has not been removed. O(1). */
   hasNode(n: Node): boolean {
-    return !this.removedEver.has(n);
+    return n.id >= this.flags.length || (this.flags[n.id]! & REMOVED_EVER) === 0;
   }
 
   /** Runs `build` and returns its result with the nodes it added, in order. */
@@ -142,21 +169,45 @@ export class Graph {
     }
   }
 
+  /** Makes the per-id edit arrays long enough for id `id`. */
+  private reserve(id: number): void {
+    if (id < this.flags.length) return;
+    const n = Math.max(id + 1, this.nextId, this.flags.length * 2, 64);
+    const flags = new Uint8Array(n);
+    flags.set(this.flags);
+    this.flags = flags;
+    const mover = new Int32Array(n).fill(-1);
+    mover.set(this.moverSlot);
+    this.moverSlot = mover;
+    const slot = new Int32Array(n);
+    slot.set(this.slotOf);
+    this.slotOf = slot;
+  }
+
   private flushEdits(): void {
-    if (this.pendingRemoved.size === 0 && this.movedAway.size === 0 && this.moverSlot.size === 0) return;
+    if (!this.dirty) return;
+    this.dirty = false;
+    const list = this.list, flags = this.flags, movedBefore = this.movedBefore;
     const out: Node[] = [];
-    const emit = (n: Node) => { if (!this.pendingRemoved.has(n)) out.push(n); };
-    this.list.forEach((n, i) => {
-      const before = this.movedBefore.get(i);
-      if (before) for (const m of before) emit(m);
-      if (!this.movedAway.has(n)) emit(n);
-    });
+    const len = list.length;
+    for (let i = 0; i < len; i++) {
+      const n = list[i]!;
+      if (movedBefore.size > 0) {
+        const before = movedBefore.get(i);
+        if (before) for (const m of before) if ((flags[m.id]! & REMOVED_PENDING) === 0) out.push(m);
+      }
+      if (n.id >= flags.length || (flags[n.id]! & (MOVED_AWAY | REMOVED_PENDING)) === 0) out.push(n);
+    }
+    // Cleared only now: a node moved to a later slot is read again after its old one.
+    for (let i = 0; i < len; i++) {
+      const id = list[i]!.id;
+      if (id >= flags.length) continue;
+      if (flags[id]! & MOVED_AWAY) this.moverSlot[id] = -1;
+      flags[id] = flags[id]! & REMOVED_EVER;
+    }
     this.list = out;
-    this.pendingRemoved.clear();
-    this.movedAway.clear();
-    this.movedBefore.clear();
-    this.moverSlot.clear();
-    this.slotOf = undefined;
+    movedBefore.clear();
+    this.slotsValid = false;
   }
 
   private newValue(type: TensorType, kind: ValueKind, producer: Node | null, index: number, name?: string): Value {
@@ -205,21 +256,50 @@ export class Graph {
    */
   clone(): Graph {
     const c = new Graph(this.name);
-    const map = new Map<Value, Value>();
+    const nodes = this.nodes;
+    // Copies by id (ids are dense): arrays, not a Map of 100k+ values. Each copy's use list
+    // is allocated at its final length (a first push would reserve 17 slots for the one or
+    // two uses most values have: on a 100k-node graph, megabytes of garbage-collector work).
+    const map: Array<Value | undefined> = new Array(this.nextId);
+    const useCount = new Int32Array(this.nextId);
+    for (let k = 0; k < nodes.length; k++) {
+      const ins = nodes[k]!.inputs;
+      for (let i = 0; i < ins.length; i++) if (ins[i]!.id < useCount.length) useCount[ins[i]!.id]++;
+    }
+    const filled = new Int32Array(this.nextId);
     const copy = (v: Value, producer: Node | null): Value => {
-      const w = new Value(v.id, v.type, v.kind, producer, v.index, v.name);
-      map.set(v, w);
+      const n = v.id < useCount.length ? useCount[v.id]! : 0;
+      const w = new Value(v.id, v.type, v.kind, producer, v.index, v.name, n > 0 ? new Array<Use>(n) : []);
+      map[v.id] = w;
       return w;
     };
     for (const v of this.inputs) c.inputs.push(copy(v, null));
     for (const s of this.states) c.states.push(new StateVar(s.name, copy(s.value, null), s.initSource, s.trainable));
-    for (const n of this.nodes) {
-      const m = new Node(n.id, n.op, n.inputs.map((v) => map.get(v) ?? v), n.attrs, [], n.loc);
-      m.outputs = n.outputs.map((v) => copy(v, m));
-      m.inputs.forEach((v, i) => v.uses.push({ node: m, index: i }));
-      c.list.push(m);
+    const list = c.list;
+    let unmapped = false;
+    for (let k = 0; k < nodes.length; k++) {
+      const n = nodes[k]!;
+      const ins = n.inputs, outs = n.outputs;
+      const inputs: Value[] = new Array(ins.length);
+      const m = new Node(n.id, n.op, inputs, n.attrs, new Array(outs.length), n.loc);
+      for (let i = 0; i < ins.length; i++) {
+        const mine = map[ins[i]!.id];
+        if (mine === undefined) {
+          // Not a value of this graph, or not defined before this use: kept as it is.
+          inputs[i] = ins[i]!;
+          ins[i]!.uses.push({ node: m, index: i });
+          unmapped = true;
+          continue;
+        }
+        inputs[i] = mine;
+        mine.uses[filled[mine.id]++] = { node: m, index: i };
+      }
+      for (let i = 0; i < outs.length; i++) m.outputs[i] = copy(outs[i]!, m);
+      list.push(m);
     }
-    c.outputs = this.outputs.map((o) => ({ name: o.name, value: map.get(o.value) ?? o.value }));
+    // A use counted above but left with the original value: its slot was never filled.
+    if (unmapped) for (const w of map) if (w !== undefined && filled[w.id]! < w.uses.length) w.uses.length = filled[w.id]!;
+    c.outputs = this.outputs.map((o) => ({ name: o.name, value: map[o.value.id] ?? o.value }));
     c.nextId = this.nextId;
     for (const n of this.names) c.names.add(n);
     return c;
@@ -247,7 +327,10 @@ export class Graph {
     const node = new Node(this.nextId++, op, inputs, attrs, [], loc);
     node.outputs = outTypes.map((t, i) => this.newValue(t, 'node', node, i));
     inputs.forEach((v, i) => v.uses.push({ node, index: i }));
-    this.slotOf?.set(node, this.list.length);
+    if (this.slotsValid) {
+      this.reserve(node.id);
+      this.slotOf[node.id] = this.list.length;
+    }
     this.list.push(node);
     for (const t of this.trackers) t.push(node);
     return node;
@@ -271,7 +354,7 @@ export class Graph {
 
   setInput(node: Node, index: number, v: Value): void {
     const old = node.inputs[index]!;
-    removeUse(old, (u) => u.node === node && u.index === index);
+    removeUse(old, node, index);
     node.inputs[index] = v;
     v.uses.push({ node, index });
   }
@@ -287,9 +370,12 @@ export class Graph {
       for (const o of this.outputs) if (o.value === from) o.value = to;
     }
     // All at once (the same end state as setInput per use, without a splice per use).
-    for (const u of from.uses) {
+    // The use records move over as they are (same node, same operand): no new objects.
+    const uses = from.uses, toUses = to.uses;
+    for (let i = 0, len = uses.length; i < len; i++) {
+      const u = uses[i]!;
       u.node.inputs[u.index] = to;
-      to.uses.push({ node: u.node, index: u.index });
+      toUses.push(u);
     }
     from.uses.length = 0;
   }
@@ -300,10 +386,11 @@ export class Graph {
       if (o.uses.length > 0 || this.isOutput(o)) throw new Error(`removeNode: ${node.op} output still used`);
       if (o.name !== undefined) this.names.delete(o.name);
     }
-    node.inputs.forEach((v) => removeUse(v, (u) => u.node === node));
+    for (const v of node.inputs) removeUse(v, node, -1);
     // Recorded; applied when `nodes` is next read (O(1) here, O(n) once per sweep).
-    this.pendingRemoved.add(node);
-    this.removedEver.add(node);
+    this.reserve(node.id);
+    this.flags[node.id] |= REMOVED_EVER | REMOVED_PENDING;
+    this.dirty = true;
   }
 
   /** Removes a variable that no node reads. */
@@ -321,29 +408,47 @@ export class Graph {
   moveBefore(node: Node, before: Node): void {
     if (node === before) return;
     // Recorded as "just before `before`'s slot"; applied when `nodes` is next read.
-    const slots = this.slotOf ??= new Map(this.list.map((n, i) => [n, i]));
+    this.reserve(Math.max(node.id, before.id));
+    if (!this.slotsValid) {
+      const list = this.list;
+      for (let i = 0, len = list.length; i < len; i++) {
+        const id = list[i]!.id;
+        if (id >= this.slotOf.length) this.reserve(id);
+        this.slotOf[id] = i;
+      }
+      this.slotsValid = true;
+    }
+    const mover = this.moverSlot;
     // Take `node` out of where it is now.
-    const from = this.moverSlot.get(node);
-    if (from !== undefined) {
+    const from = mover[node.id]!;
+    if (from >= 0) {
       const l = this.movedBefore.get(from)!;
       l.splice(l.indexOf(node), 1);
     } else {
-      if (!slots.has(node)) throw new Error(`moveBefore: ${node.op} is not a node of graph @${this.name}`);
-      this.movedAway.add(node);
+      if (this.slotIn(node) < 0) throw new Error(`moveBefore: ${node.op} is not a node of graph @${this.name}`);
+      this.flags[node.id] |= MOVED_AWAY;
     }
+    this.dirty = true;
     // Put it just before `before`: its slot in the list, or its place among the moved.
-    const to = this.moverSlot.get(before);
-    if (to !== undefined) {
+    const to = mover[before.id]!;
+    if (to >= 0) {
       const l = this.movedBefore.get(to)!;
       l.splice(l.indexOf(before), 0, node);
-      this.moverSlot.set(node, to);
+      mover[node.id] = to;
       return;
     }
-    const k = slots.get(before);
-    if (k === undefined) throw new Error(`moveBefore: ${before.op} is not a node of graph @${this.name}`);
+    const k = this.slotIn(before);
+    if (k < 0) throw new Error(`moveBefore: ${before.op} is not a node of graph @${this.name}`);
     const l = this.movedBefore.get(k);
     if (l) l.push(node); else this.movedBefore.set(k, [node]);
-    this.moverSlot.set(node, k);
+    mover[node.id] = k;
+  }
+
+  /** `n`'s index in `list` (slots valid), or -1 when it is not there. */
+  private slotIn(n: Node): number {
+    if (n.id >= this.slotOf.length) return -1;
+    const k = this.slotOf[n.id]!;
+    return k < this.list.length && this.list[k] === n ? k : -1;
   }
 
   /** All values: inputs, states, node outputs. */
@@ -359,21 +464,23 @@ export class Graph {
 }
 
 /**
- * Removes the first use matching `pred`, searching from the end: a node removed right after
- * it was added (or dce removing users last-first) finds its use at once.
+ * Removes the first use of `v` by `node` (at operand `index`, or at any when -1), searching
+ * from both ends at once: passes walk the graph in order, so a value read by many nodes (a
+ * shared weight) loses its oldest use first while new uses are appended; one-ended scans made
+ * rewriting every reader of such a value quadratic. A node removed right after it was added
+ * (or dce removing users last-first) finds its use at once. Among several matches (x op x)
+ * any may go, only one.
  */
-function removeUse(v: Value, pred: (u: { node: Node; index: number }) => boolean): void {
+function removeUse(v: Value, node: Node, index: number): void {
   const uses = v.uses;
-  // Scanned from both ends at once: passes walk the graph in order, so a value read by many
-  // nodes (a shared weight) loses its oldest use first while new uses are appended; one-ended
-  // scans made rewriting every reader of such a value quadratic. Among several matches
-  // (x op x) any may go, only one.
   for (let lo = 0, hi = uses.length - 1; lo <= hi; lo++, hi--) {
-    if (pred(uses[hi]!)) {
+    const h = uses[hi]!;
+    if (h.node === node && (index < 0 || h.index === index)) {
       if (hi === uses.length - 1) uses.pop(); else uses.splice(hi, 1);
       return;
     }
-    if (pred(uses[lo]!)) {
+    const l = uses[lo]!;
+    if (l.node === node && (index < 0 || l.index === index)) {
       if (lo === 0) uses.shift(); else uses.splice(lo, 1);
       return;
     }
