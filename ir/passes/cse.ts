@@ -41,52 +41,181 @@ export function attrValueEq(a: AttrValue, b: AttrValue): boolean {
   return da.sym === db.sym && da.k === db.k && da.c === db.c;
 }
 
-/** A cheap key for an attr value (tensors by dtype, shape and a hash of their first bytes). */
-function attrKey(v: AttrValue): string {
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
-  if (typeof v !== 'object') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${(v as readonly AttrValue[]).map(attrKey).join(',')}]`;
+/*
+ * Candidates are found by a numeric hash of everything sameNode compares (op, operands,
+ * attrs), and sameNode decides. Equal nodes hash alike, so the first earlier equal node is
+ * found whatever else shares its hash. A number rather than a string key: on a 100k-node graph
+ * building, hashing and keeping one string (and its sorted attr list) per node was most of
+ * the pass's time and garbage.
+ */
+
+const mix = (h: number, x: number): number => Math.imul(h ^ x, 0x01000193);
+
+/** Final avalanche (murmur3's fmix32): nearby ids land in different buckets. */
+function finish(h: number): number {
+  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+
+/** Equal numbers (Object.is, so NaN = NaN and −0 ≠ 0) hash alike. */
+function numberHash(x: number): number {
+  if ((x | 0) === x && !Object.is(x, -0)) return x;
+  f64[0] = Number.isNaN(x) ? NaN : x;
+  return mix(u32[0]!, u32[1]!);
+}
+
+/** Strings hashed once per pass run (attr names, op names and string attrs repeat). */
+class StringHashes {
+  private readonly memo = new Map<string, number>();
+  of(s: string): number {
+    let h = this.memo.get(s);
+    if (h === undefined) {
+      h = 0x811c9dc5;
+      for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
+      this.memo.set(s, h);
+    }
+    return h;
+  }
+}
+
+/** A hash of an attr value consistent with attrValueEq (tensors by dtype, shape and their first bytes). */
+function attrHash(v: AttrValue, str: StringHashes): number {
+  switch (typeof v) {
+    case 'number': return numberHash(v);
+    case 'boolean': return v ? 0x5bd1e995 : 0x1b873593;
+    case 'string': return str.of(v);
+  }
+  if (Array.isArray(v)) {
+    let h = 0x2545f491 ^ v.length;
+    for (const x of v as readonly AttrValue[]) h = mix(h, attrHash(x, str));
+    return h;
+  }
   if (isTensorData(v)) {
     const b = bytesOf(v);
-    let h = 0x811c9dc5;
-    for (let i = 0; i < Math.min(b.length, 256); i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-    return `${v.dtype}[${v.shape.join(',')}]#${(h >>> 0).toString(16)}`;
+    let h = mix(str.of(v.dtype), v.shape.length);
+    for (const d of v.shape) h = mix(h, d);
+    for (let i = 0; i < Math.min(b.length, 256); i++) h = mix(h, b[i]!);
+    return h;
   }
+  // A symbolic dim: attrValueEq compares k and c with ===, so −0 and 0 are one.
   const d = v as Exclude<Dim, number>;
-  return `${d.k}*${d.sym}+${d.c}`;
+  return mix(mix(str.of(d.sym), numberHash(d.k === 0 ? 0 : d.k)), numberHash(d.c === 0 ? 0 : d.c));
 }
 
-function operands(n: Node): Value[] {
-  return OPS[n.op].commutative ? [...n.inputs].sort((a, b) => a.id - b.id) : n.inputs;
+function nodeHash(n: Node, str: StringHashes): number {
+  let h = mix(str.of(n.op), n.inputs.length * 31 + n.outputs.length);
+  if (OPS[n.op].commutative) {
+    // Order-free (a sum), as sameNode compares operands sorted.
+    let s = 0;
+    for (const v of n.inputs) s = (s + finish(v.id + 1)) | 0;
+    h = mix(h, s);
+  } else {
+    for (const v of n.inputs) h = mix(h, v.id);
+  }
+  // Order-free over the attrs too (sameNode compares them as a set).
+  let a = 0;
+  const attrs = n.attrs;
+  for (const k in attrs) {
+    const x = attrs[k];
+    if (x !== undefined) a = (a + finish(mix(str.of(k), attrHash(x, str)))) | 0;
+  }
+  return finish(mix(h, a));
 }
 
-function keyOf(n: Node): string {
-  const attrs = Object.keys(n.attrs).filter((k) => n.attrs[k] !== undefined).sort().map((k) => `${k}=${attrKey(n.attrs[k]!)}`);
-  return `${n.op}(${operands(n).map((v) => v.id).join(',')}){${attrs.join(',')}}`;
+/** Operands equal as sorted by id (commutative ops), else in order. */
+function sameOperands(a: Node, b: Node): boolean {
+  const ia = a.inputs, ib = b.inputs;
+  if (!OPS[a.op].commutative) {
+    for (let i = 0; i < ia.length; i++) if (ia[i] !== ib[i]) return false;
+    return true;
+  }
+  if (ia.length === 2) return (ia[0] === ib[0] && ia[1] === ib[1]) || (ia[0] === ib[1] && ia[1] === ib[0]);
+  const byId = (x: Value, y: Value) => x.id - y.id;
+  const sa = [...ia].sort(byId), sb = [...ib].sort(byId);
+  return sa.every((v, i) => v === sb[i]);
 }
 
 function sameNode(a: Node, b: Node): boolean {
   if (a.op !== b.op || a.inputs.length !== b.inputs.length || a.outputs.length !== b.outputs.length) return false;
-  const ia = operands(a), ib = operands(b);
-  if (!ia.every((v, i) => v === ib[i])) return false;
-  const ka = Object.keys(a.attrs).filter((k) => a.attrs[k] !== undefined);
-  const kb = Object.keys(b.attrs).filter((k) => b.attrs[k] !== undefined);
-  if (ka.length !== kb.length || !ka.every((k) => b.attrs[k] !== undefined && attrValueEq(a.attrs[k]!, b.attrs[k]!))) return false;
-  return a.outputs.every((o, i) => typeEq(o.type, b.outputs[i]!.type));
+  if (!sameOperands(a, b)) return false;
+  // The same defined attrs, pairwise equal.
+  let ka = 0, kb = 0;
+  for (const k in a.attrs) {
+    const x = a.attrs[k];
+    if (x === undefined) continue;
+    ka++;
+    const y = b.attrs[k];
+    if (y === undefined || !attrValueEq(x, y)) return false;
+  }
+  for (const k in b.attrs) if (b.attrs[k] !== undefined) kb++;
+  if (ka !== kb) return false;
+  for (let i = 0; i < a.outputs.length; i++) if (!typeEq(a.outputs[i]!.type, b.outputs[i]!.type)) return false;
+  return true;
+}
+
+/**
+ * The nodes kept so far, chained per hash bucket in insertion order (open hashing on typed
+ * arrays: no object per entry).
+ */
+class NodeTable {
+  private readonly nodes: Node[] = [];
+  private hashes: Int32Array;
+  private next: Int32Array;
+  private readonly head: Int32Array;
+  private readonly tail: Int32Array;
+  private readonly mask: number;
+
+  constructor(expected: number) {
+    let cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    this.mask = cap - 1;
+    this.head = new Int32Array(cap).fill(-1);
+    this.tail = new Int32Array(cap);
+    this.hashes = new Int32Array(Math.max(16, expected));
+    this.next = new Int32Array(Math.max(16, expected));
+  }
+
+  /** The first node added with hash `h` that sameNode finds equal to `n`. */
+  find(n: Node, h: number): Node | undefined {
+    for (let i = this.head[h & this.mask]!; i >= 0; i = this.next[i]!) {
+      if (this.hashes[i] === h && sameNode(this.nodes[i]!, n)) return this.nodes[i];
+    }
+    return undefined;
+  }
+
+  add(n: Node, h: number): void {
+    const i = this.nodes.length;
+    if (i === this.hashes.length) {
+      const hs = new Int32Array(i * 2); hs.set(this.hashes); this.hashes = hs;
+      const nx = new Int32Array(i * 2); nx.set(this.next); this.next = nx;
+    }
+    this.nodes.push(n);
+    this.hashes[i] = h;
+    this.next[i] = -1;
+    const b = h & this.mask;
+    if (this.head[b]! < 0) this.head[b] = i; else this.next[this.tail[b]!] = i;
+    this.tail[b] = i;
+  }
 }
 
 export const cse: Pass = {
   name: 'cse',
   run(g: Graph) {
-    const seen = new Map<string, Node[]>();
+    const nodes = [...g.nodes];
+    const table = new NodeTable(nodes.length);
+    const str = new StringHashes();
     let changed = false;
-    for (const n of [...g.nodes]) {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       if (OPS[n.op].effect !== 'pure' || n.outputs.length === 0) continue;
-      const key = keyOf(n);
-      const bucket = seen.get(key);
-      const m = bucket?.find((c) => sameNode(c, n));
+      const h = nodeHash(n, str);
+      const m = table.find(n, h);
       if (m && replaceNode(g, n, m.outputs)) { changed = true; continue; }
-      if (bucket) bucket.push(n); else seen.set(key, [n]);
+      table.add(n, h);
     }
     return changed;
   },
