@@ -140,7 +140,11 @@ function fold(g: Graph, bn: Node): boolean {
 
 export function foldBatchNormIn(g: Graph): boolean {
   let changed = false;
-  for (const n of [...g.nodes]) if (n.op === 'batch_norm' && g.hasNode(n)) changed = fold(g, n) || changed;
+  const nodes = [...g.nodes];
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    if (n.op === 'batch_norm' && g.hasNode(n)) changed = fold(g, n) || changed;
+  }
   return changed;
 }
 

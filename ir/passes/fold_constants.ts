@@ -50,7 +50,14 @@ export function whyNotFold(n: Node, ctx: PassContext): string | undefined {
 }
 
 function foldNode(g: Graph, n: Node, ctx: PassContext, cache: Map<Value, TensorData | null>): boolean {
-  if (n.inputs.length === 0 || whyNotFold(n, ctx) !== undefined) return false;
+  if (n.inputs.length === 0) return false;
+  // Most nodes read a computed value: that settles it before whyNotFold looks at the result
+  // types (constantOf below would refuse such an operand anyway).
+  for (const v of n.inputs) {
+    const p = v.producer;
+    if (!p || (p.op !== 'const' && p.inputs.length > 0)) return false;
+  }
+  if (whyNotFold(n, ctx) !== undefined) return false;
   const ins: TensorData[] = [];
   for (const v of n.inputs) {
     const c = constantOf(v, ctx, cache);
@@ -80,7 +87,8 @@ export const foldConstants: Pass = {
     if (!ctx.evaluate) return false;
     const cache = new Map<Value, TensorData | null>();
     let changed = false;
-    for (const n of [...g.nodes]) if (foldNode(g, n, ctx, cache)) changed = true;
+    const nodes = [...g.nodes];
+    for (let i = 0; i < nodes.length; i++) if (foldNode(g, nodes[i]!, ctx, cache)) changed = true;
     return changed;
   },
 };

@@ -210,7 +210,9 @@ export function fuseMatmulBiasActIn(g: Graph, ctx: Pick<PassContext, 'backend'> 
     // Before each sweep: a bias fused in the last one may have left y read by relu and steps.
     again = steps && stepsReadRelu(g);
     changed ||= again;
-    for (const n of [...g.nodes]) {
+    const nodes = [...g.nodes];
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       if (FUSED_FORM[n.op] && g.hasNode(n) && fuseAt(g, n)) again = changed = true;
     }
   }

@@ -18,7 +18,7 @@
 import { isStatic, isStaticShape, shapeToString } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
 import { typeToString } from '../graph.js';
-import type { OpDef } from '../ops.js';
+import type { OpDef, OpName } from '../ops.js';
 import { OPS } from '../ops.js';
 import { sizeOf, tensorData } from '../tensor_data.js';
 import type { Pass, PassContext } from './pass.js';
@@ -29,32 +29,53 @@ export type Match = { readonly rewrite: (g: Graph) => Value } | { readonly why: 
 
 export interface Rule {
   readonly name: string;
-  /** Which nodes the rule looks at (by trait or op); explain lists only these. */
-  readonly on: (d: OpDef, n: Node) => boolean;
+  /** Which ops the rule looks at (by trait or name; asked once per op); explain lists only these. */
+  readonly on: (d: OpDef, op: OpName) => boolean;
   readonly match: (n: Node, ctx: PassContext) => Match;
 }
 
-const miss = (why: string): Match => ({ why });
+/**
+ * A rule that does not fire. Its reason is worded only when read (explainSimplify): the pass
+ * asks every node and reads none, and on a 100k-node graph the wording was most of its garbage.
+ */
+class Miss {
+  constructor(private readonly reason: Reason) {}
+  get why(): string { return wording(this.reason); }
+}
+/** A reason: a fixed text, or one worded on demand. */
+type Reason = string | (() => string);
+const wording = (r: Reason): string => (typeof r === 'string' ? r : r());
+const miss = (why: Reason): Match => new Miss(why);
 const use = (v: Value): Match => ({ rewrite: () => v });
 const out = (n: Node): Value => n.outputs[0]!;
 const ints = (n: Node, k: string): readonly number[] => n.attrs[k] as readonly number[];
 const isInteger = (v: Value): boolean => v.dtype !== 'float32';
 
-/** `x` itself may replace the node's result: same type. */
-function keep(n: Node, x: Value, what: string): Match {
-  return typeEq(out(n).type, x.type) ? use(x) : miss(`${what}, but the result ${typeToString(out(n).type)} is not ${typeToString(x.type)} (a broadcast)`);
+/** `x` itself may replace the node's result: same type (`what` says why it would). */
+function keep(n: Node, x: Value, what: Reason): Match {
+  return typeEq(out(n).type, x.type) ? use(x) : miss(() => `${wording(what)}, but the result ${typeToString(out(n).type)} is not ${typeToString(x.type)} (a broadcast)`);
 }
 
-/** A rule for shape ops whose attrs can make them a no-op. */
-function noop(name: string, ops: readonly string[], test: (n: Node) => string | undefined): Rule {
+/** A rule for shape ops whose attrs can make them a no-op (`test`: why not, or undefined). */
+function noop(name: string, ops: readonly string[], test: (n: Node) => Reason | undefined): Rule {
   return {
     name,
-    on: (_, n) => ops.includes(n.op),
+    on: (_, op) => ops.includes(op),
     match: (n) => {
       const why = test(n);
-      return why !== undefined ? miss(why) : keep(n, n.inputs[0]!, `${n.op} is a no-op`);
+      return why !== undefined ? miss(why) : keep(n, n.inputs[0]!, () => `${n.op} is a no-op`);
     },
   };
+}
+
+const SIDES_BOTH: readonly number[] = [1, 0];
+const SIDES_RIGHT: readonly number[] = [1];
+
+/** Why operand `k` of `n` being the neutral `value` does not simplify `n`. */
+function neutralWhy(n: Node, k: number, value: number): string {
+  if (splatValue(n.inputs[k]!) !== value) return `operand ${k} is not a constant ${value}`;
+  const m = keep(n, n.inputs[1 - k]!, () => `operand ${k} is the neutral ${value}`);
+  return 'why' in m ? m.why : '';
 }
 
 function isIdentityPerm(p: readonly number[]): boolean {
@@ -67,17 +88,13 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (d) => d.neutral !== undefined,
     match: (n) => {
       const { value, side } = OPS[n.op].neutral!;
-      const sides = side === 'both' ? [1, 0] : [1];
-      const whys: string[] = [];
+      const sides = side === 'both' ? SIDES_BOTH : SIDES_RIGHT;
       for (const k of sides) {
-        const c = n.inputs[k]!, x = n.inputs[1 - k]!;
-        const s = splatValue(c);
-        if (s !== value) { whys.push(`operand ${k} is not a constant ${value}`); continue; }
-        const m = keep(n, x, `operand ${k} is the neutral ${value}`);
+        if (splatValue(n.inputs[k]!) !== value) continue;
+        const m = keep(n, n.inputs[1 - k]!, () => `operand ${k} is the neutral ${value}`);
         if ('rewrite' in m) return m;
-        whys.push(m.why);
       }
-      return miss(whys.join('; '));
+      return miss(() => sides.map((k) => neutralWhy(n, k, value)).join('; '));
     },
   },
   {
@@ -86,15 +103,15 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     match: (n, ctx) => {
       const z = OPS[n.op].absorbing!;
       const r = out(n);
-      if (!isInteger(r)) return miss(`${r.dtype}: x·${z} is not ${z} for x = NaN or ±Inf, so float products are kept`);
+      if (!isInteger(r)) return miss(() => `${r.dtype}: x·${z} is not ${z} for x = NaN or ±Inf, so float products are kept`);
       const k = [0, 1].find((i) => splatValue(n.inputs[i]!) === z);
-      if (k === undefined) return miss(`no operand is a constant ${z}`);
+      if (k === undefined) return miss(() => `no operand is a constant ${z}`);
       const c = n.inputs[k]!;
       if (typeEq(c.type, r.type)) return use(c);
       const shape = r.shape;
-      if (!isStaticShape(shape)) return miss(`the result ${typeToString(r.type)} has a symbolic shape, so a broadcast ${z} cannot be a constant`);
+      if (!isStaticShape(shape)) return miss(() => `the result ${typeToString(r.type)} has a symbolic shape, so a broadcast ${z} cannot be a constant`);
       const size = sizeOf(shape);
-      if (size > ctx.maxFoldElements) return miss(`the result has ${size} elements, over the folding limit`);
+      if (size > ctx.maxFoldElements) return miss(() => `the result has ${size} elements, over the folding limit`);
       return { rewrite: (g) => g.add('const', [], { value: tensorData(r.dtype, shape, new Array<number>(size).fill(z)) }, n.loc) };
     },
   },
@@ -103,13 +120,13 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (d) => d.involution === true,
     match: (n) => {
       const p = n.inputs[0]!.producer;
-      if (p?.op !== n.op) return miss(`the operand is not another ${n.op}`);
-      return keep(n, p.inputs[0]!, `${n.op}(${n.op}(x))`);
+      if (p?.op !== n.op) return miss(() => `the operand is not another ${n.op}`);
+      return keep(n, p.inputs[0]!, () => `${n.op}(${n.op}(x))`);
     },
   },
   {
     name: 'transpose-transpose',
-    on: (_, n) => n.op === 'transpose',
+    on: (_, op) => op === 'transpose',
     match: (n) => {
       const p = n.inputs[0]!.producer;
       if (p?.op !== 'transpose') return miss('the operand is not a transpose');
@@ -121,18 +138,18 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
       return { rewrite: (g) => g.add('transpose', [x], { perm }, n.loc) };
     },
   },
-  noop('identity-transpose', ['transpose'], (n) => (isIdentityPerm(ints(n, 'perm')) ? undefined : `perm [${ints(n, 'perm').join(',')}] is not the identity`)),
+  noop('identity-transpose', ['transpose'], (n) => (isIdentityPerm(ints(n, 'perm')) ? undefined : () => `perm [${ints(n, 'perm').join(',')}] is not the identity`)),
   {
     name: 'reshape-reshape',
-    on: (_, n) => n.op === 'reshape',
+    on: (_, op) => op === 'reshape',
     match: (n) => {
       const p = n.inputs[0]!.producer;
       if (p?.op !== 'reshape') return miss('the operand is not a reshape');
       return { rewrite: (g) => g.add('reshape', [p.inputs[0]!], n.attrs, n.loc) };
     },
   },
-  noop('reshape-same-shape', ['reshape', 'broadcast_to'], (n) => (typeEq(out(n).type, n.inputs[0]!.type) ? undefined : `it changes the shape ${shapeToString(n.inputs[0]!.shape)} → ${shapeToString(out(n).shape)}`)),
-  noop('cast-same-dtype', ['cast'], (n) => (n.attrs.dtype === n.inputs[0]!.dtype ? undefined : `it casts ${n.inputs[0]!.dtype} to ${String(n.attrs.dtype)}`)),
+  noop('reshape-same-shape', ['reshape', 'broadcast_to'], (n) => (typeEq(out(n).type, n.inputs[0]!.type) ? undefined : () => `it changes the shape ${shapeToString(n.inputs[0]!.shape)} → ${shapeToString(out(n).shape)}`)),
+  noop('cast-same-dtype', ['cast'], (n) => (n.attrs.dtype === n.inputs[0]!.dtype ? undefined : () => `it casts ${n.inputs[0]!.dtype} to ${String(n.attrs.dtype)}`)),
   noop('identity', ['identity'], () => undefined),
   noop('slice-whole', ['slice', 'strided_slice'], (n) => {
     const begin = n.attrs.begin as readonly unknown[];
@@ -149,12 +166,12 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
   }),
   {
     name: 'single-operand',
-    on: (_, n) => n.op === 'add_n' || n.op === 'concat',
-    match: (n) => (n.inputs.length === 1 ? keep(n, n.inputs[0]!, `${n.op} of one operand`) : miss(`${n.inputs.length} operands`)),
+    on: (_, op) => op === 'add_n' || op === 'concat',
+    match: (n) => (n.inputs.length === 1 ? keep(n, n.inputs[0]!, () => `${n.op} of one operand`) : miss(() => `${n.inputs.length} operands`)),
   },
   {
     name: 'static-sym-const',
-    on: (_, n) => n.op === 'sym_const',
+    on: (_, op) => op === 'sym_const',
     match: (n) => {
       const d = n.attrs.value as Parameters<typeof isStatic>[0];
       if (!isStatic(d)) return miss('its dim is symbolic');
@@ -163,13 +180,24 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
   },
 ];
 
+/** The rules that look at each op, in SIMPLIFY_RULES order (most ops have none). */
+const RULES_BY_OP = new Map<OpName, readonly Rule[]>();
+
+function rulesFor(op: OpName): readonly Rule[] {
+  let rules = RULES_BY_OP.get(op);
+  if (rules === undefined) {
+    rules = SIMPLIFY_RULES.filter((r) => r.on(OPS[op], op));
+    RULES_BY_OP.set(op, rules);
+  }
+  return rules;
+}
+
 /** Applies the first rule that fires at `n`; true when the graph changed. */
 function simplifyNode(g: Graph, n: Node, ctx: PassContext): boolean {
   if (n.outputs.length !== 1) return false;
-  const d: OpDef = OPS[n.op];
-  for (const rule of SIMPLIFY_RULES) {
-    if (!rule.on(d, n)) continue;
-    const m = rule.match(n, ctx);
+  const rules = rulesFor(n.op);
+  for (let i = 0; i < rules.length; i++) {
+    const m = rules[i]!.match(n, ctx);
     if (!('rewrite' in m)) continue;
     const { result: v, added } = g.track(() => m.rewrite(g));
     for (const a of added) g.moveBefore(a, n);
@@ -187,15 +215,15 @@ export const simplify: Pass = {
   name: 'simplify',
   run(g, ctx) {
     let changed = false;
-    for (const n of [...g.nodes]) if (simplifyNode(g, n, ctx)) changed = true;
+    const nodes = [...g.nodes];
+    for (let i = 0; i < nodes.length; i++) if (simplifyNode(g, nodes[i]!, ctx)) changed = true;
     return changed;
   },
 };
 
 /** For debugging: each rule that looks at `n`, and whether it fires or why not. */
 export function explainSimplify(n: Node, ctx: PassContext): Array<{ rule: string; why: string | undefined }> {
-  const d: OpDef = OPS[n.op];
-  return SIMPLIFY_RULES.filter((r) => r.on(d, n)).map((r) => {
+  return rulesFor(n.op).map((r) => {
     const m = r.match(n, ctx);
     return { rule: r.name, why: 'why' in m ? m.why : undefined };
   });
