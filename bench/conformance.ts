@@ -1,7 +1,7 @@
 /**
  * Runs the ONNX backend node tests through graphc and prints one line a case and the totals.
  *
- *   npx tsx bench/conformance.ts [--dir DIR] [--backend cpu|wasm|webgpu|tensorflow] [--filter REGEX] [--failures] [--round-trip]
+ *   npx tsx bench/conformance.ts [--dir DIR] [--backend cpu|wasm|webgpu|tensorflow] [--executor auto|tensors] [--filter REGEX] [--failures] [--round-trip]
  *
  * --round-trip exports each imported graph with toOnnx and imports it again before running.
  */
@@ -22,6 +22,7 @@ async function main(argv: string[]): Promise<void> {
     backend: (arg('--backend') ?? 'cpu') as BackendName,
     filter: filter ? new RegExp(filter) : undefined,
     roundTrip: argv.includes('--round-trip'),
+    executor: (arg('--executor') ?? 'auto') as 'auto' | 'tensors',
   });
   console.log(formatReport(report, { onlyFailures: argv.includes('--failures') }));
 }

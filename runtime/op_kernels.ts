@@ -375,8 +375,24 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   reverse: ([x], a) => tf.reverse(x!, [...a.ints('axes')]),
   broadcast_to: ([x], a, ctx) => tf.broadcastTo(x!, shapeOf(ctx, a.dims('shape'))),
   // The OneHot kernel: tf.oneHot rejects depth < 2.
-  one_hot: ([i], a) => runKernel('OneHot', { indices: i! },
-    { depth: a.int('depth'), onValue: a.float('on_value'), offValue: a.float('off_value'), dtype: tfDtype(a.dtype('dtype')) }),
+  one_hot: ([i], a, ctx) => {
+    const depth = a.int('depth'), on = a.float('on_value'), off = a.float('off_value'), dtype = tfDtype(a.dtype('dtype'));
+    if (ctx.backend !== 'wasm') return runKernel('OneHot', { indices: i! }, { depth, onValue: on, offValue: off, dtype });
+    // tfjs-backend-wasm 4.22's OneHot writes int32 values into a float32 or bool result
+    // (tf.oneHot([0], 2, 1, 0, 'float32') reads back [1.4e-45, 0]) and writes outside the
+    // result for an index ≥ depth: the one-hot is a comparison with 0..depth-1 here
+    // (an index out of range gives all off values, as tfjs-cpu and TensorFlow do).
+    // The bool result is built from the comparison (a bool tf.where of broadcast scalars runs
+    // out of bounds on tfjs-wasm too); int32 arithmetically, exact.
+    return tf.tidy(() => {
+      const hot = tf.equal(tf.expandDims(i!, -1), tf.range(0, depth, 1, 'int32'));
+      if (dtype === 'float32') return tf.where(hot, tf.scalar(on), tf.scalar(off));
+      if (dtype === 'int32') return tf.add(tf.mul(tf.cast(hot, 'int32'), tf.scalar(on - off, 'int32')), tf.scalar(off, 'int32'));
+      if (on && !off) return hot;
+      if (!on && off) return tf.logicalNot(hot);
+      return tf.fill(hot.shape, on ? 1 : 0, 'bool');
+    });
+  },
   // tfjs's kernel segments along axis 0 only; ids of rank r segment the first r axes of x.
   unsorted_segment_sum: ([x, ids], a) => {
     const r = ids!.rank, n = a.int('num_segments');

@@ -18,6 +18,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendName } from '../../runtime/backends.js';
+import { ensureBackend, selectBackend } from '../../runtime/backends.js';
 import { Session } from '../../runtime/session.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { sizeOf } from '../../ir/tensor_data.js';
@@ -61,6 +62,8 @@ export interface ConformanceReport {
 export interface ConformanceOptions {
   /** Session backend (default 'cpu'). */
   backend?: BackendName;
+  /** Session executor (wasm: 'auto' runs the direct executor, 'tensors' one tfjs op per node). */
+  executor?: 'auto' | 'tensors';
   /** Runs only the cases whose directory name matches. */
   filter?: RegExp | ((name: string) => boolean);
   /** Absolute tolerance for floats (default 1e-5). */
@@ -145,7 +148,7 @@ export function compareTensor(got: { shape: readonly number[]; values: ArrayLike
   return `${bad}/${want.data.length} elements differ (first at ${first}: got ${got.values[first]}, expected ${Number(want.data[first]!)}; max |diff| ${worst.toPrecision(3)})`;
 }
 
-async function runCase(caseDir: string, name: string, opts: Required<Pick<ConformanceOptions, 'atol' | 'rtol' | 'maxElements' | 'roundTrip'>> & { backend: BackendName }): Promise<Omit<CaseResult, 'ms'>> {
+async function runCase(caseDir: string, name: string, opts: Required<Pick<ConformanceOptions, 'atol' | 'rtol' | 'maxElements' | 'roundTrip' | 'executor'>> & { backend: BackendName }): Promise<Omit<CaseResult, 'ms'>> {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(readFileSync(join(caseDir, 'model.onnx')));
@@ -208,7 +211,7 @@ async function runCase(caseDir: string, name: string, opts: Required<Pick<Confor
     if (frozen.length === 0) cached = graph;
     let session: Session;
     try {
-      session = await Session.create(graph, { backend: opts.backend });
+      session = await Session.create(graph, { backend: opts.backend, executor: opts.executor });
     } catch (e) {
       return { name, status: 'error', reason: `session: ${firstLine(e)}`, numeric: true };
     }
@@ -246,7 +249,12 @@ async function runCase(caseDir: string, name: string, opts: Required<Pick<Confor
 export async function runConformance(dir: string, opts: ConformanceOptions = {}): Promise<ConformanceReport> {
   const filter = opts.filter instanceof RegExp ? ((re: RegExp) => (n: string) => re.test(n))(opts.filter) : opts.filter ?? (() => true);
   const names = readdirSync(dir).filter((n) => existsSync(join(dir, n, 'model.onnx')) && filter(n)).sort();
-  const cfg = { atol: opts.atol ?? 1e-5, rtol: opts.rtol ?? 1e-3, maxElements: opts.maxElements ?? 4_000_000, backend: opts.backend ?? 'cpu', roundTrip: opts.roundTrip ?? false };
+  const cfg = { atol: opts.atol ?? 1e-5, rtol: opts.rtol ?? 1e-3, maxElements: opts.maxElements ?? 4_000_000, backend: opts.backend ?? 'cpu', roundTrip: opts.roundTrip ?? false, executor: opts.executor ?? 'auto' };
+  // Import folds constants on the session's backend: it must be initialised before the first
+  // case. Feeds are made on tfjs's global backend: without one set, tfjs would pick the
+  // highest-priority registered backend (wasm), which cannot initialise synchronously.
+  const tfjsName = await ensureBackend((await selectBackend(cfg.backend, { allowSoftwareWebgpu: true })).name);
+  if ((tf.engine() as unknown as { backendName: string | null }).backendName == null) await tf.setBackend(tfjsName);
   const results: CaseResult[] = [];
   for (const name of names) {
     const t0 = performance.now();

@@ -271,6 +271,23 @@ describe('direct wasm executor', () => {
     w.dispose();
   });
 
+  it('one_hot of any dtype gives its values, all off for an index out of range (tfjs-wasm 4.22 OneHot writes int32 bits, and out of bounds)', async () => {
+    const g = gc.trace((i: tf.Tensor) => [tf.oneHot(i as tf.Tensor1D, 4, 0.5, -2, 'float32'), tf.oneHot(i as tf.Tensor1D, 3, 1, 0, 'bool'), tf.oneHot(i as tf.Tensor1D, 3)],
+      [gc.spec([3], 'int32')]);
+    const i = tf.tensor1d([0, 3, 1], 'int32');
+    for (const executor of ['auto', 'tensors'] as const) {
+      const s = await gc.Session.create(g, { backend: 'wasm', executor });
+      const [f, b, n] = s.runSync(['output_0', 'output_1', 'output_2'], { i }) as tf.Tensor[];
+      expect(Array.from(f!.dataSync())).toEqual([0.5, -2, -2, -2, -2, -2, -2, 0.5, -2, 0.5, -2, -2]);
+      expect(b!.dtype).toBe('bool');
+      expect(Array.from(b!.dataSync())).toEqual([1, 0, 0, 0, 0, 0, 0, 1, 0]);
+      expect(Array.from(n!.dataSync())).toEqual([1, 0, 0, 0, 0, 0, 0, 1, 0]);
+      tf.dispose([f!, b!, n!]);
+      s.dispose();
+    }
+    i.dispose();
+  });
+
   it('takes feeds that live on another backend, and says which executors exist', async () => {
     const g = gc.trace((x: tf.Tensor) => tf.mul(x, 2), [gc.spec([3])]);
     await tf.setBackend('cpu');
