@@ -17,7 +17,7 @@ export interface OptimizeOptions {
   backend?: string;
   /** Largest constant, in elements, that folding may create (default 1 << 20). */
   maxFoldElements?: number;
-  /** Verify the graph after every pass (default false). */
+  /** Verify the graph after every pass (default: false, true when the environment sets GRAPHC_VERIFY=1; the test suite does). */
   verify?: boolean;
   /**
    * Turn variables the graph never assigns into constants first (inference export: batch
@@ -35,7 +35,7 @@ export function optimizeContext(opts: OptimizeOptions = {}): PassContext {
     evaluate: evalNodeConst,
     maxFoldElements: opts.maxFoldElements ?? DEFAULT_MAX_FOLD_ELEMENTS,
     ...(backend !== undefined ? { backend } : {}),
-    verify: opts.verify ?? false,
+    verify: opts.verify ?? process.env['GRAPHC_VERIFY'] === '1',
   };
 }
 

@@ -119,7 +119,7 @@ function readOnnxFile(file: string): { bytes: Uint8Array; model: onnx.ModelProto
   return { bytes, model };
 }
 
-export async function exportCommand(file: string, opts: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string }, log: Log): Promise<void> {
+export async function exportCommand(file: string, opts: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean }, log: Log): Promise<void> {
   const { graph, name } = await traceTarget(file, opts, log);
   if (opts.dumpIr) {
     mkdirSync(opts.dumpIr, { recursive: true });
@@ -128,7 +128,7 @@ export async function exportCommand(file: string, opts: { fn?: string; output?: 
   if (opts.optimize) {
     let k = 1;
     const dir = opts.dumpIr;
-    const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true }, dir === undefined ? {} : {
+    const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true, verify: opts.verify }, dir === undefined ? {} : {
       onPass: (pass, g, { changed }) => { if (changed) writeFileSync(path.join(dir, `${String(k++).padStart(2, '0')}-${pass}.ir`), printGraph(g)); },
     }));
     log(`passes: ${formatReport(report)}`);
@@ -185,10 +185,10 @@ export async function inspectCommand(file: string, log: Log): Promise<void> {
   log(`parameters: ${params} in ${graph.states.length} variables, ${bytes} bytes`);
 }
 
-export async function optimizeCommand(file: string, opts: { output: string }, log: Log): Promise<void> {
+export async function optimizeCommand(file: string, opts: { output: string; verify?: boolean }, log: Log): Promise<void> {
   const { bytes } = readOnnxFile(file);
   const graph = await step(log, 'importing', () => fromOnnx(bytes));
-  const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true }));
+  const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true, verify: opts.verify }));
   log(`passes: ${formatReport(report)}`);
   const out = await step(log, 'exporting', () => toOnnx(graph));
   writeFileSync(opts.output, out);

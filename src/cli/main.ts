@@ -94,7 +94,8 @@ function buildProgram(): Command {
     .option('--input <name:dtype[dims]>', 'an input signature, e.g. x:float32[batch,784] (repeatable)', collect)
     .option('--no-optimize', 'skip the optimization passes')
     .option('--dump-ir <dir>', 'write the IR text as traced and after each pass that changes it into <dir>')
-    .action(action('export', async (file: string, o: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string }) => {
+    .option('--verify', 'verify the graph after every optimization pass (names the pass that broke it)')
+    .action(action('export', async (file: string, o: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean }) => {
       await (await commands()).exportCommand(file, o, log);
     }));
 
@@ -109,7 +110,8 @@ function buildProgram(): Command {
     .description('import an ONNX model, run the passes, export it again')
     .argument('<in.onnx>', 'the ONNX model to optimize')
     .requiredOption('-o, --output <out.onnx>', 'where to write the optimized model')
-    .action(action('optimize', async (file: string, o: { output: string }) => { await (await commands()).optimizeCommand(file, o, log); }));
+    .option('--verify', 'verify the graph after every optimization pass (names the pass that broke it)')
+    .action(action('optimize', async (file: string, o: { output: string; verify?: boolean }) => { await (await commands()).optimizeCommand(file, o, log); }));
 
   program
     .command('run')

@@ -70,7 +70,7 @@ describe.skipIf(!existsSync(cli))('graphc export / inspect / run / optimize', ()
 
   it('optimize imports, runs the passes and writes a model ONNX Runtime still runs', async () => {
     const out = path.join(dir, 'mlp.opt.onnx');
-    const r = graphc('optimize', onnxFile, '-o', out);
+    const r = graphc('optimize', onnxFile, '-o', out, '--verify');
     expect(r.code).toBe(0);
     const s = await ort.InferenceSession.create(out);
     const x = new Float32Array(2 * 784).fill(0.25);
