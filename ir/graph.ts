@@ -114,6 +114,8 @@ export class Graph {
   private flags = new Uint8Array(0);
   /** Whether edits await the next sweep. */
   private dirty = false;
+  /** Ids of the nodes removed or moved since the last sweep (whose flags it clears). */
+  private readonly edited: number[] = [];
   /** Moved nodes to emit just before list[i], in order, by i. */
   private readonly movedBefore = new Map<number, Node[]>();
   /** Per node id: where a moved node now waits (the key of its movedBefore list), else -1. */
@@ -188,23 +190,24 @@ export class Graph {
     if (!this.dirty) return;
     this.dirty = false;
     const list = this.list, flags = this.flags, movedBefore = this.movedBefore;
+    // The slots that moved nodes wait before, in order (a Map lookup per slot cost more).
+    const slots = [...movedBefore.keys()].sort((a, b) => a - b);
     const out: Node[] = [];
     const len = list.length;
-    for (let i = 0; i < len; i++) {
-      const n = list[i]!;
-      if (movedBefore.size > 0) {
-        const before = movedBefore.get(i);
-        if (before) for (const m of before) if ((flags[m.id]! & REMOVED_PENDING) === 0) out.push(m);
+    for (let i = 0, j = 0; i < len; i++) {
+      if (j < slots.length && slots[j] === i) {
+        for (const m of movedBefore.get(i)!) if ((flags[m.id]! & REMOVED_PENDING) === 0) out.push(m);
+        j++;
       }
+      const n = list[i]!;
       if (n.id >= flags.length || (flags[n.id]! & (MOVED_AWAY | REMOVED_PENDING)) === 0) out.push(n);
     }
     // Cleared only now: a node moved to a later slot is read again after its old one.
-    for (let i = 0; i < len; i++) {
-      const id = list[i]!.id;
-      if (id >= flags.length) continue;
-      if (flags[id]! & MOVED_AWAY) this.moverSlot[id] = -1;
+    for (const id of this.edited) {
       flags[id] = flags[id]! & REMOVED_EVER;
+      this.moverSlot[id] = -1;
     }
+    this.edited.length = 0;
     this.list = out;
     movedBefore.clear();
     this.slotsValid = false;
@@ -258,17 +261,15 @@ export class Graph {
     const c = new Graph(this.name);
     const nodes = this.nodes;
     // Copies by id (ids are dense): arrays, not a Map of 100k+ values. Each copy's use list
-    // is allocated at its final length (a first push would reserve 17 slots for the one or
-    // two uses most values have: on a 100k-node graph, megabytes of garbage-collector work).
+    // is allocated at its final length, the original's (a first push would reserve 17 slots
+    // for the one or two uses most values have: on a 100k-node graph, megabytes of work for
+    // the garbage collector).
     const map: Array<Value | undefined> = new Array(this.nextId);
-    const useCount = new Int32Array(this.nextId);
-    for (let k = 0; k < nodes.length; k++) {
-      const ins = nodes[k]!.inputs;
-      for (let i = 0; i < ins.length; i++) if (ins[i]!.id < useCount.length) useCount[ins[i]!.id]++;
-    }
     const filled = new Int32Array(this.nextId);
+    let reserved = 0, used = 0, overflow = false;
     const copy = (v: Value, producer: Node | null): Value => {
-      const n = v.id < useCount.length ? useCount[v.id]! : 0;
+      const n = v.uses.length;
+      reserved += n;
       const w = new Value(v.id, v.type, v.kind, producer, v.index, v.name, n > 0 ? new Array<Use>(n) : []);
       map[v.id] = w;
       return w;
@@ -292,13 +293,19 @@ export class Graph {
           continue;
         }
         inputs[i] = mine;
-        mine.uses[filled[mine.id]++] = { node: m, index: i };
+        const k = filled[mine.id]++;
+        if (k >= mine.uses.length) overflow = true;
+        mine.uses[k] = { node: m, index: i };
+        used++;
       }
       for (let i = 0; i < outs.length; i++) m.outputs[i] = copy(outs[i]!, m);
       list.push(m);
     }
-    // A use counted above but left with the original value: its slot was never filled.
-    if (unmapped) for (const w of map) if (w !== undefined && filled[w.id]! < w.uses.length) w.uses.length = filled[w.id]!;
+    // Where the original's use lists were not exact (or a use was left with an original
+    // value), a reserved slot stayed empty: trim to what was filled.
+    if (unmapped || overflow || used !== reserved) {
+      for (const w of map) if (w !== undefined && filled[w.id]! < w.uses.length) w.uses.length = filled[w.id]!;
+    }
     c.outputs = this.outputs.map((o) => ({ name: o.name, value: map[o.value.id] ?? o.value }));
     c.nextId = this.nextId;
     for (const n of this.names) c.names.add(n);
@@ -390,6 +397,7 @@ export class Graph {
     // Recorded; applied when `nodes` is next read (O(1) here, O(n) once per sweep).
     this.reserve(node.id);
     this.flags[node.id] |= REMOVED_EVER | REMOVED_PENDING;
+    this.edited.push(node.id);
     this.dirty = true;
   }
 
@@ -427,6 +435,7 @@ export class Graph {
     } else {
       if (this.slotIn(node) < 0) throw new Error(`moveBefore: ${node.op} is not a node of graph @${this.name}`);
       this.flags[node.id] |= MOVED_AWAY;
+      this.edited.push(node.id);
     }
     this.dirty = true;
     // Put it just before `before`: its slot in the list, or its place among the moved.

@@ -1,4 +1,8 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { Graph } from '../../../ir/graph.js';
+import type { Node } from '../../../ir/graph.js';
+import { dce } from '../../../ir/passes/dce.js';
+import { f32 } from '../fixtures.js';
 import { checkGolden } from './golden.js';
 
 const pass = (name: string, text: string) => it(name, () => { checkGolden(text); });
@@ -32,4 +36,22 @@ graph @f(%x: f32[3]) state(%v: f32[3] = "v" trainable, %w: f32[3] = "w") {
   return
 }
 // EXPECT: unchanged`);
+
+  it('keeps what is live when a user comes before its producer (the sweep falls back to marking)', () => {
+    const g = new Graph('f');
+    const x = g.addInput('x', f32(3));
+    const a = g.add('exp', [x]);
+    const b = g.add('neg', [a]);
+    const dead = g.add('tanh', [x]);
+    const late = g.add('sigmoid', [x]);
+    g.setOutput('out', g.add('add', [b, late]));
+    const [na, nb, nd, nl, nadd] = g.nodes as [Node, Node, Node, Node, Node];
+    // Not topological: the add reads sigmoid, placed after it; exp placed after its user neg.
+    g.nodes = [nb, na, nd, nadd, nl];
+    expect(dce(g)).toBe(true);
+    expect(g.nodes).toEqual([nb, na, nadd, nl]);
+    expect(g.hasNode(nd)).toBe(false);
+    expect(dead.uses.length).toBe(0);
+    expect(x.uses.map((u) => u.node)).toEqual([na, nl]);
+  });
 });
