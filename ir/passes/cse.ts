@@ -9,7 +9,7 @@
  */
 import type { Dim } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
-import type { AttrValue } from '../ops.js';
+import type { AttrValue, OpDef, OpName } from '../ops.js';
 import { OPS } from '../ops.js';
 import { isTensorData } from '../printer.js';
 import type { TensorData } from '../tensor_data.js';
@@ -42,7 +42,7 @@ export function attrValueEq(a: AttrValue, b: AttrValue): boolean {
 }
 
 /*
- * Candidates are found by a numeric hash of everything sameNode compares (op, operands,
+ * Candidates are found by a numeric hash of what sameNode compares (op, operands, the op's
  * attrs), and sameNode decides. Equal nodes hash alike, so the first earlier equal node is
  * found whatever else shares its hash. A number rather than a string key: on a 100k-node graph
  * building, hashing and keeping one string (and its sorted attr list) per node was most of
@@ -68,14 +68,13 @@ function numberHash(x: number): number {
   return mix(u32[0]!, u32[1]!);
 }
 
-/** Strings hashed once per pass run (attr names, op names and string attrs repeat). */
+/** String attrs hashed once per pass run (dtypes, activations and the like repeat). */
 class StringHashes {
   private readonly memo = new Map<string, number>();
   of(s: string): number {
     let h = this.memo.get(s);
     if (h === undefined) {
-      h = 0x811c9dc5;
-      for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
+      h = stringHash(s);
       this.memo.set(s, h);
     }
     return h;
@@ -106,30 +105,65 @@ function attrHash(v: AttrValue, str: StringHashes): number {
   return mix(mix(str.of(d.sym), numberHash(d.k === 0 ? 0 : d.k)), numberHash(d.c === 0 ? 0 : d.c));
 }
 
-function nodeHash(n: Node, str: StringHashes): number {
-  let h = mix(str.of(n.op), n.inputs.length * 31 + n.outputs.length);
-  if (OPS[n.op].commutative) {
+/** What CSE needs of an op, looked up once per op rather than in OPS per node. */
+interface OpInfo {
+  /** Pure ops are merged; random and stateful ones never. */
+  readonly pure: boolean;
+  readonly commutative: boolean;
+  readonly hash: number;
+  /** The op's declared attrs: hashed by name (equal nodes agree on them). */
+  readonly attrs: readonly string[];
+}
+
+const OP_INFO = new Map<OpName, OpInfo>();
+
+function stringHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
+  return h;
+}
+
+function opInfo(op: OpName): OpInfo {
+  let info = OP_INFO.get(op);
+  if (info === undefined) {
+    const d = OPS[op] as OpDef;
+    info = { pure: d.effect === 'pure', commutative: d.commutative, hash: stringHash(op), attrs: Object.keys(d.attrs) };
+    OP_INFO.set(op, info);
+  }
+  return info;
+}
+
+/**
+ * Consistent with sameNode: op, operand count and ids (as a multiset for commutative ops), and
+ * the op's declared attrs. Attrs an op does not declare are left to sameNode; they only make
+ * a bucket shared.
+ */
+function nodeHash(n: Node, info: OpInfo, str: StringHashes): number {
+  const ins = n.inputs;
+  let h = mix(info.hash, ins.length * 31 + n.outputs.length);
+  if (info.commutative) {
     // Order-free (a sum), as sameNode compares operands sorted.
     let s = 0;
-    for (const v of n.inputs) s = (s + finish(v.id + 1)) | 0;
+    for (let i = 0; i < ins.length; i++) s = (s + finish(ins[i]!.id + 1)) | 0;
     h = mix(h, s);
   } else {
-    for (const v of n.inputs) h = mix(h, v.id);
+    for (let i = 0; i < ins.length; i++) h = mix(h, ins[i]!.id);
   }
-  // Order-free over the attrs too (sameNode compares them as a set).
-  let a = 0;
-  const attrs = n.attrs;
-  for (const k in attrs) {
-    const x = attrs[k];
-    if (x !== undefined) a = (a + finish(mix(str.of(k), attrHash(x, str)))) | 0;
+  const names = info.attrs;
+  if (names.length > 0) {
+    const attrs = n.attrs;
+    for (let i = 0; i < names.length; i++) {
+      const x = attrs[names[i]!];
+      h = mix(h, x === undefined ? 0x6b43a9b5 : attrHash(x, str));
+    }
   }
-  return finish(mix(h, a));
+  return finish(h);
 }
 
 /** Operands equal as sorted by id (commutative ops), else in order. */
-function sameOperands(a: Node, b: Node): boolean {
+function sameOperands(a: Node, b: Node, commutative: boolean): boolean {
   const ia = a.inputs, ib = b.inputs;
-  if (!OPS[a.op].commutative) {
+  if (!commutative) {
     for (let i = 0; i < ia.length; i++) if (ia[i] !== ib[i]) return false;
     return true;
   }
@@ -139,9 +173,9 @@ function sameOperands(a: Node, b: Node): boolean {
   return sa.every((v, i) => v === sb[i]);
 }
 
-function sameNode(a: Node, b: Node): boolean {
+function sameNode(a: Node, b: Node, info: OpInfo): boolean {
   if (a.op !== b.op || a.inputs.length !== b.inputs.length || a.outputs.length !== b.outputs.length) return false;
-  if (!sameOperands(a, b)) return false;
+  if (!sameOperands(a, b, info.commutative)) return false;
   // The same defined attrs, pairwise equal.
   let ka = 0, kb = 0;
   for (const k in a.attrs) {
@@ -180,9 +214,9 @@ class NodeTable {
   }
 
   /** The first node added with hash `h` that sameNode finds equal to `n`. */
-  find(n: Node, h: number): Node | undefined {
+  find(n: Node, h: number, info: OpInfo): Node | undefined {
     for (let i = this.head[h & this.mask]!; i >= 0; i = this.next[i]!) {
-      if (this.hashes[i] === h && sameNode(this.nodes[i]!, n)) return this.nodes[i];
+      if (this.hashes[i] === h && sameNode(this.nodes[i]!, n, info)) return this.nodes[i];
     }
     return undefined;
   }
@@ -211,9 +245,10 @@ export const cse: Pass = {
     let changed = false;
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
-      if (OPS[n.op].effect !== 'pure' || n.outputs.length === 0) continue;
-      const h = nodeHash(n, str);
-      const m = table.find(n, h);
+      const info = opInfo(n.op);
+      if (!info.pure || n.outputs.length === 0) continue;
+      const h = nodeHash(n, info, str);
+      const m = table.find(n, h, info);
       if (m && replaceNode(g, n, m.outputs)) { changed = true; continue; }
       table.add(n, h);
     }
