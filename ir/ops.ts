@@ -420,7 +420,8 @@ export function inferTypes(op: OpName, ins: readonly TensorType[], attrs: Attrs,
   if (ins.length < lo || ins.length > hi) {
     throw new GcError({ code: 'GC0204', message: `${op}: expected ${lo === hi ? lo : `${lo}..${hi}`} operands, got ${ins.length}`, loc });
   }
-  for (const [name, kind] of Object.entries(d.attrs)) {
+  for (const name in d.attrs) {
+    const kind = d.attrs[name]!;
     const v = attrs[name];
     if (v === undefined) throw new GcError({ code: 'GC0204', message: `${op}: missing attr '${name}' (${kind})`, loc });
     if (kind === 'dtype' && !isDType(v)) throw new GcError({ code: 'GC0204', message: `${op}: attr '${name}' is not a dtype: ${String(v)}`, loc });

@@ -39,9 +39,9 @@
 import { dimEq, isStatic } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
 import { typeToString } from '../graph.js';
-import type { Attrs, OpName } from '../ops.js';
+import type { Attrs, AttrValue, OpName } from '../ops.js';
 import type { Pass, PassContext } from './pass.js';
-import { replaceNode } from './rewrite.js';
+import { Miss, replaceNode } from './rewrite.js';
 
 /** The unfused op → its fused form (a fused op is its own). */
 const FUSED_FORM: Partial<Record<OpName, OpName>> = {
@@ -65,33 +65,44 @@ export type Match = { readonly user: Node; readonly dead: readonly Node[]; reado
 
 const out = (n: Node): Value => n.outputs[0]!;
 
-/** The fused attrs of `op` (defaults for an unfused one). */
-function fusedAttrs(op: Node): Attrs {
-  return FUSED_FORM[op.op] === op.op ? op.attrs : { ...op.attrs, has_bias: false, activation: 'linear', alpha: 0.2 };
+/** An attr of `op`'s fused form (the defaults for an unfused op). */
+function fusedAttr(op: Node, key: 'has_bias' | 'activation' | 'alpha'): AttrValue | undefined {
+  if (FUSED_FORM[op.op] === op.op) return op.attrs[key];
+  return UNFUSED_DEFAULTS[key];
+}
+
+const UNFUSED_DEFAULTS = { has_bias: false, activation: 'linear', alpha: 0.2 } as const;
+
+/** The attrs of `op`'s fused form (the defaults for an unfused op), with `over` on top: one object. */
+function fusedAttrs(op: Node, over: Attrs): Attrs {
+  return FUSED_FORM[op.op] === op.op ? { ...op.attrs, ...over } : { ...op.attrs, ...UNFUSED_DEFAULTS, ...over };
 }
 
 /** Whether `v` is rank-1 of the static channel count `c`. */
 const isChannelVector = (v: Value, c: number): boolean => v.dtype === 'float32' && v.shape.length === 1 && v.shape[0] === c;
 
 /** The node that alone reads `v` (which is unnamed and no output), else why not. */
-function soleUser(g: Graph, v: Value, what: string): Node | string {
-  if (v.uses.length !== 1 || g.isOutput(v) || v.name !== undefined) return `${what} has other uses (or is named or an output)`;
+function soleUser(g: Graph, v: Value, what: 'the result' | 'the reshaped result'): Node | string {
+  if (v.uses.length !== 1 || g.isOutput(v) || v.name !== undefined) return what === 'the result' ? OTHER_USES : RESHAPED_OTHER_USES;
   return v.uses[0]!.node;
 }
 
-interface Fusable { readonly fused: OpName; readonly attrs: Attrs; readonly c: number }
+const OTHER_USES = 'the result has other uses (or is named or an output)';
+const RESHAPED_OTHER_USES = 'the reshaped result has other uses (or is named or an output)';
+const alreadyApplies = (op: Node): string => `${op.op} already applies ${String(fusedAttr(op, 'activation'))}`;
+
+interface Fusable { readonly fused: OpName; readonly c: number }
 
 /** What `op` fuses into, or why its result cannot take a bias or an activation. */
-function fusable(op: Node): Fusable | string {
+function fusable(op: Node): Fusable | Miss {
   const fused = FUSED_FORM[op.op];
-  if (!fused) return `${op.op} has no fused form`;
+  if (!fused) return new Miss(op, (op) => `${op.op} has no fused form`);
   const y = out(op);
-  if (y.dtype !== 'float32') return `the result is ${y.dtype}`;
+  if (y.dtype !== 'float32') return new Miss(op, (op) => `the result is ${out(op).dtype}`);
   const c = y.shape[y.shape.length - 1]!;
-  if (!isStatic(c)) return 'the channel count is symbolic';
-  const attrs = fusedAttrs(op);
-  if (attrs['activation'] !== 'linear') return `${op.op} already applies ${String(attrs['activation'])}`;
-  return { fused, attrs, c };
+  if (!isStatic(c)) return new Miss(op, 'the channel count is symbolic');
+  if (fusedAttr(op, 'activation') !== 'linear') return new Miss(op, alreadyApplies);
+  return { fused, c };
 }
 
 /** Why `reshape` (of a result with last axis `c`) does not keep the last axis, or undefined. */
@@ -104,7 +115,7 @@ function reshapeBlocker(reshape: Node, c: number): string | undefined {
 /** What fusing the single user of `op`'s result (directly or through a reshape) would do, or why it does not. */
 export function matchFusion(g: Graph, op: Node): Match {
   const f = fusable(op);
-  if (typeof f === 'string') return { why: f };
+  if (f instanceof Miss) return f;
   const y = out(op);
   const first = soleUser(g, y, 'the result');
   if (typeof first === 'string') return { why: first };
@@ -118,7 +129,7 @@ export function matchFusion(g: Graph, op: Node): Match {
 
 /** Fusing `user`, which reads `op`'s result (through `reshape` when given). */
 function matchUser(op: Node, f: Fusable, reshape: Node | undefined, user: Node): Match {
-  const { fused, attrs: a, c } = f;
+  const { fused, c } = f;
   const r = reshape ? out(reshape) : out(op);
   const dead = reshape ? [reshape, op] : [op];
   const base = op.inputs.slice(0, 2);
@@ -129,11 +140,11 @@ function matchUser(op: Node, f: Fusable, reshape: Node | undefined, user: Node):
   };
 
   if (user.op === 'add') {
-    if (a['has_bias'] === true) return { why: `${op.op} already has a bias` };
+    if (fusedAttr(op, 'has_bias') === true) return { why: `${op.op} already has a bias` };
     const bias = user.inputs[user.inputs[0] === r ? 1 : 0]!;
     if (bias === r) return { why: 'the add adds the result to itself' };
     if (!isChannelVector(bias, c)) return { why: `the bias ${typeToString(bias.type)} is not f32[${c}]` };
-    return { user, dead, rewrite: (g) => build(g, [...base, bias], { ...a, has_bias: true }) };
+    return { user, dead, rewrite: (g) => build(g, [...base, bias], fusedAttrs(op, { has_bias: true })) };
   }
   const act = ACTIVATIONS[user.op];
   if (act === undefined) return { why: `its user ${user.op} is neither an add nor a fusable activation` };
@@ -145,8 +156,8 @@ function matchUser(op: Node, f: Fusable, reshape: Node | undefined, user: Node):
     if (!isChannelVector(alpha, c)) return { why: `the prelu weights ${typeToString(alpha.type)} are not f32[${c}]` };
     extra.push(alpha);
   }
-  const alpha = user.op === 'leaky_relu' ? (user.attrs['alpha'] as number) : (a['alpha'] as number);
-  return { user, dead, rewrite: (g) => build(g, [...base, ...extra], { ...a, activation: act, alpha }) };
+  const alpha = user.op === 'leaky_relu' ? (user.attrs['alpha'] as number) : (fusedAttr(op, 'alpha') as number);
+  return { user, dead, rewrite: (g) => build(g, [...base, ...extra], fusedAttrs(op, { activation: act, alpha })) };
 }
 
 function fuseAt(g: Graph, op: Node): boolean {
@@ -169,7 +180,7 @@ function fuseAt(g: Graph, op: Node): boolean {
  */
 export function matchStepOfRelu(g: Graph, op: Node): { readonly relu: Node; readonly steps: readonly Node[] } | { readonly why: string } {
   const f = fusable(op);
-  if (typeof f === 'string') return { why: f };
+  if (f instanceof Miss) return f;
   const y = out(op);
   if (g.isOutput(y) || y.name !== undefined) return { why: 'the result is named or an output' };
   const relus: Node[] = [], steps: Node[] = [];

@@ -24,7 +24,10 @@ export function splatValue(v: Value): number | undefined {
 }
 
 export function typeEq(a: TensorType, b: TensorType): boolean {
-  return a.dtype === b.dtype && a.shape.length === b.shape.length && a.shape.every((d, i) => dimEq(d, b.shape[i]!));
+  if (a === b) return true;
+  if (a.dtype !== b.dtype || a.shape.length !== b.shape.length) return false;
+  for (let i = 0; i < a.shape.length; i++) if (!dimEq(a.shape[i]!, b.shape[i]!)) return false;
+  return true;
 }
 
 /**
@@ -40,9 +43,11 @@ export function replaceBlocker(from: Value, to: Value): string | undefined {
   return undefined;
 }
 
+const WITH_OUTPUTS = { outputs: true } as const;
+
 /** Points every use (graph outputs included) of `from` at `to` and moves `from`'s name to it. */
 export function replaceValue(g: Graph, from: Value, to: Value): void {
-  g.replaceAllUsesWith(from, to, { outputs: true });
+  g.replaceAllUsesWith(from, to, WITH_OUTPUTS);
   if (from.name !== undefined && from.name !== to.name) g.transferName(from, to);
 }
 
@@ -52,8 +57,9 @@ export function replaceValue(g: Graph, from: Value, to: Value): void {
  */
 export function replaceNode(g: Graph, n: Node, tos: readonly Value[]): boolean {
   if (tos.length !== n.outputs.length) throw new Error(`replaceNode: ${tos.length} replacements for ${n.outputs.length} results of ${n.op}`);
-  if (n.outputs.some((o, i) => replaceBlocker(o, tos[i]!) !== undefined)) return false;
-  n.outputs.forEach((o, i) => replaceValue(g, o, tos[i]!));
+  const outs = n.outputs;
+  for (let i = 0; i < outs.length; i++) if (replaceBlocker(outs[i]!, tos[i]!) !== undefined) return false;
+  for (let i = 0; i < outs.length; i++) replaceValue(g, outs[i]!, tos[i]!);
   g.removeNode(n);
   return true;
 }
@@ -63,4 +69,18 @@ export function insertBefore(g: Graph, before: Node, build: () => Node): Node {
   const m = build();
   g.moveBefore(m, before);
   return m;
+}
+
+/** Why a rewrite does not apply: a fixed text, or one worded on demand from the node. */
+export type Reason = string | ((n: Node) => string);
+
+/**
+ * A rewrite that does not apply at `n`. Its reason is worded only when read (the explain
+ * functions): a pass asks at every node and reads none, and on a 100k-node graph wording them
+ * all was most of the passes' garbage. With reasons that are fixed texts or functions of the
+ * node, a miss is one small object.
+ */
+export class Miss {
+  constructor(private readonly n: Node, private readonly reason: Reason) {}
+  get why(): string { return typeof this.reason === 'string' ? this.reason : this.reason(this.n); }
 }

@@ -22,7 +22,8 @@ import type { OpDef, OpName } from '../ops.js';
 import { OPS } from '../ops.js';
 import { sizeOf, tensorData } from '../tensor_data.js';
 import type { Pass, PassContext } from './pass.js';
-import { replaceBlocker, replaceNode, splatValue, typeEq } from './rewrite.js';
+import { Miss, replaceBlocker, replaceNode, splatValue, typeEq } from './rewrite.js';
+import type { Reason } from './rewrite.js';
 
 /** A rule's answer: the replacement (built on demand) or why it does not fire. */
 export type Match = { readonly rewrite: (g: Graph) => Value } | { readonly why: string };
@@ -34,18 +35,9 @@ export interface Rule {
   readonly match: (n: Node, ctx: PassContext) => Match;
 }
 
-/**
- * A rule that does not fire. Its reason is worded only when read (explainSimplify): the pass
- * asks every node and reads none, and on a 100k-node graph the wording was most of its garbage.
- */
-class Miss {
-  constructor(private readonly reason: Reason) {}
-  get why(): string { return wording(this.reason); }
-}
-/** A reason: a fixed text, or one worded on demand. */
-type Reason = string | (() => string);
-const wording = (r: Reason): string => (typeof r === 'string' ? r : r());
-const miss = (why: Reason): Match => new Miss(why);
+const wording = (n: Node, r: Reason): string => (typeof r === 'string' ? r : r(n));
+/** A rule that does not fire at `n`: why is worded only when read (see Miss). */
+const miss = (n: Node, why: Reason): Match => new Miss(n, why);
 const use = (v: Value): Match => ({ rewrite: () => v });
 const out = (n: Node): Value => n.outputs[0]!;
 const ints = (n: Node, k: string): readonly number[] => n.attrs[k] as readonly number[];
@@ -53,8 +45,10 @@ const isInteger = (v: Value): boolean => v.dtype !== 'float32';
 
 /** `x` itself may replace the node's result: same type (`what` says why it would). */
 function keep(n: Node, x: Value, what: Reason): Match {
-  return typeEq(out(n).type, x.type) ? use(x) : miss(() => `${wording(what)}, but the result ${typeToString(out(n).type)} is not ${typeToString(x.type)} (a broadcast)`);
+  return typeEq(out(n).type, x.type) ? use(x) : miss(n, (n) => `${wording(n, what)}, but the result ${typeToString(out(n).type)} is not ${typeToString(x.type)} (a broadcast)`);
 }
+
+const isANoop = (n: Node): string => `${n.op} is a no-op`;
 
 /** A rule for shape ops whose attrs can make them a no-op (`test`: why not, or undefined). */
 function noop(name: string, ops: readonly string[], test: (n: Node) => Reason | undefined): Rule {
@@ -63,13 +57,14 @@ function noop(name: string, ops: readonly string[], test: (n: Node) => Reason | 
     on: (_, op) => ops.includes(op),
     match: (n) => {
       const why = test(n);
-      return why !== undefined ? miss(why) : keep(n, n.inputs[0]!, () => `${n.op} is a no-op`);
+      return why !== undefined ? miss(n, why) : keep(n, n.inputs[0]!, isANoop);
     },
   };
 }
 
 const SIDES_BOTH: readonly number[] = [1, 0];
 const SIDES_RIGHT: readonly number[] = [1];
+const neutralSides = (n: Node): readonly number[] => (OPS[n.op].neutral!.side === 'both' ? SIDES_BOTH : SIDES_RIGHT);
 
 /** Why operand `k` of `n` being the neutral `value` does not simplify `n`. */
 function neutralWhy(n: Node, k: number, value: number): string {
@@ -77,6 +72,20 @@ function neutralWhy(n: Node, k: number, value: number): string {
   const m = keep(n, n.inputs[1 - k]!, () => `operand ${k} is the neutral ${value}`);
   return 'why' in m ? m.why : '';
 }
+
+const noNeutral = (n: Node): string => neutralSides(n).map((k) => neutralWhy(n, k, OPS[n.op].neutral!.value)).join('; ');
+const absorbingOf = (n: Node): number => OPS[n.op].absorbing!;
+const floatProduct = (n: Node): string => `${out(n).dtype}: x·${absorbingOf(n)} is not ${absorbingOf(n)} for x = NaN or ±Inf, so float products are kept`;
+const noAbsorbing = (n: Node): string => `no operand is a constant ${absorbingOf(n)}`;
+const symbolicResult = (n: Node): string => `the result ${typeToString(out(n).type)} has a symbolic shape, so a broadcast ${absorbingOf(n)} cannot be a constant`;
+const overLimit = (n: Node): string => `the result has ${sizeOf(out(n).shape as readonly number[])} elements, over the folding limit`;
+const notAnother = (n: Node): string => `the operand is not another ${n.op}`;
+const twice = (n: Node): string => `${n.op}(${n.op}(x))`;
+const notIdentityPerm = (n: Node): string => `perm [${ints(n, 'perm').join(',')}] is not the identity`;
+const changesShape = (n: Node): string => `it changes the shape ${shapeToString(n.inputs[0]!.shape)} → ${shapeToString(out(n).shape)}`;
+const casts = (n: Node): string => `it casts ${n.inputs[0]!.dtype} to ${String(n.attrs.dtype)}`;
+const oneOperand = (n: Node): string => `${n.op} of one operand`;
+const operandCount = (n: Node): string => `${n.inputs.length} operands`;
 
 function isIdentityPerm(p: readonly number[]): boolean {
   return p.every((x, i) => x === i);
@@ -87,14 +96,13 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     name: 'neutral-element',
     on: (d) => d.neutral !== undefined,
     match: (n) => {
-      const { value, side } = OPS[n.op].neutral!;
-      const sides = side === 'both' ? SIDES_BOTH : SIDES_RIGHT;
-      for (const k of sides) {
+      const { value } = OPS[n.op].neutral!;
+      for (const k of neutralSides(n)) {
         if (splatValue(n.inputs[k]!) !== value) continue;
         const m = keep(n, n.inputs[1 - k]!, () => `operand ${k} is the neutral ${value}`);
         if ('rewrite' in m) return m;
       }
-      return miss(() => sides.map((k) => neutralWhy(n, k, value)).join('; '));
+      return miss(n, noNeutral);
     },
   },
   {
@@ -103,15 +111,15 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     match: (n, ctx) => {
       const z = OPS[n.op].absorbing!;
       const r = out(n);
-      if (!isInteger(r)) return miss(() => `${r.dtype}: x·${z} is not ${z} for x = NaN or ±Inf, so float products are kept`);
+      if (!isInteger(r)) return miss(n, floatProduct);
       const k = [0, 1].find((i) => splatValue(n.inputs[i]!) === z);
-      if (k === undefined) return miss(() => `no operand is a constant ${z}`);
+      if (k === undefined) return miss(n, noAbsorbing);
       const c = n.inputs[k]!;
       if (typeEq(c.type, r.type)) return use(c);
       const shape = r.shape;
-      if (!isStaticShape(shape)) return miss(() => `the result ${typeToString(r.type)} has a symbolic shape, so a broadcast ${z} cannot be a constant`);
+      if (!isStaticShape(shape)) return miss(n, symbolicResult);
       const size = sizeOf(shape);
-      if (size > ctx.maxFoldElements) return miss(() => `the result has ${size} elements, over the folding limit`);
+      if (size > ctx.maxFoldElements) return miss(n, overLimit);
       return { rewrite: (g) => g.add('const', [], { value: tensorData(r.dtype, shape, new Array<number>(size).fill(z)) }, n.loc) };
     },
   },
@@ -120,8 +128,8 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (d) => d.involution === true,
     match: (n) => {
       const p = n.inputs[0]!.producer;
-      if (p?.op !== n.op) return miss(() => `the operand is not another ${n.op}`);
-      return keep(n, p.inputs[0]!, () => `${n.op}(${n.op}(x))`);
+      if (p?.op !== n.op) return miss(n, notAnother);
+      return keep(n, p.inputs[0]!, twice);
     },
   },
   {
@@ -129,27 +137,27 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (_, op) => op === 'transpose',
     match: (n) => {
       const p = n.inputs[0]!.producer;
-      if (p?.op !== 'transpose') return miss('the operand is not a transpose');
+      if (p?.op !== 'transpose') return miss(n, 'the operand is not a transpose');
       const inner = ints(p, 'perm'), outer = ints(n, 'perm');
-      if (inner.some((x) => x < 0) || outer.some((x) => x < 0)) return miss('negative perm entries');
+      if (inner.some((x) => x < 0) || outer.some((x) => x < 0)) return miss(n, 'negative perm entries');
       const perm = outer.map((i) => inner[i]!);
       const x = p.inputs[0]!;
       if (isIdentityPerm(perm)) return keep(n, x, 'the perms compose to the identity');
       return { rewrite: (g) => g.add('transpose', [x], { perm }, n.loc) };
     },
   },
-  noop('identity-transpose', ['transpose'], (n) => (isIdentityPerm(ints(n, 'perm')) ? undefined : () => `perm [${ints(n, 'perm').join(',')}] is not the identity`)),
+  noop('identity-transpose', ['transpose'], (n) => (isIdentityPerm(ints(n, 'perm')) ? undefined : notIdentityPerm)),
   {
     name: 'reshape-reshape',
     on: (_, op) => op === 'reshape',
     match: (n) => {
       const p = n.inputs[0]!.producer;
-      if (p?.op !== 'reshape') return miss('the operand is not a reshape');
+      if (p?.op !== 'reshape') return miss(n, 'the operand is not a reshape');
       return { rewrite: (g) => g.add('reshape', [p.inputs[0]!], n.attrs, n.loc) };
     },
   },
-  noop('reshape-same-shape', ['reshape', 'broadcast_to'], (n) => (typeEq(out(n).type, n.inputs[0]!.type) ? undefined : () => `it changes the shape ${shapeToString(n.inputs[0]!.shape)} → ${shapeToString(out(n).shape)}`)),
-  noop('cast-same-dtype', ['cast'], (n) => (n.attrs.dtype === n.inputs[0]!.dtype ? undefined : () => `it casts ${n.inputs[0]!.dtype} to ${String(n.attrs.dtype)}`)),
+  noop('reshape-same-shape', ['reshape', 'broadcast_to'], (n) => (typeEq(out(n).type, n.inputs[0]!.type) ? undefined : changesShape)),
+  noop('cast-same-dtype', ['cast'], (n) => (n.attrs.dtype === n.inputs[0]!.dtype ? undefined : casts)),
   noop('identity', ['identity'], () => undefined),
   noop('slice-whole', ['slice', 'strided_slice'], (n) => {
     const begin = n.attrs.begin as readonly unknown[];
@@ -167,14 +175,14 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
   {
     name: 'single-operand',
     on: (_, op) => op === 'add_n' || op === 'concat',
-    match: (n) => (n.inputs.length === 1 ? keep(n, n.inputs[0]!, () => `${n.op} of one operand`) : miss(() => `${n.inputs.length} operands`)),
+    match: (n) => (n.inputs.length === 1 ? keep(n, n.inputs[0]!, oneOperand) : miss(n, operandCount)),
   },
   {
     name: 'static-sym-const',
     on: (_, op) => op === 'sym_const',
     match: (n) => {
       const d = n.attrs.value as Parameters<typeof isStatic>[0];
-      if (!isStatic(d)) return miss('its dim is symbolic');
+      if (!isStatic(d)) return miss(n, 'its dim is symbolic');
       return { rewrite: (g) => g.add('const', [], { value: tensorData(out(n).dtype, [], [d]) }, n.loc) };
     },
   },
