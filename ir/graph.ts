@@ -116,14 +116,16 @@ export class Graph {
   private dirty = false;
   /** Ids of the nodes removed or moved since the last sweep (whose flags it clears). */
   private readonly edited: number[] = [];
+  /** How many nodes of `list` the next sweep drops (the new list is allocated at its length). */
+  private pendingRemovals = 0;
   /** Moved nodes to emit just before list[i], in order, by i. */
   private readonly movedBefore = new Map<number, Node[]>();
   /** Per node id: where a moved node now waits (the key of its movedBefore list), else -1. */
   private moverSlot = new Int32Array(0);
   /**
-   * Per node id: its index in `list`, valid while slotsValid (built on the first moveBefore
-   * after a sweep). Entries of nodes not in `list` may be stale: a slot counts only where
-   * list[slot] is that node.
+   * Per node id: its index in `list`, kept by the sweep and addNode. A caller may edit the
+   * array `nodes` returns, so a slot counts only where list[slot] is that node (else the slots
+   * are built again).
    */
   private slotOf = new Int32Array(0);
   private slotsValid = false;
@@ -135,8 +137,6 @@ export class Graph {
   /** The nodes in topological order. Reading applies pending removals and moves (O(n) once). */
   get nodes(): Node[] {
     this.flushEdits();
-    // The caller may edit the array itself: positions recorded for moveBefore are stale.
-    this.slotsValid = false;
     return this.list;
   }
 
@@ -189,19 +189,28 @@ export class Graph {
   private flushEdits(): void {
     if (!this.dirty) return;
     this.dirty = false;
+    if (this.nextId > 0) this.reserve(this.nextId - 1);
     const list = this.list, flags = this.flags, movedBefore = this.movedBefore;
     // The slots that moved nodes wait before, in order (a Map lookup per slot cost more).
     const slots = [...movedBefore.keys()].sort((a, b) => a - b);
-    const out: Node[] = [];
     const len = list.length;
+    const out: Node[] = new Array(Math.max(0, len - this.pendingRemovals));
+    // The new slots are noted on the way (moveBefore would otherwise read every node again).
+    const slotOf = this.slotOf;
+    let k = 0;
     for (let i = 0, j = 0; i < len; i++) {
       if (j < slots.length && slots[j] === i) {
-        for (const m of movedBefore.get(i)!) if ((flags[m.id]! & REMOVED_PENDING) === 0) out.push(m);
+        for (const m of movedBefore.get(i)!) if ((flags[m.id]! & REMOVED_PENDING) === 0) { slotOf[m.id] = k; out[k++] = m; }
         j++;
       }
       const n = list[i]!;
-      if (n.id >= flags.length || (flags[n.id]! & (MOVED_AWAY | REMOVED_PENDING)) === 0) out.push(n);
+      const id = n.id;
+      if (id >= flags.length) out[k++] = n;
+      else if ((flags[id]! & (MOVED_AWAY | REMOVED_PENDING)) === 0) { slotOf[id] = k; out[k++] = n; }
     }
+    // Only a node removed twice, or one not in the list, makes the count differ.
+    if (k !== out.length) out.length = k;
+    this.pendingRemovals = 0;
     // Cleared only now: a node moved to a later slot is read again after its old one.
     for (const id of this.edited) {
       flags[id] = flags[id]! & REMOVED_EVER;
@@ -210,7 +219,7 @@ export class Graph {
     this.edited.length = 0;
     this.list = out;
     movedBefore.clear();
-    this.slotsValid = false;
+    this.slotsValid = true;
   }
 
   private newValue(type: TensorType, kind: ValueKind, producer: Node | null, index: number, name?: string): Value {
@@ -396,6 +405,7 @@ export class Graph {
     for (const v of node.inputs) removeUse(v, node, -1);
     // Recorded; applied when `nodes` is next read (O(1) here, O(n) once per sweep).
     this.reserve(node.id);
+    if ((this.flags[node.id]! & REMOVED_PENDING) === 0) this.pendingRemovals++;
     this.flags[node.id] |= REMOVED_EVER | REMOVED_PENDING;
     this.edited.push(node.id);
     this.dirty = true;
@@ -417,15 +427,7 @@ export class Graph {
     if (node === before) return;
     // Recorded as "just before `before`'s slot"; applied when `nodes` is next read.
     this.reserve(Math.max(node.id, before.id));
-    if (!this.slotsValid) {
-      const list = this.list;
-      for (let i = 0, len = list.length; i < len; i++) {
-        const id = list[i]!.id;
-        if (id >= this.slotOf.length) this.reserve(id);
-        this.slotOf[id] = i;
-      }
-      this.slotsValid = true;
-    }
+    if (!this.slotsValid) this.buildSlots();
     const mover = this.moverSlot;
     // Take `node` out of where it is now.
     const from = mover[node.id]!;
@@ -453,11 +455,28 @@ export class Graph {
     mover[node.id] = k;
   }
 
-  /** `n`'s index in `list` (slots valid), or -1 when it is not there. */
+  private buildSlots(): void {
+    const list = this.list;
+    for (let i = 0, len = list.length; i < len; i++) {
+      const id = list[i]!.id;
+      if (id >= this.slotOf.length) this.reserve(id);
+      this.slotOf[id] = i;
+    }
+    this.slotsValid = true;
+  }
+
+  /** `n`'s index in `list`, or -1 when it is not there. */
   private slotIn(n: Node): number {
-    if (n.id >= this.slotOf.length) return -1;
-    const k = this.slotOf[n.id]!;
-    return k < this.list.length && this.list[k] === n ? k : -1;
+    const k = this.slotAt(n);
+    if (k >= 0) return k;
+    // A stale slot (the caller edited the node array): build them again.
+    this.buildSlots();
+    return this.slotAt(n);
+  }
+
+  private slotAt(n: Node): number {
+    const k = n.id < this.slotOf.length ? this.slotOf[n.id]! : -1;
+    return k >= 0 && k < this.list.length && this.list[k] === n ? k : -1;
   }
 
   /** All values: inputs, states, node outputs. */

@@ -20,12 +20,33 @@ function bytesOf(t: TensorData): Uint8Array {
   return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
 }
 
-function tensorEq(a: TensorData, b: TensorData): boolean {
-  if (a === b) return true;
-  if (a.dtype !== b.dtype || a.shape.length !== b.shape.length || !a.shape.every((d, i) => d === b.shape[i])) return false;
+function bytesEq(a: TensorData, b: TensorData): boolean {
   const x = bytesOf(a), y = bytesOf(b);
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+/** Equal dtype, shape and bytes. */
+function tensorEq(a: TensorData, b: TensorData): boolean {
+  if (a === b) return true;
+  if (a.dtype !== b.dtype || a.shape.length !== b.shape.length) return false;
+  for (let i = 0; i < a.shape.length; i++) if (a.shape[i] !== b.shape[i]) return false;
+  const x = a.data, y = b.data;
+  if (x.byteLength !== y.byteLength) return false;
+  if (x.constructor !== y.constructor || x instanceof BigInt64Array) return bytesEq(a, b);
+  // Element by element (no byte views to allocate; CSE compares every duplicate constant):
+  // for numbers that is byte equality, except that 0 and −0 are ===, and NaNs, whose bytes
+  // may differ, are not: those go to the bytes.
+  const xs = x as Exclude<typeof x, BigInt64Array>, ys = y as Exclude<typeof y, BigInt64Array>;
+  for (let i = 0; i < xs.length; i++) {
+    const p = xs[i]!, q = ys[i]!;
+    if (p === q) {
+      if (p === 0 && !Object.is(p, q)) return false;
+    } else {
+      return Number.isNaN(p) && Number.isNaN(q) && bytesEq(a, b);
+    }
+  }
   return true;
 }
 
@@ -94,10 +115,11 @@ function attrHash(v: AttrValue, str: StringHashes): number {
     return h;
   }
   if (isTensorData(v)) {
-    const b = bytesOf(v);
+    // Equal bytes are equal elements: hashing the first elements needs no byte view.
     let h = mix(str.of(v.dtype), v.shape.length);
     for (const d of v.shape) h = mix(h, d);
-    for (let i = 0; i < Math.min(b.length, 256); i++) h = mix(h, b[i]!);
+    const data = v.data;
+    for (let i = 0; i < Math.min(data.length, 64); i++) h = mix(h, numberHash(Number(data[i]!)));
     return h;
   }
   // A symbolic dim: attrValueEq compares k and c with ===, so −0 and 0 are one.
@@ -135,12 +157,12 @@ function opInfo(op: OpName): OpInfo {
 
 /**
  * Consistent with sameNode: op, operand count and ids (as a multiset for commutative ops), and
- * the op's declared attrs. Attrs an op does not declare are left to sameNode; they only make
- * a bucket shared.
+ * the op's declared attrs. Result counts and types, and attrs the op does not declare, are left
+ * to sameNode: they only make a bucket shared.
  */
 function nodeHash(n: Node, info: OpInfo, str: StringHashes): number {
   const ins = n.inputs;
-  let h = mix(info.hash, ins.length * 31 + n.outputs.length);
+  let h = mix(info.hash, ins.length);
   if (info.commutative) {
     // Order-free (a sum), as sameNode compares operands sorted.
     let s = 0;
@@ -246,10 +268,12 @@ export const cse: Pass = {
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       const info = opInfo(n.op);
-      if (!info.pure || n.outputs.length === 0) continue;
+      if (!info.pure) continue;
       const h = nodeHash(n, info, str);
       const m = table.find(n, h, info);
-      if (m && replaceNode(g, n, m.outputs)) { changed = true; continue; }
+      // A node without results is never merged. Checked only on a match (sameNode compares
+      // result counts, so only such nodes match each other): most nodes never read it.
+      if (m && n.outputs.length > 0 && replaceNode(g, n, m.outputs)) { changed = true; continue; }
       table.add(n, h);
     }
     return changed;

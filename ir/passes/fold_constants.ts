@@ -71,6 +71,14 @@ function foldNode(g: Graph, n: Node, ctx: PassContext, cache: Map<Value, TensorD
     return false; // the evaluator cannot do it (unsupported kernel, symbolic attrs): leave the node
   }
   if (outs.length !== n.outputs.length) return false;
+  return replaceByConstants(g, n, outs);
+}
+
+/**
+ * Puts `const` nodes of `outs` in place of `n`'s results (false, undone, when blocked). Apart
+ * from foldNode: its closures would make every foldNode call allocate their context.
+ */
+function replaceByConstants(g: Graph, n: Node, outs: readonly TensorData[]): boolean {
   const consts: Value[] = [];
   outs.forEach((t, i) => {
     if (!typeEq({ dtype: t.dtype, shape: t.shape }, n.outputs[i]!.type)) return;

@@ -18,15 +18,19 @@
 import { isStatic, isStaticShape, shapeToString } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
 import { typeToString } from '../graph.js';
-import type { OpDef, OpName } from '../ops.js';
+import type { Attrs, OpDef, OpName } from '../ops.js';
 import { OPS } from '../ops.js';
 import { sizeOf, tensorData } from '../tensor_data.js';
 import type { Pass, PassContext } from './pass.js';
-import { Miss, replaceBlocker, replaceNode, splatValue, typeEq } from './rewrite.js';
+import { replaceBlocker, replaceNode, splatValue, typeEq } from './rewrite.js';
 import type { Reason } from './rewrite.js';
 
-/** A rule's answer: the replacement (built on demand) or why it does not fire. */
-export type Match = { readonly rewrite: (g: Graph) => Value } | { readonly why: string };
+/**
+ * A rule's answer: the replacement (built on demand), or why it does not fire: a fixed text or
+ * one worded from the node on demand (explainSimplify). The pass asks every rule that looks at
+ * a node and reads no reason: a miss allocates nothing.
+ */
+export type Match = { readonly rewrite: (g: Graph) => Value } | Reason;
 
 export interface Rule {
   readonly name: string;
@@ -36,8 +40,7 @@ export interface Rule {
 }
 
 const wording = (n: Node, r: Reason): string => (typeof r === 'string' ? r : r(n));
-/** A rule that does not fire at `n`: why is worded only when read (see Miss). */
-const miss = (n: Node, why: Reason): Match => new Miss(n, why);
+const fires = (m: Match): m is { readonly rewrite: (g: Graph) => Value } => typeof m === 'object';
 const use = (v: Value): Match => ({ rewrite: () => v });
 const out = (n: Node): Value => n.outputs[0]!;
 const ints = (n: Node, k: string): readonly number[] => n.attrs[k] as readonly number[];
@@ -45,7 +48,7 @@ const isInteger = (v: Value): boolean => v.dtype !== 'float32';
 
 /** `x` itself may replace the node's result: same type (`what` says why it would). */
 function keep(n: Node, x: Value, what: Reason): Match {
-  return typeEq(out(n).type, x.type) ? use(x) : miss(n, (n) => `${wording(n, what)}, but the result ${typeToString(out(n).type)} is not ${typeToString(x.type)} (a broadcast)`);
+  return typeEq(out(n).type, x.type) ? use(x) : (n: Node) => `${wording(n, what)}, but the result ${typeToString(out(n).type)} is not ${typeToString(x.type)} (a broadcast)`;
 }
 
 const isANoop = (n: Node): string => `${n.op} is a no-op`;
@@ -57,7 +60,7 @@ function noop(name: string, ops: readonly string[], test: (n: Node) => Reason | 
     on: (_, op) => ops.includes(op),
     match: (n) => {
       const why = test(n);
-      return why !== undefined ? miss(n, why) : keep(n, n.inputs[0]!, isANoop);
+      return why ?? keep(n, n.inputs[0]!, isANoop);
     },
   };
 }
@@ -69,10 +72,15 @@ const neutralSides = (n: Node): readonly number[] => (OPS[n.op].neutral!.side ==
 /** Why operand `k` of `n` being the neutral `value` does not simplify `n`. */
 function neutralWhy(n: Node, k: number, value: number): string {
   if (splatValue(n.inputs[k]!) !== value) return `operand ${k} is not a constant ${value}`;
-  const m = keep(n, n.inputs[1 - k]!, () => `operand ${k} is the neutral ${value}`);
-  return 'why' in m ? m.why : '';
+  const m = keep(n, n.inputs[1 - k]!, NEUTRAL_OPERAND[k]!);
+  return fires(m) ? '' : wording(n, m);
 }
 
+/*
+ * Reasons and rewrites are module-level functions or built by helpers: a closure inside a
+ * rule's match that captures the node makes V8 allocate a context on every call, fired or not.
+ */
+const NEUTRAL_OPERAND: ReadonlyArray<(n: Node) => string> = [0, 1].map((k) => (n: Node) => `operand ${k} is the neutral ${OPS[n.op].neutral!.value}`);
 const noNeutral = (n: Node): string => neutralSides(n).map((k) => neutralWhy(n, k, OPS[n.op].neutral!.value)).join('; ');
 const absorbingOf = (n: Node): number => OPS[n.op].absorbing!;
 const floatProduct = (n: Node): string => `${out(n).dtype}: x·${absorbingOf(n)} is not ${absorbingOf(n)} for x = NaN or ±Inf, so float products are kept`;
@@ -87,6 +95,23 @@ const casts = (n: Node): string => `it casts ${n.inputs[0]!.dtype} to ${String(n
 const oneOperand = (n: Node): string => `${n.op} of one operand`;
 const operandCount = (n: Node): string => `${n.inputs.length} operands`;
 
+/** The rewrite to `op(x) {attrs}` at `n`'s location. */
+function rebuild(n: Node, op: OpName, x: Value, attrs: Attrs): Match {
+  return { rewrite: (g) => g.add(op, [x], attrs, n.loc) };
+}
+
+/** The rewrite to a constant of `n`'s dtype and `shape` (`size` elements), all `value`. */
+function splat(n: Node, shape: readonly number[], size: number, value: number): Match {
+  return { rewrite: (g) => g.add('const', [], { value: tensorData(out(n).dtype, shape, new Array<number>(size).fill(value)) }, n.loc) };
+}
+
+/** outer ∘ inner as perms: entry i is inner[outer[i]]. */
+function compose(outer: readonly number[], inner: readonly number[]): number[] {
+  const perm: number[] = [];
+  for (const i of outer) perm.push(inner[i]!);
+  return perm;
+}
+
 function isIdentityPerm(p: readonly number[]): boolean {
   return p.every((x, i) => x === i);
 }
@@ -97,12 +122,14 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (d) => d.neutral !== undefined,
     match: (n) => {
       const { value } = OPS[n.op].neutral!;
-      for (const k of neutralSides(n)) {
+      const sides = neutralSides(n);
+      for (let i = 0; i < sides.length; i++) {
+        const k = sides[i]!;
         if (splatValue(n.inputs[k]!) !== value) continue;
-        const m = keep(n, n.inputs[1 - k]!, () => `operand ${k} is the neutral ${value}`);
-        if ('rewrite' in m) return m;
+        const m = keep(n, n.inputs[1 - k]!, NEUTRAL_OPERAND[k]!);
+        if (fires(m)) return m;
       }
-      return miss(n, noNeutral);
+      return noNeutral;
     },
   },
   {
@@ -111,16 +138,16 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     match: (n, ctx) => {
       const z = OPS[n.op].absorbing!;
       const r = out(n);
-      if (!isInteger(r)) return miss(n, floatProduct);
-      const k = [0, 1].find((i) => splatValue(n.inputs[i]!) === z);
-      if (k === undefined) return miss(n, noAbsorbing);
+      if (!isInteger(r)) return floatProduct;
+      const k = splatValue(n.inputs[0]!) === z ? 0 : splatValue(n.inputs[1]!) === z ? 1 : undefined;
+      if (k === undefined) return noAbsorbing;
       const c = n.inputs[k]!;
       if (typeEq(c.type, r.type)) return use(c);
       const shape = r.shape;
-      if (!isStaticShape(shape)) return miss(n, symbolicResult);
+      if (!isStaticShape(shape)) return symbolicResult;
       const size = sizeOf(shape);
-      if (size > ctx.maxFoldElements) return miss(n, overLimit);
-      return { rewrite: (g) => g.add('const', [], { value: tensorData(r.dtype, shape, new Array<number>(size).fill(z)) }, n.loc) };
+      if (size > ctx.maxFoldElements) return overLimit;
+      return splat(n, shape, size, z);
     },
   },
   {
@@ -128,7 +155,7 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (d) => d.involution === true,
     match: (n) => {
       const p = n.inputs[0]!.producer;
-      if (p?.op !== n.op) return miss(n, notAnother);
+      if (p?.op !== n.op) return notAnother;
       return keep(n, p.inputs[0]!, twice);
     },
   },
@@ -137,13 +164,13 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (_, op) => op === 'transpose',
     match: (n) => {
       const p = n.inputs[0]!.producer;
-      if (p?.op !== 'transpose') return miss(n, 'the operand is not a transpose');
+      if (p?.op !== 'transpose') return 'the operand is not a transpose';
       const inner = ints(p, 'perm'), outer = ints(n, 'perm');
-      if (inner.some((x) => x < 0) || outer.some((x) => x < 0)) return miss(n, 'negative perm entries');
-      const perm = outer.map((i) => inner[i]!);
+      if (inner.some((x) => x < 0) || outer.some((x) => x < 0)) return 'negative perm entries';
+      const perm = compose(outer, inner);
       const x = p.inputs[0]!;
       if (isIdentityPerm(perm)) return keep(n, x, 'the perms compose to the identity');
-      return { rewrite: (g) => g.add('transpose', [x], { perm }, n.loc) };
+      return rebuild(n, 'transpose', x, { perm });
     },
   },
   noop('identity-transpose', ['transpose'], (n) => (isIdentityPerm(ints(n, 'perm')) ? undefined : notIdentityPerm)),
@@ -152,8 +179,8 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
     on: (_, op) => op === 'reshape',
     match: (n) => {
       const p = n.inputs[0]!.producer;
-      if (p?.op !== 'reshape') return miss(n, 'the operand is not a reshape');
-      return { rewrite: (g) => g.add('reshape', [p.inputs[0]!], n.attrs, n.loc) };
+      if (p?.op !== 'reshape') return 'the operand is not a reshape';
+      return rebuild(n, 'reshape', p.inputs[0]!, n.attrs);
     },
   },
   noop('reshape-same-shape', ['reshape', 'broadcast_to'], (n) => (typeEq(out(n).type, n.inputs[0]!.type) ? undefined : changesShape)),
@@ -175,15 +202,15 @@ export const SIMPLIFY_RULES: readonly Rule[] = [
   {
     name: 'single-operand',
     on: (_, op) => op === 'add_n' || op === 'concat',
-    match: (n) => (n.inputs.length === 1 ? keep(n, n.inputs[0]!, oneOperand) : miss(n, operandCount)),
+    match: (n) => (n.inputs.length === 1 ? keep(n, n.inputs[0]!, oneOperand) : operandCount),
   },
   {
     name: 'static-sym-const',
     on: (_, op) => op === 'sym_const',
     match: (n) => {
       const d = n.attrs.value as Parameters<typeof isStatic>[0];
-      if (!isStatic(d)) return miss(n, 'its dim is symbolic');
-      return { rewrite: (g) => g.add('const', [], { value: tensorData(out(n).dtype, [], [d]) }, n.loc) };
+      if (!isStatic(d)) return 'its dim is symbolic';
+      return splat(n, [], 1, d);
     },
   },
 ];
@@ -202,20 +229,26 @@ function rulesFor(op: OpName): readonly Rule[] {
 
 /** Applies the first rule that fires at `n`; true when the graph changed. */
 function simplifyNode(g: Graph, n: Node, ctx: PassContext): boolean {
-  if (n.outputs.length !== 1) return false;
+  // Most ops have no rule: asked first, that spares reading their outputs.
   const rules = rulesFor(n.op);
+  if (rules.length === 0 || n.outputs.length !== 1) return false;
   for (let i = 0; i < rules.length; i++) {
     const m = rules[i]!.match(n, ctx);
-    if (!('rewrite' in m)) continue;
-    const { result: v, added } = g.track(() => m.rewrite(g));
-    for (const a of added) g.moveBefore(a, n);
-    if (replaceBlocker(out(n), v) === undefined && replaceNode(g, n, [v])) {
-      // A node the rewrite built may simplify further (reshape∘reshape → a no-op reshape).
-      if (v.producer && added.includes(v.producer)) simplifyNode(g, v.producer, ctx);
-      return true;
-    }
-    for (const a of added.reverse()) g.removeNode(a);
+    if (fires(m) && apply(g, n, m.rewrite, ctx)) return true;
   }
+  return false;
+}
+
+/** Builds a rule's replacement before `n` and puts it in `n`'s place (false, undone, when blocked). */
+function apply(g: Graph, n: Node, rewrite: (g: Graph) => Value, ctx: PassContext): boolean {
+  const { result: v, added } = g.track(() => rewrite(g));
+  for (const a of added) g.moveBefore(a, n);
+  if (replaceBlocker(out(n), v) === undefined && replaceNode(g, n, [v])) {
+    // A node the rewrite built may simplify further (reshape∘reshape → a no-op reshape).
+    if (v.producer && added.includes(v.producer)) simplifyNode(g, v.producer, ctx);
+    return true;
+  }
+  for (const a of added.reverse()) g.removeNode(a);
   return false;
 }
 
@@ -223,7 +256,7 @@ export const simplify: Pass = {
   name: 'simplify',
   run(g, ctx) {
     let changed = false;
-    const nodes = [...g.nodes];
+    const nodes = g.nodes.slice();
     for (let i = 0; i < nodes.length; i++) if (simplifyNode(g, nodes[i]!, ctx)) changed = true;
     return changed;
   },
@@ -233,6 +266,6 @@ export const simplify: Pass = {
 export function explainSimplify(n: Node, ctx: PassContext): Array<{ rule: string; why: string | undefined }> {
   return rulesFor(n.op).map((r) => {
     const m = r.match(n, ctx);
-    return { rule: r.name, why: 'why' in m ? m.why : undefined };
+    return { rule: r.name, why: fires(m) ? undefined : wording(n, m) };
   });
 }

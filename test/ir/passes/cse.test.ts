@@ -1,4 +1,7 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { Graph } from '../../../ir/graph.js';
+import { cse } from '../../../ir/passes/cse.js';
+import { passContext } from '../../../ir/passes/pass.js';
 import { checkGolden } from './golden.js';
 
 const pass = (name: string, text: string) => it(name, () => { checkGolden(text); });
@@ -110,4 +113,20 @@ graph @f(%x: f32[3]) {
   return out = %0
 }
 // EXPECT: unchanged`);
+
+  it('compares constants by their bytes: NaNs with other payloads, and 0 and −0, stay apart', () => {
+    const g = new Graph('f');
+    const nan = (payload: number) => {
+      const data = new Float32Array(2);
+      new Uint32Array(data.buffer)[0] = payload;
+      data[1] = 1;
+      return g.add('const', [], { value: { dtype: 'float32', shape: [2], data } });
+    };
+    const a = nan(0x7fc00000), b = nan(0x7fc00001), c = nan(0x7fc00000);
+    const zero = (z: number) => g.add('const', [], { value: { dtype: 'float32', shape: [2], data: new Float32Array([1, z]) } });
+    const z0 = zero(0), z1 = zero(-0), z2 = zero(0);
+    [a, b, c, z0, z1, z2].forEach((v, i) => g.setOutput(`o${i}`, v));
+    expect(cse.run(g, passContext())).toBe(true);
+    expect(g.outputs.map((o) => o.value)).toEqual([a, b, a, z0, z1, z0]);
+  });
 });
