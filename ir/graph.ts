@@ -110,7 +110,7 @@ export class Graph {
    * more in cache misses and garbage than the edits themselves.
    */
   private list: Node[] = [];
-  /** Per node id: REMOVED_EVER | REMOVED_PENDING | MOVED_AWAY (see below). */
+  /** Per node id: REMOVED_EVER | REMOVED_PENDING | MOVED_AWAY (defined above the class). */
   private flags = new Uint8Array(0);
   /** Whether edits await the next sweep. */
   private dirty = false;
@@ -302,9 +302,9 @@ export class Graph {
           continue;
         }
         inputs[i] = mine;
-        const k = filled[mine.id]++;
-        if (k >= mine.uses.length) overflow = true;
-        mine.uses[k] = { node: m, index: i };
+        const at = filled[mine.id]++;
+        if (at >= mine.uses.length) overflow = true;
+        mine.uses[at] = { node: m, index: i };
         used++;
       }
       for (let i = 0; i < outs.length; i++) m.outputs[i] = copy(outs[i]!, m);

@@ -75,10 +75,10 @@ export function insertBefore(g: Graph, before: Node, build: () => Node): Node {
 export type Reason = string | ((n: Node) => string);
 
 /**
- * A rewrite that does not apply at `n`. Its reason is worded only when read (the explain
- * functions): a pass asks at every node and reads none, and on a 100k-node graph wording them
- * all was most of the passes' garbage. With reasons that are fixed texts or functions of the
- * node, a miss is one small object.
+ * A rewrite that does not apply at `n`, for matchers that answer an object (matchFusion). Its
+ * reason is worded only when read: a pass asks at every node and reads none, and on a
+ * 100k-node graph wording them all was most of the passes' garbage. With reasons that are
+ * fixed texts or functions of the node, a miss is one small object.
  */
 export class Miss {
   constructor(private readonly n: Node, private readonly reason: Reason) {}
