@@ -320,9 +320,10 @@ export function evaluateTargets(r: Pick<BenchResult, 'rows' | 'scaling'>): Targe
     const s = r.scaling.filter((x) => x.variant === variant);
     const big = s.find((x) => x.target === 100_000);
     const mid = s.find((x) => x.target === 10_000);
-    out.push({ name: `${variant} 100k-node graph optimizes in ≤ 10 s`, target: '≤ 10000 ms',
-      value: big ? `${big.optimizeMs.toFixed(0)} ms` : 'not run', met: big ? big.optimizeMs <= 10_000 : null });
-    out.push({ name: `${variant} optimize time 100k / 10k`, target: '≤ 12×',
+    // The bound with gc.optimize's copy of the graph included; the ratio of the passes alone.
+    out.push({ name: `${variant} 100k-node graph optimizes in ≤ 10 s (gc.optimize)`, target: '≤ 10000 ms',
+      value: big ? `${big.optimizeCopyMs.toFixed(0)} ms` : 'not run', met: big ? big.optimizeCopyMs <= 10_000 : null });
+    out.push({ name: `${variant} optimize time 100k / 10k (passes in place)`, target: '≤ 12×',
       value: big && mid ? `${(big.optimizeMs / mid.optimizeMs).toFixed(1)}×` : 'not run', met: big && mid ? big.optimizeMs / mid.optimizeMs <= 12 : null });
   }
   return out;
@@ -424,13 +425,13 @@ export function formatResult(r: BenchResult): string {
   if (r.scaling.length) {
     parts.push('');
     const byKey = new Map(r.scaling.map((s) => [`${s.variant}/${s.target}`, s]));
-    parts.push(table(['compile time', 'variant', 'nodes', 'after', 'build/trace ms', 'optimize ms', 'export ms', 'opt ×/prev'],
+    parts.push(table(['compile time', 'variant', 'nodes', 'after', 'build/trace ms', 'optimize ms', 'opt ×/prev', 'gc.optimize ms', 'export ms'],
       r.scaling.map((s) => {
         const prev = byKey.get(`${s.variant}/${s.target / 10}`);
-        return [`${s.target / 1000}k`, s.variant, String(s.nodes), String(s.nodesAfter), s.buildMs.toFixed(0), s.optimizeMs.toFixed(0), s.exportMs.toFixed(0),
-          prev ? `${(s.optimizeMs / prev.optimizeMs).toFixed(1)}×` : ''];
+        return [`${s.target / 1000}k`, s.variant, String(s.nodes), String(s.nodesAfter), s.buildMs.toFixed(0), s.optimizeMs.toFixed(0),
+          prev ? `${(s.optimizeMs / prev.optimizeMs).toFixed(1)}×` : '', s.optimizeCopyMs.toFixed(0), s.exportMs.toFixed(0)];
       })));
-    parts.push(`(optimizer: ${r.scaling[0]!.optimizer}; optimize and export: median of 3 runs per graph)`);
+    parts.push(`(optimize: ${r.scaling[0]!.optimizer} in place, as compile and the CLI run them, median of 5 after a warm-up; gc.optimize adds the copy of the graph, median of 3; export: median of 3; a full GC before each timed run)`);
   }
   if (r.targets.length) {
     parts.push('');
