@@ -16,7 +16,7 @@ import type { BackendChoice, BackendName } from './backends.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { NO_TEMPORARIES, OP_KERNELS, isUnsupported } from './op_kernels.js';
 import { WasmProgram, directAllowed } from './wasm_direct.js';
-import type { ProgramStats } from './wasm_direct.js';
+import type { PlanStep, ProgramStats } from './wasm_direct.js';
 
 export type Feed = tf.Tensor | number[] | number[][] | number[][][] | Float32Array | Int32Array | Uint8Array;
 
@@ -60,17 +60,10 @@ interface Plan {
 /** Programs kept per plan (one per binding of the symbolic dims; the oldest is freed). */
 const PROGRAMS_PER_PLAN = 4;
 
-interface Step {
-  node: Node;
-  kind: 'const' | 'assign' | 'kernel';
-  kernel: OpKernel | undefined;
-  attrs: AttrReader;
-  ins: number[];
-  outs: number[];
+/** A scheduled node with what the tensor executor needs besides what a direct wasm program reads. */
+interface Step extends PlanStep {
   outDtypes: string[];
   frees: number[];
-  /** The kernel makes no temporaries: no tf.tidy around it. */
-  direct: boolean;
   /** A static reshape of a variable or constant: its view is kept across runs while the operand's data stays the same. */
   cachedView: boolean;
 }

@@ -74,6 +74,7 @@ export interface PlanStep {
   attrs: AttrReader;
   ins: number[];
   outs: number[];
+  /** The kernel makes no temporaries: no tf.tidy around it. */
   direct: boolean;
 }
 
