@@ -59,6 +59,8 @@ interface Entry {
   graph: Graph;
   structure: OutputStructure;
   specs: TensorSpec[];
+  /** State variables that stand for JS numbers read by the trace (TracedFunction.hyper). */
+  hyper: Map<string, () => number>;
   session?: Promise<Session>;
 }
 
@@ -168,7 +170,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         const backend = o.backend ?? opts.backend;
         optimizeInPlace(t.graph, { ...o, ...(backend !== undefined ? { backend } : {}) });
       }
-      e = { graph: t.graph, structure: t.structure, specs };
+      e = { graph: t.graph, structure: t.structure, specs, hyper: t.hyper ?? new Map() };
       entries.set(key, e);
     }
     last = e;
@@ -177,7 +179,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   if (opts.inputs) traceFor([...opts.inputs]);
 
   const sessionFor = (e: Entry): Promise<Session> => {
-    e.session ??= Session.create(e.graph, { backend: opts.backend ?? 'auto', seed: opts.seed, allowSoftwareWebgpu: opts.allowSoftwareWebgpu ?? true });
+    e.session ??= Session.create(e.graph, { backend: opts.backend ?? 'auto', seed: opts.seed, allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
     return e.session;
   };
 
@@ -190,11 +192,25 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     const s = await sessionFor(e);
     const feeds: Record<string, tf.Tensor> = {};
     e.graph.inputs.forEach((v, i) => { feeds[v.name!] = args[i]!; });
-    const { outputs, updates } = s.execute(e.graph.outputs.map((o) => o.name), feeds, (n) => {
-      const v = registered()[n];
-      if (!v) throw new GcError({ code: 'GC0105', message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
-      return v;
-    });
+    const hyperIn: tf.Tensor[] = [];
+    let res: ReturnType<Session['execute']>;
+    try {
+      res = s.execute(e.graph.outputs.map((o) => o.name), feeds, (n) => {
+        const h = e.hyper.get(n);
+        if (h !== undefined) {
+          // Read now, so a change made between calls takes effect (created on the session's backend).
+          const t = tf.scalar(h(), 'float32');
+          hyperIn.push(t);
+          return t;
+        }
+        const v = registered()[n];
+        if (!v) throw new GcError({ code: 'GC0105', message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
+        return v;
+      });
+    } finally {
+      for (const t of hyperIn) t.dispose();
+    }
+    const { outputs, updates } = res;
     if (updates.size > 0) withBackend(s.backend.tfjsName, () => {
       for (const [name, t] of updates) {
         registered()[name]!.assign(t);

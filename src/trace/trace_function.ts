@@ -19,6 +19,12 @@ export interface TracedFunction {
   inputNames: string[];
   /** Symbol of each dim of each input (null for static dims). */
   symbols: (string | null)[][];
+  /**
+   * Graph state variables that stand for JS numbers the trace read (optimizer hyperparameters):
+   * state name → a getter of the number's current value. compile feeds them at every call, so a
+   * change (opt.setLearningRate, opt.learningRate = …) takes effect on the next call.
+   */
+  hyper?: Map<string, () => number>;
 }
 
 /** Evaluates the created variables' initial values and gives each variable real data. */
