@@ -273,7 +273,8 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   clip: ([x], a) => runKernel('ClipByValue', { x: x! }, { clipValueMin: a.float('min'), clipValueMax: a.float('max') }),
   is_nan: u(tf.isNaN), is_inf: u(tf.isInf), is_finite: u(tf.isFinite),
   logical_not: u(tf.logicalNot),
-  cast: ([x], a) => tf.cast(x!, tfDtype(a.dtype('dtype'))),
+  // To bool, TF's cast is x ≠ 0 (NaN → true); tfjs-backend-wasm's Cast copies bytes (0.5 → false, 256 → false, -1 → 255).
+  cast: ([x], a) => (a.dtype('dtype') === 'bool' && x!.dtype !== 'bool' ? tf.notEqual(x!, tf.scalar(0, x!.dtype)) : tf.cast(x!, tfDtype(a.dtype('dtype')))),
   zeros_like: u(tf.zerosLike), ones_like: u(tf.onesLike),
 
   // elementwise binary

@@ -18,7 +18,64 @@ import { NO_TEMPORARIES, OP_KERNELS, isUnsupported } from './op_kernels.js';
 import { WasmProgram, directAllowed } from './wasm_direct.js';
 import type { PlanStep, ProgramStats } from './wasm_direct.js';
 
-export type Feed = tf.Tensor | number[] | number[][] | number[][][] | Float32Array | Int32Array | Uint8Array;
+/**
+ * What a feed may be: a tf.Tensor of any backend and backing store, a number or boolean (a
+ * scalar), a (nested) array of numbers or booleans, or a typed array of any kind (flat, in
+ * row-major order, for the input's shape: one symbolic dim may be left for the length to decide).
+ */
+export type Feed = tf.Tensor | number | boolean | NestedArray | ArrayBufferView;
+type NestedArray = readonly (number | boolean | NestedArray)[];
+
+type Store = Float32Array | Int32Array | Uint8Array;
+
+const STORE: Record<string, { new (n: number | ArrayLike<number>): Store; from(a: ArrayLike<number>): Store }> = {
+  float32: Float32Array, int32: Int32Array, bool: Uint8Array,
+};
+
+interface EngineInternals {
+  registry: Record<string, tf.KernelBackend | undefined>;
+  state: { tensorInfo: { get(dataId: object): { backend: tf.KernelBackend } | undefined } };
+}
+
+/** The tfjs backend instance that holds a tensor's data now (tfjs moves data between backends lazily). */
+function holderOf(t: tf.Tensor): tf.KernelBackend | undefined {
+  return (tf.engine() as unknown as EngineInternals).state.tensorInfo.get(t.dataId)?.backend;
+}
+
+/**
+ * Values of `dtype` in its canonical store. tfjs-cpu keeps whatever array a kernel produced
+ * (tf.cast(bool → float32) keeps a Uint8Array, int32 → float32 an Int32Array); other backends
+ * copy a store byte for byte, so a non-canonical one reads as garbage there.
+ */
+function canonicalStore(values: ArrayLike<number | boolean | bigint>, dtype: string, what: () => string): Store {
+  const C = STORE[dtype];
+  if (C === undefined) throw new GcError({ code: 'GC0401', message: `${what()}: dtype ${dtype} cannot be fed`, help: 'feed float32, int32 or bool data' });
+  if (values instanceof C && (dtype !== 'bool' || isZeroOne(values as Uint8Array))) return values as Store;
+  const n = values.length;
+  const out = new C(n);
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!;
+    if (typeof x === 'bigint') {
+      if (x > 2147483647n || x < -2147483648n) {
+        throw new GcError({ code: 'GC0401', message: `${what()}: element ${i} is ${x}, outside the int32 range graphc computes in`, help: 'int64 data is computed as int32; keep values within ±2^31' });
+      }
+      out[i] = Number(x);
+    } else if (dtype === 'bool') out[i] = x ? 1 : 0;
+    else out[i] = Number(x);
+  }
+  return out;
+}
+
+/** tfjs-backend-wasm's Cast to bool copies bytes: a bool tensor made by it may hold 2 or 255 for true. */
+function isZeroOne(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i]! > 1) return false;
+  return true;
+}
+
+function isCanonical(values: unknown, dtype: string): boolean {
+  const C = STORE[dtype];
+  return C !== undefined && values instanceof C;
+}
 
 export interface SessionOptions {
   backend?: BackendName;
@@ -156,7 +213,7 @@ export class Session {
     if (opts.executor !== undefined && opts.executor !== 'auto' && opts.executor !== 'tensors') {
       throw new GcError({ code: 'GC0401', message: `unknown executor '${String(opts.executor)}'`, help: "use 'auto' or 'tensors'" });
     }
-    const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu ?? true });
+    const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
     await ensureBackend(choice.name);
     // Variable values are created from their inits on first use (compile supplies its own).
     return new Session(graph, choice, opts.seed, opts.executor ?? 'auto');
@@ -281,14 +338,131 @@ export class Session {
     return b;
   }
 
-  private toTensor(v: Value, f: Feed): tf.Tensor {
-    if (f instanceof tf.Tensor) return f;
+  /**
+   * A feed as a tensor on this session's backend with its dtype's canonical store: `owned` when
+   * it is a copy the run must free. Tensors of another backend are copied (never moved: the
+   * user's tensor stays where it is), as are tfjs-cpu tensors whose store is not canonical.
+   */
+  private toTensor(v: Value, f: Feed): { t: tf.Tensor; owned: boolean } {
+    const what = () => `input '${v.name}'`;
     const dtype = v.type.dtype === 'int64' ? 'int32' : v.type.dtype;
-    const shape = v.type.shape.every((d) => typeof d === 'number') ? (v.type.shape as number[]) : undefined;
-    if (ArrayBuffer.isView(f) && shape === undefined) {
-      throw new GcError({ code: 'GC0401', message: `input '${v.name}': a flat typed array cannot fill the symbolic shape ${typeToString(v.type)}`, help: 'pass a tf.Tensor or a nested array' });
+    if (f instanceof tf.Tensor) return this.adopt(f, what);
+    if (f === null || f === undefined) {
+      throw new GcError({ code: 'GC0401', message: `${what()}: expected a tensor, array or number for ${typeToString(v.type)}, got ${f === null ? 'null' : 'undefined'}` });
     }
-    return tf.tensor(f as number[], shape, dtype);
+    const shape = v.type.shape;
+    if (typeof f === 'number' || typeof f === 'boolean') {
+      if (shape.length !== 0) {
+        throw new GcError({ code: 'GC0401', message: `${what()}: a scalar ${String(f)} was fed for ${typeToString(v.type)}`, help: 'feed an array or tensor of the input\'s shape' });
+      }
+      return { t: tf.tensor(canonicalStore([f], dtype, what), [], dtype as tf.DataType), owned: true };
+    }
+    if (ArrayBuffer.isView(f)) {
+      if (f instanceof DataView) throw new GcError({ code: 'GC0401', message: `${what()}: a DataView cannot be fed`, help: 'feed a typed array' });
+      const data = canonicalStore(f as unknown as ArrayLike<number>, dtype, what);
+      return { t: tf.tensor(data, this.flatShape(v, data.length), dtype as tf.DataType), owned: true };
+    }
+    if (Array.isArray(f)) {
+      const dims: number[] = [];
+      for (let a: unknown = f; Array.isArray(a); a = a[0]) dims.push(a.length);
+      const flat = (f as unknown[]).flat(Infinity) as (number | boolean)[];
+      for (let i = 0; i < flat.length; i++) {
+        const x = flat[i];
+        if (typeof x !== 'number' && typeof x !== 'boolean') {
+          throw new GcError({ code: 'GC0401', message: `${what()}: element ${i} is ${Array.isArray(x) ? 'an array (ragged nesting)' : typeof x}, not a number`, help: 'feed a rectangular nested array of numbers' });
+        }
+      }
+      const n = dims.reduce((a, b) => a * b, 1);
+      if (n !== flat.length) throw new GcError({ code: 'GC0401', message: `${what()}: the nested array is ragged (${flat.length} numbers for shape [${dims.join(',')}])`, help: 'every row must have the same length' });
+      const data = canonicalStore(flat, dtype, what);
+      // A nested array gives its own shape; a flat one may fill an input of rank 2 or more.
+      if (dims.length !== shape.length && !(dims.length === 1 && shape.length >= 2)) {
+        throw new GcError({ code: 'GC0401', message: `input '${v.name}': expected ${typeToString(v.type)}, got an array of shape [${dims.join(',')}]`,
+          help: shape.length === 0 ? 'feed a number for a scalar input' : 'feed an array nested to the input\'s rank, or a flat one' });
+      }
+      const s = dims.length === shape.length ? dims : this.flatShape(v, data.length);
+      return { t: tf.tensor(data, s, dtype as tf.DataType), owned: true };
+    }
+    throw new GcError({ code: 'GC0401', message: `${what()}: cannot feed a ${typeof f} (${Object.prototype.toString.call(f)})`, help: 'feed a tf.Tensor, a (nested) array, a typed array or a number' });
+  }
+
+  /** The shape a flat array of `n` numbers fills: static dims, and at most one symbolic dim decided by n. */
+  private flatShape(v: Value, n: number): number[] {
+    const shape = v.type.shape;
+    const known = shape.reduce<number>((a, d) => (typeof d === 'number' ? a * d : a), 1);
+    const open = shape.filter((d) => typeof d !== 'number').length;
+    const bad = (why: string) => new GcError({ code: 'GC0401', message: `input '${v.name}': ${n} values cannot fill ${typeToString(v.type)} (${why})`,
+      help: 'feed a tf.Tensor or a nested array, which carry their own shape' });
+    if (open === 0) {
+      if (n !== known) throw bad(`it holds ${known}`);
+      return shape as number[];
+    }
+    if (open > 1) throw bad('more than one symbolic dim');
+    if (known === 0 ? n !== 0 : n % known !== 0) throw bad(`not a multiple of ${known}`);
+    const rest = known === 0 ? 0 : n / known;
+    return shape.map((d) => (typeof d === 'number' ? d : rest));
+  }
+
+  /** A tensor (feed or variable value) on this session's backend, in its canonical store. */
+  private adopt(t: tf.Tensor, what: () => string): { t: tf.Tensor; owned: boolean } {
+    if (t.isDisposed) throw new GcError({ code: 'GC0401', message: `${what()}: the tensor was disposed`, help: 'feed a live tensor (tf.tidy or dispose() may have freed it)' });
+    const engine = tf.engine() as unknown as EngineInternals;
+    const here = engine.registry[this.backend.tfjsName];
+    const holder = holderOf(t);
+    if (holder === here) {
+      // Only tfjs-cpu keeps non-canonical stores; its kernels read them as numbers, graphc's read them as its dtype's array.
+      const rec = (here as unknown as { data?: { get(id: object): { values?: unknown } | undefined } }).data?.get(t.dataId);
+      if ((rec?.values === undefined || isCanonical(rec.values, t.dtype)) && (t.dtype !== 'bool' || isZeroOne(here!.readSync(t.dataId) as Uint8Array))) {
+        return { t, owned: false };
+      }
+    }
+    let values: ArrayLike<number>;
+    try {
+      values = (holder ?? here)!.readSync(t.dataId) as ArrayLike<number>;
+    } catch (e) {
+      throw new GcError({ code: 'GC0401', message: `${what()}: cannot read a tensor of backend '${this.backendNameOf(holder)}' synchronously: ${(e as Error).message}`,
+        help: `call the compiled function (async), or move the data first: tf.tensor(await t.data(), t.shape, t.dtype)` });
+    }
+    return { t: tf.tensor(canonicalStore(values, t.dtype, what), t.shape, t.dtype), owned: true };
+  }
+
+  private backendNameOf(b: tf.KernelBackend | undefined): string {
+    const reg = (tf.engine() as unknown as EngineInternals).registry;
+    return Object.keys(reg).find((k) => reg[k] === b) ?? 'unknown';
+  }
+
+  /**
+   * Feeds on a backend that cannot be read synchronously (webgpu) read asynchronously, as a
+   * tensor on this session's backend (to free after the run). Used by run() and gc.compile.
+   */
+  async prepareFeeds<F>(feeds: Record<string, F>): Promise<{ feeds: Record<string, F | tf.Tensor>; temps: tf.Tensor[] }> {
+    const out: Record<string, F | tf.Tensor> = { ...feeds };
+    const temps: tf.Tensor[] = [];
+    const here = (tf.engine() as unknown as EngineInternals).registry[this.backend.tfjsName];
+    for (const [k, f] of Object.entries(feeds)) {
+      if (!(f instanceof tf.Tensor) || f.isDisposed) continue;
+      const holder = holderOf(f);
+      if (holder === undefined || holder === here || this.backendNameOf(holder) !== 'webgpu') continue;
+      const data = await f.data();
+      const t = withBackend(this.backend.tfjsName, () => tf.tensor(canonicalStore(data as ArrayLike<number>, f.dtype, () => `input '${k}'`), f.shape, f.dtype));
+      temps.push(t);
+      out[k] = t;
+    }
+    return { feeds: out, temps };
+  }
+
+  /** Copies of variables held on another backend (or in a non-canonical store), by name, while their data stays the same. */
+  private readonly stateCopies = new Map<string, { dataId: object; copy: tf.Tensor }>();
+
+  private adoptState(name: string, t: tf.Tensor): tf.Tensor {
+    const c = this.stateCopies.get(name);
+    if (c !== undefined && c.dataId === t.dataId && !t.isDisposed) return c.copy;
+    const a = this.adopt(t, () => `variable '${name}'`);
+    if (c !== undefined) { c.copy.dispose(); this.stateCopies.delete(name); }
+    if (!a.owned) return t;
+    const copy = tf.keep(a.t);
+    this.stateCopies.set(name, { dataId: t.dataId, copy });
+    return copy;
   }
 
   /**
@@ -311,13 +485,13 @@ export class Session {
       let result: tf.Tensor[] = [];
       try {
         plan.feeds.forEach((v, i) => {
-          const t = this.toTensor(v, feeds[v.name!]!);
-          if (t !== feeds[v.name!]) owned[i] = true;
+          const { t, owned: copy } = this.toTensor(v, feeds[v.name!]!);
+          owned[i] = copy;
           fed.set(v, t);
           env[i] = t;
         });
         const bindings = this.bind(fed);
-        for (const [i, name] of plan.stateSlots) env[i] = stateIn(name);
+        for (const [i, name] of plan.stateSlots) env[i] = this.adoptState(name, stateIn(name));
         const ctx: ExecCtx = {
           backend: this.backend.tfjsName,
           dim: (d: Dim) => evalShape([d], bindings)[0]!,
@@ -452,7 +626,13 @@ export class Session {
 
   /** Runs the graph: fetch by name (outputs, inputs, variables, gc.name'd values). */
   async run(fetches: string | string[], feeds: Record<string, Feed> = {}, opts: RunOptions = {}): Promise<tf.Tensor | tf.Tensor[]> {
-    return this.runSync(fetches, feeds, opts);
+    if (this.disposed) throw new GcError({ code: 'GC0403', message: 'this Session was disposed', help: 'create a new Session' });
+    const p = await this.prepareFeeds(feeds);
+    try {
+      return this.runSync(fetches, p.feeds as Record<string, Feed>, opts);
+    } finally {
+      for (const t of p.temps) t.dispose();
+    }
   }
 
   runSync(fetches: string | string[], feeds: Record<string, Feed> = {}, opts: RunOptions = {}): tf.Tensor | tf.Tensor[] {
@@ -491,6 +671,8 @@ export class Session {
     for (const c of this.views.values()) c.view.dispose();
     this.views.clear();
     for (const t of this.state.values()) t.dispose();
+    for (const c of this.stateCopies.values()) c.copy.dispose();
+    this.stateCopies.clear();
     this.consts.clear();
     this.state.clear();
     for (const p of this.plans.values()) for (const prog of p.programs.values()) prog?.dispose();

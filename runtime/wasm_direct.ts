@@ -431,8 +431,15 @@ export class WasmProgram {
         return { inPlace: true, run: () => f(ids[x]!, lo, hi, ids[out]!) };
       }
       case 'cast': {
-        // tfjs-backend-wasm's Cast kernel is a typed-array copy (kernels/Cast.ts): the same here.
+        // tfjs-backend-wasm's Cast kernel is a typed-array copy (kernels/Cast.ts), the same here,
+        // except to bool: a byte copy truncates (0.5 → 0, 256 → 0, -1 → 255), TF's cast is x ≠ 0.
         const from = inDt!, to = outDt!, n = this.size(st.ins[0]!), offs = this.offs;
+        if (to === 'bool' && from !== 'bool') {
+          return { inPlace: false, run: () => {
+            const src = this.view(from, offs[x]!, n), dst = this.view(to, offs[out]!, n);
+            for (let i = 0; i < n; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+          } };
+        }
         return { inPlace: false, run: () => { this.view(to, offs[out]!, n).set(this.view(from, offs[x]!, n)); } };
       }
       case 'softmax': {

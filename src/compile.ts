@@ -128,6 +128,9 @@ function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]):
     if (!(a instanceof tf.Tensor)) {
       throw new GcError({ code: 'GC0401', message: `input '${input.name}': expected a tf.Tensor ${specToString(s)}, got ${a === null ? 'null' : typeof a}`, loc: userLocation() });
     }
+    if (a.isDisposed) {
+      throw new GcError({ code: 'GC0401', message: `input '${input.name}': the tensor was disposed`, loc: userLocation(), help: 'pass a live tensor (tf.tidy or dispose() may have freed it)' });
+    }
     const want = typeToString(input.type);
     const bad = (why: string) => new GcError({ code: 'GC0401', message: `input '${input.name}': expected ${want}, got ${a.dtype}[${a.shape.join(',')}] (${why})`,
       loc: userLocation(), help: 'pass a tensor matching the spec given to gc.compile, or compile without `inputs` to trace per signature' });
@@ -183,7 +186,9 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return e.session;
   };
 
+  let disposed = false;
   const call = async (...args: tf.Tensor[]): Promise<R> => {
+    if (disposed) throw new GcError({ code: 'GC0403', message: `the compiled function '${graphName}' was disposed`, loc: userLocation(), help: 'compile the function again' });
     const e = opts.inputs ? last! : traceFor(args.map((a) => {
       if (!(a instanceof tf.Tensor)) throw new GcError({ code: 'GC0401', message: `argument ${args.indexOf(a)} is not a tf.Tensor`, loc: userLocation() });
       return specOf(a);
@@ -193,9 +198,10 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     const feeds: Record<string, tf.Tensor> = {};
     e.graph.inputs.forEach((v, i) => { feeds[v.name!] = args[i]!; });
     const hyperIn: tf.Tensor[] = [];
+    const prepared = await s.prepareFeeds(feeds);
     let res: ReturnType<Session['execute']>;
     try {
-      res = s.execute(e.graph.outputs.map((o) => o.name), feeds, (n) => {
+      res = s.execute(e.graph.outputs.map((o) => o.name), prepared.feeds as Record<string, tf.Tensor>, (n) => {
         const h = e.hyper.get(n);
         if (h !== undefined) {
           // Read now, so a change made between calls takes effect (created on the session's backend).
@@ -209,6 +215,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       });
     } finally {
       for (const t of hyperIn) t.dispose();
+      for (const t of prepared.temps) t.dispose();
     }
     const { outputs, updates } = res;
     if (updates.size > 0) withBackend(s.backend.tfjsName, () => {
@@ -228,6 +235,9 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; dispose: () => void };
   f.toOnnx = (o) => toOnnx(f.graph, o);
   f.session = () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet' }); return sessionFor(last); };
-  f.dispose = () => { for (const e of entries.values()) void e.session?.then((s) => s.dispose()); };
+  f.dispose = () => {
+    disposed = true;
+    for (const e of entries.values()) void e.session?.then((s) => s.dispose());
+  };
   return f;
 }
