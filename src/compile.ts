@@ -12,6 +12,7 @@ import { toOnnx } from '../exporters/onnx/export.js';
 import type { OnnxExportOptions } from '../exporters/onnx/export.js';
 import type { BackendName } from '../runtime/backends.js';
 import { Session, withBackend } from '../runtime/session.js';
+import { selectBackend } from '../runtime/backends.js';
 import type { TensorSpec } from './trace/spec.js';
 import { specToString } from './trace/spec.js';
 import { traceFunction } from './trace/trace_function.js';
@@ -61,6 +62,10 @@ interface Entry {
   specs: TensorSpec[];
   /** State variables that stand for JS numbers read by the trace (TracedFunction.hyper). */
   hyper: Map<string, () => number>;
+  /** The traced graph before optimization, kept until the backend 'auto' picks is known. */
+  raw?: Graph;
+  /** The backend `graph` was optimized for (undefined: none known yet, or not optimized). */
+  optimizedFor?: string;
   session?: Promise<Session>;
 }
 
@@ -156,6 +161,17 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   let last: Entry | undefined;
   let traces = 0;
 
+  /** The backend the optimizer is told about: the one named in the options, undefined under 'auto'. */
+  const optimizeBackend = (): string | undefined => {
+    const o = typeof opts.optimize === 'object' ? opts.optimize : {};
+    const b = o.backend ?? opts.backend;
+    return b === undefined || b === 'auto' ? undefined : b;
+  };
+  const optimizeOpts = (backend: string | undefined): OptimizeOptions => {
+    const o = typeof opts.optimize === 'object' ? opts.optimize : {};
+    return { ...o, ...(backend !== undefined ? { backend } : {}) };
+  };
+
   const traceFor = (specs: TensorSpec[]): Entry => {
     const key = specs.map(specToString).join(';');
     let e = entries.get(key);
@@ -168,12 +184,15 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         }
         t.graph.outputs.forEach((o, i) => { o.name = opts.outputs![i]!; });
       }
-      if (opts.optimize !== false) {
-        const o = typeof opts.optimize === 'object' ? opts.optimize : {};
-        const backend = o.backend ?? opts.backend;
-        optimizeInPlace(t.graph, { ...o, ...(backend !== undefined ? { backend } : {}) });
-      }
       e = { graph: t.graph, structure: t.structure, specs, hyper: t.hyper ?? new Map() };
+      if (opts.optimize !== false) {
+        // Backend-aware passes need the backend: named, it is known now; under 'auto' the graph
+        // is optimized without them until the session resolves the choice, then again for it.
+        const named = optimizeBackend();
+        if (named === undefined) e.raw = t.graph.clone();
+        optimizeInPlace(t.graph, optimizeOpts(named));
+        e.optimizedFor = named;
+      }
       entries.set(key, e);
     }
     last = e;
@@ -182,7 +201,17 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   if (opts.inputs) traceFor([...opts.inputs]);
 
   const sessionFor = (e: Entry): Promise<Session> => {
-    e.session ??= Session.create(e.graph, { backend: opts.backend ?? 'auto', seed: opts.seed, allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
+    e.session ??= (async () => {
+      const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
+      if (e.raw !== undefined && e.optimizedFor !== choice.name) {
+        const g = e.raw.clone();
+        optimizeInPlace(g, optimizeOpts(choice.name));
+        e.graph = g;
+        e.optimizedFor = choice.name;
+        e.raw = undefined;
+      }
+      return Session.create(e.graph, { backend: opts.backend ?? 'auto', seed: opts.seed, allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
+    })();
     return e.session;
   };
 

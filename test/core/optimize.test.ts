@@ -71,3 +71,26 @@ describe('gc.optimize and compile({optimize})', () => {
     v.dispose();
   });
 });
+
+describe("compile with the default backend ('auto') optimizes for the backend auto picks", () => {
+  it('gc.compile(tf.tanh) lowers tanh on the wasm pick exactly as backend: "wasm" does', async () => {
+    const fn = (x: tf.Tensor) => tf.tanh(x);
+    const auto = gc.compile(fn, { inputs: [gc.spec(['n'])] });
+    const wasm = gc.compile(fn, { inputs: [gc.spec(['n'])], backend: 'wasm' });
+    const s = await auto.session();
+    expect(s.backend.name).toBe('wasm'); // no tfjs-node and no hardware GPU on the test machines
+    expect(ops(wasm.graph)).not.toContain('tanh');
+    expect(auto.graph.toString()).toBe(wasm.graph.toString());
+    const x = tf.linspace(-5, 5, 11);
+    const [a, w] = [await auto(x) as tf.Tensor, await wasm(x) as tf.Tensor];
+    expect(Array.from(a.dataSync())).toEqual(Array.from(w.dataSync()));
+    auto.dispose(); wasm.dispose();
+  });
+
+  it('without specs (traced per call signature) too', async () => {
+    const auto = gc.compile((x: tf.Tensor) => tf.tanh(x));
+    await auto(tf.ones([3]));
+    expect(ops(auto.graph)).not.toContain('tanh');
+    auto.dispose();
+  });
+});
