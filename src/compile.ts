@@ -16,6 +16,7 @@ import { selectBackend } from '../runtime/backends.js';
 import type { TensorSpec } from './trace/spec.js';
 import { specToString } from './trace/spec.js';
 import { traceFunction } from './trace/trace_function.js';
+import type { TraceGuard } from './trace/hyperparams.js';
 import type { OptimizeOptions } from './optimize.js';
 import { optimizeInPlace } from './optimize.js';
 import type { OutputStructure, TraceResult } from './trace/tracer.js';
@@ -62,6 +63,8 @@ interface Entry {
   specs: TensorSpec[];
   /** State variables that stand for JS numbers read by the trace (TracedFunction.hyper). */
   hyper: Map<string, () => number>;
+  /** JS values the graph was traced with (TracedFunction.guards): a change means a retrace. */
+  guards: TraceGuard[];
   /** The traced graph before optimization, kept until the backend 'auto' picks is known. */
   raw?: Graph;
   /** The backend `graph` was optimized for (undefined: none known yet, or not optimized). */
@@ -175,6 +178,12 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   const traceFor = (specs: TensorSpec[]): Entry => {
     const key = specs.map(specToString).join(';');
     let e = entries.get(key);
+    if (e?.guards.some((g) => g.changed())) {
+      // A JS value the trace depended on changed since (tf.function retraces on a changed Python value).
+      void e.session?.then((s) => s.dispose());
+      entries.delete(key);
+      e = undefined;
+    }
     if (!e) {
       const t = traceFunction(fn, specs, materializeCreated, graphName);
       traces++;
@@ -184,7 +193,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         }
         t.graph.outputs.forEach((o, i) => { o.name = opts.outputs![i]!; });
       }
-      e = { graph: t.graph, structure: t.structure, specs, hyper: t.hyper ?? new Map() };
+      e = { graph: t.graph, structure: t.structure, specs, hyper: t.hyper ?? new Map(), guards: t.guards ?? [] };
       if (opts.optimize !== false) {
         // Backend-aware passes need the backend: named, it is known now; under 'auto' the graph
         // is optimized without them until the session resolves the choice, then again for it.
@@ -218,7 +227,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   let disposed = false;
   const call = async (...args: tf.Tensor[]): Promise<R> => {
     if (disposed) throw new GcError({ code: 'GC0403', message: `the compiled function '${graphName}' was disposed`, loc: userLocation(), help: 'compile the function again' });
-    const e = opts.inputs ? last! : traceFor(args.map((a) => {
+    // With specs: the one signature, traced again only when a guard changed (TracedFunction.guards).
+    const e = opts.inputs ? traceFor([...opts.inputs]) : traceFor(args.map((a) => {
       if (!(a instanceof tf.Tensor)) throw new GcError({ code: 'GC0401', message: `argument ${args.indexOf(a)} is not a tf.Tensor`, loc: userLocation() });
       return specOf(a);
     }));

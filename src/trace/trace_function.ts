@@ -11,6 +11,8 @@ import type { ConcreteInput, OutputStructure, TraceResult } from './tracer.js';
 import { traceOnce } from './tracer.js';
 import { makePlan, unify } from './unify.js';
 import { userLocation } from './source_loc.js';
+import type { TraceGuard } from './hyperparams.js';
+import { applyHyperPlan, planHyperparams } from './hyperparams.js';
 
 export interface TracedFunction {
   graph: Graph;
@@ -25,6 +27,11 @@ export interface TracedFunction {
    * change (opt.setLearningRate, opt.learningRate = …) takes effect on the next call.
    */
   hyper?: Map<string, () => number>;
+  /**
+   * JS values the graph depends on that are not graph state (an optimizer's boolean flags, a
+   * hyperparameter read non-affinely): when one has changed since the trace, compile retraces.
+   */
+  guards?: TraceGuard[];
 }
 
 /** Evaluates the created variables' initial values and gives each variable real data. */
@@ -65,13 +72,23 @@ export function traceFunction(fn: (...args: tf.Tensor[]) => unknown, specs: read
         help: 'create variables (and optimizers) outside the function, or only on the first call, as with tf.function' });
     }
   }
-  if (symList.length === 0) return { graph: first.graph, structure: first.structure, inputNames: names, symbols };
+  const base = first.graph;
+  const hyperPlan = planHyperparams(base, first.optimizers, () => {
+    const r = traceOnce(fn, concrete(plan.sizes[0]!), graphName);
+    if (r.created.length > 0) throw new Error('created variables');
+    return r.graph;
+  });
+  const finish = (graph: Graph): TracedFunction => {
+    const hyper = applyHyperPlan(graph, hyperPlan);
+    return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards };
+  };
+  if (symList.length === 0) return finish(base);
   const graphs = [first.graph];
   for (const sizes of plan.sizes.slice(1)) {
     const r = traceOnce(fn, concrete(sizes), graphName);
     if (r.created.length > 0) throw new GcError({ code: 'GC0105', message: 'the function created variables in a later trace', help: 'create variables outside the function' });
     graphs.push(r.graph);
   }
-  return { graph: unify(graphs, plan), structure: first.structure, inputNames: names, symbols };
+  return finish(unify(graphs, plan));
 }
 

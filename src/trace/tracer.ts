@@ -14,6 +14,7 @@ import type { TraceBackend } from './backend.js';
 import { userLocation } from './source_loc.js';
 import { forwardIdentity } from '../../ir/passes/forward_identity.js';
 import { dce } from '../../ir/passes/dce.js';
+import { watchOptimizers } from './hyperparams.js';
 
 type DataId = object;
 
@@ -35,6 +36,8 @@ export interface TraceResult {
   created: NewVariable[];
   /** Structure of the function's result, to rebuild it from the outputs. */
   structure: OutputStructure;
+  /** The tf.train optimizers whose minimize / applyGradients ran during the trace. */
+  optimizers: tf.Optimizer[];
 }
 
 export type OutputStructure =
@@ -154,6 +157,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
   current = recorder;
   setRecorder(recorder);
   recorder.seeds.install();
+  const optimizers = watchOptimizers();
   try {
     switchBackend(TRACE_BACKEND);
     const backend = engine.findBackend(TRACE_BACKEND) as TraceBackend;
@@ -197,6 +201,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
       if (newValue !== sv) g.addNode('assign', [newValue], { var: v.name }, undefined);
     }
   } finally {
+    optimizers.stop();
     Error.stackTraceLimit = prevLimit;
     recorder.seeds.restore();
     setRecorder(undefined);
@@ -213,5 +218,5 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
   // Created variables keep pointing at their placeholder until the caller materialises them.
   // Variable initialisers are evaluated from `newVars` before dead code goes.
   if (newVars.length === 0) dce(g);
-  return { graph: g, created: newVars, structure };
+  return { graph: g, created: newVars, structure, optimizers: optimizers.used };
 }

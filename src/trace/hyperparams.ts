@@ -1,0 +1,351 @@
+/**
+ * Optimizer hyperparameters as graph state.
+ *
+ * tf.train optimizers hold their learning rate, betas, epsilon, rho, decay as JS numbers (SGD
+ * and Momentum as scalar tensors made from them: `c = scalar(-lr)`, `m = scalar(momentum)`),
+ * and compute with them in JavaScript (`1 - beta1`, `-learningRate`). A trace sees only the
+ * resulting constants. To keep a later `opt.setLearningRate(…)` or `opt.beta1 = …` effective
+ * without a retrace, graphc finds out by tracing which constants follow which hyperparameter:
+ *
+ *   1. the optimizers a trace used are recorded (Optimizer.prototype.minimize and
+ *      incrementIterations, which every tf.train optimizer calls at the end of applyGradients);
+ *   2. each numeric field ("knob") is perturbed in turn and the function traced again; the
+ *      graphs must agree except in scalar f32 constants, and each constant that differs must be
+ *      an affine function a·h + b of that one knob (a and b read off two traces);
+ *   3. one more trace with every affine knob moved to a third value checks every fit at once.
+ *
+ * Each such constant becomes graph state read at every call: `h` itself (a=1, b=0), `neg h`
+ * (a=-1, b=0, exact in f32), otherwise a state of its own whose value is a·h + b computed in
+ * float64 at each call, as eager tfjs computes `1 - beta2` in float64 before rounding to f32
+ * (computing it in f32 from f32(beta2) would be off by 1.3e-5 relative for beta2 = 0.999).
+ * A knob the graph reads in any other way (structure changes, not affine, two knobs in one
+ * constant, booleans such as useNesterov) is a guard instead: compile snapshots it and
+ * retraces when it changes, as tf.function does for Python values.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Graph, Value } from '../../ir/graph.js';
+import type { TensorData } from '../../ir/tensor_data.js';
+import { tensorData, tensorDataEq } from '../../ir/tensor_data.js';
+
+/** A JS value a trace may read, which graphc can read and temporarily change. */
+export interface Knob {
+  /** `hyper/<Class>_<n>/<field>`: the state name when it becomes graph state. */
+  readonly label: string;
+  read(): number;
+  /** Sets the value as the optimizer would see it; returns the function that restores it. */
+  write(v: number): () => void;
+}
+
+/** A JS value the graph depends on in a way it cannot take as state: a change means a retrace. */
+export interface TraceGuard {
+  /** What it is and the value the graph was traced with, for messages. */
+  readonly what: string;
+  changed(): boolean;
+}
+
+/** Where a constant of the traced graph comes from: a·knob + b. */
+export interface HyperConst {
+  knob: Knob;
+  a: number;
+  b: number;
+}
+
+export interface HyperPlan {
+  /** By index into the base trace's node list (unify keeps that order). */
+  consts: Map<number, HyperConst>;
+  guards: TraceGuard[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which optimizers a trace used
+
+type OptimizerProto = { minimize: (...a: unknown[]) => unknown; incrementIterations: (...a: unknown[]) => unknown };
+
+/** Records the optimizers whose minimize / applyGradients run until `stop()`. */
+export function watchOptimizers(): { used: tf.Optimizer[]; stop(): void } {
+  const proto = tf.Optimizer.prototype as unknown as OptimizerProto;
+  const used: tf.Optimizer[] = [];
+  const note = (o: unknown) => { if (o instanceof tf.Optimizer && !used.includes(o)) used.push(o); };
+  const minimize = proto.minimize, increment = proto.incrementIterations;
+  proto.minimize = function (this: unknown, ...a: unknown[]) { note(this); return minimize.apply(this, a); };
+  proto.incrementIterations = function (this: unknown, ...a: unknown[]) { note(this); return increment.apply(this, a); };
+  return {
+    used,
+    stop: () => { proto.minimize = minimize; proto.incrementIterations = increment; },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The knobs of an optimizer
+
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+function labelOf(opt: tf.Optimizer): string {
+  let id = ids.get(opt);
+  if (id === undefined) { id = nextId++; ids.set(opt, id); }
+  const cls = (opt.constructor as { className?: string }).className ?? opt.constructor.name ?? 'Optimizer';
+  return `hyper/${cls}_${id}`;
+}
+
+/** Scalar tensors are read once each (they are immutable): dataSync per call would cost a sync. */
+const scalarValues = new WeakMap<tf.Tensor, number>();
+function scalarValue(t: tf.Tensor): number {
+  let v = scalarValues.get(t);
+  if (v === undefined) { v = t.dataSync()[0]!; scalarValues.set(t, v); }
+  return v;
+}
+
+/** A field that holds a scalar tensor made from a number (SGD's c = -lr, Momentum's m). */
+function tensorKnob(obj: Record<string, unknown>, label: string, field: string, sign: 1 | -1): Knob {
+  return {
+    label,
+    read: () => sign * scalarValue(obj[field] as tf.Tensor),
+    write: (v) => {
+      const prev = obj[field];
+      const t = tf.keep(tf.scalar(sign * v));
+      obj[field] = t;
+      return () => { obj[field] = prev; t.dispose(); };
+    },
+  };
+}
+
+function fieldKnob(obj: Record<string, unknown>, label: string, field: string): Knob {
+  return {
+    label,
+    read: () => obj[field] as number,
+    write: (v) => {
+      const prev = obj[field];
+      obj[field] = v;
+      return () => { obj[field] = prev; };
+    },
+  };
+}
+
+function fieldGuard(obj: Record<string, unknown>, label: string, field: string): TraceGuard {
+  const seen = obj[field];
+  return { what: `${label}/${field} (traced with ${JSON.stringify(seen)})`, changed: () => !Object.is(obj[field], seen) };
+}
+
+/**
+ * The knobs of an optimizer: its numeric fields, and for SGD/Momentum the scalar tensors they
+ * actually compute with (their `learningRate` / `momentum` numbers are not read by
+ * applyGradients: eagerly, `opt.learningRate = 0` on an SGD optimizer changes nothing, while
+ * setLearningRate replaces `c`). Boolean and string fields are guards.
+ */
+export function knobsOf(opt: tf.Optimizer): { knobs: Knob[]; guards: TraceGuard[] } {
+  const o = opt as unknown as Record<string, unknown>;
+  const label = labelOf(opt);
+  const knobs: Knob[] = [], guards: TraceGuard[] = [];
+  const viaTensor = new Set<string>();
+  if (opt instanceof tf.SGDOptimizer && o.c instanceof tf.Tensor && o.c.size === 1) {
+    knobs.push(tensorKnob(o, `${label}/learningRate`, 'c', -1));
+    viaTensor.add('learningRate');
+  }
+  if (opt instanceof tf.MomentumOptimizer && o.m instanceof tf.Tensor && o.m.size === 1) {
+    knobs.push(tensorKnob(o, `${label}/momentum`, 'm', 1));
+    viaTensor.add('momentum');
+  }
+  for (const [field, v] of Object.entries(o)) {
+    if (viaTensor.has(field)) continue;
+    if (typeof v === 'number') knobs.push(fieldKnob(o, `${label}/${field}`, field));
+    else if (typeof v === 'boolean' || typeof v === 'string') guards.push(fieldGuard(o, label, field));
+  }
+  return { knobs, guards };
+}
+
+function knobGuard(k: Knob, seen: number): TraceGuard {
+  return { what: `${k.label} (traced with ${seen})`, changed: () => !Object.is(k.read(), seen) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding the constants that follow each knob
+
+/**
+ * The scalar f32 constants that differ between two traces of the same function, by node index;
+ * undefined when the traces differ in anything else (structure, attrs, other constants).
+ */
+export function constDiff(g0: Graph, g1: Graph): Map<number, number> | undefined {
+  const n0 = g0.nodes, n1 = g1.nodes;
+  if (n0.length !== n1.length || g0.inputs.length !== g1.inputs.length || g0.states.length !== g1.states.length) return undefined;
+  if (g0.states.some((s, i) => s.name !== g1.states[i]!.name)) return undefined;
+  const key = (g: Graph, nodes: typeof n0) => {
+    const m = new Map<Value, string>();
+    g.inputs.forEach((v, i) => m.set(v, `in${i}`));
+    g.states.forEach((s) => m.set(s.value, `st:${s.name}`));
+    nodes.forEach((n, i) => n.outputs.forEach((v, k) => m.set(v, `n${i}.${k}`)));
+    return m;
+  };
+  const k0 = key(g0, n0), k1 = key(g1, n1);
+  const out = new Map<number, number>();
+  for (let i = 0; i < n0.length; i++) {
+    const a = n0[i]!, b = n1[i]!;
+    if (a.op !== b.op || a.inputs.length !== b.inputs.length || a.outputs.length !== b.outputs.length) return undefined;
+    if (a.inputs.some((v, j) => k0.get(v) !== k1.get(b.inputs[j]!))) return undefined;
+    for (const key of new Set([...Object.keys(a.attrs), ...Object.keys(b.attrs)])) {
+      const x = a.attrs[key], y = b.attrs[key];
+      if (isTensorData(x) && isTensorData(y)) {
+        if (tensorDataEq(x, y)) continue;
+        if (a.op === 'const' && x.dtype === 'float32' && y.dtype === 'float32' && x.shape.length === 0 && y.shape.length === 0) {
+          out.set(i, y.data[0] as number);
+          continue;
+        }
+        return undefined;
+      }
+      if (JSON.stringify(x) !== JSON.stringify(y)) return undefined;
+    }
+  }
+  if (g0.outputs.length !== g1.outputs.length || g0.outputs.some((o, i) => o.name !== g1.outputs[i]!.name || k0.get(o.value) !== k1.get(g1.outputs[i]!.value))) return undefined;
+  return out;
+}
+
+function isTensorData(x: unknown): x is TensorData {
+  return typeof x === 'object' && x !== null && 'data' in x && 'dtype' in x && 'shape' in x;
+}
+
+const F32_EPS = 2 ** -23;
+
+/** Whether f32(a·h + b) computed in float64 gives y, within two f32 ulps of y. */
+function agrees(a: number, b: number, h: number, y: number): boolean {
+  const p = Math.fround(a * h + b);
+  return Math.abs(p - y) <= 2 * Math.max(Math.abs(y) * F32_EPS, 1e-45);
+}
+
+/**
+ * a, b with f32(a·h_i + b) = y_i, from two points. The observations are f32 roundings, so the
+ * raw slope is off in the last bits: a and b are snapped to 6 significant digits (b to 0 when
+ * tiny beside the values) when that still reproduces the observations.
+ */
+export function fitAffine(h: readonly number[], y: readonly number[]): { a: number; b: number } | undefined {
+  const a0 = (y[1]! - y[0]!) / (h[1]! - h[0]!);
+  const b0 = y[0]! - a0 * h[0]!;
+  if (!Number.isFinite(a0) || !Number.isFinite(b0)) return undefined;
+  const scale = Math.max(...y.map(Math.abs), ...h.map((x) => Math.abs(a0 * x)));
+  const snapB = Math.abs(b0) <= 1e-6 * scale ? 0 : Number(b0.toPrecision(6));
+  for (const [a, b] of [[Number(a0.toPrecision(6)), snapB], [a0, b0]] as const) {
+    if (y.every((yi, i) => agrees(a, b, h[i]!, yi))) return { a, b };
+  }
+  return undefined;
+}
+
+/** Two other values for a knob now at h, away from h and from each other (0 gets 0.5, 0.25). */
+function perturbed(h: number): [number, number] {
+  return h === 0 ? [0.5, 0.25] : [h * 1.5, h * 0.75];
+}
+
+/**
+ * Finds, by tracing again with perturbed knobs, which constants of `base` follow which
+ * hyperparameter of the optimizers the trace used. `retrace` traces the function once more at
+ * the base sizes (with every knob as it is at that moment).
+ */
+export function planHyperparams(base: Graph, optimizers: readonly tf.Optimizer[], retrace: () => Graph): HyperPlan {
+  const consts = new Map<number, HyperConst>();
+  const guards: TraceGuard[] = [];
+  if (optimizers.length === 0) return { consts, guards };
+  const knobs: Knob[] = [];
+  for (const opt of optimizers) {
+    const k = knobsOf(opt);
+    knobs.push(...k.knobs);
+    guards.push(...k.guards);
+  }
+  const baseNodes = base.nodes;
+  const y0 = (i: number) => (baseNodes[i]!.attrs.value as TensorData).data[0] as number;
+  const traceWith = (settings: [Knob, number][]): Map<number, number> | undefined => {
+    const restores: (() => void)[] = [];
+    try {
+      for (const [k, v] of settings) restores.push(k.write(v));
+      return constDiff(base, retrace());
+    } catch {
+      return undefined; // the function cannot run with this value: not a hyperparameter graphc can vary
+    } finally {
+      for (const r of restores.reverse()) r();
+    }
+  };
+
+  interface Fitted { knob: Knob; h0: number; h1: number; h2: number; fits: Map<number, { a: number; b: number }> }
+  const fitted: Fitted[] = [];
+  const guard = (k: Knob, h0: number) => guards.push(knobGuard(k, h0));
+  for (const k of knobs) {
+    let h0: number;
+    try { h0 = k.read(); } catch { continue; } // a disposed tensor: the optimizer is unusable anyway
+    if (!Number.isFinite(h0)) { guard(k, h0); continue; }
+    const [h1, h2] = perturbed(h0);
+    const diff = traceWith([[k, h1]]);
+    if (diff === undefined) { guard(k, h0); continue; }
+    if (diff.size === 0) continue; // the trace does not read it
+    const fits = new Map<number, { a: number; b: number }>();
+    for (const [i, y1] of diff) {
+      const f = baseNodes[i]!.outputs[0]!.name === undefined ? fitAffine([h0, h1], [y0(i), y1]) : undefined;
+      if (f === undefined) { fits.clear(); break; }
+      fits.set(i, f);
+    }
+    if (fits.size === 0) { guard(k, h0); continue; }
+    fitted.push({ knob: k, h0, h1, h2, fits });
+  }
+  // A constant that follows two knobs (lr * decay in the user's code) is not affine in one.
+  const owners = new Map<number, number>();
+  for (const f of fitted) for (const i of f.fits.keys()) owners.set(i, (owners.get(i) ?? 0) + 1);
+  let live = fitted.filter((f) => {
+    if ([...f.fits.keys()].some((i) => owners.get(i)! > 1)) { guard(f.knob, f.h0); return false; }
+    return true;
+  });
+  // One more trace with every knob at its third value checks all fits at once.
+  if (live.length > 0) {
+    const check = traceWith(live.map((f) => [f.knob, f.h2]));
+    const claimed = new Set(live.flatMap((f) => [...f.fits.keys()]));
+    const bad = check === undefined || [...check.keys()].some((i) => !claimed.has(i));
+    live = live.filter((f) => {
+      const ok = !bad && [...f.fits].every(([i, { a, b }]) => agrees(a, b, f.h2, check.get(i) ?? y0(i)));
+      if (!ok) guard(f.knob, f.h0);
+      return ok;
+    });
+  }
+  for (const f of live) for (const [i, { a, b }] of f.fits) consts.set(i, { knob: f.knob, a, b });
+  return { consts, guards };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rewriting the graph
+
+function exprName(field: string, a: number, b: number): string {
+  const mag = Math.abs(a) === 1 ? field : `${Math.abs(a)}*${field}`;
+  if (b === 0) return a < 0 ? `-${mag}` : mag;
+  return `${b}${a < 0 ? '-' : '+'}${mag}`;
+}
+
+/**
+ * Replaces the planned constants of `g` (whose node list matches the base trace's, index for
+ * index) by graph state; returns the state names with getters of their current values.
+ */
+export function applyHyperPlan(g: Graph, plan: HyperPlan): Map<string, () => number> {
+  const getters = new Map<string, () => number>();
+  if (plan.consts.size === 0) return getters;
+  const nodes = [...g.nodes];
+  const states = new Map<string, Value>();
+  const stateFor = (name: string, get: () => number): Value => {
+    let v = states.get(name);
+    if (v === undefined) {
+      const now = get();
+      v = g.addState(name, { dtype: 'float32', shape: [] }, tensorData('float32', [], [now]), false);
+      states.set(name, v);
+      getters.set(name, get);
+    }
+    return v;
+  };
+  for (const [i, { knob, a, b }] of plan.consts) {
+    const n = nodes[i];
+    const t = n?.op === 'const' ? (n.attrs.value as TensorData) : undefined;
+    if (!n || !t || t.dtype !== 'float32' || t.shape.length !== 0) throw new Error(`graphc internal: hyperparameter constant #${i} is ${n?.op ?? 'missing'}`);
+    const field = knob.label.slice(knob.label.lastIndexOf('/') + 1);
+    const prefix = knob.label.slice(0, knob.label.lastIndexOf('/') + 1);
+    let v: Value;
+    if (a === 1 && b === 0) v = stateFor(knob.label, knob.read);
+    else if (a === -1 && b === 0) {
+      const neg = g.addNode('neg', [stateFor(knob.label, knob.read)], {}, n.loc);
+      g.moveBefore(neg, n);
+      v = neg.outputs[0]!;
+    } else v = stateFor(prefix + exprName(field, a, b), () => a * knob.read() + b);
+    g.replaceAllUsesWith(n.outputs[0]!, v, { outputs: true });
+    g.removeNode(n);
+  }
+  return getters;
+}

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import * as gc from 'graphc';
+import { fitAffine } from '../../src/trace/hyperparams.js';
+
+/** A two-layer network from raw ops, with its own copy of the same initial weights. */
+function makeParams(tag: string, seed: number) {
+  const init = (shape: number[], s: number) => tf.randomNormal(shape, 0, 0.5, 'float32', seed + s);
+  return {
+    w1: tf.variable(init([6, 8], 1), true, `w1_${tag}`),
+    b1: tf.variable(tf.zeros([8]), true, `b1_${tag}`),
+    w2: tf.variable(init([8, 3], 2), true, `w2_${tag}`),
+    b2: tf.variable(init([3], 3), true, `b2_${tag}`),
+  };
+}
+type Params = ReturnType<typeof makeParams>;
+
+function loss(p: Params, x: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+  const h = tf.relu(tf.add(tf.matMul(x, p.w1), p.b1));
+  const logits = tf.add(tf.matMul(h, p.w2), p.b2);
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels as tf.Tensor1D, 3), logits) as tf.Scalar;
+}
+
+type Opt = tf.Optimizer & Record<string, unknown>;
+
+interface Case {
+  make: () => tf.Optimizer;
+  /** Changes made between steps (step index → change), the same on the eager and the compiled optimizer. */
+  change: (opt: Opt, step: number) => void;
+}
+
+const lrEvery = (f: (step: number) => number) => (opt: Opt, step: number) => {
+  (opt as unknown as { setLearningRate?: (lr: number) => void }).setLearningRate
+    ? (opt as unknown as { setLearningRate: (lr: number) => void }).setLearningRate(f(step))
+    : (opt.learningRate = f(step));
+};
+
+const CASES: Record<string, Case> = {
+  // SGD and Momentum compute with `c = scalar(-lr)`, which setLearningRate replaces.
+  sgd: { make: () => tf.train.sgd(0.1), change: (o, s) => { if (s === 3) (o as unknown as tf.SGDOptimizer).setLearningRate(0); if (s === 6) (o as unknown as tf.SGDOptimizer).setLearningRate(0.3); } },
+  momentum: { make: () => tf.train.momentum(0.05, 0.9), change: (o, s) => { if (s % 3 === 2) (o as unknown as tf.MomentumOptimizer).setLearningRate(0.05 / (s + 1)); } },
+  adam: {
+    make: () => tf.train.adam(0.01),
+    change: (o, s) => {
+      if (s === 2) o.learningRate = 0.05;
+      if (s === 4) { o.beta1 = 0.8; o.beta2 = 0.99; }
+      if (s === 6) o.epsilon = 1e-3;
+      if (s === 8) o.learningRate = 0;
+    },
+  },
+  rmsprop: {
+    make: () => tf.train.rmsprop(0.01, 0.9, 0.1),
+    change: (o, s) => { if (s === 3) o.learningRate = 0.03; if (s === 5) { o.decay = 0.5; o.momentum = 0.3; } if (s === 7) o.epsilon = 1e-2; },
+  },
+  adagrad: { make: () => tf.train.adagrad(0.1), change: lrEvery((s) => 0.1 * 0.7 ** s) },
+  adamax: {
+    make: () => tf.train.adamax(0.02, 0.9, 0.999, undefined, 0.01),
+    change: (o, s) => { if (s === 3) o.learningRate = 0.005; if (s === 5) { o.decay = 0.2; o.beta1 = 0.7; o.beta2 = 0.9; } },
+  },
+  adadelta: {
+    make: () => tf.train.adadelta(1, 0.95),
+    change: (o, s) => { if (s === 3) o.learningRate = 3; if (s === 6) { o.rho = 0.5; o.epsilon = 1e-4; } },
+  },
+};
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+
+async function compare(name: string, c: Case, backend: 'cpu' | 'wasm', steps = 10) {
+  await gc.ensureBackend(backend);
+  await tf.setBackend(backend);
+  const eagerP = makeParams(`${name}_eager_${backend}`, 10);
+  const compP = makeParams(`${name}_comp_${backend}`, 10);
+  const eagerOpt = c.make() as Opt;
+  const compOpt = c.make() as Opt;
+  const step = gc.compile(
+    (x: tf.Tensor, y: tf.Tensor) => compOpt.minimize(() => loss(compP, x, y), true, Object.values(compP))!,
+    { inputs: [gc.spec(['batch', 6]), gc.spec(['batch'], 'int32')], backend },
+  );
+  let worst = 0;
+  for (let i = 0; i < steps; i++) {
+    c.change(eagerOpt, i);
+    c.change(compOpt, i);
+    const x = tf.randomNormal([8, 6], 0, 1, 'float32', 100 + i);
+    const y = tf.tensor1d(Array.from({ length: 8 }, (_, k) => (k * 7 + i) % 3), 'int32');
+    const le = eagerOpt.minimize(() => loss(eagerP, x, y), true, Object.values(eagerP))!;
+    const lc = (await step(x, y)) as tf.Tensor;
+    worst = Math.max(worst, Math.abs(lc.dataSync()[0]! - le.dataSync()[0]!));
+    tf.dispose([x, y, le, lc]);
+  }
+  for (const k of Object.keys(eagerP) as (keyof Params)[]) worst = Math.max(worst, maxDiff(eagerP[k], compP[k]));
+  return { step, worst, eagerP, compP, compOpt };
+}
+
+describe('optimizer hyperparameters are read at every call', () => {
+  for (const [name, c] of Object.entries(CASES)) {
+    it(`${name}: changed between steps, compiled equals eager within 1e-5, no retrace`, async () => {
+      const { step, worst } = await compare(name, c, 'cpu');
+      expect(worst).toBeLessThan(1e-5);
+      expect(step.traceCount).toBe(1);
+      expect(step.graph.states.some((s) => s.name.startsWith('hyper/'))).toBe(true);
+    });
+  }
+
+  it('adam on wasm: a learning-rate change takes effect', async () => {
+    const { step, worst } = await compare('adam', CASES.adam!, 'wasm');
+    expect(worst).toBeLessThan(1e-5);
+    expect(step.traceCount).toBe(1);
+  });
+
+  it('setLearningRate(0) stops an SGD step (compiled moves the weights no more)', async () => {
+    await tf.setBackend('cpu');
+    const w = tf.variable(tf.ones([2]), true, 'w_sgd_zero');
+    const opt = tf.train.sgd(0.1);
+    const step = gc.compile((x: tf.Tensor) => opt.minimize(() => tf.sum(tf.mul(w, x)) as tf.Scalar, true, [w])!, { inputs: [gc.spec([2])], backend: 'cpu' });
+    await step(tf.ones([2]));
+    expect(Array.from(w.dataSync())).toEqual([Math.fround(0.9), Math.fround(0.9)]);
+    opt.setLearningRate(0);
+    await step(tf.ones([2]));
+    expect(Array.from(w.dataSync())).toEqual([Math.fround(0.9), Math.fround(0.9)]);
+    expect(step.traceCount).toBe(1);
+  });
+
+  it('a per-epoch exponential decay schedule (Adam) trains as eagerly', async () => {
+    const c: Case = { make: () => tf.train.adam(0.05), change: (o, s) => { if (s % 4 === 0) o.learningRate = 0.05 * 0.5 ** (s / 4); } };
+    const { step, worst } = await compare('decay', c, 'cpu', 16);
+    expect(worst).toBeLessThan(1e-5);
+    expect(step.traceCount).toBe(1);
+  });
+
+  it('the hyperparameters are scalar state with their current values: ONNX export and a Session work', async () => {
+    await tf.setBackend('cpu');
+    const p = makeParams('onnx', 3);
+    const opt = tf.train.adam(0.01, 0.9, 0.999);
+    const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => loss(p, x, y), true, Object.values(p))!,
+      { inputs: [gc.spec(['batch', 6]), gc.spec(['batch'], 'int32')], backend: 'cpu' });
+    const names = step.graph.states.filter((s) => s.name.startsWith('hyper/')).map((s) => s.name.replace(/^hyper\/Adam_\d+\//, '')).sort();
+    expect(names).toEqual(['1-beta1', '1-beta2', 'beta1', 'beta2', 'epsilon', 'learningRate']);
+    const lr = step.graph.states.find((s) => s.name.endsWith('/learningRate'))!;
+    expect(lr.init.data[0]).toBeCloseTo(0.01, 8);
+    expect(lr.value.type.shape).toEqual([]);
+    // A training step assigns variables, which ONNX cannot; its forward-and-update computation
+    // (the new values as outputs) exports, with the hyperparameters as initializers.
+    const g = step.graph.clone();
+    g.nodes.filter((n) => n.op === 'assign').forEach((n, i) => { g.setOutput(`new_${i}`, n.inputs[0]!); g.removeNode(n); });
+    const bytes = gc.toOnnx(g);
+    expect(Buffer.from(bytes).includes(lr.value.name!)).toBe(true); // an initializer of that name
+    const back = gc.fromOnnx(bytes);
+    // A standalone Session runs both with the hyperparameters' initial values: the same numbers.
+    const feeds = { x: tf.randomNormal([4, 6], 0, 1, 'float32', 1), y: tf.tensor1d([0, 1, 2, 0], 'int32') };
+    const fetch = g.outputs.map((o) => o.name);
+    const s1 = await gc.Session.create(g, { backend: 'cpu' });
+    const s2 = await gc.Session.create(back, { backend: 'cpu' });
+    const o1 = (await s1.run(fetch, feeds)) as tf.Tensor[];
+    const o2 = (await s2.run(fetch, feeds)) as tf.Tensor[];
+    o1.forEach((t, i) => expect(maxDiff(t, o2[i]!)).toBeLessThan(1e-6));
+    expect(Number.isFinite(o1[0]!.dataSync()[0]!)).toBe(true);
+    // f.toOnnx() of an inference function still works beside it.
+    const predict = gc.compile((x: tf.Tensor) => tf.matMul(x, p.w1), { inputs: [gc.spec(['batch', 6])], backend: 'cpu' });
+    expect(predict.toOnnx().length).toBeGreaterThan(100);
+    s1.dispose();
+    s2.dispose();
+  });
+
+  it('1 - beta2 is computed in float64 like eager (not in f32 from f32(beta2))', async () => {
+    await tf.setBackend('cpu');
+    const p = makeParams('beta2', 3);
+    const opt = tf.train.adam(0.01, 0.9, 0.999);
+    const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => loss(p, x, y), true, Object.values(p))!,
+      { inputs: [gc.spec(['batch', 6]), gc.spec(['batch'], 'int32')], backend: 'cpu', optimize: false });
+    const st = step.graph.states.find((s) => s.name.endsWith('/1-beta2'))!;
+    expect(st.init.data[0]).toBe(Math.fround(1 - 0.999));
+  });
+
+  it('a boolean field (useNesterov) is a guard: changing it retraces', async () => {
+    const c: Case = { make: () => tf.train.momentum(0.05, 0.9, false), change: (o, s) => { if (s === 4) o.useNesterov = true; } };
+    const { step, worst } = await compare('nesterov', c, 'cpu');
+    expect(worst).toBeLessThan(1e-5);
+    expect(step.traceCount).toBe(2);
+  });
+
+  it('a hyperparameter read non-affinely (a user optimizer) is a guard: changing it retraces', async () => {
+    class SquaredLr extends tf.Optimizer {
+      constructor(public lr: number) { super(); }
+      applyGradients(grads: tf.NamedTensorMap | tf.NamedTensor[]): void {
+        const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+        for (const { name, tensor } of list) {
+          const v = tf.engine().registeredVariables[name]!;
+          v.assign(tf.sub(v, tf.mul(tensor, this.lr * this.lr)));
+        }
+        this.incrementIterations();
+      }
+      getConfig() { return { lr: this.lr }; }
+      static get className() { return 'SquaredLr'; }
+    }
+    const c: Case = { make: () => new SquaredLr(0.5), change: (o, s) => { if (s === 5) o.lr = 0.2; } };
+    const { step, worst } = await compare('squared', c, 'cpu');
+    expect(worst).toBeLessThan(1e-5);
+    expect(step.traceCount).toBe(2);
+  });
+});
+
+describe('fitAffine', () => {
+  it('recovers 1 - h, -h, h from f32 observations, and rejects h²', () => {
+    const f32 = (xs: number[]) => xs.map(Math.fround);
+    expect(fitAffine([0.999, 1.4985], f32([1 - 0.999, 1 - 1.4985]))).toEqual({ a: -1, b: 1 });
+    expect(fitAffine([1e-7, 1.5e-7], f32([-1e-7, -1.5e-7]))).toEqual({ a: -1, b: 0 });
+    expect(fitAffine([0.01, 0.015], f32([0.01, 0.015]))).toEqual({ a: 1, b: 0 });
+    const sq = fitAffine([0.5, 0.75], f32([0.25, 0.5625]))!;
+    // Two points always fit a line; the third trace is what rejects it.
+    expect(Math.fround(sq.a * 0.375 + sq.b)).not.toBe(Math.fround(0.375 ** 2));
+  });
+});
