@@ -37,6 +37,17 @@ interface EngineInternals {
   state: { tensorInfo: { get(dataId: object): { backend: tf.KernelBackend } | undefined } };
 }
 
+/**
+ * A second reference to a tensor's data (freed with dispose), made on the backend that holds it:
+ * the data stays alive while a call awaits, even if the caller frees its tensor meanwhile.
+ */
+export function holdTensor(t: tf.Tensor): tf.Tensor {
+  const reg = (tf.engine() as unknown as EngineInternals).registry;
+  const holder = holderOf(t);
+  const name = Object.keys(reg).find((k) => reg[k] === holder);
+  return name === undefined ? t.clone() : withBackend(name, () => t.clone());
+}
+
 /** The tfjs backend instance that holds a tensor's data now (tfjs moves data between backends lazily). */
 function holderOf(t: tf.Tensor): tf.KernelBackend | undefined {
   return (tf.engine() as unknown as EngineInternals).state.tensorInfo.get(t.dataId)?.backend;
@@ -217,6 +228,26 @@ export class Session {
     await ensureBackend(choice.name);
     // Variable values are created from their inits on first use (compile supplies its own).
     return new Session(graph, choice, opts.seed, opts.executor ?? 'auto');
+  }
+
+  /** A session on a backend already selected and initialised (selectBackend + ensureBackend): no await needed. */
+  static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor'> = {}): Session {
+    if (!(tf.engine() as unknown as EngineInternals).registry[choice.tfjsName]) {
+      throw new GcError({ code: 'GC0403', message: `backend '${choice.name}' is not initialised`, help: 'use await gc.Session.create(...)' });
+    }
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto');
+  }
+
+  /** Whether a run with these feeds must read some of them asynchronously first (prepareFeeds): tensors held by webgpu. */
+  needsAsyncRead(feeds: Record<string, unknown>): boolean {
+    const here = (tf.engine() as unknown as EngineInternals).registry[this.backend.tfjsName];
+    for (const f of Object.values(feeds)) {
+      if (f instanceof tf.Tensor && !f.isDisposed) {
+        const h = holderOf(f);
+        if (h !== undefined && h !== here && this.backendNameOf(h) === 'webgpu') return true;
+      }
+    }
+    return false;
   }
 
   /** A session on an already initialised tfjs backend (internal: variable initialisation while tracing). */

@@ -11,8 +11,10 @@ import { typeToString } from '../ir/graph.js';
 import { toOnnx } from '../exporters/onnx/export.js';
 import type { OnnxExportOptions } from '../exporters/onnx/export.js';
 import type { BackendName } from '../runtime/backends.js';
-import { Session, withBackend } from '../runtime/session.js';
-import { selectBackend } from '../runtime/backends.js';
+import { Session, holdTensor, withBackend } from '../runtime/session.js';
+import { ensureBackend, selectBackend } from '../runtime/backends.js';
+import type { BackendChoice } from '../runtime/backends.js';
+import { isTracing } from './trace/tracer.js';
 import type { TensorSpec } from './trace/spec.js';
 import { specToString } from './trace/spec.js';
 import { traceFunction } from './trace/trace_function.js';
@@ -50,6 +52,14 @@ export interface CompiledFunction<R = unknown> {
   readonly traceCount: number;
   /** The Session that runs the graph (created on first use). */
   session(): Promise<Session>;
+  /**
+   * The synchronous call form, for code that cannot await (inside tf.tidy, tf.grad, a tfjs-data
+   * forEachAsync callback): same results as `await f(...)`. Needs the backend ready: `await f.ready()`
+   * once first (or one awaited call). Inside another compiled function, f.sync (or f) is inlined into its graph.
+   */
+  sync(...args: tf.Tensor[]): R;
+  /** Selects and initialises the backend (and creates the session of a traced signature), so that f.sync can run. */
+  ready(): Promise<void>;
   /** An ONNX ModelProto of `graph` (opts.opset default 17). */
   toOnnx(opts?: OnnxExportOptions): Uint8Array;
   dispose(): void;
@@ -69,6 +79,8 @@ interface Entry {
   raw?: Graph;
   /** The backend `graph` was optimized for (undefined: none known yet, or not optimized). */
   optimizedFor?: string;
+  /** The session, once created (runs need no await from then on). */
+  ready?: Session;
   session?: Promise<Session>;
 }
 
@@ -159,6 +171,11 @@ function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]):
 
 export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): CompiledFunction<R> {
   if (typeof fn !== 'function') throw new GcError({ code: 'GC0401', message: `gc.compile: expected a function, got ${typeof fn}`, loc: userLocation() });
+  const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
+  if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction' || kind === 'GeneratorFunction') {
+    throw new GcError({ code: 'GC0102', message: `gc.compile: '${fn.name || 'the function'}' is ${kind === 'AsyncFunction' ? 'an async function' : 'a generator'}; a compiled function must be synchronous`, loc: userLocation(),
+      help: 'remove async/await inside it (tfjs ops are synchronous); read data after the compiled call: await (await f(x)).data()' });
+  }
   const graphName = opts.name ?? (fn.name && /^[A-Za-z_]\w*$/.test(fn.name) ? fn.name : 'f');
   const entries = new Map<string, Entry>();
   let last: Entry | undefined;
@@ -209,38 +226,62 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   };
   if (opts.inputs) traceFor([...opts.inputs]);
 
+  /** The backend choice, once resolved (the same for every signature): later sessions are created without waiting. */
+  let choice: BackendChoice | undefined;
+  const resolveChoice = async (): Promise<BackendChoice> => {
+    if (choice === undefined) {
+      const c = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
+      await ensureBackend(c.name);
+      choice = c;
+    }
+    return choice;
+  };
+  /** Under 'auto', the graph is optimized again once the backend is known. */
+  const settle = (e: Entry, c: BackendChoice): Session => {
+    if (e.raw !== undefined && e.optimizedFor !== c.name) {
+      const g = e.raw.clone();
+      optimizeInPlace(g, optimizeOpts(c.name));
+      e.graph = g;
+      e.optimizedFor = c.name;
+      e.raw = undefined;
+    }
+    e.ready = Session.createReady(e.graph, c, { seed: opts.seed });
+    return e.ready;
+  };
   const sessionFor = (e: Entry): Promise<Session> => {
-    e.session ??= (async () => {
-      const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
-      if (e.raw !== undefined && e.optimizedFor !== choice.name) {
-        const g = e.raw.clone();
-        optimizeInPlace(g, optimizeOpts(choice.name));
-        e.graph = g;
-        e.optimizedFor = choice.name;
-        e.raw = undefined;
-      }
-      return Session.create(e.graph, { backend: opts.backend ?? 'auto', seed: opts.seed, allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
-    })();
+    if (e.ready !== undefined) return Promise.resolve(e.ready);
+    e.session ??= resolveChoice().then((c) => e.ready ?? settle(e, c));
     return e.session;
   };
 
   let disposed = false;
-  const call = async (...args: tf.Tensor[]): Promise<R> => {
-    if (disposed) throw new GcError({ code: 'GC0403', message: `the compiled function '${graphName}' was disposed`, loc: userLocation(), help: 'compile the function again' });
+  const disposedError = () => new GcError({ code: 'GC0403', message: `the compiled function '${graphName}' was disposed`, loc: userLocation(), help: 'compile the function again' });
+  /** tfjs records a gradient tape (tf.grad, tf.valueAndGrad, gc.GradientTape): fn runs eagerly so that its kernels are on the tape. */
+  const taping = () => (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
+
+  const entryFor = (args: unknown[]): Entry => {
     // With specs: the one signature, traced again only when a guard changed (TracedFunction.guards).
-    const e = opts.inputs ? traceFor([...opts.inputs]) : traceFor(args.map((a) => {
-      if (!(a instanceof tf.Tensor)) throw new GcError({ code: 'GC0401', message: `argument ${args.indexOf(a)} is not a tf.Tensor`, loc: userLocation() });
+    const e = opts.inputs ? traceFor([...opts.inputs]) : traceFor(args.map((a, i) => {
+      if (!(a instanceof tf.Tensor)) throw new GcError({ code: 'GC0401', message: `argument ${i} is not a tf.Tensor (got ${a === null ? 'null' : typeof a})`, loc: userLocation() });
       return specOf(a);
     }));
     checkArgs(e.specs, e.graph, args);
-    const s = await sessionFor(e);
+    last = e;
+    return e;
+  };
+
+  const feedsOf = (e: Entry, args: readonly tf.Tensor[]): Record<string, tf.Tensor> => {
     const feeds: Record<string, tf.Tensor> = {};
     e.graph.inputs.forEach((v, i) => { feeds[v.name!] = args[i]!; });
+    return feeds;
+  };
+
+  /** One run on a ready session. Synchronous: the inputs are read before the caller can free them. */
+  const runOn = (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): R => {
     const hyperIn: tf.Tensor[] = [];
-    const prepared = await s.prepareFeeds(feeds);
     let res: ReturnType<Session['execute']>;
     try {
-      res = s.execute(e.graph.outputs.map((o) => o.name), prepared.feeds as Record<string, tf.Tensor>, (n) => {
+      res = s.execute(e.graph.outputs.map((o) => o.name), feeds, (n) => {
         const h = e.hyper.get(n);
         if (h !== undefined) {
           // Read now, so a change made between calls takes effect (created on the session's backend).
@@ -254,7 +295,6 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       });
     } finally {
       for (const t of hyperIn) t.dispose();
-      for (const t of prepared.temps) t.dispose();
     }
     const { outputs, updates } = res;
     if (updates.size > 0) withBackend(s.backend.tfjsName, () => {
@@ -266,17 +306,73 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return rebuild(e.structure, outputs) as R;
   };
 
+  const call = (...args: tf.Tensor[]): Promise<R> => {
+    if (disposed) return Promise.reject(disposedError());
+    // Called while another function is traced: inlined into that graph (the value, not a Promise).
+    // Under a gradient tape: eager, so that tfjs can differentiate it.
+    if (isTracing() || taping()) return fn(...args) as Promise<R>;
+    let e: Entry;
+    try {
+      e = entryFor(args);
+      const s = e.ready;
+      if (s !== undefined && !s.needsAsyncRead(feedsOf(e, args))) return Promise.resolve(runOn(e, s, feedsOf(e, args)));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // The first call creates the session (asynchronously), and webgpu feeds are read asynchronously:
+    // meanwhile the inputs are held, so a caller that frees them right away (tf.tidy, tfjs-data) is safe.
+    const held = args.map(holdTensor);
+    return (async () => {
+      try {
+        const s = await sessionFor(e);
+        const p = await s.prepareFeeds(feedsOf(e, held));
+        try {
+          return runOn(e, s, p.feeds as Record<string, tf.Tensor>);
+        } finally {
+          for (const t of p.temps) t.dispose();
+        }
+      } finally {
+        for (const t of held) t.dispose();
+      }
+    })();
+  };
+
+  const sync = (...args: tf.Tensor[]): R => {
+    if (disposed) throw disposedError();
+    if (isTracing() || taping()) return fn(...args) as R;
+    const e = entryFor(args);
+    const s = e.ready ?? (choice !== undefined ? settle(e, choice) : undefined);
+    if (s === undefined) {
+      throw new GcError({ code: 'GC0403', message: `f.sync: the backend of '${graphName}' is not ready yet`, loc: userLocation(),
+        help: 'await f.ready() once (or make one awaited call) before calling f.sync: backends initialise asynchronously' });
+    }
+    const feeds = feedsOf(e, args);
+    if (s.needsAsyncRead(feeds)) {
+      throw new GcError({ code: 'GC0401', message: `f.sync: an input is held by webgpu, which cannot be read synchronously by a ${s.backend.name} session`, loc: userLocation(),
+        help: 'await f(...) instead, or move the data first: tf.tensor(await t.data(), t.shape, t.dtype)' });
+    }
+    return runOn(e, s, feeds);
+  };
+
   Object.defineProperties(call, {
     graph: { get: () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet', help: 'call it once, or give {inputs: [...]} to gc.compile' }); return last.graph; } },
     specs: { get: () => opts.inputs },
     traceCount: { get: () => traces },
   });
-  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; dispose: () => void };
+  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; dispose: () => void; sync: (...a: tf.Tensor[]) => R; ready: () => Promise<void> };
+  f.sync = sync;
+  f.ready = async () => {
+    const c = await resolveChoice();
+    if (last !== undefined && last.ready === undefined) settle(last, c);
+  };
   f.toOnnx = (o) => toOnnx(f.graph, o);
   f.session = () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet' }); return sessionFor(last); };
   f.dispose = () => {
     disposed = true;
-    for (const e of entries.values()) void e.session?.then((s) => s.dispose());
+    for (const e of entries.values()) {
+      e.ready?.dispose();
+      void e.session?.then((s) => s.dispose(), () => undefined);
+    }
   };
   return f;
 }
