@@ -197,7 +197,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     let e = entries.get(key);
     if (e?.guards.some((g) => g.changed())) {
       // A JS value the trace depended on changed since (tf.function retraces on a changed Python value).
-      void e.session?.then((s) => s.dispose());
+      e.ready?.dispose();
+      void e.session?.then((s) => s.dispose(), () => undefined);
       entries.delete(key);
       e = undefined;
     }
