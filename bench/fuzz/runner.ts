@@ -1,0 +1,275 @@
+/**
+ * Runs a fuzz program every way graphc can and compares: eagerly in tfjs (the reference, on each
+ * backend), compiled with gc.compile (optimized and not) on cpu and wasm, fed tensors of every
+ * kind the program's inputs ask for, and exported with f.toOnnx() into onnxruntime-node (against
+ * eager cpu). Eager always gets plain tensors made on its own backend from the same numbers, so
+ * the reference does not depend on tfjs moving odd tensors between backends.
+ *
+ * Comparison: same dtype and shape; int32/bool exactly; float32 NaN and ±Inf exactly, finite
+ * values within 2·err + 2ε·|expected| where err is the program's error bound for that output
+ * (abstract.ts: two implementations are each within err of the exact result). Exact outputs
+ * (err 0) must agree to the bit, up to the sign of zero.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
+import * as gc from '../../src/index.js';
+import type { Abs } from './abstract.js';
+import { EPS } from './abstract.js';
+import type { FeedSet, InputDecl, Program } from './program.js';
+import { analyze, feedShape, feedValues, functionSource } from './program.js';
+
+export type Backend = 'cpu' | 'wasm';
+
+export interface RunOptions {
+  backends: Backend[];
+  /** Export and run in onnxruntime-node. */
+  ort: boolean;
+  /** The optimize settings to compile with. */
+  optimize: boolean[];
+}
+
+export type FindingKind = 'compile' | 'run' | 'mismatch' | 'export' | 'ort-load' | 'ort-run' | 'ort-mismatch';
+
+export interface Finding {
+  kind: FindingKind;
+  /** e.g. 'wasm/optimize' or 'onnxruntime'. */
+  where: string;
+  message: string;
+}
+
+export interface CaseResult {
+  findings: Finding[];
+  /** Why the program was not checked (eager tfjs rejects it), if so. */
+  skipped?: string;
+  /** Comparisons made (outputs × feed sets × configurations). */
+  checks: number;
+  /** Where eager tfjs backends disagree among themselves (not graphc's findings). */
+  notes?: string[];
+}
+
+interface Data {
+  dtype: string;
+  shape: number[];
+  data: ArrayLike<number | bigint | boolean>;
+}
+
+type Fn = (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
+
+export function programFunction(p: Program): Fn {
+  // The source printed in reports is exactly what runs.
+  return new Function('tf', `return ${functionSource(p)};`)(tf) as Fn;
+}
+
+const list = (o: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(o) ? o : [o]);
+const other = (b: Backend): Backend => (b === 'cpu' ? 'wasm' : 'cpu');
+
+let ready: Promise<void> | undefined;
+/** Registers and initialises cpu and wasm once. */
+export function initBackends(): Promise<void> {
+  ready ??= (async () => {
+    await gc.ensureBackend('cpu');
+    await gc.ensureBackend('wasm');
+  })();
+  return ready;
+}
+
+async function onBackend<T>(b: string, f: () => T): Promise<T> {
+  const prev = tf.getBackend();
+  if (prev !== b) await tf.setBackend(b);
+  try {
+    return f();
+  } finally {
+    if (prev !== b) await tf.setBackend(prev);
+  }
+}
+
+/** A feed tensor as the input's store asks (see program.ts Store), for a session on `b`. */
+async function makeFeed(i: InputDecl, shape: number[], values: number[], b: Backend): Promise<tf.Tensor> {
+  switch (i.store) {
+    case 'same': return onBackend(b, () => tf.tensor(values, shape, i.dtype));
+    case 'other': return onBackend(other(b), () => tf.tensor(values, shape, i.dtype));
+    case 'castBool': return onBackend('cpu', () => tf.tidy(() => tf.cast(tf.greater(tf.tensor(values, shape, 'float32'), 0.5), 'float32')));
+    case 'castInt': return onBackend('cpu', () => tf.tidy(() => tf.cast(tf.tensor(values, shape, 'int32'), 'float32')));
+  }
+}
+
+async function read(t: tf.Tensor): Promise<Data> {
+  return { dtype: t.dtype, shape: [...t.shape], data: await t.data() };
+}
+
+const fmt = (x: number) => (Number.isFinite(x) && !Number.isInteger(x) ? x.toPrecision(8) : String(x));
+
+/** '' when `got` agrees with `want` for an output of abstract value `a`, else what differs. */
+export function compare(got: Data, want: Data, a: Abs): string {
+  const gd = got.dtype === 'int64' ? 'int32' : got.dtype;
+  if (gd !== want.dtype) return `dtype ${got.dtype}, want ${want.dtype}`;
+  if (got.shape.join(',') !== want.shape.join(',')) return `shape [${got.shape}], want [${want.shape}]`;
+  let bad = 0, first = '', worst = 0;
+  for (let k = 0; k < want.data.length; k++) {
+    const g = Number(got.data[k]), e = Number(want.data[k]);
+    let ok: boolean;
+    if (want.dtype !== 'float32') ok = g === e;
+    else if (Number.isNaN(e)) ok = Number.isNaN(g);
+    else if (!Number.isFinite(e)) ok = g === e;
+    else {
+      const tol = 2 * a.err + 2 * EPS * Math.abs(e) + 1e-30;
+      ok = Math.abs(g - e) <= tol;
+      if (!ok) worst = Math.max(worst, Math.abs(g - e) / tol);
+    }
+    if (!ok && bad++ === 0) first = `[${k}] got ${fmt(g)}, want ${fmt(e)}`;
+  }
+  if (!bad) return '';
+  const tolNote = want.dtype === 'float32' ? ` (tolerance 2·${a.err.toExponential(2)} + 2ε|want|${worst ? `, worst ${worst.toPrecision(3)}× over` : ''})` : '';
+  return `${bad} of ${want.data.length} values differ, first ${first}${tolNote}`;
+}
+
+const firstLine = (e: unknown) => (e instanceof Error ? `${e.constructor.name}: ${e.message}` : String(e)).split('\n').slice(0, 3).join(' | ');
+
+function ortTensor(dtype: string, values: number[], shape: number[]): ort.Tensor {
+  if (dtype === 'float32') return new ort.Tensor('float32', Float32Array.from(values), shape);
+  if (dtype === 'int32') return new ort.Tensor('int32', Int32Array.from(values), shape);
+  return new ort.Tensor('bool', Uint8Array.from(values), shape);
+}
+
+/** Runs one program every configured way; findings are the disagreements. */
+export async function runProgram(p: Program, o: RunOptions): Promise<CaseResult> {
+  await initBackends();
+  const an = analyze(p);
+  if (typeof an === 'string') return { findings: [], skipped: `invalid program: ${an}`, checks: 0 };
+  const fn = programFunction(p);
+  const specs = p.inputs.map((i) => gc.spec(i.spec, i.dtype));
+  const outAbs = p.outputs.map((n) => an.abs.get(n)!);
+  const feedsOf = p.feeds.map((fs: FeedSet) => p.inputs.map((i) => {
+    const shape = feedShape(i, fs, an.syms);
+    return { shape, values: feedValues(i, shape, fs) };
+  }));
+  const findings: Finding[] = [];
+  const notes: string[] = [];
+  let checks = 0;
+
+  const eager = async (b: Backend, k: number): Promise<Data[] | string> => {
+    const xs = await onBackend(b, () => p.inputs.map((i, n) => tf.tensor(feedsOf[k]![n]!.values, feedsOf[k]![n]!.shape, i.dtype)));
+    try {
+      const outs = await onBackend(b, () => list(tf.tidy(() => fn(...xs))));
+      try {
+        return await Promise.all(outs.map(read));
+      } finally {
+        tf.dispose(outs);
+      }
+    } catch (e) {
+      return firstLine(e);
+    } finally {
+      tf.dispose(xs);
+    }
+  };
+
+  // Eager cpu is the reference for onnxruntime and where eager on a backend fails.
+  const cpuRef: Data[][] = [];
+  for (let k = 0; k < p.feeds.length; k++) {
+    const r = await eager('cpu', k);
+    if (typeof r === 'string') return { findings: [], skipped: `eager tfjs (cpu) rejects the program: ${r}`, checks: 0 };
+    cpuRef.push(r);
+  }
+
+  let onnxBytes: Uint8Array | undefined;
+  let graphNames: { inputs: string[]; outputs: string[] } | undefined;
+  for (const b of o.backends) {
+    // The reference on b is eager b; where eager b itself disagrees with eager cpu (a tfjs
+    // backend bug, noted), a compiled result may match either.
+    const refs: Data[][] = [];
+    const alts: (Data[] | undefined)[] = [];
+    for (let k = 0; k < p.feeds.length; k++) {
+      const r = b === 'cpu' ? cpuRef[k]! : await eager(b, k);
+      if (typeof r === 'string') {
+        notes.push(`eager ${b} fails (compared with eager cpu): ${r}`);
+        refs.push(cpuRef[k]!);
+        alts.push(undefined);
+        continue;
+      }
+      const differs = r.map((d, n) => compare(d, cpuRef[k]![n]!, outAbs[n]!)).filter((w, n) => w && notes.push(`eager ${b} ≠ eager cpu at output ${p.outputs[n]}: ${w}`));
+      refs.push(r);
+      alts.push(differs.length ? cpuRef[k]! : undefined);
+    }
+    for (const opt of o.optimize) {
+      const where = `${b}/${opt ? 'optimize' : 'no-optimize'}`;
+      let f: gc.CompiledFunction<tf.Tensor | tf.Tensor[]>;
+      try {
+        f = gc.compile(fn, { inputs: specs, backend: b, optimize: opt });
+      } catch (e) {
+        findings.push({ kind: 'compile', where, message: firstLine(e) });
+        continue;
+      }
+      try {
+        for (let k = 0; k < p.feeds.length; k++) {
+          const xs = await Promise.all(p.inputs.map((i, n) => makeFeed(i, feedsOf[k]![n]!.shape, feedsOf[k]![n]!.values, b)));
+          try {
+            let got: tf.Tensor[];
+            try {
+              got = list(await f(...xs));
+            } catch (e) {
+              findings.push({ kind: 'run', where: `${where} feeds#${k}`, message: firstLine(e) });
+              continue;
+            }
+            try {
+              const data = await Promise.all(got.map(read));
+              if (data.length !== refs[k]!.length) {
+                findings.push({ kind: 'mismatch', where: `${where} feeds#${k}`, message: `${data.length} outputs, eager gives ${refs[k]!.length}` });
+                continue;
+              }
+              data.forEach((d, n) => {
+                checks++;
+                let why = compare(d, refs[k]![n]!, outAbs[n]!);
+                if (why && alts[k] && !compare(d, alts[k]![n]!, outAbs[n]!)) why = '';
+                else if (why && alts[k]) why += ` (and differs from eager cpu: ${compare(d, alts[k]![n]!, outAbs[n]!)})`;
+                if (why) findings.push({ kind: 'mismatch', where: `${where} feeds#${k} output ${p.outputs[n]}`, message: why });
+              });
+            } finally {
+              tf.dispose(got);
+            }
+          } finally {
+            tf.dispose(xs);
+          }
+        }
+        if (o.ort && opt && onnxBytes === undefined) {
+          try {
+            onnxBytes = f.toOnnx();
+            graphNames = { inputs: f.graph.inputs.map((v) => v.name!), outputs: f.graph.outputs.map((v) => v.name) };
+          } catch (e) {
+            findings.push({ kind: 'export', where: `${where} toOnnx`, message: firstLine(e) });
+            onnxBytes = new Uint8Array(0);
+          }
+        }
+      } finally {
+        f.dispose();
+      }
+    }
+  }
+
+  if (o.ort && onnxBytes && onnxBytes.length && graphNames) {
+    let s: ort.InferenceSession | undefined;
+    try {
+      s = await ort.InferenceSession.create(onnxBytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    } catch (e) {
+      findings.push({ kind: 'ort-load', where: 'onnxruntime', message: firstLine(e) });
+    }
+    if (s) {
+      for (let k = 0; k < p.feeds.length; k++) {
+        const feeds: Record<string, ort.Tensor> = {};
+        p.inputs.forEach((i, n) => { feeds[graphNames!.inputs[n]!] = ortTensor(i.dtype, feedsOf[k]![n]!.values, feedsOf[k]![n]!.shape); });
+        try {
+          const res = await s.run(feeds, graphNames.outputs);
+          graphNames.outputs.forEach((name, n) => {
+            const t = res[name]!;
+            checks++;
+            const why = compare({ dtype: t.type, shape: t.dims.map(Number), data: t.data as ArrayLike<number> }, cpuRef[k]![n]!, outAbs[n]!);
+            if (why) findings.push({ kind: 'ort-mismatch', where: `onnxruntime feeds#${k} output ${p.outputs[n]}`, message: why });
+          });
+        } catch (e) {
+          findings.push({ kind: 'ort-run', where: `onnxruntime feeds#${k}`, message: firstLine(e) });
+        }
+      }
+      await s.release();
+    }
+  }
+  return { findings, checks, notes };
+}
