@@ -13,7 +13,8 @@ export default defineConfig({
     // Verifies and round-trips every graph a Session is created for.
     setupFiles: ['test/setup_graph_checks.ts'],
     // Every optimization (compile, gc.optimize, the CLI in-process) verifies the graph after each pass.
-    env: { GRAPHC_VERIFY: '1' },
+    // Test files that ask for 'webgpu' run on SwiftShader (a software adapter, refused unless asked for).
+    env: { GRAPHC_VERIFY: '1', GRAPHC_ALLOW_SOFTWARE_WEBGPU: '1' },
     testTimeout: 60_000,
     // tfjs keeps global state (engine, registered backends, the global backend):
     // one process per test file keeps files from seeing each other's state.

@@ -3,11 +3,18 @@
 //   selectBackend(requested, opts)  decides (and says why), or throws saying what is missing;
 //   ensureBackend(name)             registers and initialises that tfjs backend.
 //
-// Neither leaves tfjs's global backend (`tf.getBackend()`) changed. Note that tfjs's
-// *implicit* default (what tfjs picks when nobody ever called `tf.setBackend`) is the
-// registered backend with the highest priority, so once `webgpu` (priority 3) or `wasm`
-// (priority 2) is registered, code that never set a backend sees that one. A Session
-// always names its backend explicitly.
+// No side effects on the user's eager tfjs. tfjs's implicit default backend (what tfjs picks
+// on the first op when nobody called `tf.setBackend`) is the registered backend with the
+// highest priority, and importing @tensorflow/tfjs-backend-wasm (priority 2) or -webgpu
+// (priority 3) registers one. When graphc is the one that imports such a package (the user had
+// not registered that backend), the registration is hidden from tfjs's choice: the entry in
+// tfjs's factory registry is made non-enumerable, so `tf.engine().backendNames()`,
+// `tf.ready()` and the first op see exactly the backends the user registered, while
+// `tf.setBackend(name)` and graphc's Sessions, which name a backend, still find it. A user who
+// wants wasm or webgpu for their own eager code imports the package themselves (before graphc
+// loads it) or calls `tf.setBackend`. Emscripten's process-wide 'uncaughtException' and
+// 'unhandledRejection' handlers, which the wasm module installs when it starts (they rethrow,
+// printing a minified line of the module), are removed again.
 //
 // `auto` picks, in order:
 //   1. tensorflow  when @tensorflow/tfjs-node-gpu is installed (and loads);
@@ -16,18 +23,32 @@
 //   4. wasm;
 //   5. cpu.
 // A software WebGPU adapter (SwiftShader, llvmpipe) is never picked by `auto`; an explicit
-// 'webgpu' request accepts one only with `allowSoftwareWebgpu: true` (tests).
+// 'webgpu' request accepts one only when asked: `allowSoftwareWebgpu: true`, or, when that
+// option is left undefined, the environment variable GRAPHC_ALLOW_SOFTWARE_WEBGPU=1 (the test
+// suite sets it; `allowSoftwareWebgpu: false` refuses regardless).
 //
 // @tensorflow/tfjs-node(-gpu) is never a dependency of graphc; it is found at run time.
 //
 // WebGPU in Node without a hardware GPU (SwiftShader). Dawn talks to Vulkan through the
-// Vulkan loader (libvulkan.so.1). Before the Dawn instance is created (once per process),
-// on Linux:
+// Vulkan loader (libvulkan.so.1), which reads its environment when Dawn creates its Vulkan
+// instance: once per process, during the first adapter request. graphc sets these variables
+// only for that moment (the Dawn instance and its first adapter request) and then puts the
+// environment back as it was, on Linux:
 //   - unless the user already chose Vulkan drivers (VK_ICD_FILENAMES, VK_DRIVER_FILES or
 //     VK_ADD_DRIVER_FILES is set) and when /usr/lib/chromium/vk_swiftshader_icd.json exists
 //     (Debian's `chromium` ships SwiftShader), VK_ADD_DRIVER_FILES is set to that file.
 //     VK_ADD_DRIVER_FILES *adds* SwiftShader to the system's drivers, so a hardware GPU stays
 //     visible (and Dawn prefers it); VK_ICD_FILENAMES would have hidden it.
+//   - quiet (GRAPHC_LOG not debug/verbose): in that same case, and unless the user set
+//     VK_LOADER_DRIVERS_DISABLE or VK_LOADER_DRIVERS_SELECT, Mesa's lavapipe (a CPU driver,
+//     `*lvp*`) is disabled: SwiftShader is the software adapter graphc uses, and Dawn rejects
+//     Mesa 22's lavapipe with a "Warning: Vulkan shaderUniform*ArrayDynamicIndexing required"
+//     on stderr. And when XDG_RUNTIME_DIR is unset or not absolute (no Wayland session, so
+//     libwayland prints "error: XDG_RUNTIME_DIR is invalid or not set in the environment."
+//     when Mesa's device-select layer probes for one) and neither NODEVICE_SELECT nor
+//     MESA_VK_DEVICE_SELECT is set, NODEVICE_SELECT=1 (the layer's documented switch) turns
+//     that layer off; Dawn orders adapters by powerPreference itself. Anything else Dawn or a
+//     driver prints (errors, warnings about other drivers) stays visible.
 //   - when no system Vulkan loader is installed (Debian package libvulkan1), the loader that
 //     chromium ships (/usr/lib/chromium/libvulkan.so.1) is loaded into the process
 //     (RTLD_GLOBAL | RTLD_NODELETE), so that Dawn's dlopen("libvulkan.so.1") finds it.
@@ -39,6 +60,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_NAMES, type BackendName, type ConcreteBackendName, isBackendName } from './backend_names.js';
+import { logLevel } from './log.js';
 
 export { BACKEND_NAMES, isBackendName };
 export type { BackendName, ConcreteBackendName };
@@ -54,7 +76,10 @@ export interface BackendChoice {
 }
 
 export interface SelectOptions {
-  /** Accept a software WebGPU adapter for an explicit 'webgpu' request. Never affects 'auto'. */
+  /**
+   * Accept a software WebGPU adapter for an explicit 'webgpu' request. Never affects 'auto'.
+   * Undefined: accepted only when the environment has GRAPHC_ALLOW_SOFTWARE_WEBGPU=1.
+   */
   allowSoftwareWebgpu?: boolean;
 }
 
@@ -118,23 +143,34 @@ export async function selectBackend(
         return { name: 'webgpu', tfjsName: 'webgpu', reason: `webgpu: requested; adapter ${gpu.label}` };
       }
       if (gpu.kind === 'software') {
-        if (opts.allowSoftwareWebgpu) {
+        const allowed = softwareWebgpuAllowed(opts);
+        if (allowed !== undefined) {
           return {
             name: 'webgpu',
             tfjsName: 'webgpu',
-            reason: `webgpu: requested; software adapter ${gpu.label} allowed by allowSoftwareWebgpu`,
+            reason: `webgpu: requested; software adapter ${gpu.label} allowed by ${allowed}`,
             software: true,
           };
         }
         throw new BackendUnavailableError(
           'webgpu',
           `only a software adapter was found (${gpu.label}), no hardware GPU`,
-          `pass { allowSoftwareWebgpu: true } to run on it anyway (slow; meant for tests), or use 'auto'`,
+          `to run on it anyway (slow; meant for tests) pass { allowSoftwareWebgpu: true } to ` +
+            `gc.compile / Session.create, or set ${ALLOW_SOFTWARE_ENV}=1 in the environment; or use 'auto'`,
         );
       }
       throw new BackendUnavailableError('webgpu', gpu.why, WEBGPU_HINT);
     }
   }
+}
+
+/** The environment variable that allows a software WebGPU adapter when the option is undefined. */
+export const ALLOW_SOFTWARE_ENV = 'GRAPHC_ALLOW_SOFTWARE_WEBGPU';
+
+/** What allows a software adapter (for the reason), or undefined when it is not allowed. */
+function softwareWebgpuAllowed(opts: SelectOptions): string | undefined {
+  if (opts.allowSoftwareWebgpu !== undefined) return opts.allowSoftwareWebgpu ? 'allowSoftwareWebgpu' : undefined;
+  return process.env[ALLOW_SOFTWARE_ENV] === '1' ? `${ALLOW_SOFTWARE_ENV}=1` : undefined;
 }
 
 async function selectAuto(): Promise<BackendChoice> {
@@ -185,19 +221,49 @@ const initialised = new Map<ConcreteBackendName, Promise<string>>();
 
 /**
  * Registers and initialises the tfjs backend for `name` and returns its tfjs name.
- * Leaves the global backend (`tf.getBackend()`) as it was. Idempotent; concurrent calls
- * share one initialisation. Does not refuse a software WebGPU adapter: that is
- * selectBackend's decision.
+ * Idempotent; concurrent calls share one initialisation. Does not refuse a software WebGPU
+ * adapter: that is selectBackend's decision.
+ *
+ * The global backend (`tf.getBackend()`) stays as it was, with one exception: when the user has
+ * not chosen one yet (no op ran, no `tf.setBackend`), tfjs's default is settled as the user's
+ * first op would settle it (`tf.ready()`: the highest-priority backend the user registered,
+ * never one graphc registered). A Session switches the global backend while it runs and puts
+ * the previous one back; with none to put back, graphc's backend would stay the user's default.
  */
-export function ensureBackend(name: ConcreteBackendName): Promise<string> {
+export async function ensureBackend(name: ConcreteBackendName): Promise<string> {
   let p = initialised.get(name);
-  if (p === undefined) {
-    p = initialise(name);
-    initialised.set(name, p);
-    // A failed attempt may be retried (e.g. after installing a package).
-    p.catch(() => initialised.delete(name));
+  if (p !== undefined && live.has(name) && engineInternals().registry[name] == null) {
+    // tf.engine().reset() (or tf.removeBackend) dropped the instance: initialise it again.
+    initialised.delete(name);
+    live.delete(name);
+    p = undefined;
   }
-  return p;
+  if (p === undefined) {
+    const started = initialise(name);
+    p = started;
+    initialised.set(name, started);
+    started.then(() => live.add(name), () => {
+      // A failed attempt may be retried (e.g. after installing a package).
+      if (initialised.get(name) === started) initialised.delete(name);
+    });
+  }
+  const tfjsName = await p;
+  await settleUserDefault();
+  return tfjsName;
+}
+
+/** Backends whose initialisation finished (their instance is in tfjs's registry unless someone removed it). */
+const live = new Set<ConcreteBackendName>();
+
+/** Makes tfjs choose its default backend now, as the user's first op would, when none is chosen yet. */
+async function settleUserDefault(): Promise<void> {
+  const engine = engineInternals();
+  if (engine.backendName != null || engine.pendingBackendInit != null) return;
+  try {
+    await tf.ready();
+  } catch {
+    // No backend of the user's initialises; their own first op reports that, not graphc.
+  }
 }
 
 async function initialise(name: ConcreteBackendName): Promise<string> {
@@ -262,15 +328,23 @@ export async function releaseBackend(name: ConcreteBackendName): Promise<void> {
   const wasCurrent = tf.getBackend() === tfjsName;
   tf.removeBackend(tfjsName);
   tf.registerBackend(tfjsName, registration.factory, registration.priority);
+  if (hiddenRegistrations.has(tfjsName)) hideRegistration(tfjsName);
+  live.delete(name);
   device?.destroy();
   // Without this, tfjs's next op would pick the highest-priority backend again (webgpu),
   // re-creating what was just released.
   if (wasCurrent) await tf.setBackend(await ensureBackend('cpu'));
 }
 
+/** Releases every backend ensureBackend initialised (the CLI calls it before it exits). */
+export async function releaseAllBackends(): Promise<void> {
+  for (const name of [...initialised.keys()]) await releaseBackend(name);
+}
+
 /** The parts of tfjs's Engine used here; `registry` holds initialised backend instances. */
 interface EngineInternals {
   backendName: string | null;
+  pendingBackendInit: Promise<boolean> | null | undefined;
   registry: Record<string, tf.KernelBackend | undefined>;
   registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number } | undefined>;
   backendInstance: tf.KernelBackend | null;
@@ -290,12 +364,67 @@ async function initialiseTfjsBackend(name: ConcreteBackendName, tfjsName: string
   // tfjs's own initialisation (`tf.setBackend`, `findBackend`) logs failures as warnings and
   // returns false; calling the factory here keeps the error, and leaves the global backend.
   let instance: tf.KernelBackend;
+  const listening = PROCESS_EVENTS.map((event) => new Set<unknown>(processEvents().listeners(event)));
   try {
     instance = await factory();
   } catch (e) {
     throw new BackendUnavailableError(name, `initialising the tfjs '${tfjsName}' backend failed: ${message(e)}`, hintFor(name));
+  } finally {
+    removeEmscriptenListeners(listening);
   }
   if (engine.registry[tfjsName] == null) engine.registry[tfjsName] = instance;
+}
+
+const PROCESS_EVENTS: readonly string[] = ['uncaughtException', 'unhandledRejection'];
+
+/**
+ * Emscripten's Node glue (tfjs-backend-wasm's module) installs process-wide handlers when the
+ * module starts: `uncaughtException` → `if (!(ex instanceof ExitStatus)) throw ex` and
+ * `unhandledRejection` → `throw reason`. They change how the user's own errors end the
+ * process (the rethrow prints a line of the minified module). Those added during the
+ * backend's initialisation and recognisably Emscripten's are removed.
+ */
+function removeEmscriptenListeners(before: Set<unknown>[]): void {
+  PROCESS_EVENTS.forEach((event, i) => {
+    for (const l of processEvents().listeners(event)) {
+      if (before[i]!.has(l)) continue;
+      const src = Function.prototype.toString.call(l).replace(/\s+/g, '');
+      if (/ExitStatus/.test(src) || /^function\(reason\)\{throwreason;?\}$/.test(src)) processEvents().removeListener(event, l as (...args: unknown[]) => void);
+    }
+  });
+}
+
+function processEvents(): NodeJS.EventEmitter {
+  return process as unknown as NodeJS.EventEmitter;
+}
+
+/** Backend registrations graphc made (by importing the package) and hid from tfjs's default choice. */
+const hiddenRegistrations = new Set<string>();
+
+/**
+ * Imports a backend package that registers tfjs backend `tfjsName`; when the user had not
+ * registered it before, hides the registration from tfjs's choice of a default (see the top).
+ */
+async function importBackendPackage<T>(tfjsName: string, load: () => Promise<T>): Promise<T> {
+  const had = tfjsName in engineInternals().registryFactory;
+  try {
+    return await load();
+  } finally {
+    if (!had) hideRegistration(tfjsName);
+  }
+}
+
+/**
+ * Makes a factory registration non-enumerable: tfjs lists and sorts backends with
+ * Object.keys(registryFactory) (backendNames, tf.ready, the first op's default) and looks one up
+ * by name (`registryFactory[name]`, `name in registryFactory`) everywhere else.
+ */
+function hideRegistration(tfjsName: string): void {
+  const factories = engineInternals().registryFactory;
+  const entry = factories[tfjsName];
+  if (entry === undefined) return;
+  Object.defineProperty(factories, tfjsName, { value: entry, enumerable: false, configurable: true, writable: true });
+  hiddenRegistrations.add(tfjsName);
 }
 
 /** Restores tfjs's global backend after a package import that switched it (tfjs-node does). */
@@ -317,14 +446,42 @@ type Loaded = { ok: true } | { ok: false; why: string };
 
 let cpuLoaded: Promise<void> | undefined;
 function loadCpu(): Promise<void> {
-  cpuLoaded ??= import('@tensorflow/tfjs-backend-cpu').then(() => undefined);
+  cpuLoaded ??= import('@tensorflow/tfjs-backend-cpu').then(() => quietTfjsBanner());
   return cpuLoaded;
+}
+
+const quietFactories = new WeakSet<object>();
+
+/**
+ * tfjs-backend-cpu prints "Hi, looks like you are running TensorFlow.js in Node.js. To speed
+ * things up dramatically, install our node backend..." (console.warn) the first time each cpu
+ * backend instance stores a tensor. graphc runs the cpu backend itself (constant folding,
+ * tracing, Sessions) and `auto` already picks tfjs-node when it is installed, so by default the
+ * banner is dropped: instances of the registered 'cpu' backend are created with the banner
+ * already shown (its `firstUse` flag off). This is all it changes; every other tfjs warning
+ * stays. GRAPHC_LOG=debug (or =verbose) at the time the instance is created keeps the banner.
+ */
+export function quietTfjsBanner(): void {
+  const engine = engineInternals();
+  const quiet = (b: unknown) => {
+    if (logLevel() === 'quiet' && typeof b === 'object' && b !== null && 'firstUse' in b) (b as { firstUse: boolean }).firstUse = false;
+    return b;
+  };
+  const entry = engine.registryFactory.cpu;
+  if (entry !== undefined && !quietFactories.has(entry.factory)) {
+    const original = entry.factory;
+    const wrapped = () => quiet(original()) as tf.KernelBackend;
+    quietFactories.add(wrapped);
+    entry.factory = wrapped;
+  }
+  const instance = engine.registry.cpu;
+  if (instance != null) quiet(instance);
 }
 
 let wasmLoaded: Promise<Loaded> | undefined;
 function loadWasm(): Promise<Loaded> {
   // In Node the package finds its .wasm files next to its own bundle; no setWasmPaths needed.
-  wasmLoaded ??= import('@tensorflow/tfjs-backend-wasm').then(
+  wasmLoaded ??= importBackendPackage('wasm', () => import('@tensorflow/tfjs-backend-wasm')).then(
     (): Loaded => ({ ok: true }),
     (e: unknown): Loaded => ({ ok: false, why: message(e) }),
   );
@@ -358,7 +515,7 @@ async function probeTfjsNode(variant: TfjsNodeVariant): Promise<TfjsNodeProbe> {
   try {
     // A variable specifier: the package is optional and must not be resolved at compile time.
     const specifier: string = variant;
-    await import(specifier);
+    await importBackendPackage('tensorflow', () => import(specifier));
   } catch (e) {
     return { ok: false, installed: true, why: `${variant} is installed but failed to load: ${message(e)}` };
   } finally {
@@ -402,21 +559,28 @@ function probeWebgpu(): Promise<WebgpuProbe> {
 }
 
 async function doProbeWebgpu(): Promise<WebgpuProbe> {
-  let dawn: Dawn;
+  const existing = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  // Dawn creates its Vulkan instance (reading the loader's environment) at the first adapter request.
+  const restoreEnv = existing ? () => {} : prepareVulkan();
   try {
-    dawn = await dawnGpu();
-  } catch (e) {
-    return { kind: 'none', why: `the webgpu (Dawn) package failed to load: ${message(e)}` };
+    let dawn: Dawn;
+    try {
+      dawn = existing ? { gpu: existing } : await dawnGpu();
+    } catch (e) {
+      return { kind: 'none', why: `the webgpu (Dawn) package failed to load: ${message(e)}` };
+    }
+    let adapter: GPUAdapter | null;
+    try {
+      adapter = await dawn.gpu.requestAdapter({ powerPreference: 'high-performance' });
+    } catch (e) {
+      return { kind: 'none', why: `requesting a WebGPU adapter failed: ${message(e)}` };
+    }
+    if (adapter === null) return { kind: 'none', why: 'Dawn found no WebGPU adapter' };
+    const { software, label } = describeAdapter(adapter);
+    return software ? { kind: 'software', dawn, label } : { kind: 'hardware', dawn, label };
+  } finally {
+    restoreEnv();
   }
-  let adapter: GPUAdapter | null;
-  try {
-    adapter = await dawn.gpu.requestAdapter({ powerPreference: 'high-performance' });
-  } catch (e) {
-    return { kind: 'none', why: `requesting a WebGPU adapter failed: ${message(e)}` };
-  }
-  if (adapter === null) return { kind: 'none', why: 'Dawn found no WebGPU adapter' };
-  const { software, label } = describeAdapter(adapter);
-  return software ? { kind: 'software', dawn, label } : { kind: 'hardware', dawn, label };
 }
 
 const SOFTWARE_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|basic render/i;
@@ -438,31 +602,43 @@ interface Dawn {
   globals?: object;
 }
 
-let dawnInstance: Promise<Dawn> | undefined;
-
-/** The process's one Dawn GPU object (or the host's navigator.gpu when one exists). */
-function dawnGpu(): Promise<Dawn> {
-  dawnInstance ??= (async () => {
-    const existing = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-    if (existing) return { gpu: existing };
-    prepareVulkan();
-    const { create, globals } = await import('webgpu');
-    return { gpu: create([]), globals };
-  })();
-  return dawnInstance;
+/** The process's one Dawn GPU object (the probe, which calls this, is done once per process). */
+async function dawnGpu(): Promise<Dawn> {
+  const { create, globals } = await import('webgpu');
+  return { gpu: create([]), globals };
 }
 
-/** Lets Dawn find SwiftShader on a machine without a GPU; see the comment at the top. */
-function prepareVulkan(): void {
-  if (process.platform !== 'linux') return;
+/**
+ * Sets the Vulkan loader's environment for Dawn's instance (see the comment at the top) and
+ * returns the function that puts every variable it set back as it was.
+ */
+function prepareVulkan(): () => void {
+  if (process.platform !== 'linux') return () => {};
   const env = process.env;
+  const set: Record<string, string> = {};
   const userChoseDrivers = env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || env.VK_ADD_DRIVER_FILES;
+  const quiet = logLevel() === 'quiet';
   if (!userChoseDrivers && existsSync(SWIFTSHADER_ICD)) {
-    env.VK_ADD_DRIVER_FILES = SWIFTSHADER_ICD;
+    set.VK_ADD_DRIVER_FILES = SWIFTSHADER_ICD;
+    if (quiet && env.VK_LOADER_DRIVERS_DISABLE === undefined && env.VK_LOADER_DRIVERS_SELECT === undefined) {
+      set.VK_LOADER_DRIVERS_DISABLE = '*lvp*';
+    }
   }
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  if (quiet && !runtimeDir?.startsWith('/') && env.NODEVICE_SELECT === undefined && env.MESA_VK_DEVICE_SELECT === undefined) {
+    set.NODEVICE_SELECT = '1';
+  }
+  const before = Object.keys(set).map((k) => [k, env[k]] as const);
+  Object.assign(env, set);
   if (!canLoad('libvulkan.so.1') && existsSync(CHROMIUM_VULKAN_LOADER)) {
     canLoad(CHROMIUM_VULKAN_LOADER);
   }
+  return () => {
+    for (const [k, v] of before) {
+      if (v === undefined) delete env[k];
+      else env[k] = v;
+    }
+  };
 }
 
 /** glibc's RTLD_NODELETE (absent from os.constants.dlopen): keep the library after dlclose. */
@@ -490,7 +666,7 @@ function loadTfjsWebgpu(dawn: Dawn): Promise<void> {
   tfjsWebgpuLoaded ??= (async () => {
     installNavigatorGpu(dawn);
     // Registers 'webgpu' only when navigator.gpu exists at import time.
-    await import('@tensorflow/tfjs-backend-webgpu');
+    await importBackendPackage('webgpu', () => import('@tensorflow/tfjs-backend-webgpu'));
   })();
   return tfjsWebgpuLoaded;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BackendUnavailableError, ensureBackend, releaseBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends.js';
+import { ALLOW_SOFTWARE_ENV, BackendUnavailableError, ensureBackend, releaseBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends.js';
 
 /** Runs `fn` on tfjs backend `name` and puts the previous global backend back. */
 async function onBackend<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -110,8 +110,54 @@ describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
     expect(r.status).toBe(0);
   });
 
-  it('is refused without allowSoftwareWebgpu', async () => {
-    await expect(selectBackend('webgpu')).rejects.toThrow(/only a software adapter was found.*\n.*allowSoftwareWebgpu/);
+  it('is refused with allowSoftwareWebgpu: false, and the error says how to allow it', async () => {
+    const err = await selectBackend('webgpu', { allowSoftwareWebgpu: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/^backend 'webgpu' is not available: only a software adapter was found .*SwiftShader.*\n  help: .*allowSoftwareWebgpu: true.*GRAPHC_ALLOW_SOFTWARE_WEBGPU=1/);
+  });
+
+  // Session.create and gc.compile pass their allowSoftwareWebgpu option through, undefined when
+  // the user did not set it: then only the environment can allow a software adapter.
+  it('with allowSoftwareWebgpu undefined, is accepted only when GRAPHC_ALLOW_SOFTWARE_WEBGPU=1', async () => {
+    const saved = process.env[ALLOW_SOFTWARE_ENV];
+    try {
+      delete process.env[ALLOW_SOFTWARE_ENV];
+      await expect(selectBackend('webgpu')).rejects.toThrow(/only a software adapter was found/);
+      await expect(selectBackend('webgpu', {})).rejects.toThrow(/only a software adapter was found/);
+      process.env[ALLOW_SOFTWARE_ENV] = 'yes';
+      await expect(selectBackend('webgpu')).rejects.toThrow(/only a software adapter was found/);
+      process.env[ALLOW_SOFTWARE_ENV] = '1';
+      expect(await selectBackend('webgpu')).toMatchObject({ name: 'webgpu', software: true, reason: expect.stringMatching(/allowed by GRAPHC_ALLOW_SOFTWARE_WEBGPU=1$/) });
+      // The option wins over the environment.
+      await expect(selectBackend('webgpu', { allowSoftwareWebgpu: false })).rejects.toThrow(/only a software adapter was found/);
+      // Never affects 'auto'.
+      expect((await selectBackend('auto')).name).not.toBe('webgpu');
+    } finally {
+      if (saved === undefined) delete process.env[ALLOW_SOFTWARE_ENV];
+      else process.env[ALLOW_SOFTWARE_ENV] = saved;
+    }
+  });
+
+  it('Session.create refuses the software adapter unless asked (option or environment)', async () => {
+    const { Session } = await import('../../runtime/session.js');
+    const { parseGraph } = await import('../../ir/parser.js');
+    const g = () => parseGraph('graph @f(%x: f32[2]) {\n  %0: f32[2] = neg %x\n  return output_0 = %0\n}');
+    const saved = process.env[ALLOW_SOFTWARE_ENV];
+    try {
+      delete process.env[ALLOW_SOFTWARE_ENV];
+      await expect(Session.create(g(), { backend: 'webgpu' })).rejects.toThrow(/only a software adapter was found/);
+      const s = await Session.create(g(), { backend: 'webgpu', allowSoftwareWebgpu: true });
+      expect(Array.from(await ((await s.run('output_0', { x: [1, -2] })) as tf.Tensor).data())).toEqual([-1, 2]);
+      s.dispose();
+    } finally {
+      if (saved === undefined) delete process.env[ALLOW_SOFTWARE_ENV];
+      else process.env[ALLOW_SOFTWARE_ENV] = saved;
+    }
+    // The suite's environment (vitest.config.ts) allows it, so test files that ask for 'webgpu' run on SwiftShader.
+    expect(process.env[ALLOW_SOFTWARE_ENV]).toBe('1');
+    const s = await Session.create(g(), { backend: 'webgpu' });
+    expect(s.backend.software).toBe(true);
+    s.dispose();
   });
 });
 
