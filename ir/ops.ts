@@ -19,7 +19,8 @@ export type AttrKind = 'int' | 'ints' | 'float' | 'bool' | 'string' | 'dim' | 'd
 export type AttrValue = number | boolean | string | readonly number[] | Dim | readonly Dim[] | TensorData;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
-export type Effect = 'pure' | 'random' | 'stateful';
+/** pure; random (draws per run); stateful (assigns a variable); io (prints at run time: kept, never merged or folded). */
+export type Effect = 'pure' | 'random' | 'stateful' | 'io';
 export type FusionClass = 'elementwise' | 'reduction' | 'matmul' | 'conv' | 'pool' | 'shape' | 'source' | 'opaque';
 
 export interface OpDef {
@@ -264,6 +265,8 @@ export const OPS = {
   random_normal: def({ arity: 0, effect: 'random', fusion: 'source', attrs: { shape: 'dims', mean: 'float', std: 'float', dtype: 'dtype', truncated: 'bool', seed: 'int' },
     infer: (_, a) => [t(a.dtype('dtype'), a.dims('shape'))] }),
   assign: def({ effect: 'stateful', attrs: { var: 'string' }, infer: () => [] }),
+  // x.print() inside a compiled function: prints x at run time, as tf.print does in a TF graph.
+  print: def({ effect: 'io', attrs: { verbose: 'bool' }, infer: () => [] }),
 
   // elementwise unary
   abs: unary(), acos: unary(), acosh: unary(), asin: unary(), asinh: unary(), atan: unary(), atanh: unary(),

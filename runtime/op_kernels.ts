@@ -231,8 +231,20 @@ function fusedMatMulSlow(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tens
 
 const u = (f: (x: tf.Tensor) => tf.Tensor): OpKernel => ([x]) => f(x!);
 const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y]) => f(x!, y!);
-const reduce = (f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor): OpKernel =>
-  ([x], a) => f(x!, [...a.ints('axes')], a.bool('keep_dims'));
+/**
+ * A reduction; over an empty tensor, one with an identity (sum, prod, all, any) gives it directly:
+ * tfjs-wasm's kernels divide by the reduced size (a wasm "divide by zero" trap).
+ */
+const reduce = (f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor, identity?: number): OpKernel =>
+  ([x], a) => {
+    const axes = [...a.ints('axes')], keep = a.bool('keep_dims');
+    if (x!.size > 0 || identity === undefined) return f(x!, axes, keep);
+    const r = x!.rank, red = new Set((axes.length ? axes : [...Array(r).keys()]).map((v) => (v < 0 ? v + r : v)));
+    const shape = x!.shape.flatMap((d, i) => (!red.has(i) ? [d] : keep ? [1] : []));
+    // tfjs sums and multiplies bools as int32.
+    const dtype = x!.dtype === 'bool' && (f === tf.sum || f === tf.prod) ? 'int32' : x!.dtype;
+    return tf.fill(shape, identity, dtype);
+  };
 
 /** The context of an op inside a fused program (elementwise ops read none of it). */
 const CHAIN_CTX: ExecCtx = {
@@ -258,6 +270,8 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     return draw(shapeOf(ctx, a.dims('shape')), a.float('mean'), a.float('std'), dt, ctx.seedFor(a.int('seed')));
   },
   assign: () => [],                                                // the Session writes the variable
+  // Prints as x.print() does eagerly (console.log of tfjs's formatting), at run time.
+  print: ([x], a) => { x!.print(a.bool('verbose')); return []; },
 
   // elementwise unary
   abs: u(tf.abs), acos: u(tf.acos), acosh: u(tf.acosh), asin: u(tf.asin), asinh: u(tf.asinh),
@@ -283,12 +297,20 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   div: ([x, y]) => runKernel('RealDiv', { a: x!, b: y! }),
   floor_div: b(tf.floorDiv), mod: b(tf.mod), pow: b(tf.pow),
   maximum: b(tf.maximum), minimum: b(tf.minimum), squared_difference: b(tf.squaredDifference),
-  atan2: b(tf.atan2), prelu: b(tf.prelu),
+  atan2: b(tf.atan2),
+  // An empty operand gives an empty result directly: tfjs-wasm's Prelu divides by the alpha size.
+  prelu: ([x, al]) => (x!.size === 0 || al!.size === 0
+    ? tf.zeros(tf.broadcast_util.assertAndGetBroadcastShape(x!.shape, al!.shape), x!.dtype)
+    : tf.prelu(x!, al!)),
   elu_grad: ([dy, y]) => runKernel('EluGrad', { dy: dy!, y: y! }),
   equal: b(tf.equal), not_equal: b(tf.notEqual), less: b(tf.less), less_equal: b(tf.lessEqual),
   greater: b(tf.greater), greater_equal: b(tf.greaterEqual),
   logical_and: b(tf.logicalAnd), logical_or: b(tf.logicalOr), logical_xor: b(tf.logicalXor),
-  select: ([c, x, y]) => tf.where(c!, x!, y!),
+  // Bool branches as logic: tfjs-wasm's Select copies 4 bytes per element, writing past a bool
+  // result (heap corruption that breaks every later wasm op, eager tf.where on bools too).
+  select: ([c, x, y]) => (x!.dtype === 'bool'
+    ? tf.tidy(() => tf.logicalOr(tf.logicalAnd(c!, x!), tf.logicalAnd(tf.logicalNot(c!), y!)))
+    : tf.where(c!, x!, y!)),
   // One generated kernel per backend (runtime/fused/); the chain of the entries above where none is faster.
   fused_elementwise: fusedElementwiseKernel((op, ins, attrs) => {
     const r = (TABLE[op] as OpKernel)(ins, new AttrReader(op, attrs), CHAIN_CTX);
@@ -301,8 +323,8 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   },
 
   // reductions
-  reduce_sum: reduce(tf.sum), reduce_mean: reduce(tf.mean), reduce_max: reduce(tf.max),
-  reduce_min: reduce(tf.min), reduce_prod: reduce(tf.prod), reduce_all: reduce(tf.all), reduce_any: reduce(tf.any),
+  reduce_sum: reduce(tf.sum, 0), reduce_mean: reduce(tf.mean), reduce_max: reduce(tf.max),
+  reduce_min: reduce(tf.min), reduce_prod: reduce(tf.prod, 1), reduce_all: reduce(tf.all, 1), reduce_any: reduce(tf.any, 0),
   argmax: ([x], a) => tf.argMax(x!, a.int('axis')),
   argmin: ([x], a) => tf.argMin(x!, a.int('axis')),
   cumsum: ([x], a) => tf.cumsum(x!, a.int('axis'), a.bool('exclusive'), a.bool('reverse')),
@@ -310,7 +332,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   log_softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.logSoftmax(t)),
 
   // linear algebra and nn
-  matmul: ([x, w], a, ctx) => wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
+  matmul: ([x, w], a, ctx) => emptyMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')) ?? wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
     ?? cpuMatMul([x!, w!], a, ctx, false) ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'))),
   fused_matmul: (ins, a, ctx) => {
     const r = fusedMatMulFast(ins, a, ctx);
@@ -408,6 +430,21 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     return tf.scatterND(idx, upd, [n, ...flatX.shape.slice(1)]);
   },
 };
+
+/**
+ * A product with an empty inner dim is zeros (tfjs-wasm's XNNPACK refuses such an operator and
+ * leaves the result uninitialised); undefined otherwise.
+ */
+function emptyMatMul(x: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor | undefined {
+  const r = x.rank;
+  if (r < 2 || w.rank < 2) return undefined;
+  const k = ta ? x.shape[r - 2]! : x.shape[r - 1]!;
+  if (k !== 0) return undefined;
+  const m = ta ? x.shape[r - 1]! : x.shape[r - 2]!;
+  const n = tb ? w.shape[w.rank - 2]! : w.shape[w.rank - 1]!;
+  const batch = tf.broadcast_util.assertAndGetBroadcastShape(x.shape.slice(0, -2), w.shape.slice(0, -2));
+  return tf.zeros([...batch, m, n], x.dtype);
+}
 
 // ---- the wasm matmul fast path ------------------------------------------------------
 

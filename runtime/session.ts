@@ -9,7 +9,7 @@ import type { Dim } from '../ir/dim.js';
 import { GcError, locToString } from '../ir/errors.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
-import { AttrReader } from '../ir/ops.js';
+import { AttrReader, OPS } from '../ir/ops.js';
 import type { TensorData } from '../ir/tensor_data.js';
 import { ensureBackend, selectBackend } from './backends.js';
 import type { BackendChoice, BackendName } from './backends.js';
@@ -282,9 +282,12 @@ export class Session {
       return v;
     });
     const assigns = updates ? this.graph.nodes.filter((n) => n.op === 'assign') : [];
+    // Prints (x.print() in the function) run with every call of it, as its assignments do.
+    const prints = updates ? this.graph.nodes.filter((n) => OPS[n.op].effect === 'io') : [];
     const needed = new Set<Node>();
-    const stack: Value[] = [...fetches, ...assigns.flatMap((a) => a.inputs)];
+    const stack: Value[] = [...fetches, ...assigns.flatMap((a) => a.inputs), ...prints.flatMap((p) => p.inputs)];
     for (const a of assigns) needed.add(a);
+    for (const p of prints) needed.add(p);
     while (stack.length) {
       const v = stack.pop()!;
       if (v.producer && !needed.has(v.producer)) {

@@ -39,7 +39,7 @@ export function dce(g: Graph): boolean {
   }
   // Variables nobody reads or assigns any more.
   if (g.states.length > 0) {
-    const assigned = new Set(g.nodes.filter((n) => OPS[n.op].effect === 'stateful').map((n) => n.attrs.var as string));
+    const assigned = new Set(g.nodes.filter((n) => n.op === 'assign').map((n) => n.attrs.var as string));
     for (const st of [...g.states]) {
       if (st.value.uses.length === 0 && !g.isOutput(st.value) && !assigned.has(st.name)) { g.removeState(st.name); changed = true; }
     }
@@ -47,9 +47,10 @@ export function dce(g: Graph): boolean {
   return changed;
 }
 
-/** Roots: assignments, and named values (a Session may fetch them). */
+/** Roots: assignments, prints, and named values (a Session may fetch them). */
 function isRoot(n: Node): boolean {
-  if (OPS[n.op].effect === 'stateful') return true;
+  const effect = OPS[n.op].effect;
+  if (effect === 'stateful' || effect === 'io') return true;
   const outs = n.outputs;
   for (let k = 0; k < outs.length; k++) if (outs[k]!.name !== undefined) return true;
   return false;

@@ -195,7 +195,7 @@ function readError(what: string): GcError {
     code: 'GC0101',
     message: `${what} on a traced value: inside a compiled function tensors have no data yet`,
     loc,
-    help: 'return the tensor from the function and read it after the call, or use gc.name() to fetch it from a Session',
+    help: 'return the tensor from the function and read it after the call, or use gc.name() to fetch it from a Session; x.print() prints at run time',
   });
 }
 

@@ -12,6 +12,7 @@ import { tensorData } from '../../ir/tensor_data.js';
 import { Recorder, registerTraceBackend, setRecorder, TRACE_BACKEND } from './backend.js';
 import type { TraceBackend } from './backend.js';
 import { userLocation } from './source_loc.js';
+import { installPrint } from './print.js';
 import { forwardIdentity } from '../../ir/passes/forward_identity.js';
 import { dce } from '../../ir/passes/dce.js';
 import { watchOptimizers } from './hyperparams.js';
@@ -47,6 +48,19 @@ export type OutputStructure =
   | { kind: 'record'; keys: string[] };
 
 let current: Recorder | undefined;
+
+/** Traces that failed after the function created variables: what is needed to give them data. */
+const failedWithCreated = new WeakMap<object, TraceResult>();
+
+/**
+ * For an error thrown by traceOnce after the function had created variables (a layer built
+ * lazily, then a later op failed): the partial trace, so that the caller can give the variables
+ * their initial values (as eager tfjs would have) before it traces again or gives up. Without
+ * it they would stay registered with a trace placeholder for data.
+ */
+export function createdBeforeFailure(err: unknown): TraceResult | undefined {
+  return typeof err === 'object' && err !== null ? failedWithCreated.get(err) : undefined;
+}
 
 /** gc.name: names a traced value so a Session can fetch it; outside a trace it does nothing. */
 export function name<T extends tf.Tensor>(t: T, label: string): T {
@@ -157,6 +171,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
   current = recorder;
   setRecorder(recorder);
   recorder.seeds.install();
+  const restorePrint = installPrint(recorder);
   const optimizers = watchOptimizers();
   try {
     switchBackend(TRACE_BACKEND);
@@ -170,6 +185,8 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     result = tf.tidy(() => {
       const r = fn(...args);
       if (r instanceof Promise) {
+        // Its rejection (the rest of an async body, run outside the trace) is this error's; never unhandled.
+        r.catch(() => undefined);
         throw new GcError({ code: 'GC0102', message: 'the compiled function returned a Promise', loc: userLocation(), help: 'compiled functions must be synchronous: do not await inside them' });
       }
       return r as tf.TensorContainer;
@@ -200,8 +217,19 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
       const sv = stateOf(v);
       if (newValue !== sv) g.addNode('assign', [newValue], { var: v.name }, undefined);
     }
+  } catch (err) {
+    if (created.length > 0 && typeof err === 'object' && err !== null) {
+      const partial: NewVariable[] = [];
+      for (const { variable, initId } of created) {
+        const init = recorder.values.get(initId);
+        if (init !== undefined) partial.push({ variable, init });
+      }
+      failedWithCreated.set(err, { graph: g, created: partial, structure: { kind: 'none' }, optimizers: [] });
+    }
+    throw err;
   } finally {
     optimizers.stop();
+    restorePrint();
     Error.stackTraceLimit = prevLimit;
     recorder.seeds.restore();
     setRecorder(undefined);

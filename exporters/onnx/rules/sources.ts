@@ -108,4 +108,6 @@ export const SOURCE_RULES = {
     unsupported: 'the graph assigns a variable (a training step); an ONNX model has no variables to update',
     help: 'export the inference function (e.g. (x) => model.predict(x)), not the training step',
   },
+  // Never reached: a print has no outputs, so it is not live in an export (ONNX has no print op; it is left out).
+  print: { unsupported: 'ONNX has no print op' },
 } satisfies Partial<Record<OpName, ExportRule | Unsupported>>;
