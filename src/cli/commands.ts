@@ -1,4 +1,7 @@
 /** The graphc commands: export, inspect, optimize, run. */
+// First: tfjs's gradients and chained ops, registered before any user module loads (a module
+// that uses graphc only in types does not load graphc itself), and the quiet cpu backend.
+import '../tfjs_setup.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,7 +13,7 @@ import { formatReport } from '../../ir/passes/manager.js';
 import { toOnnx } from '../../exporters/onnx/export.js';
 import { fromOnnx } from '../../exporters/onnx/import.js';
 import type { BackendName } from '../../runtime/backends.js';
-import { releaseBackend } from '../../runtime/backends.js';
+import { releaseAllBackends } from '../../runtime/backends.js';
 import { Session } from '../../runtime/session.js';
 import { materializeCreated } from '../compile.js';
 import { optimizeInPlace } from '../optimize.js';
@@ -196,6 +199,15 @@ export async function optimizeCommand(file: string, opts: { output: string; veri
 }
 
 export async function runCommand(file: string, opts: { input?: string[]; backend: BackendName; fn?: string; save?: string }, log: Log): Promise<void> {
+  try {
+    await runOn(file, opts, log);
+  } finally {
+    // A live WebGPU device keeps Node running: release what was initialised, also after an error.
+    await releaseAllBackends();
+  }
+}
+
+async function runOn(file: string, opts: { input?: string[]; backend: BackendName; fn?: string; save?: string }, log: Log): Promise<void> {
   let graph: Graph;
   if (file.endsWith('.onnx')) {
     const { bytes } = readOnnxFile(file);
@@ -211,32 +223,50 @@ export async function runCommand(file: string, opts: { input?: string[]; backend
     given.set(m[1]!, m[2]!);
   }
   const session = await Session.create(graph, { backend: opts.backend });
-  log(`backend: ${session.backend.reason}`);
-  const feeds: Record<string, tf.Tensor> = {};
-  for (const v of graph.inputs) {
-    const src = given.get(v.name!) ?? 'random';
-    if (src === 'random') {
-      const shape = v.type.shape.map((d) => (typeof d === 'number' ? d : 1));
-      feeds[v.name!] = v.type.dtype === 'float32' ? tf.randomNormal(shape) : v.type.dtype === 'bool' ? tf.cast(tf.greater(tf.randomNormal(shape), 0), 'bool') : tf.randomUniform(shape, 0, 10, 'int32');
-      log(`  ${v.name}: random ${v.type.dtype}[${shape.join(',')}]${v.type.shape.some((d) => typeof d !== 'number') ? ' (symbolic dims set to 1)' : ''}`);
-    } else {
-      if (!existsSync(src)) throw new CliError(`--input ${v.name}=${src}: no such file`);
-      const a = readNpy(new Uint8Array(readFileSync(src)), src);
-      feeds[v.name!] = tf.tensor(a.data, a.shape, a.dtype === 'int64' ? 'int32' : a.dtype);
-      log(`  ${v.name}: ${src} ${a.dtype}[${a.shape.join(',')}]`);
+  try {
+    log(`backend: ${session.backend.reason}`);
+    const feeds: Record<string, tf.Tensor> = {};
+    for (const v of graph.inputs) {
+      const src = given.get(v.name!) ?? 'random';
+      if (src === 'random') {
+        const shape = v.type.shape.map((d) => (typeof d === 'number' ? d : 1));
+        feeds[v.name!] = v.type.dtype === 'float32' ? tf.randomNormal(shape) : v.type.dtype === 'bool' ? tf.cast(tf.greater(tf.randomNormal(shape), 0), 'bool') : tf.randomUniform(shape, 0, 10, 'int32');
+        log(`  ${v.name}: random ${v.type.dtype}[${shape.join(',')}]${v.type.shape.some((d) => typeof d !== 'number') ? ' (symbolic dims set to 1)' : ''}`);
+      } else {
+        if (!existsSync(src)) throw new CliError(`--input ${v.name}=${src}: no such file`);
+        const a = readNpy(new Uint8Array(readFileSync(src)), src);
+        feeds[v.name!] = tf.tensor(a.data, a.shape, a.dtype === 'int64' ? 'int32' : a.dtype);
+        log(`  ${v.name}: ${src} ${a.dtype}[${a.shape.join(',')}]`);
+      }
     }
-  }
-  const names = graph.outputs.map((o) => o.name);
-  const outs = await step(log, 'running', () => session.run(names, feeds, { updates: false })) as tf.Tensor[];
-  for (const [i, t] of outs.entries()) {
-    const d = t.dtype === 'bool' ? tf.cast(t, 'float32') : t;
-    const [mn, mx, mean] = [tf.min(d), tf.max(d), tf.mean(d)].map((x) => x.dataSync()[0]!);
-    log(`${names[i]}: ${t.dtype}[${t.shape.join(',')}]  min ${mn.toPrecision(5)}  max ${mx.toPrecision(5)}  mean ${mean.toPrecision(5)}`);
-    if (opts.save) {
-      mkdirSync(opts.save, { recursive: true });
-      writeFileSync(path.join(opts.save, `${names[i]}.npy`), writeNpy({ dtype: t.dtype as 'float32', shape: t.shape, data: t.dataSync() as Float32Array }));
+    const names = graph.outputs.map((o) => o.name);
+    const outs = await step(log, 'running', () => session.run(names, feeds, { updates: false })) as tf.Tensor[];
+    tf.dispose(Object.values(feeds));
+    for (const [i, t] of outs.entries()) {
+      // Read asynchronously: a webgpu tensor cannot be read synchronously in Node.
+      const values = await t.data();
+      const { min, max, mean } = summary(values as ArrayLike<number>);
+      log(`${names[i]}: ${t.dtype}[${t.shape.join(',')}]  min ${min.toPrecision(5)}  max ${max.toPrecision(5)}  mean ${mean.toPrecision(5)}`);
+      if (opts.save) {
+        mkdirSync(opts.save, { recursive: true });
+        writeFileSync(path.join(opts.save, `${names[i]}.npy`), writeNpy({ dtype: t.dtype as 'float32', shape: t.shape, data: values as Float32Array }));
+      }
     }
+    tf.dispose(outs);
+  } finally {
+    session.dispose();
   }
-  session.dispose();
-  await releaseBackend(session.backend.name);
+}
+
+/** min, max and mean of an output's values (NaN when it is empty or holds a NaN). */
+function summary(values: ArrayLike<number>): { min: number; max: number; mean: number } {
+  if (values.length === 0) return { min: NaN, max: NaN, mean: NaN };
+  let min = Infinity, max = -Infinity, sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = Number(values[i]);
+    min = Math.min(min, x); // NaN stays NaN
+    max = Math.max(max, x);
+    sum += x;
+  }
+  return { min, max, mean: sum / values.length };
 }

@@ -45,6 +45,11 @@ function report(command: string, e: unknown): void {
     process.stderr.write(`graphc ${command}: ${e.message}\n`);
   } else if (e instanceof CliError) {
     process.stderr.write(`graphc ${command}: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}\n`);
+  } else if (e instanceof Error && e.name === 'BackendUnavailableError') {
+    // runtime/backends.ts's error (not imported here: it loads tfjs): what, why, and its help line as the hint.
+    const [what, ...rest] = e.message.split('\n');
+    const hint = rest.join(' ').replace(/^\s*help:\s*/, '').trim();
+    process.stderr.write(`graphc ${command}: ${what}${hint ? ` (hint: ${hint})` : ''}\n`);
   } else {
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`graphc ${command}: ${msg.split('\n')[0]}\n`);
@@ -81,8 +86,12 @@ function buildProgram(): Command {
       outputError: (str, write) => write(`graphc: ${str.trim().replace(/\s*\n\s*/g, ' ')}\n`),
     })
     .showSuggestionAfterError(true)
-    .option('--verbose', 'print the stack trace of errors')
-    .hook('preAction', (cmd) => { verbose = Boolean(cmd.opts().verbose); });
+    .option('--verbose', 'print the stack trace of errors, and what tfjs and Dawn print (GRAPHC_LOG=verbose)')
+    .hook('preAction', (cmd) => {
+      verbose = Boolean(cmd.opts().verbose);
+      // Read by runtime/log.ts when backends are set up (after this hook: commands load lazily).
+      if (verbose && process.env.GRAPHC_LOG !== 'debug') process.env.GRAPHC_LOG = 'verbose';
+    });
 
   program
     .command('export')
