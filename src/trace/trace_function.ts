@@ -1,6 +1,14 @@
 /**
  * Tracing a function for a signature: concrete sizes for symbolic dims, a warm-up trace when
  * the function creates variables, unification of the traces into one symbolic graph.
+ *
+ * Anonymous dims (null in a spec) start out independent, one symbol each. When the function
+ * fails because some of them must be equal (x [null,5] and labels [null,3] of one batch), the
+ * finest grouping that traces is taken — anonymous dims may also join a named dim — as JAX's
+ * shape polymorphism does with its constraints. Two different groupings that both trace are
+ * ambiguous: an error names the inputs and asks for a shared named dim.
+ *
+ * Errors raised while tracing are written with the user's dims (see user_shapes.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GcError } from '../../ir/errors.js';
@@ -8,7 +16,9 @@ import type { Graph } from '../../ir/graph.js';
 import type { TensorSpec } from './spec.js';
 import { paramNames } from './spec.js';
 import type { ConcreteInput, OutputStructure, TraceResult } from './tracer.js';
-import { traceOnce } from './tracer.js';
+import { createdBeforeFailure, traceOnce } from './tracer.js';
+import type { UserDims } from './user_shapes.js';
+import { inUserDims, speakUserDims } from './user_shapes.js';
 import { makePlan, unify } from './unify.js';
 import { userLocation } from './source_loc.js';
 import type { TraceGuard } from './hyperparams.js';
@@ -37,58 +47,267 @@ export interface TracedFunction {
 /** Evaluates the created variables' initial values and gives each variable real data. */
 export type Materialize = (trace: TraceResult) => void;
 
-export function inputNamesFor(fn: Function, specs: readonly TensorSpec[]): string[] {
+/** A non-tensor argument of a compiled function: part of the trace signature, like a Python value for tf.function. */
+export type StaticArg = number | boolean | string | null | undefined;
+
+export function isStaticArg(a: unknown): a is StaticArg {
+  return a === null || a === undefined || typeof a === 'number' || typeof a === 'boolean' || typeof a === 'string';
+}
+
+/** Positions of the tensor parameters among all parameters, when `statics` takes the others. */
+function tensorPositions(nTensors: number, statics: ReadonlyMap<number, StaticArg>): number[] {
+  const out: number[] = [];
+  for (let i = 0; out.length < nTensors; i++) if (!statics.has(i)) out.push(i);
+  return out;
+}
+
+export function inputNamesFor(fn: Function, specs: readonly TensorSpec[], positions: readonly number[] = specs.map((_, i) => i)): string[] {
   const params = paramNames(fn);
   const used = new Set<string>();
   return specs.map((s, i) => {
-    let n = s.name ?? params[i] ?? `input_${i}`;
+    let n = s.name ?? params[positions[i]!] ?? `input_${i}`;
     if (used.has(n)) n = `${n}_${i}`;
     used.add(n);
     return n;
   });
 }
 
-export function traceFunction(fn: (...args: tf.Tensor[]) => unknown, specs: readonly TensorSpec[], materialize: Materialize, graphName = 'f'): TracedFunction {
-  const names = inputNamesFor(fn, specs);
-  let anon = 0;
-  const symbols = specs.map((s) => s.shape.map((d) => (typeof d === 'number' ? null : d === null ? `_${anon++}` : d)));
-  const symList = [...new Set(symbols.flat().filter((x): x is string => x !== null))];
-  const plan = makePlan(symList);
-  const concrete = (sizes: number[]): ConcreteInput[] => specs.map((s, i) => ({
-    name: names[i]!,
-    dtype: s.dtype,
-    shape: symbols[i]!.map((sy, k) => (sy === null ? (s.shape[k] as number) : sizes[symList.indexOf(sy)]!)),
-  }));
-  if (fn.length > specs.length) {
+/** One anonymous dim of the signature. */
+interface AnonDim {
+  input: number;
+  axis: number;
+  /** Its own symbol, before any grouping (`_0`, `_1`…, avoiding the user's names). */
+  own: string;
+}
+
+/** A trace of every size of the plan, unified; not yet given hyperparameter state. */
+interface Attempt {
+  first: TraceResult;
+  graph: Graph;
+  symbols: (string | null)[][];
+  /** The base sizes' inputs (for the hyperparameter traces). */
+  baseInputs: ConcreteInput[];
+}
+
+/** Most groupings of anonymous dims tried one by one; beyond, a search guided by the error. */
+const MAX_ENUMERATED = 200;
+
+export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly TensorSpec[], materialize: Materialize, graphName = 'f',
+  statics: ReadonlyMap<number, StaticArg> = new Map()): TracedFunction {
+  const positions = tensorPositions(specs.length, statics);
+  const names = inputNamesFor(fn, specs, positions);
+  if (fn.length > specs.length + statics.size) {
     throw new GcError({ code: 'GC0401', message: `the function takes ${fn.length} parameters but ${specs.length} input specs were given`,
       loc: userLocation(), help: 'give one gc.spec per parameter in {inputs: [...]}' });
   }
-  let first = traceOnce(fn, concrete(plan.sizes[0]!), graphName);
-  if (first.created.length > 0) {
-    materialize(first);
-    first = traceOnce(fn, concrete(plan.sizes[0]!), graphName);
+  const total = specs.length + statics.size;
+  const call = (...ts: tf.Tensor[]): unknown => {
+    if (statics.size === 0) return (fn as (...a: tf.Tensor[]) => unknown)(...ts);
+    const all: unknown[] = [];
+    for (let i = 0, t = 0; i < total; i++) all.push(statics.has(i) ? statics.get(i) : ts[t++]);
+    return (fn as (...a: unknown[]) => unknown)(...all);
+  };
+
+  const named = new Set(specs.flatMap((s) => s.shape.filter((d): d is string => typeof d === 'string')));
+  const anon: AnonDim[] = [];
+  specs.forEach((s, i) => s.shape.forEach((d, k) => {
+    if (d !== null) return;
+    let own = `_${anon.length}`;
+    while (named.has(own)) own = `_${own}`;
+    anon.push({ input: i, axis: k, own });
+  }));
+  // Trace sizes differ from every static dim (of the specs and of the variables), so that a size
+  // in an error names one symbol.
+  const avoid = new Set<number>([0, 1]);
+  for (const s of specs) for (const d of s.shape) if (typeof d === 'number') avoid.add(d);
+  for (const v of Object.values(tf.engine().state.registeredVariables)) for (const d of v.shape) avoid.add(d);
+
+  const where = (i: number, k: number) => `dim ${k} of '${names[i]}'`;
+  /** The symbols whose sizes the last failed trace's error mentions (before it is translated). */
+  let mentioned: string[] = [];
+  const attempt = (classOf: readonly string[]): Attempt => {
+    mentioned = [];
+    let a = 0;
+    const symbols = specs.map((s) => s.shape.map((d) => (typeof d === 'number' ? null : d === null ? classOf[a++]! : d)));
+    const symList = [...new Set(symbols.flat().filter((x): x is string => x !== null))];
+    const anonClasses = symList.filter((x) => !named.has(x));
+    const display = symList.map((x) => (named.has(x) ? x : anonClasses.length === 1 ? '?' : `?${x.replace(/^_+/, '')}`));
+    const plan = makePlan(symList, avoid, display);
+    const concrete = (sizes: number[]): ConcreteInput[] => specs.map((s, i) => ({
+      name: names[i]!,
+      dtype: s.dtype,
+      shape: symbols[i]!.map((sy, k) => (sy === null ? (s.shape[k] as number) : sizes[symList.indexOf(sy)]!)),
+    }));
+    const userDims = (sizes: number[]): UserDims => {
+      const bySize = new Map<number, string>(), legend = new Map<string, string>();
+      symList.forEach((sy, j) => {
+        bySize.set(sizes[j]!, display[j]!);
+        const at: string[] = [];
+        symbols.forEach((row, i) => row.forEach((x, k) => { if (x === sy) at.push(where(i, k)); }));
+        legend.set(display[j]!, `${at.join(', ')}${named.has(sy) ? '' : ' (null in the spec)'}, traced as ${sizes[j]}`);
+      });
+      return { bySize, legend };
+    };
+    const traceAt = (sizes: number[]): TraceResult => {
+      try {
+        return traceOnce(call, concrete(sizes), graphName);
+      } catch (err) {
+        // Variables created before the failure (a layer built lazily) get their initial values,
+        // as eagerly, rather than staying registered with a trace placeholder for data.
+        const partial = createdBeforeFailure(err);
+        if (partial !== undefined) { try { materialize(partial); } catch { /* the original error says more */ } }
+        const seen = new Set<string>();
+        inUserDims(errorText(err), { bySize: new Map(symList.map((sy, j) => [sizes[j]!, sy])), legend: new Map() }, seen);
+        mentioned = [...seen];
+        throw speakUserDims(err, userDims(sizes));
+      }
+    };
+    let first = traceAt(plan.sizes[0]!);
     if (first.created.length > 0) {
-      throw new GcError({ code: 'GC0105', message: `the function creates new variables on every call (${first.created.map((c) => c.variable.name).join(', ')})`,
-        help: 'create variables (and optimizers) outside the function, or only on the first call, as with tf.function' });
+      materialize(first);
+      first = traceAt(plan.sizes[0]!);
+      if (first.created.length > 0) {
+        throw new GcError({ code: 'GC0105', message: `the function creates new variables on every call (${first.created.map((c) => c.variable.name).join(', ')})`,
+          help: 'create variables (and optimizers) outside the function, or only on the first call, as with tf.function' });
+      }
     }
+    const baseInputs = concrete(plan.sizes[0]!);
+    if (symList.length === 0) return { first, graph: first.graph, symbols, baseInputs };
+    const graphs = [first.graph];
+    for (const sizes of plan.sizes.slice(1)) {
+      const r = traceAt(sizes);
+      if (r.created.length > 0) throw new GcError({ code: 'GC0105', message: 'the function created variables in a later trace', help: 'create variables outside the function' });
+      graphs.push(r.graph);
+    }
+    return { first, graph: unify(graphs, plan), symbols, baseInputs };
+  };
+
+  const own = anon.map((d) => d.own);
+  let done: Attempt;
+  try {
+    done = attempt(own);
+  } catch (err) {
+    const grouped = groupAnonymous(err, anon, [...named], attempt, where, () => mentioned);
+    if (grouped === undefined) throw err;
+    done = grouped;
   }
-  const base = first.graph;
-  const hyperPlan = planHyperparams(base, first.optimizers, () => {
-    const r = traceOnce(fn, concrete(plan.sizes[0]!), graphName);
+
+  const { first, graph, symbols, baseInputs } = done;
+  const hyperPlan = planHyperparams(first.graph, first.optimizers, () => {
+    const r = traceOnce(call, baseInputs, graphName);
     if (r.created.length > 0) throw new Error('created variables');
     return r.graph;
   });
-  const finish = (graph: Graph): TracedFunction => {
-    const hyper = applyHyperPlan(graph, hyperPlan);
-    return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards };
-  };
-  if (symList.length === 0) return finish(base);
-  const graphs = [first.graph];
-  for (const sizes of plan.sizes.slice(1)) {
-    const r = traceOnce(fn, concrete(sizes), graphName);
-    if (r.created.length > 0) throw new GcError({ code: 'GC0105', message: 'the function created variables in a later trace', help: 'create variables outside the function' });
-    graphs.push(r.graph);
-  }
-  return finish(unify(graphs, plan));
+  const hyper = applyHyperPlan(graph, hyperPlan);
+  return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards };
 }
 
+/**
+ * After a failed trace: the finest grouping of the anonymous dims (each group one symbol, or
+ * joined to a named dim) with which the function traces; undefined when none does or when the
+ * error is not about sizes. Throws when two different groupings trace equally well.
+ */
+function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly string[], attempt: (classOf: readonly string[]) => Attempt,
+  where: (i: number, k: number) => string, mentioned: () => string[]): Attempt | undefined {
+  if (anon.length === 0 || (anon.length === 1 && named.length === 0)) return undefined;
+  // Only errors about sizes: one naming a traced size, or graphc's shape errors.
+  const shapeError = err instanceof GcError && ['GC0201', 'GC0203', 'GC0103'].includes(err.code);
+  if (mentioned().length === 0 && !shapeError) return undefined;
+
+  const tryOne = (classOf: string[]): Attempt | undefined => {
+    try { return attempt(classOf); } catch { return undefined; }
+  };
+  const describe = (classOf: readonly string[]) => {
+    const parts: string[] = [];
+    const byClass = new Map<string, string[]>();
+    anon.forEach((d, i) => {
+      const c = classOf[i]!;
+      if (named.includes(c)) parts.push(`${where(d.input, d.axis)} = '${c}'`);
+      else byClass.set(c, [...(byClass.get(c) ?? []), where(d.input, d.axis)]);
+    });
+    for (const group of byClass.values()) if (group.length > 1) parts.push(group.join(' = '));
+    return parts.join(', ');
+  };
+
+  const candidates = groupings(anon, named);
+  if (candidates !== undefined) {
+    for (const level of candidates) {
+      const ok: [string[], Attempt][] = [];
+      for (const c of level) {
+        const r = tryOne(c);
+        if (r !== undefined) ok.push([c, r]);
+      }
+      if (ok.length === 1) return ok[0]![1];
+      if (ok.length > 1) {
+        throw new GcError({
+          code: 'GC0103',
+          message: `cannot tell which anonymous dims must be equal: the function traces with ${ok.map(([c]) => describe(c)).join(', and also with ')}`,
+          notes: ok.map(([c]) => `traces with ${describe(c)}`),
+          help: `give the dims that must agree one name in gc.spec (e.g. 'batch' instead of null for ${describe(ok[0]![0]).split(/, | = /).join(' and ')})`,
+        });
+      }
+    }
+    return undefined;
+  }
+  // Many anonymous dims: join the two symbols the error names, until the function traces.
+  let classOf = anon.map((d) => d.own);
+  for (let step = 0; step < anon.length; step++) {
+    const syms = mentioned();
+    const a = syms.find((x) => !named.includes(x));
+    const b = syms.find((x) => x !== a);
+    if (a === undefined || b === undefined) return undefined;
+    classOf = classOf.map((c) => (c === a ? b : c));
+    try {
+      return attempt(classOf);
+    } catch {
+      // `mentioned` now reads this trace's error.
+    }
+  }
+  return undefined;
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof GcError) return [err.info.message, ...(err.info.notes ?? [])].join('\n');
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The groupings of the anonymous dims, coarser level by level (level n: n dims have given up
+ * their own symbol), or undefined when there are too many to try one by one. A grouping maps
+ * each anonymous dim to a symbol: its group's first own symbol, or a named dim it joins.
+ */
+function groupings(anon: readonly AnonDim[], named: readonly string[]): string[][][] | undefined {
+  if (anon.length > 5) return undefined;
+  const levels: string[][][] = anon.map(() => []);
+  const seen = new Set<string>();
+  let count = 0;
+  const blocksOf = (rgs: number[]) => {
+    const blocks: number[][] = [];
+    rgs.forEach((b, i) => { (blocks[b] ??= []).push(i); });
+    return blocks;
+  };
+  const visit = (rgs: number[]) => {
+    const blocks = blocksOf(rgs);
+    // Each group stays anonymous (-1) or joins a named dim (no two groups the same one).
+    const assign = (bi: number, used: Set<number>, choice: number[]) => {
+      if (bi === blocks.length) {
+        const classOf: string[] = new Array(anon.length);
+        blocks.forEach((blk, j) => { for (const i of blk) classOf[i] = choice[j]! < 0 ? anon[blk[0]!]!.own : named[choice[j]!]!; });
+        const anonGroups = choice.filter((c) => c < 0).length;
+        const level = anon.length - anonGroups;
+        const key = classOf.join(',');
+        if (level > 0 && !seen.has(key)) { seen.add(key); levels[level - 1]!.push(classOf); count++; }
+        return;
+      }
+      assign(bi + 1, used, [...choice, -1]);
+      named.forEach((_, n) => { if (!used.has(n)) assign(bi + 1, new Set([...used, n]), [...choice, n]); });
+    };
+    assign(0, new Set(), []);
+  };
+  const rec = (rgs: number[], max: number) => {
+    if (rgs.length === anon.length) { visit(rgs); return; }
+    for (let b = 0; b <= max + 1; b++) rec([...rgs, b], Math.max(max, b));
+  };
+  rec([0], 0);
+  return count > MAX_ENUMERATED ? undefined : levels;
+}

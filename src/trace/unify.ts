@@ -19,19 +19,33 @@ import { tensorDataEq } from '../../ir/tensor_data.js';
 export interface TracePlan {
   symbols: string[];
   sizes: number[][]; // sizes[trace][symbol]
+  /** How each symbol is written in messages (as in the user's specs: 'batch', '?' for null). */
+  display: string[];
 }
 
-export function makePlan(symbols: string[]): TracePlan {
-  const base = symbols.map((_, j) => 5 + 5 * j);
+function isPrime(n: number): boolean {
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return n > 1;
+}
+
+/**
+ * The sizes to trace at: primes from 7 up, all different, none in `avoid` (the static dims of
+ * the specs and of the variables), so that a size in an error message names one symbol and
+ * the traces cannot pass by a coincidence of sizes.
+ */
+export function makePlan(symbols: string[], avoid: ReadonlySet<number> = new Set(), display: string[] = symbols): TracePlan {
+  const pool: number[] = [];
+  for (let n = 7; pool.length < 3 * symbols.length; n++) if (isPrime(n) && !avoid.has(n)) pool.push(n);
+  const base = symbols.map((_, j) => pool[3 * j]!);
   const sizes = [base];
   symbols.forEach((_, j) => {
-    for (const delta of [1, 3]) {
+    for (const k of [1, 2]) {
       const s = [...base];
-      s[j] = base[j]! + delta;
+      s[j] = pool[3 * j + k]!;
       sizes.push(s);
     }
   });
-  return { symbols, sizes };
+  return { symbols, sizes, display };
 }
 
 class Unifier {
@@ -58,10 +72,10 @@ class Unifier {
 }
 
 function notPolymorphic(what: string, node: Node | undefined, observed: string, plan: TracePlan): GcError {
-  const sizes = plan.sizes.map((s) => plan.symbols.map((n, j) => `${n}=${s[j]}`).join(',')).join('; ');
+  const sizes = plan.sizes.map((s) => plan.display.map((n, j) => `${n}=${s[j]}`).join(',')).join('; ');
   return new GcError({
     code: 'GC0103',
-    message: `the function is not polymorphic in ${plan.symbols.map((s) => `'${s}'`).join(', ')}: ${what}`,
+    message: `the function is not polymorphic in ${plan.display.map((s) => `'${s}'`).join(', ')}: ${what}`,
     loc: node?.loc,
     node: node ? `${node.op}` : undefined,
     notes: [`observed ${observed}`, `traced with ${sizes}`],

@@ -1,0 +1,67 @@
+/**
+ * Errors in the user's shapes. A trace runs the function at concrete sizes of its symbolic dims
+ * (see makePlan), so an error raised inside it — graphc's own (`matmul: inner dimensions differ
+ * (lhs [13,3] …`) or tfjs's (`Shapes 17,3 and 13,3 must match`) — would print those sizes.
+ * The sizes are chosen so that each names exactly one symbol (distinct primes, none equal to a
+ * static dim of the specs or of a variable); here the numbers in shape-like text are written back
+ * as the user wrote the dims: `batch` for a named dim, `?` for an anonymous one (null in the
+ * spec), or `?k` (the graph's symbol `_k`) when the signature has several anonymous dims. A note
+ * says which input dims each stands for.
+ */
+import { GcError } from '../../ir/errors.js';
+
+export interface UserDims {
+  /** A concrete size of this trace → how the user wrote that dim. */
+  bySize: Map<number, string>;
+  /** How each written name maps to the inputs, for the note (`? = dim 0 of 'x'`). */
+  legend: Map<string, string>;
+}
+
+/** Shape-like numbers: bracketed lists `[13,3]`, bare lists `13,3`, and pairs `13 vs 17` / `13 ≠ 17`. */
+const BRACKETED = /\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]/g;
+const BARE_LIST = /(?<![\w.[,])\d+(?:,\d+)+(?![\w.])/g;
+const PAIR = /(?<![\w.])(\d+)( vs | ≠ | != )(\d+)(?![\w.])/g;
+
+/** `text` with the sizes of symbolic dims written as the user's dims; `used` collects the names written. */
+export function inUserDims(text: string, dims: UserDims, used: Set<string>): string {
+  const one = (n: string) => {
+    const name = dims.bySize.get(Number(n));
+    if (name === undefined) return n;
+    used.add(name);
+    return name;
+  };
+  const list = (m: string) => m.replace(/\d+/g, one);
+  return text
+    .replace(BRACKETED, list)
+    .replace(BARE_LIST, list)
+    .replace(PAIR, (_m, a: string, op: string, b: string) => `${one(a)}${op}${one(b)}`);
+}
+
+/**
+ * The error raised while tracing at the sizes of `dims`, speaking the user's dims: a GcError is
+ * rebuilt with its message and notes translated (and a note on what the names stand for); any
+ * other error (tfjs's own checks) keeps its identity and class, with message and stack rewritten.
+ */
+export function speakUserDims(err: unknown, dims: UserDims): unknown {
+  if (dims.bySize.size === 0 || !(err instanceof Error)) return err;
+  const used = new Set<string>();
+  if (err instanceof GcError) {
+    const info = err.info;
+    const message = inUserDims(info.message, dims, used);
+    const notes = (info.notes ?? []).map((n) => inUserDims(n, dims, used));
+    if (used.size === 0) return err;
+    const out = new GcError({ ...info, message, notes: [...notes, legendOf(used, dims)] });
+    out.stack = `${out.message}\n${(err.stack ?? '').split('\n').filter((l) => /^\s+at /.test(l)).join('\n')}`;
+    return out;
+  }
+  const message = inUserDims(err.message, dims, used);
+  if (used.size === 0) return err;
+  const old = err.message;
+  err.message = `${message}\n  note: ${legendOf(used, dims)}`;
+  if (err.stack?.includes(old)) err.stack = err.stack.replace(old, err.message);
+  return err;
+}
+
+function legendOf(used: Set<string>, dims: UserDims): string {
+  return `shapes are written with the specs' dims: ${[...used].map((n) => `${n} = ${dims.legend.get(n) ?? n}`).join('; ')}`;
+}

@@ -1,0 +1,126 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as gc from 'graphc';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const inputDims = (f: { graph: gc.Graph }) => f.graph.inputs.map((v) => v.type.shape.map((d) => (typeof d === 'number' ? d : d.sym)));
+
+function caught(f: () => unknown): Error {
+  try { f(); } catch (e) { return e as Error; }
+  throw new Error('expected an error');
+}
+
+describe('anonymous dims that the program forces to be equal become one symbol', () => {
+  it('x [null,5] and labels [null,3] of a mean squared error: one batch symbol, and compiled equals eager', async () => {
+    const w = tf.variable(tf.randomNormal([5, 3], 0, 1, 'float32', 1), true, 'w_mse');
+    const fn = (x: tf.Tensor, y: tf.Tensor) => tf.losses.meanSquaredError(y, tf.matMul(x, w));
+    const f = gc.compile(fn, { inputs: [gc.spec([null, 5]), gc.spec([null, 3])], backend: 'cpu' });
+    const [dx, dy] = inputDims(f);
+    expect(dx![0]).toBe(dy![0]);
+    expect(typeof dx![0]).toBe('string');
+    for (const n of [4, 9]) {
+      const x = tf.randomNormal([n, 5], 0, 1, 'float32', n), y = tf.randomNormal([n, 3], 0, 1, 'float32', n + 1);
+      const got = (await f(x, y)) as tf.Tensor;
+      expect(Math.abs(got.dataSync()[0]! - (fn(x, y) as tf.Tensor).dataSync()[0]!)).toBeLessThan(1e-6);
+    }
+    // The merged symbol is checked at run time: batches that differ are a clear error.
+    await expect(f(tf.zeros([4, 5]), tf.zeros([6, 3]))).rejects.toThrow(/GC04|symbolic dims must agree|earlier input/);
+  });
+
+  it('a training step on tf.layers with x [null,4] and one-hot labels [null,2] (meanSquaredError through a model)', async () => {
+    const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [4], kernelInitializer: 'ones' })] });
+    const opt = tf.train.sgd(0.01);
+    const f = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.meanSquaredError(y, model.apply(x) as tf.Tensor) as tf.Scalar, true)!,
+      { inputs: [gc.spec([null, 4]), gc.spec([null, 2])], backend: 'cpu' });
+    const [dx, dy] = inputDims(f);
+    expect(dx![0]).toBe(dy![0]);
+    const l = (await f(tf.ones([3, 4]), tf.zeros([3, 2]))) as tf.Tensor;
+    expect(l.dataSync()[0]).toBeCloseTo(16, 4);
+  });
+
+  it('a layer built lazily in the failed first trace keeps working variables for the retry', async () => {
+    const dense = tfl.layers.dense({ units: 2, useBias: false });
+    const fn = (x: tf.Tensor, y: tf.Tensor) => tf.losses.meanSquaredError(y, dense.apply(x) as tf.Tensor);
+    const f = gc.compile(fn, { inputs: [gc.spec([null, 3]), gc.spec([null, 2])], backend: 'cpu' });
+    const kernel = dense.getWeights()[0]!;
+    expect(kernel.shape).toEqual([3, 2]);
+    expect(Number.isFinite(kernel.dataSync()[0]!)).toBe(true); // real data, not a trace placeholder
+    const x = tf.randomNormal([4, 3], 0, 1, 'float32', 5), y = tf.randomNormal([4, 2], 0, 1, 'float32', 6);
+    const got = (await f(x, y)) as tf.Tensor;
+    expect(Math.abs(got.dataSync()[0]! - (fn(x, y) as tf.Tensor).dataSync()[0]!)).toBeLessThan(1e-6);
+  });
+
+  it('truly independent anonymous dims stay independent', async () => {
+    const f = gc.compile((x: tf.Tensor, y: tf.Tensor) => [tf.sum(x, 0), tf.sum(y, 0)], { inputs: [gc.spec([null, 5]), gc.spec([null, 3])], backend: 'cpu' });
+    const [dx, dy] = inputDims(f);
+    expect(dx![0]).not.toBe(dy![0]);
+    const [a, b] = (await f(tf.ones([2, 5]), tf.ones([7, 3]))) as tf.Tensor[];
+    expect(Array.from(a!.dataSync())).toEqual([2, 2, 2, 2, 2]);
+    expect(Array.from(b!.dataSync())).toEqual([7, 7, 7]);
+  });
+
+  it('mixed: two of three anonymous dims must agree, the third stays free', async () => {
+    const f = gc.compile((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => [tf.add(x, y), tf.sum(z)],
+      { inputs: [gc.spec([null, 3]), gc.spec([null, 3]), gc.spec([null])], backend: 'cpu' });
+    const [dx, dy, dz] = inputDims(f);
+    expect(dx![0]).toBe(dy![0]);
+    expect(dz![0]).not.toBe(dx![0]);
+    const [s, t] = (await f(tf.ones([2, 3]), tf.ones([2, 3]), tf.ones([5]))) as tf.Tensor[];
+    expect(s!.shape).toEqual([2, 3]);
+    expect(t!.dataSync()[0]).toBe(5);
+  });
+
+  it('an anonymous dim that must equal a named one joins it', async () => {
+    const f = gc.compile((x: tf.Tensor, y: tf.Tensor) => tf.sub(tf.sum(x, 1), y),
+      { inputs: [gc.spec(['batch', 4]), gc.spec([null])], backend: 'cpu' });
+    const [dx, dy] = inputDims(f);
+    expect(dx![0]).toBe('batch');
+    expect(dy![0]).toBe('batch');
+    const r = (await f(tf.ones([3, 4]), tf.tensor1d([1, 2, 3]))) as tf.Tensor;
+    expect(Array.from(r.dataSync())).toEqual([3, 2, 1]);
+  });
+
+  it('two dims of one input (a square matrix [null,null] times itself)', async () => {
+    const f = gc.compile((x: tf.Tensor) => tf.matMul(x, x), { inputs: [gc.spec([null, null])], backend: 'cpu' });
+    const [dx] = inputDims(f);
+    expect(dx![0]).toBe(dx![1]);
+    const r = (await f(tf.eye(3))) as tf.Tensor;
+    expect(Array.from(r.dataSync())).toEqual(Array.from(tf.eye(3).dataSync()));
+  });
+
+  it('two different groupings that both trace: a GcError naming both inputs and suggesting a named dim', () => {
+    // Adds whichever input has x's size: either grouping traces, graphc cannot choose.
+    const fn = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => (x.shape[0] === y.shape[0] ? tf.add(x, y) : tf.add(x, z));
+    const e = caught(() => gc.compile(fn, { inputs: [gc.spec([null]), gc.spec([null]), gc.spec([null])], backend: 'cpu' }));
+    expect(e).toBeInstanceOf(gc.GcError);
+    expect(e.message).toMatch(/cannot tell which anonymous dims must be equal/);
+    expect(e.message).toMatch(/dim 0 of 'x' = dim 0 of 'y'/);
+    expect(e.message).toMatch(/dim 0 of 'x' = dim 0 of 'z'/);
+    expect(e.message).toMatch(/help: .*name/);
+  });
+
+  it('a function failing for a reason unrelated to dim equality keeps its own error', () => {
+    const boom = (x: tf.Tensor, y: tf.Tensor) => { void x; void y; throw new Error('boom: user code'); };
+    const e = caught(() => gc.compile(boom, { inputs: [gc.spec([null, 5]), gc.spec([null, 3])], backend: 'cpu' }));
+    expect(e.message).toBe('boom: user code');
+    // A shape error that no grouping fixes (inner dims 5 vs 4 are static) stays the matmul error.
+    const w = tf.variable(tf.ones([4, 2]), true, 'w_static_bad');
+    const e2 = caught(() => gc.compile((x: tf.Tensor, y: tf.Tensor) => tf.add(tf.matMul(x, w), y), { inputs: [gc.spec([null, 5]), gc.spec([null, 2])], backend: 'cpu' }));
+    expect(e2.message).toMatch(/matmul: inner dimensions differ/);
+  });
+
+  it('more than five anonymous dims: the dims the error names are joined', async () => {
+    const fn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor, g: tf.Tensor) => [tf.add(a, b), tf.add(c, d), tf.sum(e), tf.sum(g)];
+    const f = gc.compile(fn, { inputs: [gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null])], backend: 'cpu' });
+    const d = inputDims(f).map((s) => s[0]);
+    expect(d[0]).toBe(d[1]);
+    expect(d[2]).toBe(d[3]);
+    expect(new Set(d).size).toBe(4);
+    const out = (await f(tf.ones([2]), tf.ones([2]), tf.ones([3]), tf.ones([3]), tf.ones([4]), tf.ones([5]))) as tf.Tensor[];
+    expect(out.map((t) => t.shape)).toEqual([[2], [3], [], []]);
+  });
+});
