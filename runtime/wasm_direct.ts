@@ -489,6 +489,8 @@ export class WasmProgram {
     if ((r !== 2 && r !== 3) || ws.length !== r || this.dt(st.ins[0]!) !== 'float32' || this.dt(st.ins[1]!) !== 'float32') throw new NoDirect('matmul');
     if (r === 3 && xs[0] !== ws[0]) throw new NoDirect('matmul');
     const ta = a.bool('transpose_a'), tb = a.bool('transpose_b');
+    // An empty inner dim: XNNPACK refuses the operator (the kernel's result is zeros).
+    if ((ta ? xs[r - 2] : xs[r - 1]) === 0) throw new NoDirect('matmul');
     let act = 0, bias = -1, alpha = 0;
     const activation = st.node.op === 'fused_matmul' ? a.str('activation') : 'linear';
     if (st.node.op === 'fused_matmul') {
@@ -639,6 +641,8 @@ export class WasmProgram {
     if (op === 'reduce_mean' ? dt !== 'float32' : dt !== 'float32' && dt !== 'int32') throw new NoDirect(op);
     if (this.dt(st.outs[0]!) !== dt) throw new NoDirect(op);
     const reduceSize = axes.reduce((p, v) => p * s[v]!, 1);
+    // tfjs-wasm's reduction kernels divide by the reduced size: empty inputs run as tfjs ops.
+    if (reduceSize === 0 || sizeOf(s) === 0) throw new NoDirect(op);
     const ids = this.ids;
     const c = CPP[dt];
     const call = (src: number): (() => void) => {

@@ -1,0 +1,73 @@
+/**
+ * Failures the differential fuzzer (bench/fuzz, `npm run fuzz`) found, minimised, each kept as
+ * a plain test with values a wrong implementation gets wrong. The comment above each names the
+ * seed that found it and what was wrong.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as gc from 'graphc';
+
+beforeAll(async () => {
+  await gc.ensureBackend('cpu');
+  await gc.ensureBackend('wasm');
+});
+
+const values = async (t: unknown) => Array.from(await (t as tf.Tensor).data());
+
+describe('fuzz regressions on wasm', () => {
+  // seed 20069: tf.where with bool branches. tfjs-wasm's Select copies 4 bytes per element into
+  // a 1-byte-per-element bool result: wrong values, then "memory access out of bounds" in every
+  // later wasm op of the process (eager tfjs-wasm has the same bug; compiled graphs run select
+  // on bools as logic).
+  it.each([true, false])('select with bool branches (optimize %s) is right and leaves the heap intact', async (optimize) => {
+    const fn = (x: tf.Tensor, y: tf.Tensor) => tf.where(tf.notEqual(x, y), x, y);
+    const f = gc.compile(fn, { inputs: [gc.spec([4, 'n'], 'bool'), gc.spec([4, 'n'], 'bool')], backend: 'wasm', optimize });
+    const a = tf.tensor([true, false, true, true, false, false, true, false], [4, 2], 'bool');
+    const b = tf.tensor([false, false, true, false, true, false, false, true], [4, 2], 'bool');
+    for (let i = 0; i < 20; i++) expect(await values(await f(a, b))).toEqual([1, 0, 1, 1, 0, 0, 1, 0]);
+    const g = gc.compile((x: tf.Tensor) => tf.add(x, 1), { inputs: [gc.spec([64])], backend: 'wasm' });
+    expect(await values(await g(tf.range(0, 64)))).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+    f.dispose();
+    g.dispose();
+  });
+
+  // seeds 107, 218: reductions of a zero-size batch. tfjs-wasm's Sum divides by the reduced size:
+  // a wasm "divide by zero" trap (GC0403) where cpu and ONNX give the identity.
+  it.each([true, false])('sum / prod / any / all over an empty batch (optimize %s)', async (optimize) => {
+    const fn = (x: tf.Tensor, m: tf.Tensor) => [tf.sum(x, [0]), tf.prod(x, [0], true), tf.any(m, [0]), tf.all(m, [0]), tf.sum(m, [0])];
+    const f = gc.compile(fn, { inputs: [gc.spec(['batch', 3]), gc.spec(['batch', 2], 'bool')], backend: 'wasm', optimize });
+    const outs = (await f(tf.zeros([0, 3]), tf.zeros([0, 2], 'bool'))) as unknown as tf.Tensor[];
+    expect(outs.map((t) => `${t.dtype}[${t.shape.join(',')}]`)).toEqual(['float32[3]', 'float32[1,3]', 'bool[2]', 'bool[2]', 'int32[2]']);
+    expect(await Promise.all(outs.map(values))).toEqual([[0, 0, 0], [1, 1, 1], [0, 0], [1, 1], [0, 0]]);
+    // A non-empty batch afterwards still reduces.
+    const more = (await f(tf.ones([2, 3]), tf.ones([2, 2], 'bool'))) as unknown as tf.Tensor[];
+    expect(await values(more[0])).toEqual([2, 2, 2]);
+    f.dispose();
+  });
+
+  // seed 31: prelu with a zero-size alpha (an anonymous dim fed 0): tfjs-wasm's Prelu divides by
+  // the alpha size (wasm trap).
+  it('prelu with an empty operand', async () => {
+    const f = gc.compile((x: tf.Tensor, a: tf.Tensor) => tf.prelu(x, a), { inputs: [gc.spec([1]), gc.spec([null])], backend: 'wasm', optimize: false });
+    const y = (await f(tf.tensor([-1.5]), tf.tensor([], [0]))) as tf.Tensor;
+    expect(y.shape).toEqual([0]);
+    expect(await values(await f(tf.tensor([-1.5]), tf.tensor([0.5])))).toEqual([-0.75]);
+    f.dispose();
+  });
+
+  // seed 255: matMul with an empty inner dim ([n,0] × [0,1]) is zeros; XNNPACK refuses the
+  // operator ("xnn_create_fully_connected_nc_f32 … status 2") and the result was uninitialised
+  // memory (-0.147, 1.72: whatever the heap held).
+  it.each([true, false])('matMul with an empty inner dim is zeros (optimize %s)', async (optimize) => {
+    const fn = (a: tf.Tensor, b: tf.Tensor) => tf.cos(tf.matMul(a, b));
+    const f = gc.compile(fn, { inputs: [gc.spec([null, 0]), gc.spec([0, 2])], backend: 'wasm', optimize });
+    // Garbage left in the heap by earlier products must not show through.
+    const g = gc.compile((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b), { inputs: [gc.spec([4, 3]), gc.spec([3, 2])], backend: 'wasm' });
+    await g(tf.fill([4, 3], 7), tf.fill([3, 2], 3));
+    const y = (await f(tf.zeros([4, 0]), tf.zeros([0, 2]))) as tf.Tensor;
+    expect(y.shape).toEqual([4, 2]);
+    expect(await values(y)).toEqual(Array(8).fill(1));
+    f.dispose();
+    g.dispose();
+  });
+});
