@@ -83,7 +83,7 @@ export async function runCourseLoop(cfg: { epochs?: number; steps?: number; batc
   const lr0 = 1e-3, decay = 0.8, patience = 2;
   // COURSE_EAGER_BACKEND=wasm: eager on a named backend instead of tfjs's default (a fairer baseline).
   const eagerOn = process.env.COURSE_EAGER_BACKEND;
-  if (eagerOn) { await gc.ensureBackend(eagerOn as gc.BackendName); await tf.setBackend(eagerOn); }
+  if (eagerOn) { await gc.ensureBackend(eagerOn as Parameters<typeof gc.ensureBackend>[0]); await tf.setBackend(eagerOn); }
   const n = (steps + 2) * batch;
   const d = data(n);
   // The user's data: eager tensors on tfjs's default backend.
@@ -109,8 +109,8 @@ export async function runCourseLoop(cfg: { epochs?: number; steps?: number; batc
 
   for (let epoch = 0; epoch < epochs; epoch++) {
     const lr = lr0 * decay ** epoch;
-    eager.opt.learningRate = lr;
-    compiled.opt.learningRate = lr;
+    eager.opt['learningRate'] = lr; // protected in tfjs's typings; bracket access is how TS users reach it
+    compiled.opt['learningRate'] = lr;
     // Interleaved: eager epoch, then compiled epoch (the machine's noise hits both).
     let t = performance.now();
     for (const b of batches) {
@@ -145,11 +145,11 @@ export async function runCourseLoop(cfg: { epochs?: number; steps?: number; batc
     a.forEach((x, i) => { for (let j = 0; j < x.length; j++) m = Math.max(m, Math.abs(x[j]! - b[i]![j]!)); });
     return m;
   };
-  compiled.opt.learningRate = 0;
+  compiled.opt['learningRate'] = 0;
   const w0 = snapshot();
   (await cStep(batches[1]!.x, batches[1]!.y) as tf.Tensor).dispose();
   const w1 = snapshot();
-  compiled.opt.learningRate = lr0;
+  compiled.opt['learningRate'] = lr0;
   (await cStep(batches[1]!.x, batches[1]!.y) as tf.Tensor).dispose();
   const w2 = snapshot();
 
