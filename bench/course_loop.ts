@@ -140,7 +140,7 @@ export async function runCourseLoop(cfg: { epochs?: number; steps?: number; batc
 
   // The decay reaches the compiled step: learning rate 0 → no weight moves; restored → they move.
   const snapshot = () => compiled.model.trainableWeights.map((w) => w.read().dataSync().slice());
-  const maxChange = (a: Float32Array[], b: Float32Array[]) => {
+  const maxChange = (a: ArrayLike<number>[], b: ArrayLike<number>[]) => {
     let m = 0;
     a.forEach((x, i) => { for (let j = 0; j < x.length; j++) m = Math.max(m, Math.abs(x[j]! - b[i]![j]!)); });
     return m;
