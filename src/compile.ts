@@ -17,7 +17,8 @@ import type { BackendChoice } from '../runtime/backends.js';
 import { isTracing } from './trace/tracer.js';
 import type { TensorSpec } from './trace/spec.js';
 import { specToString } from './trace/spec.js';
-import { traceFunction } from './trace/trace_function.js';
+import { isStaticArg, traceFunction } from './trace/trace_function.js';
+import type { StaticArg } from './trace/trace_function.js';
 import type { TraceGuard } from './trace/hyperparams.js';
 import type { OptimizeOptions } from './optimize.js';
 import { optimizeInPlace } from './optimize.js';
@@ -44,7 +45,12 @@ export interface CompileOptions {
 }
 
 export interface CompiledFunction<R = unknown> {
-  (...args: tf.Tensor[]): Promise<R>;
+  /**
+   * Tensors are inputs; numbers, booleans, strings, null and undefined are static, part of the
+   * trace signature like Python values for tf.function (another value traces again). With
+   * `inputs`, the specs describe the first parameters and the arguments after them are static.
+   */
+  (...args: (tf.Tensor | StaticArg)[]): Promise<R>;
   /** The (optimized, unless `optimize: false`) graph of the (last) traced signature. */
   readonly graph: Graph;
   readonly specs: readonly TensorSpec[] | undefined;
@@ -57,7 +63,7 @@ export interface CompiledFunction<R = unknown> {
    * forEachAsync callback): same results as `await f(...)`. Needs the backend ready: `await f.ready()`
    * once first (or one awaited call). Inside another compiled function, f.sync (or f) is inlined into its graph.
    */
-  sync(...args: tf.Tensor[]): R;
+  sync(...args: (tf.Tensor | StaticArg)[]): R;
   /** Selects and initialises the backend (and creates the session of a traced signature), so that f.sync can run. */
   ready(): Promise<void>;
   /** An ONNX ModelProto of `graph` (opts.opset default 17). */
@@ -65,7 +71,8 @@ export interface CompiledFunction<R = unknown> {
   dispose(): void;
 }
 
-type Fn = (...args: tf.Tensor[]) => unknown;
+/** Any parameters: tensors, and static values (numbers, booleans, strings) that are part of the trace signature. */
+type Fn = (...args: never[]) => unknown;
 
 interface Entry {
   graph: Graph;
@@ -192,8 +199,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return { ...o, ...(backend !== undefined ? { backend } : {}) };
   };
 
-  const traceFor = (specs: TensorSpec[]): Entry => {
-    const key = specs.map(specToString).join(';');
+  const traceFor = (specs: TensorSpec[], statics: ReadonlyMap<number, StaticArg> = new Map()): Entry => {
+    const key = specs.map(specToString).join(';') + [...statics].map(([i, v]) => `|${i}=${typeof v}:${String(v)}`).join('');
     let e = entries.get(key);
     if (e?.guards.some((g) => g.changed())) {
       // A JS value the trace depended on changed since (tf.function retraces on a changed Python value).
@@ -203,7 +210,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e = undefined;
     }
     if (!e) {
-      const t = traceFunction(fn, specs, materializeCreated, graphName);
+      const t = traceFunction(fn, specs, materializeCreated, graphName, statics);
       traces++;
       if (opts.outputs) {
         if (opts.outputs.length !== t.graph.outputs.length) {
@@ -225,7 +232,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     last = e;
     return e;
   };
-  if (opts.inputs) traceFor([...opts.inputs]);
+  // Traced now unless the function takes static arguments after the specs (known at the first call).
+  if (opts.inputs && fn.length <= opts.inputs.length) traceFor([...opts.inputs]);
 
   /** The backend choice, once resolved (the same for every signature): later sessions are created without waiting. */
   let choice: BackendChoice | undefined;
@@ -260,12 +268,27 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   /** tfjs records a gradient tape (tf.grad, tf.valueAndGrad, gc.GradientTape): fn runs eagerly so that its kernels are on the tape. */
   const taping = () => (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 
-  const entryFor = (args: unknown[]): Entry => {
-    // With specs: the one signature, traced again only when a guard changed (TracedFunction.guards).
-    const e = opts.inputs ? traceFor([...opts.inputs]) : traceFor(args.map((a, i) => {
+  /** The tensor arguments, and the static ones by position (CompiledFunction's call). */
+  const splitArgs = (all: unknown[]): { args: tf.Tensor[]; statics: Map<number, StaticArg> } => {
+    const args: tf.Tensor[] = [], statics = new Map<number, StaticArg>();
+    const n = opts.inputs?.length;
+    all.forEach((a, i) => {
+      if (n !== undefined ? i < n : !isStaticArg(a)) { args.push(a as tf.Tensor); return; }
+      if (!isStaticArg(a)) {
+        throw new GcError({ code: 'GC0401', message: `argument ${i}: the ${n} input specs describe the first arguments; the ones after them are static (numbers, booleans, strings), got ${typeof a}`,
+          loc: userLocation(), help: 'give a spec for every tensor argument, in order, before the static ones' });
+      }
+      statics.set(i, a);
+    });
+    return { args, statics };
+  };
+
+  const entryFor = (args: unknown[], statics: ReadonlyMap<number, StaticArg>): Entry => {
+    // With specs: the one signature (per static values), traced again only when a guard changed (TracedFunction.guards).
+    const e = opts.inputs ? traceFor([...opts.inputs], statics) : traceFor(args.map((a, i) => {
       if (!(a instanceof tf.Tensor)) throw new GcError({ code: 'GC0401', message: `argument ${i} is not a tf.Tensor (got ${a === null ? 'null' : typeof a})`, loc: userLocation() });
       return specOf(a);
-    }));
+    }), statics);
     checkArgs(e.specs, e.graph, args);
     last = e;
     return e;
@@ -307,14 +330,16 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return rebuild(e.structure, outputs) as R;
   };
 
-  const call = (...args: tf.Tensor[]): Promise<R> => {
+  const call = (...all: unknown[]): Promise<R> => {
     if (disposed) return Promise.reject(disposedError());
     // Called while another function is traced: inlined into that graph (the value, not a Promise).
     // Under a gradient tape: eager, so that tfjs can differentiate it.
-    if (isTracing() || taping()) return fn(...args) as Promise<R>;
-    let e: Entry;
+    if (isTracing() || taping()) return (fn as (...a: unknown[]) => unknown)(...all) as Promise<R>;
+    let e: Entry, args: tf.Tensor[];
     try {
-      e = entryFor(args);
+      let statics: Map<number, StaticArg>;
+      ({ args, statics } = splitArgs(all));
+      e = entryFor(args, statics);
       const s = e.ready;
       if (s !== undefined && !s.needsAsyncRead(feedsOf(e, args))) return Promise.resolve(runOn(e, s, feedsOf(e, args)));
     } catch (err) {
@@ -338,10 +363,11 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     })();
   };
 
-  const sync = (...args: tf.Tensor[]): R => {
+  const sync = (...all: unknown[]): R => {
     if (disposed) throw disposedError();
-    if (isTracing() || taping()) return fn(...args) as R;
-    const e = entryFor(args);
+    if (isTracing() || taping()) return (fn as (...a: unknown[]) => unknown)(...all) as R;
+    const { args, statics } = splitArgs(all);
+    const e = entryFor(args, statics);
     const s = e.ready ?? (choice !== undefined ? settle(e, choice) : undefined);
     if (s === undefined) {
       throw new GcError({ code: 'GC0403', message: `f.sync: the backend of '${graphName}' is not ready yet`, loc: userLocation(),
@@ -360,7 +386,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     specs: { get: () => opts.inputs },
     traceCount: { get: () => traces },
   });
-  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; dispose: () => void; sync: (...a: tf.Tensor[]) => R; ready: () => Promise<void> };
+  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; dispose: () => void; sync: (...a: unknown[]) => R; ready: () => Promise<void> };
   f.sync = sync;
   f.ready = async () => {
     const c = await resolveChoice();

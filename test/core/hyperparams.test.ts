@@ -212,3 +212,44 @@ describe('fitAffine', () => {
     expect(Math.fround(sq.a * 0.375 + sq.b)).not.toBe(Math.fround(0.375 ** 2));
   });
 });
+
+describe('non-tensor arguments are part of the trace signature (like Python values for tf.function)', () => {
+  it('a number: the same value reuses the trace, another value traces again', async () => {
+    await tf.setBackend('cpu');
+    const f = gc.compile((x: tf.Tensor, scale: number) => tf.mul(x, scale), { backend: 'cpu' });
+    const x = tf.tensor1d([1, 2, 3]);
+    expect(Array.from(((await f(x, 2)) as tf.Tensor).dataSync())).toEqual([2, 4, 6]);
+    expect(Array.from(((await f(x, 2)) as tf.Tensor).dataSync())).toEqual([2, 4, 6]);
+    expect(f.traceCount).toBe(1);
+    expect(Array.from(((await f(x, 0.5)) as tf.Tensor).dataSync())).toEqual([0.5, 1, 1.5]);
+    expect(f.traceCount).toBe(2);
+    // Static arguments are not graph inputs.
+    expect(f.graph.inputs.map((v) => v.name)).toEqual(['x']);
+  });
+
+  it('booleans and strings (a training flag, a mode), before or between tensors', async () => {
+    await tf.setBackend('cpu');
+    const f = gc.compile((training: boolean, x: tf.Tensor, mode: string) => {
+      const y = training ? tf.mul(x, 10) : x;
+      return mode === 'sum' ? tf.sum(y) : tf.mean(y);
+    }, { backend: 'cpu' });
+    const x = tf.tensor1d([1, 2, 3]);
+    expect(((await f(true, x, 'sum')) as tf.Tensor).dataSync()[0]).toBe(60);
+    expect(((await f(false, x, 'sum')) as tf.Tensor).dataSync()[0]).toBe(6);
+    expect(((await f(false, x, 'mean')) as tf.Tensor).dataSync()[0]).toBe(2);
+    expect(f.traceCount).toBe(3);
+    expect(f.graph.inputs.map((v) => v.name)).toEqual(['x']);
+  });
+
+  it('with inputs: the arguments after the specs are static; other kinds there are a GcError', async () => {
+    await tf.setBackend('cpu');
+    const f = gc.compile((x: tf.Tensor, k: number) => tf.add(x, k), { inputs: [gc.spec(['n'])], backend: 'cpu' });
+    expect(f.traceCount).toBe(0); // traced at the first call, once k is known
+    expect(Array.from(((await f(tf.tensor1d([1, 2]), 1)) as tf.Tensor).dataSync())).toEqual([2, 3]);
+    expect(Array.from(((await f(tf.tensor1d([1, 2, 3]), 1)) as tf.Tensor).dataSync())).toEqual([2, 3, 4]);
+    expect(f.traceCount).toBe(1);
+    expect(Array.from(((await f(tf.tensor1d([1]), 5)) as tf.Tensor).dataSync())).toEqual([6]);
+    expect(f.traceCount).toBe(2);
+    await expect(f(tf.tensor1d([1]), [1, 2] as unknown as number)).rejects.toThrow(/GC0401.*static/);
+  });
+});
