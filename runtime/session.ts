@@ -196,6 +196,11 @@ export function withBackend<T>(name: string, f: () => T): T {
     return f();
   } finally {
     if (prev) switchBackend(prev);
+    else {
+      // No global backend before: leave none (tfjs picks the user's own default on their first op).
+      engine.backendName = null;
+      engine.backendInstance = null;
+    }
   }
 }
 
