@@ -238,6 +238,10 @@ export function registerTraceBackend(): void {
   if (registered) return;
   registered = true;
   tf.registerBackend(TRACE_BACKEND, () => new TraceBackend(), -1000);
+  // Not one of the user's backends: hidden from tf.engine().backendNames() (tfjs lists the
+  // factory registry's enumerable keys); tracing looks it up by name.
+  const factories = (tf.engine() as unknown as { registryFactory: Record<string, unknown> }).registryFactory;
+  Object.defineProperty(factories, TRACE_BACKEND, { value: factories[TRACE_BACKEND], enumerable: false, configurable: true, writable: true });
   const names = new Set<string>(Object.keys(KERNEL_RULES));
   for (const name of allKernelNames()) names.add(name);
   for (const name of names) tf.registerKernel({ kernelName: name, backendName: TRACE_BACKEND, kernelFunc: kernelFunc(name) as unknown as tf.KernelFunc });
