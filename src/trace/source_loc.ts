@@ -30,8 +30,8 @@ const root = path.basename(path.resolve(here, '../..')) === 'dist' ? path.resolv
 const LIB_DIRS = ['src', 'ir', 'runtime', 'exporters'].flatMap((d) => [path.join(root, d) + path.sep, path.join(root, 'dist', d) + path.sep]);
 
 /**
- * Frames captured by each try, until one holds a user frame. Capturing costs about 1 µs per
- * frame walked (more than formatting would save), so the first try is small: a tfjs op called
+ * Frames captured by each try, until one holds a user frame. V8 spends about 1 µs per frame
+ * walked, whatever is done with the frames later, so the first try is small: a tfjs op called
  * from user code puts its caller at frame 9 below the tracer's kernel; a tfjs-layers model's
  * ops are 20 to 50 frames below the user's `predict`.
  */
@@ -73,6 +73,7 @@ function parseFrame(text: string): SourceLoc | undefined {
     if (open >= 0) s = s.slice(open + 2, -1);
     else if (s.startsWith('(')) s = s.slice(1, -1);
   }
+  if (s.startsWith('eval at ')) return undefined; // code run by eval: no file of its own
   const m = /^(.*):(\d+):(\d+)$/.exec(s);
   if (!m) return undefined;
   const file = toPath(m[1]!);

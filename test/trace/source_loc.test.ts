@@ -105,7 +105,8 @@ describe('source locations name the user file:line:col', () => {
     if (built < statSync(path.join(root, 'src/trace/source_loc.ts')).mtimeMs) {
       throw new Error(`${dist}/trace/source_loc.js is older than src/trace/source_loc.ts: run 'npm run build' first (npm test does)`);
     }
-    dir = mkdtempSync(path.join(os.tmpdir(), 'graphc-source-loc-'));
+    // A space and parentheses in the path: stack lines are `at fn (file:line:col)`.
+    dir = mkdtempSync(path.join(os.tmpdir(), 'graphc source loc (test) '));
     mkdirSync(path.join(dir, 'node_modules/@tensorflow'), { recursive: true });
     for (const p of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', 'tsx']) symlinkSync(path.join(root, 'node_modules', p), path.join(dir, 'node_modules', p), 'dir');
     symlinkSync(root, path.join(dir, 'node_modules/graphc'), 'dir');
