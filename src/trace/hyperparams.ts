@@ -9,10 +9,12 @@
  *
  *   1. the optimizers a trace used are recorded (Optimizer.prototype.minimize and
  *      incrementIterations, which every tf.train optimizer calls at the end of applyGradients);
- *   2. each numeric field ("knob") is perturbed in turn and the function traced again; the
- *      graphs must agree except in scalar f32 constants, and each constant that differs must be
- *      an affine function a·h + b of that one knob (a and b read off two traces);
- *   3. one more trace with every affine knob moved to a third value checks every fit at once.
+ *   2. every numeric field ("knob") is moved at once, by a different factor each, to two other
+ *      values, and the function traced again at each: the graphs must agree except in scalar
+ *      f32 constants, and each constant that differs must be an affine function a·h + b of
+ *      exactly one knob at all three values (two extra traces, whatever the number of knobs);
+ *   3. failing that, knob by knob: one trace per knob finds its constants and fits them, and
+ *      one more trace with every affine knob at a third value checks every fit at once.
  *
  * Each such constant becomes graph state read at every call: `h` itself (a=1, b=0), `neg h`
  * (a=-1, b=0, exact in f32), otherwise a state of its own whose value is a·h + b computed in
@@ -261,13 +263,45 @@ export function planHyperparams(base: Graph, optimizers: readonly tf.Optimizer[]
     }
   };
 
+  const guard = (k: Knob, h0: number) => guards.push(knobGuard(k, h0));
+  const readable: { knob: Knob; h0: number }[] = [];
+  for (const knob of knobs) {
+    let h0: number;
+    try { h0 = knob.read(); } catch { continue; } // a disposed tensor: the optimizer is unusable anyway
+    if (Number.isFinite(h0)) readable.push({ knob, h0 });
+    else guard(knob, h0);
+  }
+  if (readable.length === 0) return { consts, guards };
+
+  // First, every knob at once (two traces): each constant that differs must fit exactly one knob
+  // at all three values. The knobs move by different factors, so that a constant following
+  // another knob (or two) cannot fit by chance.
+  const joint = (j: number, h0: number): [number, number] => {
+    const t = j % 32;
+    return h0 === 0 ? [0.5 + 0.0625 * t, 0.25 + 0.03125 * t] : [h0 * (1.5 + 0.0625 * t), h0 * (0.75 - 0.015625 * t)];
+  };
+  const all1 = traceWith(readable.map(({ knob, h0 }, j) => [knob, joint(j, h0)[0]]));
+  const all2 = all1 && traceWith(readable.map(({ knob, h0 }, j) => [knob, joint(j, h0)[1]]));
+  if (all1 !== undefined && all2 !== undefined) {
+    const found = new Map<number, HyperConst>();
+    let ok = true;
+    for (const i of new Set([...all1.keys(), ...all2.keys()])) {
+      const y = [y0(i), all1.get(i) ?? y0(i), all2.get(i) ?? y0(i)];
+      const fits = baseNodes[i]!.outputs[0]!.name !== undefined ? [] : readable.flatMap(({ knob, h0 }, j) => {
+        const [h1, h2] = joint(j, h0);
+        const f = fitAffine([h0, h1], [y[0]!, y[1]!]);
+        return f !== undefined && agrees(f.a, f.b, h2, y[2]!) ? [{ knob, ...f }] : [];
+      });
+      if (fits.length !== 1) { ok = false; break; }
+      found.set(i, fits[0]!);
+    }
+    if (ok) return { consts: found, guards };
+  }
+
+  // Otherwise knob by knob: a knob that changes the structure or a constant in another way is a guard.
   interface Fitted { knob: Knob; h0: number; h1: number; h2: number; fits: Map<number, { a: number; b: number }> }
   const fitted: Fitted[] = [];
-  const guard = (k: Knob, h0: number) => guards.push(knobGuard(k, h0));
-  for (const k of knobs) {
-    let h0: number;
-    try { h0 = k.read(); } catch { continue; } // a disposed tensor: the optimizer is unusable anyway
-    if (!Number.isFinite(h0)) { guard(k, h0); continue; }
+  for (const { knob: k, h0 } of readable) {
     const [h1, h2] = perturbed(h0);
     const diff = traceWith([[k, h1]]);
     if (diff === undefined) { guard(k, h0); continue; }

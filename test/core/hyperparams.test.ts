@@ -199,6 +199,27 @@ describe('optimizer hyperparameters are read at every call', () => {
     expect(worst).toBeLessThan(1e-5);
     expect(step.traceCount).toBe(2);
   });
+
+  it('a constant that follows two hyperparameters (lr * scale) makes both guards', async () => {
+    class ScaledSgd extends tf.Optimizer {
+      constructor(public lr: number, public scale: number) { super(); }
+      applyGradients(grads: tf.NamedTensorMap | tf.NamedTensor[]): void {
+        const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
+        for (const { name, tensor } of list) {
+          const v = tf.engine().registeredVariables[name]!;
+          v.assign(tf.sub(v, tf.mul(tensor, this.lr * this.scale)));
+        }
+        this.incrementIterations();
+      }
+      getConfig() { return { lr: this.lr, scale: this.scale }; }
+      static get className() { return 'ScaledSgd'; }
+    }
+    const c: Case = { make: () => new ScaledSgd(0.5, 0.2), change: (o, s) => { if (s === 3) o.scale = 0.4; if (s === 6) o.lr = 0.1; } };
+    const { step, worst } = await compare('scaled', c, 'cpu');
+    expect(worst).toBeLessThan(1e-5);
+    expect(step.traceCount).toBe(3);
+    expect(step.graph.states.some((s) => s.name.startsWith('hyper/'))).toBe(false);
+  });
 });
 
 describe('fitAffine', () => {
