@@ -241,7 +241,8 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
       if (ok.length > 1) {
         throw new GcError({
           code: 'GC0103',
-          message: `cannot tell which anonymous dims must be equal: the function traces with ${ok.map(([c]) => describe(c)).join(', and also with ')}`,
+          message: `cannot tell which anonymous dims must be equal: the function traces with ${ok.length} different groupings`,
+          loc: userLocation(),
           notes: ok.map(([c]) => `traces with ${describe(c)}`),
           help: `give the dims that must agree one name in gc.spec (e.g. 'batch' instead of null for ${describe(ok[0]![0]).split(/, | = /).join(' and ')})`,
         });
