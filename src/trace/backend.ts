@@ -15,7 +15,7 @@ import { tensorData } from '../../ir/tensor_data.js';
 import { KERNEL_RULES } from './kernel_rules.js';
 import type { TraceCtx } from './rule_types.js';
 import { recoverParams, RANDOM_OP_FUNCTIONS, SeedRecorder } from './random.js';
-import { stackHasFunction, userLocation } from './source_loc.js';
+import { captureStack, stackHasFunction, userLocation } from './source_loc.js';
 
 export const TRACE_BACKEND = 'graphc-trace';
 
@@ -96,14 +96,6 @@ export class Recorder {
     const data = tensorData(dtype, shape, values as ArrayLike<number>);
     return this.bind(this.graph.add('const', [], { value: data }, loc));
   }
-}
-
-function captureStack(): string {
-  const prev = Error.stackTraceLimit;
-  Error.stackTraceLimit = 200;
-  const s = new Error().stack ?? '';
-  Error.stackTraceLimit = prev;
-  return s;
 }
 
 let active: Recorder | undefined;
