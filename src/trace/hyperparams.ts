@@ -97,11 +97,22 @@ function scalarValue(t: tf.Tensor): number {
   return v;
 }
 
-/** A field that holds a scalar tensor made from a number (SGD's c = -lr, Momentum's m). */
-function tensorKnob(obj: Record<string, unknown>, label: string, field: string, sign: 1 | -1): Knob {
+/**
+ * A field that holds a scalar tensor made from a number (SGD's c = -lr, Momentum's m). Where the
+ * tensor cannot be read synchronously (webgpu in Node), the number it was made from stands in.
+ */
+function tensorKnob(obj: Record<string, unknown>, label: string, field: string, sign: 1 | -1, from: string): Knob {
   return {
     label,
-    read: () => sign * scalarValue(obj[field] as tf.Tensor),
+    read: () => {
+      const t = obj[field] as tf.Tensor;
+      try {
+        return sign * scalarValue(t);
+      } catch (e) {
+        if (t.isDisposed || typeof obj[from] !== 'number') throw e;
+        return obj[from];
+      }
+    },
     write: (v) => {
       const prev = obj[field];
       const t = tf.keep(tf.scalar(sign * v));
@@ -140,11 +151,11 @@ export function knobsOf(opt: tf.Optimizer): { knobs: Knob[]; guards: TraceGuard[
   const knobs: Knob[] = [], guards: TraceGuard[] = [];
   const viaTensor = new Set<string>();
   if (opt instanceof tf.SGDOptimizer && o.c instanceof tf.Tensor && o.c.size === 1) {
-    knobs.push(tensorKnob(o, `${label}/learningRate`, 'c', -1));
+    knobs.push(tensorKnob(o, `${label}/learningRate`, 'c', -1, 'learningRate'));
     viaTensor.add('learningRate');
   }
   if (opt instanceof tf.MomentumOptimizer && o.m instanceof tf.Tensor && o.m.size === 1) {
-    knobs.push(tensorKnob(o, `${label}/momentum`, 'm', 1));
+    knobs.push(tensorKnob(o, `${label}/momentum`, 'm', 1, 'momentum'));
     viaTensor.add('momentum');
   }
   for (const [field, v] of Object.entries(o)) {

@@ -122,6 +122,23 @@ describe('optimizer hyperparameters are read at every call', () => {
     expect(step.traceCount).toBe(1);
   });
 
+  it('applyGradients called directly (tf.variableGrads, no minimize) also reads the learning rate per call', async () => {
+    await tf.setBackend('cpu');
+    const w = tf.variable(tf.ones([2]), true, 'w_apply');
+    const opt = tf.train.adam(0.1);
+    const step = gc.compile((x: tf.Tensor) => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(w, x)) as tf.Scalar, [w]);
+      opt.applyGradients(grads);
+      return value;
+    }, { inputs: [gc.spec([2])], backend: 'cpu' });
+    await step(tf.ones([2]));
+    (opt as unknown as Opt).learningRate = 0;
+    const before = Array.from(w.dataSync());
+    await step(tf.ones([2]));
+    expect(Array.from(w.dataSync())).toEqual(before);
+    expect(step.traceCount).toBe(1);
+  });
+
   it('a per-epoch exponential decay schedule (Adam) trains as eagerly', async () => {
     const c: Case = { make: () => tf.train.adam(0.05), change: (o, s) => { if (s % 4 === 0) o.learningRate = 0.05 * 0.5 ** (s / 4); } };
     const { step, worst } = await compare('decay', c, 'cpu', 16);
