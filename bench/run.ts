@@ -13,6 +13,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatResult, runBench } from './harness.js';
 import { parseArgs } from './run_args.js';
+import { runCourseLoop } from './course_loop.js';
 
 async function main(argv: string[]): Promise<void> {
   const o = parseArgs(argv);
@@ -20,8 +21,17 @@ async function main(argv: string[]): Promise<void> {
   const t = performance.now();
   const result = await runBench({ ...o, log: o.verbose ? (s) => console.error(s) : (s) => process.stderr.write(`${s.length > 160 ? `${s.slice(0, 157)}...` : s}\n`) });
   console.log(formatResult(result));
+  // The course's training loop as a user writes it: eager on tfjs's default backend vs compiled
+  // with default options (bench/course_loop.ts; --only course_loop runs just this).
+  let course: Awaited<ReturnType<typeof runCourseLoop>> | undefined;
+  if (!o.only || o.only.some((n) => 'course_loop'.includes(n))) {
+    course = await runCourseLoop(o.quick ? { epochs: 2, steps: 5, batch: 16 } : {});
+    console.log(`\ncourse_loop (Sequential + dropout + L2, Adam with per-epoch decay, batch ${o.quick ? 16 : 64}): eager on '${course.eagerBackend}' ${course.eagerMsPerStep.toFixed(2)} ms/step, ` +
+      `compiled (default options → '${course.compiledBackend}') ${course.compiledMsPerStep.toFixed(2)} ms/step: ${course.speedup.toFixed(2)}×; ` +
+      `decay without retrace: traceCount ${course.traceCount}, step at lr 0 moved weights by ${course.zeroLrMaxChange}`);
+  }
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ ...result, ...(course ? { course_loop: course } : {}) }, null, 2)}\n`);
   console.log(`\nwrote ${out} (${((performance.now() - t) / 1000).toFixed(0)} s)`);
 }
 
