@@ -385,7 +385,10 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
 
   // shape and data movement
   reshape: ([x], a, ctx) => tf.reshape(x!, shapeOf(ctx, a.dims('shape'))),
-  transpose: ([x], a) => tf.transpose(x!, [...a.ints('perm')]),
+  // An empty tensor transposes to an empty tensor: tfjs-wasm's Transpose divides by a zero dim.
+  transpose: ([x], a) => (x!.size === 0
+    ? tf.zeros([...a.ints('perm')].map((p) => x!.shape[p]!), x!.dtype)
+    : tf.transpose(x!, [...a.ints('perm')])),
   concat: (ins, a) => tf.concat(ins, a.int('axis')),
   pack: (ins, a) => tf.stack(ins, a.int('axis')),
   unpack: ([x], a) => tf.unstack(x!, a.int('axis')),
@@ -395,7 +398,10 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   gather: ([x, idx], a) => tf.gather(x!, idx!, a.int('axis'), a.int('batch_dims')),
   pad: ([x], a) => padSigned(x!, a.ints('paddings'), a.float('value')),
   tile: ([x], a) => tf.tile(x!, [...a.ints('reps')]),
-  reverse: ([x], a) => tf.reverse(x!, [...a.ints('axes')]),
+  // Bools as int32: tfjs-wasm's Reverse copies 4 bytes per element, past a bool result (heap corruption).
+  reverse: ([x], a) => (x!.dtype === 'bool'
+    ? tf.tidy(() => tf.notEqual(tf.reverse(tf.cast(x!, 'int32'), [...a.ints('axes')]), 0))
+    : tf.reverse(x!, [...a.ints('axes')])),
   broadcast_to: ([x], a, ctx) => tf.broadcastTo(x!, shapeOf(ctx, a.dims('shape'))),
   // The OneHot kernel: tf.oneHot rejects depth < 2.
   one_hot: ([i], a, ctx) => {

@@ -133,18 +133,42 @@ function ortTensor(dtype: string, values: number[], shape: number[]): ort.Tensor
 
 /**
  * Why eager tfjs must not run the program on backend b, or undefined: tfjs-wasm 4.22's Select
- * copies 4 bytes per element into a bool result, corrupting the wasm heap (every later wasm op
- * then fails), so tf.where with bool branches is not run eagerly on wasm.
+ * and Reverse copy 4 bytes per element into a bool result, corrupting the wasm heap (every later
+ * wasm op then fails), so tf.where with bool branches and tf.reverse of bools are not run
+ * eagerly on wasm.
  */
 function eagerHazard(p: Program, abs: Map<string, Abs>, b: Backend): string | undefined {
   if (b !== 'wasm') return undefined;
-  const s = p.steps.find((st) => st.op === 'where' && abs.get(st.args[1]!)?.dtype === 'bool');
-  return s ? `tf.where with bool branches (${s.name}) corrupts tfjs-wasm's heap` : undefined;
+  const s = p.steps.find((st) => (st.op === 'where' && abs.get(st.args[1]!)?.dtype === 'bool') || (st.op === 'reverse' && abs.get(st.args[0]!)?.dtype === 'bool'));
+  return s ? `tf.${s.op} of bools (${s.name}) corrupts tfjs-wasm's heap` : undefined;
 }
+
+/**
+ * A wasm trap that may have left the wasm heap corrupt (tfjs-wasm kernels writing out of bounds):
+ * every later wasm op could fail, so the backend is made afresh before the next program.
+ */
+const WASM_TRAP = /memory access out of bounds|RuntimeError/;
 
 /** Runs one program every configured way; findings are the disagreements. */
 export async function runProgram(p: Program, o: RunOptions): Promise<CaseResult> {
   await initBackends();
+  let r: CaseResult;
+  try {
+    r = await runChecked(p, o);
+  } catch (e) {
+    r = { findings: [{ kind: 'run', where: 'fuzz harness', message: firstLine(e) }], checks: 0 };
+  }
+  if ([...r.findings.map((f) => f.message), ...(r.notes ?? [])].some((m) => WASM_TRAP.test(m))) {
+    if (tf.getBackend() === 'wasm') await tf.setBackend('cpu');
+    await gc.releaseBackend('wasm');
+    ready = undefined;
+    await initBackends();
+    (r.notes ??= []).push('a wasm trap: the wasm backend was made afresh');
+  }
+  return r;
+}
+
+async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
   const an = analyze(p);
   if (typeof an === 'string') return { findings: [], skipped: `invalid program: ${an}`, checks: 0 };
   const fn = programFunction(p);

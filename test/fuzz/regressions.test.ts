@@ -4,6 +4,7 @@
  * seed that found it and what was wrong.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as gc from 'graphc';
 
@@ -69,5 +70,48 @@ describe('fuzz regressions on wasm', () => {
     expect(await values(y)).toEqual(Array(8).fill(1));
     f.dispose();
     g.dispose();
+  });
+});
+
+describe('fuzz regressions, more wasm kernels', () => {
+  // seed 423: tf.reverse of bools. tfjs-wasm's Reverse copies 4 bytes per element into a bool
+  // result: wrong values, then heap corruption ("memory access out of bounds", "Aborted()").
+  it('reverse of bools is right and leaves the heap intact', async () => {
+    const f = gc.compile((m: tf.Tensor) => tf.logicalOr(tf.reverse(m, [1]), m), { inputs: [gc.spec([9, 2], 'bool')], backend: 'wasm', optimize: false });
+    const m = tf.tensor([true, false, false, false, true, true, false, true, false, false, true, false, false, false, true, true, false, true], [9, 2], 'bool');
+    for (let i = 0; i < 20; i++) expect(await values(await f(m))).toEqual([1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 1, 1]);
+    const g = gc.compile((x: tf.Tensor) => tf.reverse(x, [0]), { inputs: [gc.spec([5], 'bool')], backend: 'wasm' });
+    expect(await values(await g(tf.tensor([true, true, false, false, false], [5], 'bool')))).toEqual([0, 0, 0, 1, 1]);
+    f.dispose();
+    g.dispose();
+  });
+
+  // seed 66: a transpose of a zero-size tensor ([1,0,0,4] from a batch of 0): tfjs-wasm's
+  // Transpose divides by a zero dim (wasm trap, GC0403).
+  it.each([true, false])('transpose of an empty tensor (optimize %s)', async (optimize) => {
+    const f = gc.compile((x: tf.Tensor) => tf.transpose(x, [1, 2, 0, 3]), { inputs: [gc.spec([1, null, null, 4])], backend: 'wasm', optimize });
+    const y = (await f(tf.zeros([1, 0, 0, 4]))) as tf.Tensor;
+    expect(y.shape).toEqual([0, 0, 1, 4]);
+    expect(await values(await f(tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 1, 4])))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    f.dispose();
+  });
+});
+
+describe('fuzz regressions in the ONNX export (onnxruntime-node)', () => {
+  const run = async (f: gc.CompiledFunction<unknown>, feeds: ort.Tensor[]) => {
+    const s = await ort.InferenceSession.create(f.toOnnx(), { logSeverityLevel: 3 });
+    const names = f.graph.inputs.map((v) => v.name!);
+    const out = await s.run(Object.fromEntries(names.map((n, i) => [n, feeds[i]!])));
+    const y = out[f.graph.outputs[0]!.name]!;
+    await s.release();
+    return { shape: y.dims.map(Number), data: Array.from(y.data as Float32Array, Number) };
+  };
+
+  // seed 420: tf.oneHot of a scalar index: ONNX OneHot needs indices of rank ≥ 1 (the model did
+  // not load: "[ShapeInferenceError] Indices tensor must have rank >= 1").
+  it('oneHot of a scalar index', async () => {
+    const f = gc.compile((i: tf.Tensor) => tf.oneHot(i, 5), { inputs: [gc.spec([], 'int32')], backend: 'cpu' });
+    expect(await run(f, [new ort.Tensor('int32', Int32Array.from([3]), [])])).toEqual({ shape: [5], data: [0, 0, 0, 1, 0] });
+    f.dispose();
   });
 });

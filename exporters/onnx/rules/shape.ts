@@ -155,9 +155,14 @@ const oneHot: ExportRule = (cx) => {
   const e = cx.e;
   const depth = cx.a.int('depth');
   const dtype = cx.a.dtype('dtype');
-  const idx = oneHotIndices(e, cx.ins[0]!, cx.inType(0).dtype, depth);
+  // ONNX OneHot needs indices of rank ≥ 1: a scalar index goes through [1] and back.
+  const scalar = cx.inType(0).shape.length === 0;
+  let idx = oneHotIndices(e, cx.ins[0]!, cx.inType(0).dtype, depth);
+  if (scalar) idx = e.op('Unsqueeze', [idx, e.i64([0])]);
   const values = e.constant({ dtype: 'float32', shape: [2], data: Float32Array.from([cx.a.float('off_value'), cx.a.float('on_value')]) });
-  const y = e.op('OneHot', [idx, e.scalar(depth, 'int64'), values], { axis: attr.int(-1) }, dtype === 'float32' ? cx.outs[0] : undefined);
+  const last = !scalar && dtype === 'float32' ? cx.outs[0] : undefined;
+  let y = e.op('OneHot', [idx, e.scalar(depth, 'int64'), values], { axis: attr.int(-1) }, last);
+  if (scalar) y = e.op('Squeeze', [y, e.i64([0])], {}, dtype === 'float32' ? cx.outs[0] : undefined);
   if (dtype !== 'float32') cast(e, y, dtype, cx.outs[0]);
 };
 
