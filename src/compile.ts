@@ -82,6 +82,8 @@ interface Entry {
   hyper: Map<string, () => number>;
   /** JS values the graph was traced with (TracedFunction.guards): a change means a retrace. */
   guards: TraceGuard[];
+  /** What a call does in JS besides the graph (TracedFunction.afterCall: optimizers' iteration counts). */
+  afterCall?: (() => void) | undefined;
   /** The traced graph before optimization, kept until the backend 'auto' picks is known. */
   raw?: Graph;
   /** The backend `graph` was optimized for (undefined: none known yet, or not optimized). */
@@ -218,7 +220,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         }
         t.graph.outputs.forEach((o, i) => { o.name = opts.outputs![i]!; });
       }
-      e = { graph: t.graph, structure: t.structure, specs, hyper: t.hyper ?? new Map(), guards: t.guards ?? [] };
+      e = { graph: t.graph, structure: t.structure, specs, hyper: t.hyper ?? new Map(), guards: t.guards ?? [], afterCall: t.afterCall };
       if (opts.optimize !== false) {
         // Backend-aware passes need the backend: named, it is known now; under 'auto' the graph
         // is optimized without them until the session resolves the choice, then again for it.
@@ -327,6 +329,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         t.dispose();
       }
     });
+    e.afterCall?.();
     return rebuild(e.structure, outputs) as R;
   };
 

@@ -63,18 +63,45 @@ export interface HyperPlan {
 
 type OptimizerProto = { minimize: (...a: unknown[]) => unknown; incrementIterations: (...a: unknown[]) => unknown };
 
-/** Records the optimizers whose minimize / applyGradients run until `stop()`. */
-export function watchOptimizers(): { used: tf.Optimizer[]; stop(): void } {
+/**
+ * Records the optimizers whose minimize / applyGradients run until `stop()`, and how many steps
+ * each took (incrementIterations calls). `stop()` puts their iteration counts back: a trace is
+ * not a step (compile counts the steps of each call instead, see TracedFunction.afterCall).
+ */
+export function watchOptimizers(): { used: tf.Optimizer[]; steps: number[]; stop(): void } {
   const proto = tf.Optimizer.prototype as unknown as OptimizerProto;
-  const used: tf.Optimizer[] = [];
-  const note = (o: unknown) => { if (o instanceof tf.Optimizer && !used.includes(o)) used.push(o); };
+  const used: tf.Optimizer[] = [], steps: number[] = [], before: unknown[] = [];
+  const note = (o: unknown): number => {
+    if (!(o instanceof tf.Optimizer)) return -1;
+    let i = used.indexOf(o);
+    if (i < 0) { i = used.push(o) - 1; steps.push(0); before.push((o as unknown as { iterations_?: number }).iterations_); }
+    return i;
+  };
   const minimize = proto.minimize, increment = proto.incrementIterations;
   proto.minimize = function (this: unknown, ...a: unknown[]) { note(this); return minimize.apply(this, a); };
-  proto.incrementIterations = function (this: unknown, ...a: unknown[]) { note(this); return increment.apply(this, a); };
+  proto.incrementIterations = function (this: unknown, ...a: unknown[]) {
+    const i = note(this);
+    if (i >= 0) steps[i]!++;
+    return increment.apply(this, a);
+  };
   return {
     used,
-    stop: () => { proto.minimize = minimize; proto.incrementIterations = increment; },
+    steps,
+    stop: () => {
+      proto.minimize = minimize;
+      proto.incrementIterations = increment;
+      used.forEach((o, i) => { (o as unknown as { iterations_?: unknown }).iterations_ = before[i]; });
+    },
   };
+}
+
+/** What one call of the compiled function does to the optimizers beyond the graph: their iteration counts. */
+export function optimizerSteps(used: readonly tf.Optimizer[], steps: readonly number[]): (() => void) | undefined {
+  if (!steps.some((n) => n > 0)) return undefined;
+  return () => used.forEach((o, i) => {
+    const n = steps[i]!;
+    if (n > 0) (o as unknown as { iterations_: number }).iterations_ = o.iterations + n;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

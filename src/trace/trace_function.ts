@@ -22,7 +22,7 @@ import { inUserDims, speakUserDims } from './user_shapes.js';
 import { makePlan, unify } from './unify.js';
 import { userLocation } from './source_loc.js';
 import type { TraceGuard } from './hyperparams.js';
-import { applyHyperPlan, planHyperparams } from './hyperparams.js';
+import { applyHyperPlan, optimizerSteps, planHyperparams } from './hyperparams.js';
 
 export interface TracedFunction {
   graph: Graph;
@@ -42,6 +42,11 @@ export interface TracedFunction {
    * hyperparameter read non-affinely): when one has changed since the trace, compile retraces.
    */
   guards?: TraceGuard[];
+  /**
+   * What a call does in JavaScript besides the graph, for compile to do after each call: the
+   * optimizers' iteration counts (incremented by applyGradients in JS, which the graph cannot).
+   */
+  afterCall?: () => void;
 }
 
 /** Evaluates the created variables' initial values and gives each variable real data. */
@@ -199,7 +204,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
     return r.graph;
   });
   const hyper = applyHyperPlan(graph, hyperPlan);
-  return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards };
+  return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards, afterCall: optimizerSteps(first.optimizers, first.optimizerSteps) };
 }
 
 /**

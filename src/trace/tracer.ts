@@ -40,6 +40,8 @@ export interface TraceResult {
   structure: OutputStructure;
   /** The tf.train optimizers whose minimize / applyGradients ran during the trace. */
   optimizers: tf.Optimizer[];
+  /** How many steps (incrementIterations) each of them took; the trace put their counts back. */
+  optimizerSteps: number[];
 }
 
 export type OutputStructure =
@@ -238,7 +240,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
         const init = recorder.values.get(initId);
         if (init !== undefined) partial.push({ variable, init });
       }
-      failedWithCreated.set(err, { graph: g, created: partial, structure: { kind: 'none' }, optimizers: [] });
+      failedWithCreated.set(err, { graph: g, created: partial, structure: { kind: 'none' }, optimizers: [], optimizerSteps: [] });
     }
     throw err;
   } finally {
@@ -260,5 +262,5 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
   // Created variables keep pointing at their placeholder until the caller materialises them.
   // Variable initialisers are evaluated from `newVars` before dead code goes.
   if (newVars.length === 0) dce(g);
-  return { graph: g, created: newVars, structure, optimizers: optimizers.used };
+  return { graph: g, created: newVars, structure, optimizers: optimizers.used, optimizerSteps: optimizers.steps };
 }

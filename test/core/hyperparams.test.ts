@@ -139,6 +139,15 @@ describe('optimizer hyperparameters are read at every call', () => {
     expect(step.traceCount).toBe(1);
   });
 
+  it("an optimizer's iteration count moves once per call, as eagerly (tracing is not a step)", async () => {
+    // A schedule read from opt.iterations (a common pattern) sees the same count as eagerly.
+    const c: Case = { make: () => tf.train.adam(0.05), change: (o) => { o.learningRate = 0.05 * 0.9 ** Math.floor((o as unknown as tf.Optimizer).iterations / 3); } };
+    const { step, worst, compOpt } = await compare('iterations', c, 'cpu');
+    expect(compOpt.iterations).toBe(10);
+    expect(worst).toBeLessThan(1e-5);
+    expect(step.traceCount).toBe(1);
+  });
+
   it('a per-epoch exponential decay schedule (Adam) trains as eagerly', async () => {
     const c: Case = { make: () => tf.train.adam(0.05), change: (o, s) => { if (s % 4 === 0) o.learningRate = 0.05 * 0.5 ** (s / 4); } };
     const { step, worst } = await compare('decay', c, 'cpu', 16);
