@@ -18,7 +18,7 @@ import { paramNames } from './spec.js';
 import type { ConcreteInput, OutputStructure, TraceResult } from './tracer.js';
 import { createdBeforeFailure, traceOnce } from './tracer.js';
 import type { UserDims } from './user_shapes.js';
-import { inUserDims, speakUserDims } from './user_shapes.js';
+import { sizesMentioned, speakUserDims } from './user_shapes.js';
 import { makePlan, unify } from './unify.js';
 import { userLocation } from './source_loc.js';
 import type { TraceGuard } from './hyperparams.js';
@@ -161,9 +161,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
         // as eagerly, rather than staying registered with a trace placeholder for data.
         const partial = createdBeforeFailure(err);
         if (partial !== undefined) { try { materialize(partial); } catch { /* the original error says more */ } }
-        const seen = new Set<string>();
-        inUserDims(errorText(err), { bySize: new Map(symList.map((sy, j) => [sizes[j]!, sy])), legend: new Map() }, seen);
-        mentioned = [...seen];
+        mentioned = sizesMentioned(errorText(err), new Map(symList.map((sy, j) => [sizes[j]!, sy])));
         throw speakUserDims(err, userDims(sizes));
       }
     };

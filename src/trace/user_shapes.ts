@@ -17,10 +17,14 @@ export interface UserDims {
   legend: Map<string, string>;
 }
 
-/** Shape-like numbers: bracketed lists `[13,3]`, bare lists `13,3`, and pairs `13 vs 17` / `13 ≠ 17`. */
+/**
+ * Shape-like numbers: bracketed lists `[13,3]`, bare lists `13,3`, pairs `13 vs 17` / `13 ≠ 17`,
+ * and tfjs's `shapes 17 and 7` (rank-1 shapes print as one number).
+ */
 const BRACKETED = /\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]/g;
-const BARE_LIST = /(?<![\w.[,])\d+(?:,\d+)+(?![\w.])/g;
-const PAIR = /(?<![\w.])(\d+)( vs | ≠ | != )(\d+)(?![\w.])/g;
+const BARE_LIST = /(?<![\w.[,])\d+(?:,\d+)+(?!\w|[.,]\d)/g;
+const PAIR = /(?<![\w.])(\d+)( vs | ≠ | != )(\d+)(?!\w|[.,]\d)/g;
+const SHAPES_AND = /(?<=\b[Ss]hapes? )(\d+)( and )(\d+)(?!\w|[.,]\d)/g;
 
 /** `text` with the sizes of symbolic dims written as the user's dims; `used` collects the names written. */
 export function inUserDims(text: string, dims: UserDims, used: Set<string>): string {
@@ -34,7 +38,22 @@ export function inUserDims(text: string, dims: UserDims, used: Set<string>): str
   return text
     .replace(BRACKETED, list)
     .replace(BARE_LIST, list)
-    .replace(PAIR, (_m, a: string, op: string, b: string) => `${one(a)}${op}${one(b)}`);
+    .replace(PAIR, (_m, a: string, op: string, b: string) => `${one(a)}${op}${one(b)}`)
+    .replace(SHAPES_AND, (_m, a: string, op: string, b: string) => `${one(a)}${op}${one(b)}`);
+}
+
+/**
+ * The symbols whose trace size appears anywhere in `text` as a whole number: the sizes are
+ * primes unlike any static dim, so this says which symbols an error is about even where the
+ * number is not in a shape graphc knows how to rewrite.
+ */
+export function sizesMentioned(text: string, bySize: ReadonlyMap<number, string>): string[] {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/(?<![\w.])\d+(?!\w|\.\d)/g)) {
+    const s = bySize.get(Number(m[0]));
+    if (s !== undefined) out.add(s);
+  }
+  return [...out];
 }
 
 /**

@@ -84,6 +84,18 @@ describe('anonymous dims that the program forces to be equal become one symbol',
     expect(Array.from(r.dataSync())).toEqual([3, 2, 1]);
   });
 
+  it("rank-1: an anonymous dim joins 'batch' where tfjs's error prints the shapes as single numbers", async () => {
+    // tf.equal checks broadcasting in tfjs ("shapes 17 and 7"), before any kernel; x2 stays free.
+    const f = gc.compile((x0: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor) => [tf.equal(x1, x0), tf.logicalNot(x2)],
+      { inputs: [gc.spec([null]), gc.spec(['batch']), gc.spec([null], 'bool')], backend: 'cpu' });
+    const [d0, d1, d2] = inputDims(f);
+    expect(d0![0]).toBe('batch');
+    expect(d1![0]).toBe('batch');
+    expect(d2![0]).not.toBe('batch');
+    const [eq] = (await f(tf.tensor1d([1, 2]), tf.tensor1d([1, 3]), tf.tensor1d([true], 'bool'))) as tf.Tensor[];
+    expect(Array.from(eq!.dataSync())).toEqual([1, 0]);
+  });
+
   it('two dims of one input (a square matrix [null,null] times itself)', async () => {
     const f = gc.compile((x: tf.Tensor) => tf.matMul(x, x), { inputs: [gc.spec([null, null])], backend: 'cpu' });
     const [dx] = inputDims(f);

@@ -33,6 +33,11 @@ describe('errors raised while tracing speak the user\'s dims', () => {
     expect(e.stack).toContain('Shapes batch,4 and batch,3 must match');
   });
 
+  it("tfjs's broadcast error on rank-1 shapes (printed as single numbers) speaks the user's dims", () => {
+    const e = caught(() => gc.compile((x: tf.Tensor, y: tf.Tensor) => tf.equal(x, y), { inputs: [gc.spec(['n']), gc.spec(['m'])], backend: 'cpu' }));
+    expect(e.message).toMatch(/Operands could not be broadcast together with shapes (n and m|m and n)/);
+  });
+
   it('anonymous dims print as ? (one) or ?k, the graph\'s symbol _k (several)', () => {
     const w = tf.variable(tf.ones([4, 5]), true, 'w_es2');
     const one = caught(() => gc.compile((x: tf.Tensor) => tf.matMul(x, w), { inputs: [gc.spec([null, 3])], backend: 'cpu' }));
@@ -63,6 +68,7 @@ describe('errors raised while tracing speak the user\'s dims', () => {
     const dims = { bySize: new Map([[13, 'batch']]), legend: new Map() };
     const used = new Set<string>();
     expect(inUserDims('op #13: shapes [13,3] and 13,4 (13 vs 2), rank 13', dims, used)).toBe('op #13: shapes [batch,3] and batch,4 (batch vs 2), rank 13');
+    expect(inUserDims('shapes 13 and 7. Shapes 13,3 and 2,3. 1.13,2 13.5', dims, used)).toBe('shapes batch and 7. Shapes batch,3 and 2,3. 1.13,2 13.5');
     expect([...used]).toEqual(['batch']);
   });
 });
