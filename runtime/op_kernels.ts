@@ -439,16 +439,17 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
 
 /**
  * A product with an empty inner dim is zeros (tfjs-wasm's XNNPACK refuses such an operator and
- * leaves the result uninitialised); undefined otherwise.
+ * leaves the result uninitialised), an empty product is empty; undefined otherwise.
  */
 function emptyMatMul(x: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor | undefined {
   const r = x.rank;
   if (r < 2 || w.rank < 2) return undefined;
   const k = ta ? x.shape[r - 2]! : x.shape[r - 1]!;
-  if (k !== 0) return undefined;
   const m = ta ? x.shape[r - 1]! : x.shape[r - 2]!;
   const n = tb ? w.shape[w.rank - 2]! : w.shape[w.rank - 1]!;
   const batch = tf.broadcast_util.assertAndGetBroadcastShape(x.shape.slice(0, -2), w.shape.slice(0, -2));
+  // An empty result is empty as well (tfjs-wasm's BatchMatMul takes a remainder by the batch size).
+  if (k !== 0 && m * n * batch.reduce((p, q) => p * q, 1) !== 0) return undefined;
   return tf.zeros([...batch, m, n], x.dtype);
 }
 

@@ -13,8 +13,8 @@
  * - NaN through maximum/minimum, reduce max/min, argmax/argmin, max pool, relu/relu6, clip,
  *   leaky relu, prelu, step, sign, softmax/log softmax (C's fmax, std::max, XNNPACK and
  *   ONNX Runtime each pick NaN or the other operand differently).
- * - max/min/mean/argmax over an axis that may be empty (a symbolic dim may be 0): tfjs, XNNPACK
- *   and ONNX Runtime give -Inf, 0, NaN or an error.
+ * - max/min/mean/argmax/all over an axis that may be empty (a symbolic dim may be 0): tfjs,
+ *   XNNPACK and ONNX Runtime give -Inf, 0, NaN, false/true or an error.
  * - Discontinuous ops (comparisons, floor/ceil/round/sign/step, float mod/floorDiv, argmax,
  *   float→int/bool casts) on inexact floats: a one-ulp rounding difference flips them.
  * - Library functions outside a domain where they are well-conditioned (log near 0, exp of
@@ -515,7 +515,8 @@ Object.assign(OPS, {
       return arith(shape, lo, hi, [x], n * (m / Math.max(mag(x), 1)) * x.err + n * EPS * m, g, m);
     },
   }),
-  all: reduceOp({ fn: 'all', dtypes: ['bool'], math: (x, _n, shape) => boolOut(shape), weight: 0.3 }),
+  // tfjs-cpu's all over an empty axis is false, ONNX's (and graphc's) true: excluded.
+  all: reduceOp({ fn: 'all', dtypes: ['bool'], nonEmpty: true, math: (x, _n, shape) => boolOut(shape), weight: 0.3 }),
   any: reduceOp({ fn: 'any', dtypes: ['bool'], math: (x, _n, shape) => boolOut(shape), weight: 0.3 }),
 });
 

@@ -71,6 +71,15 @@ describe('fuzz regressions on wasm', () => {
     f.dispose();
     g.dispose();
   });
+
+  // seed 750: a batched matMul with an empty batch: tfjs-wasm's BatchMatMul takes a remainder by
+  // the batch size (wasm trap "remainder by zero", GC0403).
+  it('batched matMul with an empty batch', async () => {
+    const f = gc.compile((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b), { inputs: [gc.spec(['batch', 1, 2]), gc.spec(['batch', 2, 3])], backend: 'wasm' });
+    expect(((await f(tf.zeros([0, 1, 2]), tf.zeros([0, 2, 3]))) as tf.Tensor).shape).toEqual([0, 1, 3]);
+    expect(await values(await f(tf.ones([1, 1, 2]), tf.ones([1, 2, 3])))).toEqual([2, 2, 2]);
+    f.dispose();
+  });
 });
 
 describe('fuzz regressions, more wasm kernels', () => {
