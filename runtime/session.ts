@@ -450,8 +450,9 @@ export class Session {
     const holder = holderOf(t);
     if (holder === here) {
       // Only tfjs-cpu keeps non-canonical stores; its kernels read them as numbers, graphc's read them as its dtype's array.
+      // Bools made by tfjs-wasm's Cast may hold 2 or 255 (checked on cpu/wasm; webgpu cannot read synchronously, and its bools are 0/1).
       const rec = (here as unknown as { data?: { get(id: object): { values?: unknown } | undefined } }).data?.get(t.dataId);
-      if ((rec?.values === undefined || isCanonical(rec.values, t.dtype)) && (t.dtype !== 'bool' || isZeroOne(here!.readSync(t.dataId) as Uint8Array))) {
+      if ((rec?.values === undefined || isCanonical(rec.values, t.dtype)) && (t.dtype !== 'bool' || this.backend.tfjsName === 'webgpu' || isZeroOne(here!.readSync(t.dataId) as Uint8Array))) {
         return { t, owned: false };
       }
     }
