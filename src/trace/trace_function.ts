@@ -94,8 +94,10 @@ interface Attempt {
   baseInputs: ConcreteInput[];
 }
 
-/** Most groupings of anonymous dims tried one by one; beyond, a search guided by the error. */
-const MAX_ENUMERATED = 200;
+/** Most groupings of anonymous dims traced one by one (finest first); beyond, a search guided by the error. */
+const MAX_TRIES = 200;
+/** Most anonymous dims whose groupings are enumerated (Bell(6) = 203 partitions, times the named dims each group may join). */
+const MAX_ENUMERATED_DIMS = 6;
 
 export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly TensorSpec[], materialize: Materialize, graphName = 'f',
   statics: ReadonlyMap<number, StaticArg> = new Map()): TracedFunction {
@@ -233,10 +235,16 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
   };
 
   const candidates = groupings(anon, named);
+  let tries = 0;
   if (candidates !== undefined) {
+    let budgetLeft = true;
     for (const level of candidates) {
+      // The finest levels are small (one merge: n(n−1)/2 + n·named); a search that gets this far
+      // without a grouping that traces goes on guided by the error.
+      if (tries + level.length > MAX_TRIES) { budgetLeft = false; break; }
       const ok: [string[], Attempt][] = [];
       for (const c of level) {
+        tries++;
         const r = tryOne(c);
         if (r !== undefined) ok.push([c, r]);
       }
@@ -251,16 +259,25 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
         });
       }
     }
-    return undefined;
+    if (budgetLeft) return undefined; // every grouping tried: none traces
   }
-  // Many anonymous dims: join the two symbols the error names, until the function traces.
+  // Many anonymous dims: join two symbols the error names (a pair whose join traces, if one
+  // does; else the first pair), until the function traces.
   let classOf = anon.map((d) => d.own);
   for (let step = 0; step < anon.length; step++) {
     const syms = mentioned();
-    const a = syms.find((x) => !named.includes(x));
-    const b = syms.find((x) => x !== a);
-    if (a === undefined || b === undefined) return undefined;
-    classOf = classOf.map((c) => (c === a ? b : c));
+    const pairs: [string, string][] = [];
+    for (const a of syms) {
+      if (named.includes(a)) continue;
+      for (const b of syms) if (b !== a && !pairs.some(([x, y]) => x === b && y === a)) pairs.push([a, b]);
+    }
+    if (pairs.length === 0) return undefined;
+    const join = ([a, b]: [string, string]) => classOf.map((c) => (c === a ? b : c));
+    for (const pr of pairs.slice(1)) {
+      const r = tryOne(join(pr));
+      if (r !== undefined) return r;
+    }
+    classOf = join(pairs[0]!);
     try {
       return attempt(classOf);
     } catch {
@@ -281,7 +298,7 @@ function errorText(err: unknown): string {
  * each anonymous dim to a symbol: its group's first own symbol, or a named dim it joins.
  */
 function groupings(anon: readonly AnonDim[], named: readonly string[]): string[][][] | undefined {
-  if (anon.length > 5) return undefined;
+  if (anon.length > MAX_ENUMERATED_DIMS || named.length > 4) return undefined;
   const levels: string[][][] = anon.map(() => []);
   const seen = new Set<string>();
   let count = 0;
@@ -313,5 +330,5 @@ function groupings(anon: readonly AnonDim[], named: readonly string[]): string[]
     for (let b = 0; b <= max + 1; b++) rec([...rgs, b], Math.max(max, b));
   };
   rec([0], 0);
-  return count > MAX_ENUMERATED ? undefined : levels;
+  return levels;
 }

@@ -135,4 +135,22 @@ describe('anonymous dims that the program forces to be equal become one symbol',
     const out = (await f(tf.ones([2]), tf.ones([2]), tf.ones([3]), tf.ones([3]), tf.ones([4]), tf.ones([5]))) as tf.Tensor[];
     expect(out.map((t) => t.shape)).toEqual([[2], [3], [], []]);
   });
+
+  it('fuzz seed 224: only the dims the program ties are grouped (five anonymous dims beside a named one)', async () => {
+    // x1 [?, ?] − x2 [?, 1] ties dim 0 of x1 to dim 0 of x2 only; a guided join of the first two
+    // sizes tfjs's error printed used to tie both dims of x1 and refuse a [1,5] feed.
+    const fn = (x0: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor, x3: tf.Tensor, x4: tf.Tensor) => {
+      const v2 = tf.expandDims(tf.sub(tf.relu(x1), x2), 0);
+      const v4 = tf.tile(tf.broadcastTo(v2, [2, v2.shape[1]!, v2.shape[2]!]), [2, 1, 1]);
+      return [v4, tf.conv2d(x3 as tf.Tensor4D, x4 as tf.Tensor4D, 2, 'valid')];
+    };
+    const f = gc.compile(fn, { inputs: [gc.spec([null, null], 'bool'), gc.spec([null, null], 'int32'), gc.spec([null, 1], 'int32'), gc.spec(['batch', 1, 1, 1]), gc.spec([1, 1, 1, 1])], backend: 'cpu' });
+    const d = inputDims(f);
+    expect(d[1]![0]).toBe(d[2]![0]);
+    expect(d[1]![1]).not.toBe(d[1]![0]);
+    expect(new Set([d[0]![0], d[0]![1], d[1]![0], d[1]![1]]).size).toBe(4);
+    const [v4] = (await f(tf.zeros([2, 2], 'bool'), tf.tensor([[1, -2, 3, 4, 5]], [1, 5], 'int32'), tf.tensor([[3]], [1, 1], 'int32'), tf.ones([1, 1, 1, 1]), tf.ones([1, 1, 1, 1]))) as tf.Tensor[];
+    expect(v4!.shape).toEqual([4, 1, 5]);
+    expect(Array.from(v4!.dataSync().slice(0, 5))).toEqual([-2, -3, 0, 1, 2]);
+  });
 });
