@@ -133,6 +133,14 @@ export function materializeCreated(trace: TraceResult): void {
   });
 }
 
+/** tf.keep of every tensor in a compiled function's result (a tensor, an array or a record of them). */
+function keepAll<T>(r: T): T {
+  if (r instanceof tf.Tensor) tf.keep(r);
+  else if (Array.isArray(r)) for (const t of r) { if (t instanceof tf.Tensor) tf.keep(t); }
+  else if (r !== null && typeof r === 'object') for (const t of Object.values(r)) { if (t instanceof tf.Tensor) tf.keep(t); }
+  return r;
+}
+
 function rebuild(structure: OutputStructure, outs: tf.Tensor[]): unknown {
   switch (structure.kind) {
     case 'none': return undefined;
@@ -344,7 +352,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       ({ args, statics } = splitArgs(all));
       e = entryFor(args, statics);
       const s = e.ready;
-      if (s !== undefined && !s.needsAsyncRead(feedsOf(e, args))) return Promise.resolve(runOn(e, s, feedsOf(e, args)));
+      // Run now; the results belong to whoever awaits them, not to a tf.tidy the caller may be in.
+      if (s !== undefined && !s.needsAsyncRead(feedsOf(e, args))) return Promise.resolve(keepAll(runOn(e, s, feedsOf(e, args))));
     } catch (err) {
       return Promise.reject(err);
     }

@@ -84,6 +84,17 @@ describe('compiled functions compose', () => {
     f.dispose();
   });
 
+  it('a call made inside tf.tidy resolves to tensors the tidy does not free', async () => {
+    const f = gc.compile(innerFn, { inputs: [gc.spec(['b', 3])], backend: 'wasm' });
+    await f(x); // the session exists: later calls run synchronously, inside the caller's tidy
+    let p!: Promise<unknown>;
+    tf.tidy(() => { p = f(tf.add(x, 0)); });
+    const y = await p as tf.Tensor;
+    expect(y.isDisposed).toBe(false);
+    expect(Array.from(y.dataSync())).toEqual(Array.from(tf.tidy(() => innerFn(x).dataSync())));
+    f.dispose();
+  });
+
   it('in a tfjs-data forEachAsync callback, which frees each batch when the callback returns', async () => {
     const f = gc.compile((b: tf.Tensor) => tf.sum(innerFn(b)), { inputs: [gc.spec([null, 3])] });
     const rows = [[1, 2, 3], [-1, 0.5, 2], [3, 3, 3], [0, 0, 1]];
