@@ -50,7 +50,8 @@ async function main(): Promise<void> {
   const predict = gc.compile((x: tf.Tensor) => model.predict(x) as tf.Tensor, { inputs: [gc.spec(['batch', 28, 28], 'float32', 'images')], backend: choice.name });
   const ops = new Map<string, number>();
   for (const n of trainStep.graph.nodes) ops.set(n.op, (ops.get(n.op) ?? 0) + 1);
-  console.log(`compiled the train step (${trainStep.graph.nodes.length} nodes, ${trainStep.graph.states.length} variables incl. Adam slots) and predict (${predict.graph.nodes.length} nodes) in ${((performance.now() - tc) / 1000).toFixed(2)} s`);
+  const hyper = trainStep.graph.states.filter((s) => s.name.startsWith('hyper/')).length;
+  console.log(`compiled the train step (${trainStep.graph.nodes.length} nodes, ${trainStep.graph.states.length - hyper} variables incl. Adam slots, ${hyper} optimizer hyperparameters read at each call) and predict (${predict.graph.nodes.length} nodes) in ${((performance.now() - tc) / 1000).toFixed(2)} s`);
   console.log(`train-step ops: ${[...ops].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}×${v}`).join(' ')}`);
 
   const steps = Math.floor(Math.min(TRAIN_EXAMPLES, train.count) / BATCH);
