@@ -227,24 +227,119 @@ function fusedMatMulSlow(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tens
     return tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, ...extras });
 }
 
+/**
+ * prelu as tfjs-cpu's kernel computes it: x < 0 ? alpha·x : x, broadcast. tfjs-wasm's Prelu is
+ * XNNPACK's, with x.size / alpha.size rows of alpha.size channels and a result of x's shape: it
+ * divides by an empty alpha's size (a wasm trap) and reads the wrong elements (or past the end)
+ * for an alpha that is not a suffix of x's shape ([1,1] with [4,2,2]: a [1,1] result of garbage).
+ * There the same products are taken elementwise.
+ */
+function prelu(x: tf.Tensor, alpha: tf.Tensor, ctx: ExecCtx): tf.Tensor {
+  const shape = tf.broadcast_util.assertAndGetBroadcastShape(x.shape, alpha.shape);
+  if (x.size === 0 || alpha.size === 0) return tf.zeros(shape, x.dtype);
+  // XNNPACK's channels are alpha's elements in order: right where alpha, less its leading 1s, is x's last dims.
+  const lead = alpha.shape.findIndex((d) => d !== 1);
+  const inner = lead < 0 ? [] : alpha.shape.slice(lead);
+  const suffix = inner.length <= x.rank && tf.util.arraysEqual(x.shape.slice(x.rank - inner.length), inner);
+  if (ctx.backend === 'cpu' || (suffix && tf.util.arraysEqual(shape, x.shape))) return tf.prelu(x, alpha);
+  return tf.tidy(() => {
+    const xb = tf.util.arraysEqual(shape, x.shape) ? x : tf.broadcastTo(x, shape);
+    return tf.where(tf.less(xb, 0), tf.mul(alpha, xb), xb);
+  });
+}
+
+/** The shape tf.broadcastTo(x, shape) gives: tfjs returns x itself (rank-padded) when no dim grows past 1, so 1 → 0 keeps the 1. */
+function tfjsBroadcastShape(xs: readonly number[], shape: readonly number[]): number[] {
+  const padded = [...Array<number>(shape.length - xs.length).fill(1), ...xs];
+  return padded.some((d, i) => d !== shape[i] && shape[i]! > 1) ? [...shape] : padded;
+}
+
+/**
+ * select of numbers as tf.where computes it on tfjs-cpu. tf.where broadcasts its operands with
+ * tf.broadcastTo, which leaves a dim of 1 as it is where the broadcast dim is 0: with a zero-size
+ * operand the Select kernel gets operands of different sizes. tfjs-cpu's kernel then gives t's
+ * shape, zeros past the condition's elements and reads missing branch elements as NaN (0 in
+ * int32); tfjs-wasm's reads and writes past the buffers (garbage, or heap corruption). Those
+ * cases are computed here as tfjs-cpu does; all others are tf.where.
+ */
+function selectKernel(c: tf.Tensor, t: tf.Tensor, e: tf.Tensor): tf.Tensor {
+  const shape = tf.broadcast_util.assertAndGetBroadcastShape(tf.broadcast_util.assertAndGetBroadcastShape(c.shape, t.shape), e.shape);
+  const [sc, st, se] = [c, t, e].map((x) => tfjsBroadcastShape(x.shape, shape)) as [number[], number[], number[]];
+  const n = tf.util.sizeFromShape(st);
+  if (tf.util.sizeFromShape(sc) === n && tf.util.sizeFromShape(se) === n) return tf.where(c, t, e);
+  // A tiled operand has the broadcast shape, which holds a 0: it is empty.
+  const values = (x: tf.Tensor, s: number[]) => (tf.util.sizeFromShape(s) === x.size ? x.dataSync() : new Float32Array(0));
+  const cv = values(c, sc), tv = values(t, st), ev = values(e, se);
+  const out = t.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+  const offset = sc.length === 0 || sc.length > 1 || st.length === 1 ? 1 : tf.util.sizeFromShape(st.slice(1));
+  let k = 0;
+  for (let i = 0; i < cv.length; i++) {
+    for (let j = 0; j < offset; j++) out[k++] = (cv[i] === 1 ? tv[i] : ev[i]) ?? NaN;
+  }
+  return tf.tensor(out, st, t.dtype);
+}
+
+/**
+ * A conv or depthwise conv with an empty result is empty, one with no input channels zeros (then
+ * the bias and activation of a fused one), as on tfjs-cpu: tfjs-wasm's depthwise kernel divides by
+ * the channel count (a wasm trap), XNNPACK refuses the other operators and tfjs-wasm leaves the
+ * result uninitialised. Undefined where the operands are not empty.
+ */
+function emptyConv(ins: tf.Tensor[], a: AttrReader, fused: boolean, depthwise = false): tf.Tensor | undefined {
+  const [x, f] = [ins[0]!, ins[1]!];
+  if (x.rank !== 4 || f.rank !== 4 || (x.size > 0 && f.size > 0)) return undefined;
+  const { strides, pad, dilations } = convAttrs(a);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], f.shape as [number, number, number, number],
+    strides, dilations, pad as 'same', undefined, depthwise, 'channelsLast');
+  const zeros = tf.zeros(info.outShape, x.dtype);
+  if (!fused || zeros.size === 0) return zeros;
+  const { bias, activation, leakyreluAlpha, preluActivationWeights } = fusedExtras(ins, a);
+  const y = bias ? tf.add(zeros, bias) : zeros;
+  return activate(y, activation, leakyreluAlpha) ?? tf.prelu(y, preluActivationWeights!);
+}
+
+/** A pool with an empty result is empty (XNNPACK refuses the operator). */
+function emptyPool(x: tf.Tensor, a: AttrReader): tf.Tensor | undefined {
+  if (x.rank !== 4 || x.size > 0) return undefined;
+  const p = poolAttrs(a);
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], p.filterSize, p.strides, 1, p.pad as 'same');
+  return tf.util.sizeFromShape(info.outShape) === 0 ? tf.zeros(info.outShape, x.dtype) : undefined;
+}
+
 // ---- the table -----------------------------------------------------------------------
 
 const u = (f: (x: tf.Tensor) => tf.Tensor): OpKernel => ([x]) => f(x!);
 const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y]) => f(x!, y!);
 /**
- * A reduction; over an empty tensor, one with an identity (sum, prod, all, any) gives it directly:
- * tfjs-wasm's kernels divide by the reduced size (a wasm "divide by zero" trap).
+ * A reduction. Over an empty tensor it gives what tfjs-cpu's kernel gives, directly: tfjs-wasm's
+ * kernels divide by the reduced size (a wasm "divide by zero" trap) or, over an empty axis of a
+ * non-empty result, leave the result uninitialised. `empty` is the value of each element of a
+ * result reduced over an empty axis, by the result's dtype: tfjs-cpu's sum 0 and prod 1; its
+ * mean sums x/n, so 0; its max and min start from the axis's first element, which an empty
+ * typed array reads as NaN in float32 and 0 in int32. (all / any keep their identities, true
+ * and false, as ONNX Runtime gives; tfjs-cpu's all gives false there.)
  */
-const reduce = (f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor, identity?: number): OpKernel =>
+const reduce = (f: (x: tf.Tensor, axes: number[], keep: boolean) => tf.Tensor, empty: (dtype: 'float32' | 'int32' | 'bool') => number,
+  dtypeOf: (x: tf.Tensor) => 'float32' | 'int32' | 'bool' = (x) => x.dtype as 'float32' | 'int32' | 'bool'): OpKernel =>
   ([x], a) => {
     const axes = [...a.ints('axes')], keep = a.bool('keep_dims');
-    if (x!.size > 0 || identity === undefined) return f(x!, axes, keep);
-    const r = x!.rank, red = new Set((axes.length ? axes : [...Array(r).keys()]).map((v) => (v < 0 ? v + r : v)));
+    if (x!.size > 0) return f(x!, axes, keep);
+    const r = x!.rank, red = new Set(axes.map((v) => (v < 0 ? v + r : v)));
     const shape = x!.shape.flatMap((d, i) => (!red.has(i) ? [d] : keep ? [1] : []));
-    // tfjs sums and multiplies bools as int32.
-    const dtype = x!.dtype === 'bool' && (f === tf.sum || f === tf.prod) ? 'int32' : x!.dtype;
-    return tf.fill(shape, identity, dtype);
+    const dtype = dtypeOf(x!);
+    return tf.fill(shape, empty(dtype), dtype);
   };
+/** tfjs sums and multiplies bools as int32; its mean is float32 (its kernels divide in float). */
+const asInt = (x: tf.Tensor) => (x.dtype === 'bool' ? 'int32' : x.dtype as 'float32' | 'int32');
+const firstOfEmpty = (dtype: string) => (dtype === 'float32' ? NaN : 0);
+
+/** argmax / argmin: an empty tensor gives index 0 everywhere (tfjs-cpu's kernel; tfjs-wasm's divides by zero). */
+const argReduce = (f: (x: tf.Tensor, axis: number) => tf.Tensor): OpKernel => ([x], a) => {
+  const axis = a.int('axis');
+  if (x!.size > 0) return f(x!, axis);
+  const ax = axis < 0 ? axis + x!.rank : axis;
+  return tf.zeros(x!.shape.filter((_, i) => i !== ax), 'int32');
+};
 
 /** The context of an op inside a fused program (elementwise ops read none of it). */
 const CHAIN_CTX: ExecCtx = {
@@ -298,10 +393,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   floor_div: b(tf.floorDiv), mod: b(tf.mod), pow: b(tf.pow),
   maximum: b(tf.maximum), minimum: b(tf.minimum), squared_difference: b(tf.squaredDifference),
   atan2: b(tf.atan2),
-  // An empty operand gives an empty result directly: tfjs-wasm's Prelu divides by the alpha size.
-  prelu: ([x, al]) => (x!.size === 0 || al!.size === 0
-    ? tf.zeros(tf.broadcast_util.assertAndGetBroadcastShape(x!.shape, al!.shape), x!.dtype)
-    : tf.prelu(x!, al!)),
+  prelu: ([x, al], _a, ctx) => prelu(x!, al!, ctx),
   elu_grad: ([dy, y]) => runKernel('EluGrad', { dy: dy!, y: y! }),
   equal: b(tf.equal), not_equal: b(tf.notEqual), less: b(tf.less), less_equal: b(tf.lessEqual),
   greater: b(tf.greater), greater_equal: b(tf.greaterEqual),
@@ -310,7 +402,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   // result (heap corruption that breaks every later wasm op, eager tf.where on bools too).
   select: ([c, x, y]) => (x!.dtype === 'bool'
     ? tf.tidy(() => tf.logicalOr(tf.logicalAnd(c!, x!), tf.logicalAnd(tf.logicalNot(c!), y!)))
-    : tf.where(c!, x!, y!)),
+    : selectKernel(c!, x!, y!)),
   // One generated kernel per backend (runtime/fused/); the chain of the entries above where none is faster.
   fused_elementwise: fusedElementwiseKernel((op, ins, attrs) => {
     const r = (TABLE[op] as OpKernel)(ins, new AttrReader(op, attrs), CHAIN_CTX);
@@ -323,11 +415,13 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   },
 
   // reductions
-  reduce_sum: reduce(tf.sum, 0), reduce_mean: reduce(tf.mean), reduce_max: reduce(tf.max),
-  reduce_min: reduce(tf.min), reduce_prod: reduce(tf.prod, 1), reduce_all: reduce(tf.all, 1), reduce_any: reduce(tf.any, 0),
-  argmax: ([x], a) => tf.argMax(x!, a.int('axis')),
-  argmin: ([x], a) => tf.argMin(x!, a.int('axis')),
-  cumsum: ([x], a) => tf.cumsum(x!, a.int('axis'), a.bool('exclusive'), a.bool('reverse')),
+  reduce_sum: reduce(tf.sum, () => 0, asInt), reduce_mean: reduce(tf.mean, () => 0, () => 'float32'),
+  reduce_max: reduce(tf.max, firstOfEmpty), reduce_min: reduce(tf.min, firstOfEmpty), reduce_prod: reduce(tf.prod, () => 1, asInt),
+  reduce_all: reduce(tf.all, () => 1), reduce_any: reduce(tf.any, () => 0),
+  argmax: argReduce(tf.argMax), argmin: argReduce(tf.argMin),
+  // An empty tensor is its own cumulative sum (tfjs-wasm's Cumsum divides by the size).
+  cumsum: ([x], a) => (x!.size === 0 ? tf.zeros(x!.shape, asInt(x!))
+    : tf.cumsum(x!, a.int('axis'), a.bool('exclusive'), a.bool('reverse'))),
   softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.softmax(t)),
   log_softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.logSoftmax(t)),
 
@@ -335,16 +429,24 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   matmul: ([x, w], a, ctx) => emptyMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')) ?? wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
     ?? cpuMatMul([x!, w!], a, ctx, false) ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'))),
   fused_matmul: (ins, a, ctx) => {
+    const e = emptyMatMul(ins[0]!, ins[1]!, a.bool('transpose_a'), a.bool('transpose_b'));
+    if (e) {
+      // An empty inner dim: zeros, then the bias and activation as the fused kernel adds them.
+      const { bias, activation, leakyreluAlpha, preluActivationWeights } = fusedExtras(ins, a);
+      if (e.size === 0) return e;
+      return tf.tidy(() => { const y = bias ? tf.add(e, bias) : e; return activate(y, activation, leakyreluAlpha) ?? tf.prelu(y, preluActivationWeights!); });
+    }
     const r = fusedMatMulFast(ins, a, ctx);
     return r ?? tf.tidy(() => fusedMatMulSlow(ins, a, ctx));
   },
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
-  conv2d: ([x, f], a, ctx) => cpuConv([x!, f!], a, ctx, false) ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
-  depthwise_conv2d: ([x, f], a) => runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
+  conv2d: ([x, f], a, ctx) => emptyConv([x!, f!], a, false) ?? cpuConv([x!, f!], a, ctx, false)
+    ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
+  depthwise_conv2d: ([x, f], a) => emptyConv([x!, f!], a, false, true) ?? runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
   // The kernels, not tf.fused.conv2d / tf.fused.depthwiseConv2d: those reject strides and
   // dilations both > 1 (and the depthwise one explicit pads).
-  fused_conv2d: (ins, a, ctx) => cpuConv(ins, a, ctx, true) ?? fusedConv('FusedConv2D', ins, a),
-  fused_depthwise_conv2d: (ins, a) => fusedConv('FusedDepthwiseConv2D', ins, a),
+  fused_conv2d: (ins, a, ctx) => emptyConv(ins, a, true) ?? cpuConv(ins, a, ctx, true) ?? fusedConv('FusedConv2D', ins, a),
+  fused_depthwise_conv2d: (ins, a) => emptyConv(ins, a, true, true) ?? fusedConv('FusedDepthwiseConv2D', ins, a),
   // tfjs's Conv2DBackprop* kernels ignore dilations (tfjs has no dilated conv gradient); a
   // dilated one runs the kernel on the filter with zeros inserted between its taps.
   conv2d_backprop_input: ([dy, f], a, ctx) => {
@@ -366,8 +468,8 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     { ...convAttrs(a), inputShape: shapeOf(ctx, a.dims('input_shape')) }),
   depthwise_conv2d_backprop_filter: ([x, dy], a) => runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x!, dy: dy! },
     { ...convAttrs(a), filterShape: [...a.ints('filter_shape')] }),
-  max_pool: ([x], a) => { const p = poolAttrs(a); return tf.maxPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
-  avg_pool: ([x], a) => { const p = poolAttrs(a); return tf.avgPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
+  max_pool: ([x], a) => { const p = poolAttrs(a); return emptyPool(x!, a) ?? tf.maxPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
+  avg_pool: ([x], a) => { const p = poolAttrs(a); return emptyPool(x!, a) ?? tf.avgPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
   max_pool_grad: ([dy, x, y], a) => runKernel('MaxPoolGrad', { dy: dy!, input: x!, output: y! }, poolAttrs(a)),
   avg_pool_grad: ([dy, x], a) => runKernel('AvgPoolGrad', { dy: dy!, input: x! }, poolAttrs(a)),
   // tf.batchNorm (the FusedBatchNorm kernel) indexes its parameters modulo their size, which
@@ -395,7 +497,14 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   split: ([x], a, ctx) => tf.split(x!, shapeOf(ctx, a.dims('sizes')), a.int('axis')),
   slice: ([x], a, ctx) => tf.slice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('size'))),
   strided_slice: ([x], a, ctx) => stridedSlice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('end')), a.ints('strides')),
-  gather: ([x, idx], a) => tf.gather(x!, idx!, a.int('axis'), a.int('batch_dims')),
+  // tfjs-wasm's GatherV2 hands back an empty x's gather with its flattened rank-4 shape.
+  gather: ([x, idx], a) => {
+    const r = tf.gather(x!, idx!, a.int('axis'), a.int('batch_dims'));
+    if (x!.size !== 0) return r;
+    const axis = tf.util.parseAxisParam(a.int('axis'), x!.shape)[0]!;
+    const shape = tf.backend_util.segment_util.collectGatherOpShapeInfo(x! as tf.TensorInfo as never, idx! as never, axis, a.int('batch_dims')).outputShape;
+    return tf.util.arraysEqual(r.shape, shape) ? r : tf.reshape(r, shape);
+  },
   pad: ([x], a) => padSigned(x!, a.ints('paddings'), a.float('value')),
   tile: ([x], a) => tf.tile(x!, [...a.ints('reps')]),
   // Bools as int32: tfjs-wasm's Reverse copies 4 bytes per element, past a bool result (heap corruption).

@@ -106,6 +106,101 @@ describe('fuzz regressions, more wasm kernels', () => {
   });
 });
 
+describe('fuzz regressions: zero-size operands on wasm give what tfjs-cpu gives', () => {
+  const shapes = (ts: tf.Tensor[]) => ts.map((t) => `${t.dtype}[${t.shape.join(',')}]`);
+
+  // seeds 885, 1515, 2216, 1759: argmax, mean, max and cumsum of a batch of 0. tfjs-wasm's
+  // kernels divide by the reduced or outer size: wasm traps "divide by zero" (GC0403).
+  it.each([true, false])('argmax / mean / max / cumsum of an empty batch (optimize %s)', async (optimize) => {
+    const fn = (x: tf.Tensor, i: tf.Tensor) => [tf.argMax(x, -2), tf.mean(x, [2], true), tf.max(i, [1]), tf.cumsum(x, 2), tf.min(x, 0)];
+    const f = gc.compile(fn, { inputs: [gc.spec(['batch', 1, 2, 2]), gc.spec(['batch', 2, 1, 2], 'int32')], backend: 'wasm', optimize });
+    const outs = (await f(tf.zeros([0, 1, 2, 2]), tf.zeros([0, 2, 1, 2], 'int32'))) as unknown as tf.Tensor[];
+    expect(shapes(outs)).toEqual(['int32[0,1,2]', 'float32[0,1,1,2]', 'int32[0,1,2]', 'float32[0,1,2,2]', 'float32[1,2,2]']);
+    // tfjs-cpu's min over an empty axis starts from the axis's first element: NaN in float32.
+    expect(await values(outs[4]!)).toEqual([NaN, NaN, NaN, NaN]);
+    const x = tf.tensor([1, 5, 3, 2], [1, 1, 2, 2]);
+    const more = (await f(x, tf.tensor([1, 5, 3, 2], [1, 2, 1, 2], 'int32'))) as unknown as tf.Tensor[];
+    expect(await Promise.all(more.map(values))).toEqual([[1, 0], [2, 3.5], [3, 5], [1, 5, 4, 7], [1, 5, 3, 2]]);
+    f.dispose();
+  });
+
+  // Reductions over an empty axis of a non-empty result: tfjs-wasm's kernels left the result
+  // uninitialised (3.57e-41, 25472: whatever the heap held). tfjs-cpu's values: sum 0, prod 1,
+  // mean 0 (it sums x/n), max and min NaN in float32 and 0 in int32, argmax 0.
+  it('reductions over an empty axis', async () => {
+    const fn = (x: tf.Tensor, i: tf.Tensor) => [tf.sum(x, 1), tf.prod(x, 1), tf.mean(x, 1), tf.max(x, 1), tf.min(x, -1), tf.max(i, 1), tf.mean(i, 1), tf.argMax(x, 1)];
+    const f = gc.compile(fn, { inputs: [gc.spec([2, null]), gc.spec([2, null], 'int32')], backend: 'wasm' });
+    // Garbage left in the heap by earlier runs must not show through.
+    await f(tf.fill([2, 64], 7), tf.fill([2, 64], 7, 'int32'));
+    const outs = (await f(tf.zeros([2, 0]), tf.zeros([2, 0], 'int32'))) as unknown as tf.Tensor[];
+    expect(shapes(outs)).toEqual(['float32[2]', 'float32[2]', 'float32[2]', 'float32[2]', 'float32[2]', 'int32[2]', 'float32[2]', 'int32[2]']);
+    expect(await Promise.all(outs.map(values))).toEqual([[0, 0], [1, 1], [0, 0], [NaN, NaN], [NaN, NaN], [0, 0], [0, 0], [0, 0]]);
+    f.dispose();
+  });
+
+  // seeds 1083, 2479: tf.where with float branches and a zero-size operand. tf.where broadcasts
+  // with tf.broadcastTo, which keeps a dim of 1 where the broadcast dim is 0: the Select kernel
+  // gets operands of different sizes. tfjs-cpu gives t's shape, zeros past the condition's
+  // elements, NaN (int32: 0) for a missing branch element; tfjs-wasm read and wrote past the
+  // buffers (3.25 and -Infinity from the heap, or "memory access out of bounds").
+  it.each([true, false])('select with a zero-size operand (optimize %s)', async (optimize) => {
+    const fn = (c: tf.Tensor, a: tf.Tensor, b: tf.Tensor) => tf.where(c, a, b);
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 1], 'bool'), gc.spec([1, 3]), gc.spec([null, 3])], backend: 'wasm', optimize });
+    const a = tf.tensor([0.75, -1.75, 3.25], [1, 3]);
+    expect(await values(await f(tf.tensor([true], [1, 1], 'bool'), a, tf.zeros([0, 3])))).toEqual([0, 0, 0]);
+    expect(await values(await f(tf.tensor([false], [1, 1], 'bool'), a, tf.tensor([1, 2, 3], [1, 3])))).toEqual([1, 2, 3]);
+    const g = gc.compile((x: tf.Tensor, c: tf.Tensor, y: tf.Tensor) => tf.where(c, y, x),
+      { inputs: [gc.spec([1, 1, 1]), gc.spec([2, null, 4], 'bool'), gc.spec([2, 1, 4])], backend: 'wasm', optimize });
+    const y = (await g(tf.tensor([1.75], [1, 1, 1]), tf.zeros([2, 0, 4], 'bool'), tf.tensor([3, 3.25, -1.75, 1, -0.5, 1.75, 3.75, 3.75], [2, 1, 4]))) as tf.Tensor;
+    expect(y.shape).toEqual([2, 1, 4]);
+    expect(await values(y)).toEqual(Array(8).fill(0));
+    f.dispose();
+    g.dispose();
+  });
+
+  it('select whose else branch is empty reads NaN (int32: 0) there, as tfjs-cpu', async () => {
+    const fn = (c: tf.Tensor, a: tf.Tensor, b: tf.Tensor, i: tf.Tensor, j: tf.Tensor) => [tf.where(c, a, b), tf.where(c, i, j)];
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 3], 'bool'), gc.spec([1, 3]), gc.spec([null, 3]), gc.spec([1, 3], 'int32'), gc.spec([null, 3], 'int32')], backend: 'wasm', optimize: false });
+    const outs = (await f(tf.tensor([true, false, true], [1, 3], 'bool'), tf.tensor([0.75, -1.75, 3.25], [1, 3]), tf.zeros([0, 3]),
+      tf.tensor([7, 8, 9], [1, 3], 'int32'), tf.zeros([0, 3], 'int32'))) as unknown as tf.Tensor[];
+    expect(shapes(outs)).toEqual(['float32[1,3]', 'int32[1,3]']);
+    expect(await Promise.all(outs.map(values))).toEqual([[0.75, NaN, 3.25], [7, 0, 9]]);
+    f.dispose();
+  });
+
+  // seed 1138: prelu whose alpha has a larger (broadcast) shape than x. tfjs-wasm's Prelu is
+  // XNNPACK's with alpha.size channels and a result of x's shape: a [1,1] result of heap garbage
+  // for a [4,2,2] alpha (and wrong elements for an alpha [2,1] against x [2,3]).
+  it.each([true, false])('prelu with an alpha broadcast against x (optimize %s)', async (optimize) => {
+    const f = gc.compile((x: tf.Tensor, a: tf.Tensor) => tf.prelu(x, a), { inputs: [gc.spec([1, 1]), gc.spec([4, 2, 2])], backend: 'wasm', optimize });
+    const y = (await f(tf.tensor([-2], [1, 1]), tf.tensor([0.5, -1, 2, 0, 1, 3, -0.25, 4, 0.5, -1, 2, 0, 1, 3, -0.25, 4], [4, 2, 2]))) as tf.Tensor;
+    expect(y.shape).toEqual([4, 2, 2]);
+    expect(await values(y)).toEqual([-1, 2, -4, -0, -2, -6, 0.5, -8, -1, 2, -4, -0, -2, -6, 0.5, -8]);
+    const g = gc.compile((x: tf.Tensor, a: tf.Tensor) => tf.prelu(x, a), { inputs: [gc.spec([2, 3]), gc.spec([2, 1])], backend: 'wasm', optimize });
+    expect(await values(await g(tf.tensor([-1, 2, -3, 4, -5, 6], [2, 3]), tf.tensor([0.5, 2], [2, 1])))).toEqual([-0.5, 2, -1.5, 4, -10, 6]);
+    f.dispose();
+    g.dispose();
+  });
+
+  // Found checking every kernel on zero-size operands (with seeds 885...): a conv or a fused
+  // matMul with no input channels / an empty inner dim is zeros plus the bias (XNNPACK refuses the
+  // operator, the result was uninitialised); a depthwise conv of 0 channels trapped (divide by
+  // zero); a gather from an empty tensor came back with tfjs-wasm's flattened rank-4 shape.
+  it('conv, fused matMul, depthwise conv and gather on zero-size operands', async () => {
+    const fn = (x: tf.Tensor, w: tf.Tensor, dw: tf.Tensor, b: tf.Tensor, m: tf.Tensor, k: tf.Tensor, i: tf.Tensor) => [
+      tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'), b)),
+      tf.relu(tf.add(tf.matMul(m, k), b)),
+      tf.depthwiseConv2d(x as tf.Tensor4D, dw as tf.Tensor4D, 1, 'same'),
+      tf.gather(m, i, 1),
+    ];
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 2, 2, 'c']), gc.spec([2, 2, 'c', 2]), gc.spec([2, 2, 'c', 1]), gc.spec([2]), gc.spec([2, 'k']), gc.spec(['k', 2]), gc.spec(['n'], 'int32')], backend: 'wasm' });
+    const outs = (await f(tf.zeros([1, 2, 2, 0]), tf.zeros([2, 2, 0, 2]), tf.zeros([2, 2, 0, 1]), tf.tensor([-1, 0.5]), tf.zeros([2, 0]), tf.zeros([0, 2]), tf.zeros([0], 'int32'))) as unknown as tf.Tensor[];
+    expect(shapes(outs)).toEqual(['float32[1,1,1,2]', 'float32[2,2]', 'float32[1,2,2,0]', 'float32[2,0]']);
+    expect(await Promise.all(outs.slice(0, 2).map(values))).toEqual([[0, 0.5], [0, 0.5, 0, 0.5]]);
+    f.dispose();
+  });
+});
+
 describe('fuzz regressions in the ONNX export (onnxruntime-node)', () => {
   const run = async (f: gc.CompiledFunction<unknown>, feeds: ort.Tensor[]) => {
     const s = await ort.InferenceSession.create(f.toOnnx(), { logSeverityLevel: 3 });
