@@ -32,6 +32,8 @@ const CASES: Array<{ name: string; fn: Fn; specs: gc.TensorSpec[]; range?: [numb
     const d = tf.depthwiseConv2d(c2, consts([3, 3, 6, 1], 6) as tf.Tensor4D, 1, 'same');
     return tf.mean(tf.avgPool(tf.sigmoid(d), 1, 1, 'valid'), [1, 2]);
   }, specs: [B(12, 12, 2)] },
+  // Reshape targets with symbolic dims that may be 0: computed from Shape ops, read with allowzero.
+  { name: 'reshape to symbolic dims', fn: (x) => [tf.expandDims(x, 1), tf.expandDims(x, 0), tf.reshape(x, [-1, 2, 2, x.shape[2]!])], specs: [gc.spec(['batch', 4, 'n'])] },
   { name: 'int32 arithmetic', fn: (a, b) => [tf.add(a, b), tf.mul(a, b), tf.floorDiv(a, b), tf.cast(tf.greater(a, b), 'int32'), tf.sum(a, 1)],
     specs: [gc.spec(['batch', 4], 'int32'), gc.spec([4], 'int32')], range: [1, 9] },
 ];

@@ -202,8 +202,8 @@ describe('fuzz regressions: zero-size operands on wasm give what tfjs-cpu gives'
 });
 
 describe('fuzz regressions in the ONNX export (onnxruntime-node)', () => {
-  const run = async (f: gc.CompiledFunction<unknown>, feeds: ort.Tensor[]) => {
-    const s = await ort.InferenceSession.create(f.toOnnx(), { logSeverityLevel: 3 });
+  const run = async (f: gc.CompiledFunction<unknown>, feeds: ort.Tensor[], opset?: number) => {
+    const s = await ort.InferenceSession.create(f.toOnnx({ opset }), { logSeverityLevel: 3 });
     const names = f.graph.inputs.map((v) => v.name!);
     const out = await s.run(Object.fromEntries(names.map((n, i) => [n, feeds[i]!])));
     const y = out[f.graph.outputs[0]!.name]!;
@@ -217,5 +217,30 @@ describe('fuzz regressions in the ONNX export (onnxruntime-node)', () => {
     const f = gc.compile((i: tf.Tensor) => tf.oneHot(i, 5), { inputs: [gc.spec([], 'int32')], backend: 'cpu' });
     expect(await run(f, [new ort.Tensor('int32', Int32Array.from([3]), [])])).toEqual({ shape: [5], data: [0, 0, 0, 1, 0] });
     f.dispose();
+  });
+
+  // seeds 368, 1712: tf.expandDims of ['batch', 1, 'n'] exported as Reshape(x, [0,1,1,-1]) and of
+  // ['batch', null] as Reshape(x, Concat(1, batch, n)). ONNX Runtime cannot infer -1 from a
+  // zero-size tensor ("The input tensor cannot be reshaped to the requested shape") and reads a
+  // computed 0 as "copy the input's dim" ("The dimension with value zero exceeds the dimension
+  // size"). Inserting dims of 1 is now Unsqueeze; other targets with dims that may be 0 are
+  // computed and read with allowzero (opset ≥ 14) or padded and sliced (opset 13).
+  it.each([13, 17])('reshapes with dims fed 0 (opset %i)', async (opset) => {
+    const f = gc.compile((x: tf.Tensor) => tf.expandDims(x, 1), { inputs: [gc.spec(['batch', 1, 'n'])], backend: 'cpu' });
+    const g = gc.compile((x: tf.Tensor) => tf.expandDims(x, 0), { inputs: [gc.spec(['batch', null])], backend: 'cpu' });
+    const h = gc.compile((x: tf.Tensor) => tf.reshape(x, [-1, 2, 2, x.shape[2]!]), { inputs: [gc.spec(['batch', 4, 'n'])], backend: 'cpu' });
+    const t = (shape: number[]) => new ort.Tensor('float32', Float32Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => i + 1), shape);
+    expect(await run(f, [t([0, 1, 0])], opset)).toEqual({ shape: [0, 1, 1, 0], data: [] });
+    expect(await run(f, [t([0, 1, 3])], opset)).toEqual({ shape: [0, 1, 1, 3], data: [] });
+    expect(await run(f, [t([2, 1, 1])], opset)).toEqual({ shape: [2, 1, 1, 1], data: [1, 2] });
+    expect(await run(g, [t([0, 0])], opset)).toEqual({ shape: [1, 0, 0], data: [] });
+    expect(await run(g, [t([3, 0])], opset)).toEqual({ shape: [1, 3, 0], data: [] });
+    expect(await run(g, [t([1, 2])], opset)).toEqual({ shape: [1, 1, 2], data: [1, 2] });
+    expect(await run(h, [t([0, 4, 2])], opset)).toEqual({ shape: [0, 2, 2, 2], data: [] });
+    expect(await run(h, [t([2, 4, 0])], opset)).toEqual({ shape: [2, 2, 2, 0], data: [] });
+    expect(await run(h, [t([1, 4, 1])], opset)).toEqual({ shape: [1, 2, 2, 1], data: [1, 2, 3, 4] });
+    f.dispose();
+    g.dispose();
+    h.dispose();
   });
 });

@@ -5,12 +5,16 @@ import type { OpName } from '../../../ir/ops.js';
 import { normAxis } from '../../../ir/shape_util.js';
 import { attr } from '../onnx_graph.js';
 import type { ExportRule, RuleCtx, Unsupported } from '../rule_types.js';
-import { cast, INT64_MAX, INT64_MIN, oneHotIndices } from './helpers.js';
+import { cast, INT64_MAX, INT64_MIN, oneHotIndices, valueAttr } from './helpers.js';
 
 /**
- * Reshape's target: static dims as they are, a symbolic dim equal to the input's dim at the
- * same position as 0 (copy), one remaining symbolic dim as -1; more than one is computed
- * from the inputs' shapes.
+ * Reshape's target. ONNX's Reshape reads 0 as "copy the input's dim" and infers -1 by dividing
+ * the input's size by the other dims, which fails when those may be 0 (a symbolic dim fed 0).
+ * So: static dims as they are, a symbolic dim equal to the input's dim at the same position as 0
+ * (a copy is right also when it is 0), and one remaining symbolic dim as -1 only where every
+ * other dim is a non-zero constant. Any other target is computed from the inputs' shapes
+ * (Shape → Gather → Concat) and read with allowzero = 1 (opset ≥ 14), or, before opset 14,
+ * through reshapeAllowingZero.
  */
 const reshape: ExportRule = (cx) => {
   const e = cx.e;
@@ -19,20 +23,68 @@ const reshape: ExportRule = (cx) => {
     e.op('Identity', [cx.ins[0]!], {}, cx.outs[0]);
     return;
   }
-  const hasZero = target.some((d) => d === 0);
-  if (hasZero) {
-    // A literal 0 is a zero-sized dim, which needs allowzero (and then 0 cannot mean "copy").
-    if (cx.opset < 14) cx.fail('reshape to a shape with a zero-sized dim needs opset ≥ 14 (Reshape allowzero)');
-    e.op('Reshape', [cx.ins[0]!, cx.dims.shape(target)], { allowzero: attr.int(1) }, cx.outs[0]);
+  const spec: Dim[] = target.map((d, i) => (!isStatic(d) && i < inShape.length && dimEq(d, inShape[i]!) ? 0 : d));
+  const free = spec.filter((d) => !isStatic(d)).length;
+  const literalZero = target.some((d) => d === 0);
+  if (!literalZero && free === 0) { e.op('Reshape', [cx.ins[0]!, e.i64(spec as number[])], {}, cx.outs[0]); return; }
+  if (!literalZero && free === 1 && spec.every((d) => !isStatic(d) || d > 0)) {
+    e.op('Reshape', [cx.ins[0]!, e.i64(spec.map((d) => (isStatic(d) ? d : -1)))], {}, cx.outs[0]);
     return;
   }
-  const spec: (Dim)[] = target.map((d, i) => (!isStatic(d) && i < inShape.length && dimEq(d, inShape[i]!) ? 0 : d));
-  const symbolic = spec.filter((d) => !isStatic(d)).length;
-  const shape = symbolic === 0 ? e.i64(spec as number[])
-    : symbolic === 1 ? e.i64(spec.map((d) => (isStatic(d) ? d : -1)))
-      : cx.dims.shape(target);
-  e.op('Reshape', [cx.ins[0]!, shape], {}, cx.outs[0]);
+  if (squeezeUnsqueeze(cx, inShape, target)) return;
+  const shape = cx.dims.shape(target);
+  if (cx.opset >= 14) { e.op('Reshape', [cx.ins[0]!, shape], { allowzero: attr.int(1) }, cx.outs[0]); return; }
+  reshapeAllowingZero(cx, shape, target.length);
 };
+
+/**
+ * A reshape that only inserts or removes dims of size 1 (tf.expandDims, tf.squeeze) as
+ * Unsqueeze and/or Squeeze: no target to compute, right for any sizes. False otherwise.
+ */
+function squeezeUnsqueeze(cx: RuleCtx, inShape: readonly Dim[], target: readonly Dim[]): boolean {
+  const e = cx.e;
+  const rest = (s: readonly Dim[]) => s.filter((d) => d !== 1);
+  const [a, b] = [rest(inShape), rest(target)];
+  if (a.length !== b.length || !a.every((d, i) => dimEq(d, b[i]!))) return false;
+  /** Positions of `long`'s extra 1s when `short` is `long` with some 1s left out, greedily. */
+  const extraOnes = (short: readonly Dim[], long: readonly Dim[]): number[] | undefined => {
+    const extra: number[] = [];
+    let i = 0;
+    long.forEach((d, j) => {
+      if (i < short.length && dimEq(short[i]!, d)) i++;
+      else if (d === 1) extra.push(j);
+      else i = Infinity;
+    });
+    return i === short.length ? extra : undefined;
+  };
+  const inserted = extraOnes(inShape, target);
+  if (inserted) { e.op('Unsqueeze', [cx.ins[0]!, e.i64(inserted)], {}, cx.outs[0]); return true; }
+  const removed = extraOnes(target, inShape);
+  if (removed) { e.op('Squeeze', [cx.ins[0]!, e.i64(removed)], {}, cx.outs[0]); return true; }
+  const ones = (s: readonly Dim[]) => s.flatMap((d, i) => (d === 1 ? [i] : []));
+  const squeezed = e.op('Squeeze', [cx.ins[0]!, e.i64(ones(inShape))]);
+  e.op('Unsqueeze', [squeezed, e.i64(ones(target))], {}, cx.outs[0]);
+  return true;
+}
+
+/**
+ * Reshape to a computed `shape` that may hold zeros, without allowzero (opset 13): the flat
+ * input, padded with zeros to the size of max(shape, 1) (no padding unless the input is empty),
+ * reshaped to max(shape, 1), then sliced to `shape`. For a non-empty input this is the plain
+ * reshape; for an empty one an empty tensor of the shape.
+ */
+function reshapeAllowingZero(cx: RuleCtx, shape: string, rank: number): void {
+  const e = cx.e;
+  const flat = e.op('Reshape', [cx.ins[0]!, e.i64([-1])]);
+  const atLeast1 = e.op('Max', [shape, e.i64([1])]);
+  const size = e.op('ReduceProd', [atLeast1], { keepdims: attr.int(1) });
+  const missing = e.op('Sub', [size, e.op('Shape', [flat])]);
+  const padding = e.op('ConstantOfShape', [missing], { value: attr.tensor(valueAttr(0, cx.inType(0).dtype)) });
+  const padded = e.op('Concat', [flat, padding], { axis: attr.int(0) });
+  const full = e.op('Reshape', [padded, atLeast1]);
+  const axes = Array.from({ length: rank }, (_, i) => i);
+  e.op('Slice', [full, e.i64(axes.map(() => 0)), shape, e.i64(axes)], {}, cx.outs[0]);
+}
 
 const transpose: ExportRule = (cx) => { cx.e.op('Transpose', [cx.ins[0]!], { perm: attr.ints(cx.a.ints('perm')) }, cx.outs[0]); };
 
