@@ -243,4 +243,20 @@ describe('fuzz regressions in the ONNX export (onnxruntime-node)', () => {
     g.dispose();
     h.dispose();
   });
+
+  // seed 1367: tf.avgPool of a [1,1,1,0] input. ONNX Runtime's NCHWc layout transform takes 0
+  // channels for a multiple of its block size, and the model failed to load ("Node (ReorderOutput)
+  // … invalid channel count"); its Conv with 0 input channels left the result uninitialised. A
+  // conv or pool without channels is exported as zeros of the result's shape (+ bias, activation).
+  it('pool and conv without channels load and give zeros (+ bias)', async () => {
+    const f = gc.compile((x: tf.Tensor) => tf.avgPool(x as tf.Tensor4D, [3, 1], 1, 'same'), { inputs: [gc.spec([1, 1, 1, 0])], backend: 'cpu' });
+    expect(await run(f, [new ort.Tensor('float32', new Float32Array(0), [1, 1, 1, 0])])).toEqual({ shape: [1, 1, 1, 0], data: [] });
+    const g = gc.compile((x: tf.Tensor, b: tf.Tensor) => tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, tf.zeros([1, 1, 0, 8]) as tf.Tensor4D, 1, 'same'), b)),
+      { inputs: [gc.spec(['batch', 1, 2, 0]), gc.spec([8])], backend: 'cpu' });
+    const bias = Float32Array.from([1, -1, 2, -2, 3, -3, 4, -4]);
+    const y = await run(g, [new ort.Tensor('float32', new Float32Array(0), [1, 1, 2, 0]), new ort.Tensor('float32', bias, [8])]);
+    expect(y).toEqual({ shape: [1, 1, 2, 8], data: [1, 0, 2, 0, 3, 0, 4, 0, 1, 0, 2, 0, 3, 0, 4, 0] });
+    f.dispose();
+    g.dispose();
+  });
 });

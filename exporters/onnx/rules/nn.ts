@@ -12,7 +12,7 @@ import { sizeOf, tensorData } from '../../../ir/tensor_data.js';
 import type { OnnxAttrs } from '../onnx_graph.js';
 import { attr } from '../onnx_graph.js';
 import type { ExportRule, RuleCtx, Unsupported } from '../rule_types.js';
-import { activation, broadcastsTo, swapLast } from './helpers.js';
+import { activation, broadcastsTo, swapLast, valueAttr } from './helpers.js';
 
 export const NHWC_TO_NCHW = [0, 3, 1, 2] as const;
 export const NCHW_TO_NHWC = [0, 2, 3, 1] as const;
@@ -83,6 +83,7 @@ const conv = (depthwise: boolean, fused: boolean): ExportRule => (cx) => {
   const xT = cx.inType(0);
   const [kh, kw, ci, m] = staticDims(cx, cx.inType(1).shape, 'the filter shape') as [number, number, number, number];
   const outC = depthwise ? ci * m : m;
+  if (ci === 0 || outC === 0) { emptyConv(cx, fused); return; }
   const xN = e.op('Transpose', [cx.ins[0]!], { perm: attr.ints(NHWC_TO_NCHW) }, e.fresh('nchw'));
   const filter = cx.ins[1]!;
   // Depthwise [kh, kw, C, M] → [kh, kw, 1, C·M] (output channel c·M + m, as tfjs), then OIHW with group = C.
@@ -108,9 +109,31 @@ const conv = (depthwise: boolean, fused: boolean): ExportRule => (cx) => {
   if (act !== 'linear') activation(cx, act, y, cx.outType().shape, cx.outs[0]!, hasBias ? 3 : 2);
 };
 
+/**
+ * A conv without input or output channels: zeros of the result's shape, then the bias and the
+ * activation. ONNX Runtime's NCHWc layout transform takes 0 channels for a multiple of its block
+ * size and the model then fails to load ("ReorderOutput … invalid channel count"); its Conv with
+ * 0 input channels leaves the result uninitialised.
+ */
+function emptyConv(cx: RuleCtx, fused: boolean): void {
+  const e = cx.e;
+  const yT = cx.outType();
+  const hasBias = fused && cx.a.bool('has_bias');
+  const act = fused ? cx.a.str('activation') : 'linear';
+  let y = e.op('ConstantOfShape', [cx.dims.shape(yT.shape)], { value: attr.tensor(valueAttr(0, yT.dtype)) },
+    !hasBias && act === 'linear' ? cx.outs[0] : undefined);
+  if (hasBias) y = e.op('Add', [y, cx.ins[2]!], {}, act === 'linear' ? cx.outs[0] : undefined);
+  if (act !== 'linear') activation(cx, act, y, yT.shape, cx.outs[0]!, hasBias ? 3 : 2);
+}
+
 const pool = (opType: 'MaxPool' | 'AveragePool'): ExportRule => (cx) => {
   const e = cx.e;
   const xT = cx.inType(0);
+  // No channels: an empty result (ONNX Runtime's NCHWc transform fails on 0 channels, see emptyConv).
+  if (xT.shape[3] === 0) {
+    cx.e.op('ConstantOfShape', [cx.dims.shape(cx.outType().shape)], { value: attr.tensor(valueAttr(0, xT.dtype)) }, cx.outs[0]);
+    return;
+  }
   const k = cx.a.ints('filter_size') as [number, number];
   const strides = cx.a.ints('strides');
   const xN = e.op('Transpose', [cx.ins[0]!], { perm: attr.ints(NHWC_TO_NCHW) }, e.fresh('nchw'));
