@@ -217,7 +217,8 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
   if (anon.length === 0 || (anon.length === 1 && named.length === 0)) return undefined;
   // Only errors about sizes: one naming a traced size, or graphc's shape errors.
   const shapeError = err instanceof GcError && ['GC0201', 'GC0203', 'GC0103'].includes(err.code);
-  if (mentioned().length === 0 && !shapeError) return undefined;
+  const initial = mentioned();
+  if (initial.length === 0 && !shapeError) return undefined;
 
   const tryOne = (classOf: string[]): Attempt | undefined => {
     try { return attempt(classOf); } catch { return undefined; }
@@ -234,6 +235,14 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
     return parts.join(', ');
   };
 
+  const ambiguous = (ok: [string[], Attempt][]) => new GcError({
+    code: 'GC0103',
+    message: `cannot tell which anonymous dims must be equal: the function traces with ${ok.length} different groupings`,
+    loc: userLocation(),
+    notes: ok.map(([c]) => `traces with ${describe(c)}`),
+    help: `give the dims that must agree one name in gc.spec (e.g. 'batch' instead of null for ${describe(ok[0]![0]).split(/, | = /).join(' and ')})`,
+  });
+
   const candidates = groupings(anon, named);
   let tries = 0;
   if (candidates !== undefined) {
@@ -249,39 +258,47 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
         if (r !== undefined) ok.push([c, r]);
       }
       if (ok.length === 1) return ok[0]![1];
-      if (ok.length > 1) {
-        throw new GcError({
-          code: 'GC0103',
-          message: `cannot tell which anonymous dims must be equal: the function traces with ${ok.length} different groupings`,
-          loc: userLocation(),
-          notes: ok.map(([c]) => `traces with ${describe(c)}`),
-          help: `give the dims that must agree one name in gc.spec (e.g. 'batch' instead of null for ${describe(ok[0]![0]).split(/, | = /).join(' and ')})`,
-        });
-      }
+      if (ok.length > 1) throw ambiguous(ok);
     }
     if (budgetLeft) return undefined; // every grouping tried: none traces
   }
-  // Many anonymous dims: join two symbols the error names (a pair whose join traces, if one
-  // does; else the first pair), until the function traces.
+  // Many anonymous dims: group, finest first, only the symbols the last error names (the others
+  // keep theirs). A grouping after which the trace fails on other symbols than the ones it joined
+  // is progress: it is kept and the search goes on from the new error.
   let classOf = anon.map((d) => d.own);
-  for (let step = 0; step < anon.length; step++) {
-    const syms = mentioned();
-    const pairs: [string, string][] = [];
-    for (const a of syms) {
-      if (named.includes(a)) continue;
-      for (const b of syms) if (b !== a && !pairs.some(([x, y]) => x === b && y === a)) pairs.push([a, b]);
+  let budget = MAX_TRIES;
+  for (let step = 0; step < anon.length && budget > 0; step++) {
+    const syms = step === 0 ? initial : mentioned();
+    const classes = [...new Set(classOf.filter((c) => syms.includes(c) && !named.includes(c)))];
+    const namedThere = named.filter((n) => syms.includes(n));
+    if (classes.length === 0 || (classes.length === 1 && namedThere.length === 0)) return undefined;
+    const levels = groupings(classes.map((c) => ({ input: -1, axis: -1, own: c })), namedThere);
+    if (levels === undefined) return undefined;
+    let progress: string[] | undefined;
+    for (const level of levels) {
+      const ok: [string[], Attempt][] = [];
+      for (const g of level) {
+        if (budget-- <= 0) break;
+        const full = classOf.map((c) => { const j = classes.indexOf(c); return j < 0 ? c : g[j]!; });
+        try {
+          ok.push([full, attempt(full)]);
+        } catch {
+          // The same conflict, renamed by this grouping, is no progress.
+          const before = new Set(syms.map((x) => { const j = classes.indexOf(x); return j < 0 ? x : g[j]!; }));
+          const now = new Set(mentioned());
+          if (progress === undefined && now.size > 0 && ([...now].some((x) => !before.has(x)) || [...before].some((x) => !now.has(x)))) progress = full;
+        }
+      }
+      if (ok.length === 1) return ok[0]![1];
+      if (ok.length > 1) throw ambiguous(ok);
+      if (progress !== undefined) break;
     }
-    if (pairs.length === 0) return undefined;
-    const join = ([a, b]: [string, string]) => classOf.map((c) => (c === a ? b : c));
-    for (const pr of pairs.slice(1)) {
-      const r = tryOne(join(pr));
-      if (r !== undefined) return r;
-    }
-    classOf = join(pairs[0]!);
+    if (progress === undefined) return undefined;
+    classOf = progress;
     try {
       return attempt(classOf);
     } catch {
-      // `mentioned` now reads this trace's error.
+      // `mentioned` now reads this grouping's error.
     }
   }
   return undefined;

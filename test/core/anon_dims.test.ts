@@ -153,4 +153,24 @@ describe('anonymous dims that the program forces to be equal become one symbol',
     expect(v4!.shape).toEqual([4, 1, 5]);
     expect(Array.from(v4!.dataSync().slice(0, 5))).toEqual([-2, -3, 0, 1, 2]);
   });
+
+  it('fuzz seeds 847 and 2287: seven anonymous dims, two pairs tied by one op, found by the guided search', async () => {
+    // add(x0 [?,?], x3 [?,?]) ties dim 0 to dim 0 and dim 1 to dim 1: no single join traces, and
+    // joining the first two sizes tfjs's error prints (both dims of x0) used to be taken.
+    const fn = (x0: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor, x3: tf.Tensor) => { void x1; void x2; return tf.add(tf.tile(tf.cast(x0, 'int32'), [1, 1]), x3); };
+    const f = gc.compile(fn, { inputs: [gc.spec([null, null]), gc.spec([null, 1]), gc.spec([null, null]), gc.spec([null, null], 'int32')], backend: 'cpu' });
+    const d = inputDims(f);
+    expect(d[0]).toEqual(d[3]);
+    expect(d[0]![0]).not.toBe(d[0]![1]);
+    const y = await f(tf.tensor([[1.5, 2, 3, 4, 5]]), tf.zeros([2, 1]), tf.zeros([3, 3]), tf.tensor([[1, 1, 1, 1, 1]], [1, 5], 'int32')) as tf.Tensor;
+    expect(Array.from(y.dataSync())).toEqual([2, 3, 4, 5, 6]);
+    const fn2 = (x0: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor, x3: tf.Tensor) => { void x0; return tf.div(tf.neg(tf.floorDiv(x1, x2)), x3); };
+    const f2 = gc.compile(fn2, { inputs: [gc.spec([1, null], 'int32'), gc.spec([null, null], 'int32'), gc.spec([1, null], 'int32'), gc.spec([null, null], 'int32')], backend: 'cpu' });
+    const d2 = inputDims(f2);
+    expect(d2[1]).toEqual(d2[3]);
+    expect(d2[2]![1]).toBe(d2[1]![1]);
+    expect(d2[1]![0]).not.toBe(d2[1]![1]);
+    const z = await f2(tf.tensor([[-5]], [1, 1], 'int32'), tf.tensor([[7, 9]], [1, 2], 'int32'), tf.tensor([[2, 4]], [1, 2], 'int32'), tf.tensor([[1, 2]], [1, 2], 'int32')) as tf.Tensor;
+    expect(Array.from(z.dataSync())).toEqual([-3, -1]);
+  });
 });
