@@ -140,7 +140,17 @@ function ortTensor(dtype: string, values: number[], shape: number[]): ort.Tensor
 function eagerHazard(p: Program, abs: Map<string, Abs>, b: Backend): string | undefined {
   if (b !== 'wasm') return undefined;
   const s = p.steps.find((st) => (st.op === 'where' && abs.get(st.args[1]!)?.dtype === 'bool') || (st.op === 'reverse' && abs.get(st.args[0]!)?.dtype === 'bool'));
-  return s ? `tf.${s.op} of bools (${s.name}) corrupts tfjs-wasm's heap` : undefined;
+  if (s) return `tf.${s.op} of bools (${s.name}) corrupts tfjs-wasm's heap`;
+  // tfjs-wasm's Prelu (XNNPACK) with an alpha that is not a trailing part of x's shape: wrong
+  // values, and for a scalar x with a larger alpha it never returns (seed 16557).
+  const pr = p.steps.find((st) => {
+    if (st.op !== 'prelu') return false;
+    const x = abs.get(st.args[0]!)?.shape, a = abs.get(st.args[1]!)?.shape;
+    if (x === undefined || a === undefined) return true;
+    const core = a.slice(a.findIndex((d) => d !== 1) < 0 ? a.length : a.findIndex((d) => d !== 1));
+    return core.length > x.length || core.some((d, j) => d !== x[x.length - core.length + j]);
+  });
+  return pr ? `tf.prelu with an alpha that is not a trailing part of x (${pr.name}) hangs or miscomputes in tfjs-wasm` : undefined;
 }
 
 /**
