@@ -244,10 +244,17 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
       } catch (e) {
         // Two differently named dims the program forces to be equal: graphc refuses with an error
         // naming both (the user declared them independent), as JAX's shape polymorphism does.
-        const tied = /\b([A-Za-z]\w*) ≠ ([A-Za-z]\w*)\)/.exec(e instanceof Error ? e.message : '');
-        const namedDims = new Set(specs.flatMap((sp) => sp.shape.filter((d): d is string => typeof d === 'string')));
-        if (e instanceof gc.GcError && tied && tied[1] !== tied[2] && namedDims.has(tied[1]!) && namedDims.has(tied[2]!)) {
-          return { findings: [], skipped: `graphc refuses: the program ties differently named dims (${tied[1]} ≠ ${tied[2]})`, checks };
+        // Its error names both dims: `n ≠ batch`, `(n vs batch)`, or two shapes that must
+        // broadcast/match, written with the specs' dims ("shapes batch,3 and n,3").
+        const msg = (e instanceof Error ? e.message : '').split('\n')[0]!;
+        const namedDims = [...new Set(specs.flatMap((sp) => sp.shape.filter((d): d is string => typeof d === 'string')))];
+        const pair = /\b([A-Za-z]\w*) (?:≠|vs) ([A-Za-z]\w*)\)/.exec(msg);
+        const shapesMsg = /shapes? .*(?:broadcast|match)|(?:broadcast|match).* shapes? /i.test(msg);
+        const named = namedDims.filter((d) => new RegExp(`(^|[^\\w])${d}([^\\w]|$)`).test(msg));
+        const tiedPair = pair && pair[1] !== pair[2] && namedDims.includes(pair[1]!) && namedDims.includes(pair[2]!) ? [pair[1]!, pair[2]!]
+          : shapesMsg && named.length >= 2 ? named.slice(0, 2) : undefined;
+        if (tiedPair) {
+          return { findings: [], skipped: `graphc refuses: the program ties differently named dims (${tiedPair.join(', ')})`, checks };
         }
         findings.push({ kind: 'compile', where, message: firstLine(e) });
         continue;
