@@ -316,6 +316,18 @@ describe('ONNX export: model contents', () => {
     expect(() => gc.compile((x: tf.Tensor) => x).toOnnx()).toThrow(/has not been traced yet/);
   });
 
+  // fuzz seed 7352: any over a zero-size axis was exported as ReduceMax, whose empty result in
+  // ONNX Runtime is the lowest int32 (nonzero): true where tfjs gives false.
+  it('any / all over an empty axis are false / true in onnxruntime', async () => {
+    const g = gc.trace((m: tf.Tensor) => [tf.any(m, [0]), tf.all(m, [0]), tf.any(m, 1)], [gc.spec(['batch', 2], 'bool')]);
+    const run = async (shape: number[], data: number[]) => {
+      const out = await runOrt(toOnnx(g), { [g.inputs[0]!.name]: { dtype: 'bool', shape, data: Uint8Array.from(data) } }, g.outputs.map((o) => o.name));
+      return g.outputs.map((o) => Array.from(out[o.name]!.data as Uint8Array).map(Number));
+    };
+    expect(await run([0, 2], [])).toEqual([[0, 0], [1, 1], []]);
+    expect(await run([3, 2], [0, 0, 0, 1, 1, 1])).toEqual([[1, 1], [0, 0], [0, 1, 1]]);
+  });
+
   it('producer_version is the package version', () => {
     const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
     expect(GRAPHC_VERSION).toBe(pkg.version);

@@ -14,8 +14,13 @@ const reduceMean: ExportRule = (cx) => {
   reduce(cx.e, 'ReduceMean', x, cx.a.ints('axes'), cx.a.bool('keep_dims'), cx.outs[0]);
 };
 
-/** all / any over bools: min / max over 0/1 int32. */
-const reduceBool = (opType: 'ReduceMin' | 'ReduceMax'): ExportRule => (cx) => {
+/**
+ * all / any over bools: min / sum over 0/1 int32. Not max for any: ONNX Runtime's ReduceMax of
+ * an empty axis is the lowest int32, nonzero, so any over zero elements would be true (seed
+ * 7352); a sum of zero elements is 0 (false), and ReduceMin's empty identity (the largest
+ * int32) is nonzero, all's true.
+ */
+const reduceBool = (opType: 'ReduceMin' | 'ReduceSum'): ExportRule => (cx) => {
   const x = cast(cx.e, cx.ins[0]!, 'int32');
   cast(cx.e, reduce(cx.e, opType, x, cx.a.ints('axes'), cx.a.bool('keep_dims')), 'bool', cx.outs[0]);
 };
@@ -36,7 +41,7 @@ const softmaxLike = (opType: string): ExportRule => (cx) => { cx.e.op(opType, [c
 export const REDUCTION_RULES = {
   reduce_sum: reduceRule('ReduceSum'), reduce_mean: reduceMean, reduce_max: reduceRule('ReduceMax'),
   reduce_min: reduceRule('ReduceMin'), reduce_prod: reduceRule('ReduceProd'),
-  reduce_all: reduceBool('ReduceMin'), reduce_any: reduceBool('ReduceMax'),
+  reduce_all: reduceBool('ReduceMin'), reduce_any: reduceBool('ReduceSum'),
   argmax: argReduce('ArgMax'), argmin: argReduce('ArgMin'),
   cumsum,
   softmax: softmaxLike('Softmax'), log_softmax: softmaxLike('LogSoftmax'),
