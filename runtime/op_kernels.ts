@@ -311,6 +311,20 @@ function emptyPool(x: tf.Tensor, a: AttrReader): tf.Tensor | undefined {
 const u = (f: (x: tf.Tensor) => tf.Tensor): OpKernel => ([x]) => f(x!);
 const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y]) => f(x!, y!);
 /**
+ * A unary op whose tfjs-wasm C kernel takes float32 only: given int32 it leaves the result
+ * unwritten (heap garbage: log1p, acosh, asinh, …), reads the ints' bits as floats (reciprocal,
+ * isFinite, isNaN) or converts ±Infinity and NaN differently (acos, sinh). On wasm an int32 x is
+ * computed as tfjs-cpu's kernel does: in doubles, stored into an int32 result (NaN, ±Infinity → 0)
+ * or, for the predicates, a bool one (fuzz seeds 7483, 9204, 9630).
+ */
+const intOnWasm = (f: (x: tf.Tensor) => tf.Tensor, m: (v: number) => number, dtype: 'int32' | 'bool' = 'int32'): OpKernel => ([x]) => {
+  if (x!.dtype !== 'int32' || tf.getBackend() !== 'wasm') return f(x!);
+  const src = x!.dataSync() as Int32Array;
+  const out = dtype === 'bool' ? new Uint8Array(src.length) : new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = m(src[i]!);
+  return tf.tensor(out, x!.shape, dtype);
+};
+/**
  * A reduction. Over an empty tensor it gives what tfjs-cpu's kernel gives, directly: tfjs-wasm's
  * kernels divide by the reduced size (a wasm "divide by zero" trap) or, over an empty axis of a
  * non-empty result, leave the result uninitialised. `empty` is the value of each element of a
@@ -369,18 +383,18 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   print: ([x], a) => { x!.print(a.bool('verbose')); return []; },
 
   // elementwise unary
-  abs: u(tf.abs), acos: u(tf.acos), acosh: u(tf.acosh), asin: u(tf.asin), asinh: u(tf.asinh),
-  atan: u(tf.atan), atanh: u(tf.atanh), ceil: u(tf.ceil), cos: u(tf.cos), cosh: u(tf.cosh),
-  elu: u(tf.elu), erf: u(tf.erf), exp: u(tf.exp), expm1: u(tf.expm1), floor: u(tf.floor),
-  log: u(tf.log), log1p: u(tf.log1p), neg: u(tf.neg), reciprocal: u(tf.reciprocal), relu: u(tf.relu),
+  abs: u(tf.abs), acos: intOnWasm(tf.acos, Math.acos), acosh: intOnWasm(tf.acosh, Math.acosh), asin: intOnWasm(tf.asin, Math.asin), asinh: intOnWasm(tf.asinh, Math.asinh),
+  atan: u(tf.atan), atanh: intOnWasm(tf.atanh, Math.atanh), ceil: u(tf.ceil), cos: u(tf.cos), cosh: u(tf.cosh),
+  elu: u(tf.elu), erf: u(tf.erf), exp: u(tf.exp), expm1: intOnWasm(tf.expm1, Math.expm1), floor: u(tf.floor),
+  log: u(tf.log), log1p: intOnWasm(tf.log1p, Math.log1p), neg: u(tf.neg), reciprocal: intOnWasm(tf.reciprocal, (v) => 1 / v), relu: u(tf.relu),
   relu6: u(tf.relu6), round: u(tf.round), rsqrt: u(tf.rsqrt), selu: u(tf.selu), sigmoid: u(tf.sigmoid),
-  sign: u(tf.sign), sin: u(tf.sin), sinh: u(tf.sinh), softplus: u(tf.softplus), sqrt: u(tf.sqrt),
+  sign: u(tf.sign), sin: u(tf.sin), sinh: intOnWasm(tf.sinh, Math.sinh), softplus: u(tf.softplus), sqrt: u(tf.sqrt),
   square: u(tf.square), tan: u(tf.tan), tanh: u(tf.tanh), identity: u(tf.clone),
   leaky_relu: ([x], a) => tf.leakyRelu(x!, a.float('alpha')),
   step: ([x], a) => tf.step(x!, a.float('alpha')),
   // The ClipByValue kernel, not tf.clipByValue: that one turns min = max into a fill (NaN lost).
   clip: ([x], a) => runKernel('ClipByValue', { x: x! }, { clipValueMin: a.float('min'), clipValueMax: a.float('max') }),
-  is_nan: u(tf.isNaN), is_inf: u(tf.isInf), is_finite: u(tf.isFinite),
+  is_nan: intOnWasm(tf.isNaN, () => 0, 'bool'), is_inf: u(tf.isInf), is_finite: intOnWasm(tf.isFinite, () => 1, 'bool'),
   logical_not: u(tf.logicalNot),
   // To bool, TF's cast is x ≠ 0 (NaN → true); tfjs-backend-wasm's Cast copies bytes (0.5 → false, 256 → false, -1 → 255).
   cast: ([x], a) => (a.dtype('dtype') === 'bool' && x!.dtype !== 'bool' ? tf.notEqual(x!, tf.scalar(0, x!.dtype)) : tf.cast(x!, tfDtype(a.dtype('dtype')))),

@@ -104,6 +104,31 @@ describe('fuzz regressions, more wasm kernels', () => {
     expect(await values(await f(tf.tensor([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 1, 4])))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     f.dispose();
   });
+
+  // seeds 7483, 9204, 9630: float ops on int32 (tf.floorDiv of floats is int32 in tfjs-cpu).
+  // tfjs-wasm's C kernels of log1p, reciprocal, isFinite, … take float32 only: the result was heap
+  // garbage (25456 for log1p(196)), reciprocal read the ints' bits (-7 for 1/-7) and isFinite said
+  // false for negative ints. tfjs-cpu computes them in doubles into an int32 (NaN, ±Inf → 0) result.
+  it.each([true, false])('float unary ops on int32 give tfjs-cpu\'s values (optimize %s)', async (optimize) => {
+    const fn = (x: tf.Tensor) => {
+      const q = tf.floorDiv(x, tf.tensor([0.25], [1]));
+      return [tf.log1p(tf.square(q)), tf.reciprocal(q), tf.isFinite(q), tf.isNaN(q), tf.acos(q), tf.sinh(q), tf.expm1(q), tf.asinh(q)];
+    };
+    const f = gc.compile(fn, { inputs: [gc.spec([null])], backend: 'wasm', optimize });
+    const outs = (await f(tf.tensor([-3.5, -0.25, 0, 0.25, 0.5, 49]))) as unknown as tf.Tensor[];
+    expect(outs.map((t) => t.dtype)).toEqual(['int32', 'int32', 'bool', 'bool', 'int32', 'int32', 'int32', 'int32']);
+    expect(await Promise.all(outs.map(values))).toEqual([
+      [5, 0, 0, 0, 1, 10], // log1p(196) = 5.28, log1p(38416) = 10.56
+      [0, -1, 0, 1, 0, 0], // 1/0 = Infinity → 0
+      [1, 1, 1, 1, 1, 1],
+      [0, 0, 0, 0, 0, 0],
+      [0, 3, 1, 0, 0, 0], // acos(-14), acos(2), acos(196): NaN → 0
+      [-601302, -1, 0, 1, 3, 0], // sinh(196) = Infinity → 0
+      [0, 0, 0, 1, 6, 0], // expm1(-14) = -0.99… → 0
+      [-3, 0, 0, 0, 1, 5],
+    ]);
+    f.dispose();
+  });
 });
 
 describe('fuzz regressions: zero-size operands on wasm give what tfjs-cpu gives', () => {
