@@ -328,6 +328,22 @@ describe('ONNX export: model contents', () => {
     expect(await run([3, 2], [0, 0, 0, 1, 1, 1])).toEqual([[1, 1], [0, 0], [0, 1, 1]]);
   });
 
+  // fuzz seed 12091: ONNX Runtime broadcasts matmul batch dims as max(a, b) and refuses a batch
+  // of 0 against 1 ("left operand cannot broadcast on dim 0"); the export expands the operand
+  // that broadcasts where a batch dim may be 0.
+  it('batched matmuls that broadcast run in onnxruntime with an empty batch', async () => {
+    const w = tf.tensor([1, 2, 3, 4], [1, 2, 2]);
+    const g = gc.trace((x: tf.Tensor, v: tf.Tensor) => [tf.matMul(tf.expandDims(x, 2), v, true, true), tf.matMul(v, tf.expandDims(x, 2), true), tf.matMul(w, tf.expandDims(x, 1), false, true)],
+      [gc.spec(['batch', 2]), gc.spec([2, 2])]);
+    const run = async (b: number, xs: number[]) => {
+      const out = await runOrt(toOnnx(g), { [g.inputs[0]!.name]: { dtype: 'float32', shape: [b, 2], data: Float32Array.from(xs) },
+        [g.inputs[1]!.name]: { dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) } }, g.outputs.map((o) => o.name));
+      return g.outputs.map((o) => `[${out[o.name]!.dims.join(',')}] ${Array.from(out[o.name]!.data as Float32Array).join(',')}`);
+    };
+    expect(await run(0, [])).toEqual(['[0,1,2] ', '[0,2,1] ', '[0,2,1] ']);
+    expect(await run(2, [1, 0, 0, 1])).toEqual(['[2,1,2] 1,3,2,4', '[2,2,1] 1,2,3,4', '[2,2,1] 1,3,2,4']);
+  });
+
   it('producer_version is the package version', () => {
     const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
     expect(GRAPHC_VERSION).toBe(pkg.version);

@@ -6,7 +6,7 @@
  * then cancels the pairs between consecutive layers.
  */
 import type { Dim } from '../../../ir/dim.js';
-import { isStatic } from '../../../ir/dim.js';
+import { dimEq, isStatic } from '../../../ir/dim.js';
 import type { OpName } from '../../../ir/ops.js';
 import { sizeOf, tensorData } from '../../../ir/tensor_data.js';
 import type { OnnxAttrs } from '../onnx_graph.js';
@@ -30,8 +30,21 @@ function matmul(cx: RuleCtx, bias: number | undefined, out: string): { y: string
     const ins = [cx.ins[0]!, cx.ins[1]!, ...(useBias ? [cx.ins[bias]!] : [])];
     return { y: e.op('Gemm', ins, { transA: attr.int(ta), transB: attr.int(tb) }, out), biasDone: useBias };
   }
-  const x = ta ? swapLast(e, cx.ins[0]!, xT.shape.length) : cx.ins[0]!;
-  const w = tb ? swapLast(e, cx.ins[1]!, wT.shape.length) : cx.ins[1]!;
+  // ONNX Runtime's matmul broadcasts batch dims as max(a, b): a batch dim of 0 against 1 is
+  // refused ("left operand cannot broadcast on dim 0", seed 12091), except where it flattens a
+  // batched x against a rank-2 w (x not transposed). Where a broadcast batch dim may be 0, the
+  // operand that broadcasts is expanded to the result's batch dims first.
+  const batch = yT.shape.slice(0, -2);
+  const mayBeEmpty = batch.some((d) => !isStatic(d) || d === 0);
+  const fit = (v: string, shape: readonly Dim[]) => {
+    const own = shape.slice(0, -2);
+    const padded = [...Array<Dim>(batch.length - own.length).fill(1), ...own];
+    return padded.every((d, i) => dimEq(d, batch[i]!)) ? v : e.op('Expand', [v, cx.dims.shape([...batch, 1, 1])]);
+  };
+  const x0 = mayBeEmpty ? fit(cx.ins[0]!, xT.shape) : cx.ins[0]!;
+  const w0 = mayBeEmpty && (ta || wT.shape.length > 2) ? fit(cx.ins[1]!, wT.shape) : cx.ins[1]!;
+  const x = ta ? swapLast(e, x0, x0 !== cx.ins[0] ? yT.shape.length : xT.shape.length) : x0;
+  const w = tb ? swapLast(e, w0, w0 !== cx.ins[1] ? yT.shape.length : wT.shape.length) : w0;
   return { y: e.op('MatMul', [x, w], {}, out), biasDone: false };
 }
 
