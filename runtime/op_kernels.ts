@@ -17,6 +17,7 @@ import type { TensorData } from '../ir/tensor_data.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { fusedElementwiseKernel } from './fused/fused_elementwise.js';
 import { conv2dCpu, matmulCpu } from './cpu_kernels.js';
+import { avgPoolNaNs } from './wasm_direct.js';
 
 // ---- helpers -------------------------------------------------------------------------
 
@@ -483,7 +484,15 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   depthwise_conv2d_backprop_filter: ([x, dy], a) => runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x!, dy: dy! },
     { ...convAttrs(a), filterShape: [...a.ints('filter_shape')] }),
   max_pool: ([x], a) => { const p = poolAttrs(a); return emptyPool(x!, a) ?? tf.maxPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
-  avg_pool: ([x], a) => { const p = poolAttrs(a); return emptyPool(x!, a) ?? tf.avgPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
+  avg_pool: ([x], a, ctx) => {
+    const p = poolAttrs(a);
+    const y = emptyPool(x!, a) ?? tf.avgPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad);
+    if (ctx.backend !== 'wasm' || y.size === 0 || x!.dtype !== 'float32') return y;
+    // tfjs-wasm's AvgPool gives -Infinity for a window with a NaN (see avgPoolNaNs).
+    const data = y.dataSync().slice() as Float32Array;
+    const info = tf.backend_util.computePool2DInfo(x!.shape as [number, number, number, number], p.filterSize, p.strides, 1, p.pad as 'same');
+    return avgPoolNaNs(x!.dataSync(), x!.shape, info, data) ? tf.tensor(data, y.shape, 'float32') : y;
+  },
   max_pool_grad: ([dy, x, y], a) => runKernel('MaxPoolGrad', { dy: dy!, input: x!, output: y! }, poolAttrs(a)),
   avg_pool_grad: ([dy, x], a) => runKernel('AvgPoolGrad', { dy: dy!, input: x! }, poolAttrs(a)),
   // tf.batchNorm (the FusedBatchNorm kernel) indexes its parameters modulo their size, which

@@ -160,6 +160,37 @@ function removeOneSizeDims(shape: readonly number[], perm: readonly number[]): [
   return [newShape, newPerm];
 }
 
+/**
+ * tfjs-wasm's AvgPool (XNNPACK) clamps its result to [-Infinity, Infinity] with a max that turns
+ * NaN into -Infinity: a window holding a NaN, or both infinities, averages to -Infinity where
+ * tfjs-cpu (and ONNX) give NaN (fuzz seed 9657). Given the NHWC input x and the pool's result y,
+ * sets to NaN each -Infinity of y whose window (padding excluded) holds a NaN or +Infinity.
+ * Returns whether y had any -Infinity (only then are windows read).
+ */
+export function avgPoolNaNs(x: ArrayLike<number>, xs: readonly number[], info: tf.backend_util.Conv2DInfo, y: Float32Array): boolean {
+  if (!y.includes(-Infinity)) return false;
+  const [, H, W, C] = xs as [number, number, number, number];
+  const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  for (let k = 0; k < y.length; k++) {
+    if (y[k] !== -Infinity) continue;
+    const c = k % C, ow = Math.floor(k / C) % OW, oh = Math.floor(k / (C * OW)) % OH, b = Math.floor(k / (C * OW * OH));
+    let nan = false;
+    for (let i = 0; i < fh && !nan; i++) {
+      const h = oh * sh - top + i;
+      if (h < 0 || h >= H) continue;
+      for (let j = 0; j < fw; j++) {
+        const w = ow * sw - left + j;
+        if (w < 0 || w >= W) continue;
+        const v = x[((b * H + h) * W + w) * C + c]!;
+        if (Number.isNaN(v) || v === Infinity) { nan = true; break; }
+      }
+    }
+    if (nan) y[k] = NaN;
+  }
+  return true;
+}
+
 /** A failure while building a direct step: the node runs its tfjs kernel instead. */
 class NoDirect extends Error {}
 
@@ -561,9 +592,12 @@ export class WasmProgram {
       return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
         info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!) };
     }
-    const f = this.fn('AvgPool');
-    return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
-      info.strideHeight, info.strideWidth, info.inChannels, ids[out]!) };
+    const f = this.fn('AvgPool'), offs = this.offs, nx = this.size(st.ins[0]!), ny = this.size(st.outs[0]!);
+    return { inPlace: false, run: () => {
+      f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
+        info.strideHeight, info.strideWidth, info.inChannels, ids[out]!);
+      avgPoolNaNs(this.view('float32', offs[x]!, nx), xs, info, this.view('float32', offs[out]!, ny) as Float32Array);
+    } };
   }
 
   /** Whether a slot's data differs on every run: an intermediate, a result, or a variable the plan assigns. */

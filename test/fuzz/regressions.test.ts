@@ -129,6 +129,19 @@ describe('fuzz regressions, more wasm kernels', () => {
     ]);
     f.dispose();
   });
+
+  // seed 9657: tf.avgPool over a window with a NaN. tfjs-wasm's AvgPool (XNNPACK) clamps the
+  // average with a max that turns NaN into -Infinity (tanh of it: -1 where tfjs-cpu gives NaN);
+  // a window with both infinities too. A -Infinity from such a window is NaN again.
+  it.each([true, false])('avgPool of a window with a NaN is NaN (optimize %s)', async (optimize) => {
+    const fn = (x: tf.Tensor) => [tf.avgPool(x as tf.Tensor4D, [1, 2], 2, 'valid'), tf.tanh(tf.avgPool(x as tf.Tensor4D, [1, 2], 2, 'same'))];
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 1, 4, 2])], backend: 'wasm', optimize });
+    const x = tf.tensor([1, NaN, 3, 2, Infinity, -Infinity, -Infinity, 5], [1, 1, 4, 2]);
+    const [y, z] = (await f(x)) as unknown as tf.Tensor[];
+    expect(await values(y)).toEqual([2, NaN, NaN, -Infinity]);
+    expect((await values(z)).map((v) => (Number.isNaN(v) ? v : Math.round(v * 1e4) / 1e4))).toEqual([0.964, NaN, NaN, -1]);
+    f.dispose();
+  });
 });
 
 describe('fuzz regressions: zero-size operands on wasm give what tfjs-cpu gives', () => {
