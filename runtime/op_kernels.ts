@@ -249,6 +249,19 @@ function prelu(x: tf.Tensor, alpha: tf.Tensor, ctx: ExecCtx): tf.Tensor {
   });
 }
 
+/**
+ * A reshape's target in this run. tf.where keeps a dim of 1 against a broadcast dim of 0 (see
+ * selectKernel), so its result can be 1 where its type has a symbol bound to 0, and a target the
+ * program took from that result's shape (`v.shape[0]`, 1 eagerly) was traced as the symbol
+ * (seed 6276). Where the typed target does not fit x, symbols bound to 0 are read as 1.
+ */
+function reshapeTarget(x: tf.Tensor, ds: readonly Dim[], ctx: ExecCtx): number[] {
+  const shape = shapeOf(ctx, ds);
+  if (tf.util.sizeFromShape(shape) === x.size) return shape;
+  const alt = ds.map((d) => (typeof d === 'number' || ctx.dim({ sym: d.sym, k: 1, c: 0 }) !== 0 ? ctx.dim(d) : d.k + d.c));
+  return tf.util.sizeFromShape(alt) === x.size ? alt : shape;
+}
+
 /** The shape tf.broadcastTo(x, shape) gives: tfjs returns x itself (rank-padded) when no dim grows past 1, so 1 → 0 keeps the 1. */
 function tfjsBroadcastShape(xs: readonly number[], shape: readonly number[]): number[] {
   const padded = [...Array<number>(shape.length - xs.length).fill(1), ...xs];
@@ -509,7 +522,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   },
 
   // shape and data movement
-  reshape: ([x], a, ctx) => tf.reshape(x!, shapeOf(ctx, a.dims('shape'))),
+  reshape: ([x], a, ctx) => tf.reshape(x!, reshapeTarget(x!, a.dims('shape'), ctx)),
   // An empty tensor transposes to an empty tensor: tfjs-wasm's Transpose divides by a zero dim.
   transpose: ([x], a) => (x!.size === 0
     ? tf.zeros([...a.ints('perm')].map((p) => x!.shape[p]!), x!.dtype)

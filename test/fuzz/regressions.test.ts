@@ -239,6 +239,25 @@ describe('fuzz regressions: zero-size operands on wasm give what tfjs-cpu gives'
   });
 });
 
+describe('fuzz regressions: shapes taken from a tf.where that kept a dim of 1', () => {
+  // seed 6276: tf.where of a [null,1] condition fed [0,1] keeps tfjs's [1,1] (broadcastTo keeps 1
+  // against 0), so eagerly v.shape[0] is 1; the traced reshape target is the symbol, bound to 0:
+  // "Size(1) must match the product of shape 0" (GC0403) on cpu and wasm.
+  it.each([['cpu', true], ['cpu', false], ['wasm', true], ['wasm', false]] as const)('reshape to v.shape[0] (%s, optimize %s)', async (backend, optimize) => {
+    const fn = (x: tf.Tensor, c: tf.Tensor) => {
+      const v = tf.where(c, tf.tensor([0.75], [1, 1]), x);
+      return tf.reshape(v, [v.shape[0]!]);
+    };
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 1]), gc.spec([null, 1], 'bool')], backend, optimize });
+    const x = tf.tensor([-1.75], [1, 1]);
+    const y = (await f(x, tf.tensor([], [0, 1], 'bool'))) as tf.Tensor;
+    expect(y.shape).toEqual([1]);
+    expect(await values(y)).toEqual([0]);
+    expect(await values(await f(x, tf.tensor([true, false], [2, 1], 'bool')))).toEqual([0.75, -1.75]);
+    f.dispose();
+  });
+});
+
 describe('fuzz regressions in the ONNX export (onnxruntime-node)', () => {
   const run = async (f: gc.CompiledFunction<unknown>, feeds: ort.Tensor[], opset?: number) => {
     const s = await ort.InferenceSession.create(f.toOnnx({ opset }), { logSeverityLevel: 3 });
