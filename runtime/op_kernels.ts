@@ -17,7 +17,7 @@ import type { TensorData } from '../ir/tensor_data.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { fusedElementwiseKernel } from './fused/fused_elementwise.js';
 import { conv2dCpu, matmulCpu } from './cpu_kernels.js';
-import { avgPoolNaNs } from './wasm_direct.js';
+import { avgPoolNaNs, sameAsExplicit } from './wasm_direct.js';
 
 // ---- helpers -------------------------------------------------------------------------
 
@@ -59,6 +59,23 @@ const convAttrs = (a: AttrReader) => ({
   dilations: pair(a.ints('dilations'), 'dilations'),
 });
 
+/**
+ * A conv's pad argument for the kernel. tfjs-wasm hands a 'same' conv to XNNPACK as TF SAME
+ * padding, which XNNPACK works out as (out−1)·stride + filter − in in unsigned arithmetic: where
+ * that is negative (a stride larger than the filter, e.g. a 1×2 filter with stride 2 over 6 rows)
+ * the result was left zeros (fuzz seed 15431). tfjs clamps it to 0; on wasm the same pads are
+ * then given explicitly (see sameAsExplicit).
+ */
+function convPad(x: tf.Tensor, f: tf.Tensor, a: AttrReader, depthwise: boolean): Pad {
+  const { strides, pad, dilations } = convAttrs(a);
+  if (pad !== 'same' || tf.getBackend() !== 'wasm' || x.rank !== 4 || f.rank !== 4) return pad;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], f.shape as [number, number, number, number],
+    strides, dilations, 'same', undefined, depthwise, 'channelsLast');
+  if (!sameAsExplicit(info)) return pad;
+  const p = info.padInfo;
+  return [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]];
+}
+
 const poolAttrs = (a: AttrReader) => ({
   filterSize: pair(a.ints('filter_size'), 'filter_size'),
   strides: pair(a.ints('strides'), 'strides'),
@@ -87,7 +104,8 @@ function fusedConv(kernel: 'FusedConv2D' | 'FusedDepthwiseConv2D', ins: tf.Tenso
   const inputs: tf.NamedTensorMap = { x: ins[0]!, filter: ins[1]! };
   if (bias) inputs['bias'] = bias;
   if (preluActivationWeights) inputs['preluActivationWeights'] = preluActivationWeights;
-  return runKernel(kernel, inputs, { ...convAttrs(a), dataFormat: 'NHWC', activation, leakyreluAlpha });
+  const pad = convPad(ins[0]!, ins[1]!, a, kernel === 'FusedDepthwiseConv2D');
+  return runKernel(kernel, inputs, { ...convAttrs(a), pad, dataFormat: 'NHWC', activation, leakyreluAlpha });
 }
 
 /**
@@ -469,8 +487,9 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   },
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
   conv2d: ([x, f], a, ctx) => emptyConv([x!, f!], a, false) ?? cpuConv([x!, f!], a, ctx, false)
-    ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
-  depthwise_conv2d: ([x, f], a) => emptyConv([x!, f!], a, false, true) ?? runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), dataFormat: 'NHWC' }),
+    ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, false), dataFormat: 'NHWC' }),
+  depthwise_conv2d: ([x, f], a) => emptyConv([x!, f!], a, false, true)
+    ?? runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, true), dataFormat: 'NHWC' }),
   // The kernels, not tf.fused.conv2d / tf.fused.depthwiseConv2d: those reject strides and
   // dilations both > 1 (and the depthwise one explicit pads).
   fused_conv2d: (ins, a, ctx) => emptyConv(ins, a, true) ?? cpuConv(ins, a, ctx, true) ?? fusedConv('FusedConv2D', ins, a),

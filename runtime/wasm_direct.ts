@@ -191,6 +191,16 @@ export function avgPoolNaNs(x: ArrayLike<number>, xs: readonly number[], info: t
   return true;
 }
 
+/**
+ * Whether a 'same' conv must be handed to tfjs-wasm's C kernels with explicit pads: XNNPACK
+ * computes TF SAME padding as (out−1)·stride + filter − in unsigned, and where that is negative
+ * (tfjs clamps it to 0) the result is left zeros (fuzz seed 15431).
+ */
+export function sameAsExplicit(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.padInfo.type === 'SAME' && ((info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight < info.inHeight
+    || (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth < info.inWidth);
+}
+
 /** A failure while building a direct step: the node runs its tfjs kernel instead. */
 class NoDirect extends Error {}
 
@@ -557,7 +567,7 @@ export class WasmProgram {
     const info = tf.backend_util.computeConv2DInfo(xs as [number, number, number, number], fs as [number, number, number, number],
       pair(a.ints('strides')), pair(a.ints('dilations')), padOf(a) as 'same', undefined, false, 'channelsLast');
     const p = info.padInfo;
-    const same = p.type === 'SAME' ? 1 : 0;
+    const same = p.type === 'SAME' && !sameAsExplicit(info) ? 1 : 0;
     const ids = this.ids, x = ins[0]!, w = ins[1]!;
     if (st.node.op === 'conv2d') {
       const f = this.fn('Conv2D');

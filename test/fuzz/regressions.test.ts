@@ -142,6 +142,27 @@ describe('fuzz regressions, more wasm kernels', () => {
     expect((await values(z)).map((v) => (Number.isNaN(v) ? v : Math.round(v * 1e4) / 1e4))).toEqual([0.964, NaN, NaN, -1]);
     f.dispose();
   });
+
+  // seed 15431: a 'same' conv whose stride is larger than its filter (1×2 filter, stride 2, over
+  // 6 rows). tfjs-wasm passes it to XNNPACK as TF SAME padding, which XNNPACK computes as
+  // (out−1)·stride + filter − in unsigned: negative here (tfjs clamps it to 0), and the result
+  // was left zeros. Such a conv is given its pads explicitly.
+  it.each([true, false])('same conv with a stride larger than the filter (optimize %s)', async (optimize) => {
+    const fn = (x: tf.Tensor, w: tf.Tensor, d: tf.Tensor) => [
+      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 'same'),
+      tf.relu(tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, [3, 2], 'same'), tf.tensor1d([2]))),
+      tf.depthwiseConv2d(x as tf.Tensor4D, d as tf.Tensor4D, 2, 'same'),
+    ];
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 6, 3, 2]), gc.spec([1, 2, 2, 1]), gc.spec([1, 2, 2, 1])], backend: 'wasm', optimize });
+    const ys = (await f(tf.range(-18, 18).reshape([1, 6, 3, 2]), tf.tensor([1, -2, 3, 0.5], [1, 2, 2, 1]), tf.tensor([1, -1, 2, 0.5], [1, 2, 2, 1]))) as unknown as tf.Tensor[];
+    expect(ys.map((t) => t.shape)).toEqual([[1, 3, 2, 1], [1, 2, 2, 1], [1, 3, 2, 2]]);
+    expect(await Promise.all(ys.map(values))).toEqual([
+      [-39.5, 12, -9.5, 0, 20.5, -12],
+      [0, 14, 7.5, 0],
+      [-50, 9.5, -14, 13, -14, 3.5, -2, 1, 22, -2.5, 10, -11],
+    ]);
+    f.dispose();
+  });
 });
 
 describe('fuzz regressions: zero-size operands on wasm give what tfjs-cpu gives', () => {
