@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import * as gc from '../../src/index.js';
-import type { Abs } from './abstract.js';
+import type { Abs, Dim } from './abstract.js';
 import { EPS } from './abstract.js';
 import type { FeedSet, InputDecl, Program } from './program.js';
 import { analyze, feedShape, feedValues, functionSource } from './program.js';
@@ -150,7 +150,24 @@ function eagerHazard(p: Program, abs: Map<string, Abs>, b: Backend): string | un
     const core = a.slice(a.findIndex((d) => d !== 1) < 0 ? a.length : a.findIndex((d) => d !== 1));
     return core.length > x.length || core.some((d, j) => d !== x[x.length - core.length + j]);
   });
-  return pr ? `tf.prelu with an alpha that is not a trailing part of x (${pr.name}) hangs or miscomputes in tfjs-wasm` : undefined;
+  if (pr) return `tf.prelu with an alpha that is not a trailing part of x (${pr.name}) hangs or miscomputes in tfjs-wasm`;
+  // tf.where broadcasts its operands with tf.broadcastTo, which keeps a dim of 1 against a dim of
+  // 0: with a feed that binds a symbolic dim to 0, the condition can keep elements where the
+  // branches and the result have none, and tfjs-wasm's Select writes one element per condition
+  // element past the empty result (heap corruption: "memory access out of bounds" or Aborted() in
+  // later programs, seeds 12032, 12040, 12042). Compiled graphs compute that case as tfjs-cpu does.
+  if (p.feeds.some((fs) => Object.values(fs.sizes).includes(0))) {
+    const w = p.steps.find((st) => {
+      if (st.op !== 'where') return false;
+      const shapes = st.args.slice(0, 3).map((a) => abs.get(a)?.shape);
+      if (shapes.some((sh) => sh === undefined)) return true;
+      const rank = Math.max(...shapes.map((sh) => sh!.length));
+      const padded = shapes.map((sh) => [...Array<Dim>(rank - sh!.length).fill(1), ...sh!]);
+      return padded.some((sh) => sh.some((d, j) => d === 1 && padded.some((o) => typeof o[j] === 'string')));
+    });
+    if (w) return `tf.where with a dim of 1 against a dim that may be 0 (${w.name}) writes past tfjs-wasm's buffers`;
+  }
+  return undefined;
 }
 
 /**

@@ -163,6 +163,24 @@ describe('fuzz regressions, more wasm kernels', () => {
     ]);
     f.dispose();
   });
+
+  // seeds 12032, 12040, 12042: tf.where of a [4,2] condition with [batch,4,1] branches fed a batch
+  // of 0. tf.broadcastTo keeps the condition's 1 against 0, and eager tfjs-wasm's Select writes
+  // its 8 elements past the empty result: heap corruption, "memory access out of bounds" in later
+  // programs (the fuzzer no longer runs such programs eagerly on wasm). Compiled graphs give
+  // tfjs-cpu's empty result and leave the heap intact.
+  it.each([true, false])('where with a condition kept at 1 against an empty batch (optimize %s)', async (optimize) => {
+    const fn = (c: tf.Tensor, x: tf.Tensor, y: tf.Tensor) => tf.squaredDifference(tf.where(c, tf.square(x), x), y);
+    const f = gc.compile(fn, { inputs: [gc.spec([4, 2], 'bool'), gc.spec(['batch', 4, 1], 'int32'), gc.spec(['batch', 4, 2], 'int32')], backend: 'wasm', optimize });
+    const c = tf.tensor([false, false, false, true, true, false, false, false], [4, 2], 'bool');
+    for (let i = 0; i < 20; i++) {
+      const y = (await f(c, tf.zeros([0, 4, 1], 'int32'), tf.zeros([0, 4, 2], 'int32'))) as tf.Tensor;
+      expect(y.shape).toEqual([0, 4, 2]);
+    }
+    const x = tf.tensor([1, 2, 3, 4], [1, 4, 1], 'int32');
+    expect(await values(await f(c, x, tf.zeros([1, 4, 2], 'int32')))).toEqual([1, 1, 4, 16, 81, 9, 16, 16]);
+    f.dispose();
+  });
 });
 
 describe('fuzz regressions: zero-size operands on wasm give what tfjs-cpu gives', () => {
