@@ -66,4 +66,16 @@ export const Codes = {
   inputMismatch: 'GC0401',
   sessionName: 'GC0402',
   runtime: 'GC0403',
+  cliWeightPath: 'GC0601', // a weightsManifest path that leaves the model's folder
+  cliWeightFile: 'GC0602', // a weight shard that is missing, a directory, or unreadable
+  cliWeightSize: 'GC0603', // weight shards whose bytes differ from what the manifest declares
+  cliManifest: 'GC0604', // a malformed model.json weightsManifest
+  cliOverwrite: 'GC0605', // an output that is the input or a source file (without --force)
+  cliWrite: 'GC0606', // a write that failed (the old file is left as it was)
+  cliOutputPath: 'GC0607', // an output file that would land outside its folder
+  cliNpy: 'GC0608', // a malformed, truncated or unsupported .npy file
+  cliNpyRange: 'GC0609', // a .npy value that does not fit the dtype graphc feeds
+  cliNotAFile: 'GC0610', // a directory or missing path given where a file is expected
+  cliInputCount: 'GC0611', // more --input specs than the function has parameters
+  cliProcessExit: 'GC0612', // a user module that called process.exit while loading
 } as const;
