@@ -2,7 +2,7 @@
 // First: tfjs's gradients and chained ops, registered before any user module loads (a module
 // that uses graphc only in types does not load graphc itself), and the quiet cpu backend.
 import '../tfjs_setup.js';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { onnx } from '../../exporters/onnx/proto.js';
@@ -15,11 +15,13 @@ import { fromOnnx } from '../../exporters/onnx/import.js';
 import type { BackendName } from '../../runtime/backends.js';
 import { releaseAllBackends } from '../../runtime/backends.js';
 import { Session } from '../../runtime/session.js';
+import { Codes, GcError } from '../../ir/errors.js';
 import { materializeCreated } from '../compile.js';
 import { optimizeInPlace } from '../optimize.js';
 import type { TensorSpec } from '../trace/spec.js';
 import { traceFunction } from '../trace/trace_function.js';
 import { CliError } from './cli_error.js';
+import { checkOutput, pathInside, requireFile, uniqueFileNames, writeFileAtomic } from './files.js';
 import { loadLayersModelFile, loadTsModule } from './load.js';
 import { readNpy, writeNpy } from './npy.js';
 import { parseInputFlag, readExports } from './signature.js';
@@ -73,7 +75,7 @@ async function traceTarget(file: string, opts: { fn?: string; input?: string[] }
     const model = await step(log, 'loading the LayersModel', () => loadLayersModelFile(file));
     target = modelTarget(path.basename(file, '.json'), model as unknown as LayersLike);
   } else if (/\.(ts|mts|js|mjs)$/.test(file)) {
-    if (!existsSync(file)) throw new CliError(`${file}: no such file`);
+    requireFile(file, 'module');
     const exported = readExports(file);
     const candidates = exported.filter((e) => e.kind === 'function' || e.kind === 'value');
     const mod = await step(log, `loading ${file}`, () => loadTsModule(file));
@@ -90,7 +92,10 @@ async function traceTarget(file: string, opts: { fn?: string; input?: string[] }
     if (isLayersModel(value)) target = modelTarget(pick.name, value);
     else {
       let specs: TensorSpec[] | undefined;
-      if (opts.input && opts.input.length > 0) specs = opts.input.map((s) => parseInputFlag(s));
+      if (opts.input && opts.input.length > 0) {
+        checkInputCount(file, pick, opts.input.length);
+        specs = opts.input.map((s) => parseInputFlag(s));
+      }
       else if (isCompiled(value) && value.specs) specs = [...value.specs];
       else specs = pick.specs;
       if (!specs) {
@@ -109,8 +114,23 @@ async function traceTarget(file: string, opts: { fn?: string; input?: string[] }
   return { graph: traced.graph, name: target.name };
 }
 
+/** `--input` specs for a function: no more than it has parameters, and at least the ones it needs. */
+function checkInputCount(file: string, pick: { name: string; line: number; params?: { count: number; required: number; rest: boolean } }, given: number): void {
+  const p = pick.params;
+  if (!p) return;
+  const takes = p.rest ? `at least ${p.required}` : p.required === p.count ? String(p.count) : `${p.required} to ${p.count}`;
+  const plural = p.rest || p.count !== 1 ? 'parameters' : 'parameter';
+  if ((!p.rest && given > p.count) || given < p.required) {
+    throw new GcError({
+      code: Codes.cliInputCount,
+      message: `${file}:${pick.line}: '${pick.name}' takes ${takes} ${plural}, but ${given} --input spec${given === 1 ? ' was' : 's were'} given`,
+      help: 'give one --input name:dtype[dims] for each parameter, in order',
+    });
+  }
+}
+
 function readOnnxFile(file: string): { bytes: Uint8Array; model: onnx.ModelProto } {
-  if (!existsSync(file)) throw new CliError(`${file}: no such file`);
+  requireFile(file, 'model');
   const bytes = new Uint8Array(readFileSync(file));
   let model: onnx.ModelProto;
   try {
@@ -122,23 +142,31 @@ function readOnnxFile(file: string): { bytes: Uint8Array; model: onnx.ModelProto
   return { bytes, model };
 }
 
-export async function exportCommand(file: string, opts: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean }, log: Log): Promise<void> {
+export async function exportCommand(file: string, opts: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean; force?: boolean }, log: Log): Promise<void> {
+  // Refused before the (slow) trace when -o names the input or a source file.
+  if (opts.output !== undefined) checkOutput(opts.output, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
   const { graph, name } = await traceTarget(file, opts, log);
+  const dumpIr = (dir: string, fileName: string, text: string) => {
+    const p = path.join(dir, fileName);
+    checkOutput(p, { inputs: [file], ext: '.ir', force: opts.force, flag: '--dump-ir' });
+    writeFileAtomic(p, text);
+  };
   if (opts.dumpIr) {
     mkdirSync(opts.dumpIr, { recursive: true });
-    writeFileSync(path.join(opts.dumpIr, '00-traced.ir'), printGraph(graph));
+    dumpIr(opts.dumpIr, '00-traced.ir', printGraph(graph));
   }
   if (opts.optimize) {
     let k = 1;
     const dir = opts.dumpIr;
     const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true, verify: opts.verify }, dir === undefined ? {} : {
-      onPass: (pass, g, { changed }) => { if (changed) writeFileSync(path.join(dir, `${String(k++).padStart(2, '0')}-${pass}.ir`), printGraph(g)); },
+      onPass: (pass, g, { changed }) => { if (changed) dumpIr(dir, `${String(k++).padStart(2, '0')}-${pass}.ir`, printGraph(g)); },
     }));
     log(`passes: ${formatReport(report)}`);
   }
   const bytes = await step(log, 'exporting', () => toOnnx(graph, { opset: opts.opset }));
   const out = opts.output ?? `${name}.onnx`;
-  writeFileSync(out, bytes);
+  checkOutput(out, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
+  writeFileAtomic(out, bytes);
   log(`wrote ${out}: ${graph.inputs.map((v) => `${v.name}: ${typeToString(v.type)}`).join(', ')} → ${graph.outputs.map((o) => `${o.name}: ${typeToString(o.value.type)}`).join(', ')} (opset ${opts.opset ?? 17}, ${bytes.length} bytes)`);
 }
 
@@ -188,17 +216,18 @@ export async function inspectCommand(file: string, log: Log): Promise<void> {
   log(`parameters: ${params} in ${graph.states.length} variables, ${bytes} bytes`);
 }
 
-export async function optimizeCommand(file: string, opts: { output: string; verify?: boolean }, log: Log): Promise<void> {
+export async function optimizeCommand(file: string, opts: { output: string; verify?: boolean; force?: boolean }, log: Log): Promise<void> {
+  checkOutput(opts.output, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
   const { bytes } = readOnnxFile(file);
   const graph = await step(log, 'importing', () => fromOnnx(bytes));
   const report = await step(log, 'optimizing', () => optimizeInPlace(graph, { freeze: true, verify: opts.verify }));
   log(`passes: ${formatReport(report)}`);
   const out = await step(log, 'exporting', () => toOnnx(graph));
-  writeFileSync(opts.output, out);
+  writeFileAtomic(opts.output, out);
   log(`wrote ${opts.output} (${out.length} bytes)`);
 }
 
-export async function runCommand(file: string, opts: { input?: string[]; backend: BackendName; fn?: string; save?: string }, log: Log): Promise<void> {
+export async function runCommand(file: string, opts: { input?: string[]; backend: BackendName; fn?: string; save?: string; force?: boolean }, log: Log): Promise<void> {
   try {
     await runOn(file, opts, log);
   } finally {
@@ -207,7 +236,7 @@ export async function runCommand(file: string, opts: { input?: string[]; backend
   }
 }
 
-async function runOn(file: string, opts: { input?: string[]; backend: BackendName; fn?: string; save?: string }, log: Log): Promise<void> {
+async function runOn(file: string, opts: { input?: string[]; backend: BackendName; fn?: string; save?: string; force?: boolean }, log: Log): Promise<void> {
   let graph: Graph;
   if (file.endsWith('.onnx')) {
     const { bytes } = readOnnxFile(file);
@@ -222,6 +251,16 @@ async function runOn(file: string, opts: { input?: string[]; backend: BackendNam
     if (!graph.inputs.some((v) => v.name === m[1])) throw new CliError(`--input '${s}': the model has no input '${m[1]}' (inputs: ${graph.inputs.map((v) => v.name).join(', ')})`);
     given.set(m[1]!, m[2]!);
   }
+  // Where each output is saved: a file name made from the output's name (never a path), checked
+  // to stay inside the folder and not to replace an input, before anything runs.
+  const names = graph.outputs.map((o) => o.name);
+  let saveAs: string[] | undefined;
+  if (opts.save) {
+    mkdirSync(opts.save, { recursive: true });
+    const inputs = [file, ...[...given.values()].filter((s) => s !== 'random')];
+    saveAs = uniqueFileNames(names, '.npy').map((f) => pathInside(opts.save!, f, '--save'));
+    for (const p of saveAs) checkOutput(p, { inputs, ext: '.npy', force: opts.force, flag: '--save' });
+  }
   const session = await Session.create(graph, { backend: opts.backend });
   try {
     log(`backend: ${session.backend.reason}`);
@@ -233,13 +272,12 @@ async function runOn(file: string, opts: { input?: string[]; backend: BackendNam
         feeds[v.name!] = v.type.dtype === 'float32' ? tf.randomNormal(shape) : v.type.dtype === 'bool' ? tf.cast(tf.greater(tf.randomNormal(shape), 0), 'bool') : tf.randomUniform(shape, 0, 10, 'int32');
         log(`  ${v.name}: random ${v.type.dtype}[${shape.join(',')}]${v.type.shape.some((d) => typeof d !== 'number') ? ' (symbolic dims set to 1)' : ''}`);
       } else {
-        if (!existsSync(src)) throw new CliError(`--input ${v.name}=${src}: no such file`);
+        requireFile(src, '.npy file');
         const a = readNpy(new Uint8Array(readFileSync(src)), src);
         feeds[v.name!] = tf.tensor(a.data, a.shape, a.dtype === 'int64' ? 'int32' : a.dtype);
         log(`  ${v.name}: ${src} ${a.dtype}[${a.shape.join(',')}]`);
       }
     }
-    const names = graph.outputs.map((o) => o.name);
     const outs = await step(log, 'running', () => session.run(names, feeds, { updates: false })) as tf.Tensor[];
     tf.dispose(Object.values(feeds));
     for (const [i, t] of outs.entries()) {
@@ -247,9 +285,9 @@ async function runOn(file: string, opts: { input?: string[]; backend: BackendNam
       const values = await t.data();
       const { min, max, mean } = summary(values as ArrayLike<number>);
       log(`${names[i]}: ${t.dtype}[${t.shape.join(',')}]  min ${min.toPrecision(5)}  max ${max.toPrecision(5)}  mean ${mean.toPrecision(5)}`);
-      if (opts.save) {
-        mkdirSync(opts.save, { recursive: true });
-        writeFileSync(path.join(opts.save, `${names[i]}.npy`), writeNpy({ dtype: t.dtype as 'float32', shape: t.shape, data: values as Float32Array }));
+      if (saveAs) {
+        writeFileAtomic(saveAs[i]!, writeNpy({ dtype: t.dtype as 'float32', shape: t.shape, data: values as Float32Array }));
+        log(`  saved to ${saveAs[i]}`);
       }
     }
     tf.dispose(outs);

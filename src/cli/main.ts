@@ -104,7 +104,8 @@ function buildProgram(): Command {
     .option('--no-optimize', 'skip the optimization passes')
     .option('--dump-ir <dir>', 'write the IR text as traced and after each pass that changes it into <dir>')
     .option('--verify', 'verify the graph after every optimization pass (names the pass that broke it)')
-    .action(action('export', async (file: string, o: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean }) => {
+    .option('--force', 'write even over the input or an existing file that is not .onnx / .ir')
+    .action(action('export', async (file: string, o: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean; force?: boolean }) => {
       await (await commands()).exportCommand(file, o, log);
     }));
 
@@ -120,7 +121,8 @@ function buildProgram(): Command {
     .argument('<in.onnx>', 'the ONNX model to optimize')
     .requiredOption('-o, --output <out.onnx>', 'where to write the optimized model')
     .option('--verify', 'verify the graph after every optimization pass (names the pass that broke it)')
-    .action(action('optimize', async (file: string, o: { output: string; verify?: boolean }) => { await (await commands()).optimizeCommand(file, o, log); }));
+    .option('--force', 'write even over the input (read first; the write is atomic) or an existing file that is not .onnx')
+    .action(action('optimize', async (file: string, o: { output: string; verify?: boolean; force?: boolean }) => { await (await commands()).optimizeCommand(file, o, log); }));
 
   program
     .command('run')
@@ -129,8 +131,9 @@ function buildProgram(): Command {
     .option('--input <name=file.npy|random>', 'feed an input from a .npy file or random values (repeatable)', collect)
     .addOption(new Option('--backend <name>', 'the backend to run on').choices(BACKEND_NAMES).default('auto'))
     .option('--fn <name>', 'for a module: the exported function or model to run')
-    .option('--save <dir>', 'write each output to <dir>/<name>.npy')
-    .action(action('run', async (file: string, o: { input?: string[]; backend: BackendName; fn?: string; save?: string }) => {
+    .option('--save <dir>', 'write each output to <dir>/<name>.npy (the name made safe as a file name)')
+    .option('--force', 'with --save: write even over an input file')
+    .action(action('run', async (file: string, o: { input?: string[]; backend: BackendName; fn?: string; save?: string; force?: boolean }) => {
       await (await commands()).runCommand(file, o, log);
     }));
 

@@ -15,6 +15,8 @@ export interface ExportedThing {
   specs: TensorSpec[] | undefined;
   /** Why specs could not be read (for the error message). */
   why?: string;
+  /** A function's parameters: how many, how many must be given, and whether the last is a rest parameter. */
+  params?: { count: number; required: number; rest: boolean };
   line: number;
 }
 
@@ -61,7 +63,13 @@ export function readExports(file: string): ExportedThing[] {
         if (typeof r === 'string') { why = r; break; }
         specs.push(r);
       }
-      out.push({ name, kind: 'function', specs: why ? undefined : specs, why, line: d.getStartLineNumber() });
+      const ps = fn.getParameters();
+      const params = {
+        count: ps.length,
+        required: ps.filter((p) => !p.hasInitializer() && !p.hasQuestionToken() && !p.isRestParameter()).length,
+        rest: ps.some((p) => p.isRestParameter()),
+      };
+      out.push({ name, kind: 'function', specs: why ? undefined : specs, why, params, line: d.getStartLineNumber() });
     } else {
       out.push({ name, kind: 'value', specs: undefined, line: d.getStartLineNumber() });
     }
