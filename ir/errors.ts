@@ -66,6 +66,12 @@ export const Codes = {
   inputMismatch: 'GC0401',
   sessionName: 'GC0402',
   runtime: 'GC0403',
+  tensorTooLarge: 'GC0404', // a node's result over the per-tensor byte limit (maxTensorBytes / GRAPHC_MAX_TENSOR_BYTES), found when a plan is bound
+  engineLimit: 'GC0405', // a result or kernel workspace the engine cannot address whatever the limit (int32 indexing, 4 GiB wasm heap, unsafe integers)
+  attrRange: 'GC0406', // an integer attribute outside int32 on an engine whose kernels take int32 (wasm, webgpu)
+  wasmAlloc: 'GC0407', // a wasm heap allocation that failed or would wrap (nothing is written)
+  int64Range: 'GC0408', // an int64 value that int32 cannot hold where the engine computes int64 as int32
+  tensorLimitOption: 'GC0409', // an invalid maxTensorBytes option or GRAPHC_MAX_TENSOR_BYTES value
   cliWeightPath: 'GC0601', // a weightsManifest path that leaves the model's folder
   cliWeightFile: 'GC0602', // a weight shard that is missing, a directory, or unreadable
   cliWeightSize: 'GC0603', // weight shards whose bytes differ from what the manifest declares
