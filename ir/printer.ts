@@ -59,8 +59,11 @@ export function formatFloat32(x: number): string {
   return String(x);
 }
 
+/** A dim; anything else (only a broken node holds one: the verifier reports it) prints as `?` and its JS value. */
 export function formatDim(d: Dim): string {
-  return typeof d === 'number' ? formatNumber(d) : dimToString(d);
+  if (typeof d === 'number') return formatNumber(d);
+  if (typeof d === 'object' && d !== null && typeof d.sym === 'string' && typeof d.k === 'number' && typeof d.c === 'number') return dimToString(d);
+  return `?${typeof d === 'object' && d !== null ? JSON.stringify(d) ?? String(d) : String(d)}`;
 }
 
 export function formatLoc(l: SourceLoc): string {

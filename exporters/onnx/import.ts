@@ -30,8 +30,9 @@ import { verifyGraph } from '../../ir/verify.js';
 import '../../ir/printer.js';
 import { Builder, describeNode, IMPORT_ERROR, NeedsConstant, NodeCtx, OnnxImportError, RuleError } from './import_ctx.js';
 import type { TensorData } from '../../ir/tensor_data.js';
-import { IMPORT_RULES } from './import_rules.js';
-import { TRAINING_DOMAIN, TRAINING_RULES } from './import_rules_training.js';
+import { checkModel } from './import_check.js';
+import { ruleFor } from './import_rules.js';
+import { TRAINING_DOMAIN } from './import_rules_training.js';
 import { irDTypeOf, onnxTypeName, tensorFromProto } from './import_tensor.js';
 import { int64ToNumber, onnx } from './proto.js';
 import type { LongLike } from './proto.js';
@@ -93,6 +94,7 @@ export function fromOnnxModel(model: onnx.IModelProto, opts: ImportOptions = {})
   }
   const gp = model.graph;
   if (!gp) throw importError('the model has no graph');
+  checkModel(model, opset);
   return new Importer(gp, opset, opts).run();
 }
 
@@ -248,11 +250,10 @@ class Importer {
     const ctx = new NodeCtx(n, this.opset, this.b, (name) => this.value(name, n), (name) => this.onnxTypes.get(name),
       (g, inputs) => this.runSubgraph(g, inputs));
     try {
-      const table = domain === '' || domain === 'ai.onnx' ? IMPORT_RULES : domain === TRAINING_DOMAIN ? TRAINING_RULES : undefined;
-      if (table === undefined) {
+      if (domain !== '' && domain !== 'ai.onnx' && domain !== TRAINING_DOMAIN) {
         throw new RuleError(`the domain '${domain}' is not supported (graphc reads the default ONNX domain and ${TRAINING_DOMAIN})`);
       }
-      const rule = table[n.opType ?? ''];
+      const rule = ruleFor(domain, n.opType ?? '');
       if (rule === undefined) throw new RuleError(`no import rule for ONNX op '${n.opType}'`);
       if ('unsupported' in rule) throw new RuleError(rule.unsupported);
       const r = rule(ctx);

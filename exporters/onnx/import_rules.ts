@@ -2,7 +2,7 @@
  * The ONNX import table: one rule per ONNX op type of the default domain (the families live
  * in import_rules_*.ts), and the ops graphc refuses, each with its reason.
  */
-import type { RuleTable } from './import_ctx.js';
+import type { ImportRule, ImportUnsupported, RuleTable } from './import_ctx.js';
 import { ELEMENTWISE_RULES } from './import_rules_elementwise.js';
 import { LOSS_RULES } from './import_rules_loss.js';
 import { NN_RULES } from './import_rules_nn.js';
@@ -17,6 +17,7 @@ import { CONTROL_RULES } from './import_rules_control.js';
 import { SAMPLE_RULES } from './import_rules_sample.js';
 import { RANDOM_RULES } from './import_rules_random.js';
 import { SHAPE_RULES } from './import_rules_shape.js';
+import { TRAINING_DOMAIN, TRAINING_RULES } from './import_rules_training.js';
 
 const dataDependent = (what: string) => ({
   unsupported: `the shape of ${what} depends on the data; graphc graphs have shapes known before they run`,
@@ -51,6 +52,19 @@ export const IMPORT_RULES: RuleTable = {
   ...RANDOM_RULES,
   ...UNSUPPORTED,
 };
+
+/**
+ * The tables as Maps: an op type read from a file ('constructor', '__proto__', 'toString')
+ * must never find a property of Object.prototype.
+ */
+const DEFAULT_MAP: ReadonlyMap<string, ImportRule | ImportUnsupported> = new Map(Object.entries(IMPORT_RULES));
+const TRAINING_MAP: ReadonlyMap<string, ImportRule | ImportUnsupported> = new Map(Object.entries(TRAINING_RULES));
+
+/** The rule of an op type in a domain ('' or 'ai.onnx' for the default domain), or undefined. */
+export function ruleFor(domain: string, opType: string): ImportRule | ImportUnsupported | undefined {
+  const table = domain === '' || domain === 'ai.onnx' ? DEFAULT_MAP : domain === TRAINING_DOMAIN ? TRAINING_MAP : undefined;
+  return table?.get(opType);
+}
 
 /** ONNX op types with an import rule (not counting the refused ones). */
 export function importedOpTypes(): string[] {

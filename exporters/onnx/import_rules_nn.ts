@@ -127,6 +127,26 @@ function toNhwc(c: NodeCtx, x: Value): { x: Value; back: (y: Value) => Value } {
   }
   return fail(`${r - 2}-D windows are not supported (graphc has 1-D and 2-D convolutions and pools), operand ${shapeToString(x.shape)}`);
 }
+/**
+ * Refuses window attributes that do not fit an operand of rank sd + 2: one kernel, stride and
+ * dilation per spatial axis, a begin and an end pad per spatial axis (before any rule indexes them).
+ */
+function checkWindow(x: Value, win: Window): void {
+  const sd = x.shape.length - 2;
+  if (sd < 1) fail(`needs an operand of rank ≥ 3 (N, C, spatial…), got ${x.dtype}${shapeToString(x.shape)}`);
+  const per: [string, number[], number][] = [['kernel_shape', win.kernel, sd], ['strides', win.strides, sd],
+    ['dilations', win.dilations, sd], ['pads', win.pads, 2 * sd]];
+  for (const [name, v, want] of per) {
+    if (v.length !== want) fail(`${name} [${v.join(', ')}] has ${v.length} values; operand ${x.dtype}${shapeToString(x.shape)} has ${sd} spatial axes (${want} expected)`);
+  }
+}
+
+/** A convolution filter must have the operand's rank: [C_out, C_in/group, k…]. */
+function checkFilter(x: Value, w: Value): void {
+  if (w.shape.length !== x.shape.length) {
+    fail(`the filter ${w.dtype}${shapeToString(w.shape)} has rank ${w.shape.length}; for operand ${x.dtype}${shapeToString(x.shape)} it needs rank ${x.shape.length} (C_out, C_in/group, kernel…)`);
+  }
+}
 
 // ---- convolution ---------------------------------------------------------------------
 
@@ -136,9 +156,12 @@ const conv: ImportRule = (c) => convolve(c, c.input(0), c.input(1), c.optInput(2
 export function convolve(c: NodeCtx, x: Value, w: Value, bias: Value | undefined): Value {
   if (x.dtype !== 'float32') fail(`needs float operands, got ${x.dtype}`);
   const sd = x.shape.length - 2;
+  checkFilter(x, w);
   const kernel = w.shape.slice(2);
   if (!kernel.every(isStatic)) fail(`needs a static kernel, got ${shapeToString(w.shape)}`);
-  const win = window2d(windowOf(c, c.attr.ints('kernel_shape', kernel as number[])));
+  const win0 = windowOf(c, c.attr.ints('kernel_shape', kernel as number[]));
+  checkWindow(x, win0);
+  const win = window2d(win0);
   const { x: xh, back } = toNhwc(c, x);
   const w4 = sd === 1 ? c.b.unsqueeze(w, [2]) : w;
   const pad = irPadding(c, xh.shape.slice(1, 3), win);
@@ -177,10 +200,12 @@ const convTranspose: ImportRule = (c) => {
   const x = c.input(0), w = c.input(1);
   if (x.dtype !== 'float32') fail(`needs float operands, got ${x.dtype}`);
   const sd = x.shape.length - 2;
+  checkFilter(x, w);
   const kernel = w.shape.slice(2);
   if (!kernel.every(isStatic)) fail(`needs a static kernel, got ${shapeToString(w.shape)}`);
   if (c.attr.int('group', 1) !== 1) fail('grouped transposed convolutions are not supported');
   const win0 = windowOf(c, c.attr.ints('kernel_shape', kernel as number[]));
+  checkWindow(x, win0);
   const spatial = x.shape.slice(2);
   if (!spatial.every(isStatic)) fail(`needs static spatial dims, got ${shapeToString(x.shape)}`);
   const outPad = c.attr.ints('output_padding', spatial.map(() => 0));
@@ -238,6 +263,7 @@ function pool(kind: 'max' | 'avg'): ImportRule {
     let win = windowOf(c, kernel);
     const sd = kernel.length;
     if (x0.shape.length !== sd + 2) fail(`kernel_shape has ${sd} dims for operand ${shapeToString(x0.shape)}`);
+    checkWindow(x0, win);
     const spatial = x0.shape.slice(2);
     if ((win.autoPad === 'SAME_UPPER' || win.autoPad === 'SAME_LOWER') && spatial.every(isStatic)) {
       win = { ...win, pads: samePads(c, spatial, win, win.autoPad === 'SAME_LOWER'), autoPad: 'NOTSET' };

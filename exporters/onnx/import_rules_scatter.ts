@@ -56,8 +56,8 @@ function scatterRows(c: NodeCtx, data: Value, at: Value, updates: Value, reducti
       out = c.b.op('select', [hit, contrib, df]);
     }
   } else {
-    const ops: Record<string, OpName> = { mul: 'mul', max: 'maximum', min: 'minimum' };
-    const op = ops[reduction] ?? fail(`unknown reduction '${reduction}'`);
+    const ops = new Map<string, OpName>([['mul', 'mul'], ['max', 'maximum'], ['min', 'minimum']]);
+    const op = ops.get(reduction) ?? fail(`unknown reduction '${reduction}'`);
     if (p > UNROLL_LIMIT) fail(`reduction '${reduction}' with ${p} updates (at most ${UNROLL_LIMIT})`);
     out = df;
     for (let i = 0; i < p; i++) {
