@@ -63,6 +63,8 @@ export const Codes = {
   tracePolymorphic: 'GC0103',
   traceRandom: 'GC0104',
   traceVariable: 'GC0105',
+  traceAsync: 'GC0106', // a traced function that left asynchronous work running (a pending Promise, an unawaited data())
+  traceEnded: 'GC0107', // a tensor of a trace used after the trace ended (by work the function left running)
   inputMismatch: 'GC0401',
   sessionName: 'GC0402',
   runtime: 'GC0403',

@@ -15,6 +15,7 @@ import { Session, holdTensor, withBackend } from '../runtime/session.js';
 import { ensureBackend, selectBackend } from '../runtime/backends.js';
 import type { BackendChoice } from '../runtime/backends.js';
 import { isTracing } from './trace/tracer.js';
+import { isTraceTensor } from './trace/backend.js';
 import type { TensorSpec } from './trace/spec.js';
 import { specToString } from './trace/spec.js';
 import { isStaticArg, traceFunction } from './trace/trace_function.js';
@@ -128,13 +129,26 @@ export function materializeCreated(trace: TraceResult): void {
     s.dispose();
   }
   trace.created.forEach((c, i) => {
-    // The variable takes over the evaluated tensor's data (and its place in tfjs's accounting).
-    (c.variable as { dataId: object }).dataId = outs[i]!.dataId;
+    // The variable takes over the evaluated tensor's data (and its place in tfjs's accounting);
+    // kept, so that a tf.tidy the caller is in does not free it.
+    (c.variable as { dataId: object }).dataId = tf.keep(outs[i]!).dataId;
   });
 }
 
 /** tf.keep of every tensor in a compiled function's result (a tensor, an array or a record of them). */
 function keepAll<T>(r: T): T {
+function traceEndedError(graphName: string): GcError {
+  return new GcError({ code: 'GC0107', message: `'${graphName}' was called with a tensor of a trace that has ended (asynchronous work a traced function left running)`,
+    loc: userLocation(), help: 'call compiled functions from synchronous code inside the traced function, or with the results of a compiled call' });
+}
+
+/** A rejected promise already marked handled: awaiting it still throws; dropping it is not an unhandled rejection. */
+function abandoned<T>(err: GcError): Promise<T> {
+  const p = Promise.reject<T>(err);
+  p.catch(() => undefined);
+  return p;
+}
+
   if (r instanceof tf.Tensor) tf.keep(r);
   else if (Array.isArray(r)) for (const t of r) { if (t instanceof tf.Tensor) tf.keep(t); }
   else if (r !== null && typeof r === 'object') for (const t of Object.values(r)) { if (t instanceof tf.Tensor) tf.keep(t); }
@@ -348,6 +362,10 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     if (isTracing() || taping()) return (fn as (...a: unknown[]) => unknown)(...all) as Promise<R>;
     let e: Entry, args: tf.Tensor[];
     try {
+    // Called with a tensor of a trace that has ended: from asynchronous work a traced function
+    // left running (the trace already failed with its own error). The rejection is marked
+    // handled, so that work, if it dropped this promise, never ends the process.
+    if (all.some((a) => a instanceof tf.Tensor && isTraceTensor(a))) return abandoned(traceEndedError(graphName));
       let statics: Map<number, StaticArg>;
       ({ args, statics } = splitArgs(all));
       e = entryFor(args, statics);
@@ -359,7 +377,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     }
     // The first call creates the session (asynchronously), and webgpu feeds are read asynchronously:
     // meanwhile the inputs are held, so a caller that frees them right away (tf.tidy, tfjs-data) is safe.
-    const held = args.map(holdTensor);
+    // Kept: a tf.tidy the caller is in ends before the call does.
+    const held = args.map((t) => tf.keep(holdTensor(t)));
     return (async () => {
       try {
         const s = await sessionFor(e);
@@ -380,6 +399,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     if (isTracing() || taping()) return (fn as (...a: unknown[]) => unknown)(...all) as R;
     const { args, statics } = splitArgs(all);
     const e = entryFor(args, statics);
+    if (all.some((a) => a instanceof tf.Tensor && isTraceTensor(a))) throw traceEndedError(graphName);
     const s = e.ready ?? (choice !== undefined ? settle(e, choice) : undefined);
     if (s === undefined) {
       throw new GcError({ code: 'GC0403', message: `f.sync: the backend of '${graphName}' is not ready yet`, loc: userLocation(),

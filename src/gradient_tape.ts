@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GcError } from '../ir/errors.js';
 import { userLocation } from './trace/source_loc.js';
+import { abandonThenable, isThenable } from './trace/async_guard.js';
 
 interface TapeNode {
   id: number;
@@ -41,7 +42,11 @@ export class GradientTape {
     engine.startTape();
     try {
       const r = f();
-      if (r instanceof Promise) throw new GcError({ code: 'GC0102', message: 'GradientTape.record: the function returned a Promise', loc: userLocation(), help: 'record synchronous tfjs code' });
+      if (isThenable(r)) {
+        // The rest of an async body runs after the tape is closed: its rejection belongs to this error.
+        abandonThenable(r);
+        throw new GcError({ code: 'GC0102', message: 'GradientTape.record: the function returned a Promise', loc: userLocation(), help: 'record synchronous tfjs code' });
+      }
       return r;
     } finally {
       const t = engine.state.activeTape ?? [];

@@ -28,10 +28,20 @@ function checkDType(d: string, where: string): DType {
   return d;
 }
 
+/** Every data id a trace made: a tensor holding one is a trace's, also after the trace ended. */
+const traceIds = new WeakSet<DataId>();
+
+/** Whether `t` was made by a trace (a traced value, live during its trace, dead after it). */
+export function isTraceTensor(t: tf.Tensor): boolean {
+  return traceIds.has(t.dataId);
+}
+
 /** Per-trace recording state; the backend forwards to the active recorder. */
 export class Recorder {
   readonly values = new Map<DataId, Value>();
   readonly seeds = new SeedRecorder();
+  /** The first data()/array() on a traced value: an error that went into a Promise, not to the trace. */
+  asyncRead: GcError | undefined;
   /** Locations of data reads that were attempted (for error messages). */
   constructor(readonly graph: Graph, readonly foreignConstant: (dataId: DataId) => Value | undefined) {}
 
@@ -47,6 +57,7 @@ export class Recorder {
 
   bind(v: Value): DataId {
     const id = {};
+    traceIds.add(id);
     this.values.set(id, v);
     return id;
   }
@@ -105,8 +116,14 @@ export function setRecorder(r: Recorder | undefined): void {
 }
 
 function recorder(): Recorder {
-  if (!active) throw new Error('graphc: the trace backend was used outside of a trace');
+  if (!active) throw afterTrace('an op');
   return active;
+}
+
+/** A tensor of a trace used after its trace ended (asynchronous work the function left running, or a tensor kept from it). */
+function afterTrace(what: string): GcError {
+  return new GcError({ code: 'GC0107', message: `${what} used a tensor of a trace that has ended: it stood for a value of the graph and has no data`, loc: userLocation(),
+    help: 'keep tensors made inside a compiled function inside it; work on the results of the compiled call instead' });
 }
 
 export class TraceBackend extends tf.KernelBackend {
@@ -126,11 +143,16 @@ export class TraceBackend extends tf.KernelBackend {
   }
 
   override readSync(): tf.backend_util.BackendValues {
+    if (!active) throw afterTrace('dataSync()/arraySync() (or an op on another backend)');
     throw readError('dataSync()/arraySync()');
   }
 
   override read(): Promise<tf.backend_util.BackendValues> {
-    throw readError('data()/array()');
+    if (!active) throw afterTrace('data()/array()');
+    // tfjs's data() is async: this error becomes a rejection the function may never look at.
+    const err = readError('data()/array()');
+    active.asyncRead ??= err;
+    throw err;
   }
 
   override refCount(dataId: DataId): number {

@@ -68,13 +68,13 @@ type OptimizerProto = { minimize: (...a: unknown[]) => unknown; incrementIterati
  * each took (incrementIterations calls). `stop()` puts their iteration counts back: a trace is
  * not a step (compile counts the steps of each call instead, see TracedFunction.afterCall).
  */
-export function watchOptimizers(): { used: tf.Optimizer[]; steps: number[]; stop(): void } {
+export function watchOptimizers(onFirstUse?: (o: tf.Optimizer) => void): { used: tf.Optimizer[]; steps: number[]; stop(): void } {
   const proto = tf.Optimizer.prototype as unknown as OptimizerProto;
   const used: tf.Optimizer[] = [], steps: number[] = [], before: unknown[] = [];
   const note = (o: unknown): number => {
     if (!(o instanceof tf.Optimizer)) return -1;
     let i = used.indexOf(o);
-    if (i < 0) { i = used.push(o) - 1; steps.push(0); before.push((o as unknown as { iterations_?: number }).iterations_); }
+    if (i < 0) { onFirstUse?.(o); i = used.push(o) - 1; steps.push(0); before.push((o as unknown as { iterations_?: number }).iterations_); }
     return i;
   };
   const minimize = proto.minimize, increment = proto.incrementIterations;
@@ -92,6 +92,27 @@ export function watchOptimizers(): { used: tf.Optimizer[]; steps: number[]; stop
       proto.incrementIterations = increment;
       used.forEach((o, i) => { (o as unknown as { iterations_?: unknown }).iterations_ = before[i]; });
     },
+  };
+}
+
+/**
+ * The optimizer's own fields as they are now (its slot lists: Adam's moments, Adagrad's
+ * accumulators, … are arrays it fills on its first step): the returned function puts them back,
+ * for a trace that failed after the optimizer made slot variables it then freed.
+ */
+export function snapshotOptimizer(o: tf.Optimizer): () => void {
+  const obj = o as unknown as Record<string, unknown>;
+  const fields = new Map<string, unknown>();
+  const arrays = new Map<unknown[], unknown[]>();
+  for (const k of Object.keys(obj)) {
+    const v = obj[k];
+    fields.set(k, v);
+    if (Array.isArray(v)) arrays.set(v, [...v]);
+  }
+  return () => {
+    for (const k of Object.keys(obj)) if (!fields.has(k)) delete obj[k];
+    for (const [k, v] of fields) obj[k] = v;
+    for (const [a, items] of arrays) a.splice(0, a.length, ...items);
   };
 }
 

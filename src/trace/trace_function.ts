@@ -17,12 +17,13 @@ import type { TensorSpec } from './spec.js';
 import { paramNames } from './spec.js';
 import type { ConcreteInput, OutputStructure, TraceResult } from './tracer.js';
 import { createdBeforeFailure, traceOnce } from './tracer.js';
+import type { TraceHooks } from './tracer.js';
 import type { UserDims } from './user_shapes.js';
 import { sizesMentioned, speakUserDims } from './user_shapes.js';
 import { makePlan, unify } from './unify.js';
 import { userLocation } from './source_loc.js';
 import type { TraceGuard } from './hyperparams.js';
-import { applyHyperPlan, optimizerSteps, planHyperparams } from './hyperparams.js';
+import { applyHyperPlan, optimizerSteps, planHyperparams, snapshotOptimizer } from './hyperparams.js';
 
 export interface TracedFunction {
   graph: Graph;
@@ -157,7 +158,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
     };
     const traceAt = (sizes: number[]): TraceResult => {
       try {
-        return traceOnce(call, concrete(sizes), graphName);
+        return traceOnce(call, concrete(sizes), graphName, hooks);
       } catch (err) {
         // Variables created before the failure (a layer built lazily) get their initial values,
         // as eagerly, rather than staying registered with a trace placeholder for data.
@@ -187,24 +188,40 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
     return { first, graph: unify(graphs, plan), symbols, baseInputs };
   };
 
-  const own = anon.map((d) => d.own);
-  let done: Attempt;
+  const createdHere: tf.Variable[] = [];
+  const optimizerStates = new Map<tf.Optimizer, () => void>();
+  const hooks: TraceHooks = {
+    onVariable: (v) => { createdHere.push(v); },
+    ownVariable: (v) => createdHere.includes(v),
+    onOptimizer: (o) => { if (!optimizerStates.has(o)) optimizerStates.set(o, snapshotOptimizer(o)); },
+  };
   try {
-    done = attempt(own);
-  } catch (err) {
-    const grouped = groupAnonymous(err, anon, [...named], attempt, where, () => mentioned);
-    if (grouped === undefined) throw err;
-    done = grouped;
-  }
+    const own = anon.map((d) => d.own);
+    let done: Attempt;
+    try {
+      done = attempt(own);
+    } catch (err) {
+      const grouped = groupAnonymous(err, anon, [...named], attempt, where, () => mentioned);
+      if (grouped === undefined) throw err;
+      done = grouped;
+    }
 
-  const { first, graph, symbols, baseInputs } = done;
-  const hyperPlan = planHyperparams(first.graph, first.optimizers, () => {
-    const r = traceOnce(call, baseInputs, graphName);
-    if (r.created.length > 0) throw new Error('created variables');
-    return r.graph;
-  });
-  const hyper = applyHyperPlan(graph, hyperPlan);
-  return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards, afterCall: optimizerSteps(first.optimizers, first.optimizerSteps) };
+    const { first, graph, symbols, baseInputs } = done;
+    const hyperPlan = planHyperparams(first.graph, first.optimizers, () => {
+      const r = traceOnce(call, baseInputs, graphName, hooks);
+      if (r.created.length > 0) throw new Error('created variables');
+      return r.graph;
+    });
+    const hyper = applyHyperPlan(graph, hyperPlan);
+    return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards, afterCall: optimizerSteps(first.optimizers, first.optimizerSteps) };
+  } catch (err) {
+    // A failed trace leaves tfjs as it found it: the variables it created (also those given
+    // their initial values for a retry between attempts) are unregistered and freed, and the
+    // optimizers it stepped get back the slots they had.
+    for (const v of createdHere) if (!v.isDisposed) v.dispose();
+    for (const restore of optimizerStates.values()) restore();
+    throw err;
+  }
 }
 
 /**

@@ -17,6 +17,7 @@ import { installPrint } from './print.js';
 import { forwardIdentity } from '../../ir/passes/forward_identity.js';
 import { dce } from '../../ir/passes/dce.js';
 import { watchOptimizers } from './hyperparams.js';
+import { abandonThenable, isThenable, watchPromises } from './async_guard.js';
 
 type DataId = object;
 
@@ -104,7 +105,43 @@ function switchBackend(name: string): void {
   if (tf.getBackend() !== name) throw new Error(`graphc: could not switch tfjs to backend '${name}' synchronously`);
 }
 
-export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: ConcreteInput[], graphName = 'f'): TraceResult {
+/** The parts of tfjs's engine state a trace may disturb (tfjs-core 4.22 EngineState). */
+interface EngineFlags {
+  scopeStack: unknown[];
+  activeScope: unknown;
+  gradientDepth: number;
+  kernelDepth: number;
+  activeTape: unknown;
+  numDataMovesStack: unknown[];
+}
+
+/** What the engine looks like now: restored after every trace, also after a failed one. */
+function engineFlags(state: object): () => void {
+  const s = state as EngineFlags;
+  const scopes = [...s.scopeStack], active = s.activeScope, gradientDepth = s.gradientDepth, kernelDepth = s.kernelDepth;
+  const tape = s.activeTape, moves = [...s.numDataMovesStack];
+  return () => {
+    // Scopes a failed function left open (tf.engine().startScope() without its end, a throw
+    // between a tape's start and end) are dropped; their tensors were the trace's.
+    s.scopeStack.splice(0, s.scopeStack.length, ...scopes);
+    s.activeScope = active;
+    s.gradientDepth = gradientDepth;
+    s.kernelDepth = kernelDepth;
+    s.activeTape = tape;
+    s.numDataMovesStack.splice(0, s.numDataMovesStack.length, ...moves);
+  };
+}
+
+export interface TraceHooks {
+  /** Called for every variable the function creates (also when the trace then fails). */
+  onVariable?: (v: tf.Variable) => void;
+  /** True for a variable an earlier trace of the same function created (a name made again is a variable made on every call). */
+  ownVariable?: (v: tf.Variable) => boolean;
+  /** Called once for each tf.train optimizer the function steps, before its first step. */
+  onOptimizer?: (o: tf.Optimizer) => void;
+}
+
+export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: ConcreteInput[], graphName = 'f', hooks: TraceHooks = {}): TraceResult {
   if (current !== undefined) {
     throw new GcError({ code: 'GC0102', message: 'a compiled function was called while tracing another one', loc: userLocation(),
       help: 'call the inner function directly (not compiled) inside the outer one' });
@@ -116,6 +153,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
   const prevBackend = tf.getBackend();
   const state = engine.state;
   const counters = { numTensors: state.numTensors, numDataBuffers: state.numDataBuffers, numBytes: state.numBytes, numStringTensors: state.numStringTensors };
+  const restoreFlags = engineFlags(state);
 
   const g = new Graph(graphName);
   const placeholders = new Map<DataId, tf.Variable>();
@@ -172,8 +210,15 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
 
   const makeVariable = engine.makeVariable;
   engine.makeVariable = function (this: typeof engine, ...args: Parameters<typeof makeVariable>) {
+    const name = args[2];
+    const existing = name == null ? undefined : state.registeredVariables[name];
+    if (existing !== undefined && hooks.ownVariable?.(existing)) {
+      throw new GcError({ code: 'GC0105', message: `the function creates variable '${name}' on every call`, loc: userLocation(),
+        help: 'create variables (and optimizers) outside the function, or only on the first call, as with tf.function' });
+    }
     const v = makeVariable.apply(this, args);
     created.push({ variable: v, initId: v.dataId });
+    hooks.onVariable?.(v);
     const ph = {};
     placeholders.set(ph, v);
     setId(v, ph);
@@ -188,23 +233,40 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
   setRecorder(recorder);
   recorder.seeds.install();
   const restorePrint = installPrint(recorder);
-  const optimizers = watchOptimizers();
+  const optimizers = watchOptimizers(hooks.onOptimizer);
+  const promises = watchPromises();
+  let traceBackend: TraceBackend | undefined;
+  let args: tf.Tensor[] = [];
   try {
     switchBackend(TRACE_BACKEND);
     const backend = engine.findBackend(TRACE_BACKEND) as TraceBackend;
-    const args = inputs.map((inp) => {
-      const v = g.addInput(inp.name, { dtype: inp.dtype, shape: inp.shape });
-      const id = recorder.bind(v);
-      backend.adopt(id);
-      return engine.makeTensorFromTensorInfo({ dataId: id, shape: inp.shape, dtype: inp.dtype === 'int64' ? 'int32' : inp.dtype }, backend);
-    });
+    traceBackend = backend;
     result = tf.tidy(() => {
-      const r = fn(...args);
-      if (r instanceof Promise) {
+      // Made in the trace's own scope: a tf.tidy the caller is in never sees trace tensors.
+      args = inputs.map((inp) => {
+        const v = g.addInput(inp.name, { dtype: inp.dtype, shape: inp.shape });
+        const id = recorder.bind(v);
+        backend.adopt(id);
+        return engine.makeTensorFromTensorInfo({ dataId: id, shape: inp.shape, dtype: inp.dtype === 'int64' ? 'int32' : inp.dtype }, backend);
+      });
+      let r: unknown;
+      try {
+        r = fn(...args);
+      } finally {
+        promises.stop();
+      }
+      if (isThenable(r)) {
         // Its rejection (the rest of an async body, run outside the trace) is this error's; never unhandled.
-        r.catch(() => undefined);
+        abandonThenable(r);
         throw new GcError({ code: 'GC0102', message: 'the compiled function returned a Promise', loc: userLocation(), help: 'compiled functions must be synchronous: do not await inside them' });
       }
+      const open = promises.pending();
+      if (open !== undefined) {
+        throw new GcError({ code: 'GC0106', message: `the compiled function left asynchronous work running (${open.count} pending Promise${open.count === 1 ? '' : 's'}): it would run after the trace, on tensors that have no data`,
+          loc: open.loc, help: 'compiled functions must be synchronous: call async helpers and read data (await t.data()) outside the compiled function' });
+      }
+      // A data()/array() the function did not await: its rejection went into a Promise.
+      if (recorder.asyncRead !== undefined) throw recorder.asyncRead;
       return r as tf.TensorContainer;
     });
     if (result === undefined || result === null) structure = { kind: 'none' };
@@ -234,6 +296,8 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
       if (newValue !== sv) g.addNode('assign', [newValue], { var: v.name }, undefined);
     }
   } catch (err) {
+    // Whatever the function started asynchronously is abandoned with the trace.
+    promises.abandon();
     if (created.length > 0 && typeof err === 'object' && err !== null) {
       const partial: NewVariable[] = [];
       for (const { variable, initId } of created) {
@@ -244,6 +308,15 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     }
     throw err;
   } finally {
+    promises.stop();
+    // Trace tensors that left the trace's scope (the result, tracked by a tf.tidy the caller is
+    // in) are freed now, while the counters still include them; foreign tensors and variables
+    // (returned after an assign, their data id still the trace's here) are the user's.
+    const escaped = [...outputs, ...args, ...(result instanceof tf.Tensor ? [result] : [])];
+    for (const t of escaped) {
+      if (t instanceof tf.Tensor && !(t instanceof tf.Variable) && !t.isDisposed && traceBackend !== undefined && state.tensorInfo.get(t.dataId)?.backend === traceBackend) t.dispose();
+    }
+    restoreFlags();
     optimizers.stop();
     restorePrint();
     Error.stackTraceLimit = prevLimit;
