@@ -272,7 +272,7 @@ async function runOn(file: string, opts: { input?: string[]; backend: BackendNam
         feeds[v.name!] = v.type.dtype === 'float32' ? tf.randomNormal(shape) : v.type.dtype === 'bool' ? tf.cast(tf.greater(tf.randomNormal(shape), 0), 'bool') : tf.randomUniform(shape, 0, 10, 'int32');
         log(`  ${v.name}: random ${v.type.dtype}[${shape.join(',')}]${v.type.shape.some((d) => typeof d !== 'number') ? ' (symbolic dims set to 1)' : ''}`);
       } else {
-        requireFile(src, '.npy file');
+        requireFile(src, '.npy file', `--input ${v.name}=${src}`);
         const a = readNpy(new Uint8Array(readFileSync(src)), src);
         feeds[v.name!] = tf.tensor(a.data, a.shape, a.dtype === 'int64' ? 'int32' : a.dtype);
         log(`  ${v.name}: ${src} ${a.dtype}[${a.shape.join(',')}]`);

@@ -18,21 +18,22 @@ function errno(e: unknown): string {
 
 /**
  * `file` as a regular file (following symlinks): a CliError naming it when it is missing, a
- * GcError when it is a directory or something else (a FIFO would block the read forever).
+ * GcError when it is a directory or something else (a FIFO would block the read forever). `label`
+ * is how messages name it (by default the path).
  */
-export function requireFile(file: string, what = 'file'): Stats {
+export function requireFile(file: string, what = 'file', label = file): Stats {
   let st: Stats;
   try {
     st = statSync(file);
   } catch (e) {
     // The CLI's one-line wording for a missing file (a dangling symlink, a path through a file: also named).
     const code = (e as NodeJS.ErrnoException).code;
-    throw new CliError(code === 'ENOENT' ? `${file}: no such file` : `${file}: cannot read it (${errno(e)})`);
+    throw new CliError(code === 'ENOENT' ? `${label}: no such file` : `${label}: cannot read it (${errno(e)})`);
   }
   if (st.isDirectory()) {
-    throw new GcError({ code: Codes.cliNotAFile, message: `${file}: is a directory, not a ${what}`, help: `give the path of the ${what} itself` });
+    throw new GcError({ code: Codes.cliNotAFile, message: `${label}: is a directory, not a ${what}`, help: `give the path of the ${what} itself` });
   }
-  if (!st.isFile()) throw new GcError({ code: Codes.cliNotAFile, message: `${file}: not a regular file (a device, FIFO or socket)` });
+  if (!st.isFile()) throw new GcError({ code: Codes.cliNotAFile, message: `${label}: not a regular file (a device, FIFO or socket)` });
   return st;
 }
 
@@ -110,7 +111,8 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: {
     // not there yet
   }
   const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // Hidden, unique, and short enough for any name the target may have.
+  const tmp = path.join(dir, `.${[...path.basename(target)].slice(0, 64).join('')}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const write = opts.writeChunk ?? ((fd, d, off, len) => writeSync(fd, d, off, len));
   let fd: number | undefined;
   try {
@@ -185,6 +187,12 @@ export function uniqueFileNames(names: string[], ext: string): string[] {
   });
 }
 
+/** Whether `p` (an absolute, resolved path) lies under the folder `root` (also when root is `/`). */
+export function isInside(root: string, p: string): boolean {
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
+  return p.startsWith(prefix) && p.length > prefix.length;
+}
+
 /**
  * `dir/name`, checked to stay inside `dir` once symlinks are resolved (a file there that is a
  * symlink out of `dir` is refused): a GcError otherwise.
@@ -192,7 +200,7 @@ export function uniqueFileNames(names: string[], ext: string): string[] {
 export function pathInside(dir: string, name: string, flag: string): string {
   const root = realpathSync(dir);
   const joined = path.resolve(root, name);
-  const inside = (p: string) => path.dirname(p) === root || p.startsWith(root + path.sep);
+  const inside = (p: string) => isInside(root, p);
   let resolved = joined;
   try {
     resolved = realpathSync(joined);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { Codes, GcError } from '../../ir/errors.js';
 import { CliError } from './cli_error.js';
-import { requireFile } from './files.js';
+import { isInside, requireFile } from './files.js';
 
 /**
  * Imports a user's module. A module that calls process.exit while it loads would end graphc
@@ -84,7 +84,7 @@ function shardPath(file: string, dir: string, p: unknown): string {
   } catch (e) {
     throw new GcError({ code: Codes.cliWeightFile, message: `${file}: weight file ${p} is missing (looked for ${joined}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
   }
-  if (!real.startsWith(dir + path.sep)) throw bad(`resolves to ${real} (through a symlink)`);
+  if (!isInside(dir, real)) throw bad(`resolves to ${real} (through a symlink)`);
   return real;
 }
 

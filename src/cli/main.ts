@@ -128,7 +128,7 @@ function buildProgram(): Command {
     .command('run')
     .description('run a model or module on a backend and print its outputs')
     .argument('<model.onnx | module.ts>', 'an ONNX model or a TypeScript module')
-    .option('--input <name=file.npy|random>', 'feed an input from a .npy file or random values (repeatable)', collect)
+    .option('--input <name=file.npy|random>', 'feed an input from a .npy file or random values (repeatable; float64 is rounded to float32, int64/uint64 must fit int32)', collect)
     .addOption(new Option('--backend <name>', 'the backend to run on').choices(BACKEND_NAMES).default('auto'))
     .option('--fn <name>', 'for a module: the exported function or model to run')
     .option('--save <dir>', 'write each output to <dir>/<name>.npy (the name made safe as a file name)')

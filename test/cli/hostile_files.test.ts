@@ -443,7 +443,7 @@ describe('.npy inputs', () => {
     mkdirSync(path.join(dir, 'adir.npy'));
     const d = graphc(['run', 'add.onnx', '--backend', 'cpu', '--input', 'x=adir.npy']);
     expect(d.code).toBe(1);
-    expect(d.stderr).toMatch(/^graphc run: error\[GC0610\]: adir\.npy: is a directory, not a \.npy file/);
+    expect(d.stderr).toMatch(/^graphc run: error\[GC0610\]: --input x=adir\.npy: is a directory, not a \.npy file/);
   });
 });
 
