@@ -114,13 +114,16 @@ async function traceTarget(file: string, opts: { fn?: string; input?: string[] }
   return { graph: traced.graph, name: target.name };
 }
 
-/** `--input` specs for a function: no more than it has parameters, and at least the ones it needs. */
+/**
+ * `--input` specs for a function: no more than it has parameters (fewer are allowed: a parameter
+ * left out is traced as undefined, as a flag such as `training` may be).
+ */
 function checkInputCount(file: string, pick: { name: string; line: number; params?: { count: number; required: number; rest: boolean } }, given: number): void {
   const p = pick.params;
   if (!p) return;
-  const takes = p.rest ? `at least ${p.required}` : p.required === p.count ? String(p.count) : `${p.required} to ${p.count}`;
-  const plural = p.rest || p.count !== 1 ? 'parameters' : 'parameter';
-  if ((!p.rest && given > p.count) || given < p.required) {
+  const takes = p.required === p.count ? String(p.count) : `${p.required} to ${p.count}`;
+  const plural = p.count !== 1 ? 'parameters' : 'parameter';
+  if (!p.rest && given > p.count) {
     throw new GcError({
       code: Codes.cliInputCount,
       message: `${file}:${pick.line}: '${pick.name}' takes ${takes} ${plural}, but ${given} --input spec${given === 1 ? ' was' : 's were'} given`,
