@@ -358,6 +358,14 @@ describe('atomic writes', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^graphc export: error\[GC0605\]: -o self\.ts: is the input self\.ts; refusing to overwrite it/);
     expect(readFileSync(path.join(dir, 'self.ts'), 'utf8')).toBe(src);
+    // An IR dump that would land on the input (a symlink in the dump folder) is refused the same way.
+    mkdirSync(path.join(dir, 'irdump'));
+    symlinkSync(path.join(dir, 'self.ts'), path.join(dir, 'irdump', '00-traced.ir'));
+    const d = graphc(['export', 'self.ts', '--input', 'x:float32[2]', '-o', 'self.onnx', '--dump-ir', 'irdump']);
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/^graphc export: error\[GC0605\]: --dump-ir irdump\/00-traced\.ir: is the input self\.ts \(the same file through a link\)/);
+    expect(readFileSync(path.join(dir, 'self.ts'), 'utf8')).toBe(src);
+    expect(existsSync(path.join(dir, 'self.onnx'))).toBe(false);
     // Another source file (not the input) is refused too.
     const e = gcErrorOf(() => checkOutput(path.join(dir, 'other.ts'), { inputs: [path.join(dir, 'self.ts')], ext: '.onnx', flag: '-o' }));
     expect(e.message).toMatch(/other\.ts: exists and is a source file \(\.ts\); refusing to overwrite it with \.onnx bytes/);
