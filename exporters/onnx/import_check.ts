@@ -53,7 +53,41 @@ export function checkModel(model: onnx.IModelProto, opset: number): void {
     }
     seen.set(d, v);
   }
-  if (model.graph) checkGraph(model.graph, new Map(), { opset, trainingOpset: seen.get(TRAINING_DOMAIN) ?? 1 }, 'the main graph');
+  if (!model.graph) return;
+  // A worklist, not recursion: a hostile model nests subgraphs thousands deep.
+  const opsets = { opset, trainingOpset: seen.get(TRAINING_DOMAIN) ?? 1 };
+  const work: Pending[] = [{ g: model.graph, outer: undefined, where: 'the main graph', depth: 0 }];
+  for (let p = work.pop(); p !== undefined; p = work.pop()) {
+    if (p.depth > MAX_SUBGRAPH_DEPTH) {
+      fail(Codes.onnxNames, `subgraphs are nested more than ${MAX_SUBGRAPH_DEPTH} deep (${p.where})`,
+        'graphc reads If/Loop/Scan bodies nested at most this deep');
+    }
+    checkGraph(p, opsets, work);
+  }
+}
+
+/** Subgraphs (If branches, Loop and Scan bodies) nested deeper than this are refused. */
+export const MAX_SUBGRAPH_DEPTH = 256;
+
+interface Pending { readonly g: onnx.IGraphProto; readonly outer: Scope | undefined; readonly where: string; readonly depth: number }
+
+/**
+ * The names visible in a graph: its own, then its enclosing graphs' names defined before the
+ * node that holds it (a subgraph is checked after its graph, so each scope remembers how
+ * many of its parent's names it sees).
+ */
+class Scope {
+  private readonly own = new Map<string, { origin: string; seq: number }>();
+  constructor(private readonly parent: Scope | undefined, private readonly limit: number) {}
+  get(name: string, limit = Infinity): string | undefined {
+    const e = this.own.get(name);
+    if (e !== undefined && e.seq < limit) return e.origin;
+    return this.parent?.get(name, this.limit);
+  }
+  has(name: string): boolean { return this.get(name) !== undefined; }
+  set(name: string, origin: string): void { this.own.set(name, { origin, seq: this.own.size }); }
+  /** The scope of a subgraph of the node being checked now. */
+  child(): Scope { return new Scope(this, this.own.size); }
 }
 
 interface Opsets { readonly opset: number; readonly trainingOpset: number }
@@ -61,8 +95,8 @@ interface Opsets { readonly opset: number; readonly trainingOpset: number }
 /** Where a name in scope comes from (for messages). */
 type Origin = string;
 
-function checkGraph(g: onnx.IGraphProto, outer: ReadonlyMap<string, Origin>, opsets: Opsets, where: string): void {
-  const scope = new Map<string, Origin>(outer);
+function checkGraph({ g, outer, where, depth }: Pending, opsets: Opsets, work: Pending[]): void {
+  const scope = new Scope(outer, 0);
   const gname = g.name ? `graph '${g.name}'` : where;
   const define = (name: string, origin: Origin, node?: onnx.INodeProto) => {
     const prev = scope.get(name);
@@ -119,7 +153,7 @@ function checkGraph(g: onnx.IGraphProto, outer: ReadonlyMap<string, Origin>, ops
     }
     for (const a of n.attribute ?? []) {
       const subs = a.g ? [a.g] : (a.graphs ?? []);
-      subs.forEach((sg, k) => checkGraph(sg, scope, opsets, `the subgraph '${a.name}'${subs.length > 1 ? `[${k}]` : ''} of ${describeNode(n)}`));
+      subs.forEach((sg, k) => work.push({ g: sg, outer: scope.child(), where: `the subgraph '${a.name}'${subs.length > 1 ? `[${k}]` : ''} of ${describeNode(n)}`, depth: depth + 1 }));
     }
     const outs = new Set<string>();
     for (const o of n.output ?? []) {

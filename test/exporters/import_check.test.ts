@@ -189,3 +189,40 @@ describe('the printer of a broken node', () => {
     }), { numRuns: 50, seed: 4 });
   });
 });
+
+describe('nested subgraphs', () => {
+  /** x → If(c){ If(c){ … Relu(x) … } else Neg(x) } else Neg(x), `depth` Ifs deep. */
+  function nestedIf(depth: number): Uint8Array {
+    const GRAPH = onnx.AttributeProto.AttributeType.GRAPH;
+    let g: onnx.IGraphProto = { name: 'leaf', node: [node('Relu', ['x'], ['r0'])], output: [f('r0', [2])] };
+    for (let d = 1; d < depth; d++) {
+      const other: onnx.IGraphProto = { name: `e${d}`, node: [node('Neg', ['x'], [`e${d}`])], output: [f(`e${d}`, [2])] };
+      g = { name: `g${d}`, node: [node('If', ['c'], [`r${d}`], [{ name: 'then_branch', type: GRAPH, g }, { name: 'else_branch', type: GRAPH, g: other }], `if${d}`)], output: [f(`r${d}`, [2])] };
+    }
+    return model({ opset: 13, nodes: g.node!.map((n) => ({ ...n, output: ['y'] })), inputs: [f('x', [2])], outputs: [f('y', [2])],
+      initializers: [tensor('c', T.BOOL, [], [1])] });
+  }
+
+  it('a model nesting Ifs past the limit is refused with a GcError (fuzz: 2000 deep overflowed the stack)', () => {
+    for (const depth of [300, 2000]) expect(refusal(nestedIf(depth)).message).toMatch(/GC0530.*subgraphs are nested more than 256 deep/);
+  });
+
+  it('Ifs nested up to the limit import and compute the innermost branch', async () => {
+    const g = gc.fromOnnx(nestedIf(200));
+    const tf = await import('@tensorflow/tfjs-core');
+    const s = await gc.Session.create(g, { backend: 'cpu' });
+    const y = (await s.run('y', { x: tf.tensor([-1, 2]) })) as import('@tensorflow/tfjs-core').Tensor;
+    expect(Array.from(y.dataSync())).toEqual([0, 2]);
+    s.dispose();
+  });
+
+  it('a subgraph may read outer names defined before its node, not after', () => {
+    const GRAPH = onnx.AttributeProto.AttributeType.GRAPH;
+    const branch = (read: string): onnx.IGraphProto => ({ name: 'b', node: [node('Relu', [read], ['o'])], output: [f('o', [2])] });
+    const ifNode = (read: string) => node('If', ['c'], ['y'], [{ name: 'then_branch', type: GRAPH, g: branch(read) }, { name: 'else_branch', type: GRAPH, g: branch(read) }], 'if');
+    const ok = model({ opset: 13, nodes: [node('Neg', ['x'], ['early']), ifNode('early')], inputs: [f('x', [2])], outputs: [f('y', [2])], initializers: [tensor('c', T.BOOL, [], [1])] });
+    expect(() => gc.fromOnnx(ok)).not.toThrow();
+    const late = model({ opset: 13, nodes: [ifNode('late'), node('Neg', ['x'], ['late'])], inputs: [f('x', [2])], outputs: [f('y', [2])], initializers: [tensor('c', T.BOOL, [], [1])] });
+    expect(refusal(late).message).toMatch(/GC0530.*operand 'late' is not defined/);
+  });
+});
