@@ -37,7 +37,7 @@ export function requireFile(file: string, what = 'file', label = file): Stats {
   return st;
 }
 
-/** Files the CLI reads as sources: never replaced by an output unless --force. */
+/** Extensions of files the CLI reads (sources, models, data): a refusal to overwrite one says so. */
 const SOURCE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx', '.json', '.onnx', '.npy']);
 
 export interface OutputCheck {
@@ -63,6 +63,7 @@ export function checkOutput(out: string, c: OutputCheck): void {
     return; // not there yet (a dangling symlink is replaced by the rename)
   }
   if (st.isDirectory()) throw new GcError({ code: Codes.cliOverwrite, message: `${c.flag} ${out}: is a directory`, help: `give a file name such as ${path.join(out, `model${c.ext}`)}` });
+  if (!st.isFile()) return; // a device or FIFO such as /dev/null: written in place, nothing is replaced
   for (const input of c.inputs) {
     let ist: Stats;
     try {
@@ -98,32 +99,52 @@ const CHUNK = 1 << 20;
  * Writes `data` to `file` atomically: a temporary file in the same folder (created exclusively),
  * written, fsync'd and renamed over `file`; an existing file keeps its permission bits, and a
  * symlink at `file` is written through (its target is replaced). On any failure the temporary file
- * is removed, `file` is left as it was, and a GcError names `file` and the cause.
+ * is removed, `file` is left as it was, and a GcError names `file` and the cause. A device or FIFO
+ * (/dev/null, /dev/stdout) is written in place: there is no file to keep, and it must not be replaced.
  */
 export function writeFileAtomic(file: string, data: Uint8Array | string, opts: { writeChunk?: ChunkWriter } = {}): void {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
   let target = path.resolve(file);
   let mode: number | undefined;
+  let special = false;
   try {
     target = realpathSync(target); // write through a symlink, as writeFileSync would
-    mode = statSync(target).mode & 0o7777;
+    const st = statSync(target);
+    mode = st.mode & 0o7777;
+    special = !st.isFile() && !st.isDirectory();
   } catch {
     // not there yet
   }
-  const dir = path.dirname(target);
-  // Hidden, unique, and short enough for any name the target may have.
-  const tmp = path.join(dir, `.${[...path.basename(target)].slice(0, 64).join('')}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const write = opts.writeChunk ?? ((fd, d, off, len) => writeSync(fd, d, off, len));
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'wx', 0o666);
-    if (mode !== undefined) fchmodSync(fd, mode);
-    let off = 0;
-    while (off < bytes.length) {
+  const writeAll = (fd: number) => {
+    for (let off = 0; off < bytes.length;) {
       const n = write(fd, bytes, off, Math.min(CHUNK, bytes.length - off));
       if (!(n > 0)) throw new Error(`the write made no progress at byte ${off} of ${bytes.length}`);
       off += n;
     }
+  };
+  const failed = (e: unknown, kept: string) => new GcError({
+    code: Codes.cliWrite,
+    message: `${file}: the write failed (${errno(e)})${kept}`,
+    help: 'check the free space and the permissions of the folder',
+  });
+  if (special) {
+    try {
+      const fd = openSync(target, 'w');
+      try { writeAll(fd); } finally { closeSync(fd); }
+    } catch (e) {
+      throw failed(e, '');
+    }
+    return;
+  }
+  const dir = path.dirname(target);
+  // Hidden, unique, and short enough for any name the target may have.
+  const tmp = path.join(dir, `.${[...path.basename(target)].slice(0, 64).join('')}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o666);
+    if (mode !== undefined) fchmodSync(fd, mode);
+    writeAll(fd);
     fsyncSync(fd);
     if (fstatSync(fd).size !== bytes.length) throw new Error(`wrote ${fstatSync(fd).size} of ${bytes.length} bytes`);
     closeSync(fd);
@@ -134,11 +155,7 @@ export function writeFileAtomic(file: string, data: Uint8Array | string, opts: {
       try { closeSync(fd); } catch { /* already failing */ }
     }
     try { unlinkSync(tmp); } catch { /* never created */ }
-    throw new GcError({
-      code: Codes.cliWrite,
-      message: `${file}: the write failed (${errno(e)}); the file was left as it was`,
-      help: 'check the free space and the permissions of the folder',
-    });
+    throw failed(e, '; the file was left as it was');
   }
   try {
     // The rename itself is durable once the folder is synced (best effort: not every platform can).

@@ -312,6 +312,13 @@ describe('atomic writes', () => {
     expect(tmpFilesIn(dir)).toEqual([]);
   });
 
+  it('/dev/null is written in place, never replaced', () => {
+    expect(() => checkOutput('/dev/null', { inputs: [], ext: '.onnx', flag: '-o' })).not.toThrow();
+    writeFileAtomic('/dev/null', new Uint8Array(3000));
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    expect(readdirSync('/dev').filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
   it.skipIf(process.getuid?.() === 0)('a folder made read-only: the write fails, the old file stays', () => {
     const folder = path.join(dir, 'ro');
     mkdirSync(folder);
