@@ -17,9 +17,9 @@ function errno(e: unknown): string {
 }
 
 /**
- * `file` as a regular file (following symlinks): a CliError naming it when it is missing, a
- * GcError when it is a directory or something else (a FIFO would block the read forever). `label`
- * is how messages name it (by default the path).
+ * `file` as a file to read (following symlinks): a CliError naming it when it is missing, a
+ * GcError when it is a directory, a device (/dev/zero would be read forever) or a socket. A pipe
+ * is read (`--input x=<(python make_x.py)`). `label` is how messages name it (by default the path).
  */
 export function requireFile(file: string, what = 'file', label = file): Stats {
   let st: Stats;
@@ -33,7 +33,7 @@ export function requireFile(file: string, what = 'file', label = file): Stats {
   if (st.isDirectory()) {
     throw new GcError({ code: Codes.cliNotAFile, message: `${label}: is a directory, not a ${what}`, help: `give the path of the ${what} itself` });
   }
-  if (!st.isFile()) throw new GcError({ code: Codes.cliNotAFile, message: `${label}: not a regular file (a device, FIFO or socket)` });
+  if (!st.isFile() && !st.isFIFO()) throw new GcError({ code: Codes.cliNotAFile, message: `${label}: not a regular file (a device or socket)`, help: `give the path of the ${what} itself` });
   return st;
 }
 
