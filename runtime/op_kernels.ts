@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dim } from '../ir/dim.js';
 import type { DType } from '../ir/dtype.js';
+import { Codes, GcError } from '../ir/errors.js';
 import type { OpName } from '../ir/ops.js';
 import { AttrReader } from '../ir/ops.js';
 import type { TensorData } from '../ir/tensor_data.js';
@@ -26,10 +27,32 @@ export function tfDtype(d: DType): 'float32' | 'int32' | 'bool' {
   return d === 'int64' ? 'int32' : d;
 }
 
-/** A tfjs tensor holding a TensorData (int64 data narrowed to int32; the typed array is not copied). */
+/**
+ * A tfjs tensor holding a TensorData (the typed array is not copied). int64 data is narrowed to
+ * int32, as the tfjs engines compute int64: a value int32 cannot hold is a GcError naming it
+ * (`what` says whose data it is), never a wrapped value (an index 2^32+1 read element 1).
+ */
 export function tensorFromData(v: TensorData): tf.Tensor {
-  const data = v.data instanceof BigInt64Array ? Int32Array.from(v.data, Number) : v.data;
-  return tf.tensor(data, [...v.shape], tfDtype(v.dtype));
+  return tensorOfData(v);
+}
+
+/** tensorFromData, with `what` naming the data in the error. */
+export function tensorOfData(v: TensorData, what?: () => string): tf.Tensor {
+  return tf.tensor(v.data instanceof BigInt64Array ? narrowInt64(v.data, what) : v.data, [...v.shape], tfDtype(v.dtype));
+}
+
+/** int64 values as int32, each checked. */
+export function narrowInt64(src: BigInt64Array | BigUint64Array, what: () => string = () => 'an int64 constant'): Int32Array {
+  const out = new Int32Array(src.length);
+  for (let i = 0; i < src.length; i++) {
+    const x = src[i]!;
+    if (x > 2147483647n || x < -2147483648n) {
+      throw new GcError({ code: Codes.int64Range, message: `${what()}: element ${i} is ${x}, outside the int32 range in which graphc's tfjs engines compute int64`,
+        help: 'keep int64 values within ±2^31 (indices and shapes are); ONNX Runtime computes int64 exactly' });
+    }
+    out[i] = Number(x);
+  }
+  return out;
 }
 
 const runKernel = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown> = {}): tf.Tensor =>

@@ -14,9 +14,12 @@ import type { TensorData } from '../ir/tensor_data.js';
 import { ensureBackend, selectBackend } from './backends.js';
 import type { BackendChoice, BackendName } from './backends.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
-import { NO_TEMPORARIES, OP_KERNELS, isUnsupported } from './op_kernels.js';
+import { NO_TEMPORARIES, OP_KERNELS, isUnsupported, tensorOfData } from './op_kernels.js';
+import { checkPlanSizes, describeNode, resolveTensorLimit, valueLabel } from './tensor_limits.js';
+import type { TensorLimit } from './tensor_limits.js';
 import { WasmProgram, directAllowed } from './wasm_direct.js';
 import type { PlanStep, ProgramStats } from './wasm_direct.js';
+import { guardWasmHeap } from './wasm_heap.js';
 
 /**
  * What a feed may be: a tf.Tensor of any backend and backing store, a number or boolean (a
@@ -56,7 +59,10 @@ function holderOf(t: tf.Tensor): tf.KernelBackend | undefined {
 /**
  * Values of `dtype` in its canonical store. tfjs-cpu keeps whatever array a kernel produced
  * (tf.cast(bool → float32) keeps a Uint8Array, int32 → float32 an Int32Array); other backends
- * copy a store byte for byte, so a non-canonical one reads as garbage there.
+ * copy a store byte for byte, so a non-canonical one reads as garbage there. Values are
+ * converted exactly or refused: an int32 (or int64) input takes whole numbers within int32
+ * only (1.5, NaN, 2^31 or a BigInt 2^32+1 would be truncated or wrapped); a bool input takes
+ * x ≠ 0, as a cast does (a Uint8Array [0, 2, 255] is [false, true, true]).
  */
 function canonicalStore(values: ArrayLike<number | boolean | bigint>, dtype: string, what: () => string): Store {
   const C = STORE[dtype];
@@ -64,16 +70,58 @@ function canonicalStore(values: ArrayLike<number | boolean | bigint>, dtype: str
   if (values instanceof C && (dtype !== 'bool' || isZeroOne(values as Uint8Array))) return values as Store;
   const n = values.length;
   const out = new C(n);
-  for (let i = 0; i < n; i++) {
-    const x = values[i]!;
-    if (typeof x === 'bigint') {
-      if (x > 2147483647n || x < -2147483648n) {
-        throw new GcError({ code: 'GC0401', message: `${what()}: element ${i} is ${x}, outside the int32 range graphc computes in`, help: 'int64 data is computed as int32; keep values within ±2^31' });
+  if (dtype === 'float32') {
+    for (let i = 0; i < n; i++) out[i] = Number(values[i]!);
+  } else if (dtype === 'bool') {
+    for (let i = 0; i < n; i++) { const x = values[i]!; out[i] = x !== 0 && x !== false && x !== 0n ? 1 : 0; }
+  } else if (values instanceof Int8Array || values instanceof Uint8Array || values instanceof Uint8ClampedArray || values instanceof Int16Array || values instanceof Uint16Array) {
+    out.set(values);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const x = values[i]!;
+      if (typeof x === 'boolean') { out[i] = x ? 1 : 0; continue; }
+      const whole = typeof x === 'bigint' || Number.isInteger(x);
+      if (!whole || x > 2147483647 || x < -2147483648) {
+        throw new GcError({ code: 'GC0401', message: whole
+          ? `${what()}: element ${i} is ${String(x)}, outside the int32 range graphc computes in`
+          : `${what()}: element ${i} is ${String(x)}, not a whole number, for an integer input`,
+        help: whole ? 'int32 and int64 inputs are computed as int32: keep values within ±2^31' : 'round the data first (Math.round, Math.trunc), or feed it to a float32 input' });
       }
       out[i] = Number(x);
-    } else if (dtype === 'bool') out[i] = x ? 1 : 0;
-    else out[i] = Number(x);
+    }
   }
+  return out;
+}
+
+/**
+ * The numbers of a nested array of shape `dims`, row-major, checking that every row has its
+ * first sibling's length (a ragged [[1, 2], [3, 4, 5], [6]] has 6 numbers, as [3, 2] does, and
+ * was read as [[1, 2], [3, 4], [5, 6]]) and that every leaf is a number or boolean.
+ */
+function rectangular(f: readonly unknown[], dims: readonly number[], what: () => string): (number | boolean)[] {
+  const out: (number | boolean)[] = [];
+  const at: number[] = [];
+  const where = () => (at.length === 1 ? `element ${at[0]}` : `element [${at.join(',')}]`);
+  const help = 'feed a rectangular nested array of numbers (every row as long as the first)';
+  const walk = (a: readonly unknown[], depth: number): void => {
+    if (a.length !== dims[depth]) {
+      throw new GcError({ code: 'GC0401', message: `${what()}: the nested array is ragged: ${depth === 0 ? 'it' : `element [${at.join(',')}]`} has ${a.length} entries where the first has ${dims[depth]} (shape [${dims.join(',')}] read along first elements)`, help });
+    }
+    for (let i = 0; i < a.length; i++) {
+      at.push(i);
+      const x = a[i];
+      if (depth + 1 < dims.length) {
+        if (!Array.isArray(x)) throw new GcError({ code: 'GC0401', message: `${what()}: the nested array is ragged: ${where()} is ${x === null ? 'null' : typeof x} where a row of ${dims[depth + 1]} is expected`, help });
+        walk(x, depth + 1);
+      } else if (typeof x === 'number' || typeof x === 'boolean') {
+        out.push(x);
+      } else {
+        throw new GcError({ code: 'GC0401', message: `${what()}: ${where()} is ${Array.isArray(x) ? 'an array (ragged nesting)' : x === null ? 'null' : typeof x}, not a number`, help });
+      }
+      at.pop();
+    }
+  };
+  walk(f, 0);
   return out;
 }
 
@@ -100,6 +148,12 @@ export interface SessionOptions {
    * (runtime/wasm_direct.ts); 'tensors' runs one tfjs op per node. Other backends always run tfjs ops.
    */
   executor?: 'auto' | 'tensors';
+  /**
+   * Bytes one tensor may take (default: GRAPHC_MAX_TENSOR_BYTES from the environment, else
+   * 2 GiB; Infinity lifts it). Every node's results are checked against it (and against what
+   * the engine can address) when a plan is bound to concrete dims, before any kernel runs.
+   */
+  maxTensorBytes?: number;
 }
 
 export interface RunOptions {
@@ -123,7 +177,12 @@ interface Plan {
   stateSlots: [number, string][];
   /** Direct wasm programs by binding (null: the plan cannot run that way), most recent last. */
   programs: Map<string, WasmProgram | null>;
+  /** Bindings whose sizes were checked (checkPlanSizes). */
+  sized: Set<string>;
 }
+
+/** Checked bindings kept per plan (a plan fed ever new batch sizes starts over past this). */
+const SIZED_PER_PLAN = 256;
 
 /** Programs kept per plan (one per binding of the symbolic dims; the oldest is freed). */
 const PROGRAMS_PER_PLAN = 4;
@@ -136,18 +195,16 @@ interface Step extends PlanStep {
   cachedView: boolean;
 }
 
-export function tensorFromData(d: TensorData): tf.Tensor {
-  const dtype = d.dtype === 'int64' ? 'int32' : d.dtype;
-  const data = d.dtype === 'int64' ? Int32Array.from(d.data as BigInt64Array, (x) => Number(x)) : d.data;
-  return tf.tensor(data as Float32Array, [...d.shape], dtype);
+/** A const's or variable init's data as a tensor; int64 values int32 cannot hold are a GcError (GC0408). */
+export function tensorFromData(d: TensorData, what?: () => string): tf.Tensor {
+  return tensorOfData(d, what);
 }
 
-function valueLabel(v: Value): string {
-  return `%${v.name ?? v.id}`;
-}
-
-function describeNode(n: Node): string {
-  return `${n.outputs.map(valueLabel).join(', ')}${n.outputs.length ? ' = ' : ''}${n.op} ${n.inputs.map(valueLabel).join(', ')}`;
+/** The const node's value as a tensor, an int64 value past int32 named with the node. */
+function constTensorOf(n: Node): tf.Tensor {
+  const v = n.outputs[0]!;
+  const users = v.uses.map((u) => describeNode(u.node));
+  return tensorFromData(n.attrs.value as TensorData, () => `const ${valueLabel(v)}: ${typeToString(v.type)}${users.length ? ` (used by ${users.slice(0, 2).join('; ')})` : ''}`);
 }
 
 interface EngineSwitch {
@@ -204,6 +261,13 @@ export function withBackend<T>(name: string, f: () => T): T {
   }
 }
 
+/** A binding of the symbolic dims as a key ('' when the graph has none). */
+function bindingKey(bindings: Map<string, number>): string {
+  if (bindings.size === 0) return '';
+  if (bindings.size === 1) { const [[k, v]] = bindings; return `${k}=${v}`; }
+  return [...bindings].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
 function mix(a: number, b: number): number {
   let h = (a ^ 0x9e3779b9) >>> 0;
   h = Math.imul(h ^ (b >>> 0), 0x85ebca6b) >>> 0;
@@ -223,24 +287,25 @@ export class Session {
   private disposed = false;
 
   private constructor(readonly graph: Graph, readonly backend: BackendChoice, private readonly seed: number | undefined,
-    private readonly executor: 'auto' | 'tensors' = 'auto') {}
+    private readonly executor: 'auto' | 'tensors' = 'auto', readonly tensorLimit: TensorLimit = resolveTensorLimit(undefined)) {}
 
   static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
     if (opts.executor !== undefined && opts.executor !== 'auto' && opts.executor !== 'tensors') {
       throw new GcError({ code: 'GC0401', message: `unknown executor '${String(opts.executor)}'`, help: "use 'auto' or 'tensors'" });
     }
+    const limit = resolveTensorLimit(opts.maxTensorBytes);
     const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
     await ensureBackend(choice.name);
     // Variable values are created from their inits on first use (compile supplies its own).
-    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto');
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', limit);
   }
 
   /** A session on a backend already selected and initialised (selectBackend + ensureBackend): no await needed. */
-  static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor'> = {}): Session {
+  static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor' | 'maxTensorBytes'> = {}): Session {
     if (!(tf.engine() as unknown as EngineInternals).registry[choice.tfjsName]) {
       throw new GcError({ code: 'GC0403', message: `backend '${choice.name}' is not initialised`, help: 'use await gc.Session.create(...)' });
     }
-    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto');
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', resolveTensorLimit(opts.maxTensorBytes));
   }
 
   /** Whether a run with these feeds must read some of them asynchronously first (prepareFeeds): tensors held by webgpu. */
@@ -350,7 +415,7 @@ export class Session {
     });
     fetches.forEach(slot);
     for (const a of assigns) slot(a.inputs[0]!);
-    const p: Plan = { fetches, feeds, schedule, frees, assigns, steps, slots: slotOf.size, slotOf, stateSlots, programs: new Map() };
+    const p: Plan = { fetches, feeds, schedule, frees, assigns, steps, slots: slotOf.size, slotOf, stateSlots, programs: new Map(), sized: new Set() };
     this.plans.set(key, p);
     return p;
   }
@@ -402,23 +467,17 @@ export class Session {
       return { t: tf.tensor(data, this.flatShape(v, data.length), dtype as tf.DataType), owned: true };
     }
     if (Array.isArray(f)) {
+      // The shape is read along first elements (at most one level past the input's rank: an array may contain itself).
       const dims: number[] = [];
-      for (let a: unknown = f; Array.isArray(a); a = a[0]) dims.push(a.length);
-      const flat = (f as unknown[]).flat(Infinity) as (number | boolean)[];
-      for (let i = 0; i < flat.length; i++) {
-        const x = flat[i];
-        if (typeof x !== 'number' && typeof x !== 'boolean') {
-          throw new GcError({ code: 'GC0401', message: `${what()}: element ${i} is ${Array.isArray(x) ? 'an array (ragged nesting)' : typeof x}, not a number`, help: 'feed a rectangular nested array of numbers' });
-        }
-      }
-      const n = dims.reduce((a, b) => a * b, 1);
-      if (n !== flat.length) throw new GcError({ code: 'GC0401', message: `${what()}: the nested array is ragged (${flat.length} numbers for shape [${dims.join(',')}])`, help: 'every row must have the same length' });
-      const data = canonicalStore(flat, dtype, what);
+      let a: unknown = f;
+      for (; Array.isArray(a) && dims.length <= shape.length; a = a[0]) dims.push(a.length);
+      const flat = rectangular(f, dims, what);
       // A nested array gives its own shape; a flat one may fill an input of rank 2 or more.
       if (dims.length !== shape.length && !(dims.length === 1 && shape.length >= 2)) {
-        throw new GcError({ code: 'GC0401', message: `input '${v.name}': expected ${typeToString(v.type)}, got an array of shape [${dims.join(',')}]`,
+        throw new GcError({ code: 'GC0401', message: `input '${v.name}': expected ${typeToString(v.type)}, got an array ${Array.isArray(a) ? `nested deeper than rank ${shape.length}` : `of shape [${dims.join(',')}]`}`,
           help: shape.length === 0 ? 'feed a number for a scalar input' : 'feed an array nested to the input\'s rank, or a flat one' });
       }
+      const data = canonicalStore(flat, dtype, what);
       const s = dims.length === shape.length ? dims : this.flatShape(v, data.length);
       return { t: tf.tensor(data, s, dtype as tf.DataType), owned: true };
     }
@@ -531,6 +590,14 @@ export class Session {
           env[i] = t;
         });
         const bindings = this.bind(fed);
+        const key = bindingKey(bindings);
+        if (!plan.sized.has(key)) {
+          // Once per binding: what every node would allocate, before any kernel runs.
+          checkPlanSizes(plan.schedule, bindings, this.backend.tfjsName, this.tensorLimit);
+          if (plan.sized.size >= SIZED_PER_PLAN) plan.sized.clear();
+          plan.sized.add(key);
+        }
+        if (this.backend.tfjsName === 'wasm') guardWasmHeap();
         for (const [i, name] of plan.stateSlots) env[i] = this.adoptState(name, stateIn(name));
         const ctx: ExecCtx = {
           backend: this.backend.tfjsName,
@@ -538,7 +605,7 @@ export class Session {
           dims: (ds: readonly Dim[]) => evalShape(ds, bindings),
           seedFor: (opSeed: number) => (opSeed >= 0 ? opSeed : this.seed === undefined ? undefined : mix(mix(this.seed, run), this.currentNode)),
         };
-        const program = this.programFor(plan, bindings);
+        const program = this.programFor(plan, bindings, key);
         if (program) {
           const ext = [...plan.feeds.map((v) => fed.get(v)!), ...plan.stateSlots.map(([i]) => env[i]!)];
           const res = program.run(ext, ctx, (id) => { this.currentNode = id; }, (st, e) => this.stepError(st.node, e, (j) => program.shapeOf(st.ins[j]!)));
@@ -552,7 +619,7 @@ export class Session {
           const n = st.node;
           if (st.kind === 'const') {
             let c = this.consts.get(n.outputs[0]!);
-            if (!c) { c = tf.keep(tensorFromData(n.attrs.value as TensorData)); this.consts.set(n.outputs[0]!, c); }
+            if (!c) { c = tf.keep(constTensorOf(n)); this.consts.set(n.outputs[0]!, c); }
             env[st.outs[0]!] = c;
           } else if (st.cachedView && env[st.ins[0]!] !== undefined) {
             // Not owned: the view outlives the run (freed when the operand's data changes, or with the session).
@@ -630,9 +697,8 @@ export class Session {
   }
 
   /** The direct wasm program of a plan for a binding, built on first use (undefined: run tfjs ops). */
-  private programFor(plan: Plan, bindings: Map<string, number>): WasmProgram | undefined {
+  private programFor(plan: Plan, bindings: Map<string, number>, key: string): WasmProgram | undefined {
     if (this.executor !== 'auto' || this.backend.tfjsName !== 'wasm' || !directAllowed()) return undefined;
-    const key = [...bindings].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
     const known = plan.programs.get(key);
     if (known !== undefined) {
       plan.programs.delete(key);
@@ -649,7 +715,7 @@ export class Session {
       shapes: values.map((v) => evalShape(v.type.shape, bindings)),
       constTensor: (v) => {
         let c = this.consts.get(v);
-        if (!c) { c = tf.keep(tensorFromData(v.producer!.attrs.value as TensorData)); this.consts.set(v, c); }
+        if (!c) { c = tf.keep(constTensorOf(v.producer!)); this.consts.set(v, c); }
         return c;
       },
       dim: (d) => evalShape([d], bindings)[0]!,
@@ -691,7 +757,7 @@ export class Session {
     if (!t) {
       const st = this.graph.stateByName(name);
       if (!st) throw new GcError({ code: 'GC0402', message: `unknown variable '${name}'` });
-      t = withBackend(this.backend.tfjsName, () => tf.keep(tensorFromData(st.init)));
+      t = withBackend(this.backend.tfjsName, () => tf.keep(tensorFromData(st.init, () => `the initial value of variable '${name}'`)));
       this.state.set(name, t);
     }
     return t;

@@ -38,6 +38,8 @@ export interface CompileOptions {
   name?: string;
   /** Accept a software WebGPU adapter (tests). */
   allowSoftwareWebgpu?: boolean;
+  /** Bytes one tensor of a run may take (see SessionOptions.maxTensorBytes; default GRAPHC_MAX_TENSOR_BYTES, else 2 GiB). */
+  maxTensorBytes?: number;
   /**
    * Optimize the traced graph before running it (default true): `f.graph` and the Session
    * see the optimized graph; gc.trace stays raw. Options choose passes and limits.
@@ -278,7 +280,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e.optimizedFor = c.name;
       e.raw = undefined;
     }
-    e.ready = Session.createReady(e.graph, c, { seed: opts.seed });
+    e.ready = Session.createReady(e.graph, c, { seed: opts.seed, maxTensorBytes: opts.maxTensorBytes });
     return e.ready;
   };
   const sessionFor = (e: Entry): Promise<Session> => {

@@ -130,8 +130,9 @@ describe('feeds by storage and backend', () => {
       // int64 data for an int32 input, within range; out of range is an error.
       expect((await run({ ...base, k: new BigInt64Array([1n, -2n, 3n, 4n]) }))[2]).toEqual([2, -4, 6, 8]);
       await expect(run({ ...base, k: new BigInt64Array([1n, 2n, 3n, 2n ** 40n]) })).rejects.toThrow(/input 'k': element 3 is 1099511627776, outside the int32 range/);
-      // Float data for an int32 input truncates as tf.tensor does; a flat number[] fills a higher rank.
-      expect((await run({ ...base, k: [1.7, -2.7, 3, 4] }))[2]).toEqual([2, -4, 6, 8]);
+      // Float data for an int32 input is an error where it is not whole (no silent truncation); a flat number[] fills a higher rank.
+      await expect(run({ ...base, k: [1.7, -2.7, 3, 4] })).rejects.toThrow(/input 'k': element 0 is 1.7, not a whole number/);
+      expect((await run({ ...base, k: new Float64Array([1, -2, 3, 4]) }))[2]).toEqual([2, -4, 6, 8]);
       expect((await run({ ...base, m: [1, 2, 3, 4] }))[1]).toEqual([2, 3, 4, 5]);
       // Rank-0 nested as [x] is a shape error, not silently accepted.
       await expect(run({ ...base, a: [1.5] })).rejects.toThrow(/input 'a': expected f32\[\], got an array of shape \[1\]/);
