@@ -349,7 +349,7 @@ const HOSTILE: ((r: Rng) => Built)[] = [
       [vi('x', T.FLOAT, [2]), vi('c', T.BOOL, [])], [vi('y', T.FLOAT, [2])]) };
   },
   (r) => {                                                                                     // long chains
-    const n = r.pick([1000, 5000, 20000]);
+    const n = r.pick([1000, 2000, 5000]);
     const nodes = Array.from({ length: n }, (_, i) => node(r.pick(['Relu', 'Neg', 'Abs', 'Exp']), [i === 0 ? 'x' : `t${i - 1}`], [i === n - 1 ? 'y' : `t${i}`]));
     return { summary: `a chain of ${n} unary nodes`, model: modelOf(nodes, [vi('x', T.FLOAT, [r.pick([2, 1024])])], [vi('y', T.FLOAT, ['n'])]) };
   },

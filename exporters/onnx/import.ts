@@ -95,8 +95,19 @@ export function fromOnnxModel(model: onnx.IModelProto, opts: ImportOptions = {})
   const gp = model.graph;
   if (!gp) throw importError('the model has no graph');
   checkModel(model, opset);
-  return new Importer(gp, opset, opts).run();
+  try {
+    return new Importer(gp, opset, opts).run();
+  } catch (e) {
+    if (e instanceof GcError) throw e;
+    // A bug of graphc's, not of the model: still a GcError (the caller's process lives), saying so.
+    const err = e instanceof Error ? e : new Error(String(e));
+    throw new OnnxImportError({ code: IMPORT_ERROR, message: `onnx import: ${INTERNAL_ERROR} (${err.name}: ${err.message.split('\n')[0]})`,
+      notes: (err.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()), help: 'please report it with the model' });
+  }
 }
+
+/** The words of an import failure that is graphc's bug (the fuzzer counts these as findings). */
+export const INTERNAL_ERROR = 'internal error of the importer';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const LOC = /^(.+):(\d+):(\d+)$/;
@@ -281,7 +292,10 @@ class Importer {
         throw new OnnxImportError({ code: e.code, message: `${describeNode(n)}: ${e.summary}`, help: e.help,
           notes: [...this.operandNotes(n), ...e.message.split('\n').slice(1).map((l) => l.replace(/^\s*(note|help|node): /, ''))] });
       }
-      throw ctx.error((e as Error).message, undefined, this.operandNotes(n));
+      // A JavaScript engine error (TypeError, RangeError…) inside a rule is graphc's bug: said so.
+      const jsError = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError;
+      const msg = e instanceof Error ? e.message : String(e);
+      throw ctx.error(jsError ? `${INTERNAL_ERROR} (${(e as Error).name}: ${msg})` : msg, jsError ? 'please report it with the model' : undefined, this.operandNotes(n));
     }
   }
 
