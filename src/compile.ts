@@ -137,8 +137,6 @@ export function materializeCreated(trace: TraceResult): void {
   });
 }
 
-/** tf.keep of every tensor in a compiled function's result (a tensor, an array or a record of them). */
-function keepAll<T>(r: T): T {
 function traceEndedError(graphName: string): GcError {
   return new GcError({ code: 'GC0107', message: `'${graphName}' was called with a tensor of a trace that has ended (asynchronous work a traced function left running)`,
     loc: userLocation(), help: 'call compiled functions from synchronous code inside the traced function, or with the results of a compiled call' });
@@ -151,6 +149,8 @@ function abandoned<T>(err: GcError): Promise<T> {
   return p;
 }
 
+/** tf.keep of every tensor in a compiled function's result (a tensor, an array or a record of them). */
+function keepAll<T>(r: T): T {
   if (r instanceof tf.Tensor) tf.keep(r);
   else if (Array.isArray(r)) for (const t of r) { if (t instanceof tf.Tensor) tf.keep(t); }
   else if (r !== null && typeof r === 'object') for (const t of Object.values(r)) { if (t instanceof tf.Tensor) tf.keep(t); }
@@ -362,12 +362,12 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     // Called while another function is traced: inlined into that graph (the value, not a Promise).
     // Under a gradient tape: eager, so that tfjs can differentiate it.
     if (isTracing() || taping()) return (fn as (...a: unknown[]) => unknown)(...all) as Promise<R>;
-    let e: Entry, args: tf.Tensor[];
-    try {
     // Called with a tensor of a trace that has ended: from asynchronous work a traced function
     // left running (the trace already failed with its own error). The rejection is marked
     // handled, so that work, if it dropped this promise, never ends the process.
     if (all.some((a) => a instanceof tf.Tensor && isTraceTensor(a))) return abandoned(traceEndedError(graphName));
+    let e: Entry, args: tf.Tensor[];
+    try {
       let statics: Map<number, StaticArg>;
       ({ args, statics } = splitArgs(all));
       e = entryFor(args, statics);
@@ -399,9 +399,9 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   const sync = (...all: unknown[]): R => {
     if (disposed) throw disposedError();
     if (isTracing() || taping()) return (fn as (...a: unknown[]) => unknown)(...all) as R;
+    if (all.some((a) => a instanceof tf.Tensor && isTraceTensor(a))) throw traceEndedError(graphName);
     const { args, statics } = splitArgs(all);
     const e = entryFor(args, statics);
-    if (all.some((a) => a instanceof tf.Tensor && isTraceTensor(a))) throw traceEndedError(graphName);
     const s = e.ready ?? (choice !== undefined ? settle(e, choice) : undefined);
     if (s === undefined) {
       throw new GcError({ code: 'GC0403', message: `f.sync: the backend of '${graphName}' is not ready yet`, loc: userLocation(),
