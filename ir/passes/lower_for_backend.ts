@@ -15,7 +15,7 @@
  *                      [32,512,10] transpose_a / _b           0.11 → 0.07 / 0.11 → 0.05 (below the threshold)
  *                      [1,784,128] transpose_b                0.07 → 0.53 (worse: below the threshold)
  *                      [8,64,128]ᵀ·[8,64,96] (rank 3)         3.88 → 3.94 (no gain: rank 2 only)
- *   tanh-via-sigmoid   tanh, 4M                               72.9 → 13.6 ms          89 → 227 (worse; not applied)
+ *   (tanh-via-sigmoid  tanh, 4M                               72.9 → 13.6 ms          dropped: see Numerics)
  *   maximum-zero-relu  maximum(x, 0), 4M                      42.1 → 3.0 ms           79.9 → 59.2 ms
  *   pow-two-square     pow(x, 2), 4M                          66.7 → 2.8 ms           80.0 → 12.9 ms
  *
@@ -28,16 +28,20 @@
  * tfjs already. min(max(x, 0), 6) → relu6 is 56 → 4.7 ms on wasm, but wasm's relu6 and clip
  * turn NaN into 0 where minimum/maximum keep it: not equivalent, not lowered.
  *
- * Numerics: tanh(x) = 2·sigmoid(2x) − 1 is within 2.5e-7 absolute of wasm's tanh (float32
- * rounding of the subtraction near 0; tested on [−20, 20]); ±Inf and NaN map as tanh does.
- * tanh(a·x + b) doubles its argument as (2a)·x + 2b (x + 2b for a = 1/2): the same float32
- * values as 2·(a·x + b), since scaling by 2 commutes with rounding (short of subnormals). maximum(x, 0) and relu
- * agree on NaN (both NaN) on cpu and wasm; pow(x, 2) and x·x are exact on both.
+ * Numerics: maximum(x, 0) and relu agree on NaN (both NaN) on cpu and wasm; pow(x, 2) and x·x
+ * are exact on both.
+ *
+ * tanh is not lowered. tanh(x) = 2·sigmoid(2x) − 1 cancels near 0: tanh(1e-8) came out 0,
+ * tanh(−1e-7) 40% off, tanh(−0) as +0 (relative error 1 below 1e-7, 1e-5 at 1e-3; wasm's Tanh
+ * is within 1.6e-7 relative everywhere). The accurate form, where(x² < 0.3025, x + x³·P(x²),
+ * 2·sigmoid(2x) − 1) with a degree-3 P (9.8e-8 relative in float32 on |x| < 0.55, 3.3e-7 beyond),
+ * is 16 nodes and measured no faster than Tanh on wasm (2 shared cores, read back included:
+ * tfjs ops, median of 9, 4M elements 201 vs 220–270 ms; compiled for wasm, median of 11, 4M
+ * 218 vs 224 ms, 64K 6.3 vs 2.6 ms). test/ir/tanh_lowering.test.ts bounds the relative error.
  */
 import type { Dim } from '../dim.js';
 import { isStatic } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
-import { tensorData } from '../tensor_data.js';
 import type { Pass, PassContext } from './pass.js';
 import { constData, insertBefore, replaceNode, splatValue, typeEq } from './rewrite.js';
 
@@ -59,46 +63,9 @@ const MATMUL_TRANSPOSE_MIN_WORK = 1 << 18;
 
 const dimEstimate = (d: Dim): number => (isStatic(d) ? d : SYMBOLIC_DIM_ESTIMATE);
 
-function f32Scalar(g: Graph, x: number): Value {
-  return g.add('const', [], { value: tensorData('float32', [], [x]) });
-}
-
 /** A one-element constant whose broadcast leaves `x`'s type unchanged, equal to `value`. */
 function isScalarConst(v: Value, value: number, x: Value, out: Value): boolean {
   return splatValue(v) === value && (constData(v)?.data.length ?? 0) === 1 && typeEq(x.type, out.type);
-}
-
-/** A float32 one-element constant that broadcasts to `out`'s type against `x`: its value. */
-function scalarOperand(v: Value, x: Value, out: Value): number | undefined {
-  const c = splatValue(v);
-  if (c === undefined || (constData(v)?.data.length ?? 0) !== 1 || v.dtype !== 'float32' || !typeEq(x.type, out.type)) return undefined;
-  return c;
-}
-
-/**
- * x = a·z + b (add of a mul, each with a one-element constant, in either operand order) with
- * 2a and 2b exact in float32: z, 2a, 2b. Only where the rewrite saves ops: a = 1/2, or the
- * add and the mul have no other users (they die).
- */
-function doubledAffine(x: Value): { z: Value; a2: number; b2: number } | undefined {
-  const add = x.producer;
-  if (add?.op !== 'add') return undefined;
-  for (const [mi, bi] of [[0, 1], [1, 0]] as const) {
-    const m = add.inputs[mi]!, bv = add.inputs[bi]!;
-    const b = scalarOperand(bv, m, x);
-    const mul = m.producer;
-    if (b === undefined || mul?.op !== 'mul') continue;
-    for (const [zi, ai] of [[0, 1], [1, 0]] as const) {
-      const z = mul.inputs[zi]!;
-      const a = scalarOperand(mul.inputs[ai]!, z, m);
-      if (a === undefined || z.dtype !== 'float32') continue;
-      const a2 = 2 * a, b2 = 2 * b;
-      if (Math.fround(a2) !== a2 || Math.fround(b2) !== b2 || !Number.isFinite(a2) || !Number.isFinite(b2)) continue;
-      if (a2 !== 1 && (x.uses.length !== 1 || m.uses.length !== 1)) continue;
-      return { z, a2, b2 };
-    }
-  }
-  return undefined;
 }
 
 export const LOWERING_RULES: readonly LoweringRule[] = [
@@ -121,27 +88,6 @@ export const LOWERING_RULES: readonly LoweringRule[] = [
           const ta2 = ta ? g.add('transpose', [a], { perm: [1, 0] }, n.loc) : a;
           const tb2 = tb ? g.add('transpose', [b], { perm: [1, 0] }, n.loc) : b;
           return g.add(n.op, [ta2, tb2, ...n.inputs.slice(2)], { ...n.attrs, transpose_a: false, transpose_b: false }, n.loc);
-        },
-      };
-    },
-  },
-  {
-    name: 'tanh-via-sigmoid',
-    backends: ['wasm'],
-    match: (n) => {
-      if (n.op !== 'tanh') return miss('not a tanh');
-      const x = n.inputs[0]!;
-      if (x.dtype !== 'float32') return miss(`${x.dtype} operand`);
-      const aff = doubledAffine(x);
-      return {
-        rewrite: (g) => {
-          const two = f32Scalar(g, 2), one = f32Scalar(g, 1);
-          // tanh(a·z + b): 2·(a·z + b) is (2a)·z + 2b exactly (scaling by 2 commutes with rounding),
-          // which is z + 2b when a = 1/2: one op fewer than the multiply by 2 (two with its scale).
-          const arg = aff === undefined ? g.add('mul', [x, two], {}, n.loc)
-            : g.add('add', [aff.a2 === 1 ? aff.z : g.add('mul', [aff.z, f32Scalar(g, aff.a2)], {}, n.loc), f32Scalar(g, aff.b2)], {}, n.loc);
-          const s = g.add('sigmoid', [arg], {}, n.loc);
-          return g.add('sub', [g.add('mul', [s, two], {}, n.loc), one], {}, n.loc);
         },
       };
     },

@@ -17,11 +17,19 @@ const SELU_SCALEALPHA = '1.7580993408473768599402175208123';
 const SELU_SCALE = '1.0507009873554804934193349852946';
 
 /** Helper functions, each emitted once when the program uses it. */
+/** tanh(a) = a + a³·P(a²) on |a| < 0.55: P's coefficients, lowest first (a relative minimax fit, float32). */
+const TANH_POLY = ['-0.3333294689655304', '0.13320724666118622', '-0.05267179757356644', '0.016437552869319916'];
+
 const WGSL_HELPERS: Readonly<Record<string, string>> = {
   gc_elu: 'fn gc_elu(a : f32) -> f32 { if (a >= 0.0) { return a; } return exp(a) - 1.0; }',
   gc_selu: `fn gc_selu(a : f32) -> f32 { if (a >= 0.0) { return ${SELU_SCALE} * a; } return ${SELU_SCALEALPHA} * (exp(a) - 1.0); }`,
   gc_sigmoid: 'fn gc_sigmoid(a : f32) -> f32 { return 1.0 / (1.0 + exp(-1.0 * a)); }',
-  gc_tanh: 'fn gc_tanh(a : f32) -> f32 { let e2x = exp(-2.0 * abs(a)); return sign(a) * (1.0 - e2x) / (1.0 + e2x); }',
+  // (1 − e)/(1 + e) with e = exp(−2|a|) cancels near 0 (tanh(1e-8) = 0, −0 → +0): there, an odd
+  // polynomial (relative error 9.8e-8 in f32 on |a| < 0.55; see ir/passes/lower_for_backend.ts).
+  gc_tanh: `fn gc_tanh(a : f32) -> f32 {
+  if (abs(a) < 0.55) { let s = a * a; return a + a * s * (((${TANH_POLY[3]} * s + ${TANH_POLY[2]}) * s + ${TANH_POLY[1]}) * s + ${TANH_POLY[0]}); }
+  let e2x = exp(-2.0 * abs(a)); return sign(a) * (1.0 - e2x) / (1.0 + e2x);
+}`,
   gc_softplus: `fn gc_softplus(a : f32) -> f32 {
   let threshold = log(1.1920928955078125e-7) + 2.0;
   let exp_a = exp(a);
