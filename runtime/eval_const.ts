@@ -1,14 +1,23 @@
 /**
  * Evaluates one node on constant inputs, for constant folding (ir/ passes get this function
- * handed in; ir/ itself never imports tfjs). It runs the node's OP_KERNELS entry on tfjs's
- * cpu backend, so a folded value is exactly what the cpu runtime computes.
+ * handed in; ir/ itself never imports tfjs). It runs the node's OP_KERNELS entry on the engine
+ * that will run the graph, so a folded value is exactly what running the node computes there:
+ * a program gives the same bits whether its inputs are fed or captured as constants (int32
+ * division by zero, casts of NaN and of out-of-range floats, the order of a long sum differ
+ * between tfjs-cpu and tfjs-wasm).
+ *
+ *   backend              evaluated on
+ *   cpu, unknown         tfjs-cpu (ONNX export: ONNX leaves these cases undefined; cpu is the reference)
+ *   wasm, tensorflow     that backend, which must be initialised (otherwise nothing is folded:
+ *                        compile folds again once the session's backend is ready)
+ *   webgpu               tfjs-cpu: webgpu reads are asynchronous and folding is not (see FOLD_ENGINE)
  *
  * Backend: the kernels are public tfjs ops, which run on tfjs's *global* backend, so the
- * evaluation switches the global backend to 'cpu' and restores the previous one in a
- * `finally`, all synchronously (no other code runs in between). `tf.setBackend` is async in
- * signature, but its body is synchronous for a backend that needs no asynchronous
- * initialisation (cpu) and for one already initialised (the one being restored); tfjs's own
- * engine relies on the same property. Both switches are checked.
+ * evaluation switches the global backend and restores the previous one in a `finally`, all
+ * synchronously (no other code runs in between). `tf.setBackend` is async in signature, but
+ * its body is synchronous for a backend that needs no asynchronous initialisation (cpu) and
+ * for one already initialised; tfjs's own engine relies on the same property. Both switches
+ * are checked.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -26,23 +35,41 @@ const staticDim = (op: OpName) => (d: Dim): number => {
   throw new Error(`cannot fold ${op}: its attrs use the symbolic dim ${dimToString(d)}`);
 };
 
-/** Computes `op` on constant inputs; throws for random and stateful ops and symbolic attrs. */
-export function evalNodeConst(op: OpName, inputs: TensorData[], attrs: Attrs): TensorData[] {
+/** The tfjs backend whose kernels fold constants for a graph that runs on `backend`. */
+export const FOLD_ENGINE: Readonly<Record<string, string>> = { cpu: 'cpu', wasm: 'wasm', tensorflow: 'tensorflow', webgpu: 'cpu' };
+
+/** The engine that folds for `backend` (cpu when unknown). */
+export function foldEngine(backend: string | undefined): string {
+  return backend === undefined ? 'cpu' : FOLD_ENGINE[backend] ?? 'cpu';
+}
+
+/** Whether constants can be folded for `backend` now (its folding engine is initialised). */
+export function canFoldFor(backend: string | undefined): boolean {
+  const e = foldEngine(backend);
+  return e === 'cpu' || tf.engine().registry[e] !== undefined;
+}
+
+/**
+ * Computes `op` on constant inputs as the engine of `backend` does (see the table above);
+ * throws for random and stateful ops, symbolic attrs, and an engine not initialised yet.
+ */
+export function evalNodeConst(op: OpName, inputs: TensorData[], attrs: Attrs, backend?: string): TensorData[] {
   const effect = opDef(op).effect;
   if (effect !== 'pure') throw new Error(`cannot fold ${op}: it is ${effect}, only pure ops can be evaluated at compile time`);
   const kernel = OP_KERNELS[op];
   if (isUnsupported(kernel)) throw new Error(`cannot fold ${op}: ${kernel.unsupported}`);
   const outTypes = inferTypes(op, inputs.map((x) => ({ dtype: x.dtype, shape: x.shape })), attrs);
   const dim = staticDim(op);
+  const engineName = foldEngine(backend);
   const ctx: ExecCtx = {
-    backend: 'cpu',
+    backend: engineName,
     dim,
     dims: (ds) => ds.map(dim),
     seedFor: () => { throw new Error(`cannot fold ${op}: it draws random numbers`); },
   };
-  return onCpuBackend(() => {
+  return onBackend(engineName, () => {
     const outs = tf.tidy(() => {
-      const r = kernel(inputs.map(tensorFromData), new AttrReader(op, attrs), ctx);
+      const r = kernel(inputs.map((x) => tensorFromData(x)), new AttrReader(op, attrs), ctx);
       return Array.isArray(r) ? r : [r];
     });
     try {
@@ -70,16 +97,19 @@ function convert(values: ArrayLike<number>, dtype: DType): TypedArray {
   }
 }
 
-/** Runs `f` with tfjs's global backend set to 'cpu', restoring the previous backend after. */
-function onCpuBackend<T>(f: () => T): T {
+/** Runs `f` with tfjs's global backend set to `name`, restoring the previous backend after. */
+function onBackend<T>(name: string, f: () => T): T {
   const engine = tf.engine();
   const prev: string | undefined | null = engine.backendName;
-  if (prev === 'cpu') return f();
-  if (prev && engine.registry[prev] === undefined) {
-    throw new Error(`cannot evaluate on cpu while tfjs backend '${prev}' is still initialising: await tf.ready() first`);
+  if (prev === name) return f();
+  if (name !== 'cpu' && engine.registry[name] === undefined) {
+    throw new Error(`cannot fold for ${name}: the backend is not initialised yet (await tf.setBackend('${name}') first)`);
   }
-  void tf.setBackend('cpu');
-  if (engine.backendName !== 'cpu') throw new Error('could not switch tfjs to the cpu backend');
+  if (prev && engine.registry[prev] === undefined) {
+    throw new Error(`cannot evaluate on ${name} while tfjs backend '${prev}' is still initialising: await tf.ready() first`);
+  }
+  void tf.setBackend(name);
+  if (engine.backendName !== name) throw new Error(`could not switch tfjs to the ${name} backend`);
   try {
     return f();
   } finally {

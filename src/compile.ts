@@ -23,6 +23,7 @@ import type { StaticArg } from './trace/trace_function.js';
 import type { TraceGuard } from './trace/hyperparams.js';
 import type { OptimizeOptions } from './optimize.js';
 import { optimizeInPlace } from './optimize.js';
+import { canFoldFor } from '../runtime/eval_const.js';
 import type { OutputStructure, TraceResult } from './trace/tracer.js';
 import { userLocation } from './trace/source_loc.js';
 
@@ -248,10 +249,13 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       if (opts.optimize !== false) {
         // Backend-aware passes need the backend: named, it is known now; under 'auto' the graph
         // is optimized without them until the session resolves the choice, then again for it.
+        // Constants fold with the semantics of the engine that runs the graph (runtime/eval_const.ts):
+        // a named backend not initialised yet (wasm before its first use) is treated as 'auto' is.
         const named = optimizeBackend();
-        if (named === undefined) e.raw = t.graph.clone();
-        optimizeInPlace(t.graph, optimizeOpts(named));
-        e.optimizedFor = named;
+        const foldable = named !== undefined && canFoldFor(named);
+        if (!foldable) e.raw = t.graph.clone();
+        optimizeInPlace(t.graph, foldable ? optimizeOpts(named) : { ...optimizeOpts(named), foldFor: 'cpu' });
+        e.optimizedFor = foldable ? named : undefined;
       }
       entries.set(key, e);
     }

@@ -24,6 +24,12 @@ export interface OptimizeOptions {
    * norm then folds into the weights). Never used by compile, which shares state with tf.Variables.
    */
   freeze?: boolean;
+  /**
+   * The engine whose semantics constant folding computes with (default: the one `backend` runs
+   * on, see runtime/eval_const.ts). compile folds with 'cpu' for the graph it shows before the
+   * session's backend is ready, and folds again for that backend once it is.
+   */
+  foldFor?: string;
 }
 
 export type { PassReport };
@@ -31,8 +37,9 @@ export type { PassReport };
 /** The pass context for `opts`, with the tfjs constant evaluator. */
 export function optimizeContext(opts: OptimizeOptions = {}): PassContext {
   const backend = opts.backend === 'auto' ? undefined : opts.backend;
+  const foldFor = opts.foldFor ?? backend;
   return {
-    evaluate: evalNodeConst,
+    evaluate: (op, inputs, attrs) => evalNodeConst(op, inputs, attrs, foldFor),
     maxFoldElements: opts.maxFoldElements ?? DEFAULT_MAX_FOLD_ELEMENTS,
     ...(backend !== undefined ? { backend } : {}),
     verify: opts.verify ?? process.env['GRAPHC_VERIFY'] === '1',

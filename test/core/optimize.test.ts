@@ -73,24 +73,27 @@ describe('gc.optimize and compile({optimize})', () => {
 });
 
 describe("compile with the default backend ('auto') optimizes for the backend auto picks", () => {
-  it('gc.compile(tf.tanh) lowers tanh on the wasm pick exactly as backend: "wasm" does', async () => {
-    const fn = (x: tf.Tensor) => tf.tanh(x);
-    const auto = gc.compile(fn, { inputs: [gc.spec(['n'])] });
-    const wasm = gc.compile(fn, { inputs: [gc.spec(['n'])], backend: 'wasm' });
+  // The witness is a wasm-only rewrite: a transposed rank-2 matmul gets an explicit transpose.
+  const fn = (a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, true, false);
+  it('gc.compile of aᵀ·b lowers the transposed matmul on the wasm pick exactly as backend: "wasm" does', async () => {
+    const specs = [gc.spec([256, 'm']), gc.spec([256, 64])];
+    const auto = gc.compile(fn, { inputs: specs });
+    const wasm = gc.compile(fn, { inputs: specs, backend: 'wasm' });
     const s = await auto.session();
     expect(s.backend.name).toBe('wasm'); // no tfjs-node and no hardware GPU on the test machines
-    expect(ops(wasm.graph)).not.toContain('tanh');
+    await wasm.ready();
+    expect(ops(wasm.graph)).toContain('transpose');
     expect(auto.graph.toString()).toBe(wasm.graph.toString());
-    const x = tf.linspace(-5, 5, 11);
-    const [a, w] = [await auto(x) as tf.Tensor, await wasm(x) as tf.Tensor];
-    expect(Array.from(a.dataSync())).toEqual(Array.from(w.dataSync()));
+    const a = tf.randomNormal([256, 128], 0, 1, 'float32', 1), b = tf.randomNormal([256, 64], 0, 1, 'float32', 2);
+    const [ya, yw] = [await auto(a, b) as tf.Tensor, await wasm(a, b) as tf.Tensor];
+    expect(Array.from(ya.dataSync())).toEqual(Array.from(yw.dataSync()));
     auto.dispose(); wasm.dispose();
   });
 
   it('without specs (traced per call signature) too', async () => {
-    const auto = gc.compile((x: tf.Tensor) => tf.tanh(x));
-    await auto(tf.ones([3]));
-    expect(ops(auto.graph)).not.toContain('tanh');
+    const auto = gc.compile(fn);
+    await auto(tf.ones([256, 128]), tf.ones([256, 64]));
+    expect(ops(auto.graph)).toContain('transpose');
     auto.dispose();
   });
 });
