@@ -68,6 +68,7 @@ export const Codes = {
   inputMismatch: 'GC0401',
   sessionName: 'GC0402',
   runtime: 'GC0403',
+  importBudget: 'GC0520', // an ONNX import past its budget of nodes, folding work or constant bytes (ImportOptions.budget)
   onnxNames: 'GC0530', // an ONNX model whose names are not well formed: duplicates, undefined operands, cycles
   onnxArity: 'GC0531', // an ONNX node with more or fewer operands or results than its op schema allows
   onnxAttr: 'GC0532', // an ONNX attribute value that is invalid whatever the shapes (a kernel of 0, an LRN size of 0)

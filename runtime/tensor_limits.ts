@@ -83,15 +83,20 @@ interface EngineBounds {
   readonly int32: boolean;
   /** The most bytes one allocation can have. */
   readonly heapMax: number;
-  /** Pooling and convolution kernels allocate a pointer per window tap and output position (XNNPACK's indirection buffers). */
-  readonly windowWorkspace: boolean;
+  /**
+   * What pooling and convolution kernels spend per window tap and output position: 'pointer',
+   * a 4-byte pointer allocated (XNNPACK's indirection buffers, sized in 32 bits); 'loop', an
+   * iteration of an int32 loop (WGSL shaders, which walk the whole window, padding included:
+   * a 2^30-row window over a 2×2 input hung the engine).
+   */
+  readonly window: 'pointer' | 'loop' | undefined;
 }
 
 function boundsOf(engine: string): EngineBounds {
   switch (engine) {
-    case 'wasm': return { int32: true, heapMax: WASM_HEAP_MAX, windowWorkspace: true };
-    case 'webgpu': return { int32: true, heapMax: Infinity, windowWorkspace: false };
-    default: return { int32: false, heapMax: Infinity, windowWorkspace: false };
+    case 'wasm': return { int32: true, heapMax: WASM_HEAP_MAX, window: 'pointer' };
+    case 'webgpu': return { int32: true, heapMax: Infinity, window: 'loop' };
+    default: return { int32: false, heapMax: Infinity, window: undefined };
   }
 }
 
@@ -173,7 +178,7 @@ export function checkPlanSizes(nodes: readonly Node[], bindings: Bindings, engin
       }
     }
     if (bounds.int32) checkInt32Attrs(n, bindings, engine, operandNotes);
-    if (bounds.windowWorkspace) checkWindows(n, shapeOf, engine, limit, engineError, operandNotes);
+    if (bounds.window !== undefined) checkWindows(n, shapeOf, engine, bounds.window, limit, engineError, operandNotes);
   }
 }
 
@@ -207,10 +212,12 @@ function checkInt32Attrs(n: Node, bindings: Bindings, engine: string, operandNot
  * tfjs-backend-wasm's pooling and convolution kernels are XNNPACK operators that allocate an
  * indirection buffer of a pointer (4 bytes) per window tap and output position, sized in
  * 32-bit arithmetic: a window of 2^30 rows over a 2×2 input (pads make the result 2×2) wrapped
- * that size and the kernel wrote past it. The padded input and the dilated window must be int32
- * too. Bounded by the lower of the user's limit and int32.
+ * that size and the kernel wrote past it; bounded by the lower of the user's limit and int32.
+ * tfjs-webgpu's shaders loop over every tap of the window for each output with int32 counters:
+ * the same model never finished; taps × positions are bounded by int32. The padded input and
+ * the dilated window must be int32 on both.
  */
-function checkWindows(n: Node, shapeOf: (v: Value) => number[] | undefined, engine: string, limit: TensorLimit,
+function checkWindows(n: Node, shapeOf: (v: Value) => number[] | undefined, engine: string, per: 'pointer' | 'loop', limit: TensorLimit,
   engineError: (n: Node, what: string, help: string) => GcError, operandNotes: (n: Node) => string[]): void {
   const fusion = OPS[n.op].fusion;
   if (fusion !== 'conv' && fusion !== 'pool') return;
@@ -236,6 +243,12 @@ function checkWindows(n: Node, shapeOf: (v: Value) => number[] | undefined, engi
   for (const v of [...n.inputs, ...n.outputs]) {
     const s = shapeOf(v);
     if (s !== undefined && s.length === 4) positions = Math.max(positions, s[0]! * s[1]! * s[2]!);
+  }
+  if (per === 'loop') {
+    if (positions * kh * kw > INT32_MAX) {
+      throw engineError(n, `the ${engine} engine's kernel would loop over ${formatCount(positions * kh * kw)} window taps (${formatCount(positions)} output positions × ${kh}×${kw}), past the int32 counts it computes with`, help);
+    }
+    return;
   }
   const workspace = positions * kh * kw * 4;
   if (workspace > INT32_MAX) {
