@@ -19,6 +19,8 @@ import type { SourceLoc } from '../../ir/errors.js';
 import { captureStack, userLocation } from './source_loc.js';
 
 export interface PromiseWatch {
+  /** Starts recording (once). */
+  start(): void;
   /** Stops recording (idempotent). */
   stop(): void;
   /** Where the first promise still pending was created; undefined when none is pending. */
@@ -29,19 +31,25 @@ export interface PromiseWatch {
 
 const ignore = (): undefined => undefined;
 
-/** Records the promises created from now until stop(). */
+/** Records the promises created between start() and stop(). */
 export function watchPromises(): PromiseWatch {
   const created: Promise<unknown>[] = [];
   const stacks = new Map<Promise<unknown>, ReturnType<typeof captureStack>>();
   const settled = new WeakSet<Promise<unknown>>();
-  let stopHook: Function | undefined = promiseHooks.createHook({
-    init(p: Promise<unknown>) {
-      created.push(p);
-      if (created.length <= 8) stacks.set(p, captureStack());
-    },
-    settled(p: Promise<unknown>) { settled.add(p); },
-  });
+  let stopHook: Function | undefined;
+  let started = false;
   return {
+    start() {
+      if (started) return;
+      started = true;
+      stopHook = promiseHooks.createHook({
+        init(p: Promise<unknown>) {
+          created.push(p);
+          if (created.length <= 8) stacks.set(p, captureStack());
+        },
+        settled(p: Promise<unknown>) { settled.add(p); },
+      });
+    },
     stop() { stopHook?.(); stopHook = undefined; },
     pending() {
       const open = created.filter((p) => !settled.has(p));

@@ -36,6 +36,16 @@ export function isTraceTensor(t: tf.Tensor): boolean {
   return traceIds.has(t.dataId);
 }
 
+/** Data ids of variables a failed trace created and then freed: their names, for the error a later use gets. */
+const revoked = new WeakMap<DataId, string>();
+
+/** Frees a variable a failed trace created (unregistered, its data freed), remembering it for a clear error. */
+export function revokeVariable(v: tf.Variable): void {
+  if (v.isDisposed) return;
+  revoked.set(v.dataId, v.name);
+  v.dispose();
+}
+
 /** Per-trace recording state; the backend forwards to the active recorder. */
 export class Recorder {
   readonly values = new Map<DataId, Value>();
@@ -47,6 +57,11 @@ export class Recorder {
 
   valueOf(dataId: DataId, kernel: string): Value {
     const v = this.values.get(dataId) ?? this.foreignConstant(dataId);
+    const freed = v === undefined ? revoked.get(dataId) : undefined;
+    if (freed !== undefined) {
+      throw new GcError({ code: 'GC0105', message: `${kernel}: variable '${freed}' was created by an earlier trace that failed, and was freed with it (a failed trace leaves tfjs as it found it)`,
+        loc: userLocation(), help: 'create the variable again (reset the reference that holds it, or rebuild the layer), or create variables outside the compiled function' });
+    }
     if (v === undefined) {
       throw new GcError({ code: 'GC0101', message: `${kernel}: an operand has no value in the trace`, loc: userLocation(),
         help: 'a tensor was disposed before use, or comes from an earlier trace' });

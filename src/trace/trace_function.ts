@@ -18,6 +18,7 @@ import { paramNames } from './spec.js';
 import type { ConcreteInput, OutputStructure, TraceResult } from './tracer.js';
 import { createdBeforeFailure, traceOnce } from './tracer.js';
 import type { TraceHooks } from './tracer.js';
+import { revokeVariable } from './backend.js';
 import type { UserDims } from './user_shapes.js';
 import { sizesMentioned, speakUserDims } from './user_shapes.js';
 import { makePlan, unify } from './unify.js';
@@ -218,7 +219,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
     // A failed trace leaves tfjs as it found it: the variables it created (also those given
     // their initial values for a retry between attempts) are unregistered and freed, and the
     // optimizers it stepped get back the slots they had.
-    for (const v of createdHere) if (!v.isDisposed) v.dispose();
+    for (const v of createdHere) revokeVariable(v);
     for (const restore of optimizerStates.values()) restore();
     throw err;
   }

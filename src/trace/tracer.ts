@@ -250,6 +250,8 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
         return engine.makeTensorFromTensorInfo({ dataId: id, shape: inp.shape, dtype: inp.dtype === 'int64' ? 'int32' : inp.dtype }, backend);
       });
       let r: unknown;
+      // Only the function's own promises: none of graphc's (tf.setBackend above) are watched.
+      promises.start();
       try {
         r = fn(...args);
       } finally {

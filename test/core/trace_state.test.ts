@@ -177,4 +177,18 @@ describe('a failed trace leaves the tfjs engine as it found it', () => {
     expect(Array.from(y.dataSync())).toEqual([2, 2]);
     expect(Array.from(v!.dataSync())).toEqual([1, 1]);
   });
+
+  it('a variable kept from a failed trace (v ??= tf.variable(...)) was freed with it: its next use says so', async () => {
+    let v: tf.Variable | undefined;
+    let bad = true;
+    const fn = (x: tf.Tensor) => { v ??= tf.variable(tf.ones([2]), true, 'kept_from_failed'); const y = tf.add(x, v); if (bad) throw new Error('user bug'); return y; };
+    await expect(gc.compile(fn, { backend: 'cpu' })(tf.ones([2]))).rejects.toThrow('user bug');
+    expect(v!.isDisposed).toBe(true);
+    expect(tf.engine().state.registeredVariables['kept_from_failed']).toBeUndefined();
+    bad = false;
+    await expect(gc.compile(fn, { backend: 'cpu' })(tf.ones([2]))).rejects.toThrow(/GC0105[\s\S]*variable 'kept_from_failed' was created by an earlier trace that failed/);
+    v = undefined;
+    const y = (await gc.compile(fn, { backend: 'cpu' })(tf.ones([2]))) as tf.Tensor;
+    expect(Array.from(y.dataSync())).toEqual([2, 2]);
+  });
 });
