@@ -32,6 +32,8 @@ export interface FuzzOptions {
   readonly seed: number;
   readonly cases: number;
   readonly first?: number;
+  /** Run these case indices instead of first … first + cases - 1 (regressions). */
+  readonly indices?: readonly number[];
   readonly workers?: number;
   readonly timeMs?: number;
   readonly rssMb?: number;
@@ -47,10 +49,11 @@ export async function fuzzOnnx(o: FuzzOptions): Promise<FuzzSummary> {
   const outcomes: Record<string, number> = {};
   let peak = 0, slowest = 0;
   const t0 = performance.now();
-  await runPool(o.cases, (i) => {
-    const c = makeCase(seeds, o.seed, first + i);
+  const indexOf = (i: number) => o.indices?.[i] ?? first + i;
+  await runPool(o.indices?.length ?? o.cases, (i) => {
+    const c = makeCase(seeds, o.seed, indexOf(i));
     made.set(i, c);
-    return { bytes: c.bytes, feedSeed: (o.seed * 7919 + first + i) >>> 0 };
+    return { bytes: c.bytes, feedSeed: (o.seed * 7919 + indexOf(i)) >>> 0 };
   }, (i, r) => {
     const c = made.get(i)!;
     made.delete(i);
@@ -72,7 +75,7 @@ export async function fuzzOnnx(o: FuzzOptions): Promise<FuzzSummary> {
     o.onCase?.(c, r);
   }, { workers: o.workers, timeMs: o.timeMs, rssMb: o.rssMb });
   failures.sort((a, b) => a.index - b.index);
-  return { cases: o.cases, failures, outcomes, elapsedMs: performance.now() - t0, peakRssMb: peak, slowestMs: slowest };
+  return { cases: o.indices?.length ?? o.cases, failures, outcomes, elapsedMs: performance.now() - t0, peakRssMb: peak, slowestMs: slowest };
 }
 
 export function formatSummary(s: FuzzSummary, seed: number): string {

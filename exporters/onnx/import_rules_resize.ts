@@ -91,8 +91,34 @@ function axisWeights(n: number, m: number, scale: number, roi: [number, number],
   return { w, outside };
 }
 
+/**
+ * Elements of the constant tables a resize builds at import time (a weight matrix per axis,
+ * the extrapolation mask): past it the node is refused before anything is allocated.
+ */
+export const RESIZE_TABLE_LIMIT = 1 << 20;
+
+/** Refuses scales and sizes no resize can have, and resizes whose tables pass RESIZE_TABLE_LIMIT. */
+function checkResize(x: Value, sizes: readonly number[], scales: readonly number[], masked: boolean): void {
+  const list = (xs: readonly number[]) => `[${xs.join(', ')}]`;
+  if (sizes.length !== x.shape.length || scales.length !== x.shape.length) {
+    fail(`scales ${list(scales)} / sizes ${list(sizes)} need one value per axis of operand ${x.dtype}${shapeToString(x.shape)}`);
+  }
+  if (scales.some((s) => !Number.isFinite(s) || s <= 0)) fail(`scales ${list(scales)}: each must be finite and > 0`);
+  if (sizes.some((m) => !Number.isSafeInteger(m) || m < 0)) fail(`output sizes ${list(sizes)}: each must be a non-negative integer`);
+  sizes.forEach((m, a) => {
+    const n = x.shape[a]!;
+    if (isStatic(n) && m * n > RESIZE_TABLE_LIMIT && !(m === n && scales[a] === 1)) {
+      fail(`resizing axis ${a} from ${n} to ${m} needs a ${m}×${n} weight table (${m * n} elements; graphc builds at most ${RESIZE_TABLE_LIMIT})`,
+        'resize in smaller steps, or check the scales and sizes');
+    }
+  });
+  const total = sizes.reduce((p, d) => p * d, 1);
+  if (masked && total > RESIZE_TABLE_LIMIT) fail(`tf_crop_and_resize to ${list(sizes)} needs a mask of ${total} elements (graphc builds at most ${RESIZE_TABLE_LIMIT})`);
+}
+
 /** Resizes x to `sizes` (scales used by the coordinate transforms). */
 function resize(c: NodeCtx, x: Value, sizes: number[], scales: number[], roi: number[], r: ResizeMode): Value {
+  checkResize(x, sizes, scales, r.transform === 'tf_crop_and_resize');
   const rank = x.shape.length;
   const dtype = x.dtype;
   let y = c.b.cast(x, 'float32');
@@ -171,7 +197,7 @@ const resizeRule: ImportRule = (c) => {
   let sizes: number[], scales: number[];
   if (sizesIn) {
     sizes = full(sizesIn, 0).map((s, i) => (axes.includes(i) ? s : shape[i]!));
-    scales = sizes.map((m, i) => m / shape[i]!);
+    scales = sizes.map((m, i) => (shape[i] === 0 ? 1 : m / shape[i]!));
   } else if (scalesIn) {
     scales = full(scalesIn, 1);
     sizes = shape.map((n, i) => Math.floor(n * scales[i]!));

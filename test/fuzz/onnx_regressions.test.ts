@@ -1,0 +1,70 @@
+/**
+ * Failures the ONNX importer fuzzer found (bench/fuzz_onnx.ts), each rerun from its seed and
+ * case index in a child process under the fuzzer's budgets (10 s, 2 GB): each must now end in
+ * an import or a GcError. The models are made by bench/fuzz_onnx/cases.ts; hostile cases do
+ * not depend on the seed models, so they reproduce wherever the test runs.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import * as gc from 'graphc';
+import { onnx } from '../../exporters/onnx/proto.js';
+import { formatSummary, fuzzOnnx } from '../../bench/fuzz_onnx.js';
+import { loadSeeds } from '../../bench/fuzz_onnx/seeds.js';
+import { makeCase } from '../../bench/fuzz_onnx/cases.js';
+
+/** seed → [case index, what it was, what went wrong before the fix]. */
+const FOUND: Record<number, [number, string, string][]> = {
+  2: [
+    [33, 'If nested 2000 deep', 'RangeError: Maximum call stack size exceeded in the import checks'],
+    [229, 'If nested 2000 deep', 'RangeError: Maximum call stack size exceeded in the import checks'],
+  ],
+  4: [
+    [117, 'Resize by -1', 'RangeError: Invalid array length (a weight table of negative size)'],
+    [135, 'Resize by Infinity', 'RangeError: Invalid array length'],
+    [311, 'Resize by 1000000000', 'RangeError: Invalid array length (a 4e9×4 weight table)'],
+    [1163, 'Resize by NaN', 'RangeError: Invalid array length'],
+  ],
+};
+
+describe('ONNX importer fuzz regressions', () => {
+  for (const [seed, cases] of Object.entries(FOUND)) {
+    it(`seed ${seed}: cases ${cases.map(([i]) => i).join(', ')}`, async () => {
+      const seeds = loadSeeds();
+      for (const [i, what] of cases) expect(makeCase(seeds, Number(seed), i).summary, 'the generator still makes the case').toContain(what);
+      const s = await fuzzOnnx({ seed: Number(seed), cases: cases.length, indices: cases.map(([i]) => i), workers: 1 });
+      expect(s.failures, formatSummary(s, Number(seed))).toEqual([]);
+    }, 120_000);
+  }
+});
+
+describe('Resize with any scales or sizes (fuzz seed 4: negative, NaN, infinite and huge scales threw RangeError)', () => {
+  const A = onnx.AttributeProto.AttributeType, T = onnx.TensorProto.DataType;
+  const resizeModel = (scales: number[] | undefined, sizes: number[] | undefined, mode: string): Uint8Array => onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'r', node: [{ opType: 'Resize', input: ['x', '', scales ? 's' : '', sizes ? 'z' : ''], output: ['y'], attribute: [{ name: 'mode', type: A.STRING, s: new TextEncoder().encode(mode) }] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.FLOAT, shape: { dim: [1, 1, 4, 4].map((d) => ({ dimValue: d })) } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: T.FLOAT } } }],
+      initializer: [...(scales ? [{ name: 's', dataType: T.FLOAT, dims: [4], floatData: scales }] : []), ...(sizes ? [{ name: 'z', dataType: T.INT64, dims: [4], int64Data: sizes }] : [])],
+    },
+  })).finish();
+  const scale = fc.oneof(fc.constantFrom(-1, 0, NaN, Infinity, -Infinity, 1e9, 2 ** 20, 0.5, 1, 2, 3), fc.double({ min: -10, max: 10, noNaN: true }));
+  const size = fc.oneof(fc.constantFrom(-1, 0, 1, 4, 8, 2 ** 31, 2 ** 40), fc.integer({ min: 0, max: 16 }));
+
+  it('imports with the output size ONNX gives, or refuses with a GcError that names the node', () => {
+    fc.assert(fc.property(fc.boolean(), fc.tuple(scale, scale), fc.tuple(size, size), fc.constantFrom('nearest', 'linear', 'cubic'), (bySizes, [sh, sw], [zh, zw], mode) => {
+      const bytes = bySizes ? resizeModel(undefined, [1, 1, zh, zw], mode) : resizeModel([1, 1, sh, sw], undefined, mode);
+      let g: gc.Graph;
+      try {
+        g = gc.fromOnnx(bytes);
+      } catch (e) {
+        expect(e).toBeInstanceOf(gc.GcError);
+        expect((e as Error).message).not.toMatch(/internal error/);
+        expect((e as Error).message).toMatch(/onnx node \(Resize\)/);
+        return;
+      }
+      const want = bySizes ? [1, 1, zh, zw] : [1, 1, Math.floor(4 * Math.fround(sh)), Math.floor(4 * Math.fround(sw))];   // scales are float32
+      expect(g.outputs[0]!.value.shape).toEqual(want);
+    }), { numRuns: 300, seed: 17 });
+  });
+});
