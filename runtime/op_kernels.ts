@@ -18,6 +18,7 @@ import type { TensorData } from '../ir/tensor_data.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { fusedElementwiseKernel } from './fused/fused_elementwise.js';
 import { conv2dCpu, matmulCpu } from './cpu_kernels.js';
+import { checkFitsInt64AsInt32 } from './tensor_limits.js';
 import { avgPoolNaNs, sameAsExplicit } from './wasm_direct.js';
 
 // ---- helpers -------------------------------------------------------------------------
@@ -452,7 +453,13 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   is_nan: intOnWasm(tf.isNaN, () => 0, 'bool'), is_inf: u(tf.isInf), is_finite: intOnWasm(tf.isFinite, () => 1, 'bool'),
   logical_not: u(tf.logicalNot),
   // To bool, TF's cast is x ≠ 0 (NaN → true); tfjs-backend-wasm's Cast copies bytes (0.5 → false, 256 → false, -1 → 255).
-  cast: ([x], a) => (a.dtype('dtype') === 'bool' && x!.dtype !== 'bool' ? tf.notEqual(x!, tf.scalar(0, x!.dtype)) : tf.cast(x!, tfDtype(a.dtype('dtype')))),
+  cast: ([x], a, ctx) => {
+    const to = a.dtype('dtype');
+    if (to === 'bool' && x!.dtype !== 'bool') return tf.notEqual(x!, tf.scalar(0, x!.dtype));
+    // Float to int64 is narrowed to int32: checked where the data can be read synchronously (not webgpu).
+    if (to === 'int64' && x!.dtype === 'float32' && (ctx.backend === 'cpu' || ctx.backend === 'wasm')) checkFitsInt64AsInt32(x!.dataSync() as Float32Array);
+    return tf.cast(x!, tfDtype(to));
+  },
   zeros_like: u(tf.zerosLike), ones_like: u(tf.onesLike),
 
   // elementwise binary

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { evalShape } from '../ir/dim.js';
 import type { Dim } from '../ir/dim.js';
-import { GcError, locToString } from '../ir/errors.js';
+import { Codes, GcError, locToString } from '../ir/errors.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
 import { AttrReader, OPS } from '../ir/ops.js';
@@ -15,7 +15,7 @@ import { ensureBackend, selectBackend } from './backends.js';
 import type { BackendChoice, BackendName } from './backends.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { NO_TEMPORARIES, OP_KERNELS, isUnsupported, tensorOfData } from './op_kernels.js';
-import { checkPlanSizes, describeNode, resolveTensorLimit, valueLabel } from './tensor_limits.js';
+import { Int64Narrowing, checkPlanSizes, describeNode, resolveTensorLimit, valueLabel } from './tensor_limits.js';
 import type { TensorLimit } from './tensor_limits.js';
 import { WasmProgram, directAllowed } from './wasm_direct.js';
 import type { PlanStep, ProgramStats } from './wasm_direct.js';
@@ -685,6 +685,10 @@ export class Session {
 
   private stepError(n: Node, e: unknown, shapeOf: (j: number) => readonly number[] | undefined): Error {
     if (e instanceof GcError) return e;
+    if (e instanceof Int64Narrowing) {
+      return new GcError({ code: Codes.int64Range, message: `while executing ${describeNode(n)}: ${e.message}`, loc: n.loc,
+        help: 'keep int64 values within ±2^31 (indices and shapes are); ONNX Runtime computes int64 exactly' });
+    }
     return new GcError({ code: 'GC0403', message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,
       notes: n.inputs.map((v, j) => `${valueLabel(v)}: ${typeToString(v.type)} = [${shapeOf(j)?.join(',')}]`) });
   }

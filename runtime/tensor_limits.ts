@@ -260,3 +260,19 @@ function checkWindows(n: Node, shapeOf: (v: Value) => number[] | undefined, engi
       notes: [...operandNotes(n), `limit: ${limit.bytes} bytes per tensor, from ${limit.source}`], help: HELP_RAISE });
   }
 }
+
+/**
+ * A float value cast to int64 that int32 cannot hold (the engines compute int64 as int32: tfjs
+ * wraps 1e10 to 1410065408). Thrown by the cast kernels; the Session names the node (GC0408).
+ */
+export class Int64Narrowing extends Error {}
+
+/** Throws Int64Narrowing for the first value that truncates outside int32 (NaN is left: ONNX leaves it undefined). */
+export function checkFitsInt64AsInt32(values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (x >= 2147483648 || x <= -2147483649) {
+      throw new Int64Narrowing(`element ${i} is ${x}, which int64 holds but int32, in which graphc's tfjs engines compute int64, does not`);
+    }
+  }
+}

@@ -19,6 +19,7 @@ import type { Dim } from '../ir/dim.js';
 import type { Node, Value } from '../ir/graph.js';
 import type { AttrReader } from '../ir/ops.js';
 import type { ExecCtx, OpKernel } from './kernel_types.js';
+import { checkFitsInt64AsInt32 } from './tensor_limits.js';
 
 type Dt = 'float32' | 'int32' | 'bool';
 /** CppDType of tfjs-backend-wasm (kernels/types.ts). */
@@ -479,6 +480,13 @@ export class WasmProgram {
           return { inPlace: false, run: () => {
             const src = this.view(from, offs[x]!, n), dst = this.view(to, offs[out]!, n);
             for (let i = 0; i < n; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+          } };
+        }
+        if (from === 'float32' && st.node.outputs[0]!.dtype === 'int64') {
+          return { inPlace: false, run: () => {
+            const src = this.view(from, offs[x]!, n);
+            checkFitsInt64AsInt32(src);
+            this.view(to, offs[out]!, n).set(src);
           } };
         }
         return { inPlace: false, run: () => { this.view(to, offs[out]!, n).set(this.view(from, offs[x]!, n)); } };

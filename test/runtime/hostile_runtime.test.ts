@@ -268,6 +268,20 @@ describe('int64 at run time: values int32 cannot hold are errors, never wrapped'
     });
   }
 
+  for (const e of ENGINES) {
+    it(`${label(e)}: a float cast to int64 past int32 is an error (1e10 read 1410065408); within it, truncation as ONNX's Cast`, async () => {
+      const m = model({ opset: 13, nodes: [node('Cast', ['x'], ['c'], [attr.int('to', T.INT64)]), node('Cast', ['c'], ['y'], [attr.int('to', T.FLOAT)])],
+        inputs: [valueInfo('x', T.FLOAT, [3])], outputs: [valueInfo('y', T.FLOAT, [3])] });
+      expect(await runOnnx(m, e, { x: [3.7, -2.5, 2 ** 31 - 128] })).toEqual([3, -2, 2 ** 31 - 128]);
+      for (const big of [1e10, -(2 ** 31) - 256, Infinity]) {
+        const err = await gcErrorOf(runOnnx(m, e, { x: [1, big, 2] }));
+        expect(err.code).toBe('GC0408');
+        expect(err.message).toMatch(new RegExp(`cast .*element 1 is ${String(big).replace('+', '\\+')}, which int64 holds but int32`));
+      }
+      await normalRun(e, 8);
+    });
+  }
+
   it('int32 inputs take the whole int32 range from numbers and refuse one past it (2^31 wrapped to -2^31)', async () => {
     const g = gc.trace((a: tf.Tensor) => tf.add(a, tf.scalar(1, 'int32')), [gc.spec([2], 'int32')]);
     for (const e of ENGINES) {
