@@ -29,6 +29,7 @@ import { dce } from '../../ir/passes/dce.js';
 import { verifyGraph } from '../../ir/verify.js';
 import '../../ir/printer.js';
 import { Builder, describeNode, IMPORT_ERROR, NeedsConstant, NodeCtx, OnnxImportError, RuleError } from './import_ctx.js';
+import type { ImportBudget } from './import_ctx.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { checkModel } from './import_check.js';
 import { ruleFor } from './import_rules.js';
@@ -55,6 +56,8 @@ export interface ImportOptions {
    * OnnxImportError whose `needsConstant` names it.
    */
   constants?: Record<string, TensorData>;
+  /** What the import may spend (nodes, folding work, constant bytes); see ImportBudget for the defaults. Past it: GC0520. */
+  budget?: Partial<ImportBudget>;
 }
 
 function importError(message: string, help?: string, notes?: string[]): GcError {
@@ -136,7 +139,7 @@ class Importer {
 
   constructor(private readonly gp: onnx.IGraphProto, private readonly opset: number, opts: ImportOptions) {
     this.g = new Graph(opts.name ?? (gp.name || 'main'));
-    this.b = new Builder(this.g);
+    this.b = new Builder(this.g, opts.budget);
     this.constants = opts.constants ?? {};
     const inputs = new Set((gp.input ?? []).map((vi) => vi.name ?? ''));
     for (const name of Object.keys(this.constants)) {
@@ -150,9 +153,10 @@ class Importer {
     const read = (n: string) => { if (n !== '') readers.set(n, (readers.get(n) ?? 0) + 1); };
     for (const n of this.gp.node ?? []) for (const i of n.input ?? []) read(i);
     for (const o of this.gp.output ?? []) read(o.name ?? '');
-    const namesOf = new Map<Value, string[]>();
-    this.bind = (name, v) => { this.env.set(name, v); namesOf.set(v, [...(namesOf.get(v) ?? []), name]); };
-    this.b.shared = (v) => (namesOf.get(v) ?? []).reduce((s, n) => s + (readers.get(n) ?? 0), 0) > 1;
+    // A set: an unrolled loop binds the same names again each iteration (a list grew quadratically).
+    const namesOf = new Map<Value, Set<string>>();
+    this.bind = (name, v) => { this.env.set(name, v); namesOf.set(v, (namesOf.get(v) ?? new Set<string>()).add(name)); };
+    this.b.shared = (v) => [...(namesOf.get(v) ?? [])].reduce((s, n) => s + (readers.get(n) ?? 0), 0) > 1;
 
     for (const t of this.gp.initializer ?? []) this.initializers.set(t.name ?? '', t);
     for (const vi of [...(this.gp.input ?? []), ...(this.gp.valueInfo ?? []), ...(this.gp.output ?? [])]) {
@@ -286,11 +290,11 @@ class Importer {
       if (e instanceof OnnxImportError) {
         // From a node of a subgraph: keep what it needs at import time.
         throw new OnnxImportError({ code: e.code, message: `${describeNode(n)}: in its subgraph: ${e.summary}`, help: e.help,
-          notes: e.message.split('\n').slice(1).map((l) => l.replace(/^\s*(note|help|node): /, '')) }, e.needsConstant, e.needsInputs);
+          notes: e.message.split('\n').slice(1).filter((l) => !/^\s*help: /.test(l)).map((l) => l.replace(/^\s*(note|help|node): /, '')) }, e.needsConstant, e.needsInputs);
       }
       if (e instanceof GcError) {
         throw new OnnxImportError({ code: e.code, message: `${describeNode(n)}: ${e.summary}`, help: e.help,
-          notes: [...this.operandNotes(n), ...e.message.split('\n').slice(1).map((l) => l.replace(/^\s*(note|help|node): /, ''))] });
+          notes: [...this.operandNotes(n), ...e.message.split('\n').slice(1).filter((l) => !/^\s*help: /.test(l)).map((l) => l.replace(/^\s*(note|help|node): /, ''))] });
       }
       // A JavaScript engine error (TypeError, RangeError…) inside a rule is graphc's bug: said so.
       const jsError = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError;

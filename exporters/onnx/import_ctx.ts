@@ -7,15 +7,15 @@
 import type { Dim, Shape } from '../../ir/dim.js';
 import { dimAdd, dimDiv, dimEq, dimProduct, dimScale, dimToString, isStatic, shapeEq, shapeToString } from '../../ir/dim.js';
 import type { DType } from '../../ir/dtype.js';
-import { GcError } from '../../ir/errors.js';
+import { Codes, GcError } from '../../ir/errors.js';
 import type { SourceLoc } from '../../ir/errors.js';
-import type { Graph, Value } from '../../ir/graph.js';
+import type { Graph, TensorType, Value } from '../../ir/graph.js';
 import type { Attrs, OpName } from '../../ir/ops.js';
-import { OPS } from '../../ir/ops.js';
+import { inferTypes, OPS } from '../../ir/ops.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { elementAt, sizeOf, tensorData } from '../../ir/tensor_data.js';
 import { evalNodeConst } from '../../runtime/eval_const.js';
-import { int64ToNumber, onnx } from './proto.js';
+import { int64ToBigInt, int64ToNumber, onnx } from './proto.js';
 import type { LongLike } from './proto.js';
 import { tensorFromProto } from './import_tensor.js';
 
@@ -56,10 +56,123 @@ export class OnnxImportError extends GcError {
 const FOLD_GROWTH_LIMIT = 1 << 16;
 
 /**
+ * Folding leaves a node in place when evaluating it would take more element operations
+ * than this beyond reading its operands and writing its results (a matmul's multiply-adds,
+ * a pool's windows). Linear work is bounded by FOLD_GROWTH_LIMIT and the operands, which
+ * the model holds: a 1 GiB weight is still transposed once at import.
+ */
+const FOLD_WORK_LIMIT = 1 << 26;
+
+/**
+ * What one import may spend: every fromOnnx call gets these (ImportOptions.budget raises or
+ * lowers them). A hostile model of a few hundred bytes can ask for a loop unrolled millions
+ * of times or a constant of billions of elements; the import stops with GC0520 naming the
+ * node that went past the budget.
+ */
+export interface ImportBudget {
+  /** IR nodes built, plus ONNX nodes read, counting each unrolled iteration of a loop body (nested too). */
+  readonly nodes: number;
+  /**
+   * Element operations of import-time evaluation (constant folding): elements read and
+   * written, multiply-adds of a matmul. Past it nothing more is folded (those nodes run at
+   * run time); it never fails an import.
+   */
+  readonly elements: number;
+  /** Bytes of constants the graph holds: initializers, Constant nodes and folded results. */
+  readonly bytes: number;
+}
+
+/** Defaults: far above real models (a 2 GiB ONNX file, the protobuf limit, has fewer bytes and nodes). */
+export const DEFAULT_IMPORT_BUDGET: ImportBudget = {
+  nodes: 500_000,
+  elements: 2 ** 32,
+  bytes: 2 ** 32,
+};
+
+const BUDGET_OPTION: Record<keyof ImportBudget, string> = { nodes: 'nodes', elements: 'elements', bytes: 'bytes' };
+
+/** Thrown when an import goes past its ImportBudget (the importer adds the node). */
+export class ImportBudgetError extends GcError {}
+
+/** What import has spent so far, against its budget. */
+export class ImportMeter {
+  readonly budget: ImportBudget;
+  readonly spent: Record<keyof ImportBudget, number> = { nodes: 0, elements: 0, bytes: 0 };
+
+  constructor(budget: Partial<ImportBudget> = {}) {
+    this.budget = { ...DEFAULT_IMPORT_BUDGET, ...budget };
+    for (const k of Object.keys(this.budget) as (keyof ImportBudget)[]) {
+      const v = this.budget[k];
+      if (typeof v !== 'number' || !(v >= 0)) {
+        throw new GcError({ code: Codes.importBudget, message: `import budget: '${k}' must be a number ≥ 0, got ${String(v)}` });
+      }
+    }
+  }
+
+  /** Whether spending `n` more of `what` stays within the budget. */
+  fits(what: keyof ImportBudget, n: number): boolean {
+    return this.spent[what] + n <= this.budget[what];
+  }
+
+  /** Spends `n` of `what`; throws ImportBudgetError (GC0520) when it goes past the budget. */
+  charge(what: keyof ImportBudget, n: number, doing: string): void {
+    if (!this.fits(what, n)) {
+      const unit = what === 'nodes' ? 'nodes' : what === 'elements' ? 'element operations' : 'bytes';
+      throw new ImportBudgetError({
+        code: Codes.importBudget,
+        message: `${doing} goes past the import budget of ${this.budget[what]} ${unit} (${this.spent[what]} spent, ${n} more needed)`,
+        help: `if the model is trusted, raise the budget: fromOnnx(bytes, { budget: { ${BUDGET_OPTION[what]}: ${suggest(this.spent[what] + n)} } })`,
+      });
+    }
+    this.spent[what] += n;
+  }
+}
+
+/** A round number at least 2·n, for the help line. */
+function suggest(n: number): string {
+  const p = 2 ** Math.ceil(Math.log2(Math.max(2 * n, 1)));
+  return p >= 2 ** 30 ? `2 ** ${Math.log2(p)}` : String(p);
+}
+
+const BYTES_PER_ELEMENT: Readonly<Record<DType, number>> = { float32: 4, int32: 4, bool: 1, int64: 8 };
+
+/** Bytes of a tensor of `dtype` and `n` elements. */
+export function bytesOf(dtype: DType, n: number): number {
+  return BYTES_PER_ELEMENT[dtype] * n;
+}
+
+/**
+ * Element operations to evaluate `op` on operands of `ins` giving `outs` (an upper bound):
+ * a matmul does one multiply-add per output element and inner index, a pool or conv one
+ * per output element and window element; any other op reads its operands and writes its
+ * results a bounded number of times.
+ */
+export function foldWork(op: OpName, ins: readonly TensorType[], outs: readonly TensorType[], attrs: Attrs): number {
+  const size = (t: TensorType) => (t.shape.every(isStatic) ? sizeOf(t.shape as number[]) : Infinity);
+  const inN = ins.reduce((s, t) => s + size(t), 0);
+  const outN = outs.reduce((s, t) => s + size(t), 0);
+  const fusion = OPS[op].fusion;
+  let per = 1;
+  if (fusion === 'matmul' && ins[0]) {
+    const a = ins[0].shape, r = a.length;
+    const k = attrs.transpose_a === true ? a[r - 2] : a[r - 1];
+    per = typeof k === 'number' ? Math.max(k, 1) : Infinity;
+  } else if (fusion === 'pool') {
+    const f = attrs.filter_size;
+    per = Array.isArray(f) ? Math.max(1, (f as number[]).reduce((p, x) => p * x, 1)) : Infinity;
+  } else if (fusion === 'conv') {
+    per = ins[1] ? Math.max(1, size(ins[1])) : Infinity;
+  }
+  return inN + outN * per;
+}
+
+/**
  * Emits IR nodes into a graph. Nodes whose operands are all constants are evaluated at
- * import time (on tfjs's cpu backend, the same kernels a Session runs) unless the result
- * grows past FOLD_GROWTH_LIMIT elements; transposes of transposes compose, identity
- * transposes and same-shape reshapes vanish.
+ * import time (on tfjs's cpu backend, the same kernels a Session runs) unless their result,
+ * predicted by type inference before anything runs, grows past FOLD_GROWTH_LIMIT elements
+ * or their work past FOLD_WORK_LIMIT; transposes of transposes compose, identity
+ * transposes and same-shape reshapes vanish. Every node, constant and evaluation is
+ * charged to the import's budget (`meter`).
  */
 export class Builder {
   /** Element values of small integer tensors known at import time, possibly symbolic (shape arithmetic). */
@@ -71,12 +184,27 @@ export class Builder {
   /** Whether more than one ONNX node (or graph output) reads `v`: its op is not moved then. */
   shared: (v: Value) => boolean = () => false;
 
-  constructor(readonly g: Graph) {}
+  /** What this import has spent, against its budget. */
+  readonly meter: ImportMeter;
+
+  constructor(readonly g: Graph, budget: Partial<ImportBudget> = {}) {
+    this.meter = new ImportMeter(budget);
+  }
 
   // ---- constants --------------------------------------------------------------
 
   constant(t: TensorData): Value {
+    this.meter.charge('nodes', 1, 'a constant');
+    this.meter.charge('bytes', bytesOf(t.dtype, t.data.length), `a constant ${t.dtype}[${t.shape.join(',')}]`);
     return this.g.add('const', [], { value: t }, this.loc);
+  }
+
+  /**
+   * Fails with GC0520 unless a constant of `n` elements of `dtype` fits what the import
+   * budget has left: call it before filling one element by element (`what` names it).
+   */
+  afford(dtype: DType, n: number, what: string): void {
+    if (!this.meter.fits('bytes', bytesOf(dtype, n))) this.meter.charge('bytes', bytesOf(dtype, n), what);
   }
 
   scalar(x: number, dtype: DType): Value {
@@ -110,6 +238,7 @@ export class Builder {
       const v = this.constant(tensorData(dtype, scalar ? [] : [ds.length], ds as number[]));
       return v;
     }
+    this.meter.charge('nodes', ds.length + 1, 'shape arithmetic');
     const parts = ds.map((d) => (isStatic(d) ? this.scalar(d, dtype) : this.g.add('sym_const', [], { value: d, dtype })));
     const v = scalar ? parts[0]! : this.g.add('pack', parts, { axis: 0 });
     this.known.set(v, [...ds]);
@@ -141,19 +270,39 @@ export class Builder {
         if (folded) return folded.map((t) => this.constant(t));
       }
     }
+    this.meter.charge('nodes', 1, `a ${op} node`);
     return this.g.addNode(op, inputs, attrs, this.loc).outputs;
   }
 
+  /**
+   * The results of `op` on constants, or undefined to leave the node to run time. Sizes
+   * come first, from the op's type inference: a result that would grow past
+   * FOLD_GROWTH_LIMIT (and its operands), an evaluation past FOLD_WORK_LIMIT element
+   * operations or past what the import budget has left, is not computed at all (a
+   * 20-byte Tile to 2^28 elements is a node, not 29 s and 2 GB at import).
+   */
   private tryFold(op: OpName, ins: TensorData[], attrs: Attrs): TensorData[] | undefined {
+    let outTypes: TensorType[];
+    try {
+      outTypes = inferTypes(op, ins.map((t) => ({ dtype: t.dtype, shape: t.shape })), attrs);
+    } catch {
+      return undefined;                       // left to run time (the node is built and checked as usual)
+    }
+    if (!outTypes.every((t) => t.shape.every(isStatic))) return undefined;
+    const inSize = ins.reduce((s, t) => s + t.data.length, 0);
+    const outSize = outTypes.reduce((s, t) => s + sizeOf(t.shape as number[]), 0);
+    if (outSize > Math.max(inSize, FOLD_GROWTH_LIMIT)) return undefined;
+    const work = foldWork(op, ins, outTypes, attrs);
+    const bytes = outTypes.reduce((s, t) => s + bytesOf(t.dtype, sizeOf(t.shape as number[])), 0);
+    if (work - inSize - outSize > FOLD_WORK_LIMIT || !this.meter.fits('elements', work) || !this.meter.fits('bytes', bytes)) return undefined;
     let outs: TensorData[];
     try {
       outs = evalNodeConst(op, ins, attrs);
     } catch {
-      return undefined;                       // left to run time (the node is built and checked as usual)
+      return undefined;
     }
-    const inSize = ins.reduce((s, t) => s + t.data.length, 0);
-    const outSize = outs.reduce((s, t) => s + sizeOf(t.shape), 0);
-    return outSize <= Math.max(inSize, FOLD_GROWTH_LIMIT) ? outs : undefined;
+    this.meter.charge('elements', work, `folding ${op}`);
+    return outs;
   }
 
   /** A cast; a cast of a lossless cast casts the original (int32 → int64 → int32 is the int32). */
@@ -310,6 +459,18 @@ export class OnnxAttrs {
     return a ? int64ToNumber(a.i as number | LongLike) : dflt;
   }
 
+  /** An int attribute as a bigint (exact over the whole int64 range). */
+  bigint(name: string): bigint | undefined {
+    const a = this.get(name, A.INT);
+    return a ? int64ToBigInt(a.i as number | LongLike) : undefined;
+  }
+
+  /** An ints attribute as bigints (exact over the whole int64 range). */
+  bigints(name: string): bigint[] | undefined {
+    const a = this.get(name, A.INTS);
+    return a ? (a.ints ?? []).map((x) => int64ToBigInt(x as number | LongLike)) : undefined;
+  }
+
   float(name: string): number | undefined;
   float(name: string, dflt: number): number;
   float(name: string, dflt?: number): number | undefined {
@@ -414,6 +575,8 @@ export class NodeCtx {
    */
   subgraph(name: string, inputs: Value[]): Value[] {
     const g = this.attr.graph(name) ?? ruleFail(`attribute '${name}' (a graph) is missing`);
+    // Each instantiation counts (loops unroll their body once per iteration, nested loops multiply).
+    this.b.meter.charge('nodes', 1 + (g.node?.length ?? 0), `importing the subgraph '${name}' again`);
     return this.runGraph(g, inputs);
   }
 

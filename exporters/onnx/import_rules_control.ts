@@ -10,7 +10,11 @@ import { elementAt, tensorData } from '../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from './import_ctx.js';
 import { ruleFail as fail } from './import_ctx.js';
 
-/** Iterations unrolled at most. */
+/**
+ * Iterations of one loop unrolled at most. Every unrolled body also counts against the
+ * import's node budget (ImportBudget.nodes), which bounds nested loops: 4096 × 4096
+ * iterations of an empty body, or 30 nested loops of 2, stop with GC0520.
+ */
 const UNROLL_LIMIT = 4096;
 
 function constBool(c: NodeCtx, v: Value, what: string): boolean {
@@ -97,6 +101,7 @@ const scanRule: ImportRule = (c) => {
   const states = ins.slice(0, ins.length - numScan), xs = ins.slice(ins.length - numScan);
   const batch = xs[0]!.shape[0]!;
   if (!isStatic(batch)) fail('the batch dim must be static');
+  if (batch > UNROLL_LIMIT) fail(`the scan runs over a batch of ${batch}, more than ${UNROLL_LIMIT}`);
   if (c.attr.ints('directions', []).some((d) => d !== 0)) fail('reverse directions are not supported at opset 8');
   const perBatch: Value[][] = [];
   for (let b = 0; b < batch; b++) {
@@ -110,6 +115,7 @@ const scanRule: ImportRule = (c) => {
 function scan9Opset8(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
   const len = xs[0]!.shape[0]!;
   if (!isStatic(len)) fail('the scan length must be static');
+  if (len > UNROLL_LIMIT) fail(`the scan runs more than ${UNROLL_LIMIT} iterations`);
   let st = states;
   const outs: Value[][] = [];
   for (let t = 0; t < len; t++) {

@@ -10,6 +10,7 @@
 import type { Dim } from '../../ir/dim.js';
 import { dimAdd, dimEq, dimToString, isStatic, shapeToString } from '../../ir/dim.js';
 import type { DType } from '../../ir/dtype.js';
+import { typedArrayFor } from '../../ir/dtype.js';
 import type { Value } from '../../ir/graph.js';
 import { broadcastShapes } from '../../ir/shape_util.js';
 import type { TensorData } from '../../ir/tensor_data.js';
@@ -157,6 +158,23 @@ function sliceValue(c: NodeCtx, x: Value, spec: SliceSpec): Value {
 
 // ---- Gather ----------------------------------------------------------------------------
 
+/**
+ * Fails when operand `i`, constant indices into an axis of static size n, has one outside
+ * [-n, n): ONNX Runtime refuses it at run time, and an int64 index such as 2^32+1 must not
+ * wrap to a valid one.
+ */
+function checkConstIndices(c: NodeCtx, i: number, n: Dim, axis: number): void {
+  const k = c.constInput(i);
+  if (!k || !isStatic(n)) return;
+  for (let j = 0; j < k.data.length; j++) {
+    const v = k.data[j]!;
+    if (v < -n || v >= n) {
+      fail(`index ${String(v)} (element ${j} of '${c.node.input![i]}') is out of range for axis ${axis} of size ${n}`,
+        `indices into an axis of size ${n} lie in [${-n}, ${n - 1}]`);
+    }
+  }
+}
+
 /** Indices with negative entries counted from the end of an axis of size n. */
 function wrapIndices(c: NodeCtx, idx: Value, n: Dim): Value {
   const k = c.b.constOf(idx);
@@ -178,6 +196,7 @@ const gather: ImportRule = (c) => {
   const axis = c.axis(c.attr.int('axis', 0), x.shape.length);
   let idx = c.input(1);
   if (idx.dtype !== 'int32' && idx.dtype !== 'int64') fail(`indices must be integers, got ${idx.dtype}`);
+  checkConstIndices(c, 1, x.shape[axis]!, axis);
   idx = wrapIndices(c, idx, x.shape[axis]!);
   const y = c.b.op('gather', [x, idx], { axis, batch_dims: 0 });
   const k = x.shape.length === 1 ? c.b.dimsOf(x) : undefined, ki = c.b.dimsOf(idx);
@@ -195,6 +214,7 @@ const gatherElements: ImportRule = (c) => {
   const axis = c.axis(c.attr.int('axis', 0), r);
   const n = x.shape[axis]!;
   if (!isStatic(n)) fail('GatherElements needs a static size along its axis');
+  checkConstIndices(c, 1, n, axis);
   let idx = wrapIndices(c, c.b.cast(c.input(1), 'int32'), n);
   if (idx.shape.length !== r) fail(`indices have rank ${idx.shape.length}, data rank ${r}`);
   // Other axes: indices may be shorter than the data.
@@ -240,6 +260,7 @@ const split: ImportRule = (c) => {
     }
     const num = c.opset >= 18 ? c.attr.int('num_outputs') ?? outs : outs;
     const chunk = c.opset >= 18 ? Math.ceil(d / num) : d / num;
+    if (num !== outs) fail(`num_outputs is ${num}, the node has ${outs} outputs`);
     if (!Number.isInteger(chunk)) fail(`${d} elements do not split in ${num} equal parts`);
     sizes = Array.from({ length: num }, (_, i) => Math.max(0, Math.min(chunk, d - i * chunk)));
   }
@@ -314,10 +335,10 @@ const constant: ImportRule = (c) => {
   if (f !== undefined) return c.b.scalar(f, 'float32');
   const fs = c.attr.floats('value_floats');
   if (fs) return c.b.vector(fs, 'float32');
-  const i = c.attr.int('value_int');
-  if (i !== undefined) return c.b.scalar(i, 'int64');
-  const is = c.attr.ints('value_ints');
-  if (is) return c.b.vector(is, 'int64');
+  const i = c.attr.bigint('value_int');                  // exact: a number would round past 2^53
+  if (i !== undefined) return c.b.constant(tensorData('int64', [], [i]));
+  const is = c.attr.bigints('value_ints');
+  if (is) return c.b.constant(tensorData('int64', [is.length], is));
   if (c.attr.has('sparse_value')) fail('sparse constants are not supported');
   if (c.attr.has('value_string') || c.attr.has('value_strings')) fail('string constants are not supported');
   return fail('has no value attribute');
@@ -429,11 +450,10 @@ const trilu: ImportRule = (c) => {
   if (!isStatic(n) || !isStatic(m)) fail('needs static matrix dims');
   const k = c.has(1) ? c.ints(1, 'k')[0]! : 0;
   const upper = c.attr.int('upper', 1) !== 0;
-  const mask = Array.from({ length: n * m }, (_, i) => {
-    const d = (i % m) - Math.floor(i / m);
-    return upper ? d >= k : d <= k;
-  });
-  const keep = c.b.constant(tensorData('bool', [n, m], mask));
+  c.b.afford('bool', n * m, `Trilu's mask of ${n}×${m}`);
+  const mask = new Uint8Array(n * m);                   // a typed array: n·m may be large
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) mask[i * m + j] = (upper ? j - i >= k : j - i <= k) ? 1 : 0;
+  const keep = c.b.constant({ dtype: 'bool', shape: [n, m], data: mask });
   return c.b.op('select', [keep, x, c.b.scalar(0, x.dtype)]);
 };
 
@@ -443,7 +463,10 @@ const eyeLike: ImportRule = (c) => {
   const [n, m] = x.shape as [number, number];
   const dtype = c.attr.has('dtype') ? castTarget(c, c.attr.int('dtype', 1)) : x.dtype;
   const k = c.attr.int('k', 0);
-  return c.b.constant(tensorData(dtype, [n, m], Array.from({ length: n * m }, (_, i) => ((i % m) - Math.floor(i / m) === k ? 1 : 0))));
+  c.b.afford(dtype, n * m, `EyeLike's ${n}×${m} result`);
+  const data = typedArrayFor(dtype, n * m);
+  for (let i = Math.max(0, -k); i < n && i + k < m; i++) data[i * m + i + k] = (dtype === 'int64' ? 1n : 1) as never;
+  return c.b.constant({ dtype, shape: [n, m], data });
 };
 
 /** DepthToSpace (DCR or CRD) and SpaceToDepth: reshape, transpose, reshape. */
