@@ -179,6 +179,9 @@ interface Plan {
   programs: Map<string, WasmProgram | null>;
   /** Bindings whose sizes were checked (checkPlanSizes). */
   sized: Set<string>;
+  /** The last run's binding (values in bind()'s order) and its key: a run with the same binding computes neither again. */
+  lastBinding: number[] | undefined;
+  lastKey: string;
 }
 
 /** Checked bindings kept per plan (a plan fed ever new batch sizes starts over past this). */
@@ -261,10 +264,16 @@ export function withBackend<T>(name: string, f: () => T): T {
   }
 }
 
+/** Whether a binding has the values `last` lists, in its order (bind() sets symbols in the same order on every run of a plan). */
+function sameBinding(last: readonly number[] | undefined, bindings: Map<string, number>): boolean {
+  if (last === undefined || last.length !== bindings.size) return false;
+  let i = 0;
+  for (const v of bindings.values()) if (last[i++] !== v) return false;
+  return true;
+}
+
 /** A binding of the symbolic dims as a key ('' when the graph has none). */
 function bindingKey(bindings: Map<string, number>): string {
-  if (bindings.size === 0) return '';
-  if (bindings.size === 1) { const [[k, v]] = bindings; return `${k}=${v}`; }
   return [...bindings].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${v}`).join(',');
 }
 
@@ -415,7 +424,7 @@ export class Session {
     });
     fetches.forEach(slot);
     for (const a of assigns) slot(a.inputs[0]!);
-    const p: Plan = { fetches, feeds, schedule, frees, assigns, steps, slots: slotOf.size, slotOf, stateSlots, programs: new Map(), sized: new Set() };
+    const p: Plan = { fetches, feeds, schedule, frees, assigns, steps, slots: slotOf.size, slotOf, stateSlots, programs: new Map(), sized: new Set(), lastBinding: undefined, lastKey: '' };
     this.plans.set(key, p);
     return p;
   }
@@ -590,13 +599,18 @@ export class Session {
           env[i] = t;
         });
         const bindings = this.bind(fed);
-        const key = bindingKey(bindings);
-        if (!plan.sized.has(key)) {
+        if (!sameBinding(plan.lastBinding, bindings)) {
           // Once per binding: what every node would allocate, before any kernel runs.
-          checkPlanSizes(plan.schedule, bindings, this.backend.tfjsName, this.tensorLimit);
-          if (plan.sized.size >= SIZED_PER_PLAN) plan.sized.clear();
-          plan.sized.add(key);
+          const key = bindingKey(bindings);
+          if (!plan.sized.has(key)) {
+            checkPlanSizes(plan.schedule, bindings, this.backend.tfjsName, this.tensorLimit);
+            if (plan.sized.size >= SIZED_PER_PLAN) plan.sized.clear();
+            plan.sized.add(key);
+          }
+          plan.lastBinding = [...bindings.values()];
+          plan.lastKey = key;
         }
+        const key = plan.lastKey;
         if (this.backend.tfjsName === 'wasm') guardWasmHeap();
         for (const [i, name] of plan.stateSlots) env[i] = this.adoptState(name, stateIn(name));
         const ctx: ExecCtx = {
