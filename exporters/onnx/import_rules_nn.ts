@@ -141,10 +141,15 @@ function checkWindow(x: Value, win: Window): void {
   }
 }
 
-/** A convolution filter must have the operand's rank: [C_out, C_in/group, k…]. */
-function checkFilter(x: Value, w: Value): void {
+/** A convolution filter must have the operand's rank ([C_out, C_in/group, k…]) and the kernel_shape it states. */
+function checkFilter(c: NodeCtx, x: Value, w: Value): void {
   if (w.shape.length !== x.shape.length) {
     fail(`the filter ${w.dtype}${shapeToString(w.shape)} has rank ${w.shape.length}; for operand ${x.dtype}${shapeToString(x.shape)} it needs rank ${x.shape.length} (C_out, C_in/group, kernel…)`);
+  }
+  const k = c.attr.ints('kernel_shape');
+  const spatial = w.shape.slice(2);
+  if (k !== undefined && (k.length !== spatial.length || spatial.some((d, i) => isStatic(d) && d !== k[i]))) {
+    fail(`kernel_shape [${k.join(', ')}] differs from the filter's spatial dims ${shapeToString(spatial)} (filter ${w.dtype}${shapeToString(w.shape)})`);
   }
 }
 
@@ -156,7 +161,7 @@ const conv: ImportRule = (c) => convolve(c, c.input(0), c.input(1), c.optInput(2
 export function convolve(c: NodeCtx, x: Value, w: Value, bias: Value | undefined): Value {
   if (x.dtype !== 'float32') fail(`needs float operands, got ${x.dtype}`);
   const sd = x.shape.length - 2;
-  checkFilter(x, w);
+  checkFilter(c, x, w);
   const kernel = w.shape.slice(2);
   if (!kernel.every(isStatic)) fail(`needs a static kernel, got ${shapeToString(w.shape)}`);
   const win0 = windowOf(c, c.attr.ints('kernel_shape', kernel as number[]));
@@ -200,7 +205,7 @@ const convTranspose: ImportRule = (c) => {
   const x = c.input(0), w = c.input(1);
   if (x.dtype !== 'float32') fail(`needs float operands, got ${x.dtype}`);
   const sd = x.shape.length - 2;
-  checkFilter(x, w);
+  checkFilter(c, x, w);
   const kernel = w.shape.slice(2);
   if (!kernel.every(isStatic)) fail(`needs a static kernel, got ${shapeToString(w.shape)}`);
   if (c.attr.int('group', 1) !== 1) fail('grouped transposed convolutions are not supported');

@@ -9,6 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { formatSummary, fuzzOnnx } from '../../bench/fuzz_onnx.js';
+import { makeCase } from '../../bench/fuzz_onnx/cases.js';
+import { loadSeeds } from '../../bench/fuzz_onnx/seeds.js';
 
 const SEED = 9_000;
 const CASES = 200;
@@ -23,4 +25,20 @@ describe('ONNX importer fuzz slice', () => {
     expect(Object.entries(s.outcomes).filter(([k]) => k.startsWith('imported')).reduce((a, [, v]) => a + v, 0)).toBeGreaterThan(10);
     expect(s.outcomes['GcError at import'] ?? 0).toBeGreaterThan(50);
   }, 300_000);
+});
+
+describe('the ONNX fuzz case generator', () => {
+  it('makes a case for every index, the same bytes for the same (seed, index), of every kind', () => {
+    const seeds = loadSeeds();
+    expect(seeds.length).toBeGreaterThan(3);
+    const kinds = new Set<string>();
+    for (let i = 0; i < 1500; i++) {
+      const c = makeCase(seeds, 77, i);
+      kinds.add(c.kind);
+      expect(c.bytes.length, `case ${i}: ${c.summary}`).toBeGreaterThan(0);
+    }
+    expect([...kinds].sort()).toEqual(['bytes', 'hostile', 'struct']);
+    for (const i of [0, 9, 123]) expect(makeCase(seeds, 77, i).bytes).toEqual(makeCase(seeds, 77, i).bytes);
+    expect(makeCase(seeds, 77, 5).bytes).not.toEqual(makeCase(seeds, 78, 5).bytes);
+  });
 });

@@ -24,6 +24,9 @@ const FOUND: Record<number, [number, string, string][]> = {
     [311, 'Resize by 1000000000', 'RangeError: Invalid array length (a 4e9×4 weight table)'],
     [1163, 'Resize by NaN', 'RangeError: Invalid array length'],
   ],
+  5: [
+    [1229, 'ConvTranspose kernel_shape=[16777216,1]', 'past 10 s: a kernel_shape that disagrees with the [1,1,1,1] filter sized a 16M-row output'],
+  ],
 };
 
 describe('ONNX importer fuzz regressions', () => {
