@@ -136,6 +136,8 @@ class Importer {
 
   private readonly constants: Record<string, TensorData>;
   private bind: (name: string, v: Value) => void = (name, v) => { this.env.set(name, v); };
+  /** Per subgraph being imported (innermost last): the names it bound, with what they meant before. */
+  private readonly scopes: [string, Value | undefined][][] = [];
 
   constructor(private readonly gp: onnx.IGraphProto, private readonly opset: number, opts: ImportOptions) {
     this.g = new Graph(opts.name ?? (gp.name || 'main'));
@@ -155,7 +157,11 @@ class Importer {
     for (const o of this.gp.output ?? []) read(o.name ?? '');
     // A set: an unrolled loop binds the same names again each iteration (a list grew quadratically).
     const namesOf = new Map<Value, Set<string>>();
-    this.bind = (name, v) => { this.env.set(name, v); namesOf.set(v, (namesOf.get(v) ?? new Set<string>()).add(name)); };
+    this.bind = (name, v) => {
+      this.scopes.at(-1)?.push([name, this.env.get(name)]);
+      this.env.set(name, v);
+      namesOf.set(v, (namesOf.get(v) ?? new Set<string>()).add(name));
+    };
     this.b.shared = (v) => [...(namesOf.get(v) ?? [])].reduce((s, n) => s + (readers.get(n) ?? 0), 0) > 1;
 
     for (const t of this.gp.initializer ?? []) this.initializers.set(t.name ?? '', t);
@@ -305,7 +311,9 @@ class Importer {
 
   /** Imports a subgraph (If branch, Loop or Scan body) inline; outer names stay visible, its own are dropped after. */
   private runSubgraph(g: onnx.IGraphProto, inputs: Value[]): Value[] {
-    const saved = new Map(this.env);
+    // The names it binds are undone after (not a copy of the whole scope: a loop unrolls its body once per iteration).
+    const undo: [string, Value | undefined][] = [];
+    this.scopes.push(undo);
     const loc = this.b.loc;
     try {
       (g.input ?? []).forEach((vi, i) => { if (i < inputs.length) this.bind(vi.name ?? '', inputs[i]!); });
@@ -321,8 +329,8 @@ class Importer {
         return v;
       });
     } finally {
-      this.env.clear();
-      for (const [k, v] of saved) this.env.set(k, v);
+      this.scopes.pop();
+      for (const [k, v] of undo.reverse()) if (v === undefined) this.env.delete(k); else this.env.set(k, v);
       this.b.loc = loc;
     }
   }
