@@ -92,13 +92,10 @@ class Scope {
 
 interface Opsets { readonly opset: number; readonly trainingOpset: number }
 
-/** Where a name in scope comes from (for messages). */
-type Origin = string;
-
 function checkGraph({ g, outer, where, depth }: Pending, opsets: Opsets, work: Pending[]): void {
   const scope = new Scope(outer, 0);
   const gname = g.name ? `graph '${g.name}'` : where;
-  const define = (name: string, origin: Origin, node?: onnx.INodeProto) => {
+  const define = (name: string, origin: string, node?: onnx.INodeProto) => {
     const prev = scope.get(name);
     if (prev !== undefined) {
       const what = node ? `${describeNode(node)}: its output '${name}'` : `'${name}' (${origin})`;
@@ -129,7 +126,8 @@ function checkGraph({ g, outer, where, depth }: Pending, opsets: Opsets, work: P
     define(name, inits.has(name) ? 'a graph input with an initializer' : 'a graph input');
   }
   for (const name of inits) if (!inputNames.has(name)) define(name, 'an initializer');
-  for (const vi of [...(g.valueInfo ?? []), ...(g.output ?? [])]) checkValueInfo(vi, 'value_info', gname);
+  for (const vi of g.valueInfo ?? []) checkValueInfo(vi, 'value_info', gname);
+  for (const vi of g.output ?? []) checkValueInfo(vi, 'graph output', gname);
 
   // Which node (by index) writes each name, to tell an operand defined later from an undefined one.
   const nodes = g.node ?? [];
