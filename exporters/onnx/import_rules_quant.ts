@@ -13,10 +13,11 @@ import { irDTypeOf, onnxTypeName } from './import_tensor.js';
 import { onnx } from './proto.js';
 
 const T = onnx.TensorProto.DataType;
-const RANGES: Record<number, [number, number]> = {
-  [T.UINT8]: [0, 255], [T.INT8]: [-128, 127], [T.UINT16]: [0, 65535], [T.INT16]: [-32768, 32767],
-  [T.INT32]: [-2147483648, 2147483647],
-};
+/** Quantized element type (read from the file) → its range; a Map, so no key reaches Object.prototype. */
+const RANGES = new Map<number, [number, number]>([
+  [T.UINT8, [0, 255]], [T.INT8, [-128, 127]], [T.UINT16, [0, 65535]], [T.INT16, [-32768, 32767]],
+  [T.INT32, [-2147483648, 2147483647]],
+]);
 
 /** A per-axis parameter ([C] along `axis`) reshaped to broadcast against x; scalars as they are. */
 function alongAxis(c: NodeCtx, p: Value, x: Value, axis: number): Value {
@@ -33,7 +34,7 @@ function asFloat(c: NodeCtx, v: Value): Value {
 
 /** saturate(round(x / scale) + zero point) in the quantized type's range; int32 in the IR. */
 function quantize(c: NodeCtx, x: Value, scale: Value, zp: Value | undefined, zpType: number, axis: number): Value {
-  const range = RANGES[zpType];
+  const range = RANGES.get(zpType);
   if (!range) fail(`quantizing to ${onnxTypeName(zpType)} is not supported`);
   let q = c.b.op('round', [c.b.op('div', [asFloat(c, x), alongAxis(c, asFloat(c, scale), x, axis)])]);
   if (zp) q = c.b.op('add', [q, alongAxis(c, asFloat(c, zp), x, axis)]);
