@@ -231,12 +231,12 @@ function mutateStruct(r: Rng, m: onnx.IModelProto): string {
     case 14: {
       const ns = g.node ?? [];
       if (ns.length === 0) break;
-      const n = r.pick(ns), o = r.pick(g.input ?? [{ name: 'x' }]);
+      const n = r.pick(ns), o = r.pick(g.input?.length ? g.input : [{ name: 'x' }]);
       if (n.output?.length) n.output[0] = o.name ?? 'x';
       return `${n.opType} writes graph input '${o.name}'`;
     }
     default: {
-      // Wrap the graph in an If whose branches are the graph itself (subgraphs share names).
+      // Some dims made symbolic (shapes known only at run time).
       const tts = vis.map((v) => v.type?.tensorType).filter((t) => t);
       for (const t of tts) if (t?.shape) for (const d of t.shape.dim ?? []) if (r.chance(0.2)) { d.dimValue = null; d.dimParam = 'N'; }
       return 'some dims symbolic';
