@@ -52,6 +52,9 @@ export class OnnxImportError extends GcError {
   }
 }
 
+/** Integer constants read element by element at import time (shapes, axes, pads…) have at most this many elements. */
+const DIMS_LIMIT = 1 << 16;
+
 /** Folding leaves a node in place when its result would be this much larger than its operands. */
 const FOLD_GROWTH_LIMIT = 1 << 16;
 
@@ -225,7 +228,7 @@ export class Builder {
     const k = this.known.get(v);
     if (k) return k;
     const c = this.constOf(v);
-    if (!c || c.dtype === 'float32' || c.shape.length > 1) return undefined;
+    if (!c || c.dtype === 'float32' || c.shape.length > 1 || c.data.length > DIMS_LIMIT) return undefined;
     return Array.from({ length: c.data.length }, (_, i) => elementAt(c, i));
   }
 
@@ -621,7 +624,11 @@ export class NodeCtx {
   dims(i: number, what: string): Dim[] {
     const v = this.input(i, what);
     const ds = this.b.dimsOf(v);
-    if (ds === undefined) this.needsConstant(i, what);
+    if (ds === undefined) {
+      const c = this.b.constOf(v);
+      if (c && c.data.length > DIMS_LIMIT) ruleFail(`${what} (operand ${i}, '${this.node.input![i]}') has ${c.data.length} elements, more than the ${DIMS_LIMIT} graphc reads at import time`);
+      this.needsConstant(i, what);
+    }
     return ds;
   }
 

@@ -179,12 +179,17 @@ function checkConstIndices(c: NodeCtx, i: number, n: Dim, axis: number): void {
 function wrapIndices(c: NodeCtx, idx: Value, n: Dim): Value {
   const k = c.b.constOf(idx);
   if (k) {
-    if (!isStatic(n)) {
-      if (Array.from({ length: k.data.length }, (_, i) => elementAt(k, i)).some((v) => v < 0)) fail('negative indices into a symbolic dim');
-      return idx;
+    const xs = k.data as ArrayLike<number | bigint>;
+    let any = false;
+    for (let i = 0; i < xs.length && !any; i++) any = xs[i]! < 0;
+    if (!any) return idx;
+    if (!isStatic(n)) fail('negative indices into a symbolic dim');
+    const data = k.data.slice();                            // a typed copy: indices may be many
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (v < 0) data[i] = (typeof v === 'bigint' ? v + BigInt(n) : v + n) as never;
     }
-    const vals = Array.from({ length: k.data.length }, (_, i) => { const v = elementAt(k, i); return v < 0 ? v + n : v; });
-    return c.b.constant(tensorData(k.dtype, k.shape, vals));
+    return c.b.constant({ dtype: k.dtype, shape: k.shape, data });
   }
   if (!isStatic(n)) return idx;
   const zero = c.b.scalar(0, idx.dtype);

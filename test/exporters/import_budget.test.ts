@@ -171,6 +171,14 @@ describe('the import budget', () => {
     s.dispose();
   });
 
+  it('an integer operand read at import time (a Reshape shape) with 2^17 elements is refused, not read into an array', () => {
+    const bytes = model({ opset: 13, nodes: [node('Reshape', ['x', 's'], ['y'], [], 'r')], inputs: [f32('x', [1])], outputs: [f32('y', [1])],
+      initializers: [{ name: 's', dataType: T.INT64, dims: [2 ** 17], rawData: new Uint8Array(8 * 2 ** 17) }] });
+    const e = importError(bytes);
+    expect(e.summary).toContain("'r' (Reshape)");
+    expect(e.summary).toContain('has 131072 elements, more than the 65536 graphc reads at import time');
+  });
+
   it('a budget that is not a number ≥ 0 is refused', () => {
     expect(importError(chain(2), { budget: { nodes: -1 } }).code).toBe('GC0520');
     expect(importError(chain(2), { budget: { bytes: Number.NaN } }).code).toBe('GC0520');
