@@ -52,7 +52,7 @@ async function writeModel(path: string, elements: number, misalign: boolean): Pr
       return offset;
     }
   }
-  throw new Error('no initializer name gives the wanted alignment');
+  throw new Error('no graph name puts raw_data at the wanted alignment');
 }
 
 async function child(runtime: string, path: string): Promise<void> {
