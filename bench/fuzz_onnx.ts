@@ -2,8 +2,10 @@
  * The ONNX importer fuzzer: byte and structural mutations of valid models and generated
  * hostile models (bench/fuzz_onnx/cases.ts), each imported and, when the import succeeds,
  * run on cpu and wasm with random feeds, in a child process under a time budget (10 s) and
- * a memory budget (2 GB resident). A case fails when its process crashes, hangs past the
- * time budget, passes the memory budget, or throws anything but a GcError.
+ * a memory budget (2 GB resident; sessions get maxTensorBytes 256 MiB, below graphc's 2 GiB
+ * default). A case fails when its process crashes, hangs past the time budget, passes the
+ * memory budget, or throws anything but a GcError (or a GcError that says it is graphc's
+ * internal error).
  *
  *   npm run fuzz:onnx -- --cases 2000 --seed 1 [--workers 2] [--first 0] [--save DIR] [--time-ms 10000] [--rss-mb 2048]
  *
