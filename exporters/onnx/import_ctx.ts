@@ -169,6 +169,29 @@ export function foldWork(op: OpName, ins: readonly TensorType[], outs: readonly 
   return inN + outN * per;
 }
 
+/** Magnitudes below this are int32's, with float32's spacing near 2^31 to spare. */
+const INT32_SAFE = 2 ** 31 - 2 ** 8;
+
+/**
+ * Whether folding `op` (on tfjs, which computes int64 as int32) gave the exact int64
+ * results: the same op computed in float32 stays within int32. Integer arithmetic wraps
+ * modulo 2^32, so a result that fits int32 is exact even when a step overflowed; one that
+ * does not fit is left to run time (ONNX Runtime computes it exactly; tfjs engines refuse
+ * it), never folded to a wrapped constant (int64 1572864000 + 1572864000 was -1149239296).
+ */
+function int64Exact(op: OpName, ins: readonly TensorData[], attrs: Attrs): boolean {
+  const asFloat = (t: TensorData): TensorData => (t.dtype === 'int64' || t.dtype === 'int32'
+    ? { dtype: 'float32', shape: t.shape, data: Float32Array.from(t.data as ArrayLike<number | bigint>, Number) } : t);
+  const floatAttrs = Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, v === 'int64' || v === 'int32' ? 'float32' : v]));
+  let outs: TensorData[];
+  try {
+    outs = evalNodeConst(op, ins.map(asFloat), floatAttrs);
+  } catch {
+    return true;                              // no float form of the op: as before
+  }
+  return outs.every((t) => Array.prototype.every.call(t.data, (x: number | bigint) => Math.abs(Number(x)) < INT32_SAFE || Number.isNaN(Number(x))));
+}
+
 /**
  * Emits IR nodes into a graph. Nodes whose operands are all constants are evaluated at
  * import time (on tfjs's cpu backend, the same kernels a Session runs) unless their result,
@@ -305,6 +328,7 @@ export class Builder {
       return undefined;
     }
     this.meter.charge('elements', work, `folding ${op}`);
+    if (outs.some((t) => t.dtype === 'int64') && OPS[op].fusion !== 'shape' && !int64Exact(op, ins, attrs)) return undefined;
     return outs;
   }
 
