@@ -312,6 +312,9 @@ const TAP_LIMIT = 512;
  * A pool of any dimensionality, dilation, and (max) with the Indices output, as one strided
  * slice per kernel tap of the padded NC… operand, combined by maximum / sum. Static spatial dims.
  */
+/** Elements of the constant tables a pool over taps builds at import time (indices, divisors). */
+const POOL_TABLE_LIMIT = 1 << 20;
+
 function poolTaps(c: NodeCtx, x: Value, kind: 'max' | 'avg', win: Window, ceil: boolean, countPad: boolean, wantIndices: boolean, storageOrder: number): [Value, Value | undefined] {
   const sd = win.kernel.length;
   const spatial = x.shape.slice(2);
@@ -333,6 +336,7 @@ function poolTaps(c: NodeCtx, x: Value, kind: 'max' | 'avg', win: Window, ceil: 
   let index: Value | undefined;
   if (wantIndices) {
     const n = S.reduce((a, b) => a * b, 1);
+    if (n > POOL_TABLE_LIMIT) fail(`the Indices result of a pool over ${S.join('×')} positions needs a table of ${n} indices (graphc builds at most ${POOL_TABLE_LIMIT})`);
     const flat = Array.from({ length: n }, (_, q) => {
       if (storageOrder === 0) return q;
       // Column-major over the spatial dims.
@@ -364,6 +368,7 @@ function poolTaps(c: NodeCtx, x: Value, kind: 'max' | 'avg', win: Window, ceil: 
   if (kind === 'avg') {
     // Divisor per output position: the taps inside the input (or inside the explicit pads).
     const total = out.reduce((a, b) => a * b, 1);
+    if (total > POOL_TABLE_LIMIT) fail(`an average pool to ${out.join('×')} positions needs a table of ${total} divisors (graphc builds at most ${POOL_TABLE_LIMIT})`);
     const counts = Array.from({ length: total }, (_, q) => {
       const o: number[] = [];
       let rest = q;
@@ -386,6 +391,7 @@ function poolTaps(c: NodeCtx, x: Value, kind: 'max' | 'avg', win: Window, ceil: 
     const [n, ch] = x.shape as [Dim, Dim];
     if (!isStatic(n) || !isStatic(ch)) fail('the Indices output needs static batch and channel dims');
     const plane = S.reduce((a, b) => a * b, 1);
+    if (n * ch * plane > 2 ** 31 - 1) fail(`Indices into ${x.dtype}${shapeToString(x.shape)} (${n * ch * plane} elements) pass int32, which graphc computes them in`);
     const offsets = c.b.constant(tensorData('int32', [n, ch, ...S.map(() => 1)], Array.from({ length: n * ch }, (_, i) => i * plane)));
     indices = c.b.cast(c.b.op('add', [bestIdx!, offsets]), 'int64');
   }

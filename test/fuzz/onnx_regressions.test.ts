@@ -71,3 +71,35 @@ describe('Resize with any scales or sizes (fuzz seed 4: negative, NaN, infinite 
     }), { numRuns: 300, seed: 17 });
   });
 });
+
+describe('pools over taps with any spatial dims (fuzz seed 11 case 5973: MaxPool with Indices over a dim of 2^31-1 threw RangeError)', () => {
+  const A = onnx.AttributeProto.AttributeType, T = onnx.TensorProto.DataType;
+  const poolModel = (op: string, dims: number[], wantIndices: boolean): Uint8Array => onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8, opsetImport: [{ domain: '', version: 12 }],
+    graph: {
+      name: 'p', node: [{ opType: op, input: ['x'], output: wantIndices ? ['y', 'i'] : ['y'], attribute: [
+        { name: 'kernel_shape', type: A.INTS, ints: [2, 2] }, { name: 'dilations', type: A.INTS, ints: [1, 2] },
+        ...(op === 'AveragePool' ? [{ name: 'count_include_pad', type: A.INT, i: 1 }] : [])] }],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.FLOAT, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: T.FLOAT } } }, ...(wantIndices ? [{ name: 'i', type: { tensorType: { elemType: T.INT64 } } }] : [])],
+    },
+  })).finish();
+  const dim = fc.oneof(fc.integer({ min: 2, max: 6 }), fc.constantFrom(2 ** 12, 2 ** 20, 2 ** 31 - 1, 2 ** 40));
+
+  it('imports with ONNX\'s output shape, or refuses with a GcError that names the node', () => {
+    fc.assert(fc.property(fc.constantFrom('MaxPool', 'AveragePool'), fc.tuple(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 3 }), dim, dim), (op, [n, ch, h, w]) => {
+      const wantIndices = op === 'MaxPool';
+      let g: gc.Graph;
+      try {
+        g = gc.fromOnnx(poolModel(op, [n, ch, h, w], wantIndices));
+      } catch (e) {
+        expect(e).toBeInstanceOf(gc.GcError);
+        expect((e as Error).message).not.toMatch(/internal error/);
+        expect((e as Error).message).toMatch(new RegExp(`onnx node \\(${op}\\)`));
+        return;
+      }
+      // kernel 2×2, dilations [1, 2]: effective window 2×3, stride 1.
+      expect(g.outputs[0]!.value.shape).toEqual([n, ch, h - 1, w - 2]);
+    }), { numRuns: 60, seed: 23 });
+  });
+});
