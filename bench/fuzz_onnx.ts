@@ -1,13 +1,13 @@
 /**
  * The ONNX importer fuzzer: byte and structural mutations of valid models and generated
  * hostile models (bench/fuzz_onnx/cases.ts), each imported and, when the import succeeds,
- * run on cpu and wasm with random feeds, in a child process under a time budget (10 s) and
- * a memory budget (2 GB resident; sessions get maxTensorBytes 256 MiB, below graphc's 2 GiB
- * default). A case fails when its process crashes, hangs past the time budget, passes the
+ * run on cpu and wasm with random feeds, in a child process under a time budget (10 s of CPU
+ * time, 30 s of wall-clock time) and a memory budget (2 GB resident; sessions get
+ * maxTensorBytes 256 MiB, below graphc's 2 GiB default). A case fails when its process crashes, hangs past the time budget, passes the
  * memory budget, or throws anything but a GcError (or a GcError that says it is graphc's
  * internal error).
  *
- *   npm run fuzz:onnx -- --cases 2000 --seed 1 [--workers 2] [--first 0] [--save DIR] [--time-ms 10000] [--rss-mb 2048]
+ *   npm run fuzz:onnx -- --cases 2000 --seed 1 [--workers 2] [--first 0] [--save DIR] [--time-ms 10000] [--wall-ms 30000] [--rss-mb 2048]
  *
  * Case i of seed S is reproduced by `--seed S --first i --cases 1`; `--save DIR` writes each
  * failing case's model to DIR/S_i.onnx.
@@ -38,6 +38,7 @@ export interface FuzzOptions {
   readonly indices?: readonly number[];
   readonly workers?: number;
   readonly timeMs?: number;
+  readonly wallMs?: number;
   readonly rssMb?: number;
   readonly save?: string;
   readonly onCase?: (c: FuzzCase, r: CaseResult) => void;
@@ -75,7 +76,7 @@ export async function fuzzOnnx(o: FuzzOptions): Promise<FuzzSummary> {
     }
     outcomes[key] = (outcomes[key] ?? 0) + 1;
     o.onCase?.(c, r);
-  }, { workers: o.workers, timeMs: o.timeMs, rssMb: o.rssMb });
+  }, { workers: o.workers, timeMs: o.timeMs, wallMs: o.wallMs, rssMb: o.rssMb });
   failures.sort((a, b) => a.index - b.index);
   return { cases: o.indices?.length ?? o.cases, failures, outcomes, elapsedMs: performance.now() - t0, peakRssMb: peak, slowestMs: slowest };
 }
@@ -107,7 +108,7 @@ function arg(name: string, dflt?: number): number | string | undefined {
 async function main(): Promise<void> {
   const seed = arg('seed', 1);
   const s = await fuzzOnnx({ seed, cases: arg('cases', 200), first: arg('first', 0), workers: arg('workers', 2),
-    timeMs: arg('time-ms', 10_000), rssMb: arg('rss-mb', 2048), save: arg('save') });
+    timeMs: arg('time-ms', 10_000), wallMs: arg('wall-ms', 30_000), rssMb: arg('rss-mb', 2048), save: arg('save') });
   console.log(formatSummary(s, seed));
   process.exitCode = s.failures.length > 0 ? 1 : 0;
 }

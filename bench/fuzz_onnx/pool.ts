@@ -3,6 +3,9 @@
  * runs many cases; after a failure (a crash, a hang, past the memory budget, or a result that
  * is not a GcError) it is replaced by a fresh one, so one bad case never taints the next.
  *
+ * Time: CPU seconds of the worker (user + system, from /proc/PID/stat) past the time budget,
+ * or wall-clock time past three times it.
+ *
  * Memory: the worker's V8 heap is capped (--max-old-space-size) and its resident set (VmRSS,
  * which counts the wasm heap and native buffers too) is sampled every 50 ms; a case whose
  * worker passes the budget is killed and counted as a memory failure.
@@ -20,8 +23,13 @@ export type CaseResult =
   | { readonly ok: false; readonly kind: FailureKind; readonly message: string; readonly ms: number; readonly peakRssMb: number };
 
 export interface PoolOptions {
-  /** Per-case time budget (default 10 s). */
+  /**
+   * Per-case time budget (default 10 s) in CPU time of the worker process: a case that computes
+   * longer is a hang, however loaded the machine is (the test slice runs beside other tests).
+   */
   readonly timeMs?: number;
+  /** Per-case wall-clock budget (default 3 × timeMs): a worker that waits on nothing never finishes. */
+  readonly wallMs?: number;
   /** Per-process resident-memory budget (default 2048 MB). */
   readonly rssMb?: number;
   /** Worker processes running side by side (default 2). */
@@ -33,6 +41,18 @@ function workerEntry(): { file: string; execArgv: string[] } {
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith('.ts');
   return { file: here.replace(/pool\.(ts|js)$/, `worker.${ts ? 'ts' : 'js'}`), execArgv: ts ? ['--import', 'tsx'] : [] };
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;          // utime, stime (fields 14 and 15)
+  } catch {
+    return 0;
+  }
 }
 
 function rssMb(pid: number | undefined): number {
@@ -72,9 +92,10 @@ class Worker {
     });
   }
 
-  run(msg: CaseMessage, timeMs: number, rssBudgetMb: number): Promise<CaseResult> {
+  run(msg: CaseMessage, timeMs: number, rssBudgetMb: number, wallMs: number): Promise<CaseResult> {
     return new Promise((resolve) => {
       const t0 = performance.now();
+      const cpu0 = cpuSeconds(this.child.pid);
       let peak = 0;
       let done = false;
       const finish = (r: CaseResult) => {
@@ -92,11 +113,16 @@ class Worker {
           this.child.kill('SIGKILL');
           finish({ ok: false, kind: 'memory', message: `resident memory ${Math.round(peak)} MB > ${rssBudgetMb} MB`, ms: ms(), peakRssMb: peak });
         }
+        const cpu = cpuSeconds(this.child.pid) - cpu0;
+        if (cpu * 1000 > timeMs) {
+          this.child.kill('SIGKILL');
+          finish({ ok: false, kind: 'hang', message: `no answer after ${cpu.toFixed(1)} s of CPU time (${ms()} ms wall)`, ms: ms(), peakRssMb: peak });
+        }
       }, 50);
       const timer = setTimeout(() => {
         this.child.kill('SIGKILL');
-        finish({ ok: false, kind: 'hang', message: `no answer after ${timeMs} ms`, ms: ms(), peakRssMb: peak });
-      }, timeMs);
+        finish({ ok: false, kind: 'hang', message: `no answer after ${wallMs} ms wall time (${(cpuSeconds(this.child.pid) - cpu0).toFixed(1)} s CPU)`, ms: ms(), peakRssMb: peak });
+      }, wallMs);
       this.pending = (m) => {
         peak = Math.max(peak, rssMb(this.child.pid));
         if ('exit' in m) finish({ ok: false, kind: /heap out of memory|Allocation failed/i.test(String(m.exit)) ? 'memory' : 'crash', message: String(m.exit), ms: ms(), peakRssMb: peak });
@@ -123,6 +149,7 @@ class Worker {
 export async function runPool(count: number, make: (i: number) => { bytes: Uint8Array; feedSeed: number },
   onResult: (i: number, r: CaseResult) => void, opts: PoolOptions = {}): Promise<void> {
   const timeMs = opts.timeMs ?? 10_000, rss = opts.rssMb ?? 2048, n = Math.max(1, opts.workers ?? 2);
+  const wallMs = opts.wallMs ?? 3 * timeMs;
   let next = 0;
   const lane = async () => {
     let w: Worker | undefined;
@@ -140,7 +167,7 @@ export async function runPool(count: number, make: (i: number) => { bytes: Uint8
             continue;
           }
         }
-        const r = await w.run({ id: i, bytes: c.bytes, feedSeed: c.feedSeed }, timeMs, rss);
+        const r = await w.run({ id: i, bytes: c.bytes, feedSeed: c.feedSeed }, timeMs, rss, wallMs);
         onResult(i, r);
         if (!r.ok) { w.kill(); w = undefined; }
       }
