@@ -10,6 +10,9 @@ import { elementAt } from '../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from './import_ctx.js';
 import { ruleFail as fail } from './import_ctx.js';
 
+/** Steps an RNN, GRU or LSTM is unrolled over at most (the import's node budget may stop it earlier). */
+export const RNN_STEP_LIMIT = 1 << 16;
+
 type Act = (x: Value) => Value;
 type Kind = 'RNN' | 'GRU' | 'LSTM';
 
@@ -60,6 +63,7 @@ function rnnRule(kind: Kind): ImportRule {
     const dirs = direction === 'bidirectional' ? 2 : 1;
     const seq = x.shape[0]!;
     if (!isStatic(seq)) fail(`needs a static sequence length, got ${shapeToString(x.shape)}`);
+    if (seq > RNN_STEP_LIMIT) fail(`a sequence of ${seq} steps (operand ${x.dtype}${shapeToString(x.shape)}) is past the ${RNN_STEP_LIMIT} steps graphc unrolls`);
     const batch = x.shape[1]!;
     const g = GATES[kind];
     if (kind === 'LSTM' && c.attr.int('input_forget', 0) !== 0) fail('input_forget = 1 is not supported');

@@ -103,3 +103,36 @@ describe('pools over taps with any spatial dims (fuzz seed 11 case 5973: MaxPool
     }), { numRuns: 60, seed: 23 });
   });
 });
+
+describe('RNN, GRU and LSTM over any sequence length (fuzz seed 12 case 15424: an LSTM over 2^40 steps threw RangeError)', () => {
+  const T = onnx.TensorProto.DataType;
+  const rnnModel = (op: string, seq: number): Uint8Array => {
+    const g = op === 'LSTM' ? 4 : op === 'GRU' ? 3 : 1, h = 2, inp = 3;
+    const t = (name: string, dims: number[]) => ({ name, dataType: T.FLOAT, dims, floatData: new Array<number>(dims.reduce((a, b) => a * b, 1)).fill(0.1) });
+    return onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ domain: '', version: 14 }],
+      graph: {
+        name: 'r', node: [{ opType: op, input: ['x', 'w', 'r'], output: ['y', 'yh'], attribute: [{ name: 'hidden_size', type: onnx.AttributeProto.AttributeType.INT, i: h }] }],
+        input: [{ name: 'x', type: { tensorType: { elemType: T.FLOAT, shape: { dim: [seq, 1, inp].map((d) => ({ dimValue: d })) } } } }],
+        output: ['y', 'yh'].map((name) => ({ name, type: { tensorType: { elemType: T.FLOAT } } })),
+        initializer: [t('w', [1, g * h, inp]), t('r', [1, g * h, h])],
+      },
+    })).finish();
+  };
+
+  it('imports with ONNX\'s result shapes, or refuses with a GcError that names the node', () => {
+    fc.assert(fc.property(fc.constantFrom('RNN', 'GRU', 'LSTM'), fc.constantFrom(1, 2, 5, 2 ** 16 + 1, 2 ** 31, 2 ** 40), (op, seq) => {
+      let g: gc.Graph;
+      try {
+        g = gc.fromOnnx(rnnModel(op, seq));
+      } catch (e) {
+        expect(e).toBeInstanceOf(gc.GcError);
+        expect((e as Error).message).not.toMatch(/internal error/);
+        expect((e as Error).message).toMatch(new RegExp(`onnx node \\(${op}\\)`));
+        expect(seq).toBeGreaterThan(2 ** 16);
+        return;
+      }
+      expect(g.outputs.map((o) => o.value.shape)).toEqual([[seq, 1, 1, 2], [1, 1, 2]]);
+    }), { numRuns: 30, seed: 31 });
+  });
+});
