@@ -68,18 +68,18 @@ export const Codes = {
   inputMismatch: 'GC0401',
   sessionName: 'GC0402',
   runtime: 'GC0403',
-  importBudget: 'GC0520', // an ONNX import past its budget of nodes, folding work or constant bytes (ImportOptions.budget)
-  onnxNames: 'GC0530', // an ONNX model whose names are not well formed: duplicates, undefined operands, cycles
-  onnxArity: 'GC0531', // an ONNX node with more or fewer operands or results than its op schema allows
-  onnxAttr: 'GC0532', // an ONNX attribute value that is invalid whatever the shapes (a kernel of 0, an LRN size of 0)
-  onnxDims: 'GC0533', // a negative dim in an ONNX initializer, graph input/output or value_info
-  onnxOpsetTwice: 'GC0534', // an ONNX model that imports one domain twice
   tensorTooLarge: 'GC0404', // a node's result over the per-tensor byte limit (maxTensorBytes / GRAPHC_MAX_TENSOR_BYTES), found when a plan is bound
   engineLimit: 'GC0405', // a result or kernel workspace the engine cannot address whatever the limit (int32 indexing, 4 GiB wasm heap, unsafe integers)
   attrRange: 'GC0406', // an integer attribute outside int32 on an engine whose kernels take int32 (wasm, webgpu)
   wasmAlloc: 'GC0407', // a wasm heap allocation that failed or would wrap (nothing is written)
   int64Range: 'GC0408', // an int64 value that int32 cannot hold where the engine computes int64 as int32
   tensorLimitOption: 'GC0409', // an invalid maxTensorBytes option or GRAPHC_MAX_TENSOR_BYTES value
+  importBudget: 'GC0520', // an ONNX import past its budget of nodes, folding work or constant bytes (ImportOptions.budget)
+  onnxNames: 'GC0530', // an ONNX model whose names are not well formed: duplicates, undefined operands, cycles
+  onnxArity: 'GC0531', // an ONNX node with more or fewer operands or results than its op schema allows
+  onnxAttr: 'GC0532', // an ONNX attribute value that is invalid whatever the shapes (a kernel of 0, an LRN size of 0)
+  onnxDims: 'GC0533', // a negative dim in an ONNX initializer, graph input/output or value_info
+  onnxOpsetTwice: 'GC0534', // an ONNX model that imports one domain twice
   cliWeightPath: 'GC0601', // a weightsManifest path that leaves the model's folder
   cliWeightFile: 'GC0602', // a weight shard that is missing, a directory, or unreadable
   cliWeightSize: 'GC0603', // weight shards whose bytes differ from what the manifest declares
