@@ -176,3 +176,41 @@ export function conv2dCpu(x: tf.Tensor, f: tf.Tensor, strides: [number, number],
   if (bv) addBias(out, rows, O, bv);
   return tf.tensor(out, [B, OH, OW, O], 'float32');
 }
+
+/**
+ * A slice on the cpu backend as row copies. tfjs-backend-cpu copies a slice that is not one
+ * contiguous run element by element through TensorBuffer.get/set (about 1 µs per element:
+ * fuzz seed 12 case 3427, a ConvTranspose's [1,9,2097155,2] → [1,7,2097151,2] crop, took
+ * 29 s of a 30 s run); here each run of the innermost sliced axes is one typed-array copy.
+ * Strings stay on tfjs.
+ */
+export function sliceCpu(x: tf.Tensor, begin: readonly number[], size: readonly number[]): tf.Tensor | undefined {
+  if (x.dtype === 'string') return undefined;
+  const r = x.rank;
+  const shape = x.shape;
+  const outSize = size.reduce((p, s) => p * s, 1);
+  if (outSize === 0 || r === 0) return undefined;
+  // Merge trailing axes taken whole into one run: [.., b, 0.., 0] of [.., s, d.., d].
+  let inner = r - 1;
+  while (inner > 0 && begin[inner] === 0 && size[inner] === shape[inner]) inner--;
+  let run = size[inner]!;
+  for (let k = inner + 1; k < r; k++) run *= size[k]!;
+  const strides = new Array<number>(r).fill(1);
+  for (let k = r - 2; k >= 0; k--) strides[k] = strides[k + 1]! * shape[k + 1]!;
+  const src = x.dataSync() as Float32Array | Int32Array | Uint8Array;
+  const out = new (src.constructor as Float32ArrayConstructor)(outSize) as unknown as typeof src;
+  const idx = new Array<number>(inner).fill(0);                  // the position over the outer axes 0..inner-1
+  let base = begin[inner]! * strides[inner]!;
+  for (let k = 0; k < inner; k++) base += begin[k]! * strides[k]!;
+  for (let o = 0; o < outSize; o += run) {
+    let off = base;
+    for (let k = 0; k < inner; k++) off += idx[k]! * strides[k]!;
+    if (run < 16) for (let j = 0; j < run; j++) out[o + j] = src[off + j]!;
+    else out.set(src.subarray(off, off + run), o);
+    for (let k = inner - 1; k >= 0; k--) {
+      if (++idx[k]! < size[k]!) break;
+      idx[k] = 0;
+    }
+  }
+  return tf.tensor(out, [...size], x.dtype);
+}

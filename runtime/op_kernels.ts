@@ -17,7 +17,7 @@ import { AttrReader } from '../ir/ops.js';
 import type { TensorData } from '../ir/tensor_data.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
 import { fusedElementwiseKernel } from './fused/fused_elementwise.js';
-import { conv2dCpu, matmulCpu } from './cpu_kernels.js';
+import { conv2dCpu, matmulCpu, sliceCpu } from './cpu_kernels.js';
 import { checkFitsInt64AsInt32 } from './tensor_limits.js';
 import { avgPoolNaNs, sameAsExplicit } from './wasm_direct.js';
 
@@ -580,7 +580,14 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   pack: (ins, a) => tf.stack(ins, a.int('axis')),
   unpack: ([x], a) => tf.unstack(x!, a.int('axis')),
   split: ([x], a, ctx) => tf.split(x!, shapeOf(ctx, a.dims('sizes')), a.int('axis')),
-  slice: ([x], a, ctx) => tf.slice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('size'))),
+  slice: ([x], a, ctx) => {
+    const begin = shapeOf(ctx, a.dims('begin')), size = shapeOf(ctx, a.dims('size'));
+    if (ctx.backend === 'cpu') {
+      const [b, s] = tf.slice_util.parseSliceParams(x!, begin, size);
+      return sliceCpu(x!, b, s) ?? tf.slice(x!, begin, size);
+    }
+    return tf.slice(x!, begin, size);
+  },
   strided_slice: ([x], a, ctx) => stridedSlice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('end')), a.ints('strides')),
   // tfjs-wasm's GatherV2 hands back an empty x's gather with its flattened rank-4 shape.
   gather: ([x, idx], a) => {
@@ -603,18 +610,19 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     if (ctx.backend !== 'wasm') return runKernel('OneHot', { indices: i! }, { depth, onValue: on, offValue: off, dtype });
     // tfjs-backend-wasm 4.22's OneHot writes int32 values into a float32 or bool result
     // (tf.oneHot([0], 2, 1, 0, 'float32') reads back [1.4e-45, 0]) and writes outside the
-    // result for an index ≥ depth: the one-hot is a comparison with 0..depth-1 here
-    // (an index out of range gives all off values, as tfjs-cpu and TensorFlow do).
-    // The bool result is built from the comparison (a bool tf.where of broadcast scalars runs
-    // out of bounds on tfjs-wasm too); int32 arithmetically, exact.
-    return tf.tidy(() => {
-      const hot = tf.equal(tf.expandDims(i!, -1), tf.range(0, depth, 1, 'int32'));
-      if (dtype === 'float32') return tf.where(hot, tf.scalar(on), tf.scalar(off));
-      if (dtype === 'int32') return tf.add(tf.mul(tf.cast(hot, 'int32'), tf.scalar(on - off, 'int32')), tf.scalar(off, 'int32'));
-      if (on && !off) return hot;
-      if (!on && off) return tf.logicalNot(hot);
-      return tf.fill(hot.shape, on ? 1 : 0, 'bool');
-    });
+    // result for an index ≥ depth. The result is written here from the (small) indices: an
+    // index out of range gives all off values, as tfjs-cpu and TensorFlow do. (Built from
+    // tfjs-wasm's broadcast equal and where instead, a [3, 2^24] one-hot took 19 s.)
+    const idx = i!.dataSync(), n = idx.length;
+    const out = dtype === 'float32' ? new Float32Array(n * depth) : dtype === 'int32' ? new Int32Array(n * depth) : new Uint8Array(n * depth);
+    const onV = dtype === 'bool' ? (on ? 1 : 0) : dtype === 'int32' ? Math.trunc(on) : on;
+    const offV = dtype === 'bool' ? (off ? 1 : 0) : dtype === 'int32' ? Math.trunc(off) : off;
+    if (offV !== 0) out.fill(offV);
+    for (let k = 0; k < n; k++) {
+      const j = idx[k]!;
+      if (j >= 0 && j < depth) out[k * depth + j] = onV;
+    }
+    return tf.tensor(out, [...i!.shape, depth], dtype);
   },
   // tfjs's kernel segments along axis 0 only; ids of rank r segment the first r axes of x.
   unsorted_segment_sum: ([x, ids], a) => {

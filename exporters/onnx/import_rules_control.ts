@@ -91,6 +91,8 @@ function scan9(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
 
 const scanRule: ImportRule = (c) => {
   const numScan = c.attr.int('num_scan_inputs') ?? fail('num_scan_inputs is missing');
+  const operands = c.opset >= 9 ? c.numInputs : c.numInputs - 1;
+  if (numScan < 1 || numScan > operands) fail(`num_scan_inputs is ${numScan}; it must be between 1 and the ${operands} operands`);
   if (c.opset >= 9) {
     const ins = c.inputs();
     return scan9(c, ins.slice(0, ins.length - numScan), ins.slice(ins.length - numScan));

@@ -27,6 +27,16 @@ const FOUND: Record<number, [number, string, string][]> = {
   5: [
     [1229, 'ConvTranspose kernel_shape=[16777216,1]', 'past 10 s: a kernel_shape that disagrees with the [1,1,1,1] filter sized a 16M-row output'],
   ],
+  11: [
+    [467, 'OneHot depth', 'past 10 s on wasm: the one-hot was built from tfjs-wasm\'s broadcast equal and where (19 s for [3, 2^24])'],
+    [1993, 'Scan', 'TypeError: num_scan_inputs 0 left no scanned operand to take a length from'],
+  ],
+  12: [
+    [3427, 'ConvTranspose.strides[k] = 1048576', 'past 10 s on cpu: tfjs-cpu sliced the [1,9,2097155,2] result element by element (29 s)'],
+  ],
+  13: [
+    [157, 'OneHot depth 16777216', 'past 10 s on wasm (as seed 11 case 467)'],
+  ],
 };
 
 describe('ONNX importer fuzz regressions', () => {
