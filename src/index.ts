@@ -40,6 +40,7 @@ export { toOnnx } from '../exporters/onnx/export.js';
 export type { OnnxExportOptions } from '../exporters/onnx/export.js';
 export { fromOnnx } from '../exporters/onnx/import.js';
 export type { ImportOptions } from '../exporters/onnx/import.js';
+export type { ImportBudget } from '../exporters/onnx/import_ctx.js';
 export { OnnxImportError } from '../exporters/onnx/import_ctx.js';
 
 /** Traces `fn` for the given input specs into a raw (unoptimized) graph. */
