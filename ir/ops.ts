@@ -8,7 +8,7 @@ import { isDType } from './dtype.js';
 import type { Dim, Shape } from './dim.js';
 import { dimAdd, dimDiv, dimEq, dimProduct, dimSub, dimToString, isStatic, shapeToString, sym } from './dim.js';
 import type { SourceLoc } from './errors.js';
-import { GcError } from './errors.js';
+import { Codes, GcError } from './errors.js';
 import type { TensorType } from './graph.js';
 import type { TensorData } from './tensor_data.js';
 import type { Expr } from './fused_expr.js';
@@ -44,7 +44,7 @@ export class AttrReader {
   constructor(readonly op: string, readonly attrs: Attrs) {}
   private get(name: string): AttrValue {
     const v = this.attrs[name];
-    if (v === undefined) fail(`${this.op}: missing attr '${name}'`, undefined, 'GC0204');
+    if (v === undefined) fail(`${this.op}: missing attr '${name}'`, undefined, Codes.attr);
     return v;
   }
   int(n: string): number { return this.get(n) as number; }
@@ -74,7 +74,7 @@ const unaryTo = (dtype: DType): OpDef =>
 
 function binaryInfer(op: string, out?: DType) {
   return ([a, b]: readonly TensorType[]): TensorType[] => {
-    if (a!.dtype !== b!.dtype) fail(`${op}: operand dtypes differ (${a!.dtype} vs ${b!.dtype})`, 'cast one operand', 'GC0202');
+    if (a!.dtype !== b!.dtype) fail(`${op}: operand dtypes differ (${a!.dtype} vs ${b!.dtype})`, 'cast one operand', Codes.dtype);
     return [t(out ?? a!.dtype, broadcastShapes(a!.shape, b!.shape, op))];
   };
 }
@@ -113,7 +113,7 @@ function matmulShape(a: Shape, b: Shape, ta: boolean, tb: boolean, op: string): 
   const n = tb ? b[b.length - 2]! : b[b.length - 1]!;
   if (!dimEq(k1, k2)) {
     fail(`${op}: inner dimensions differ (lhs ${shapeToString(a)}, rhs ${shapeToString(b)}: ${dimToString(k1)} ≠ ${dimToString(k2)})`,
-      'transpose the right operand or check the weight shape', 'GC0203');
+      'transpose the right operand or check the weight shape', Codes.matmul);
   }
   const batch = broadcastShapes(a.slice(0, -2), b.slice(0, -2), op);
   return [...batch, m, n];
@@ -186,7 +186,7 @@ function fusedElementwiseInfer(ins: readonly TensorType[], a: AttrReader): Tenso
   }
   if (parsed.inputs !== ins.length) fail(`fused_elementwise: the program reads ${parsed.inputs} operand(s) ($0..$${parsed.inputs - 1}), the node has ${ins.length}`);
   ins.forEach((x, i) => {
-    if (x.dtype !== 'float32') fail(`fused_elementwise: operand $${i} is ${x.dtype}; fused programs compute float32 only`, undefined, 'GC0202');
+    if (x.dtype !== 'float32') fail(`fused_elementwise: operand $${i} is ${x.dtype}; fused programs compute float32 only`, undefined, Codes.dtype);
   });
   const temps: Shape[] = [];
   const shapeOf = (e: Expr): Shape => {
@@ -295,8 +295,8 @@ export const OPS = {
   logical_or: { ...binary('logical_or', true), neutral: { value: 0, side: 'both' }, absorbing: 1 },
   logical_xor: { ...binary('logical_xor', true), neutral: { value: 0, side: 'both' } },
   select: def({ arity: 3, fusion: 'elementwise', infer: ([c, a, b]) => {
-    if (c!.dtype !== 'bool') fail(`select: condition must be bool, got ${c!.dtype}`, undefined, 'GC0202');
-    if (a!.dtype !== b!.dtype) fail(`select: branch dtypes differ (${a!.dtype} vs ${b!.dtype})`, undefined, 'GC0202');
+    if (c!.dtype !== 'bool') fail(`select: condition must be bool, got ${c!.dtype}`, undefined, Codes.dtype);
+    if (a!.dtype !== b!.dtype) fail(`select: branch dtypes differ (${a!.dtype} vs ${b!.dtype})`, undefined, Codes.dtype);
     return [t(a!.dtype, broadcastShapes(c!.shape, broadcastShapes(a!.shape, b!.shape, 'select'), 'select'))];
   } }),
   // A chain of elementwise ops as one kernel: `expr` is a program over the operands (ir/fused_expr.ts).
@@ -319,7 +319,7 @@ export const OPS = {
   // linear algebra and nn
   matmul: def({ arity: 2, fusion: 'matmul', attrs: { transpose_a: 'bool', transpose_b: 'bool' },
     infer: ([a, b], at) => {
-      if (a!.dtype !== b!.dtype) fail(`matmul: operand dtypes differ (${a!.dtype} vs ${b!.dtype})`, undefined, 'GC0202');
+      if (a!.dtype !== b!.dtype) fail(`matmul: operand dtypes differ (${a!.dtype} vs ${b!.dtype})`, undefined, Codes.dtype);
       return [t(a!.dtype, matmulShape(a!.shape, b!.shape, at.bool('transpose_a'), at.bool('transpose_b'), 'matmul'))];
     } }),
   fused_matmul: def({ arity: [2, 4], fusion: 'matmul', attrs: { transpose_a: 'bool', transpose_b: 'bool', has_bias: 'bool', activation: 'string', alpha: 'float' },
@@ -378,7 +378,7 @@ export const OPS = {
     return [t(x!.dtype, b.map((bi, i) => stridedSliceDim(bi, e[i]!, s[i]!)))];
   } }),
   gather: shapeOp({ arity: 2, attrs: { axis: 'int', batch_dims: 'int' }, infer: ([x, idx], a) => {
-    if (idx!.dtype !== 'int32' && idx!.dtype !== 'int64') fail(`gather: indices must be int32, got ${idx!.dtype}`, 'cast the indices to int32', 'GC0202');
+    if (idx!.dtype !== 'int32' && idx!.dtype !== 'int64') fail(`gather: indices must be int32, got ${idx!.dtype}`, 'cast the indices to int32', Codes.dtype);
     const ax = normAxis(a.int('axis'), x!.shape.length, 'gather');
     const bd = a.int('batch_dims');
     return [t(x!.dtype, [...x!.shape.slice(0, ax), ...idx!.shape.slice(bd), ...x!.shape.slice(ax + 1)])];
@@ -421,13 +421,13 @@ export function inferTypes(op: OpName, ins: readonly TensorType[], attrs: Attrs,
   const d = OPS[op] as OpDef;
   const [lo, hi] = typeof d.arity === 'number' ? [d.arity, d.arity] : d.arity;
   if (ins.length < lo || ins.length > hi) {
-    throw new GcError({ code: 'GC0204', message: `${op}: expected ${lo === hi ? lo : `${lo}..${hi}`} operands, got ${ins.length}`, loc });
+    throw new GcError({ code: Codes.attr, message: `${op}: expected ${lo === hi ? lo : `${lo}..${hi}`} operands, got ${ins.length}`, loc });
   }
   for (const name in d.attrs) {
     const kind = d.attrs[name]!;
     const v = attrs[name];
-    if (v === undefined) throw new GcError({ code: 'GC0204', message: `${op}: missing attr '${name}' (${kind})`, loc });
-    if (kind === 'dtype' && !isDType(v)) throw new GcError({ code: 'GC0204', message: `${op}: attr '${name}' is not a dtype: ${String(v)}`, loc });
+    if (v === undefined) throw new GcError({ code: Codes.attr, message: `${op}: missing attr '${name}' (${kind})`, loc });
+    if (kind === 'dtype' && !isDType(v)) throw new GcError({ code: Codes.attr, message: `${op}: attr '${name}' is not a dtype: ${String(v)}`, loc });
   }
   try {
     return d.infer(ins, new AttrReader(op, attrs));

@@ -1,13 +1,15 @@
 import type { Dim, Shape } from './dim.js';
 import { dimEq, dimToString, isStatic, shapeToString } from './dim.js';
+import { Codes } from './errors.js';
+import type { ErrorCode } from './errors.js';
 
 export class InferError extends Error {
-  constructor(message: string, readonly help?: string, readonly code = 'GC0201') {
+  constructor(message: string, readonly help?: string, readonly code: ErrorCode = Codes.shape) {
     super(message);
   }
 }
 
-export function fail(message: string, help?: string, code?: string): never {
+export function fail(message: string, help?: string, code?: ErrorCode): never {
   throw new InferError(message, help, code);
 }
 

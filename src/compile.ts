@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../ir/dtype.js';
-import { GcError } from '../ir/errors.js';
+import { Codes, GcError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
 import { toOnnx } from '../exporters/onnx/export.js';
@@ -106,7 +106,7 @@ export function materializeCreated(trace: TraceResult): void {
   const g = trace.graph;
   const names = trace.created.map((c, i) => {
     if (c.init.kind === 'input') {
-      throw new GcError({ code: 'GC0105', message: `variable '${c.variable.name}' is created from a function input`, loc: c.init.producer?.loc,
+      throw new GcError({ code: Codes.traceVariable, message: `variable '${c.variable.name}' is created from a function input`, loc: c.init.producer?.loc,
         help: 'create variables outside the compiled function, from constants' });
     }
     if (c.init.name === undefined) g.setName(c.init, g.freshName(`__init_${i}`));
@@ -120,12 +120,12 @@ export function materializeCreated(trace: TraceResult): void {
   try {
     outs = s.execute(names, {}, (n) => {
       const v = registered()[n];
-      if (!v) throw new GcError({ code: 'GC0105', message: `variable '${n}' no longer exists` });
+      if (!v) throw new GcError({ code: Codes.traceVariable, message: `variable '${n}' no longer exists` });
       return v;
     }, { updates: false }).outputs;
   } catch (e) {
     if (e instanceof GcError && e.summary.startsWith('missing feed')) {
-      throw new GcError({ code: 'GC0105', message: `a variable created in the function is initialised from a function input: ${e.summary}`, help: 'create variables outside the compiled function' });
+      throw new GcError({ code: Codes.traceVariable, message: `a variable created in the function is initialised from a function input: ${e.summary}`, help: 'create variables outside the compiled function' });
     }
     throw e;
   } finally {
@@ -139,7 +139,7 @@ export function materializeCreated(trace: TraceResult): void {
 }
 
 function traceEndedError(graphName: string): GcError {
-  return new GcError({ code: 'GC0107', message: `'${graphName}' was called with a tensor of a trace that has ended (asynchronous work a traced function left running)`,
+  return new GcError({ code: Codes.traceEnded, message: `'${graphName}' was called with a tensor of a trace that has ended (asynchronous work a traced function left running)`,
     loc: userLocation(), help: 'call compiled functions from synchronous code inside the traced function, or with the results of a compiled call' });
 }
 
@@ -173,20 +173,20 @@ function specOf(t: tf.Tensor): TensorSpec {
 
 function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]): void {
   if (args.length !== specs.length) {
-    throw new GcError({ code: 'GC0401', message: `expected ${specs.length} argument(s) (${specs.map(specToString).join(', ')}), got ${args.length}`, loc: userLocation() });
+    throw new GcError({ code: Codes.inputMismatch, message: `expected ${specs.length} argument(s) (${specs.map(specToString).join(', ')}), got ${args.length}`, loc: userLocation() });
   }
   const bound = new Map<string, number>();
   args.forEach((a, i) => {
     const input = graph.inputs[i]!;
     const s = specs[i]!;
     if (!(a instanceof tf.Tensor)) {
-      throw new GcError({ code: 'GC0401', message: `input '${input.name}': expected a tf.Tensor ${specToString(s)}, got ${a === null ? 'null' : typeof a}`, loc: userLocation() });
+      throw new GcError({ code: Codes.inputMismatch, message: `input '${input.name}': expected a tf.Tensor ${specToString(s)}, got ${a === null ? 'null' : typeof a}`, loc: userLocation() });
     }
     if (a.isDisposed) {
-      throw new GcError({ code: 'GC0401', message: `input '${input.name}': the tensor was disposed`, loc: userLocation(), help: 'pass a live tensor (tf.tidy or dispose() may have freed it)' });
+      throw new GcError({ code: Codes.inputMismatch, message: `input '${input.name}': the tensor was disposed`, loc: userLocation(), help: 'pass a live tensor (tf.tidy or dispose() may have freed it)' });
     }
     const want = typeToString(input.type);
-    const bad = (why: string) => new GcError({ code: 'GC0401', message: `input '${input.name}': expected ${want}, got ${a.dtype}[${a.shape.join(',')}] (${why})`,
+    const bad = (why: string) => new GcError({ code: Codes.inputMismatch, message: `input '${input.name}': expected ${want}, got ${a.dtype}[${a.shape.join(',')}] (${why})`,
       loc: userLocation(), help: 'pass a tensor matching the spec given to gc.compile, or compile without `inputs` to trace per signature' });
     const wantDtype = s.dtype === 'int64' ? 'int32' : s.dtype;
     if (a.dtype !== wantDtype) throw bad('dtype differs');
@@ -204,10 +204,10 @@ function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]):
 }
 
 export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): CompiledFunction<R> {
-  if (typeof fn !== 'function') throw new GcError({ code: 'GC0401', message: `gc.compile: expected a function, got ${typeof fn}`, loc: userLocation() });
+  if (typeof fn !== 'function') throw new GcError({ code: Codes.inputMismatch, message: `gc.compile: expected a function, got ${typeof fn}`, loc: userLocation() });
   const kind = (fn as { constructor?: { name?: string } }).constructor?.name;
   if (kind === 'AsyncFunction' || kind === 'AsyncGeneratorFunction' || kind === 'GeneratorFunction') {
-    throw new GcError({ code: 'GC0102', message: `gc.compile: '${fn.name || 'the function'}' is ${kind === 'AsyncFunction' ? 'an async function' : 'a generator'}; a compiled function must be synchronous`, loc: userLocation(),
+    throw new GcError({ code: Codes.traceUnsupported, message: `gc.compile: '${fn.name || 'the function'}' is ${kind === 'AsyncFunction' ? 'an async function' : 'a generator'}; a compiled function must be synchronous`, loc: userLocation(),
       help: 'remove async/await inside it (tfjs ops are synchronous); read data after the compiled call: await (await f(x)).data()' });
   }
   const graphName = opts.name ?? (fn.name && /^[A-Za-z_]\w*$/.test(fn.name) ? fn.name : 'f');
@@ -241,7 +241,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       traces++;
       if (opts.outputs) {
         if (opts.outputs.length !== t.graph.outputs.length) {
-          throw new GcError({ code: 'GC0402', message: `outputs: ${opts.outputs.length} names given for ${t.graph.outputs.length} outputs` });
+          throw new GcError({ code: Codes.sessionName, message: `outputs: ${opts.outputs.length} names given for ${t.graph.outputs.length} outputs` });
         }
         t.graph.outputs.forEach((o, i) => { o.name = opts.outputs![i]!; });
       }
@@ -294,7 +294,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   };
 
   let disposed = false;
-  const disposedError = () => new GcError({ code: 'GC0403', message: `the compiled function '${graphName}' was disposed`, loc: userLocation(), help: 'compile the function again' });
+  const disposedError = () => new GcError({ code: Codes.runtime, message: `the compiled function '${graphName}' was disposed`, loc: userLocation(), help: 'compile the function again' });
   /** tfjs records a gradient tape (tf.grad, tf.valueAndGrad, gc.GradientTape): fn runs eagerly so that its kernels are on the tape. */
   const taping = () => (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth > 0;
 
@@ -305,7 +305,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     all.forEach((a, i) => {
       if (n !== undefined ? i < n : !isStaticArg(a)) { args.push(a as tf.Tensor); return; }
       if (!isStaticArg(a)) {
-        throw new GcError({ code: 'GC0401', message: `argument ${i}: the ${n} input specs describe the first arguments; the ones after them are static (numbers, booleans, strings), got ${typeof a}`,
+        throw new GcError({ code: Codes.inputMismatch, message: `argument ${i}: the ${n} input specs describe the first arguments; the ones after them are static (numbers, booleans, strings), got ${typeof a}`,
           loc: userLocation(), help: 'give a spec for every tensor argument, in order, before the static ones' });
       }
       statics.set(i, a);
@@ -316,7 +316,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   const entryFor = (args: unknown[], statics: ReadonlyMap<number, StaticArg>): Entry => {
     // With specs: the one signature (per static values), traced again only when a guard changed (TracedFunction.guards).
     const e = opts.inputs ? traceFor([...opts.inputs], statics) : traceFor(args.map((a, i) => {
-      if (!(a instanceof tf.Tensor)) throw new GcError({ code: 'GC0401', message: `argument ${i} is not a tf.Tensor (got ${a === null ? 'null' : typeof a})`, loc: userLocation() });
+      if (!(a instanceof tf.Tensor)) throw new GcError({ code: Codes.inputMismatch, message: `argument ${i} is not a tf.Tensor (got ${a === null ? 'null' : typeof a})`, loc: userLocation() });
       return specOf(a);
     }), statics);
     checkArgs(e.specs, e.graph, args);
@@ -344,7 +344,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
           return t;
         }
         const v = registered()[n];
-        if (!v) throw new GcError({ code: 'GC0105', message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
+        if (!v) throw new GcError({ code: Codes.traceVariable, message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
         return v;
       });
     } finally {
@@ -408,19 +408,19 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     const e = entryFor(args, statics);
     const s = e.ready ?? (choice !== undefined ? settle(e, choice) : undefined);
     if (s === undefined) {
-      throw new GcError({ code: 'GC0403', message: `f.sync: the backend of '${graphName}' is not ready yet`, loc: userLocation(),
+      throw new GcError({ code: Codes.runtime, message: `f.sync: the backend of '${graphName}' is not ready yet`, loc: userLocation(),
         help: 'await f.ready() once (or make one awaited call) before calling f.sync: backends initialise asynchronously' });
     }
     const feeds = feedsOf(e, args);
     if (s.needsAsyncRead(feeds)) {
-      throw new GcError({ code: 'GC0401', message: `f.sync: an input is held by webgpu, which cannot be read synchronously by a ${s.backend.name} session`, loc: userLocation(),
+      throw new GcError({ code: Codes.inputMismatch, message: `f.sync: an input is held by webgpu, which cannot be read synchronously by a ${s.backend.name} session`, loc: userLocation(),
         help: 'await f(...) instead, or move the data first: tf.tensor(await t.data(), t.shape, t.dtype)' });
     }
     return runOn(e, s, feeds);
   };
 
   Object.defineProperties(call, {
-    graph: { get: () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet', help: 'call it once, or give {inputs: [...]} to gc.compile' }); return last.graph; } },
+    graph: { get: () => { if (!last) throw new GcError({ code: Codes.inputMismatch, message: 'the function has not been traced yet', help: 'call it once, or give {inputs: [...]} to gc.compile' }); return last.graph; } },
     specs: { get: () => opts.inputs },
     traceCount: { get: () => traces },
   });
@@ -431,7 +431,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     if (last !== undefined && last.ready === undefined) settle(last, c);
   };
   f.toOnnx = (o) => toOnnx(f.graph, o);
-  f.session = () => { if (!last) throw new GcError({ code: 'GC0401', message: 'the function has not been traced yet' }); return sessionFor(last); };
+  f.session = () => { if (!last) throw new GcError({ code: Codes.inputMismatch, message: 'the function has not been traced yet' }); return sessionFor(last); };
   f.dispose = () => {
     disposed = true;
     for (const e of entries.values()) {

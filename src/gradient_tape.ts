@@ -11,7 +11,7 @@
  * unless created with {persistent: true}; `dispose()` frees what it saved.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GcError } from '../ir/errors.js';
+import { Codes, GcError } from '../ir/errors.js';
 import { userLocation } from './trace/source_loc.js';
 import { abandonThenable, isThenable } from './trace/async_guard.js';
 
@@ -45,7 +45,7 @@ export class GradientTape {
       if (isThenable(r)) {
         // The rest of an async body runs after the tape is closed: its rejection belongs to this error.
         abandonThenable(r);
-        throw new GcError({ code: 'GC0102', message: 'GradientTape.record: the function returned a Promise', loc: userLocation(), help: 'record synchronous tfjs code' });
+        throw new GcError({ code: Codes.traceUnsupported, message: 'GradientTape.record: the function returned a Promise', loc: userLocation(), help: 'record synchronous tfjs code' });
       }
       return r;
     } finally {
@@ -60,7 +60,7 @@ export class GradientTape {
   gradient(target: tf.Tensor, sources: tf.Tensor): tf.Tensor | null;
   gradient(target: tf.Tensor, sources: tf.Tensor | tf.Tensor[]): tf.Tensor | null | (tf.Tensor | null)[] {
     if (this.used && !this.opts.persistent) {
-      throw new GcError({ code: 'GC0102', message: 'GradientTape.gradient can only be called once on a non-persistent tape', loc: userLocation(), help: 'create the tape with new gc.GradientTape({persistent: true})' });
+      throw new GcError({ code: Codes.traceUnsupported, message: 'GradientTape.gradient can only be called once on a non-persistent tape', loc: userLocation(), help: 'create the tape with new gc.GradientTape({persistent: true})' });
     }
     this.used = true;
     const xs = Array.isArray(sources) ? sources : [sources];
@@ -88,13 +88,13 @@ export class GradientTape {
       for (let i = this.tape.length - 1; i >= 0; i--) {
         const n = this.tape[i]!;
         if (!nodesFromX.has(n.id) || !nodesToY.has(n.id)) continue;
-        if (!n.gradient) throw new GcError({ code: 'GC0102', message: `no gradient is registered for tfjs kernel '${n.kernelName}'`, loc: userLocation() });
+        if (!n.gradient) throw new GcError({ code: Codes.traceUnsupported, message: `no gradient is registered for tfjs kernel '${n.kernelName}'`, loc: userLocation() });
         const dys = n.outputs.map((o) => acc.get(o.id) ?? null);
         const fns = n.gradient(dys);
         for (const [name, x] of Object.entries(n.inputs)) {
           if (!fromX.has(x.id)) continue;
           const gf = fns[name];
-          if (!gf) throw new GcError({ code: 'GC0102', message: `cannot backprop through input '${name}' of ${n.kernelName}` });
+          if (!gf) throw new GcError({ code: Codes.traceUnsupported, message: `cannot backprop through input '${name}' of ${n.kernelName}` });
           const dx = gf();
           const prev = acc.get(x.id);
           acc.set(x.id, prev ? tf.add(prev, dx) : dx);

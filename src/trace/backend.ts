@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../../ir/dtype.js';
 import { isDType } from '../../ir/dtype.js';
-import { GcError } from '../../ir/errors.js';
+import { Codes, GcError } from '../../ir/errors.js';
 import type { SourceLoc } from '../../ir/errors.js';
 import type { Graph, Value } from '../../ir/graph.js';
 import type { Attrs, OpName } from '../../ir/ops.js';
@@ -23,7 +23,7 @@ type DataId = object;
 
 function checkDType(d: string, where: string): DType {
   if (!isDType(d)) {
-    throw new GcError({ code: 'GC0202', message: `${where}: dtype '${d}' is not supported by graphc`, help: 'graphc traces float32, int32 and bool tensors' });
+    throw new GcError({ code: Codes.dtype, message: `${where}: dtype '${d}' is not supported by graphc`, help: 'graphc traces float32, int32 and bool tensors' });
   }
   return d;
 }
@@ -59,11 +59,11 @@ export class Recorder {
     const v = this.values.get(dataId) ?? this.foreignConstant(dataId);
     const freed = v === undefined ? revoked.get(dataId) : undefined;
     if (freed !== undefined) {
-      throw new GcError({ code: 'GC0105', message: `${kernel}: variable '${freed}' was created by an earlier trace that failed, and was freed with it (a failed trace leaves tfjs as it found it)`,
+      throw new GcError({ code: Codes.traceVariable, message: `${kernel}: variable '${freed}' was created by an earlier trace that failed, and was freed with it (a failed trace leaves tfjs as it found it)`,
         loc: userLocation(), help: 'create the variable again (reset the reference that holds it, or rebuild the layer), or create variables outside the compiled function' });
     }
     if (v === undefined) {
-      throw new GcError({ code: 'GC0101', message: `${kernel}: an operand has no value in the trace`, loc: userLocation(),
+      throw new GcError({ code: Codes.traceRead, message: `${kernel}: an operand has no value in the trace`, loc: userLocation(),
         help: 'a tensor was disposed before use, or comes from an earlier trace' });
     }
     this.values.set(dataId, v);
@@ -88,7 +88,7 @@ export class Recorder {
       constant: (data: TensorData) => g.add('const', [], { value: data }, loc),
       scalar: (value: number, dtype: DType) => g.add('const', [], { value: tensorData(dtype, [], [value]) }, loc),
       unsupported: (what: string, help?: string): never => {
-        throw new GcError({ code: 'GC0102', message: `${kernel}: ${what}`, loc, help });
+        throw new GcError({ code: Codes.traceUnsupported, message: `${kernel}: ${what}`, loc, help });
       },
     };
   }
@@ -102,14 +102,14 @@ export class Recorder {
     if (randomFn !== undefined) {
       const kind = RANDOM_OP_FUNCTIONS[randomFn]!;
       if (kind === 'unsupported') {
-        throw new GcError({ code: 'GC0104', message: `tf.${randomFn.slice(0, -1)} cannot be kept random in a compiled function`, loc,
+        throw new GcError({ code: Codes.traceRandom, message: `tf.${randomFn.slice(0, -1)} cannot be kept random in a compiled function`, loc,
           help: 'draw the values outside the compiled function and pass them in as an input' });
       }
       const seed = seeds[seeds.length - 1];
       if (seed !== undefined) {
         const p = recoverParams(kind, String(seed), values as ArrayLike<number>, dtype);
         if (p === undefined) {
-          throw new GcError({ code: 'GC0104', message: `could not recover the parameters of ${randomFn.slice(0, -1)} (shape [${shape.join(',')}], ${dtype})`, loc,
+          throw new GcError({ code: Codes.traceRandom, message: `could not recover the parameters of ${randomFn.slice(0, -1)} (shape [${shape.join(',')}], ${dtype})`, loc,
             help: 'pass a seed to the random op (it then stays the same on every call, as in eager tfjs), or draw it outside and pass it in' });
         }
         const v = kind === 'uniform'
@@ -137,7 +137,7 @@ function recorder(): Recorder {
 
 /** A tensor of a trace used after its trace ended (asynchronous work the function left running, or a tensor kept from it). */
 function afterTrace(what: string): GcError {
-  return new GcError({ code: 'GC0107', message: `${what} used a tensor of a trace that has ended: it stood for a value of the graph and has no data`, loc: userLocation(),
+  return new GcError({ code: Codes.traceEnded, message: `${what} used a tensor of a trace that has ended: it stood for a value of the graph and has no data`, loc: userLocation(),
     help: 'keep tensors made inside a compiled function inside it; work on the results of the compiled call instead' });
 }
 
@@ -221,7 +221,7 @@ export class TraceBackend extends tf.KernelBackend {
 function readError(what: string): GcError {
   const loc = userLocation();
   return new GcError({
-    code: 'GC0101',
+    code: Codes.traceRead,
     message: `${what} on a traced value: inside a compiled function tensors have no data yet`,
     loc,
     help: 'return the tensor from the function and read it after the call, or use gc.name() to fetch it from a Session; x.print() prints at run time',
@@ -234,7 +234,7 @@ function kernelFunc(kernelName: string) {
     const rule = KERNEL_RULES[kernelName];
     const loc = userLocation();
     if (!rule) {
-      throw new GcError({ code: 'GC0102', message: `tfjs kernel '${kernelName}' is not supported by graphc's tracer`, loc,
+      throw new GcError({ code: Codes.traceUnsupported, message: `tfjs kernel '${kernelName}' is not supported by graphc's tracer`, loc,
         help: 'rewrite this step with supported ops, or open an issue naming the kernel' });
     }
     const ins: Record<string, Value | Value[] | undefined> = {};

@@ -1,6 +1,6 @@
 import type { DType } from '../../ir/dtype.js';
 import { isDType } from '../../ir/dtype.js';
-import { GcError } from '../../ir/errors.js';
+import { Codes, GcError } from '../../ir/errors.js';
 
 /** The declared type of a compiled function's input. null = anonymous dynamic dim; a string = named symbolic dim. */
 export interface TensorSpec {
@@ -10,11 +10,11 @@ export interface TensorSpec {
 }
 
 export function spec(shape: readonly (number | string | null)[], dtype: DType = 'float32', name?: string): TensorSpec {
-  if (!Array.isArray(shape)) throw new GcError({ code: 'GC0401', message: `gc.spec: shape must be an array, got ${typeof shape}`, help: "e.g. gc.spec(['batch', 784])" });
-  if (!isDType(dtype)) throw new GcError({ code: 'GC0401', message: `gc.spec: unsupported dtype '${String(dtype)}'`, help: 'use float32, int32, bool or int64' });
+  if (!Array.isArray(shape)) throw new GcError({ code: Codes.inputMismatch, message: `gc.spec: shape must be an array, got ${typeof shape}`, help: "e.g. gc.spec(['batch', 784])" });
+  if (!isDType(dtype)) throw new GcError({ code: Codes.inputMismatch, message: `gc.spec: unsupported dtype '${String(dtype)}'`, help: 'use float32, int32, bool or int64' });
   for (const d of shape) {
     const ok = d === null || (typeof d === 'number' && Number.isInteger(d) && d >= 0) || (typeof d === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(d));
-    if (!ok) throw new GcError({ code: 'GC0401', message: `gc.spec: bad dim ${JSON.stringify(d)} in [${shape.map((x) => JSON.stringify(x)).join(', ')}]`, help: 'dims are non-negative integers, null, or identifiers such as "batch"' });
+    if (!ok) throw new GcError({ code: Codes.inputMismatch, message: `gc.spec: bad dim ${JSON.stringify(d)} in [${shape.map((x) => JSON.stringify(x)).join(', ')}]`, help: 'dims are non-negative integers, null, or identifiers such as "batch"' });
   }
   return { shape: [...shape], dtype, name };
 }

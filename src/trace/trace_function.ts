@@ -11,7 +11,7 @@
  * Errors raised while tracing are written with the user's dims (see user_shapes.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GcError } from '../../ir/errors.js';
+import { Codes, GcError } from '../../ir/errors.js';
 import type { Graph } from '../../ir/graph.js';
 import type { TensorSpec } from './spec.js';
 import { paramNames } from './spec.js';
@@ -106,7 +106,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
   const positions = tensorPositions(specs.length, statics);
   const names = inputNamesFor(fn, specs, positions);
   if (fn.length > specs.length + statics.size) {
-    throw new GcError({ code: 'GC0401', message: `the function takes ${fn.length} parameters but ${specs.length} input specs were given`,
+    throw new GcError({ code: Codes.inputMismatch, message: `the function takes ${fn.length} parameters but ${specs.length} input specs were given`,
       loc: userLocation(), help: 'give one gc.spec per parameter in {inputs: [...]}' });
   }
   const total = specs.length + statics.size;
@@ -174,7 +174,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
       materialize(first);
       first = traceAt(plan.sizes[0]!);
       if (first.created.length > 0) {
-        throw new GcError({ code: 'GC0105', message: `the function creates new variables on every call (${first.created.map((c) => c.variable.name).join(', ')})`,
+        throw new GcError({ code: Codes.traceVariable, message: `the function creates new variables on every call (${first.created.map((c) => c.variable.name).join(', ')})`,
           help: 'create variables (and optimizers) outside the function, or only on the first call, as with tf.function' });
       }
     }
@@ -183,7 +183,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
     const graphs = [first.graph];
     for (const sizes of plan.sizes.slice(1)) {
       const r = traceAt(sizes);
-      if (r.created.length > 0) throw new GcError({ code: 'GC0105', message: 'the function created variables in a later trace', help: 'create variables outside the function' });
+      if (r.created.length > 0) throw new GcError({ code: Codes.traceVariable, message: 'the function created variables in a later trace', help: 'create variables outside the function' });
       graphs.push(r.graph);
     }
     return { first, graph: unify(graphs, plan), symbols, baseInputs };
@@ -234,7 +234,7 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
   where: (i: number, k: number) => string, mentioned: () => string[]): Attempt | undefined {
   if (anon.length === 0 || (anon.length === 1 && named.length === 0)) return undefined;
   // Only errors about sizes: one naming a traced size, or graphc's shape errors.
-  const shapeError = err instanceof GcError && ['GC0201', 'GC0203', 'GC0103'].includes(err.code);
+  const shapeError = err instanceof GcError && (err.code === Codes.shape || err.code === Codes.matmul || err.code === Codes.tracePolymorphic);
   const initial = mentioned();
   if (initial.length === 0 && !shapeError) return undefined;
 
@@ -254,7 +254,7 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
   };
 
   const ambiguous = (ok: [string[], Attempt][]) => new GcError({
-    code: 'GC0103',
+    code: Codes.tracePolymorphic,
     message: `cannot tell which anonymous dims must be equal: the function traces with ${ok.length} different groupings`,
     loc: userLocation(),
     notes: ok.map(([c]) => `traces with ${describe(c)}`),

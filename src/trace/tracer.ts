@@ -4,7 +4,7 @@
  * assignments. Everything is restored afterwards, also when the function throws.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GcError } from '../../ir/errors.js';
+import { Codes, GcError } from '../../ir/errors.js';
 import { Graph } from '../../ir/graph.js';
 import type { InitSource } from '../../ir/graph.js';
 import type { Value } from '../../ir/graph.js';
@@ -69,16 +69,16 @@ export function createdBeforeFailure(err: unknown): TraceResult | undefined {
 /** gc.name: names a traced value so a Session can fetch it; outside a trace it does nothing. */
 export function name<T extends tf.Tensor>(t: T, label: string): T {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(label)) {
-    throw new GcError({ code: 'GC0402', message: `gc.name: '${label}' is not a valid value name`, loc: userLocation(), help: 'use letters, digits and _ (not starting with a digit)' });
+    throw new GcError({ code: Codes.sessionName, message: `gc.name: '${label}' is not a valid value name`, loc: userLocation(), help: 'use letters, digits and _ (not starting with a digit)' });
   }
   if (current === undefined) return t;
   const v = current.valueOf(t.dataId, 'gc.name');
   if (v.name === label) return t;
   if (current.graph.hasName(label)) {
-    throw new GcError({ code: 'GC0402', message: `gc.name: the name '${label}' is already used in this function`, loc: userLocation() });
+    throw new GcError({ code: Codes.sessionName, message: `gc.name: the name '${label}' is already used in this function`, loc: userLocation() });
   }
   if (v.kind !== 'node') {
-    throw new GcError({ code: 'GC0402', message: `gc.name: cannot rename ${v.kind} '${v.name}' to '${label}'`, loc: userLocation(), help: 'inputs and variables are fetched by their own names' });
+    throw new GcError({ code: Codes.sessionName, message: `gc.name: cannot rename ${v.kind} '${v.name}' to '${label}'`, loc: userLocation(), help: 'inputs and variables are fetched by their own names' });
   }
   current.graph.setName(v, label);
   return t;
@@ -143,7 +143,7 @@ export interface TraceHooks {
 
 export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: ConcreteInput[], graphName = 'f', hooks: TraceHooks = {}): TraceResult {
   if (current !== undefined) {
-    throw new GcError({ code: 'GC0102', message: 'a compiled function was called while tracing another one', loc: userLocation(),
+    throw new GcError({ code: Codes.traceUnsupported, message: 'a compiled function was called while tracing another one', loc: userLocation(),
       help: 'call the inner function directly (not compiled) inside the outer one' });
   }
   registerTraceBackend();
@@ -187,7 +187,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
             try {
               return tensorData(dtype, v.shape, v.dataSync() as ArrayLike<number>);
             } catch (e) {
-              throw new GcError({ code: 'GC0105', message: `the initial value of variable '${v.name}' cannot be read synchronously on backend '${tf.getBackend()}': ${(e as Error).message}`,
+              throw new GcError({ code: Codes.traceVariable, message: `the initial value of variable '${v.name}' cannot be read synchronously on backend '${tf.getBackend()}': ${(e as Error).message}`,
                 help: 'await variable.data() before printing or exporting the graph, or trace on the cpu or wasm backend' });
             }
           };
@@ -213,7 +213,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     const name = args[2];
     const existing = name == null ? undefined : state.registeredVariables[name];
     if (existing !== undefined && hooks.ownVariable?.(existing)) {
-      throw new GcError({ code: 'GC0105', message: `the function creates variable '${name}' on every call`, loc: userLocation(),
+      throw new GcError({ code: Codes.traceVariable, message: `the function creates variable '${name}' on every call`, loc: userLocation(),
         help: 'create variables (and optimizers) outside the function, or only on the first call, as with tf.function' });
     }
     const v = makeVariable.apply(this, args);
@@ -260,11 +260,11 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
       if (isThenable(r)) {
         // Its rejection (the rest of an async body, run outside the trace) is this error's; never unhandled.
         abandonThenable(r);
-        throw new GcError({ code: 'GC0102', message: 'the compiled function returned a Promise', loc: userLocation(), help: 'compiled functions must be synchronous: do not await inside them' });
+        throw new GcError({ code: Codes.traceUnsupported, message: 'the compiled function returned a Promise', loc: userLocation(), help: 'compiled functions must be synchronous: do not await inside them' });
       }
       const open = promises.pending();
       if (open !== undefined) {
-        throw new GcError({ code: 'GC0106', message: `the compiled function left asynchronous work running (${open.count} pending Promise${open.count === 1 ? '' : 's'}): it would run after the trace, on tensors that have no data`,
+        throw new GcError({ code: Codes.traceAsync, message: `the compiled function left asynchronous work running (${open.count} pending Promise${open.count === 1 ? '' : 's'}): it would run after the trace, on tensors that have no data`,
           loc: open.loc, help: 'compiled functions must be synchronous: call async helpers and read data (await t.data()) outside the compiled function' });
       }
       // A data()/array() the function did not await: its rejection went into a Promise.
@@ -281,7 +281,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     }
     for (const t of outputs) {
       if (!(t instanceof tf.Tensor)) {
-        throw new GcError({ code: 'GC0102', message: `the compiled function returned a non-tensor (${typeof t})`, help: 'return a tensor, an array of tensors, or an object of tensors' });
+        throw new GcError({ code: Codes.traceUnsupported, message: `the compiled function returned a non-tensor (${typeof t})`, help: 'return a tensor, an array of tensors, or an object of tensors' });
       }
     }
     outputs.forEach((t, i) => {

@@ -7,7 +7,7 @@
  */
 import type { Dim } from '../../ir/dim.js';
 import { dimEq, sym } from '../../ir/dim.js';
-import { GcError } from '../../ir/errors.js';
+import { Codes, GcError } from '../../ir/errors.js';
 import { Graph, typeToString } from '../../ir/graph.js';
 import type { Node, TensorType, Value } from '../../ir/graph.js';
 import type { AttrKind, Attrs, AttrValue } from '../../ir/ops.js';
@@ -74,7 +74,7 @@ class Unifier {
 function notPolymorphic(what: string, node: Node | undefined, observed: string, plan: TracePlan): GcError {
   const sizes = plan.sizes.map((s) => plan.display.map((n, j) => `${n}=${s[j]}`).join(',')).join('; ');
   return new GcError({
-    code: 'GC0103',
+    code: Codes.tracePolymorphic,
     message: `the function is not polymorphic in ${plan.display.map((s) => `'${s}'`).join(', ')}: ${what}`,
     loc: node?.loc,
     node: node ? `${node.op}` : undefined,
@@ -214,7 +214,7 @@ function checkInference(op: Node['op'], inputs: Value[], attrs: Record<string, A
   inferred.forEach((t, k) => {
     const f = fitted[k]!;
     if (t.dtype !== f.dtype || t.shape.length !== f.shape.length || !t.shape.every((d, i) => dimEq(d, f.shape[i]!))) {
-      throw new GcError({ code: 'GC0103', message: `${op}: traced type ${typeToString(f)} differs from inferred ${typeToString(t)}`, loc: n0.loc,
+      throw new GcError({ code: Codes.tracePolymorphic, message: `${op}: traced type ${typeToString(f)} differs from inferred ${typeToString(t)}`, loc: n0.loc,
         help: 'this is a graphc bug: please report it with the function' });
     }
   });
