@@ -6,7 +6,7 @@
  * --round-trip exports each imported graph with toOnnx and imports it again before running.
  */
 import '../src/tfjs_setup.js';
-import { formatReport, runConformance } from '../exporters/onnx/conformance.js';
+import { formatReport, runConformance } from './onnx_conformance.js';
 import type { BackendName } from '../runtime/backends.js';
 
 export const DEFAULT_NODE_TESTS = '/usr/share/libonnx-testdata/data/node';

@@ -36,12 +36,12 @@ export { verifyGraph } from '../ir/verify.js';
 export { OPS, OP_NAMES } from '../ir/ops.js';
 export type { OpName } from '../ir/ops.js';
 export type { DType } from '../ir/dtype.js';
-export { toOnnx } from '../exporters/onnx/export.js';
-export type { OnnxExportOptions } from '../exporters/onnx/export.js';
-export { fromOnnx } from '../exporters/onnx/import.js';
-export type { ImportOptions } from '../exporters/onnx/import.js';
-export type { ImportBudget } from '../exporters/onnx/import_ctx.js';
-export { OnnxImportError } from '../exporters/onnx/import_ctx.js';
+export { toOnnx } from '../exporters/onnx/export/export.js';
+export type { OnnxExportOptions } from '../exporters/onnx/export/export.js';
+export { fromOnnx } from '../exporters/onnx/import/import.js';
+export type { ImportOptions } from '../exporters/onnx/import/import.js';
+export type { ImportBudget } from '../exporters/onnx/import/import_ctx.js';
+export { OnnxImportError } from '../exporters/onnx/import/import_ctx.js';
 
 /** Traces `fn` for the given input specs into a raw (unoptimized) graph. */
 export function trace(fn: (...args: tf.Tensor[]) => unknown, inputs: TensorSpec[]): Graph {

@@ -16,7 +16,7 @@
  * Seeds are the ONNX backend node tests (Debian's libonnx-testdata) plus a few models graphc
  * itself exports (seeds.ts).
  */
-import { DEFAULT_ARITY } from '../../exporters/onnx/import_arity.js';
+import { DEFAULT_ARITY } from '../../exporters/onnx/import/arity.js';
 import { onnx } from '../../exporters/onnx/proto.js';
 import { Rng } from '../fuzz/rng.js';
 

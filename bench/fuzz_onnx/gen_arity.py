@@ -1,7 +1,7 @@
-"""Writes exporters/onnx/import_arity.ts from the ONNX op schemas of Debian's python3-onnx
+"""Writes exporters/onnx/import/arity.ts from the ONNX op schemas of Debian's python3-onnx
 (onnx 1.12, opsets up to 17) plus the opset-18 changes listed in OPSET18 below.
 
-    /usr/bin/python3 bench/fuzz_onnx/gen_arity.py > exporters/onnx/import_arity.ts
+    /usr/bin/python3 bench/fuzz_onnx/gen_arity.py > exporters/onnx/import/arity.ts
 """
 import collections
 import onnx.defs

@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as gc from '../../src/index.js';
 import type { Graph } from '../../ir/graph.js';
 import { evalDim } from '../../ir/dim.js';
-import { INTERNAL_ERROR } from '../../exporters/onnx/import.js';
+import { INTERNAL_ERROR } from '../../exporters/onnx/import/import.js';
 import { Rng } from '../fuzz/rng.js';
 
 export interface CaseMessage { readonly id: number; readonly bytes: Uint8Array; readonly feedSeed: number }

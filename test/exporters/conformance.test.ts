@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import '../../src/tfjs_setup.js';
-import { formatReport, runConformance } from '../../exporters/onnx/conformance.js';
+import { formatReport, runConformance } from '../../bench/onnx_conformance.js';
 
 const NODE_TESTS = '/usr/share/libonnx-testdata/data/node';
 if (!existsSync(NODE_TESTS)) console.warn(`skipping ONNX conformance: ${NODE_TESTS} is absent (apt-get install libonnx-testdata; .ci/run does)`);

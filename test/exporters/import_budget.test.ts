@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { onnx } from '../../exporters/onnx/proto.js';
-import { tensorFromProto } from '../../exporters/onnx/import_tensor.js';
+import { tensorFromProto } from '../../exporters/onnx/import/tensor.js';
 import { attr, model, node, runModel, T, tensor, valueInfo } from './onnx_test_util.js';
 
 // Every import-time evaluation goes through evalNodeConst: record the ops it is asked for

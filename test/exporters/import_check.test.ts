@@ -8,8 +8,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as gc from 'graphc';
-import { DEFAULT_ARITY } from '../../exporters/onnx/import_arity.js';
-import { importedOpTypes } from '../../exporters/onnx/import_rules.js';
+import { DEFAULT_ARITY } from '../../exporters/onnx/import/arity.js';
+import { importedOpTypes } from '../../exporters/onnx/import/rules.js';
 import { onnx } from '../../exporters/onnx/proto.js';
 import { checkModels } from './onnx_harness.js';
 import { attr, model, node, T, tensor, valueInfo } from './onnx_test_util.js';
@@ -166,8 +166,8 @@ describe('valid models are not refused', () => {
   it('every ONNX backend node test model passes the checks (graphc may still refuse its op for another reason)', async () => {
     const { readdirSync, readFileSync, existsSync } = await import('node:fs');
     const root = '/usr/share/libonnx-testdata/data/node';
-    const { checkModel } = await import('../../exporters/onnx/import_check.js');
-    const { defaultOpset } = await import('../../exporters/onnx/import.js');
+    const { checkModel } = await import('../../exporters/onnx/import/check.js');
+    const { defaultOpset } = await import('../../exporters/onnx/import/import.js');
     let n = 0;
     for (const d of readdirSync(root)) {
       const file = `${root}/${d}/model.onnx`;

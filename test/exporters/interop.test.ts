@@ -24,7 +24,7 @@ import type { Graph, Node, Value } from '../../ir/graph.js';
 import type { OpName } from '../../ir/ops.js';
 import { OPS } from '../../ir/ops.js';
 import { onnx } from '../../exporters/onnx/proto.js';
-import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/rules.js';
+import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/export/rules.js';
 import type { Case } from '../core/ops_cases.js';
 import { CASES, makeInputs } from '../core/ops_cases.js';
 import { checkModelsParallel, randomizeWeights, testCnn } from './onnx_harness.js';

@@ -10,9 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as gc from 'graphc';
-import { exportOnnx, GRAPHC_VERSION, toOnnx } from '../../exporters/onnx/export.js';
+import { exportOnnx, GRAPHC_VERSION, toOnnx } from '../../exporters/onnx/export/export.js';
 import { onnx } from '../../exporters/onnx/proto.js';
-import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/rules.js';
+import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/export/rules.js';
 import type { InputGen } from './onnx_harness.js';
 import { checkModels, compareWithSession, makeInputs, randomizeWeights, rng as rngFor, runOrt, testCnn } from './onnx_harness.js';
 

@@ -1,0 +1,373 @@
+/**
+ * ONNX → IR. `fromOnnx(bytes)` reads a ModelProto of the default domain at opsets 7 to 18
+ * into a graphc Graph:
+ *
+ *   - graph inputs become IR inputs named as in ONNX (an input that is also an initializer
+ *     is a constant with a default: it becomes a constant); `dim_param`s become symbolic dims
+ *     (the name made an identifier), unknown dims fresh anonymous symbols `_0`, `_1`…;
+ *   - initializers and Constant nodes become `const` nodes;
+ *   - each node is translated by its rule in IMPORT_RULES (rules.ts), which reads the
+ *     attributes or operands of the node's opset (attributes that became operands: Reshape
+ *     shape, Squeeze/Unsqueeze axes, Clip min/max, Slice, Reduce* axes, Split, Pad, …);
+ *   - NCHW convolutions, pools and batch norms become the IR's NHWC ops between transposes
+ *     (OIHW filters transposed to HWIO and folded when they are constants);
+ *   - nodes whose operands are all constant are evaluated at import time;
+ *   - graph outputs keep their ONNX names and element types (a cast is added where an IR op
+ *     computes another type).
+ *
+ * Element types: see tensor.ts (double is read as float32, small integers as int32,
+ * int64 stays int64 and runs as int32 on tfjs). Every failure is a GcError (GC0501) naming
+ * the node, its op type and the reason.
+ */
+import type { Dim } from '../../../ir/dim.js';
+import { shapeToString, sym } from '../../../ir/dim.js';
+import { GcError } from '../../../ir/errors.js';
+import type { SourceLoc } from '../../../ir/errors.js';
+import { Graph } from '../../../ir/graph.js';
+import type { Value } from '../../../ir/graph.js';
+import { dce } from '../../../ir/passes/dce.js';
+import { verifyGraph } from '../../../ir/verify.js';
+import '../../../ir/printer.js';
+import { Builder, describeNode, IMPORT_ERROR, NeedsConstant, NodeCtx, OnnxImportError, RuleError } from './import_ctx.js';
+import type { ImportBudget } from './import_ctx.js';
+import type { TensorData } from '../../../ir/tensor_data.js';
+import { checkModel } from './check.js';
+import { ruleFor } from './rules.js';
+import { TRAINING_DOMAIN } from './rules/training.js';
+import { irDTypeOf, onnxTypeName, tensorFromProto } from './tensor.js';
+import { int64ToNumber, onnx } from '../proto.js';
+import type { LongLike } from '../proto.js';
+
+/**
+ * Opsets read: 7 to 18. Models of opsets 1 to 6 are read with the same rules plus their
+ * legacy attributes (`broadcast`/`axis` of binary ops, Concat's default axis 1;
+ * `consumed_inputs` and `is_test` are ignored).
+ */
+export const MIN_OPSET = 1;
+export const MAX_OPSET = 18;
+
+export interface ImportOptions {
+  /** The IR graph's name (default: the ONNX graph's name, else 'main'). */
+  name?: string;
+  /**
+   * Graph inputs read as constants with these values (specializes the graph; use it for
+   * inputs that decide shapes, which graphc needs at import time: a Reshape's shape input,
+   * Slice bounds, a Range's limits…). An import that needs one fails with an
+   * OnnxImportError whose `needsConstant` names it.
+   */
+  constants?: Record<string, TensorData>;
+  /** What the import may spend (nodes, folding work, constant bytes); see ImportBudget for the defaults. Past it: GC0520. */
+  budget?: Partial<ImportBudget>;
+}
+
+function importError(message: string, help?: string, notes?: string[]): GcError {
+  return new OnnxImportError({ code: IMPORT_ERROR, message: `onnx import: ${message}`, help, notes });
+}
+
+/** Reads an ONNX model (ModelProto bytes) into an IR Graph. */
+export function fromOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
+  let model: onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw importError(`the bytes are not an ONNX ModelProto (${(e as Error).message})`);
+  }
+  return fromOnnxModel(model, opts);
+}
+
+/**
+ * The default-domain opset a model imports. A model of other domains only (the training
+ * ops) reads any default-domain node at MAX_OPSET.
+ */
+export function defaultOpset(model: onnx.IModelProto): number {
+  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!entry) {
+    if ((model.opsetImport ?? []).some((o) => o.domain === TRAINING_DOMAIN)) return MAX_OPSET;
+    throw importError('the model imports no opset of the default ONNX domain');
+  }
+  return int64ToNumber(entry.version as number | LongLike);
+}
+
+/** Reads a decoded ModelProto into an IR Graph. */
+export function fromOnnxModel(model: onnx.IModelProto, opts: ImportOptions = {}): Graph {
+  const opset = defaultOpset(model);
+  if (opset < MIN_OPSET || opset > MAX_OPSET) {
+    throw importError(`the model uses opset ${opset}; graphc reads opsets 7 to ${MAX_OPSET} (and older ones without changed semantics)`,
+      'convert the model with onnx.version_converter');
+  }
+  const gp = model.graph;
+  if (!gp) throw importError('the model has no graph');
+  checkModel(model, opset);
+  try {
+    return new Importer(gp, opset, opts).run();
+  } catch (e) {
+    if (e instanceof GcError) throw e;
+    // A bug of graphc's, not of the model: still a GcError (the caller's process lives), saying so.
+    const err = e instanceof Error ? e : new Error(String(e));
+    throw new OnnxImportError({ code: IMPORT_ERROR, message: `onnx import: ${INTERNAL_ERROR} (${err.name}: ${err.message.split('\n')[0]})`,
+      notes: (err.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()), help: 'please report it with the model' });
+  }
+}
+
+/** The words of an import failure that is graphc's bug (the fuzzer counts these as findings). */
+export const INTERNAL_ERROR = 'internal error of the importer';
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LOC = /^(.+):(\d+):(\d+)$/;
+
+/** A node's doc_string read as a source location when it is one (`file:line:col`, as graphc exports it). */
+function locFromDoc(doc: string | null | undefined): SourceLoc | undefined {
+  const m = doc ? LOC.exec(doc) : null;
+  return m ? { file: m[1]!, line: Number(m[2]), col: Number(m[3]) } : undefined;
+}
+
+class Importer {
+  private readonly g: Graph;
+  private readonly b: Builder;
+  private readonly env = new Map<string, Value>();
+  private readonly initializers = new Map<string, onnx.ITensorProto>();
+  private readonly dimSymbols = new Map<string, string>();
+  /** ONNX element types the model states (inputs, outputs, value_info, initializers, Constant and Cast results). */
+  private readonly onnxTypes = new Map<string, number>();
+  /** The ONNX node computing each value name (for error notes). */
+  private readonly producers = new Map<string, onnx.INodeProto>();
+  private readonly usedSymbols = new Set<string>();
+  private anon = 0;
+
+  private readonly constants: Record<string, TensorData>;
+  private bind: (name: string, v: Value) => void = (name, v) => { this.env.set(name, v); };
+  /** Per subgraph being imported (innermost last): the names it bound, with what they meant before. */
+  private readonly scopes: [string, Value | undefined][][] = [];
+
+  constructor(private readonly gp: onnx.IGraphProto, private readonly opset: number, opts: ImportOptions) {
+    this.g = new Graph(opts.name ?? (gp.name || 'main'));
+    this.b = new Builder(this.g, opts.budget);
+    this.constants = opts.constants ?? {};
+    const inputs = new Set((gp.input ?? []).map((vi) => vi.name ?? ''));
+    for (const name of Object.keys(this.constants)) {
+      if (!inputs.has(name)) throw importError(`options.constants names '${name}', which is not a graph input`);
+    }
+  }
+
+  run(): Graph {
+    // How many nodes and outputs read each ONNX value: a shared value's op is never moved.
+    const readers = new Map<string, number>();
+    const read = (n: string) => { if (n !== '') readers.set(n, (readers.get(n) ?? 0) + 1); };
+    for (const n of this.gp.node ?? []) for (const i of n.input ?? []) read(i);
+    for (const o of this.gp.output ?? []) read(o.name ?? '');
+    // A set: an unrolled loop binds the same names again each iteration (a list grew quadratically).
+    const namesOf = new Map<Value, Set<string>>();
+    this.bind = (name, v) => {
+      this.scopes.at(-1)?.push([name, this.env.get(name)]);
+      this.env.set(name, v);
+      namesOf.set(v, (namesOf.get(v) ?? new Set<string>()).add(name));
+    };
+    this.b.shared = (v) => [...(namesOf.get(v) ?? [])].reduce((s, n) => s + (readers.get(n) ?? 0), 0) > 1;
+
+    for (const t of this.gp.initializer ?? []) this.initializers.set(t.name ?? '', t);
+    for (const vi of [...(this.gp.input ?? []), ...(this.gp.valueInfo ?? []), ...(this.gp.output ?? [])]) {
+      const et = vi.type?.tensorType?.elemType;
+      if (et) this.onnxTypes.set(vi.name ?? '', et);
+    }
+    for (const t of this.gp.initializer ?? []) if (t.dataType) this.onnxTypes.set(t.name ?? '', t.dataType);
+    if ((this.gp.sparseInitializer?.length ?? 0) > 0) throw importError('sparse initializers are not supported');
+    // Symbols of named dims first, so anonymous ones never take their names.
+    for (const vi of this.gp.input ?? []) for (const d of vi.type?.tensorType?.shape?.dim ?? []) {
+      if (d.dimParam) this.symbolFor(d.dimParam);
+    }
+    for (const vi of this.gp.input ?? []) {
+      const name = vi.name ?? '';
+      if (this.initializers.has(name)) continue;          // a constant with a default: read as a constant
+      const type = this.valueType(vi, 'input');
+      const fixed = this.constants[name];
+      if (fixed) {
+        if (fixed.dtype !== type.dtype || fixed.shape.length !== type.shape.length
+          || type.shape.some((d, i) => typeof d === 'number' && d !== fixed.shape[i])) {
+          throw importError(`options.constants['${name}'] is ${fixed.dtype}[${fixed.shape.join(',')}], the input is ${type.dtype}${shapeToString(type.shape)}`);
+        }
+        this.env.set(name, this.b.constant(fixed));
+        continue;
+      }
+      this.env.set(name, this.g.addInput(name, type));
+    }
+    for (const n of this.gp.node ?? []) this.importNode(n);
+    this.b.loc = undefined;
+    for (const vi of this.gp.output ?? []) {
+      const name = vi.name ?? '';
+      let v = this.value(name, undefined);
+      const t = vi.type?.tensorType;
+      const want = t ? irDTypeOf(t.elemType ?? 0) : undefined;
+      if (want !== undefined && want !== v.dtype) v = this.b.cast(v, want);
+      this.g.setOutput(name, v);
+    }
+    dce(this.g);
+    verifyGraph(this.g);
+    return this.g;
+  }
+
+  private symbolFor(param: string): string {
+    const known = this.dimSymbols.get(param);
+    if (known) return known;
+    let s = param.replace(/[^A-Za-z0-9_]/g, '_');
+    if (!IDENT.test(s)) s = `_${s}`;
+    if (/^_\d+$/.test(s)) s = `d${s}`;                     // keep `_N` for anonymous dims
+    let unique = s;
+    for (let i = 1; this.usedSymbols.has(unique); i++) unique = `${s}_${i}`;
+    this.usedSymbols.add(unique);
+    this.dimSymbols.set(param, unique);
+    return unique;
+  }
+
+  private anonSymbol(): string {
+    while (this.usedSymbols.has(`_${this.anon}`)) this.anon++;
+    const s = `_${this.anon++}`;
+    this.usedSymbols.add(s);
+    return s;
+  }
+
+  private valueType(vi: onnx.IValueInfoProto, what: string) {
+    const tt = vi.type?.tensorType;
+    if (!tt) {
+      const kind = vi.type ? Object.keys(vi.type).find((k) => k.endsWith('Type') && (vi.type as Record<string, unknown>)[k]) : undefined;
+      throw importError(`${what} '${vi.name}' is a ${kind ?? 'value without a type'}, not a tensor`, 'graphc reads tensor inputs only');
+    }
+    const dtype = irDTypeOf(tt.elemType ?? 0);
+    if (dtype === undefined) throw importError(`${what} '${vi.name}' has element type ${onnxTypeName(tt.elemType ?? 0)}, which graphc does not read`);
+    if (!tt.shape) throw importError(`${what} '${vi.name}' has no shape (unknown rank)`, 'give the input a shape; dims may be symbolic');
+    const shape: Dim[] = (tt.shape.dim ?? []).map((d) => {
+      if (d.dimParam) return sym(this.symbolFor(d.dimParam));
+      if (Object.prototype.hasOwnProperty.call(d, 'dimValue') && d.dimValue !== null) return int64ToNumber(d.dimValue as number | LongLike);
+      return sym(this.anonSymbol());
+    });
+    return { dtype, shape };
+  }
+
+  private value(name: string, node: onnx.INodeProto | undefined): Value {
+    const v = this.env.get(name);
+    if (v) return v;
+    const init = this.initializers.get(name);
+    if (init) {
+      let t;
+      try {
+        t = tensorFromProto(init);
+      } catch (e) {
+        throw importError(`initializer '${name}': ${(e as Error).message}`);
+      }
+      const loc = this.b.loc;
+      this.b.loc = undefined;                              // an initializer has no source line
+      const c = this.b.constant(t);
+      this.b.loc = loc;
+      this.env.set(name, c);
+      return c;
+    }
+    if (node) throw new RuleError(`operand '${name}' is not defined before this node`);
+    throw importError(`graph output '${name}' is not computed by any node`);
+  }
+
+  private importNode(n: onnx.INodeProto): void {
+    const domain = n.domain ?? '';
+    for (const o of n.output ?? []) if (o !== '') this.producers.set(o, n);
+    this.b.loc = locFromDoc(n.docString);
+    const ctx = new NodeCtx(n, this.opset, this.b, (name) => this.value(name, n), (name) => this.onnxTypes.get(name),
+      (g, inputs) => this.runSubgraph(g, inputs));
+    try {
+      if (domain !== '' && domain !== 'ai.onnx' && domain !== TRAINING_DOMAIN) {
+        throw new RuleError(`the domain '${domain}' is not supported (graphc reads the default ONNX domain and ${TRAINING_DOMAIN})`);
+      }
+      const rule = ruleFor(domain, n.opType ?? '');
+      if (rule === undefined) throw new RuleError(`no import rule for ONNX op '${n.opType}'`);
+      if ('unsupported' in rule) throw new RuleError(rule.unsupported);
+      const r = rule(ctx);
+      this.noteTypes(n);
+      const outs = Array.isArray(r) ? r : [r];
+      (n.output ?? []).forEach((name, i) => {
+        if (name === '') return;
+        const v = outs[i];
+        if (v === undefined) throw new RuleError(`output ${i} ('${name}') is not produced by graphc's rule`);
+        this.bind(name, v);
+      });
+    } catch (e) {
+      if (e instanceof NeedsConstant) {
+        const from = this.inputsUpstream(e.valueName);
+        const notes = [...this.operandNotes(n), ...(from.length ? [`'${e.valueName}' is computed from the graph input(s) ${from.map((x) => `'${x}'`).join(', ')}`] : [])];
+        throw new OnnxImportError({ code: IMPORT_ERROR, message: `${describeNode(n)}: ${e.message}`, help: e.help, notes }, e.valueName, from);
+      }
+      if (e instanceof RuleError) throw ctx.error(e.message, e.help, this.operandNotes(n));
+      if (e instanceof OnnxImportError) {
+        // From a node of a subgraph: keep what it needs at import time.
+        throw new OnnxImportError({ code: e.code, message: `${describeNode(n)}: in its subgraph: ${e.summary}`, help: e.help,
+          notes: e.message.split('\n').slice(1).filter((l) => !/^\s*help: /.test(l)).map((l) => l.replace(/^\s*(note|help|node): /, '')) }, e.needsConstant, e.needsInputs);
+      }
+      if (e instanceof GcError) {
+        throw new OnnxImportError({ code: e.code, message: `${describeNode(n)}: ${e.summary}`, help: e.help,
+          notes: [...this.operandNotes(n), ...e.message.split('\n').slice(1).filter((l) => !/^\s*help: /.test(l)).map((l) => l.replace(/^\s*(note|help|node): /, ''))] });
+      }
+      // A JavaScript engine error (TypeError, RangeError…) inside a rule is graphc's bug: said so.
+      const jsError = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError;
+      const msg = e instanceof Error ? e.message : String(e);
+      throw ctx.error(jsError ? `${INTERNAL_ERROR} (${(e as Error).name}: ${msg})` : msg, jsError ? 'please report it with the model' : undefined, this.operandNotes(n));
+    }
+  }
+
+  /** Imports a subgraph (If branch, Loop or Scan body) inline; outer names stay visible, its own are dropped after. */
+  private runSubgraph(g: onnx.IGraphProto, inputs: Value[]): Value[] {
+    // The names it binds are undone after (not a copy of the whole scope: a loop unrolls its body once per iteration).
+    const undo: [string, Value | undefined][] = [];
+    this.scopes.push(undo);
+    const loc = this.b.loc;
+    try {
+      (g.input ?? []).forEach((vi, i) => { if (i < inputs.length) this.bind(vi.name ?? '', inputs[i]!); });
+      for (const t of g.initializer ?? []) {
+        let data;
+        try { data = tensorFromProto(t); } catch (e) { throw new RuleError(`subgraph initializer '${t.name}': ${(e as Error).message}`); }
+        this.bind(t.name ?? '', this.b.constant(data));
+      }
+      for (const n of g.node ?? []) this.importNode(n);
+      return (g.output ?? []).map((vi) => {
+        const v = this.env.get(vi.name ?? '') ?? (this.initializers.has(vi.name ?? '') ? this.value(vi.name ?? '', undefined) : undefined);
+        if (!v) throw new RuleError(`subgraph output '${vi.name}' is not computed`);
+        return v;
+      });
+    } finally {
+      this.scopes.pop();
+      for (const [k, v] of undo.reverse()) if (v === undefined) this.env.delete(k); else this.env.set(k, v);
+      this.b.loc = loc;
+    }
+  }
+
+  /** Records the element types that Constant and Cast nodes state for their results. */
+  private noteTypes(n: onnx.INodeProto): void {
+    const out = n.output?.[0];
+    if (!out || this.onnxTypes.has(out)) return;
+    const a = (name: string) => n.attribute?.find((x) => x.name === name);
+    let t: number | undefined;
+    if (n.opType === 'Cast') t = int64ToNumber(a('to')?.i as number | LongLike);
+    else if (n.opType === 'Constant') {
+      t = a('value')?.t?.dataType ?? (a('value_float') || a('value_floats') ? 1 : a('value_int') || a('value_ints') ? 7 : undefined);
+    }
+    if (t) this.onnxTypes.set(out, t);
+  }
+
+  /** The graph inputs (not initializers) that the ONNX value `name` is computed from. */
+  private inputsUpstream(name: string): string[] {
+    const found = new Set<string>();
+    const seen = new Set<string>();
+    const stack = [name];
+    while (stack.length) {
+      const v = stack.pop()!;
+      if (seen.has(v) || v === '') continue;
+      seen.add(v);
+      const producer = this.producers.get(v);
+      if (producer) stack.push(...(producer.input ?? []));
+      else if (this.env.get(v)?.kind === 'input') found.add(v);
+    }
+    return [...found].sort();
+  }
+
+  private operandNotes(n: onnx.INodeProto): string[] {
+    return (n.input ?? []).filter((x) => x !== '').map((name) => {
+      const v = this.env.get(name);
+      return v ? `operand '${name}': ${v.dtype}${shapeToString(v.shape)}` : `operand '${name}'`;
+    });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Import rules: random ops stay random (IR random_uniform / random_normal; ONNX's float seed
+ * becomes the op's seed, absent means unseeded). Draws follow tfjs's generator, so the values
+ * differ from another runtime's, the distribution does not.
+ */
+import type { Dim } from '../../../../ir/dim.js';
+import type { DType } from '../../../../ir/dtype.js';
+import type { Value } from '../../../../ir/graph.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
+import { ruleFail as fail } from '../import_ctx.js';
+import { irDTypeOf, onnxTypeName } from '../tensor.js';
+
+function seedOf(c: NodeCtx): number {
+  const s = c.attr.float('seed');
+  return s === undefined ? -1 : Math.abs(Math.trunc(s));
+}
+
+function dtypeAttr(c: NodeCtx, dflt: DType): DType {
+  if (!c.attr.has('dtype')) return dflt;
+  const t = c.attr.int('dtype', 1);
+  return irDTypeOf(t) ?? fail(`dtype ${onnxTypeName(t)} is not supported`);
+}
+
+function uniform(c: NodeCtx, shape: readonly Dim[], dtype: DType, low: number, high: number): Value {
+  if (dtype === 'bool') fail('random draws of dtype bool are not supported');
+  return c.b.op('random_uniform', [], { shape: [...shape], min: low, max: high, dtype, seed: seedOf(c) });
+}
+
+function normal(c: NodeCtx, shape: readonly Dim[], dtype: DType): Value {
+  if (dtype === 'bool') fail('random draws of dtype bool are not supported');
+  return c.b.op('random_normal', [], { shape: [...shape], mean: c.attr.float('mean', 0), std: c.attr.float('scale', 1), dtype, truncated: false, seed: seedOf(c) });
+}
+
+const shapeAttr = (c: NodeCtx): number[] => c.attr.ints('shape') ?? fail('shape is missing');
+
+const randomUniform: ImportRule = (c) => uniform(c, shapeAttr(c), dtypeAttr(c, 'float32'), c.attr.float('low', 0), c.attr.float('high', 1));
+const randomNormal: ImportRule = (c) => normal(c, shapeAttr(c), dtypeAttr(c, 'float32'));
+const randomUniformLike: ImportRule = (c) => {
+  const x = c.input(0);
+  return uniform(c, x.shape, dtypeAttr(c, x.dtype), c.attr.float('low', 0), c.attr.float('high', 1));
+};
+const randomNormalLike: ImportRule = (c) => {
+  const x = c.input(0);
+  return normal(c, x.shape, dtypeAttr(c, x.dtype));
+};
+/** Bernoulli(p): a uniform draw below p. */
+const bernoulli: ImportRule = (c) => {
+  const p = c.b.cast(c.input(0), 'float32');
+  const u = uniform(c, p.shape, 'float32', 0, 1);
+  return c.b.cast(c.b.op('less', [u, p]), dtypeAttr(c, c.input(0).dtype));
+};
+
+export const RANDOM_RULES: RuleTable = {
+  RandomUniform: randomUniform,
+  RandomNormal: randomNormal,
+  RandomUniformLike: randomUniformLike,
+  RandomNormalLike: randomNormalLike,
+  Bernoulli: bernoulli,
+};
