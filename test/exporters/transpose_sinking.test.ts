@@ -16,7 +16,7 @@ import { NameAllocator } from '../../exporters/onnx/export/names.js';
 import type { OnnxAttrs, OnnxGraph } from '../../exporters/onnx/export/onnx_graph.js';
 import { attr } from '../../exporters/onnx/export/onnx_graph.js';
 import type { PassCtx } from '../../exporters/onnx/export/passes/pass.js';
-import { runPasses } from '../../exporters/onnx/export/passes/pass.js';
+import { runOnnxPasses } from '../../exporters/onnx/export/passes/pass.js';
 import { serializeModel } from '../../exporters/onnx/export/serialize.js';
 import { eliminateIdentities, removeDeadNodes } from '../../exporters/onnx/export/passes/cleanup.js';
 import { sinkTransposes } from '../../exporters/onnx/export/passes/transpose_sinking.js';
@@ -60,7 +60,7 @@ const count = (g: OnnxGraph, op: string) => g.nodes.filter((n) => n.opType === o
 async function sinkAndCompare(g: OnnxGraph, opset = 17): Promise<OnnxGraph> {
   const before = clone(g);
   const after = clone(g);
-  runPasses(after, [eliminateIdentities, sinkTransposes, removeDeadNodes], ctxFor(after));
+  runOnnxPasses(after, [eliminateIdentities, sinkTransposes, removeDeadNodes], ctxFor(after));
   const r = rng(3);
   const feeds = Object.fromEntries(g.inputs.map((i) => {
     const shape = i.shape as number[];

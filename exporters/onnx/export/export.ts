@@ -24,7 +24,7 @@ import { buildNameMap, nameValues } from './names.js';
 import type { NameMap } from './names.js';
 import type { OnnxGraph } from './onnx_graph.js';
 import type { OnnxPass, PassCtx } from './passes/pass.js';
-import { runPasses } from './passes/pass.js';
+import { runOnnxPasses } from './passes/pass.js';
 import { EXPORT_RULES, isUnsupported } from './rules.js';
 import type { ExportRule, RuleCtx } from './rule_types.js';
 import { RuleFailure } from './rule_types.js';
@@ -156,7 +156,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}): OnnxExpo
 
   if (opts.optimize ?? true) {
     const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b) };
-    runPasses(og, EXPORT_PASSES, ctx);
+    runOnnxPasses(og, EXPORT_PASSES, ctx);
   }
   checkWellFormed(og);
   const present = new Set<string>([...og.inputs.map((i) => i.name), ...og.initializers.keys(), ...og.nodes.flatMap((n) => n.outputs)]);

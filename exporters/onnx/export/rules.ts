@@ -5,19 +5,19 @@
  */
 import type { OpName } from '../../../ir/ops.js';
 import type { ExportRule, Unsupported } from './rule_types.js';
-import { ELEMENTWISE_RULES } from './rules/elementwise.js';
+import { EXPORT_ELEMENTWISE_RULES } from './rules/elementwise.js';
 import { fusedElementwiseRule } from './rules/fused.js';
-import { NN_RULES } from './rules/nn.js';
-import { REDUCTION_RULES } from './rules/reductions.js';
-import { SHAPE_RULES } from './rules/shape.js';
-import { SOURCE_RULES } from './rules/sources.js';
+import { EXPORT_NN_RULES } from './rules/nn.js';
+import { EXPORT_REDUCTION_RULES } from './rules/reductions.js';
+import { EXPORT_SHAPE_RULES } from './rules/shape.js';
+import { EXPORT_SOURCE_RULES } from './rules/sources.js';
 
 export const EXPORT_RULES: Record<OpName, ExportRule | Unsupported> = {
-  ...SOURCE_RULES,
-  ...ELEMENTWISE_RULES,
-  ...REDUCTION_RULES,
-  ...NN_RULES,
-  ...SHAPE_RULES,
+  ...EXPORT_SOURCE_RULES,
+  ...EXPORT_ELEMENTWISE_RULES,
+  ...EXPORT_REDUCTION_RULES,
+  ...EXPORT_NN_RULES,
+  ...EXPORT_SHAPE_RULES,
   // Expands into its program's ops, each by its own rule above.
   fused_elementwise: fusedElementwiseRule((op) => EXPORT_RULES[op]),
 };

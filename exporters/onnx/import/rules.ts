@@ -3,21 +3,21 @@
  * in rules/*.ts), and the ops graphc refuses, each with its reason.
  */
 import type { ImportRule, ImportUnsupported, RuleTable } from './import_ctx.js';
-import { ELEMENTWISE_RULES } from './rules/elementwise.js';
-import { LOSS_RULES } from './rules/loss.js';
-import { NN_RULES } from './rules/nn.js';
-import { REDUCE_RULES } from './rules/reduce.js';
-import { RESIZE_RULES } from './rules/resize.js';
-import { RNN_RULES } from './rules/rnn.js';
-import { QUANT_RULES } from './rules/quant.js';
-import { SCATTER_RULES } from './rules/scatter.js';
-import { MISC_RULES } from './rules/misc.js';
-import { SIGNAL_RULES } from './rules/signal.js';
-import { CONTROL_RULES } from './rules/control.js';
-import { SAMPLE_RULES } from './rules/sample.js';
-import { RANDOM_RULES } from './rules/random.js';
-import { SHAPE_RULES } from './rules/shape.js';
-import { TRAINING_DOMAIN, TRAINING_RULES } from './rules/training.js';
+import { IMPORT_ELEMENTWISE_RULES } from './rules/elementwise.js';
+import { IMPORT_LOSS_RULES } from './rules/loss.js';
+import { IMPORT_NN_RULES } from './rules/nn.js';
+import { IMPORT_REDUCE_RULES } from './rules/reduce.js';
+import { IMPORT_RESIZE_RULES } from './rules/resize.js';
+import { IMPORT_RNN_RULES } from './rules/rnn.js';
+import { IMPORT_QUANT_RULES } from './rules/quant.js';
+import { IMPORT_SCATTER_RULES } from './rules/scatter.js';
+import { IMPORT_MISC_RULES } from './rules/misc.js';
+import { IMPORT_SIGNAL_RULES } from './rules/signal.js';
+import { IMPORT_CONTROL_RULES } from './rules/control.js';
+import { IMPORT_SAMPLE_RULES } from './rules/sample.js';
+import { IMPORT_RANDOM_RULES } from './rules/random.js';
+import { IMPORT_SHAPE_RULES } from './rules/shape.js';
+import { TRAINING_DOMAIN, IMPORT_TRAINING_RULES } from './rules/training.js';
 
 const dataDependent = (what: string) => ({
   unsupported: `the shape of ${what} depends on the data; graphc graphs have shapes known before they run`,
@@ -36,20 +36,20 @@ const UNSUPPORTED: RuleTable = {
 };
 
 export const IMPORT_RULES: RuleTable = {
-  ...ELEMENTWISE_RULES,
-  ...REDUCE_RULES,
-  ...SHAPE_RULES,
-  ...NN_RULES,
-  ...LOSS_RULES,
-  ...RESIZE_RULES,
-  ...RNN_RULES,
-  ...QUANT_RULES,
-  ...SCATTER_RULES,
-  ...MISC_RULES,
-  ...SIGNAL_RULES,
-  ...CONTROL_RULES,
-  ...SAMPLE_RULES,
-  ...RANDOM_RULES,
+  ...IMPORT_ELEMENTWISE_RULES,
+  ...IMPORT_REDUCE_RULES,
+  ...IMPORT_SHAPE_RULES,
+  ...IMPORT_NN_RULES,
+  ...IMPORT_LOSS_RULES,
+  ...IMPORT_RESIZE_RULES,
+  ...IMPORT_RNN_RULES,
+  ...IMPORT_QUANT_RULES,
+  ...IMPORT_SCATTER_RULES,
+  ...IMPORT_MISC_RULES,
+  ...IMPORT_SIGNAL_RULES,
+  ...IMPORT_CONTROL_RULES,
+  ...IMPORT_SAMPLE_RULES,
+  ...IMPORT_RANDOM_RULES,
   ...UNSUPPORTED,
 };
 
@@ -58,7 +58,7 @@ export const IMPORT_RULES: RuleTable = {
  * must never find a property of Object.prototype.
  */
 const DEFAULT_MAP: ReadonlyMap<string, ImportRule | ImportUnsupported> = new Map(Object.entries(IMPORT_RULES));
-const TRAINING_MAP: ReadonlyMap<string, ImportRule | ImportUnsupported> = new Map(Object.entries(TRAINING_RULES));
+const TRAINING_MAP: ReadonlyMap<string, ImportRule | ImportUnsupported> = new Map(Object.entries(IMPORT_TRAINING_RULES));
 
 /** The rule of an op type in a domain ('' or 'ai.onnx' for the default domain), or undefined. */
 export function ruleFor(domain: string, opType: string): ImportRule | ImportUnsupported | undefined {

@@ -15,7 +15,7 @@ export interface OnnxPass {
 }
 
 /** Runs the passes in order, repeating the list until none changes the graph. */
-export function runPasses(g: OnnxGraph, passes: readonly OnnxPass[], ctx: PassCtx, maxRounds = 50): void {
+export function runOnnxPasses(g: OnnxGraph, passes: readonly OnnxPass[], ctx: PassCtx, maxRounds = 50): void {
   for (let round = 0; round < maxRounds; round++) {
     let changed = false;
     for (const p of passes) {

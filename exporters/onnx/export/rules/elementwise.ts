@@ -160,7 +160,7 @@ const addN: ExportRule = (cx: RuleCtx) => {
   cx.ins.slice(1).forEach((x, i) => { acc = e.op('Add', [acc, x], {}, i === cx.ins.length - 2 ? cx.outs[0] : undefined); });
 };
 
-export const ELEMENTWISE_RULES = {
+export const EXPORT_ELEMENTWISE_RULES = {
   abs: anyType('Abs'), acos: floatUnary('Acos'), acosh: floatUnary('Acosh'), asin: floatUnary('Asin'),
   asinh: floatUnary('Asinh'), atan: floatUnary('Atan'), atanh: floatUnary('Atanh'), ceil: roundLike('Ceil'),
   cos: floatUnary('Cos'), cosh: floatUnary('Cosh'), elu: floatUnary('Elu', { alpha: attr.float(1) }), erf: floatUnary('Erf'),

@@ -205,7 +205,7 @@ const gradient = (of: string): Unsupported => ({
   help: 'export the forward (inference) function, or compute gradients in graphc',
 });
 
-export const NN_RULES = {
+export const EXPORT_NN_RULES = {
   matmul: matmulRule,
   fused_matmul: fusedMatmul,
   conv2d: conv(false, false),

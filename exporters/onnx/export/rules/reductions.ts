@@ -38,7 +38,7 @@ const cumsum: ExportRule = (cx) => {
 
 const softmaxLike = (opType: string): ExportRule => (cx) => { cx.e.op(opType, [cx.ins[0]!], { axis: attr.int(cx.a.int('axis')) }, cx.outs[0]); };
 
-export const REDUCTION_RULES = {
+export const EXPORT_REDUCTION_RULES = {
   reduce_sum: reduceRule('ReduceSum'), reduce_mean: reduceMean, reduce_max: reduceRule('ReduceMax'),
   reduce_min: reduceRule('ReduceMin'), reduce_prod: reduceRule('ReduceProd'),
   reduce_all: reduceBool('ReduceMin'), reduce_any: reduceBool('ReduceSum'),

@@ -238,7 +238,7 @@ const unsortedSegmentSum: ExportRule = (cx) => {
   e.op('Reshape', [sums, cx.dims.shape([n, ...rest])], {}, cx.outs[0]);
 };
 
-export const SHAPE_RULES = {
+export const EXPORT_SHAPE_RULES = {
   reshape, transpose, concat, pack, unpack, split, slice,
   strided_slice: stridedSlice,
   gather, pad, tile, reverse,

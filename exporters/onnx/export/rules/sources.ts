@@ -97,7 +97,7 @@ const symConst: ExportRule = (cx) => {
   cx.e.op('Identity', [cx.dims.scalar(d, cx.a.dtype('dtype'))], {}, cx.outs[0]);
 };
 
-export const SOURCE_RULES = {
+export const EXPORT_SOURCE_RULES = {
   const: constRule,
   sym_const: symConst,
   fill,

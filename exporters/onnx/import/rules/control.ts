@@ -128,7 +128,7 @@ function scan9Opset8(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
   return [...st, ...outs.map((vs) => c.b.op('pack', vs, { axis: 0 }))];
 }
 
-export const CONTROL_RULES: RuleTable = {
+export const IMPORT_CONTROL_RULES: RuleTable = {
   If: ifRule,
   Loop: loop,
   Scan: scanRule,

@@ -185,7 +185,7 @@ const det: ImportRule = (c) => {
   return acc!;
 };
 
-export const MISC_RULES: RuleTable = {
+export const IMPORT_MISC_RULES: RuleTable = {
   Einsum: einsum,
   TopK: topK,
   ReverseSequence: reverseSequence,

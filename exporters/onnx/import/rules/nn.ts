@@ -528,7 +528,7 @@ const groupNorm: ImportRule = (c) => {
   return c.b.op('add', [c.b.op('mul', [normed, perCh(scale)]), perCh(bias)]);
 };
 
-export const NN_RULES: RuleTable = {
+export const IMPORT_NN_RULES: RuleTable = {
   LpNormalization: lpNorm,
   GroupNormalization: groupNorm,
   MatMul: matMul,

@@ -50,7 +50,7 @@ const bernoulli: ImportRule = (c) => {
   return c.b.cast(c.b.op('less', [u, p]), dtypeAttr(c, c.input(0).dtype));
 };
 
-export const RANDOM_RULES: RuleTable = {
+export const IMPORT_RANDOM_RULES: RuleTable = {
   RandomUniform: randomUniform,
   RandomNormal: randomNormal,
   RandomUniformLike: randomUniformLike,

@@ -107,7 +107,7 @@ function hardmax(c: NodeCtx, x: Value, axis: number): Value {
   return c.b.moveAxis(oh, x.shape.length - 1, axis);
 }
 
-export const REDUCE_RULES: RuleTable = {
+export const IMPORT_REDUCE_RULES: RuleTable = {
   ReduceSum: reduction('reduce_sum', 13),
   ReduceMean: reduction('reduce_mean', 18),
   ReduceMax: reduction('reduce_max', 18),

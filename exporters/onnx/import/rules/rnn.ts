@@ -172,7 +172,7 @@ function rnnRule(kind: Kind): ImportRule {
   };
 }
 
-export const RNN_RULES: RuleTable = {
+export const IMPORT_RNN_RULES: RuleTable = {
   RNN: rnnRule('RNN'),
   GRU: rnnRule('GRU'),
   LSTM: rnnRule('LSTM'),

@@ -124,7 +124,7 @@ const scatterElements: ImportRule = (c) => {
   return c.b.reshape(out, ds);
 };
 
-export const SCATTER_RULES: RuleTable = {
+export const IMPORT_SCATTER_RULES: RuleTable = {
   GatherND: gatherND,
   ScatterND: scatterND,
   ScatterElements: scatterElements,

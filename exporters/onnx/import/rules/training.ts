@@ -77,7 +77,7 @@ const adam: ImportRule = (c) => {
 
 export const TRAINING_DOMAIN = 'ai.onnx.preview.training';
 
-export const TRAINING_RULES: RuleTable = {
+export const IMPORT_TRAINING_RULES: RuleTable = {
   Adagrad: adagrad,
   Momentum: momentum,
   Adam: adam,
