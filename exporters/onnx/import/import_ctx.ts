@@ -12,6 +12,7 @@ import type { SourceLoc } from '../../../ir/errors.js';
 import type { Graph, TensorType, Value } from '../../../ir/graph.js';
 import type { Attrs, OpName } from '../../../ir/ops.js';
 import { inferTypes, OPS } from '../../../ir/ops.js';
+import { cancelsPerm, composePerm, isIdentityPerm } from '../../../ir/perm.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 import { elementAt, sizeOf, tensorData } from '../../../ir/tensor_data.js';
 import { evalNodeConst } from '../../../runtime/eval_const.js';
@@ -347,11 +348,11 @@ export class Builder {
    * convolutions vanish.
    */
   transpose(x: Value, perm: readonly number[]): Value {
-    if (perm.every((p, i) => p === i)) return x;
+    if (isIdentityPerm(perm)) return x;
     const p = x.producer;
     if (p?.op === 'transpose') {
       const inner = p.attrs.perm as readonly number[];
-      return this.transpose(p.inputs[0]!, perm.map((i) => inner[i]!));
+      return this.transpose(p.inputs[0]!, composePerm(perm, inner));
     }
     if (x.uses.length === 0 && !this.shared(x)) {
       const sunk = this.sinkTranspose(x, perm, 0);
@@ -367,7 +368,7 @@ export class Builder {
     const r = perm.length;
     if (p.op === 'transpose') {
       const inner = p.attrs.perm as readonly number[];
-      return perm.every((q, i) => inner[q] === i) ? p.inputs[0]! : undefined;
+      return cancelsPerm(perm, inner) ? p.inputs[0]! : undefined;
     }
     if (p.op === 'const') {
       if (x.shape.length > r) return undefined;
@@ -396,7 +397,7 @@ export class Builder {
     if (!p) return false;
     if (p.op === 'transpose') {
       const inner = p.attrs.perm as readonly number[];
-      return perm.every((q, i) => inner[q] === i);
+      return cancelsPerm(perm, inner);
     }
     if (p.op === 'const') return x.shape.length <= perm.length;
     const d = OPS[p.op];

@@ -16,6 +16,7 @@
  * A Transpose is sunk only into its single reader (it is never duplicated) and never past a
  * graph output. Which ONNX ops are layout-agnostic, and how, is the table LAYOUT_CLASS.
  */
+import { composePerm, invertPerm, isIdentityPerm } from '../../../../ir/perm.js';
 import type { TensorData } from '../../../../ir/tensor_data.js';
 import type { OnnxGraph, OnnxNode } from '../onnx_graph.js';
 import { attr, consumers, isGraphOutput, producers, removeDead, replaceUses } from '../onnx_graph.js';
@@ -48,7 +49,6 @@ const permOf = (n: OnnxNode): readonly number[] => {
   if (p?.kind !== 'ints') throw new Error(`Transpose ${n.name} has no perm`);
   return p.value;
 };
-const isIdentity = (p: readonly number[]) => p.every((v, i) => v === i);
 const normAxis = (a: number, r: number) => (a < 0 ? a + r : a);
 const intAttr = (n: OnnxNode, name: string, dflt: number) => {
   const a = n.attrs[name];
@@ -76,10 +76,8 @@ function permutedInitializer(s: Sinker, name: string, data: TensorData, perm: re
   const r = perm.length;
   const full = withRank(data, r);
   if (full.shape.every((d) => d === 1)) return name;
-  const inv = new Array<number>(r);
-  perm.forEach((p, i) => { inv[p] = i; });
   const out = s.ctx.freshValue(`${name}_perm`);
-  s.g.initializers.set(out, transposeData(full, inv));
+  s.g.initializers.set(out, transposeData(full, invertPerm(perm)));
   return out;
 }
 
@@ -162,7 +160,7 @@ function sinkInto(s: Sinker, t: OnnxNode, c: OnnxNode): boolean {
       const kept = perm.filter((p) => !mapped.includes(p));
       const sorted = [...kept].sort((a, b) => a - b);
       const rest = kept.map((p) => sorted.indexOf(p));
-      if (!isIdentity(rest)) transposeAfter(s, c, rest);
+      if (!isIdentityPerm(rest)) transposeAfter(s, c, rest);
       return true;
     }
   }
@@ -179,7 +177,7 @@ function rewriteOnce(g: OnnxGraph, ctx: PassCtx): boolean {
     const [x] = t.inputs as [string];
     const [out] = t.outputs as [string];
     const remove = () => g.nodes.splice(g.nodes.indexOf(t), 1);
-    if (isIdentity(perm)) {
+    if (isIdentityPerm(perm)) {
       if (isGraphOutput(g, out)) { t.opType = 'Identity'; t.attrs = {}; } else { replaceUses(g, out, x); remove(); }
       return true;
     }
@@ -193,7 +191,7 @@ function rewriteOnce(g: OnnxGraph, ctx: PassCtx): boolean {
     if (p?.opType === 'Transpose') {
       const q = permOf(p);
       t.inputs = [p.inputs[0]!];
-      t.attrs = { ...t.attrs, perm: attr.ints(perm.map((i) => q[i]!)) };
+      t.attrs = { ...t.attrs, perm: attr.ints(composePerm(perm, q)) };
       return true;
     }
     const readers = s.readers(out);
