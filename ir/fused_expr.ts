@@ -13,36 +13,17 @@
  * `$i` is operand i of the node; `tK` names the value of the K-th statement (a subexpression
  * used more than once); numbers are float32 literals (NaN, Infinity and -Infinity included);
  * attr values are doubles, as the op's own float attrs are.
- * Ops are IR op names (EXPR_OPS: elementwise float32 ops whose attrs are all floats) with IR
- * semantics, broadcasting included; every value is float32. The canonical text (printExpr)
- * writes `, ` between arguments, attrs sorted by name, numbers as the printer writes float32.
+ * Ops are IR op names (EXPR_OPS: the ops whose OpDef says `expr`, see exprOp in ir/ops.ts:
+ * elementwise float32 ops whose attrs are all floats) with IR semantics, broadcasting included;
+ * every value is float32. The canonical text (printExpr) writes `, ` between arguments, attrs
+ * sorted by name, numbers as the printer writes float32.
  */
-import type { OpName } from './ops.js';
+import type { ExprOp } from './ops.js';
+import { EXPR_OPS, EXPR_SIGNATURES, isExprOp } from './ops.js';
 
-/** Ops an expression may use: elementwise, pure, float32 → float32, float attrs only. */
-export const EXPR_OPS = [
-  'abs', 'ceil', 'cos', 'elu', 'exp', 'expm1', 'floor', 'log', 'log1p', 'neg', 'reciprocal', 'relu', 'relu6',
-  'rsqrt', 'selu', 'sigmoid', 'sin', 'softplus', 'sqrt', 'square', 'tanh', 'leaky_relu', 'step', 'clip',
-  'add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'squared_difference', 'pow', 'prelu',
-] as const satisfies readonly OpName[];
-
-export type ExprOp = (typeof EXPR_OPS)[number];
-
-const EXPR_OP_SET: ReadonlySet<string> = new Set(EXPR_OPS);
-
-export function isExprOp(op: string): op is ExprOp {
-  return EXPR_OP_SET.has(op);
-}
-
-/** Operand count and attr names of each expression op (checked against OPS by the tests). */
-export const EXPR_SIGNATURES: Readonly<Record<ExprOp, { arity: 1 | 2; attrs: readonly string[] }>> = {
-  abs: u(), ceil: u(), cos: u(), elu: u(), exp: u(), expm1: u(), floor: u(), log: u(), log1p: u(), neg: u(),
-  reciprocal: u(), relu: u(), relu6: u(), rsqrt: u(), selu: u(), sigmoid: u(), sin: u(), softplus: u(), sqrt: u(),
-  square: u(), tanh: u(), leaky_relu: u('alpha'), step: u('alpha'), clip: u('max', 'min'),
-  add: b(), sub: b(), mul: b(), div: b(), maximum: b(), minimum: b(), squared_difference: b(), pow: b(), prelu: b(),
-};
-function u(...attrs: string[]) { return { arity: 1 as const, attrs }; }
-function b() { return { arity: 2 as const, attrs: [] }; }
+// The expression ops and their signatures are read off the op table (OpDef.expr): ops.ts owns them.
+export { EXPR_OPS, EXPR_SIGNATURES, isExprOp };
+export type { ExprOp };
 
 export type Expr =
   | { readonly kind: 'in'; readonly index: number }

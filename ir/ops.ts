@@ -19,6 +19,23 @@ export type AttrKind = 'int' | 'ints' | 'float' | 'bool' | 'string' | 'dim' | 'd
 export type AttrValue = number | boolean | string | readonly number[] | Dim | readonly Dim[] | TensorData;
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
+/**
+ * The `activation` attr of fused_matmul / fused_conv2d / fused_depthwise_conv2d: tfjs's names for
+ * the activations its fused kernels apply. Every layer that runs or writes a fused op keys a table
+ * by FusedActivation (a missing one is a compile error); the IR op each stands for says so with
+ * its `fusedActivation` trait.
+ */
+export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const;
+export type FusedActivation = (typeof FUSED_ACTIVATIONS)[number];
+
+/** The ops that apply a bias and a FusedActivation after a matmul or a convolution (OpDef.fusedForm). */
+export const FUSED_OPS = ['fused_matmul', 'fused_conv2d', 'fused_depthwise_conv2d'] as const;
+export type FusedOp = (typeof FUSED_OPS)[number];
+
+export function isFusedActivation(s: string): s is FusedActivation {
+  return (FUSED_ACTIVATIONS as readonly string[]).includes(s);
+}
+
 /** pure; random (draws per run); stateful (assigns a variable); io (prints at run time: kept, never merged or folded). */
 export type Effect = 'pure' | 'random' | 'stateful' | 'io';
 export type FusionClass = 'elementwise' | 'reduction' | 'matmul' | 'conv' | 'pool' | 'shape' | 'source' | 'opaque';
@@ -36,6 +53,17 @@ export interface OpDef {
   readonly absorbing?: number;
   /** `op(op(x)) = x` exactly. */
   readonly involution?: boolean;
+  /**
+   * May appear in a fused_elementwise program (ir/fused_expr.ts): elementwise, pure, float32 →
+   * float32, float attrs only, one or two operands. Set with `exprOp(…)` so that the ExprOp union
+   * sees it: each code generator of fused programs (runtime/fused/) is a Record<ExprOp, …>, so
+   * marking an op here without its generated forms is a compile error.
+   */
+  readonly expr?: true;
+  /** The op that computes this op followed by a bias add and an activation (matmul → fused_matmul; a fused op is its own). */
+  readonly fusedForm?: FusedOp;
+  /** This op as the fused ops' `activation` attr (relu → 'relu', leaky_relu → 'leakyrelu'). */
+  readonly fusedActivation?: FusedActivation;
   readonly infer: (ins: readonly TensorType[], a: AttrReader) => TensorType[];
 }
 
@@ -66,6 +94,10 @@ function def(d: Partial<OpDef> & Pick<OpDef, 'infer'>): OpDef {
 }
 
 // ---- families ---------------------------------------------------------------
+
+/** `d` as an expression op (see OpDef.expr), with more traits. */
+const exprOp = <D extends OpDef>(d: D, more: Pick<OpDef, 'fusedActivation' | 'involution'> = {}): D & { readonly expr: true } =>
+  ({ ...d, ...more, expr: true });
 
 const unary = (attrs: Record<string, AttrKind> = {}): OpDef =>
   def({ fusion: 'elementwise', attrs, infer: ([x]) => [x!] });
@@ -268,26 +300,29 @@ export const OPS = {
   // x.print() inside a compiled function: prints x at run time, as tf.print does in a TF graph.
   print: def({ effect: 'io', attrs: { verbose: 'bool' }, infer: () => [] }),
 
-  // elementwise unary
-  abs: unary(), acos: unary(), acosh: unary(), asin: unary(), asinh: unary(), atan: unary(), atanh: unary(),
-  ceil: unary(), cos: unary(), cosh: unary(), elu: unary(), erf: unary(), exp: unaryTo('float32'), expm1: unary(),
-  floor: unary(), log: unary(), log1p: unary(), neg: { ...unary(), involution: true }, reciprocal: unary(), relu: unary(), relu6: unary(),
-  round: unary(), rsqrt: unary(), selu: unary(), sigmoid: unary(), sign: unary(), sin: unary(), sinh: unary(),
-  softplus: unary(), sqrt: unary(), square: unary(), tan: unary(), tanh: unary(), identity: unary(),
-  leaky_relu: unary({ alpha: 'float' }),
-  step: unary({ alpha: 'float' }),
-  clip: unary({ min: 'float', max: 'float' }),
+  // elementwise unary (exprOp: may be fused into a fused_elementwise program)
+  abs: exprOp(unary()), acos: unary(), acosh: unary(), asin: unary(), asinh: unary(), atan: unary(), atanh: unary(),
+  ceil: exprOp(unary()), cos: exprOp(unary()), cosh: unary(), elu: exprOp(unary(), { fusedActivation: 'elu' }), erf: unary(),
+  exp: exprOp(unaryTo('float32')), expm1: exprOp(unary()),
+  floor: exprOp(unary()), log: exprOp(unary()), log1p: exprOp(unary()), neg: exprOp(unary(), { involution: true }), reciprocal: exprOp(unary()),
+  relu: exprOp(unary(), { fusedActivation: 'relu' }), relu6: exprOp(unary(), { fusedActivation: 'relu6' }),
+  round: unary(), rsqrt: exprOp(unary()), selu: exprOp(unary()), sigmoid: exprOp(unary(), { fusedActivation: 'sigmoid' }), sign: unary(),
+  sin: exprOp(unary()), sinh: unary(),
+  softplus: exprOp(unary()), sqrt: exprOp(unary()), square: exprOp(unary()), tan: unary(), tanh: exprOp(unary()), identity: unary(),
+  leaky_relu: exprOp(unary({ alpha: 'float' }), { fusedActivation: 'leakyrelu' }),
+  step: exprOp(unary({ alpha: 'float' })),
+  clip: exprOp(unary({ min: 'float', max: 'float' })),
   is_nan: unaryTo('bool'), is_inf: unaryTo('bool'), is_finite: unaryTo('bool'),
   logical_not: { ...unary(), involution: true },
   cast: def({ fusion: 'elementwise', attrs: { dtype: 'dtype' }, infer: ([x], a) => [t(a.dtype('dtype'), x!.shape)] }),
   zeros_like: unary(), ones_like: unary(),
 
   // elementwise binary
-  add: { ...binary('add', true), neutral: { value: 0, side: 'both' } }, sub: { ...binary('sub'), neutral: { value: 0, side: 'rhs' } },
-  mul: { ...binary('mul', true), neutral: { value: 1, side: 'both' }, absorbing: 0 }, div: { ...binary('div'), neutral: { value: 1, side: 'rhs' } },
-  floor_div: binary('floor_div'), mod: binary('mod'), pow: binary('pow'),
-  maximum: binary('maximum', true), minimum: binary('minimum', true),
-  squared_difference: binary('squared_difference', true), atan2: binary('atan2'), prelu: binary('prelu'),
+  add: exprOp({ ...binary('add', true), neutral: { value: 0, side: 'both' } }), sub: exprOp({ ...binary('sub'), neutral: { value: 0, side: 'rhs' } }),
+  mul: exprOp({ ...binary('mul', true), neutral: { value: 1, side: 'both' }, absorbing: 0 }), div: exprOp({ ...binary('div'), neutral: { value: 1, side: 'rhs' } }),
+  floor_div: binary('floor_div'), mod: binary('mod'), pow: exprOp(binary('pow')),
+  maximum: exprOp(binary('maximum', true)), minimum: exprOp(binary('minimum', true)),
+  squared_difference: exprOp(binary('squared_difference', true)), atan2: binary('atan2'), prelu: exprOp(binary('prelu'), { fusedActivation: 'prelu' }),
   elu_grad: binary('elu_grad'),
   equal: compare('equal', true), not_equal: compare('not_equal', true), less: compare('less'),
   less_equal: compare('less_equal'), greater: compare('greater'), greater_equal: compare('greater_equal'),
@@ -317,17 +352,17 @@ export const OPS = {
   log_softmax: def({ fusion: 'reduction', attrs: { axis: 'int' }, infer: ([x]) => [x!] }),
 
   // linear algebra and nn
-  matmul: def({ arity: 2, fusion: 'matmul', attrs: { transpose_a: 'bool', transpose_b: 'bool' },
+  matmul: def({ arity: 2, fusion: 'matmul', fusedForm: 'fused_matmul', attrs: { transpose_a: 'bool', transpose_b: 'bool' },
     infer: ([a, b], at) => {
       if (a!.dtype !== b!.dtype) fail(`matmul: operand dtypes differ (${a!.dtype} vs ${b!.dtype})`, undefined, Codes.dtype);
       return [t(a!.dtype, matmulShape(a!.shape, b!.shape, at.bool('transpose_a'), at.bool('transpose_b'), 'matmul'))];
     } }),
-  fused_matmul: def({ arity: [2, 4], fusion: 'matmul', attrs: { transpose_a: 'bool', transpose_b: 'bool', has_bias: 'bool', activation: 'string', alpha: 'float' },
+  fused_matmul: def({ arity: [2, 4], fusion: 'matmul', fusedForm: 'fused_matmul', attrs: { transpose_a: 'bool', transpose_b: 'bool', has_bias: 'bool', activation: 'string', alpha: 'float' },
     infer: fusedInfer('matmul') }),
-  conv2d: def({ arity: 2, fusion: 'conv', attrs: convAttrs, infer: ([x, f], a) => [t(x!.dtype, convShape(x!.shape, f!.shape, a, false, 'conv2d'))] }),
-  depthwise_conv2d: def({ arity: 2, fusion: 'conv', attrs: convAttrs, infer: ([x, f], a) => [t(x!.dtype, convShape(x!.shape, f!.shape, a, true, 'depthwise_conv2d'))] }),
-  fused_conv2d: def({ arity: [2, 4], fusion: 'conv', attrs: { ...convAttrs, has_bias: 'bool', activation: 'string', alpha: 'float' }, infer: fusedInfer('conv') }),
-  fused_depthwise_conv2d: def({ arity: [2, 4], fusion: 'conv', attrs: { ...convAttrs, has_bias: 'bool', activation: 'string', alpha: 'float' }, infer: fusedInfer('depthwise') }),
+  conv2d: def({ arity: 2, fusion: 'conv', fusedForm: 'fused_conv2d', attrs: convAttrs, infer: ([x, f], a) => [t(x!.dtype, convShape(x!.shape, f!.shape, a, false, 'conv2d'))] }),
+  depthwise_conv2d: def({ arity: 2, fusion: 'conv', fusedForm: 'fused_depthwise_conv2d', attrs: convAttrs, infer: ([x, f], a) => [t(x!.dtype, convShape(x!.shape, f!.shape, a, true, 'depthwise_conv2d'))] }),
+  fused_conv2d: def({ arity: [2, 4], fusion: 'conv', fusedForm: 'fused_conv2d', attrs: { ...convAttrs, has_bias: 'bool', activation: 'string', alpha: 'float' }, infer: fusedInfer('conv') }),
+  fused_depthwise_conv2d: def({ arity: [2, 4], fusion: 'conv', fusedForm: 'fused_depthwise_conv2d', attrs: { ...convAttrs, has_bias: 'bool', activation: 'string', alpha: 'float' }, infer: fusedInfer('depthwise') }),
   conv2d_backprop_input: def({ arity: 2, fusion: 'conv', attrs: { ...convAttrs, input_shape: 'dims' }, infer: ([dy], a) => [t(dy!.dtype, a.dims('input_shape'))] }),
   conv2d_backprop_filter: def({ arity: 2, fusion: 'conv', attrs: { ...convAttrs, filter_shape: 'ints' }, infer: ([x], a) => [t(x!.dtype, a.ints('filter_shape'))] }),
   depthwise_conv2d_backprop_input: def({ arity: 2, fusion: 'conv', attrs: { ...convAttrs, input_shape: 'dims' }, infer: ([dy], a) => [t(dy!.dtype, a.dims('input_shape'))] }),
@@ -406,6 +441,9 @@ export const OPS = {
 
 export type OpName = keyof typeof OPS;
 
+// Each fused op is an op of the table (its name in FUSED_OPS is spelled right).
+FUSED_OPS satisfies readonly OpName[];
+
 export const OP_NAMES = Object.keys(OPS) as OpName[];
 
 export function isOpName(s: string): s is OpName {
@@ -414,6 +452,34 @@ export function isOpName(s: string): s is OpName {
 
 export function opDef(op: OpName): OpDef {
   return OPS[op];
+}
+
+// ---- derived tables (from the traits above; never written out by hand) ---------------------
+
+/** The ops whose OpDef says `expr` (see OpDef.expr), as a union. */
+export type ExprOp = { [K in OpName]: (typeof OPS)[K] extends { readonly expr: true } ? K : never }[OpName];
+
+/** The expression ops, in OPS order. */
+export const EXPR_OPS: readonly ExprOp[] = OP_NAMES.filter((op): op is ExprOp => (OPS[op] as OpDef).expr === true);
+
+const EXPR_OP_SET: ReadonlySet<string> = new Set(EXPR_OPS);
+
+export function isExprOp(op: string): op is ExprOp {
+  return EXPR_OP_SET.has(op);
+}
+
+/** Operand count and attr names (sorted) of each expression op, read off its OpDef. */
+export const EXPR_SIGNATURES: Readonly<Record<ExprOp, { readonly arity: 1 | 2; readonly attrs: readonly string[] }>> =
+  Object.fromEntries(EXPR_OPS.map((op) => [op, { arity: OPS[op].arity as 1 | 2, attrs: Object.keys(OPS[op].attrs).sort() }])) as Record<ExprOp, { arity: 1 | 2; attrs: string[] }>;
+
+/** The op computing `op` followed by a bias and an activation (OpDef.fusedForm), if any. */
+export function fusedFormOf(op: OpName): FusedOp | undefined {
+  return (OPS[op] as OpDef).fusedForm;
+}
+
+/** `op` as a fused activation (OpDef.fusedActivation), if it is one. */
+export function fusedActivationOf(op: OpName): FusedActivation | undefined {
+  return (OPS[op] as OpDef).fusedActivation;
 }
 
 /** Infers output types, turning inference failures into located GcErrors. */

@@ -25,18 +25,13 @@
  */
 import { isStatic } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
-import type { Attrs, OpName } from '../ops.js';
+import type { Attrs, FusedOp } from '../ops.js';
+import { fusedFormOf, opDef } from '../ops.js';
 import type { TensorData } from '../tensor_data.js';
 import type { Pass } from './pass.js';
 import { constData, replaceBlocker, replaceValue } from './rewrite.js';
 
-/** The unfused op → its fused form. */
-const FUSED_FORM: Partial<Record<OpName, OpName>> = {
-  matmul: 'fused_matmul', conv2d: 'fused_conv2d', depthwise_conv2d: 'fused_depthwise_conv2d',
-  fused_matmul: 'fused_matmul', fused_conv2d: 'fused_conv2d', fused_depthwise_conv2d: 'fused_depthwise_conv2d',
-};
-
-type Plan = { readonly op: Node; readonly fused: OpName; readonly weights: TensorData; readonly bias: Float64Array | undefined; readonly channels: number };
+type Plan = { readonly op: Node; readonly fused: FusedOp; readonly weights: TensorData; readonly bias: Float64Array | undefined; readonly channels: number };
 type Match = { readonly plan: Plan } | { readonly why: string };
 
 /** A per-channel constant's C values (broadcast from one), or why it is not one. */
@@ -69,7 +64,7 @@ function matchBatchNorm(g: Graph, bn: Node): Match {
   }
   const op = y.producer;
   if (!op) return { why: 'x is not computed by a node' };
-  const fused = FUSED_FORM[op.op];
+  const fused = fusedFormOf(op.op);
   if (!fused) return { why: `x is computed by ${op.op}, not a matmul or convolution` };
   if (y.dtype !== 'float32') return { why: `x is ${y.dtype}` };
   if (!singleUse(g, y)) return { why: `the ${op.op} result has other uses (or is named or an output)` };
@@ -115,7 +110,7 @@ function fold(g: Graph, bn: Node): boolean {
   // transpose_b, whose weights are [.., N, K]: channel ⌊i / K⌋ mod N.
   const w = weights.data as Float32Array;
   const nw = new Float32Array(w.length);
-  const tb = (op.op === 'matmul' || op.op === 'fused_matmul') && op.attrs['transpose_b'] === true;
+  const tb = opDef(op.op).fusion === 'matmul' && op.attrs['transpose_b'] === true;
   const k = tb ? weights.shape[weights.shape.length - 1]! : 1;
   for (let i = 0; i < w.length; i++) nw[i] = w[i]! * s[Math.floor(i / k) % c]!;
   const nb = new Float32Array(c);

@@ -9,7 +9,8 @@
  *   add(reshape(fused_matmul(x, w)), b)   → reshape(fused_matmul(x, w, b))   (a reshape that keeps the last axis)
  *   relu(reshape(fused_matmul(…)))        → reshape(fused_matmul(…))         {activation relu}
  *
- * Activations: relu, relu6, elu, sigmoid, leaky_relu (its alpha), prelu (its weights).
+ * Which ops: those with a fused form (OpDef.fusedForm in ir/ops.ts). Activations: the ops with a
+ * fusedActivation (relu, relu6, elu, sigmoid, leaky_relu with its alpha, prelu with its weights).
  *
  * Conditions: float32; the matmul/conv result has no other use (nor is named or an output);
  * a bias is added to it (either operand order), has shape [C] with C the static channel
@@ -39,20 +40,10 @@
 import { dimEq, isStatic } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
 import { typeToString } from '../graph.js';
-import type { Attrs, AttrValue, OpName } from '../ops.js';
+import type { Attrs, AttrValue, FusedActivation, FusedOp } from '../ops.js';
+import { fusedActivationOf, fusedFormOf } from '../ops.js';
 import type { Pass, PassContext } from './pass.js';
 import { Miss, replaceNode } from './rewrite.js';
-
-/** The unfused op → its fused form (a fused op is its own). */
-const FUSED_FORM: Partial<Record<OpName, OpName>> = {
-  matmul: 'fused_matmul', conv2d: 'fused_conv2d', depthwise_conv2d: 'fused_depthwise_conv2d',
-  fused_matmul: 'fused_matmul', fused_conv2d: 'fused_conv2d', fused_depthwise_conv2d: 'fused_depthwise_conv2d',
-};
-
-/** IR activation op → the fused ops' activation attr. */
-const ACTIVATIONS: Partial<Record<OpName, string>> = {
-  relu: 'relu', relu6: 'relu6', elu: 'elu', sigmoid: 'sigmoid', leaky_relu: 'leakyrelu', prelu: 'prelu',
-};
 
 /** Backends whose fused relu keeps NaN, as relu does (see the header): step(y) may read relu(y) there. */
 const FUSED_RELU_KEEPS_NAN: ReadonlySet<string> = new Set(['cpu', 'webgpu']);
@@ -67,7 +58,7 @@ const out = (n: Node): Value => n.outputs[0]!;
 
 /** An attr of `op`'s fused form (the defaults for an unfused op). */
 function fusedAttr(op: Node, key: 'has_bias' | 'activation' | 'alpha'): AttrValue | undefined {
-  if (FUSED_FORM[op.op] === op.op) return op.attrs[key];
+  if (fusedFormOf(op.op) === op.op) return op.attrs[key];
   return UNFUSED_DEFAULTS[key];
 }
 
@@ -81,12 +72,12 @@ const extend = (attrs: Attrs, over: Attrs): Attrs => Object.assign({}, attrs, ov
 
 /** The attrs of `op`'s fused form with a bias (the defaults for an unfused op first). */
 function withBias(op: Node): Attrs {
-  return extend(op.attrs, FUSED_FORM[op.op] === op.op ? { has_bias: true } : { has_bias: true, activation: 'linear', alpha: 0.2 });
+  return extend(op.attrs, fusedFormOf(op.op) === op.op ? { has_bias: true } : { has_bias: true, activation: 'linear', alpha: 0.2 });
 }
 
 /** The attrs of `op`'s fused form with an activation (the defaults for an unfused op first). */
-function withActivation(op: Node, activation: string, alpha: number): Attrs {
-  return extend(op.attrs, FUSED_FORM[op.op] === op.op ? { activation, alpha } : { has_bias: false, activation, alpha });
+function withActivation(op: Node, activation: FusedActivation, alpha: number): Attrs {
+  return extend(op.attrs, fusedFormOf(op.op) === op.op ? { activation, alpha } : { has_bias: false, activation, alpha });
 }
 
 /** Whether `v` is rank-1 of the static channel count `c`. */
@@ -102,11 +93,11 @@ const OTHER_USES = 'the result has other uses (or is named or an output)';
 const RESHAPED_OTHER_USES = 'the reshaped result has other uses (or is named or an output)';
 const alreadyApplies = (op: Node): string => `${op.op} already applies ${String(fusedAttr(op, 'activation'))}`;
 
-interface Fusable { readonly fused: OpName; readonly c: number }
+interface Fusable { readonly fused: FusedOp; readonly c: number }
 
 /** What `op` fuses into, or why its result cannot take a bias or an activation. */
 function fusable(op: Node): Fusable | Miss {
-  const fused = FUSED_FORM[op.op];
+  const fused = fusedFormOf(op.op);
   if (!fused) return new Miss(op, (op) => `${op.op} has no fused form`);
   const y = out(op);
   if (y.dtype !== 'float32') return new Miss(op, (op) => `the result is ${out(op).dtype}`);
@@ -157,7 +148,7 @@ function matchUser(op: Node, f: Fusable, reshape: Node | undefined, user: Node):
     if (!isChannelVector(bias, c)) return { why: `the bias ${typeToString(bias.type)} is not f32[${c}]` };
     return { user, dead, rewrite: (g) => build(g, [...base, bias], withBias(op)) };
   }
-  const act = ACTIVATIONS[user.op];
+  const act = fusedActivationOf(user.op);
   if (act === undefined) return { why: `its user ${user.op} is neither an add nor a fusable activation` };
   if (user.inputs[0] !== r) return { why: `the result is not the activation's x` };
   const extra = op.inputs.slice(2);
@@ -214,7 +205,7 @@ function stepsReadRelu(g: Graph): boolean {
   let changed = false;
   let pos: Map<Node, number> | undefined;
   for (const op of [...g.nodes]) {
-    if (!FUSED_FORM[op.op] || !g.hasNode(op)) continue;
+    if (!fusedFormOf(op.op) || !g.hasNode(op)) continue;
     const m = matchStepOfRelu(g, op);
     if ('why' in m) continue;
     // Keep the order topological: the relu must come before the first step that will read it.
@@ -239,7 +230,7 @@ export function fuseMatmulBiasActIn(g: Graph, ctx: Pick<PassContext, 'backend'> 
     const nodes = [...g.nodes];
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
-      if (FUSED_FORM[n.op] && g.hasNode(n) && fuseAt(g, n)) again = changed = true;
+      if (fusedFormOf(n.op) && g.hasNode(n) && fuseAt(g, n)) again = changed = true;
     }
   }
   return changed;

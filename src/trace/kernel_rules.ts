@@ -29,6 +29,7 @@ import { isDType, upcast } from '../../ir/dtype.js';
 import { isStaticShape, shapeToString } from '../../ir/dim.js';
 import type { Value } from '../../ir/graph.js';
 import type { Attrs, OpName } from '../../ir/ops.js';
+import { isFusedActivation } from '../../ir/ops.js';
 import { tensorData } from '../../ir/tensor_data.js';
 import type { KernelRule, TraceCtx } from './rule_types.js';
 
@@ -273,12 +274,10 @@ function poolAttrs(ctx: TraceCtx, a: KAttrs, x: Value): Attrs {
   return { filter_size: filter, strides, padding, pads };
 }
 
-const FUSED_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu']);
-
 /** Operands and attrs shared by _FusedMatMul, FusedConv2D and FusedDepthwiseConv2D. */
 function fusedTail(ctx: TraceCtx, ins: Inputs, a: KAttrs, dtype: DType): { extra: Value[]; attrs: Attrs } {
   const activation = typeof a['activation'] === 'string' ? a['activation'] : 'linear';
-  if (!FUSED_ACTIVATIONS.has(activation)) return ctx.unsupported(`${ctx.kernel}: fused activation '${activation}'`);
+  if (!isFusedActivation(activation)) return ctx.unsupported(`${ctx.kernel}: fused activation '${activation}'`);
   const bias = optInput(ins, 'bias');
   const extra: Value[] = [];
   if (bias !== undefined) extra.push(castTo(ctx, bias, dtype));

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EXPR_OPS, EXPR_SIGNATURES, ExprError, parseExpr, printExpr } from '../../ir/fused_expr.js';
+import { EXPR_OPS, EXPR_SIGNATURES, ExprError, isExprOp, parseExpr, printExpr } from '../../ir/fused_expr.js';
 import { Graph } from '../../ir/graph.js';
-import { OPS } from '../../ir/ops.js';
+import type { OpDef } from '../../ir/ops.js';
+import { inferTypes, OP_NAMES, OPS } from '../../ir/ops.js';
 import { parseGraph } from '../../ir/parser.js';
 import { printGraph } from '../../ir/printer.js';
 import { sym } from '../../ir/dim.js';
@@ -9,15 +10,25 @@ import { sym } from '../../ir/dim.js';
 const canon = (s: string): string => printExpr(parseExpr(s).program);
 
 describe('fused_elementwise expressions', () => {
-  it('every expression op is an elementwise pure IR op with float attrs, as its signature says', () => {
+  it('every expression op is an elementwise pure IR op of one or two operands with float attrs, as its signature says', () => {
+    expect(EXPR_OPS.length).toBeGreaterThan(30);
     for (const op of EXPR_OPS) {
-      const d = OPS[op];
+      const d: OpDef = OPS[op];
+      expect(d.expr, op).toBe(true);
       expect(d.fusion, op).toBe('elementwise');
       expect(d.effect, op).toBe('pure');
+      expect([1, 2], op).toContain(d.arity);
       expect(Object.values(d.attrs).every((k) => k === 'float'), op).toBe(true);
       expect(Object.keys(d.attrs).sort(), op).toEqual([...EXPR_SIGNATURES[op].attrs].sort());
       expect(d.arity, op).toBe(EXPR_SIGNATURES[op].arity);
+      // float32 in, float32 out
+      const f32 = { dtype: 'float32' as const, shape: [2] };
+      const attrs = Object.fromEntries(Object.keys(d.attrs).map((k) => [k, 0.5]));
+      expect(inferTypes(op, Array.from({ length: d.arity as number }, () => f32), attrs), op).toEqual([f32]);
     }
+    // and no other op says it is one
+    expect(OP_NAMES.filter((op) => (OPS[op] as OpDef).expr === true)).toEqual([...EXPR_OPS]);
+    expect(OP_NAMES.filter(isExprOp)).toEqual([...EXPR_OPS]);
   });
 
   it('prints canonically and round-trips', () => {
