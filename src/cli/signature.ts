@@ -1,9 +1,18 @@
 /**
- * Reading input signatures from TypeScript sources with ts-morph: exported functions whose
- * parameters are typed `gc.Input<'float32', ['batch', 784]>`.
+ * Reading input signatures from TypeScript sources: exported functions whose parameters are
+ * typed `gc.Input<'float32', ['batch', 784]>`.
+ *
+ * ts-morph is used as a parser only: no program is built and no type checker runs (that loaded
+ * lib.d.ts and every .d.ts the module imports, tfjs's included: about 3 s per `graphc export`).
+ * The exports are read from the syntax: `export function` / `const` / `class` / `enum` /
+ * `default`, `export { a as b }`, and re-exports (`export * from './m'`, `export { f } from
+ * './m'`, an imported binding exported again) followed into relative modules. A name
+ * re-exported from a package is listed as a value: its parameter types are not read.
  */
-import { Node, Project, SyntaxKind } from 'ts-morph';
-import type { TypeNode } from 'ts-morph';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { Node, Project } from 'ts-morph';
+import type { SourceFile, TypeNode } from 'ts-morph';
 import { isDType } from '../../ir/dtype.js';
 import type { TensorSpec } from '../trace/spec.js';
 import { spec } from '../trace/spec.js';
@@ -41,15 +50,131 @@ function parseInputType(t: TypeNode | undefined, param: string): TensorSpec | st
   return spec(dims, dtypeText, param);
 }
 
+/** What an exported name stands for: its declaration, or (`opaque`) the statement that exports or imports a value whose declaration is not read. */
+type Target = Node | { opaque: Node };
+
+/** The file a relative module specifier names, as TypeScript's NodeNext resolution finds it ('./m.js' → m.ts). */
+function resolveRelative(from: SourceFile, specifier: string): string | undefined {
+  if (!specifier.startsWith('./') && !specifier.startsWith('../')) return undefined;
+  const base = path.resolve(path.dirname(from.getFilePath()), specifier);
+  const swapped = base.replace(/\.js$/, '.ts').replace(/\.mjs$/, '.mts').replace(/\.cjs$/, '.cts').replace(/\.jsx$/, '.tsx');
+  const candidates = [swapped, base.replace(/\.js$/, '.tsx'), base, `${base}.ts`, `${base}.tsx`, `${base}.d.ts`, `${base}.js`, path.join(base, 'index.ts'), path.join(base, 'index.js')];
+  return candidates.find((c) => existsSync(c) && !c.endsWith('/'));
+}
+
+class ExportReader {
+  private readonly project = new Project({
+    skipAddingFilesFromTsConfig: true,
+    skipFileDependencyResolution: true,
+    skipLoadingLibFiles: true,
+    compilerOptions: { allowJs: true },
+  });
+  /** Modules being read, to stop at cycles (`export *` between two files). */
+  private readonly reading = new Set<string>();
+
+  file(p: string): SourceFile {
+    return this.project.getSourceFile(p) ?? this.project.addSourceFileAtPath(p);
+  }
+
+  /** The exported names of a module with what each stands for, in source order. */
+  exports(sf: SourceFile): Map<string, Target> {
+    const key = sf.getFilePath();
+    const out = new Map<string, Target>();
+    if (this.reading.has(key)) return out;
+    this.reading.add(key);
+    try {
+      const starred: Map<string, Target>[] = [];
+      for (const st of sf.getStatements()) {
+        if (Node.isExportDeclaration(st)) {
+          const spec = st.getModuleSpecifierValue();
+          const from = spec === undefined ? undefined : this.module(sf, spec);
+          if (st.isNamespaceExport()) {
+            const ns = st.getNamespaceExport();
+            if (ns) out.set(ns.getName(), { opaque: st });
+            else if (from) starred.push(from);
+            continue;
+          }
+          for (const s of st.getNamedExports()) {
+            const local = s.getNameNode().getText();
+            const name = s.getAliasNode()?.getText() ?? local;
+            if (spec === undefined) out.set(name, this.local(sf, local, st));
+            else out.set(name, from?.get(local) ?? { opaque: st });
+          }
+        } else if (Node.isExportAssignment(st)) {
+          if (st.isExportEquals()) continue;
+          const e = st.getExpression();
+          out.set('default', Node.isIdentifier(e) ? this.local(sf, e.getText(), st) : st);
+        } else if (Node.isVariableStatement(st)) {
+          if (!st.hasExportKeyword()) continue;
+          for (const d of st.getDeclarations()) {
+            const n = d.getNameNode();
+            if (Node.isIdentifier(n)) out.set(n.getText(), d);
+            else for (const el of n.getDescendants()) if (Node.isBindingElement(el) && Node.isIdentifier(el.getNameNode())) out.set(el.getName(), el);
+          }
+        } else if (
+          Node.isFunctionDeclaration(st) || Node.isClassDeclaration(st) || Node.isEnumDeclaration(st)
+          || Node.isInterfaceDeclaration(st) || Node.isTypeAliasDeclaration(st) || Node.isModuleDeclaration(st)
+        ) {
+          if (!st.hasExportKeyword()) continue;
+          const name = st.hasDefaultKeyword() ? 'default' : st.getName();
+          // An overloaded function: its first signature, as the type checker lists it.
+          if (name !== undefined && !out.has(name)) out.set(name, st);
+        }
+      }
+      // `export *` re-exports every name but 'default', and never one the module declares itself.
+      for (const m of starred) for (const [name, t] of m) if (name !== 'default' && !out.has(name)) out.set(name, t);
+      return out;
+    } finally {
+      this.reading.delete(key);
+    }
+  }
+
+  /** The exports of the module `spec` imported from `sf`; undefined for a package or a missing file. */
+  private module(sf: SourceFile, spec: string): Map<string, Target> | undefined {
+    const p = resolveRelative(sf, spec);
+    return p === undefined ? undefined : this.exports(this.file(p));
+  }
+
+  /** What a name declared or imported in `sf` stands for. */
+  private local(sf: SourceFile, name: string, at: Node): Target {
+    for (const st of sf.getStatements()) {
+      if (Node.isImportDeclaration(st)) {
+        const clause = st.getImportClause();
+        if (!clause) continue;
+        const spec = st.getModuleSpecifierValue();
+        if (clause.getDefaultImport()?.getText() === name) return this.module(sf, spec)?.get('default') ?? { opaque: st };
+        if (clause.getNamespaceImport()?.getText() === name) return { opaque: st };
+        for (const s of clause.getNamedImports()) {
+          if ((s.getAliasNode()?.getText() ?? s.getName()) === name) return this.module(sf, spec)?.get(s.getName()) ?? { opaque: st };
+        }
+      } else if (Node.isVariableStatement(st)) {
+        for (const d of st.getDeclarations()) {
+          const n = d.getNameNode();
+          if (Node.isIdentifier(n) ? n.getText() === name : false) return d;
+          if (!Node.isIdentifier(n)) for (const el of n.getDescendants()) if (Node.isBindingElement(el) && el.getName() === name) return el;
+        }
+      } else if (
+        Node.isFunctionDeclaration(st) || Node.isClassDeclaration(st) || Node.isEnumDeclaration(st)
+        || Node.isInterfaceDeclaration(st) || Node.isTypeAliasDeclaration(st) || Node.isModuleDeclaration(st)
+      ) {
+        if (st.getName() === name) return st;
+      }
+    }
+    return { opaque: at };
+  }
+}
+
 /** Exported functions and values of a TypeScript module, with the specs their types declare. */
 export function readExports(file: string): ExportedThing[] {
-  const project = new Project({ skipAddingFilesFromTsConfig: true, compilerOptions: { allowJs: true } });
-  const sf = project.addSourceFileAtPath(file);
+  const reader = new ExportReader();
+  const sf = reader.file(path.resolve(file));
   const out: ExportedThing[] = [];
-  for (const [name, decls] of sf.getExportedDeclarations()) {
-    const d = decls[0];
-    if (!d) continue;
+  for (const [name, d] of reader.exports(sf)) {
     let fn: Node | undefined;
+    if (!(d instanceof Node)) {
+      out.push({ name, kind: 'value', specs: undefined, line: d.opaque.getStartLineNumber() });
+      continue;
+    }
     if (Node.isFunctionDeclaration(d)) fn = d;
     else if (Node.isVariableDeclaration(d)) {
       const init = d.getInitializer();
@@ -74,7 +199,6 @@ export function readExports(file: string): ExportedThing[] {
       out.push({ name, kind: 'value', specs: undefined, line: d.getStartLineNumber() });
     }
   }
-  void SyntaxKind;
   return out;
 }
 
