@@ -302,7 +302,8 @@ export class Graph {
           continue;
         }
         inputs[i] = mine;
-        const at = filled[mine.id]++;
+        const at = filled[mine.id]!;
+        filled[mine.id] = at + 1;
         if (at >= mine.uses.length) overflow = true;
         mine.uses[at] = { node: m, index: i };
         used++;
@@ -405,8 +406,9 @@ export class Graph {
     for (const v of node.inputs) removeUse(v, node, -1);
     // Recorded; applied when `nodes` is next read (O(1) here, O(n) once per sweep).
     this.reserve(node.id);
-    if ((this.flags[node.id]! & REMOVED_PENDING) === 0) this.pendingRemovals++;
-    this.flags[node.id] |= REMOVED_EVER | REMOVED_PENDING;
+    const flags = this.flags[node.id]!; // reserve(node.id) sized flags past it
+    if ((flags & REMOVED_PENDING) === 0) this.pendingRemovals++;
+    this.flags[node.id] = flags | REMOVED_EVER | REMOVED_PENDING;
     this.edited.push(node.id);
     this.dirty = true;
   }
@@ -436,7 +438,7 @@ export class Graph {
       l.splice(l.indexOf(node), 1);
     } else {
       if (this.slotIn(node) < 0) throw new Error(`moveBefore: ${node.op} is not a node of graph @${this.name}`);
-      this.flags[node.id] |= MOVED_AWAY;
+      this.flags[node.id] = this.flags[node.id]! | MOVED_AWAY;
       this.edited.push(node.id);
     }
     this.dirty = true;

@@ -149,7 +149,8 @@ describe('model.json weight paths stay inside the model folder', () => {
     }
     setPaths(folder, ['inside.bin']);
     const m = await loadLayersModelFile(path.join(folder, 'model.json'));
-    const got = new Uint8Array(await (await import('@tensorflow/tfjs-core')).concat(m.getWeights().map((w) => w.flatten())).data().then((d) => d.buffer));
+    const read = await (await import('@tensorflow/tfjs-core')).concat(m.getWeights().map((w) => w.flatten())).data<'float32'>();
+    const got = new Uint8Array(read.buffer, read.byteOffset, read.byteLength);
     expect(Array.from(got)).toEqual(Array.from(weights));
   });
 

@@ -55,21 +55,21 @@ describe('anonymous dims that the program forces to be equal become one symbol',
   });
 
   it('truly independent anonymous dims stay independent', async () => {
-    const f = gc.compile((x: tf.Tensor, y: tf.Tensor) => [tf.sum(x, 0), tf.sum(y, 0)], { inputs: [gc.spec([null, 5]), gc.spec([null, 3])], backend: 'cpu' });
+    const f = gc.compile<tf.Tensor[]>((x: tf.Tensor, y: tf.Tensor) => [tf.sum(x, 0), tf.sum(y, 0)], { inputs: [gc.spec([null, 5]), gc.spec([null, 3])], backend: 'cpu' });
     const [dx, dy] = inputDims(f);
     expect(dx![0]).not.toBe(dy![0]);
-    const [a, b] = (await f(tf.ones([2, 5]), tf.ones([7, 3]))) as tf.Tensor[];
+    const [a, b] = await f(tf.ones([2, 5]), tf.ones([7, 3]));
     expect(Array.from(a!.dataSync())).toEqual([2, 2, 2, 2, 2]);
     expect(Array.from(b!.dataSync())).toEqual([7, 7, 7]);
   });
 
   it('mixed: two of three anonymous dims must agree, the third stays free', async () => {
-    const f = gc.compile((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => [tf.add(x, y), tf.sum(z)],
+    const f = gc.compile<tf.Tensor[]>((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => [tf.add(x, y), tf.sum(z)],
       { inputs: [gc.spec([null, 3]), gc.spec([null, 3]), gc.spec([null])], backend: 'cpu' });
     const [dx, dy, dz] = inputDims(f);
     expect(dx![0]).toBe(dy![0]);
     expect(dz![0]).not.toBe(dx![0]);
-    const [s, t] = (await f(tf.ones([2, 3]), tf.ones([2, 3]), tf.ones([5]))) as tf.Tensor[];
+    const [s, t] = await f(tf.ones([2, 3]), tf.ones([2, 3]), tf.ones([5]));
     expect(s!.shape).toEqual([2, 3]);
     expect(t!.dataSync()[0]).toBe(5);
   });
@@ -86,13 +86,13 @@ describe('anonymous dims that the program forces to be equal become one symbol',
 
   it("rank-1: an anonymous dim joins 'batch' where tfjs's error prints the shapes as single numbers", async () => {
     // tf.equal checks broadcasting in tfjs ("shapes 17 and 7"), before any kernel; x2 stays free.
-    const f = gc.compile((x0: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor) => [tf.equal(x1, x0), tf.logicalNot(x2)],
+    const f = gc.compile<tf.Tensor[]>((x0: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor) => [tf.equal(x1, x0), tf.logicalNot(x2)],
       { inputs: [gc.spec([null]), gc.spec(['batch']), gc.spec([null], 'bool')], backend: 'cpu' });
     const [d0, d1, d2] = inputDims(f);
     expect(d0![0]).toBe('batch');
     expect(d1![0]).toBe('batch');
     expect(d2![0]).not.toBe('batch');
-    const [eq] = (await f(tf.tensor1d([1, 2]), tf.tensor1d([1, 3]), tf.tensor1d([true], 'bool'))) as tf.Tensor[];
+    const [eq] = await f(tf.tensor1d([1, 2]), tf.tensor1d([1, 3]), tf.tensor1d([true], 'bool'));
     expect(Array.from(eq!.dataSync())).toEqual([1, 0]);
   });
 
@@ -127,12 +127,12 @@ describe('anonymous dims that the program forces to be equal become one symbol',
 
   it('more than five anonymous dims: the dims the error names are joined', async () => {
     const fn = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor, e: tf.Tensor, g: tf.Tensor) => [tf.add(a, b), tf.add(c, d), tf.sum(e), tf.sum(g)];
-    const f = gc.compile(fn, { inputs: [gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null])], backend: 'cpu' });
+    const f = gc.compile<tf.Tensor[]>(fn, { inputs: [gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null]), gc.spec([null])], backend: 'cpu' });
     const d = inputDims(f).map((s) => s[0]);
     expect(d[0]).toBe(d[1]);
     expect(d[2]).toBe(d[3]);
     expect(new Set(d).size).toBe(4);
-    const out = (await f(tf.ones([2]), tf.ones([2]), tf.ones([3]), tf.ones([3]), tf.ones([4]), tf.ones([5]))) as tf.Tensor[];
+    const out = await f(tf.ones([2]), tf.ones([2]), tf.ones([3]), tf.ones([3]), tf.ones([4]), tf.ones([5]));
     expect(out.map((t) => t.shape)).toEqual([[2], [3], [], []]);
   });
 
@@ -144,12 +144,12 @@ describe('anonymous dims that the program forces to be equal become one symbol',
       const v4 = tf.tile(tf.broadcastTo(v2, [2, v2.shape[1]!, v2.shape[2]!]), [2, 1, 1]);
       return [v4, tf.conv2d(x3 as tf.Tensor4D, x4 as tf.Tensor4D, 2, 'valid')];
     };
-    const f = gc.compile(fn, { inputs: [gc.spec([null, null], 'bool'), gc.spec([null, null], 'int32'), gc.spec([null, 1], 'int32'), gc.spec(['batch', 1, 1, 1]), gc.spec([1, 1, 1, 1])], backend: 'cpu' });
+    const f = gc.compile<tf.Tensor[]>(fn, { inputs: [gc.spec([null, null], 'bool'), gc.spec([null, null], 'int32'), gc.spec([null, 1], 'int32'), gc.spec(['batch', 1, 1, 1]), gc.spec([1, 1, 1, 1])], backend: 'cpu' });
     const d = inputDims(f);
     expect(d[1]![0]).toBe(d[2]![0]);
     expect(d[1]![1]).not.toBe(d[1]![0]);
     expect(new Set([d[0]![0], d[0]![1], d[1]![0], d[1]![1]]).size).toBe(4);
-    const [v4] = (await f(tf.zeros([2, 2], 'bool'), tf.tensor([[1, -2, 3, 4, 5]], [1, 5], 'int32'), tf.tensor([[3]], [1, 1], 'int32'), tf.ones([1, 1, 1, 1]), tf.ones([1, 1, 1, 1]))) as tf.Tensor[];
+    const [v4] = await f(tf.zeros([2, 2], 'bool'), tf.tensor([[1, -2, 3, 4, 5]], [1, 5], 'int32'), tf.tensor([[3]], [1, 1], 'int32'), tf.ones([1, 1, 1, 1]), tf.ones([1, 1, 1, 1]));
     expect(v4!.shape).toEqual([4, 1, 5]);
     expect(Array.from(v4!.dataSync().slice(0, 5))).toEqual([-2, -3, 0, 1, 2]);
   });

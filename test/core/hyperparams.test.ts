@@ -7,6 +7,8 @@ import { loss, makeParams } from './two_layer.js';
 import type { Params } from './two_layer.js';
 
 type Opt = tf.Optimizer & Record<string, unknown>;
+/** What tf.Optimizer.applyGradients takes (tfjs-core does not export its NamedTensor). */
+type Grads = Parameters<tf.Optimizer['applyGradients']>[0];
 
 interface Case {
   make: () => tf.Optimizer;
@@ -113,7 +115,7 @@ describe('optimizer hyperparameters are read at every call', () => {
     const opt = tf.train.adam(0.1);
     const step = gc.compile((x: tf.Tensor) => {
       const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(w, x)) as tf.Scalar, [w]);
-      opt.applyGradients(grads);
+      (opt as tf.Optimizer).applyGradients(grads); // AdamOptimizer declares a NamedVariableMap; it reads any tensor map
       return value;
     }, { inputs: [gc.spec([2])], backend: 'cpu' });
     await step(tf.ones([2]));
@@ -194,7 +196,7 @@ describe('optimizer hyperparameters are read at every call', () => {
   it('a hyperparameter read non-affinely (a user optimizer) is a guard: changing it retraces', async () => {
     class SquaredLr extends tf.Optimizer {
       constructor(public lr: number) { super(); }
-      applyGradients(grads: tf.NamedTensorMap | tf.NamedTensor[]): void {
+      applyGradients(grads: Grads): void {
         const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
         for (const { name, tensor } of list) {
           const v = tf.engine().registeredVariables[name]!;
@@ -214,7 +216,7 @@ describe('optimizer hyperparameters are read at every call', () => {
   it('a constant that follows two hyperparameters (lr * scale) makes both guards', async () => {
     class ScaledSgd extends tf.Optimizer {
       constructor(public lr: number, public scale: number) { super(); }
-      applyGradients(grads: tf.NamedTensorMap | tf.NamedTensor[]): void {
+      applyGradients(grads: Grads): void {
         const list = Array.isArray(grads) ? grads : Object.entries(grads).map(([name, tensor]) => ({ name, tensor }));
         for (const { name, tensor } of list) {
           const v = tf.engine().registeredVariables[name]!;

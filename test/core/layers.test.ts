@@ -9,6 +9,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as gc from 'graphc';
 
+/** The tf.Variable behind a layer weight (tfjs-layers keeps it in a protected field). */
+const varOf = (w: tfl.LayerVariable): tf.Variable => (w as unknown as { val: tf.Variable }).val;
+
 type Shape = number[];
 type Model = tfl.LayersModel;
 
@@ -303,8 +306,8 @@ describe('layers training: a compiled optimizer step ≡ the eager step on an id
       );
       // One graph assigns every trainable weight (and, in training mode, BN's moving stats).
       const assigned = new Set(step.graph.nodes.filter((n) => n.op === 'assign').map((n) => n.attrs.var as string));
-      for (const w of compM.trainableWeights) expect(assigned).toContain(w.val.name);
-      if (c.training) for (const w of compM.nonTrainableWeights) expect(assigned).toContain(w.val.name);
+      for (const w of compM.trainableWeights) expect(assigned).toContain(varOf(w).name);
+      if (c.training) for (const w of compM.nonTrainableWeights) expect(assigned).toContain(varOf(w).name);
 
       const steps = c.steps ?? 4;
       for (let i = 0; i < steps; i++) {
@@ -375,8 +378,8 @@ describe('a layers model built inside the compiled function', () => {
     // Traced at several batch sizes, the weights are still created once.
     expect(Object.keys(registered).length).toBe(before + 6);
     for (const w of weights) {
-      expect(w.val).toBeInstanceOf(tf.Variable);
-      expect(registered[w.val.name]).toBe(w.val);
+      expect(varOf(w)).toBeInstanceOf(tf.Variable);
+      expect(registered[varOf(w).name]).toBe(varOf(w));
       // Real data on the cpu backend, readable eagerly and initialised (not zeros, not NaN).
       const v = arr(w.read());
       expect(v.length).toBe(w.shape.reduce((p, d) => p! * d!, 1));

@@ -22,8 +22,8 @@ describe('random ops stay random in compiled functions', () => {
   });
 
   it('two dropouts in one graph have independent masks', async () => {
-    const f = gc.compile((x: tf.Tensor) => [tf.dropout(x, 0.5), tf.dropout(x, 0.5)], { inputs: [gc.spec([200])], backend: 'cpu' });
-    const [a, b] = (await f(tf.ones([200]))) as tf.Tensor[];
+    const f = gc.compile<tf.Tensor[]>((x: tf.Tensor) => [tf.dropout(x, 0.5), tf.dropout(x, 0.5)], { inputs: [gc.spec([200])], backend: 'cpu' });
+    const [a, b] = await f(tf.ones([200]));
     expect(arr(a!)).not.toEqual(arr(b!));
   });
 
@@ -36,8 +36,8 @@ describe('random ops stay random in compiled functions', () => {
   });
 
   it('random values follow their distribution at run time', async () => {
-    const f = gc.compile(() => [tf.randomUniform([4000], 3, 4), tf.randomNormal([4000], 10, 2)], { inputs: [], backend: 'cpu' });
-    const [u, n] = (await f()) as tf.Tensor[];
+    const f = gc.compile<tf.Tensor[]>(() => [tf.randomUniform([4000], 3, 4), tf.randomNormal([4000], 10, 2)], { inputs: [], backend: 'cpu' });
+    const [u, n] = await f();
     const uv = arr(u!);
     expect(Math.min(...uv)).toBeGreaterThanOrEqual(3);
     expect(Math.max(...uv)).toBeLessThan(4);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sym } from '../../ir/dim.js';
 import { GcError } from '../../ir/errors.js';
-import { Graph } from '../../ir/graph.js';
+import { Graph, StateVar } from '../../ir/graph.js';
 import type { OpName } from '../../ir/ops.js';
 import { tensorData } from '../../ir/tensor_data.js';
 import { verifyGraph, verifyIssues } from '../../ir/verify.js';
@@ -123,7 +123,8 @@ describe('verifyGraph', () => {
   it('catches state problems', () => {
     const g = stateGraph();
     g.states[1]!.init = tensorData('int32', [], [5]);
-    g.states.push({ ...g.states[0]! });
+    const s0 = g.states[0]!;
+    g.states.push(new StateVar(s0.name, s0.value, s0.initSource, s0.trainable));
     const issues = verifyIssues(g);
     expect(issues).toContain('state %step ("step") is i64[], but its init is i32[]');
     expect(issues).toContain('variable "dense/kernel" is declared twice');

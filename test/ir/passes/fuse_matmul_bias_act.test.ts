@@ -360,7 +360,8 @@ describe('fuse-matmul-bias-act end to end: a tfjs-layers MLP train step on cpu',
     }
     const [we, wc] = [me.getWeights(), mc.getWeights()];
     we.forEach((w, k) => expect(tf.max(tf.abs(tf.sub(w, wc[k]!))).dataSync()[0]!).toBeLessThan(1e-4));
-    tf.dispose([oe, oc]);
+    oe.dispose();
+    oc.dispose();
     me.dispose();
     mc.dispose();
   });

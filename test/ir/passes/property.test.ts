@@ -109,7 +109,7 @@ function build(rows: number, cols: number, insts: Inst[]): Graph {
         case 12: add('add', [a, constant([2, ...sa], 0, it.s)]); break;
         case 14: {
           // A binary op with a constant operand (zeros, ones, …) on either side: the neutral-element rules' ground.
-          const op = (['add', 'sub', 'mul', 'div'] as const)[it.c % 4];
+          const op = (['add', 'sub', 'mul', 'div'] as const)[it.c % 4]!;
           const k = constant([[...sa], sa.slice(-1), []][it.s % 3]!, op === 'div' ? 1 + 2 * ((it.s >> 2) % 2) : it.s >> 2, it.s);
           add(op, it.b % 2 ? [a, k] : [k, a]);
           break;
