@@ -8,7 +8,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as gc from 'graphc';
 import { Graph } from '../ir/graph.js';
 import type { Value } from '../ir/graph.js';
-import { runBasicPasses } from '../ir/passes/pipeline.js';
 import { optimizeInPlace } from '../src/optimize.js';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
@@ -26,7 +25,7 @@ export interface ScalingRow {
   buildMs: number;
   optimizeMs: number;
   exportMs: number;
-  /** Which optimizer ran: gc.optimize's passes, or the basic pipeline when gc.optimize is absent. */
+  /** Which optimizer ran (gc.optimize's passes). */
   optimizer: string;
   /** gc.optimize, which copies the graph first (optimizeMs: the passes in place, as compile and the CLI run them). */
   optimizeCopyMs: number;
@@ -141,13 +140,6 @@ const REPEATS = 5;
  * API, which copies the graph first) timed as well; then the export of the optimized graph.
  */
 function optimizeAndExport(g: Graph): { optimizeMs: number; optimizeCopyMs: number; exportMs: number; nodesAfter: number; optimizer: string } {
-  const opt = gcOptimize();
-  if (!opt) {
-    const c = g.clone();
-    collect();
-    const [, ms] = timeIt(() => runBasicPasses(c));
-    return { optimizeMs: ms, optimizeCopyMs: ms, exportMs: timeIt(() => gc.toOnnx(c))[1], nodesAfter: c.nodes.length, optimizer: 'basic pipeline (gc.optimize absent)' };
-  }
   optimizeInPlace(g.clone());
   const optMs: number[] = [], copyMs: number[] = [], expMs: number[] = [];
   let out = g;
@@ -158,7 +150,7 @@ function optimizeAndExport(g: Graph): { optimizeMs: number; optimizeCopyMs: numb
   }
   for (let r = 0; r < 3; r++) {
     collect();
-    copyMs.push(timeIt(() => opt(g))[1]);
+    copyMs.push(timeIt(() => gc.optimize(g))[1]);
   }
   for (let r = 0; r < 3; r++) {
     collect();
