@@ -8,7 +8,13 @@
  *   graph @f(...) { ... }                 or `// EXPECT: unchanged`
  *
  * The expected text is parsed and printed again, so it may use any numbering.
+ *
+ * Regenerating: `GRAPHC_UPDATE_GOLDEN=1 npx vitest run test/ir/passes` writes each failing
+ * case's actual output over its EXPECT block in the test file (`// EXPECT: unchanged` when the
+ * passes leave the graph as it was); review the result as a diff. A case whose text is built at
+ * run time (interpolated) is not found in its file and still fails, to be updated by hand.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { Graph } from '../../../ir/graph.js';
 import { parseGraph } from '../../../ir/parser.js';
@@ -42,9 +48,31 @@ export function runGolden(text: string): GoldenResult {
   return { actual: printGraph(output), expected, input, output, report };
 }
 
-/** Runs a golden case and compares whole texts. */
+/** Runs a golden case and compares whole texts (or, under GRAPHC_UPDATE_GOLDEN=1, rewrites its EXPECT block). */
 export function checkGolden(text: string): GoldenResult {
   const r = runGolden(text);
+  if (r.actual !== r.expected && process.env.GRAPHC_UPDATE_GOLDEN === '1' && updateGolden(text, r)) return r;
   expect(r.actual).toBe(r.expected);
   return r;
+}
+
+/**
+ * Writes `r.actual` as the EXPECT block of the case `text` in the test file that called
+ * checkGolden (found on the stack). False when the case's text is not in that file as written.
+ */
+function updateGolden(text: string, r: GoldenResult): boolean {
+  const caller = (new Error().stack ?? '').split('\n')
+    .map((l) => /(?:file:\/\/)?(\/[^\s()]+\.test\.ts):\d+:\d+/.exec(l)?.[1])
+    .find((f) => f !== undefined);
+  if (caller === undefined) return false;
+  const source = readFileSync(caller, 'utf8');
+  const at = source.indexOf(text);
+  if (at < 0 || source.indexOf(text, at + 1) >= 0) return false;
+  const mark = /^\s*\/\/ EXPECT:/m.exec(text)!;
+  const head = text.slice(0, mark.index + mark[0].length);
+  const trailing = /\s*$/.exec(text)![0];
+  const block = r.actual === printGraph(r.input) ? ' unchanged' : `\n${r.actual.trimEnd()}`;
+  writeFileSync(caller, source.slice(0, at) + head + block + trailing + source.slice(at + text.length));
+  console.warn(`golden: updated a case in ${caller}`);
+  return true;
 }
