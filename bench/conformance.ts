@@ -7,7 +7,7 @@
  */
 import '../src/tfjs_setup.js';
 import { formatReport, runConformance } from './onnx_conformance.js';
-import type { BackendName } from '../runtime/backends.js';
+import type { BackendName } from '../runtime/backends/select.js';
 
 export const DEFAULT_NODE_TESTS = '/usr/share/libonnx-testdata/data/node';
 

@@ -14,10 +14,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { parseExpr } from '../ir/fused_expr.js';
 import type { ChainOp } from '../runtime/fused/fused_elementwise.js';
 import { runChain, runJsCpu, runJsWasm } from '../runtime/fused/fused_elementwise.js';
-import { OP_KERNELS } from '../runtime/op_kernels.js';
-import type { ExecCtx, OpKernel } from '../runtime/kernel_types.js';
+import { OP_KERNELS } from '../runtime/kernels/op_kernels.js';
+import type { ExecCtx, OpKernel } from '../runtime/kernels/kernel_types.js';
 import { AttrReader } from '../ir/ops.js';
-import { conv2dCpu, matmulCpu } from '../runtime/cpu_kernels.js';
+import { conv2dCpu, matmulCpu } from '../runtime/kernels/cpu_kernels.js';
 
 async function time(name: string, f: () => tf.Tensor, reps = 9): Promise<number> {
   for (let i = 0; i < 2; i++) { const r = tf.tidy(f); await r.data(); r.dispose(); }

@@ -17,8 +17,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '../runtime/backends.js';
-import { ensureBackend, selectBackend } from '../runtime/backends.js';
+import type { BackendName } from '../runtime/backends/select.js';
+import { ensureBackend, selectBackend } from '../runtime/backends/select.js';
 import { Session } from '../runtime/session.js';
 import type { TensorData } from '../ir/tensor_data.js';
 import { sizeOf } from '../ir/tensor_data.js';

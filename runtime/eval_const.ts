@@ -27,8 +27,9 @@ import type { DType, TypedArray } from '../ir/dtype.js';
 import type { Attrs, OpName } from '../ir/ops.js';
 import { AttrReader, inferTypes, opDef } from '../ir/ops.js';
 import type { TensorData } from '../ir/tensor_data.js';
-import type { ExecCtx } from './kernel_types.js';
-import { isUnsupported, OP_KERNELS, tensorFromData, tfDtype } from './op_kernels.js';
+import type { ExecCtx } from './kernels/kernel_types.js';
+import { isUnsupported, OP_KERNELS } from './kernels/op_kernels.js';
+import { tensorFromData, tfDtype } from './tensor_data.js';
 
 const staticDim = (op: OpName) => (d: Dim): number => {
   if (isStatic(d)) return d;

@@ -10,10 +10,12 @@ import type { Graph } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
 import { toOnnx } from '../exporters/onnx/export/export.js';
 import type { OnnxExportOptions } from '../exporters/onnx/export/export.js';
-import type { BackendName } from '../runtime/backends.js';
-import { Session, holdTensor, withBackend } from '../runtime/session.js';
-import { ensureBackend, selectBackend } from '../runtime/backends.js';
-import type { BackendChoice } from '../runtime/backends.js';
+import type { BackendName } from '../runtime/backends/select.js';
+import { Session } from '../runtime/session.js';
+import { holdTensor, withBackend } from '../runtime/backends/tfjs_engine.js';
+import { tfDtype } from '../runtime/tensor_data.js';
+import { ensureBackend, selectBackend } from '../runtime/backends/select.js';
+import type { BackendChoice } from '../runtime/backends/select.js';
 import { isTracing } from './trace/tracer.js';
 import { isTraceTensor } from './trace/backend.js';
 import type { TensorSpec } from './trace/spec.js';
@@ -188,7 +190,7 @@ function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]):
     const want = typeToString(input.type);
     const bad = (why: string) => new GcError({ code: Codes.inputMismatch, message: `input '${input.name}': expected ${want}, got ${a.dtype}[${a.shape.join(',')}] (${why})`,
       loc: userLocation(), help: 'pass a tensor matching the spec given to gc.compile, or compile without `inputs` to trace per signature' });
-    const wantDtype = s.dtype === 'int64' ? 'int32' : s.dtype;
+    const wantDtype = tfDtype(s.dtype);
     if (a.dtype !== wantDtype) throw bad('dtype differs');
     if (a.shape.length !== s.shape.length) throw bad(`rank ${a.shape.length} ≠ ${s.shape.length}`);
     s.shape.forEach((d, k) => {

@@ -14,6 +14,6 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs';
-import { quietTfjsBanner } from '../runtime/backends.js';
+import { quietTfjsBanner } from '../runtime/backends/select.js';
 
 quietTfjsBanner();

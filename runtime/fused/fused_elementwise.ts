@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Expr, ExprOp, ExprProgram } from '../../ir/fused_expr.js';
 import { parseExpr } from '../../ir/fused_expr.js';
 import type { Attrs } from '../../ir/ops.js';
-import type { ExecCtx, OpKernel } from '../kernel_types.js';
+import type { ExecCtx, OpKernel } from '../kernels/kernel_types.js';
 import type { Access } from './js_kernel.js';
 import { accessFor, jsKernel } from './js_kernel.js';
 import { fusedWebGPUProgram } from './wgsl_program.js';

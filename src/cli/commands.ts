@@ -12,9 +12,10 @@ import { printGraph } from '../../ir/printer.js';
 import { formatReport } from '../../ir/passes/manager.js';
 import { toOnnx } from '../../exporters/onnx/export/export.js';
 import { fromOnnx } from '../../exporters/onnx/import/import.js';
-import type { BackendName } from '../../runtime/backends.js';
-import { releaseAllBackends } from '../../runtime/backends.js';
+import type { BackendName } from '../../runtime/backends/select.js';
+import { releaseAllBackends } from '../../runtime/backends/select.js';
 import { Session } from '../../runtime/session.js';
+import { tfDtype } from '../../runtime/tensor_data.js';
 import { Codes, GcError } from '../../ir/errors.js';
 import { materializeCreated } from '../compile.js';
 import { optimizeInPlace } from '../optimize.js';
@@ -277,7 +278,7 @@ async function runOn(file: string, opts: { input?: string[]; backend: BackendNam
       } else {
         requireFile(src, '.npy file', `--input ${v.name}=${src}`);
         const a = readNpy(new Uint8Array(readFileSync(src)), src);
-        feeds[v.name!] = tf.tensor(a.data, a.shape, a.dtype === 'int64' ? 'int32' : a.dtype);
+        feeds[v.name!] = tf.tensor(a.data, a.shape, tfDtype(a.dtype));
         log(`  ${v.name}: ${src} ${a.dtype}[${a.shape.join(',')}]`);
       }
     }

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BACKEND_NAMES } from '../../runtime/backend_names.js';
-import type { BackendName } from '../../runtime/backend_names.js';
+import { BACKEND_NAMES } from '../../runtime/backends/names.js';
+import type { BackendName } from '../../runtime/backends/names.js';
 import { GcError } from '../../ir/errors.js';
 import { CliError } from './cli_error.js';
 
@@ -46,7 +46,7 @@ function report(command: string, e: unknown): void {
   } else if (e instanceof CliError) {
     process.stderr.write(`graphc ${command}: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}\n`);
   } else if (e instanceof Error && e.name === 'BackendUnavailableError') {
-    // runtime/backends.ts's error (not imported here: it loads tfjs): what, why, and its help line as the hint.
+    // runtime/backends/select.ts's error (not imported here: it loads tfjs): what, why, and its help line as the hint.
     const [what, ...rest] = e.message.split('\n');
     const hint = rest.join(' ').replace(/^\s*help:\s*/, '').trim();
     process.stderr.write(`graphc ${command}: ${what}${hint ? ` (hint: ${hint})` : ''}\n`);
@@ -89,7 +89,7 @@ function buildProgram(): Command {
     .option('--verbose', 'print the stack trace of errors, and what tfjs and Dawn print (GRAPHC_LOG=verbose)')
     .hook('preAction', (cmd) => {
       verbose = Boolean(cmd.opts().verbose);
-      // Read by runtime/log.ts when backends are set up (after this hook: commands load lazily).
+      // Read by runtime/backends/log.ts when backends are set up (after this hook: commands load lazily).
       if (verbose && process.env.GRAPHC_LOG !== 'debug') process.env.GRAPHC_LOG = 'verbose';
     });
 

@@ -12,6 +12,7 @@ import type { Graph, Value } from '../../ir/graph.js';
 import type { Attrs, OpName } from '../../ir/ops.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { tensorData } from '../../ir/tensor_data.js';
+import { tfDtype } from '../../runtime/tensor_data.js';
 import { KERNEL_RULES } from './kernel_rules.js';
 import type { TraceCtx } from './rule_types.js';
 import { recoverParams, RANDOM_OP_FUNCTIONS, SeedRecorder } from './random.js';
@@ -254,7 +255,7 @@ function kernelFunc(kernelName: string) {
       const dataId = r.bind(v);
       const backend = tf.engine().findBackend(TRACE_BACKEND) as TraceBackend;
       backend.adopt(dataId);
-      return { dataId, shape, dtype: v.dtype === 'int64' ? 'int32' : v.dtype } as tf.TensorInfo;
+      return { dataId, shape, dtype: tfDtype(v.dtype) } as tf.TensorInfo;
     });
     return Array.isArray(outs) ? infos : infos[0]!;
   };

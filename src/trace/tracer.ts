@@ -9,6 +9,7 @@ import { Graph } from '../../ir/graph.js';
 import type { InitSource } from '../../ir/graph.js';
 import type { Value } from '../../ir/graph.js';
 import { tensorData } from '../../ir/tensor_data.js';
+import { tfDtype } from '../../runtime/tensor_data.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { Recorder, registerTraceBackend, setRecorder, TRACE_BACKEND } from './backend.js';
 import type { TraceBackend } from './backend.js';
@@ -247,7 +248,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
         const v = g.addInput(inp.name, { dtype: inp.dtype, shape: inp.shape });
         const id = recorder.bind(v);
         backend.adopt(id);
-        return engine.makeTensorFromTensorInfo({ dataId: id, shape: inp.shape, dtype: inp.dtype === 'int64' ? 'int32' : inp.dtype }, backend);
+        return engine.makeTensorFromTensorInfo({ dataId: id, shape: inp.shape, dtype: tfDtype(inp.dtype) }, backend);
       });
       let r: unknown;
       // Only the function's own promises: none of graphc's (tf.setBackend above) are watched.

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as gc from 'graphc';
-import { ensureBackend } from '../../runtime/backends.js';
+import { ensureBackend } from '../../runtime/backends/select.js';
 import { runJsCpu, runWebGPU } from '../../runtime/fused/fused_elementwise.js';
 
 /** Within a few float32 ulps of tanh: wasm's own Tanh is within 1.6e-7 on this grid. */

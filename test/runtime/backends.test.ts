@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALLOW_SOFTWARE_ENV, BackendUnavailableError, ensureBackend, releaseBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends.js';
+import { ALLOW_SOFTWARE_ENV, BackendUnavailableError, ensureBackend, releaseBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends/select.js';
 
 /** Runs `fn` on tfjs backend `name` and puts the previous global backend back. */
 async function onBackend<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -91,7 +91,7 @@ describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
   });
 
   // A live Dawn GPUDevice keeps Node's event loop running; releaseBackend destroys it.
-  const built = fileURLToPath(new URL('../../dist/runtime/backends.js', import.meta.url));
+  const built = fileURLToPath(new URL('../../dist/runtime/backends/select.js', import.meta.url));
   it.skipIf(!existsSync(built))('lets the process exit after releaseBackend (built dist/)', () => {
     const script = `
       import * as tf from '@tensorflow/tfjs-core';

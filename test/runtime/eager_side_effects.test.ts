@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { SWIFTSHADER_ICD } from '../../runtime/backends.js';
+import { SWIFTSHADER_ICD } from '../../runtime/backends/select.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const src = (p: string) => JSON.stringify(`${root}${p}`);

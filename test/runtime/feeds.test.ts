@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { ensureBackend } from '../../runtime/backends.js';
+import { ensureBackend } from '../../runtime/backends/select.js';
 
 type Maker = (b: string) => tf.Tensor;
 

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { SWIFTSHADER_ICD, ensureBackend, releaseBackend } from '../../runtime/backends.js';
+import { SWIFTSHADER_ICD, ensureBackend, releaseBackend } from '../../runtime/backends/select.js';
 import { MAX_TENSOR_BYTES_ENV, WASM_HEAP_MAX, parseBytes, resolveTensorLimit } from '../../runtime/tensor_limits.js';
 import { attr, model, node, T, tensor, valueInfo } from '../exporters/onnx_test_util.js';
 

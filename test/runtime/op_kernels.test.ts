@@ -8,8 +8,8 @@ import type { Attrs, OpName } from '../../ir/ops.js';
 import { AttrReader, OP_NAMES } from '../../ir/ops.js';
 import { tensorData } from '../../ir/tensor_data.js';
 import { evalNodeConst } from '../../runtime/eval_const.js';
-import type { ExecCtx } from '../../runtime/kernel_types.js';
-import { isUnsupported, OP_KERNELS } from '../../runtime/op_kernels.js';
+import type { ExecCtx } from '../../runtime/kernels/kernel_types.js';
+import { isUnsupported, OP_KERNELS } from '../../runtime/kernels/op_kernels.js';
 
 const bindings: Record<string, number> = { batch: 2, n: 3 };
 const dimOf = (d: Dim): number => (typeof d === 'number' ? d : d.k * bindings[d.sym]! + d.c);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGraph } from '../../../ir/parser.js';
 import { printGraph } from '../../../ir/printer.js';
-import { ensureBackend } from '../../../runtime/backends.js';
+import { ensureBackend } from '../../../runtime/backends/select.js';
 import { checkGolden, runGolden } from './golden.js';
 import { expectSameValues } from './same_values.js';
 

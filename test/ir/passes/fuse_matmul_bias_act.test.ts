@@ -5,7 +5,7 @@ import * as gc from 'graphc';
 import type { Graph } from '../../../ir/graph.js';
 import { parseGraph } from '../../../ir/parser.js';
 import { matchFusion, matchStepOfRelu } from '../../../ir/passes/fuse_matmul_bias_act.js';
-import { ensureBackend } from '../../../runtime/backends.js';
+import { ensureBackend } from '../../../runtime/backends/select.js';
 import { Session } from '../../../runtime/session.js';
 import { checkGolden } from './golden.js';
 import { expectSameValues } from './same_values.js';

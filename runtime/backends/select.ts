@@ -59,7 +59,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, type BackendName, type ConcreteBackendName, isBackendName } from './backend_names.js';
+import { BACKEND_NAMES, type BackendName, type ConcreteBackendName, isBackendName } from './names.js';
+import { engineInternals } from './tfjs_engine.js';
 import { logLevel } from './log.js';
 
 export { BACKEND_NAMES, isBackendName };
@@ -339,19 +340,6 @@ export async function releaseBackend(name: ConcreteBackendName): Promise<void> {
 /** Releases every backend ensureBackend initialised (the CLI calls it before it exits). */
 export async function releaseAllBackends(): Promise<void> {
   for (const name of [...initialised.keys()]) await releaseBackend(name);
-}
-
-/** The parts of tfjs's Engine used here; `registry` holds initialised backend instances. */
-interface EngineInternals {
-  backendName: string | null;
-  pendingBackendInit: Promise<boolean> | null | undefined;
-  registry: Record<string, tf.KernelBackend | undefined>;
-  registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number } | undefined>;
-  backendInstance: tf.KernelBackend | null;
-}
-
-function engineInternals(): EngineInternals {
-  return tf.engine() as unknown as EngineInternals;
 }
 
 async function initialiseTfjsBackend(name: ConcreteBackendName, tfjsName: string): Promise<void> {

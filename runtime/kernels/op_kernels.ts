@@ -9,79 +9,23 @@
  * int64 does not exist in tfjs: int64 values are int32 tensors at run time.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dim } from '../ir/dim.js';
-import type { DType } from '../ir/dtype.js';
-import { Codes, GcError } from '../ir/errors.js';
-import type { OpName } from '../ir/ops.js';
-import { AttrReader } from '../ir/ops.js';
-import type { TensorData } from '../ir/tensor_data.js';
-import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
-import { fusedElementwiseKernel } from './fused/fused_elementwise.js';
+import type { Dim } from '../../ir/dim.js';
+import type { OpName } from '../../ir/ops.js';
+import { AttrReader } from '../../ir/ops.js';
+import { fusedElementwiseKernel } from '../fused/fused_elementwise.js';
+import { tensorFromData, tfDtype } from '../tensor_data.js';
+import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
+import { avgPoolNaNs, sameAsExplicit } from '../wasm/quirks.js';
 import { conv2dCpu, matmulCpu, sliceCpu } from './cpu_kernels.js';
-import { checkFitsInt64AsInt32 } from './tensor_limits.js';
-import { avgPoolNaNs, sameAsExplicit } from './wasm_direct.js';
+import type { Pad, Pair } from './conv_attrs.js';
+import { convAttrs, poolAttrs } from './conv_attrs.js';
+import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
+import { wasmMatMul } from './wasm_matmul.js';
 
 // ---- helpers -------------------------------------------------------------------------
 
-/** The tfjs dtype that carries an IR dtype (int64 → int32). */
-export function tfDtype(d: DType): 'float32' | 'int32' | 'bool' {
-  return d === 'int64' ? 'int32' : d;
-}
-
-/**
- * A tfjs tensor holding a TensorData (the typed array is not copied). int64 data is narrowed to
- * int32, as the tfjs engines compute int64: a value int32 cannot hold is a GcError naming it
- * (`what` says whose data it is), never a wrapped value (an index 2^32+1 read element 1).
- */
-export function tensorFromData(v: TensorData): tf.Tensor {
-  return tensorOfData(v);
-}
-
-/** tensorFromData, with `what` naming the data in the error. */
-export function tensorOfData(v: TensorData, what?: () => string): tf.Tensor {
-  return tf.tensor(v.data instanceof BigInt64Array ? narrowInt64(v.data, what) : v.data, [...v.shape], tfDtype(v.dtype));
-}
-
-/** int64 values as int32, each checked. */
-export function narrowInt64(src: BigInt64Array | BigUint64Array, what: () => string = () => 'an int64 constant'): Int32Array {
-  const out = new Int32Array(src.length);
-  for (let i = 0; i < src.length; i++) {
-    const x = src[i]!;
-    if (x > 2147483647n || x < -2147483648n) {
-      throw new GcError({ code: Codes.int64Range, message: `${what()}: element ${i} is ${x}, outside the int32 range in which graphc's tfjs engines compute int64`,
-        help: 'keep int64 values within ±2^31 (indices and shapes are); ONNX Runtime computes int64 exactly' });
-    }
-    out[i] = Number(x);
-  }
-  return out;
-}
-
 const runKernel = (name: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown> = {}): tf.Tensor =>
   tf.engine().runKernel(name, inputs, attrs as tf.NamedAttrMap) as tf.Tensor;
-
-type Pair = [number, number];
-type ExplicitPadding = [Pair, Pair, Pair, Pair];
-type Pad = 'same' | 'valid' | ExplicitPadding;
-
-const pair = (xs: readonly number[], what: string): Pair => {
-  if (xs.length !== 2) throw new Error(`expected 2 values for ${what}, got [${xs.join(',')}]`);
-  return [xs[0]!, xs[1]!];
-};
-
-/** tfjs's pad argument of a conv / pool op: 'same' | 'valid' | [[0,0],[t,b],[l,r],[0,0]] (NHWC). */
-function padOf(a: AttrReader): Pad {
-  const p = a.str('padding');
-  if (p === 'same' || p === 'valid') return p;
-  if (p !== 'explicit') throw new Error(`unknown padding '${p}' (expected same, valid or explicit)`);
-  const [t, b, l, r] = a.ints('pads');
-  return [[0, 0], [t!, b!], [l!, r!], [0, 0]];
-}
-
-const convAttrs = (a: AttrReader) => ({
-  strides: pair(a.ints('strides'), 'strides'),
-  pad: padOf(a),
-  dilations: pair(a.ints('dilations'), 'dilations'),
-});
 
 /**
  * A conv's pad argument for the kernel. tfjs-wasm hands a 'same' conv to XNNPACK as TF SAME
@@ -99,12 +43,6 @@ function convPad(x: tf.Tensor, f: tf.Tensor, a: AttrReader, depthwise: boolean):
   const p = info.padInfo;
   return [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]];
 }
-
-const poolAttrs = (a: AttrReader) => ({
-  filterSize: pair(a.ints('filter_size'), 'filter_size'),
-  strides: pair(a.ints('strides'), 'strides'),
-  pad: padOf(a),
-});
 
 type FusedActivation = 'linear' | 'relu' | 'prelu' | 'elu' | 'relu6' | 'leakyrelu' | 'sigmoid';
 const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'prelu', 'elu', 'relu6', 'leakyrelu', 'sigmoid'];
@@ -653,52 +591,6 @@ function emptyMatMul(x: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean): tf.T
   // An empty result is empty as well (tfjs-wasm's BatchMatMul takes a remainder by the batch size).
   if (k !== 0 && m * n * batch.reduce((p, q) => p * q, 1) !== 0) return undefined;
   return tf.zeros([...batch, m, n], x.dtype);
-}
-
-// ---- the wasm matmul fast path ------------------------------------------------------
-
-const WASM_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu']);
-
-interface KernelBackendLike { }
-interface EngineLike {
-  state: { gradientDepth: number; profiling: boolean };
-  backend: KernelBackendLike;
-  makeTensorFromTensorInfo(info: tf.TensorInfo, backend?: KernelBackendLike): tf.Tensor;
-}
-
-let wasmFusedMatMul: tf.KernelConfig | undefined | null = null;
-
-/**
- * matmul / fused_matmul on wasm straight through the _FusedMatMul kernel function: the
- * operands are handed over as rank-3 views ({dataId, shape}, no tensors made), the result is
- * registered with its final shape. tf.fused.matMul would wrap it in a custom gradient,
- * convert and reshape every operand (a third of an MLP predict at batch 1). Returns undefined
- * where the fast path does not apply (gradients recorded, profiling, other ranks or dtypes).
- */
-function wasmMatMul(x: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean, bias: tf.Tensor | undefined,
-  activation: string, alpha: number | undefined, ctx: ExecCtx): tf.Tensor | undefined {
-  if (ctx.backend !== 'wasm') return undefined;
-  const r = x.rank;
-  if ((r !== 2 && r !== 3) || w.rank !== r || x.dtype !== 'float32' || w.dtype !== 'float32') return undefined;
-  if (r === 3 && x.shape[0] !== w.shape[0]) return undefined;
-  if (bias !== undefined && (bias.rank !== 1 || bias.dtype !== 'float32' || ta || tb)) return undefined;
-  if (!WASM_ACTIVATIONS.has(activation)) return undefined;
-  const engine = tf.engine() as unknown as EngineLike;
-  if (engine.state.gradientDepth > 0 || engine.state.profiling || tf.env().getBool('DEBUG')) return undefined;
-  if (wasmFusedMatMul === null) wasmFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm');
-  if (wasmFusedMatMul === undefined) return undefined;
-  const o = r - 2;
-  const [m, k] = ta ? [x.shape[o + 1]!, x.shape[o]!] : [x.shape[o]!, x.shape[o + 1]!];
-  const [k2, n] = tb ? [w.shape[o + 1]!, w.shape[o]!] : [w.shape[o]!, w.shape[o + 1]!];
-  if (k !== k2) return undefined;
-  if (bias !== undefined && bias.size !== n) return undefined;
-  const view = (t: tf.Tensor): tf.TensorInfo => (r === 3 ? t : { dataId: t.dataId, shape: [1, t.shape[0]!, t.shape[1]!], dtype: 'float32' });
-  const inputs: Record<string, tf.TensorInfo> = { a: view(x), b: view(w) };
-  if (bias !== undefined) inputs['bias'] = bias;
-  const out = wasmFusedMatMul.kernelFunc({ inputs: inputs as tf.NamedTensorInfoMap, backend: engine.backend as never,
-    attrs: { transposeA: ta, transposeB: tb, activation, leakyreluAlpha: alpha ?? 0 } }) as tf.TensorInfo;
-  if (r === 3) return engine.makeTensorFromTensorInfo(out, engine.backend);
-  return engine.makeTensorFromTensorInfo({ dataId: out.dataId, shape: [m, n], dtype: 'float32' }, engine.backend);
 }
 
 /**

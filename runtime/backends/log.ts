@@ -2,7 +2,7 @@
 // noise that tfjs and Dawn/Vulkan print on their own when graphc loads them (tfjs-backend-cpu's
 // "Hi, looks like you are running TensorFlow.js in Node.js" banner; Mesa's device-select
 // layer's "XDG_RUNTIME_DIR is invalid" and Dawn's warnings about Vulkan drivers it cannot use)
-// is avoided (see runtime/backends.ts for how, and what stays visible).
+// is avoided (see runtime/backends/select.ts for how, and what stays visible).
 //
 //   GRAPHC_LOG=debug (or =verbose)   lets all of it through; the CLI's --verbose sets it.
 //

@@ -1,7 +1,7 @@
 /** The contract between the Session and the per-op bindings to tfjs. */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Dim } from '../ir/dim.js';
-import type { AttrReader } from '../ir/ops.js';
+import type { Dim } from '../../ir/dim.js';
+import type { AttrReader } from '../../ir/ops.js';
 
 export interface ExecCtx {
   /** The tfjs backend the kernels run on (`tf.getBackend()` while they run): kernels with per-backend code read it. */

@@ -1,5 +1,5 @@
 // The backend names, without importing tfjs: the CLI validates `--backend` with these
-// before anything heavy is loaded. runtime/backends.ts re-exports them.
+// before anything heavy is loaded. runtime/backends/select.ts re-exports them.
 
 export type BackendName = 'auto' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type ConcreteBackendName = Exclude<BackendName, 'auto'>;

@@ -10,8 +10,8 @@
  * written.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Codes, GcError } from '../ir/errors.js';
-import { WASM_HEAP_MAX, formatBytes } from './tensor_limits.js';
+import { Codes, GcError } from '../../ir/errors.js';
+import { WASM_HEAP_MAX, formatBytes } from '../tensor_limits.js';
 
 interface WasmHeapModule {
   _malloc(n: number): number;

@@ -1,0 +1,21 @@
+/**
+ * Which executors run a session's plans, in the order they are offered each run (the first
+ * that takes a run runs it). An engine added beside these (ONNX Runtime) is chosen here.
+ */
+import type { BackendChoice } from '../backends/select.js';
+import type { Executor } from './executor.js';
+import { TensorExecutor } from './tensors.js';
+import { WasmDirectExecutor } from './wasm_direct.js';
+
+/**
+ * How a wasm session runs its plans: 'auto' (default) compiles each plan, per binding of its
+ * symbolic dims, into direct calls of tfjs-backend-wasm's C kernels (executors/wasm_direct.ts),
+ * falling back to 'tensors', one tfjs op per node (executors/tensors.ts). Other backends always
+ * run tfjs ops.
+ */
+export type ExecutorMode = 'auto' | 'tensors';
+
+export function executorsFor(backend: BackendChoice, mode: ExecutorMode): Executor[] {
+  if (mode === 'auto' && backend.tfjsName === 'wasm') return [new WasmDirectExecutor(), new TensorExecutor()];
+  return [new TensorExecutor()];
+}

@@ -1,0 +1,43 @@
+/** Workarounds for tfjs-backend-wasm 4.22 kernels, shared by the op kernels and the direct executor. */
+import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * tfjs-wasm's AvgPool (XNNPACK) clamps its result to [-Infinity, Infinity] with a max that turns
+ * NaN into -Infinity: a window holding a NaN, or both infinities, averages to -Infinity where
+ * tfjs-cpu (and ONNX) give NaN (fuzz seed 9657). Given the NHWC input x and the pool's result y,
+ * sets to NaN each -Infinity of y whose window (padding excluded) holds a NaN or +Infinity.
+ * Returns whether y had any -Infinity (only then are windows read).
+ */
+export function avgPoolNaNs(x: ArrayLike<number>, xs: readonly number[], info: tf.backend_util.Conv2DInfo, y: Float32Array): boolean {
+  if (!y.includes(-Infinity)) return false;
+  const [, H, W, C] = xs as [number, number, number, number];
+  const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  for (let k = 0; k < y.length; k++) {
+    if (y[k] !== -Infinity) continue;
+    const c = k % C, ow = Math.floor(k / C) % OW, oh = Math.floor(k / (C * OW)) % OH, b = Math.floor(k / (C * OW * OH));
+    let nan = false;
+    for (let i = 0; i < fh && !nan; i++) {
+      const h = oh * sh - top + i;
+      if (h < 0 || h >= H) continue;
+      for (let j = 0; j < fw; j++) {
+        const w = ow * sw - left + j;
+        if (w < 0 || w >= W) continue;
+        const v = x[((b * H + h) * W + w) * C + c]!;
+        if (Number.isNaN(v) || v === Infinity) { nan = true; break; }
+      }
+    }
+    if (nan) y[k] = NaN;
+  }
+  return true;
+}
+
+/**
+ * Whether a 'same' conv must be handed to tfjs-wasm's C kernels with explicit pads: XNNPACK
+ * computes TF SAME padding as (out−1)·stride + filter − in unsigned, and where that is negative
+ * (tfjs clamps it to 0) the result is left zeros (fuzz seed 15431).
+ */
+export function sameAsExplicit(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.padInfo.type === 'SAME' && ((info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight < info.inHeight
+    || (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth < info.inWidth);
+}
