@@ -109,9 +109,3 @@ export function evalDim(d: Dim, b: Bindings): number {
 export function evalShape(s: Shape, b: Bindings): number[] {
   return s.map((d) => evalDim(d, b));
 }
-
-export function symbolsOf(s: Shape): string[] {
-  const out: string[] = [];
-  for (const d of s) if (typeof d !== 'number' && !out.includes(d.sym)) out.push(d.sym);
-  return out;
-}

@@ -523,7 +523,3 @@ let printGraphHook: (g: Graph) => string = (g) => `graph @${g.name} (${g.nodes.l
 export function setGraphPrinter(p: (g: Graph) => string): void {
   printGraphHook = p;
 }
-
-export function describeValue(v: Value): string {
-  return `%${v.name ?? v.id}: ${typeToString(v.type)}`;
-}

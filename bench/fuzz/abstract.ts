@@ -131,8 +131,3 @@ export const mayBeZero = (d: Dim): boolean => isSym(d) || d === 0;
 export function gridExact(grid: number | null, bound: number): boolean {
   return grid !== null && grid <= 24 && bound * 2 ** grid < 2 ** 24;
 }
-
-export function absToString(a: Abs): string {
-  const flags = `${a.nan ? ' nan' : ''}${a.inf ? ' inf' : ''}`;
-  return `${a.dtype}[${a.shape.join(',')}] in [${a.lo}, ${a.hi}]${flags} err ${a.err.toExponential(1)}${a.grid === null ? '' : ` grid 2^-${a.grid}`}`;
-}
