@@ -38,10 +38,10 @@ export type { OpName } from '../ir/ops.js';
 export type { DType } from '../ir/dtype.js';
 export { toOnnx } from '../exporters/onnx/export/export.js';
 export type { OnnxExportOptions } from '../exporters/onnx/export/export.js';
-export { fromOnnx } from '../exporters/onnx/import/import.js';
+export { fromOnnx } from './onnx_import.js';
 export type { ImportOptions } from '../exporters/onnx/import/import.js';
-export type { ImportBudget } from '../exporters/onnx/import/import_ctx.js';
-export { OnnxImportError } from '../exporters/onnx/import/import_ctx.js';
+export type { ImportBudget } from '../exporters/onnx/import/budget.js';
+export { OnnxImportError } from '../exporters/onnx/import/errors.js';
 
 /** Traces `fn` for the given input specs into a raw (unoptimized) graph. */
 export function trace(fn: (...args: tf.Tensor[]) => unknown, inputs: TensorSpec[]): Graph {

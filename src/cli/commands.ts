@@ -11,7 +11,7 @@ import { typeToString } from '../../ir/graph.js';
 import { printGraph } from '../../ir/printer.js';
 import { formatReport } from '../../ir/passes/manager.js';
 import { toOnnx } from '../../exporters/onnx/export/export.js';
-import { fromOnnx } from '../../exporters/onnx/import/import.js';
+import { fromOnnx } from '../onnx_import.js';
 import type { BackendName } from '../../runtime/backends/select.js';
 import { releaseAllBackends } from '../../runtime/backends/select.js';
 import { Session } from '../../runtime/session.js';

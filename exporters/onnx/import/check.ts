@@ -20,7 +20,7 @@
 import { Codes } from '../../../ir/errors.js';
 import type { ArityRow } from './arity.js';
 import { DEFAULT_ARITY, TRAINING_ARITY } from './arity.js';
-import { describeNode, OnnxImportError } from './import_ctx.js';
+import { describeNode, OnnxImportError } from './errors.js';
 import { int64ToNumber, onnx } from '../proto.js';
 import type { LongLike } from '../proto.js';
 

@@ -1,6 +1,6 @@
 /**
- * ONNX → IR. `fromOnnx(bytes)` reads a ModelProto of the default domain at opsets 7 to 18
- * into a graphc Graph:
+ * ONNX → IR. `importOnnx(bytes, evaluate)` (the public `fromOnnx(bytes)`) reads a ModelProto
+ * of the default domain at opsets 7 to 18 into a graphc Graph:
  *
  *   - graph inputs become IR inputs named as in ONNX (an input that is also an initializer
  *     is a constant with a default: it becomes a constant); `dim_param`s become symbolic dims
@@ -11,7 +11,8 @@
  *     shape, Squeeze/Unsqueeze axes, Clip min/max, Slice, Reduce* axes, Split, Pad, …);
  *   - NCHW convolutions, pools and batch norms become the IR's NHWC ops between transposes
  *     (OIHW filters transposed to HWIO and folded when they are constants);
- *   - nodes whose operands are all constant are evaluated at import time;
+ *   - nodes whose operands are all constant are evaluated at import time (fold.ts, by the
+ *     evaluator handed in);
  *   - graph outputs keep their ONNX names and element types (a cast is added where an IR op
  *     computes another type).
  *
@@ -28,9 +29,12 @@ import type { Value } from '../../../ir/graph.js';
 import { dce } from '../../../ir/passes/dce.js';
 import { verifyGraph } from '../../../ir/verify.js';
 import '../../../ir/printer.js';
-import { Builder, describeNode, IMPORT_ERROR, NeedsConstant, NodeCtx, OnnxImportError, RuleError } from './import_ctx.js';
-import type { ImportBudget } from './import_ctx.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
+import type { ImportBudget } from './budget.js';
+import { Builder } from './builder.js';
+import { describeNode, IMPORT_ERROR, NeedsConstant, OnnxImportError, RuleError } from './errors.js';
+import type { ConstEvaluator } from './fold.js';
+import { NodeCtx } from './node_ctx.js';
 import { checkModel } from './check.js';
 import { ruleFor } from './rules.js';
 import { TRAINING_DOMAIN } from './rules/training.js';
@@ -64,15 +68,18 @@ function importError(message: string, help?: string, notes?: string[]): GcError 
   return new OnnxImportError({ code: IMPORT_ERROR, message: `onnx import: ${message}`, help, notes });
 }
 
-/** Reads an ONNX model (ModelProto bytes) into an IR Graph. */
-export function fromOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
+/**
+ * Reads an ONNX model (ModelProto bytes) into an IR Graph, evaluating nodes on constants with
+ * `evaluate` (the public `fromOnnx` in src/onnx_import.ts hands in the runtime's).
+ */
+export function importOnnx(bytes: Uint8Array, evaluate: ConstEvaluator, opts: ImportOptions = {}): Graph {
   let model: onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
   } catch (e) {
     throw importError(`the bytes are not an ONNX ModelProto (${(e as Error).message})`);
   }
-  return fromOnnxModel(model, opts);
+  return importOnnxModel(model, evaluate, opts);
 }
 
 /**
@@ -88,8 +95,8 @@ export function defaultOpset(model: onnx.IModelProto): number {
   return int64ToNumber(entry.version as number | LongLike);
 }
 
-/** Reads a decoded ModelProto into an IR Graph. */
-export function fromOnnxModel(model: onnx.IModelProto, opts: ImportOptions = {}): Graph {
+/** Reads a decoded ModelProto into an IR Graph (see importOnnx). */
+export function importOnnxModel(model: onnx.IModelProto, evaluate: ConstEvaluator, opts: ImportOptions = {}): Graph {
   const opset = defaultOpset(model);
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw importError(`the model uses opset ${opset}; graphc reads opsets 7 to ${MAX_OPSET} (and older ones without changed semantics)`,
@@ -99,7 +106,7 @@ export function fromOnnxModel(model: onnx.IModelProto, opts: ImportOptions = {})
   if (!gp) throw importError('the model has no graph');
   checkModel(model, opset);
   try {
-    return new Importer(gp, opset, opts).run();
+    return new Importer(gp, opset, evaluate, opts).run();
   } catch (e) {
     if (e instanceof GcError) throw e;
     // A bug of graphc's, not of the model: still a GcError (the caller's process lives), saying so.
@@ -139,9 +146,9 @@ class Importer {
   /** Per subgraph being imported (innermost last): the names it bound, with what they meant before. */
   private readonly scopes: [string, Value | undefined][][] = [];
 
-  constructor(private readonly gp: onnx.IGraphProto, private readonly opset: number, opts: ImportOptions) {
+  constructor(private readonly gp: onnx.IGraphProto, private readonly opset: number, evaluate: ConstEvaluator, opts: ImportOptions) {
     this.g = new Graph(opts.name ?? (gp.name || 'main'));
-    this.b = new Builder(this.g, opts.budget);
+    this.b = new Builder(this.g, evaluate, opts.budget);
     this.constants = opts.constants ?? {};
     const inputs = new Set((gp.input ?? []).map((vi) => vi.name ?? ''));
     for (const name of Object.keys(this.constants)) {

@@ -2,7 +2,7 @@
  * The ONNX import table: one rule per ONNX op type of the default domain (the families live
  * in rules/*.ts), and the ops graphc refuses, each with its reason.
  */
-import type { ImportRule, ImportUnsupported, RuleTable } from './import_ctx.js';
+import type { ImportRule, ImportUnsupported, RuleTable } from './node_ctx.js';
 import { IMPORT_ELEMENTWISE_RULES } from './rules/elementwise.js';
 import { IMPORT_LOSS_RULES } from './rules/loss.js';
 import { IMPORT_NN_RULES } from './rules/nn.js';

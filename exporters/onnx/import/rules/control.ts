@@ -7,8 +7,8 @@
 import { isStatic, shapeToString } from '../../../../ir/dim.js';
 import type { Value } from '../../../../ir/graph.js';
 import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 /**
  * Iterations of one loop unrolled at most. Every unrolled body also counts against the

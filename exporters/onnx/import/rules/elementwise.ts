@@ -1,8 +1,8 @@
 /** Import rules: elementwise ONNX ops (unary, binary, variadic, activations, comparisons). */
 import type { Value } from '../../../../ir/graph.js';
 import type { OpName } from '../../../../ir/ops.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 const unary = (op: OpName): ImportRule => (c) => c.b.op(op, [c.input(0)]);
 const binary = (op: OpName): ImportRule => (c) => {

@@ -1,8 +1,8 @@
 /** Import rules: NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss, composed from IR ops. */
 import { isStatic } from '../../../../ir/dim.js';
 import type { Value } from '../../../../ir/graph.js';
-import type { NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 /**
  * loss[n, d…] = -input[n, target[n, d…], d…] · weight[target[n, d…]], zero where the target

@@ -12,8 +12,8 @@ import { dimToString, isStatic, shapeToString } from '../../../../ir/dim.js';
 import type { Value } from '../../../../ir/graph.js';
 import type { OpName } from '../../../../ir/ops.js';
 import { tensorData } from '../../../../ir/tensor_data.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 const TO_NHWC = [0, 2, 3, 1];
 const TO_NCHW = [0, 3, 1, 2];

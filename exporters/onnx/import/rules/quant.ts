@@ -6,8 +6,8 @@
  * saturation range comes from the zero point's ONNX type.
  */
 import type { Value } from '../../../../ir/graph.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 import { convolve, matmulNumpy } from './nn.js';
 import { irDTypeOf, onnxTypeName } from '../tensor.js';
 import { onnx } from '../../proto.js';

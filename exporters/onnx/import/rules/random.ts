@@ -6,8 +6,8 @@
 import type { Dim } from '../../../../ir/dim.js';
 import type { DType } from '../../../../ir/dtype.js';
 import type { Value } from '../../../../ir/graph.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 import { irDTypeOf, onnxTypeName } from '../tensor.js';
 
 function seedOf(c: NodeCtx): number {

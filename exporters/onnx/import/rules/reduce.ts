@@ -3,9 +3,9 @@ import type { Dim } from '../../../../ir/dim.js';
 import type { DType } from '../../../../ir/dtype.js';
 import type { Value } from '../../../../ir/graph.js';
 import type { OpName } from '../../../../ir/ops.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
-import { product } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
+import { dimProduct as product } from '../../../../ir/dim.js';
 
 /**
  * The axes a Reduce* node reduces: an attribute before `inputSince`, the optional second

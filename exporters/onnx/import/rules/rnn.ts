@@ -7,8 +7,8 @@
 import { isStatic, shapeToString } from '../../../../ir/dim.js';
 import type { Value } from '../../../../ir/graph.js';
 import { elementAt } from '../../../../ir/tensor_data.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 /** Steps an RNN, GRU or LSTM is unrolled over at most (the import's node budget may stop it earlier). */
 export const RNN_STEP_LIMIT = 1 << 16;

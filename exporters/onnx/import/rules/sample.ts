@@ -7,8 +7,8 @@
 import { isStatic, shapeToString } from '../../../../ir/dim.js';
 import type { Value } from '../../../../ir/graph.js';
 import { elementAt, sizeOf, tensorData } from '../../../../ir/tensor_data.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 const f = (c: NodeCtx, x: number) => c.b.scalar(x, 'float32');
 

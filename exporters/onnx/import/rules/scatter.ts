@@ -9,8 +9,8 @@ import { isStatic, shapeToString } from '../../../../ir/dim.js';
 import type { Value } from '../../../../ir/graph.js';
 import type { OpName } from '../../../../ir/ops.js';
 import { sizeOf, tensorData } from '../../../../ir/tensor_data.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 /** Updates applied one by one with mul / max / min: at most this many. */
 const UNROLL_LIMIT = 256;

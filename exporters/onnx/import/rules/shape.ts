@@ -15,9 +15,9 @@ import type { Value } from '../../../../ir/graph.js';
 import { broadcastShapes } from '../../../../ir/shape_util.js';
 import type { TensorData } from '../../../../ir/tensor_data.js';
 import { elementAt, sizeOf, tensorData } from '../../../../ir/tensor_data.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
-import { product } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
+import { dimProduct as product } from '../../../../ir/dim.js';
 import { irDTypeOf, onnxTypeName } from '../tensor.js';
 
 /** Small constants are computed at import; bigger ones stay ops. */

@@ -7,8 +7,8 @@ import { isStatic, shapeToString } from '../../../../ir/dim.js';
 import type { DType } from '../../../../ir/dtype.js';
 import type { Value } from '../../../../ir/graph.js';
 import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 import { irDTypeOf, onnxTypeName } from '../tensor.js';
 
 function outputType(c: NodeCtx): DType {

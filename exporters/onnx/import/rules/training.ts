@@ -3,8 +3,8 @@
  * Momentum and Adam (one update per (X, G, state…) group), composed from elementwise ops.
  */
 import type { Value } from '../../../../ir/graph.js';
-import type { ImportRule, NodeCtx, RuleTable } from '../import_ctx.js';
-import { ruleFail as fail } from '../import_ctx.js';
+import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
+import { ruleFail as fail } from '../errors.js';
 
 const s = (c: NodeCtx, x: number) => c.b.scalar(x, 'float32');
 const add = (c: NodeCtx, a: Value, b: Value) => c.b.op('add', [a, b]);
