@@ -27,7 +27,8 @@ import { fromOnnx, fromOnnxModel } from '../src/onnx_import.js';
 import { toOnnx } from '../exporters/onnx/export/export.js';
 import { OnnxImportError } from '../exporters/onnx/import/errors.js';
 import type { Graph } from '../ir/graph.js';
-import { irDTypeOf, onnxTypeName, tensorFromProto } from '../exporters/onnx/import/tensor.js';
+import { irDTypeOf, onnxTypeName } from '../exporters/onnx/dtypes.js';
+import { tensorFromProto } from '../exporters/onnx/import/tensor.js';
 import { onnx } from '../exporters/onnx/proto.js';
 
 export type CaseStatus = 'pass' | 'fail' | 'error' | 'skip';

@@ -16,7 +16,7 @@
  *   - graph outputs keep their ONNX names and element types (a cast is added where an IR op
  *     computes another type).
  *
- * Element types: see tensor.ts (double is read as float32, small integers as int32,
+ * Element types: see ../dtypes.ts (double is read as float32, small integers as int32,
  * int64 stays int64 and runs as int32 on tfjs). Every failure is a GcError (GC0501) naming
  * the node, its op type and the reason.
  */
@@ -38,7 +38,8 @@ import { NodeCtx } from './node_ctx.js';
 import { checkModel } from './check.js';
 import { ruleFor } from './rules.js';
 import { TRAINING_DOMAIN } from './rules/training.js';
-import { irDTypeOf, onnxTypeName, tensorFromProto } from './tensor.js';
+import { irDTypeOf, onnxTypeName } from '../dtypes.js';
+import { tensorFromProto } from './tensor.js';
 import { int64ToNumber, onnx } from '../proto.js';
 import type { LongLike } from '../proto.js';
 

@@ -1,13 +1,6 @@
 /**
- * ONNX element types and TensorProtos → IR dtypes and TensorData.
- *
- * The IR has float32, int32, int64 and bool. ONNX types without an IR counterpart are
- * read into the nearest one that holds every value:
- *   - double → float32 (values rounded to float32: the one lossy mapping; graphc computes
- *     in float32, so models in double run in single precision);
- *   - int8, uint8, int16, uint16 → int32 (exact; arithmetic does not wrap at 8 or 16 bits);
- *   - uint32, uint64 → int64 (exact up to 2^63; int64 runs as int32 on tfjs).
- * float16, bfloat16, complex and string tensors are not read.
+ * TensorProtos → IR TensorData, each element type read as dtypes.ts says (double as
+ * float32, small integers as int32, uint32/uint64 as int64).
  *
  * Data stays in typed arrays from the protobuf bytes on: raw_data of float, int32, int64
  * (and bool holding 0/1) is a view on the model's bytes when its offset is aligned (a 1 GiB
@@ -20,46 +13,9 @@ import type { TensorData } from '../../../ir/tensor_data.js';
 import { sizeOf } from '../../../ir/tensor_data.js';
 import { int64ToBigInt, int64ToNumber, onnx } from '../proto.js';
 import type { LongLike } from '../proto.js';
+import { irDTypeOf, onnxTypeName } from '../dtypes.js';
 
 const T = onnx.TensorProto.DataType;
-
-export const ONNX_TYPE_NAMES: Readonly<Record<number, string>> = {
-  [T.UNDEFINED]: 'undefined', [T.FLOAT]: 'float', [T.UINT8]: 'uint8', [T.INT8]: 'int8', [T.UINT16]: 'uint16',
-  [T.INT16]: 'int16', [T.INT32]: 'int32', [T.INT64]: 'int64', [T.STRING]: 'string', [T.BOOL]: 'bool',
-  [T.FLOAT16]: 'float16', [T.DOUBLE]: 'double', [T.UINT32]: 'uint32', [T.UINT64]: 'uint64',
-  [T.COMPLEX64]: 'complex64', [T.COMPLEX128]: 'complex128', [T.BFLOAT16]: 'bfloat16',
-};
-
-export function onnxTypeName(t: number): string {
-  return ONNX_TYPE_NAMES[t] ?? `type #${t}`;
-}
-
-const IR_OF: Readonly<Record<number, DType>> = {
-  [T.FLOAT]: 'float32', [T.DOUBLE]: 'float32',
-  [T.INT32]: 'int32', [T.INT8]: 'int32', [T.UINT8]: 'int32', [T.INT16]: 'int32', [T.UINT16]: 'int32',
-  [T.INT64]: 'int64', [T.UINT32]: 'int64', [T.UINT64]: 'int64',
-  [T.BOOL]: 'bool',
-};
-
-/** The IR dtype an ONNX element type is read as, or undefined when graphc has none. */
-export function irDTypeOf(elemType: number): DType | undefined {
-  return IR_OF[elemType];
-}
-
-/** Whether reading the ONNX type into the IR changes values (double → float32). */
-export function isLossy(elemType: number): boolean {
-  return elemType === T.DOUBLE;
-}
-
-/** The ONNX element type that an IR dtype is written as. */
-export function onnxTypeOf(d: DType): number {
-  switch (d) {
-    case 'float32': return T.FLOAT;
-    case 'int32': return T.INT32;
-    case 'int64': return T.INT64;
-    case 'bool': return T.BOOL;
-  }
-}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -9,7 +9,7 @@ import type { Value } from '../../../../ir/graph.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
 import { convolve, matmulNumpy } from './nn.js';
-import { irDTypeOf, onnxTypeName } from '../tensor.js';
+import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
 import { onnx } from '../../proto.js';
 
 const T = onnx.TensorProto.DataType;

@@ -8,7 +8,7 @@ import type { DType } from '../../../../ir/dtype.js';
 import type { Value } from '../../../../ir/graph.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
-import { irDTypeOf, onnxTypeName } from '../tensor.js';
+import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
 
 function seedOf(c: NodeCtx): number {
   const s = c.attr.float('seed');

@@ -18,7 +18,7 @@ import { elementAt, sizeOf, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
 import { dimProduct as product } from '../../../../ir/dim.js';
-import { irDTypeOf, onnxTypeName } from '../tensor.js';
+import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
 
 /** Small constants are computed at import; bigger ones stay ops. */
 const CONST_LIMIT = 1 << 16;

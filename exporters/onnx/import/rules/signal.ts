@@ -9,7 +9,7 @@ import type { Value } from '../../../../ir/graph.js';
 import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
-import { irDTypeOf, onnxTypeName } from '../tensor.js';
+import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
 
 function outputType(c: NodeCtx): DType {
   const t = c.attr.int('output_datatype', 1);
