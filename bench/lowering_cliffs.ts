@@ -1,7 +1,7 @@
 /**
  * The measurements behind ir/passes/lower_for_backend.ts, the per-backend choice of
- * runtime/fused/fused_elementwise.ts, runtime/cpu_kernels.ts and the transposed product of
- * runtime/wasm_direct.ts: op forms that compute the same thing, timed against
+ * runtime/fused/fused_elementwise.ts, runtime/kernels/cpu_kernels.ts and the transposed product of
+ * runtime/wasm/direct_calls.ts: op forms that compute the same thing, timed against
  * each other per backend (median of 9 after 2 warm-ups, read back included).
  *
  *   npx tsx bench/lowering_cliffs.ts [wasm] [cpu]
@@ -65,7 +65,7 @@ for (const be of process.argv.slice(2).length ? process.argv.slice(2) : ['wasm',
   await time('batched, transpose then matmul', () => tf.matMul(tf.transpose(bx, [0, 2, 1]), by));
 
   if (be === 'cpu') {
-    // runtime/cpu_kernels.ts: the same sums as tfjs-cpu's kernels, loops read along rows.
+    // runtime/kernels/cpu_kernels.ts: the same sums as tfjs-cpu's kernels, loops read along rows.
     for (const [m, k, n] of [[1, 784, 300], [64, 784, 300], [1024, 784, 300], [64, 300, 100]] as const) {
       const a = tf.randomNormal([m, k]), b = tf.randomNormal([k, n]);
       await time(`matmul [${m},${k},${n}] tfjs-cpu`, () => tf.matMul(a, b));
@@ -80,7 +80,7 @@ for (const be of process.argv.slice(2).length ? process.argv.slice(2) : ['wasm',
     }
   }
   if (be === 'wasm') {
-    // runtime/wasm_direct.ts: a weight that changes every call is repacked by XNNPACK.
+    // runtime/wasm/direct_calls.ts: a weight that changes every call is repacked by XNNPACK.
     const x = tf.randomNormal([64, 784]), w0 = tf.randomNormal([784, 300]);
     await time('x·W [64,784,300], a new W each call', () => tf.matMul(x, tf.add(w0, 1)));
     await time('(Wᵀ·xᵀ)ᵀ, a new W each call', () => tf.transpose(tf.matMul(tf.transpose(tf.add(w0, 1)), tf.transpose(x))));

@@ -159,7 +159,7 @@ function activate(t: tf.Tensor, activation: FusedActivation, alpha: number | und
   }
 }
 
-/** matmul / fused_matmul on cpu through runtime/cpu_kernels.ts where it applies. */
+/** matmul / fused_matmul on cpu through runtime/kernels/cpu_kernels.ts where it applies. */
 function cpuMatMul(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx, fused: boolean): tf.Tensor | undefined {
   if (ctx.backend !== 'cpu') return undefined;
   const extras = fused ? fusedExtras(ins, a) : { bias: undefined, activation: 'linear' as const, leakyreluAlpha: undefined, preluActivationWeights: undefined };
@@ -170,7 +170,7 @@ function cpuMatMul(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx, fused: boolean
   });
 }
 
-/** conv2d / fused_conv2d on cpu as im2col × filter (runtime/cpu_kernels.ts) where it applies. */
+/** conv2d / fused_conv2d on cpu as im2col × filter (runtime/kernels/cpu_kernels.ts) where it applies. */
 function cpuConv(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx, fused: boolean): tf.Tensor | undefined {
   if (ctx.backend !== 'cpu') return undefined;
   const extras = fused ? fusedExtras(ins, a) : { bias: undefined, activation: 'linear' as const, leakyreluAlpha: undefined, preluActivationWeights: undefined };

@@ -202,7 +202,7 @@ function matmul(prog: WasmProgram, st: PlanStep, ins: number[], out: number): Bu
     act = ACTIVATION[activation]!;
     alpha = a.has('alpha') ? a.float('alpha') : 0;
     if (a.bool('has_bias')) {
-      // tfjs-backend-wasm 4.22 adds the bias at the wrong elements with a transposed operand (see op_kernels.ts).
+      // tfjs-backend-wasm 4.22 adds the bias at the wrong elements with a transposed operand (see runtime/kernels/op_kernels.ts).
       const bs = prog.shape(st.ins[2]!);
       const n = tb ? ws[r - 2]! : ws[r - 1]!;
       if (ta || tb || bs.length !== 1 || bs[0] !== n || prog.dt(st.ins[2]!) !== 'float32') throw new NoDirect('fused_matmul');

@@ -13,7 +13,7 @@ const OPTIMIZERS: Record<string, () => tf.Optimizer> = {
 };
 
 describe('training: compiled optimizer steps equal eager steps', () => {
-  // wasm runs the compiled step through the direct executor (runtime/wasm_direct.ts) with the
+  // wasm runs the compiled step through the direct executor (runtime/executors/wasm_direct.ts) with the
   // wasm lowering (explicit transposes before matmuls): buffers reused across steps must give
   // the same 25 steps as eager.
   for (const backend of ['cpu', 'wasm'] as const) for (const [name, make] of Object.entries(OPTIMIZERS)) {
