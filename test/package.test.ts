@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,5 +54,43 @@ describe.skipIf(!built)('the graphc package', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** Bytes under a folder (symlinks not followed). */
+function folderBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) n += folderBytes(p);
+    else if (e.isFile()) n += lstatSync(p).size;
+  }
+  return n;
+}
+
+describe('what installing graphc adds', () => {
+  it('registers gradients and chained ops from the committed bundle of tfjs-core 4.22 modules, which is what its build script writes', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'graphc-reg-'));
+    try {
+      const out = path.join(dir, 'tfjs_registrations.js');
+      execFileSync(process.execPath, [path.join(root, 'src/tfjs_registrations.build.mjs'), out], { stdio: 'pipe' });
+      expect(readFileSync(out, 'utf8') === readFileSync(path.join(root, 'src/tfjs_registrations.js'), 'utf8'), 'src/tfjs_registrations.js is stale: npm run gen:tfjs-registrations').toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stays under 250 MB of dependencies (no @tensorflow/tfjs bundle, no protobufjs cli), and npm warns about nothing in its config', () => {
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies)).not.toContain('@tensorflow/tfjs');
+    expect(Object.keys(pkg.dependencies)).not.toContain('onnx-proto');
+    const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: root, encoding: 'utf8' });
+    expect(ls.stderr).not.toMatch(/npm warn/i);
+    const dirs = ls.stdout.split('\n').filter((p) => p !== '' && p !== root).sort();
+    // Nested packages are counted with the folder that holds them.
+    const tops = dirs.filter((p, i) => !dirs.slice(0, i).some((q) => p.startsWith(q + path.sep)));
+    const mb = tops.reduce((n, p) => n + folderBytes(p), 0) / 2 ** 20;
+    expect(mb).toBeGreaterThan(50);
+    expect(mb).toBeLessThan(250);
   });
 });
