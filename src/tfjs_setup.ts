@@ -16,6 +16,6 @@
  */
 import '@tensorflow/tfjs-backend-cpu';
 import '#tfjs-registrations';
-import { quietTfjsBanner } from '../runtime/backends.js';
+import { quietTfjsBanner } from '../runtime/backends/select.js';
 
 quietTfjsBanner();
