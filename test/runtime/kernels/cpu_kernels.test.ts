@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import fc from 'fast-check';
-import { conv2dCpu, matmulCpu, MIN_ROWS, sliceCpu } from '../../runtime/kernels/cpu_kernels.js';
+import { conv2dCpu, matmulCpu, MIN_ROWS, sliceCpu } from '../../../runtime/kernels/cpu_kernels.js';
 
 function bits(t: tf.Tensor): number[] {
   return Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));

@@ -6,16 +6,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXPR_OPS, EXPR_SIGNATURES, parseExpr } from '../../ir/fused_expr.js';
-import type { ExprOp } from '../../ir/fused_expr.js';
-import { AttrReader } from '../../ir/ops.js';
-import { ensureBackend } from '../../runtime/backends/select.js';
-import { accessFor, jsKernelSource } from '../../runtime/fused/js_kernel.js';
-import type { ChainOp } from '../../runtime/fused/fused_elementwise.js';
-import { DEFAULT_FUSED_IMPL, programShape, runChain, runJsCpu, runJsWasm, runWebGPU } from '../../runtime/fused/fused_elementwise.js';
-import type { ExecCtx, OpKernel } from '../../runtime/kernels/kernel_types.js';
-import { OP_KERNELS } from '../../runtime/kernels/op_kernels.js';
-import { wgslSource } from '../../runtime/fused/wgsl_program.js';
+import { EXPR_OPS, EXPR_SIGNATURES, parseExpr } from '../../../ir/fused_expr.js';
+import type { ExprOp } from '../../../ir/fused_expr.js';
+import { AttrReader } from '../../../ir/ops.js';
+import { ensureBackend } from '../../../runtime/backends/select.js';
+import { accessFor, jsKernelSource } from '../../../runtime/fused/js_kernel.js';
+import type { ChainOp } from '../../../runtime/fused/fused_elementwise.js';
+import { DEFAULT_FUSED_IMPL, programShape, runChain, runJsCpu, runJsWasm, runWebGPU } from '../../../runtime/fused/fused_elementwise.js';
+import type { ExecCtx, OpKernel } from '../../../runtime/kernels/kernel_types.js';
+import { OP_KERNELS } from '../../../runtime/kernels/op_kernels.js';
+import { wgslSource } from '../../../runtime/fused/wgsl_program.js';
 
 const ctx = (backend: string): ExecCtx => ({ backend, dim: () => 0, dims: () => [], seedFor: () => undefined });
 const chainOp: ChainOp = (op, ins, attrs) => (OP_KERNELS[op] as OpKernel)(ins, new AttrReader(op, attrs), ctx('chain')) as tf.Tensor;

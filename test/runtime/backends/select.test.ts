@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ALLOW_SOFTWARE_ENV, BackendUnavailableError, ensureBackend, releaseBackend, selectBackend, SWIFTSHADER_ICD } from '../../runtime/backends/select.js';
+import { ALLOW_SOFTWARE_ENV, BackendUnavailableError, ensureBackend, releaseBackend, selectBackend, SWIFTSHADER_ICD } from '../../../runtime/backends/select.js';
 
 /** Runs `fn` on tfjs backend `name` and puts the previous global backend back. */
 async function onBackend<T>(name: string, fn: () => Promise<T>): Promise<T> {
@@ -91,7 +91,7 @@ describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
   });
 
   // A live Dawn GPUDevice keeps Node's event loop running; releaseBackend destroys it.
-  const built = fileURLToPath(new URL('../../dist/runtime/backends/select.js', import.meta.url));
+  const built = fileURLToPath(new URL('../../../dist/runtime/backends/select.js', import.meta.url));
   it.skipIf(!existsSync(built))('lets the process exit after releaseBackend (built dist/)', () => {
     const script = `
       import * as tf from '@tensorflow/tfjs-core';
@@ -103,7 +103,7 @@ describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
       timeout: 30_000,
-      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      cwd: fileURLToPath(new URL('../../../', import.meta.url)),
     });
     expect(r.error).toBeUndefined();
     expect(r.stdout.trim()).toBe('11');
@@ -139,8 +139,8 @@ describe.skipIf(!haveSwiftShader)('webgpu on SwiftShader', () => {
   });
 
   it('Session.create refuses the software adapter unless asked (option or environment)', async () => {
-    const { Session } = await import('../../runtime/session.js');
-    const { parseGraph } = await import('../../ir/parser.js');
+    const { Session } = await import('../../../runtime/session.js');
+    const { parseGraph } = await import('../../../ir/parser.js');
     const g = () => parseGraph('graph @f(%x: f32[2]) {\n  %0: f32[2] = neg %x\n  return output_0 = %0\n}');
     const saved = process.env[ALLOW_SOFTWARE_ENV];
     try {
