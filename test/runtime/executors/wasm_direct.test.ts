@@ -1,5 +1,5 @@
 /**
- * The direct wasm executor (runtime/wasm_direct.ts) against the tensor executor: the same
+ * The direct wasm executor (runtime/executors/wasm_direct.ts) against the tensor executor: the same
  * kernels run either way, so results must be bit-identical; and the program must really be
  * made of direct calls, share buffers, free them, and hand back tensors the caller owns.
  */

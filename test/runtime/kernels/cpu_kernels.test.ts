@@ -1,5 +1,5 @@
 /**
- * runtime/cpu_kernels.ts promises tfjs-cpu's exact results (same sums, same order, same
+ * runtime/kernels/cpu_kernels.ts promises tfjs-cpu's exact results (same sums, same order, same
  * roundings): every case compares bit for bit with tfjs-cpu's own kernels.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
