@@ -1,8 +1,7 @@
 /**
  * Constant evaluation at import time: whether a node whose operands are all constants is
  * folded, and its results. The evaluator is handed in (src/onnx_import.ts gives the
- * runtime's, as src/optimize.ts gives it to the passes), so the importer never reaches
- * into runtime/.
+ * runtime's, as src/optimize.ts gives it to the passes): the importer imports no engine.
  */
 import { isStatic } from '../../../ir/dim.js';
 import type { TensorType } from '../../../ir/graph.js';
