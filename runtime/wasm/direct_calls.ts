@@ -5,6 +5,7 @@
  * throws NoDirect while it is built, and runs its tfjs kernel instead (WasmProgram.fallback).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { OpName } from '../../ir/ops.js';
 import type { PlanStep } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import { convAttrs, poolAttrs } from '../kernels/conv_attrs.js';
@@ -13,29 +14,11 @@ import { avgPoolNaNs, sameAsExplicit } from './quirks.js';
 import type { Dt } from './tfjs_wasm.js';
 import { ACTIVATION, BYTES, CPP } from './tfjs_wasm.js';
 
-const UNARY: Record<string, string> = {
-  abs: 'Abs', acos: 'Acos', acosh: 'Acosh', asin: 'Asin', asinh: 'Asinh', atan: 'Atan', atanh: 'Atanh', ceil: 'Ceil',
-  cos: 'Cos', cosh: 'Cosh', elu: 'Elu', erf: 'Erf', exp: 'Exp', expm1: 'Expm1', floor: 'Floor', log: 'Log', log1p: 'Log1p',
-  neg: 'Neg', reciprocal: 'Reciprocal', relu: 'Relu', relu6: 'Relu6', round: 'Round', rsqrt: 'Rsqrt', selu: 'Selu',
-  sign: 'Sign', sin: 'Sin', sinh: 'Sinh', softplus: 'Softplus', sqrt: 'Sqrt', square: 'Square', tan: 'Tan', tanh: 'Tanh',
-};
-
-/** Binary kernels: C name and the operand dtypes the direct call takes (others run their tfjs kernel). */
-const BINARY: Record<string, [string, readonly Dt[]]> = {
-  add: ['Add', ['float32', 'int32']], sub: ['Sub', ['float32', 'int32']], mul: ['Multiply', ['float32', 'int32']],
-  div: ['RealDiv', ['float32']], maximum: ['Maximum', ['float32', 'int32']], minimum: ['Minimum', ['float32', 'int32']],
-  pow: ['Pow', ['float32']], squared_difference: ['SquaredDifference', ['float32']], floor_div: ['FloorDiv', ['float32', 'int32']],
-  mod: ['Mod', ['float32', 'int32']], atan2: ['Atan2', ['float32']],
-  equal: ['Equal', ['float32', 'int32']], not_equal: ['NotEqual', ['float32', 'int32']], less: ['Less', ['float32', 'int32']],
-  less_equal: ['LessEqual', ['float32', 'int32']], greater: ['Greater', ['float32', 'int32']], greater_equal: ['GreaterEqual', ['float32', 'int32']],
-  logical_and: ['LogicalAnd', ['bool']], logical_or: ['LogicalOr', ['bool']], logical_xor: ['LogicalXor', ['bool']],
-};
-
 /** Weights (K·N elements) from which the transposed product of a changing W pays off. */
 const TRANSPOSED_MIN_WEIGHTS = 1 << 14;
 
 /** Sources whose value depends on the binding only: written once, when the program is built. */
-export const SOURCES = new Set(['fill', 'sym_const', 'zeros_like', 'ones_like']);
+export const SOURCES: ReadonlySet<OpName> = new Set<OpName>(['fill', 'sym_const', 'zeros_like', 'ones_like']);
 
 /** tfjs-backend-wasm's Transpose drops size-1 axes first (kernels/Transpose.ts); the same reduction here. */
 function removeOneSizeDims(shape: readonly number[], perm: readonly number[]): [number[], number[]] {
@@ -79,111 +62,150 @@ export function fillSource(prog: WasmProgram, st: PlanStep, o: number, b: HeapBu
 }
 
 /** The direct C call of a step, or NoDirect. Reads operands' ids from prog.ids at run time. */
-export function direct(prog: WasmProgram, st: PlanStep): Built | undefined {
-  const op = st.node.op;
-  const a = st.attrs;
-  const ids = prog.ids;
+/** A step's direct call as it is built: the program, the step, and its operands' and result's storage roots and dtypes. */
+interface Site {
+  prog: WasmProgram;
+  st: PlanStep;
+  /** Wasm tensor ids by root (read when the call runs). */
+  ids: number[];
+  /** Roots of the operands; x is the first. */
+  ins: number[];
+  x: number;
+  /** Root of the (single) result. */
+  out: number;
+  inDt: Dt | undefined;
+  outDt: Dt;
+}
+
+type DirectCall = (c: Site) => Built;
+
+/** A float32 unary C kernel f(x, dtype, out) (tfjs-wasm's unary kernels). */
+const unary = (name: string): DirectCall => ({ prog, st, ids, x, out, inDt, outDt }) => {
+  if (inDt !== 'float32' || outDt !== 'float32') throw new NoDirect(st.node.op);
+  const f = prog.fn(name);
+  return { inPlace: true, run: () => f(ids[x]!, 0, ids[out]!) };
+};
+
+/** A broadcasting binary C kernel on operands of one of `dts`; comparisons and logic give bool. */
+const binary = (name: string, dts: readonly Dt[], result: 'operand' | 'bool' = 'operand'): DirectCall => ({ prog, st, ids, ins, x, out, inDt, outDt }) => {
+  const bDt = prog.dt(st.ins[1]!);
+  if (inDt === undefined || !dts.includes(inDt) || bDt !== inDt) throw new NoDirect(st.node.op);
+  if ((result === 'bool' ? 'bool' : inDt) !== outDt) throw new NoDirect(st.node.op);
+  const f = prog.fn(name);
+  const sa = prog.shape(st.ins[0]!), sb = prog.shape(st.ins[1]!);
+  const pa = prog.intArray(sa), pb = prog.intArray(sb);
+  const y = ins[1]!, c = CPP[inDt];
+  return { inPlace: true, run: () => f(ids[x]!, pa, sa.length, ids[y]!, pb, sb.length, c, ids[out]!) };
+};
+
+const NUMERIC: readonly Dt[] = ['float32', 'int32'];
+const FLOAT: readonly Dt[] = ['float32'];
+
+/**
+ * The ops the program calls a C kernel for, keyed by IR op (a node of another op, or whose
+ * dtypes or attrs a call does not take, throws NoDirect and runs its tfjs kernel).
+ */
+const DIRECT_CALLS: Partial<Record<OpName, DirectCall>> = {
+  abs: unary('Abs'), acos: unary('Acos'), acosh: unary('Acosh'), asin: unary('Asin'), asinh: unary('Asinh'), atan: unary('Atan'),
+  atanh: unary('Atanh'), ceil: unary('Ceil'), cos: unary('Cos'), cosh: unary('Cosh'), elu: unary('Elu'), erf: unary('Erf'),
+  exp: unary('Exp'), expm1: unary('Expm1'), floor: unary('Floor'), log: unary('Log'), log1p: unary('Log1p'), neg: unary('Neg'),
+  reciprocal: unary('Reciprocal'), relu: unary('Relu'), relu6: unary('Relu6'), round: unary('Round'), rsqrt: unary('Rsqrt'),
+  selu: unary('Selu'), sign: unary('Sign'), sin: unary('Sin'), sinh: unary('Sinh'), softplus: unary('Softplus'), sqrt: unary('Sqrt'),
+  square: unary('Square'), tan: unary('Tan'), tanh: unary('Tanh'),
+
+  add: binary('Add', NUMERIC), sub: binary('Sub', NUMERIC), mul: binary('Multiply', NUMERIC), div: binary('RealDiv', FLOAT),
+  maximum: binary('Maximum', NUMERIC), minimum: binary('Minimum', NUMERIC), pow: binary('Pow', FLOAT),
+  squared_difference: binary('SquaredDifference', FLOAT), floor_div: binary('FloorDiv', NUMERIC), mod: binary('Mod', NUMERIC),
+  atan2: binary('Atan2', FLOAT),
+  equal: binary('Equal', NUMERIC, 'bool'), not_equal: binary('NotEqual', NUMERIC, 'bool'), less: binary('Less', NUMERIC, 'bool'),
+  less_equal: binary('LessEqual', NUMERIC, 'bool'), greater: binary('Greater', NUMERIC, 'bool'), greater_equal: binary('GreaterEqual', NUMERIC, 'bool'),
+  logical_and: binary('LogicalAnd', ['bool'], 'bool'), logical_or: binary('LogicalOr', ['bool'], 'bool'), logical_xor: binary('LogicalXor', ['bool'], 'bool'),
+
+  sigmoid: ({ prog, st, ids, x, out, inDt }) => {
+    if (inDt !== 'float32') throw new NoDirect(st.node.op);
+    const f = prog.fn('Sigmoid');
+    return { inPlace: true, run: () => f(ids[x]!, ids[out]!) };
+  },
+  step: ({ prog, st, ids, x, out, inDt }) => {
+    if (inDt !== 'float32') throw new NoDirect(st.node.op);
+    const f = prog.fn('Step'), alpha = st.attrs.float('alpha');
+    return { inPlace: true, run: () => f(ids[x]!, alpha, 0, ids[out]!) };
+  },
+  leaky_relu: ({ prog, st, ids, x, out, inDt }) => {
+    if (inDt !== 'float32') throw new NoDirect(st.node.op);
+    const f = prog.fn('LeakyRelu'), alpha = st.attrs.float('alpha');
+    return { inPlace: true, run: () => f(ids[x]!, 0, alpha, ids[out]!) };
+  },
+  clip: ({ prog, st, ids, x, out, inDt }) => {
+    if (inDt !== 'float32') throw new NoDirect(st.node.op);
+    const f = prog.fn('ClipByValue'), lo = st.attrs.float('min'), hi = st.attrs.float('max');
+    return { inPlace: true, run: () => f(ids[x]!, lo, hi, ids[out]!) };
+  },
+  cast: ({ prog, st, x, out, inDt, outDt }) => {
+    // tfjs-backend-wasm's Cast kernel is a typed-array copy (kernels/Cast.ts), the same here,
+    // except to bool: a byte copy truncates (0.5 → 0, 256 → 0, -1 → 255), TF's cast is x ≠ 0.
+    const from = inDt!, to = outDt, n = prog.size(st.ins[0]!), offs = prog.offs;
+    if (to === 'bool' && from !== 'bool') {
+      return { inPlace: false, run: () => {
+        const src = prog.view(from, offs[x]!, n), dst = prog.view(to, offs[out]!, n);
+        for (let i = 0; i < n; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+      } };
+    }
+    if (from === 'float32' && st.node.outputs[0]!.dtype === 'int64') {
+      return { inPlace: false, run: () => {
+        const src = prog.view(from, offs[x]!, n);
+        checkFitsInt64AsInt32(src);
+        prog.view(to, offs[out]!, n).set(src);
+      } };
+    }
+    return { inPlace: false, run: () => { prog.view(to, offs[out]!, n).set(prog.view(from, offs[x]!, n)); } };
+  },
+  softmax: ({ prog, st, ids, x, out, inDt }) => {
+    const s = prog.shape(st.ins[0]!);
+    const a = st.attrs;
+    const axis = a.int('axis') < 0 ? a.int('axis') + s.length : a.int('axis');
+    if (inDt !== 'float32' || axis !== s.length - 1) throw new NoDirect(st.node.op);
+    const f = prog.fn('Softmax'), channels = s[axis]!, batch = tf.util.sizeFromShape(s) / channels;
+    return { inPlace: false, run: () => f(ids[x]!, ids[out]!, channels, batch) };
+  },
+  matmul: ({ prog, st, ins, out }) => matmul(prog, st, ins, out),
+  fused_matmul: ({ prog, st, ins, out }) => matmul(prog, st, ins, out),
+  conv2d: ({ prog, st, ins, out }) => conv(prog, st, ins, out),
+  fused_conv2d: ({ prog, st, ins, out }) => conv(prog, st, ins, out),
+  max_pool: ({ prog, st, x, out }) => pool(prog, st, x, out),
+  avg_pool: ({ prog, st, x, out }) => pool(prog, st, x, out),
+  transpose: ({ prog, st, x, out, inDt }) => {
+    if (inDt !== 'float32' && inDt !== 'int32') throw new NoDirect(st.node.op);
+    return transposeCall(prog, st.ins[0]!, x, out, [...st.attrs.ints('perm')]);
+  },
+  reduce_sum: ({ prog, st, x, out }) => reduce(prog, st, x, out),
+  reduce_mean: ({ prog, st, x, out }) => reduce(prog, st, x, out),
+  reduce_max: ({ prog, st, x, out }) => reduce(prog, st, x, out),
+  reduce_min: ({ prog, st, x, out }) => reduce(prog, st, x, out),
+  reduce_prod: ({ prog, st, x, out }) => reduce(prog, st, x, out),
+  select: ({ prog, st, ids, out }) => {
+    const [c, t, e] = st.ins;
+    const sc = prog.shape(c!), s = prog.shape(t!);
+    if (prog.dt(t!) !== 'float32' || prog.dt(c!) !== 'bool' || !tf.util.arraysEqual(sc, s) || !tf.util.arraysEqual(prog.shape(e!), s)) throw new NoDirect(st.node.op);
+    const f = prog.fn('SelectV2');
+    const cr = prog.root[c!]!, tr = prog.root[t!]!, er = prog.root[e!]!;
+    // Equal shapes: one condition per element (offset 1 in tfjs's Select kernel).
+    return { inPlace: false, run: () => f(ids[cr]!, ids[tr]!, ids[er]!, 1, ids[out]!) };
+  },
+};
+
+/** The ops with a direct call (others always run their tfjs kernel inside a program). */
+export const DIRECT_OPS: ReadonlySet<OpName> = new Set(Object.keys(DIRECT_CALLS) as OpName[]);
+
+/** The direct C call of a step, or NoDirect. Reads operands' ids from prog.ids at run time. */
+export function direct(prog: WasmProgram, st: PlanStep): Built {
+  const call = DIRECT_CALLS[st.node.op];
+  if (call === undefined || st.outs.length !== 1) throw new NoDirect(st.node.op);
   const ins = st.ins.map((s) => prog.root[s]!);
-  const out = prog.root[st.outs[0]!]!;
-  const inDt = st.ins.length > 0 ? prog.dt(st.ins[0]!) : undefined;
-  const outDt = st.outs.length > 0 ? prog.dt(st.outs[0]!) : undefined;
-  if (st.outs.length !== 1) throw new NoDirect(op);
-  const x = ins[0]!;
-  if (op in UNARY) {
-    if (inDt !== 'float32' || outDt !== 'float32') throw new NoDirect(op);
-    const f = prog.fn(UNARY[op]!);
-    return { inPlace: true, run: () => f(ids[x]!, 0, ids[out]!) };
-  }
-  if (op in BINARY) {
-    const [name, dts] = BINARY[op]!;
-    const bDt = prog.dt(st.ins[1]!);
-    if (!dts.includes(inDt!) || bDt !== inDt) throw new NoDirect(op);
-    const natural: Dt = ['equal', 'not_equal', 'less', 'less_equal', 'greater', 'greater_equal', 'logical_and', 'logical_or', 'logical_xor'].includes(op) ? 'bool' : inDt!;
-    if (natural !== outDt) throw new NoDirect(op);
-    const f = prog.fn(name);
-    const sa = prog.shape(st.ins[0]!), sb = prog.shape(st.ins[1]!);
-    const pa = prog.intArray(sa), pb = prog.intArray(sb);
-    const y = ins[1]!, c = CPP[inDt!];
-    return { inPlace: true, run: () => f(ids[x]!, pa, sa.length, ids[y]!, pb, sb.length, c, ids[out]!) };
-  }
-  switch (op) {
-    case 'sigmoid': {
-      if (inDt !== 'float32') throw new NoDirect(op);
-      const f = prog.fn('Sigmoid');
-      return { inPlace: true, run: () => f(ids[x]!, ids[out]!) };
-    }
-    case 'step': {
-      if (inDt !== 'float32') throw new NoDirect(op);
-      const f = prog.fn('Step'), alpha = a.float('alpha');
-      return { inPlace: true, run: () => f(ids[x]!, alpha, 0, ids[out]!) };
-    }
-    case 'leaky_relu': {
-      if (inDt !== 'float32') throw new NoDirect(op);
-      const f = prog.fn('LeakyRelu'), alpha = a.float('alpha');
-      return { inPlace: true, run: () => f(ids[x]!, 0, alpha, ids[out]!) };
-    }
-    case 'clip': {
-      if (inDt !== 'float32') throw new NoDirect(op);
-      const f = prog.fn('ClipByValue'), lo = a.float('min'), hi = a.float('max');
-      return { inPlace: true, run: () => f(ids[x]!, lo, hi, ids[out]!) };
-    }
-    case 'cast': {
-      // tfjs-backend-wasm's Cast kernel is a typed-array copy (kernels/Cast.ts), the same here,
-      // except to bool: a byte copy truncates (0.5 → 0, 256 → 0, -1 → 255), TF's cast is x ≠ 0.
-      const from = inDt!, to = outDt!, n = prog.size(st.ins[0]!), offs = prog.offs;
-      if (to === 'bool' && from !== 'bool') {
-        return { inPlace: false, run: () => {
-          const src = prog.view(from, offs[x]!, n), dst = prog.view(to, offs[out]!, n);
-          for (let i = 0; i < n; i++) dst[i] = src[i] !== 0 ? 1 : 0;
-        } };
-      }
-      if (from === 'float32' && st.node.outputs[0]!.dtype === 'int64') {
-        return { inPlace: false, run: () => {
-          const src = prog.view(from, offs[x]!, n);
-          checkFitsInt64AsInt32(src);
-          prog.view(to, offs[out]!, n).set(src);
-        } };
-      }
-      return { inPlace: false, run: () => { prog.view(to, offs[out]!, n).set(prog.view(from, offs[x]!, n)); } };
-    }
-    case 'softmax': {
-      const s = prog.shape(st.ins[0]!);
-      const axis = a.int('axis') < 0 ? a.int('axis') + s.length : a.int('axis');
-      if (inDt !== 'float32' || axis !== s.length - 1) throw new NoDirect(op);
-      const f = prog.fn('Softmax'), channels = s[axis]!, batch = tf.util.sizeFromShape(s) / channels;
-      return { inPlace: false, run: () => f(ids[x]!, ids[out]!, channels, batch) };
-    }
-    case 'matmul':
-    case 'fused_matmul':
-      return matmul(prog, st, ins, out);
-    case 'conv2d':
-    case 'fused_conv2d':
-      return conv(prog, st, ins, out);
-    case 'max_pool':
-    case 'avg_pool':
-      return pool(prog, st, x, out);
-    case 'transpose': {
-      if (inDt !== 'float32' && inDt !== 'int32') throw new NoDirect(op);
-      return transposeCall(prog, st.ins[0]!, x, out, [...a.ints('perm')]);
-    }
-    case 'reduce_sum':
-    case 'reduce_mean':
-    case 'reduce_max':
-    case 'reduce_min':
-    case 'reduce_prod':
-      return reduce(prog, st, x, out);
-    case 'select': {
-      const [c, t, e] = st.ins;
-      const sc = prog.shape(c!), s = prog.shape(t!);
-      if (prog.dt(t!) !== 'float32' || prog.dt(c!) !== 'bool' || !tf.util.arraysEqual(sc, s) || !tf.util.arraysEqual(prog.shape(e!), s)) throw new NoDirect(op);
-      const f = prog.fn('SelectV2');
-      const cr = prog.root[c!]!, tr = prog.root[t!]!, er = prog.root[e!]!;
-      // Equal shapes: one condition per element (offset 1 in tfjs's Select kernel).
-      return { inPlace: false, run: () => f(ids[cr]!, ids[tr]!, ids[er]!, 1, ids[out]!) };
-    }
-    default:
-      throw new NoDirect(op);
-  }
+  return call({
+    prog, st, ids: prog.ids, ins, x: ins[0]!, out: prog.root[st.outs[0]!]!,
+    inDt: st.ins.length > 0 ? prog.dt(st.ins[0]!) : undefined, outDt: prog.dt(st.outs[0]!),
+  });
 }
 
 function matmul(prog: WasmProgram, st: PlanStep, ins: number[], out: number): Built {
