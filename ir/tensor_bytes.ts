@@ -9,10 +9,6 @@ import { sizeOf } from './tensor_data.js';
 
 const BYTES: Record<DType, number> = { float32: 4, int32: 4, bool: 1, int64: 8 };
 
-export function bytesPerElement(d: DType): number {
-  return BYTES[d];
-}
-
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function swapInPlace(bytes: Uint8Array, width: number): void {
