@@ -8,6 +8,7 @@ import type { RunPassesOptions } from '../ir/passes/manager.js';
 import type { PassContext, PassReport } from '../ir/passes/pass.js';
 import { DEFAULT_MAX_FOLD_ELEMENTS } from '../ir/passes/pass.js';
 import { passByName, resolvePasses } from '../ir/passes/registry.js';
+import { backendTraits } from '../runtime/backends/traits.js';
 import { evalNodeConst } from '../runtime/eval_const.js';
 
 export interface OptimizeOptions {
@@ -34,14 +35,18 @@ export interface OptimizeOptions {
 
 export type { PassReport };
 
-/** The pass context for `opts`, with the tfjs constant evaluator. */
+/**
+ * The pass context for `opts`, with the tfjs constant evaluator and the traits of the backend
+ * (runtime/backends/traits.ts; none for 'auto' or a name graphc does not know).
+ */
 export function optimizeContext(opts: OptimizeOptions = {}): PassContext {
   const backend = opts.backend === 'auto' ? undefined : opts.backend;
   const foldFor = opts.foldFor ?? backend;
+  const traits = backendTraits(backend);
   return {
     evaluate: (op, inputs, attrs) => evalNodeConst(op, inputs, attrs, foldFor),
     maxFoldElements: opts.maxFoldElements ?? DEFAULT_MAX_FOLD_ELEMENTS,
-    ...(backend !== undefined ? { backend } : {}),
+    ...(traits !== undefined ? { backend: traits } : {}),
     verify: opts.verify ?? process.env['GRAPHC_VERIFY'] === '1',
   };
 }

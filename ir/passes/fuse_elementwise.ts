@@ -17,10 +17,11 @@
  *
  * Fusable: an op in EXPR_OPS or fused_elementwise, with float32 operands and result.
  *
- * Backend: only for a ctx.backend whose runtime has a generated kernel that measured faster
- * than the op-by-op chain (cpu, webgpu; see runtime/fused/fused_elementwise.ts). On wasm the
- * chain of wasm kernels is faster, and an unknown backend (ONNX export, gc.optimize without a
- * backend) keeps the graph in standard ops: there the pass changes nothing.
+ * Backend: only where the backend's traits say fused_elementwise runs as a generated kernel
+ * that measured faster than the op-by-op chain (ctx.backend.fusedElementwise === 'generated':
+ * cpu, webgpu; see runtime/backends/traits.ts and runtime/fused/fused_elementwise.ts). On wasm
+ * the chain of wasm kernels is faster, and an unknown backend (ONNX export, gc.optimize without
+ * a backend) keeps the graph in standard ops: there the pass changes nothing.
  */
 import { shapeEq } from '../dim.js';
 import type { Expr, ExprProgram } from '../fused_expr.js';
@@ -29,9 +30,6 @@ import type { Graph, Node, Value } from '../graph.js';
 import { elementAt } from '../tensor_data.js';
 import type { Pass, PassContext } from './pass.js';
 import { constData, insertBefore, replaceNode } from './rewrite.js';
-
-/** Backends with a generated fused kernel faster than the chain (runtime/fused/fused_elementwise.ts). */
-export const FUSING_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'webgpu']);
 
 const isF32 = (v: Value): boolean => v.dtype === 'float32';
 
@@ -138,7 +136,7 @@ function toProgram(group: Group): { program: ExprProgram; operands: Value[]; ops
 }
 
 export function fuseElementwiseIn(g: Graph, ctx: Pick<PassContext, 'backend'>): boolean {
-  if (ctx.backend === undefined || !FUSING_BACKENDS.has(ctx.backend)) return false;
+  if (ctx.backend?.fusedElementwise !== 'generated') return false;
   const taken = new Set<Node>();
   const groups: Group[] = [];
   for (let i = g.nodes.length - 1; i >= 0; i--) {

@@ -31,7 +31,8 @@
  * and relu could not fuse. As step(y; 0) = step(relu(y)) elementwise (relu keeps NaN, step
  * maps it to NaN, and relu(y) > 0 exactly when y > 0), the steps are pointed at the existing
  * relu(y) when y's only readers are that relu and such steps; then relu fuses. This is done only
- * for backends whose *fused* relu keeps NaN as a separate relu does: measured on tfjs 4.22,
+ * for backends whose *fused* relu keeps NaN as a separate relu does (their traits say
+ * fusedReluKeepsNaN, runtime/backends/traits.ts): measured on tfjs 4.22,
  * cpu and webgpu keep it, while tfjs-backend-wasm's fused relu (XNNPACK's clamp) turns NaN
  * into 0, which would turn the NaN mask into 0 (and the forward relu is not fused in training
  * graphs until this rewrite). An unknown backend (ONNX export, or compile without a backend,
@@ -44,9 +45,6 @@ import type { Attrs, AttrValue, FusedActivation, FusedOp } from '../ops.js';
 import { fusedActivationOf, fusedFormOf } from '../ops.js';
 import type { Pass, PassContext } from './pass.js';
 import { Miss, replaceNode } from './rewrite.js';
-
-/** Backends whose fused relu keeps NaN, as relu does (see the header): step(y) may read relu(y) there. */
-const FUSED_RELU_KEEPS_NAN: ReadonlySet<string> = new Set(['cpu', 'webgpu']);
 
 /**
  * A fusion: `user`'s result is replaced by what `rewrite` builds (placed before `user`), then
@@ -221,7 +219,7 @@ function stepsReadRelu(g: Graph): boolean {
 }
 
 export function fuseMatmulBiasActIn(g: Graph, ctx: Pick<PassContext, 'backend'> = {}): boolean {
-  const steps = ctx.backend !== undefined && FUSED_RELU_KEEPS_NAN.has(ctx.backend);
+  const steps = ctx.backend?.fusedReluKeepsNaN === true;
   let changed = false;
   for (let again = true; again;) {
     // Before each sweep: a bias fused in the last one may have left y read by relu and steps.

@@ -1,7 +1,8 @@
 /**
- * lower-for-backend: rewrites an op into an equivalent form that the graph's backend
- * (ctx.backend) runs much faster, only where that was measured. Unknown backend (ONNX export,
- * gc.optimize without a backend): nothing changes.
+ * lower-for-backend: rewrites an op into an equivalent form that the graph's backend runs much
+ * faster, only where that was measured: the rules named in the backend's traits
+ * (ctx.backend.lowerings, set in runtime/backends/traits.ts from the table below). Unknown
+ * backend (ONNX export, gc.optimize without a backend): nothing changes.
  *
  * Measured with `npx tsx bench/lowering_cliffs.ts wasm cpu` (tfjs 4.22, Node 20, 2 cores,
  * median of 9 runs after 2 warm-ups, read back included). webgpu was not measured (no
@@ -39,18 +40,21 @@
  * tfjs ops, median of 9, 4M elements 201 vs 220–270 ms; compiled for wasm, median of 11, 4M
  * 218 vs 224 ms, 64K 6.3 vs 2.6 ms). test/ir/tanh_lowering.test.ts bounds the relative error.
  */
+import type { BackendTraits } from '../backend_traits.js';
 import type { Dim } from '../dim.js';
 import { isStatic } from '../dim.js';
 import type { Graph, Node, Value } from '../graph.js';
+import { opDef } from '../ops.js';
 import type { Pass, PassContext } from './pass.js';
 import { constData, insertBefore, replaceNode, splatValue, typeEq } from './rewrite.js';
 
 type Match = { readonly rewrite: (g: Graph) => Value } | { readonly why: string };
 
+/** The rules, by name (a backend's traits list the ones that pay there), in the order they are tried. */
+export const LOWERING_NAMES = ['matmul-transposed', 'maximum-zero-relu', 'pow-two-square'] as const;
+export type LoweringName = (typeof LOWERING_NAMES)[number];
+
 export interface LoweringRule {
-  readonly name: string;
-  /** The tfjs backends (ctx.backend) where the lowered form measured faster. */
-  readonly backends: readonly string[];
   readonly match: (n: Node) => Match;
 }
 
@@ -68,12 +72,10 @@ function isScalarConst(v: Value, value: number, x: Value, out: Value): boolean {
   return splatValue(v) === value && (constData(v)?.data.length ?? 0) === 1 && typeEq(x.type, out.type);
 }
 
-export const LOWERING_RULES: readonly LoweringRule[] = [
-  {
-    name: 'matmul-transposed',
-    backends: ['wasm'],
+export const LOWERING_RULES: Readonly<Record<LoweringName, LoweringRule>> = {
+  'matmul-transposed': {
     match: (n) => {
-      if (n.op !== 'matmul' && n.op !== 'fused_matmul') return miss('not a matmul');
+      if (opDef(n.op).fusion !== 'matmul') return miss('not a matmul');
       const ta = n.attrs['transpose_a'] === true, tb = n.attrs['transpose_b'] === true;
       if (!ta && !tb) return miss('no transposed operand');
       const [a, b] = n.inputs as [Value, Value];
@@ -92,9 +94,7 @@ export const LOWERING_RULES: readonly LoweringRule[] = [
       };
     },
   },
-  {
-    name: 'maximum-zero-relu',
-    backends: ['wasm', 'cpu'],
+  'maximum-zero-relu': {
     match: (n) => {
       if (n.op !== 'maximum') return miss('not a maximum');
       const [a, b] = n.inputs as [Value, Value];
@@ -105,9 +105,7 @@ export const LOWERING_RULES: readonly LoweringRule[] = [
       return { rewrite: (g) => g.add('relu', [x], {}, n.loc) };
     },
   },
-  {
-    name: 'pow-two-square',
-    backends: ['wasm', 'cpu'],
+  'pow-two-square': {
     match: (n) => {
       if (n.op !== 'pow') return miss('not a pow');
       const [x, e] = n.inputs as [Value, Value];
@@ -116,20 +114,24 @@ export const LOWERING_RULES: readonly LoweringRule[] = [
       return { rewrite: (g) => g.add('square', [x], {}, n.loc) };
     },
   },
-];
+};
+
+/** The rules that pay on `backend` (its traits' lowerings), in LOWERING_NAMES order. */
+function rulesFor(backend: BackendTraits | undefined): LoweringRule[] {
+  if (backend === undefined) return [];
+  return LOWERING_NAMES.filter((name) => backend.lowerings.includes(name)).map((name) => LOWERING_RULES[name]);
+}
 
 /** For each rule that applies on `backend`, why it does not rewrite `n` (undefined: it does). */
-export function explainLowering(n: Node, backend: string): Array<{ rule: string; why: string | undefined }> {
-  return LOWERING_RULES.filter((r) => r.backends.includes(backend)).map((r) => {
-    const m = r.match(n);
-    return { rule: r.name, why: 'why' in m ? m.why : undefined };
+export function explainLowering(n: Node, backend: BackendTraits): Array<{ rule: LoweringName; why: string | undefined }> {
+  return LOWERING_NAMES.filter((name) => backend.lowerings.includes(name)).map((rule) => {
+    const m = LOWERING_RULES[rule].match(n);
+    return { rule, why: 'why' in m ? m.why : undefined };
   });
 }
 
 export function lowerForBackendIn(g: Graph, ctx: Pick<PassContext, 'backend'>): boolean {
-  const backend = ctx.backend;
-  if (backend === undefined) return false;
-  const rules = LOWERING_RULES.filter((r) => r.backends.includes(backend));
+  const rules = rulesFor(ctx.backend);
   if (rules.length === 0) return false;
   let changed = false;
   for (const n of [...g.nodes]) {

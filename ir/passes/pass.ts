@@ -2,6 +2,7 @@
  * The pass interface. A pass rewrites a graph in place and says whether it changed
  * anything; the manager (manager.ts) repeats a list of passes to a fixed point.
  */
+import type { BackendTraits } from '../backend_traits.js';
 import type { Graph } from '../graph.js';
 import type { Attrs, OpName } from '../ops.js';
 import type { TensorData } from '../tensor_data.js';
@@ -11,8 +12,12 @@ export interface PassContext {
   evaluate?: (op: OpName, inputs: TensorData[], attrs: Attrs) => TensorData[];
   /** Largest constant (elements) folding may create. */
   maxFoldElements: number;
-  /** The backend the graph will run on, for backend-aware passes ('cpu' | 'wasm' | 'webgpu' | 'tensorflow' | undefined = unknown/ONNX). */
-  backend?: string;
+  /**
+   * What the backend the graph will run on does well, for backend-aware passes (the runtime's
+   * traits of that backend, runtime/backends/traits.ts); undefined = unknown (ONNX export,
+   * gc.optimize without a backend): backend-aware passes change nothing.
+   */
+  backend?: BackendTraits;
   /** Verify the graph after each pass (tests, --verify). */
   verify: boolean;
 }

@@ -261,7 +261,7 @@ graph @f(%im: f32[batch,5,5,2], %f: f32[3,3,2,3], %c: f32[3], %dy: f32[batch,5,5
     checkGolden(`${RELU_GRAD('cpu').replace(' backend=cpu', '')}// EXPECT: unchanged`);
   });
 
-  it('tfjs-backend-wasm\'s fused relu still turns NaN into 0 (when it keeps NaN, add wasm to FUSED_RELU_KEEPS_NAN)', async () => {
+  it('tfjs-backend-wasm\'s fused relu still turns NaN into 0 (when it keeps NaN, set fusedReluKeepsNaN of wasm in runtime/backends/traits.ts)', async () => {
     await ensureBackend('wasm');
     const prev = tf.getBackend();
     await tf.setBackend('wasm');

@@ -2,7 +2,7 @@
  * Golden pass tests in IR text, MLIR style:
  *
  *   // RUN: cse,dce                       passes to run to a fixed point (verify on)
- *   // RUN: fold-constants max-fold=2     options: max-fold=N, no-eval, backend=NAME
+ *   // RUN: fold-constants max-fold=2     options: max-fold=N, no-eval, backend=NAME (its traits)
  *   graph @f(...) { ... }
  *   // EXPECT:
  *   graph @f(...) { ... }                 or `// EXPECT: unchanged`
@@ -22,7 +22,10 @@ import { printGraph } from '../../../ir/printer.js';
 import { runPasses } from '../../../ir/passes/manager.js';
 import type { PassContext, PassReport } from '../../../ir/passes/pass.js';
 import { passByName } from '../../../ir/passes/registry.js';
+import { backendTraits } from '../../../runtime/backends/traits.js';
 import { evalNodeConst } from '../../../runtime/eval_const.js';
+
+const failFlag = (f: string): never => { throw new Error(`unknown backend in RUN flag ${f}`); };
 
 export interface GoldenResult { actual: string; expected: string; input: Graph; output: Graph; report: PassReport[] }
 
@@ -37,7 +40,7 @@ export function runGolden(text: string): GoldenResult {
     const [k, v] = f.split('=') as [string, string | undefined];
     if (k === 'max-fold') ctx.maxFoldElements = Number(v);
     else if (k === 'no-eval') delete ctx.evaluate;
-    else if (k === 'backend') ctx.backend = v!;
+    else if (k === 'backend') ctx.backend = backendTraits(v) ?? failFlag(f);
     else throw new Error(`unknown RUN flag ${f}`);
   }
   const input = parseGraph(inputText);

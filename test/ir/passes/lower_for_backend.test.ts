@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseGraph } from '../../../ir/parser.js';
 import { explainLowering } from '../../../ir/passes/lower_for_backend.js';
+import { BACKEND_TRAITS } from '../../../runtime/backends/traits.js';
 import { checkGolden } from './golden.js';
 import { expectSameValues } from './same_values.js';
 
@@ -69,7 +70,7 @@ graph @f(%x: f32[batch,4]) {
   %6: i32[4] = maximum %i, %5
   return a = %0, b = %1, c = %2, d = %4, e = %6
 }`);
-    const whys = g.nodes.filter((n) => n.op !== 'const').map((n) => explainLowering(n, 'wasm').filter((e) => !/^not a/.test(e.why ?? '')));
+    const whys = g.nodes.filter((n) => n.op !== 'const').map((n) => explainLowering(n, BACKEND_TRAITS.wasm).filter((e) => !/^not a/.test(e.why ?? '')));
     expect(whys).toEqual([
       [{ rule: 'matmul-transposed', why: 'm·k·n ≈ 100352 < 262144: the transpose costs more than it saves' }],
       [{ rule: 'matmul-transposed', why: 'batched matmul: wasm is as fast either way (measured rank 3)' }],
