@@ -5,7 +5,7 @@ var __export = (target, all2) => {
     __defProp(target, name, { get: all2[name], enumerable: true });
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/kernel_names.js
+// @tensorflow/tfjs-core/dist/kernel_names.js
 var Abs = "Abs";
 var Acos = "Acos";
 var Acosh = "Acosh";
@@ -144,7 +144,7 @@ var UnsortedSegmentSum = "UnsortedSegmentSum";
 var ZerosLike = "ZerosLike";
 var Step = "Step";
 
-// node_modules/@tensorflow/tfjs-core/dist/backends/backend.js
+// @tensorflow/tfjs-core/dist/backends/backend.js
 var EPSILON_FLOAT32 = 1e-7;
 var EPSILON_FLOAT16 = 1e-4;
 var KernelBackend = class {
@@ -203,7 +203,7 @@ function notYetImplemented(kernelName) {
   throw new Error(`'${kernelName}' not yet implemented or not found in the registry. This kernel may not be supported by the tfjs backend you have chosen`);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/util_base.js
+// @tensorflow/tfjs-core/dist/util_base.js
 function clamp(min2, x, max2) {
   return Math.max(min2, Math.min(x, max2));
 }
@@ -420,7 +420,7 @@ function isPromise(object) {
   return object && object.then && typeof object.then === "function";
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/environment.js
+// @tensorflow/tfjs-core/dist/environment.js
 var TENSORFLOWJS_FLAGS_PREFIX = "tfjsflags";
 var Environment = class {
   // tslint:disable-next-line: no-any
@@ -551,7 +551,7 @@ function setEnvironmentGlobal(environment) {
   ENV = environment;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/global_util.js
+// @tensorflow/tfjs-core/dist/global_util.js
 var globalNameSpace;
 function getGlobalNamespace() {
   if (globalNameSpace == null) {
@@ -589,7 +589,7 @@ function getGlobal(key, init) {
   }
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/log.js
+// @tensorflow/tfjs-core/dist/log.js
 function warn(...msg) {
   if (!(env().getBool("IS_TEST") || env().getBool("PROD"))) {
     console.warn(...msg);
@@ -601,7 +601,7 @@ function log(...msg) {
   }
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/kernel_registry.js
+// @tensorflow/tfjs-core/dist/kernel_registry.js
 var kernelRegistry = getGlobal("kernelRegistry", () => /* @__PURE__ */ new Map());
 var gradRegistry = getGlobal("gradRegistry", () => /* @__PURE__ */ new Map());
 function getKernel(kernelName, backendName) {
@@ -640,12 +640,12 @@ function makeKey(kernelName, backendName) {
   return `${backendName}_${kernelName}`;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/platforms/is_typed_array_browser.js
+// @tensorflow/tfjs-core/dist/platforms/is_typed_array_browser.js
 function isTypedArrayBrowser(a) {
   return a instanceof Float32Array || a instanceof Int32Array || a instanceof Uint8Array || a instanceof Uint8ClampedArray;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/util.js
+// @tensorflow/tfjs-core/dist/util.js
 function noConversionNeeded(a, dtype) {
   return a instanceof Float32Array && dtype === "float32" || a instanceof Int32Array && dtype === "int32" || a instanceof Uint8Array && dtype === "bool";
 }
@@ -720,7 +720,7 @@ function flatten(arr, result = [], skipTypedArray = false) {
   return result;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/profiler.js
+// @tensorflow/tfjs-core/dist/profiler.js
 var Profiler = class {
   constructor(backendTimer, logger) {
     this.backendTimer = backendTimer;
@@ -804,7 +804,7 @@ var Logger = class {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/tape.js
+// @tensorflow/tfjs-core/dist/tape.js
 function getFilteredNodesXToY(tape, xs, y) {
   const tensorsFromX = {};
   const nodesFromX = {};
@@ -904,7 +904,7 @@ function backpropagateGradients(tensorAccumulatedGradientMap, filteredTape, tidy
   }
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/tensor_format.js
+// @tensorflow/tfjs-core/dist/tensor_format.js
 var FORMAT_LIMIT_NUM_VALS = 20;
 var FORMAT_NUM_FIRST_LAST_VALS = 3;
 var FORMAT_NUM_SIG_DIGITS = 7;
@@ -1054,7 +1054,7 @@ function createComplexTuples(vals) {
   return complexTuples;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/tensor.js
+// @tensorflow/tfjs-core/dist/tensor.js
 var trackerFn = null;
 var opHandler = null;
 var deprecationWarningFn = null;
@@ -1310,7 +1310,7 @@ Object.defineProperty(Variable, Symbol.hasInstance, {
   }
 });
 
-// node_modules/@tensorflow/tfjs-core/dist/types.js
+// @tensorflow/tfjs-core/dist/types.js
 var Rank;
 (function(Rank2) {
   Rank2["R0"] = "R0";
@@ -1371,7 +1371,7 @@ function isWebGPUData(values) {
   return typeof GPUBuffer !== "undefined" && values != null && typeof values === "object" && "buffer" in values && values.buffer instanceof GPUBuffer;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/tensor_util.js
+// @tensorflow/tfjs-core/dist/tensor_util.js
 function makeTypesMatch(a, b) {
   if (a.dtype === b.dtype) {
     return [a, b];
@@ -1409,7 +1409,7 @@ function isIterable(obj) {
   return Array.isArray(obj) || typeof obj === "object";
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/engine.js
+// @tensorflow/tfjs-core/dist/engine.js
 function isRegisteredKernelInvocation(kernelInvocation) {
   return kernelInvocation.kernelName != null;
 }
@@ -2263,7 +2263,7 @@ function add(a, b) {
   return ENGINE.runKernel(Add, inputs);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/tensor_util_env.js
+// @tensorflow/tfjs-core/dist/tensor_util_env.js
 function inferShape(val, dtype) {
   let firstElem = val;
   if (isTypedArray(val)) {
@@ -2342,7 +2342,7 @@ function convertToTensorArray(arg, argName, functionName, parseAsDtype = "numeri
   return tensors.map((t, i) => convertToTensor(t, `${argName}[${i}]`, functionName, parseAsDtype));
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/operation.js
+// @tensorflow/tfjs-core/dist/ops/operation.js
 var OP_SCOPE_SUFFIX = "__op";
 function op(f) {
   const keys = Object.keys(f);
@@ -2373,7 +2373,7 @@ function op(f) {
   return f2;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/cast.js
+// @tensorflow/tfjs-core/dist/ops/cast.js
 function cast_(x, dtype) {
   const $x = convertToTensor(x, "x", "cast");
   if (!isValidDtype(dtype)) {
@@ -2388,7 +2388,7 @@ function cast_(x, dtype) {
 }
 var cast = /* @__PURE__ */ op({ cast_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/mul.js
+// @tensorflow/tfjs-core/dist/ops/mul.js
 function mul_(a, b) {
   let $a = convertToTensor(a, "a", "mul");
   let $b = convertToTensor(b, "b", "mul");
@@ -2398,7 +2398,7 @@ function mul_(a, b) {
 }
 var mul = /* @__PURE__ */ op({ mul_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/step.js
+// @tensorflow/tfjs-core/dist/ops/step.js
 function step_(x, alpha = 0) {
   const $x = convertToTensor(x, "x", "step");
   const inputs = { x: $x };
@@ -2407,7 +2407,7 @@ function step_(x, alpha = 0) {
 }
 var step = /* @__PURE__ */ op({ step_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Abs_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Abs_grad.js
 var absGradConfig = {
   kernelName: Abs,
   inputsToSave: ["x"],
@@ -2417,7 +2417,7 @@ var absGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/floorDiv.js
+// @tensorflow/tfjs-core/dist/ops/floorDiv.js
 function floorDiv_(a, b) {
   let $a = convertToTensor(a, "a", "floorDiv");
   let $b = convertToTensor(b, "b", "floorDiv");
@@ -2427,7 +2427,7 @@ function floorDiv_(a, b) {
 }
 var floorDiv = /* @__PURE__ */ op({ floorDiv_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/div.js
+// @tensorflow/tfjs-core/dist/ops/div.js
 function div_(a, b) {
   let $a = convertToTensor(a, "a", "div");
   let $b = convertToTensor(b, "b", "div");
@@ -2441,7 +2441,7 @@ function div_(a, b) {
 }
 var div = /* @__PURE__ */ op({ div_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/neg.js
+// @tensorflow/tfjs-core/dist/ops/neg.js
 function neg_(x) {
   const $x = convertToTensor(x, "x", "neg");
   const inputs = { x: $x };
@@ -2449,7 +2449,7 @@ function neg_(x) {
 }
 var neg = /* @__PURE__ */ op({ neg_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/tensor_ops_util.js
+// @tensorflow/tfjs-core/dist/ops/tensor_ops_util.js
 function makeTensor(values, shape, inferredShape, dtype) {
   if (dtype == null) {
     dtype = inferDtype(values);
@@ -2484,7 +2484,7 @@ function makeTensor(values, shape, inferredShape, dtype) {
   return ENGINE.makeTensor(values, shape, dtype);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/scalar.js
+// @tensorflow/tfjs-core/dist/ops/scalar.js
 function scalar(value, dtype) {
   if ((isTypedArray(value) && dtype !== "string" || Array.isArray(value)) && dtype !== "complex64") {
     throw new Error("Error creating a new Scalar: value must be a primitive (number|boolean|string)");
@@ -2497,7 +2497,7 @@ function scalar(value, dtype) {
   return makeTensor(value, shape, inferredShape, dtype);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sqrt.js
+// @tensorflow/tfjs-core/dist/ops/sqrt.js
 function sqrt_(x) {
   const $x = convertToTensor(x, "x", "sqrt", "float32");
   const inputs = { x: $x };
@@ -2505,7 +2505,7 @@ function sqrt_(x) {
 }
 var sqrt = /* @__PURE__ */ op({ sqrt_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/square.js
+// @tensorflow/tfjs-core/dist/ops/square.js
 function square_(x) {
   const $x = convertToTensor(x, "x", "square");
   const attrs = {};
@@ -2513,7 +2513,7 @@ function square_(x) {
 }
 var square = /* @__PURE__ */ op({ square_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sub.js
+// @tensorflow/tfjs-core/dist/ops/sub.js
 function sub_(a, b) {
   let $a = convertToTensor(a, "a", "sub");
   let $b = convertToTensor(b, "b", "sub");
@@ -2523,7 +2523,7 @@ function sub_(a, b) {
 }
 var sub = /* @__PURE__ */ op({ sub_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Acos_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Acos_grad.js
 var acosGradConfig = {
   kernelName: Acos,
   inputsToSave: ["x"],
@@ -2539,7 +2539,7 @@ var acosGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Acosh_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Acosh_grad.js
 var acoshGradConfig = {
   kernelName: Acosh,
   inputsToSave: ["x"],
@@ -2554,7 +2554,7 @@ var acoshGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/broadcast_util.js
+// @tensorflow/tfjs-core/dist/ops/broadcast_util.js
 function getBroadcastDims(inShape, outShape) {
   const inRank = inShape.length;
   const dims = [];
@@ -2606,7 +2606,7 @@ function assertAndGetBroadcastShape(shapeA, shapeB) {
   return result;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/reshape.js
+// @tensorflow/tfjs-core/dist/ops/reshape.js
 function reshape_(x, shape) {
   const $x = convertToTensor(x, "x", "reshape", "string_or_numeric");
   const inputs = { x: $x };
@@ -2615,7 +2615,7 @@ function reshape_(x, shape) {
 }
 var reshape = /* @__PURE__ */ op({ reshape_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sum.js
+// @tensorflow/tfjs-core/dist/ops/sum.js
 function sum_(x, axis = null, keepDims = false) {
   let $x = convertToTensor(x, "x", "sum");
   if ($x.dtype === "bool") {
@@ -2627,7 +2627,7 @@ function sum_(x, axis = null, keepDims = false) {
 }
 var sum = /* @__PURE__ */ op({ sum_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Add_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Add_grad.js
 var addGradConfig = {
   kernelName: Add,
   inputsToSave: ["a", "b"],
@@ -2654,7 +2654,7 @@ var addGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/AddN_grad.js
+// @tensorflow/tfjs-core/dist/gradients/AddN_grad.js
 var addNGradConfig = {
   kernelName: AddN,
   saveAllInputs: true,
@@ -2667,7 +2667,7 @@ var addNGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/zeros_like.js
+// @tensorflow/tfjs-core/dist/ops/zeros_like.js
 function zerosLike_(x) {
   const $x = convertToTensor(x, "x", "zerosLike");
   const inputs = { x: $x };
@@ -2675,7 +2675,7 @@ function zerosLike_(x) {
 }
 var zerosLike = /* @__PURE__ */ op({ zerosLike_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ArgMax_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ArgMax_grad.js
 var argMaxGradConfig = {
   kernelName: ArgMax,
   inputsToSave: ["x"],
@@ -2685,7 +2685,7 @@ var argMaxGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ArgMin_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ArgMin_grad.js
 var argMinGradConfig = {
   kernelName: ArgMin,
   inputsToSave: ["x"],
@@ -2695,7 +2695,7 @@ var argMinGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Asin_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Asin_grad.js
 var asinGradConfig = {
   kernelName: Asin,
   inputsToSave: ["x"],
@@ -2705,7 +2705,7 @@ var asinGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/add.js
+// @tensorflow/tfjs-core/dist/ops/add.js
 function add_(a, b) {
   let $a = convertToTensor(a, "a", "add");
   let $b = convertToTensor(b, "b", "add");
@@ -2715,7 +2715,7 @@ function add_(a, b) {
 }
 var add2 = /* @__PURE__ */ op({ add_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Asinh_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Asinh_grad.js
 var asinhGradConfig = {
   kernelName: Asinh,
   inputsToSave: ["x"],
@@ -2730,7 +2730,7 @@ var asinhGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Atan2_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Atan2_grad.js
 var atan2GradConfig = {
   kernelName: Atan2,
   inputsToSave: ["a", "b"],
@@ -2759,7 +2759,7 @@ var atan2GradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Atan_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Atan_grad.js
 var atanGradConfig = {
   kernelName: Atan,
   inputsToSave: ["x"],
@@ -2769,7 +2769,7 @@ var atanGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Atanh_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Atanh_grad.js
 var atanhGradConfig = {
   kernelName: Atanh,
   inputsToSave: ["x"],
@@ -2779,7 +2779,7 @@ var atanhGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv_util.js
+// @tensorflow/tfjs-core/dist/ops/conv_util.js
 function computeDilation2DInfo(inputShape, filterShape, strides, pad2, dataFormat = "NHWC", dilations) {
   const inputChannels = inputShape[3];
   const $filterShape = [...filterShape, inputChannels];
@@ -3086,7 +3086,7 @@ function checkPadOnDimRoundingMode(opDesc, pad2, dimRoundingMode) {
   }
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/avg_pool_3d_grad.js
+// @tensorflow/tfjs-core/dist/ops/avg_pool_3d_grad.js
 function avgPool3dGrad_(dy, input, filterSize, strides, pad2, dimRoundingMode) {
   const $dy = convertToTensor(dy, "dy", "avgPool3dGrad");
   const $input = convertToTensor(input, "input", "avgPool3dGrad");
@@ -3117,7 +3117,7 @@ function avgPool3dGrad_(dy, input, filterSize, strides, pad2, dimRoundingMode) {
 }
 var avgPool3dGrad = /* @__PURE__ */ op({ avgPool3dGrad_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/AvgPool3D_grad.js
+// @tensorflow/tfjs-core/dist/gradients/AvgPool3D_grad.js
 var avgPool3DGradConfig = {
   kernelName: AvgPool3D,
   inputsToSave: ["x"],
@@ -3130,7 +3130,7 @@ var avgPool3DGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/avg_pool_grad.js
+// @tensorflow/tfjs-core/dist/ops/avg_pool_grad.js
 function avgPoolGrad_(dy, input, filterSize, strides, pad2) {
   const $dy = convertToTensor(dy, "dy", "avgPoolGrad");
   const $input = convertToTensor(input, "input", "avgPoolGrad");
@@ -3155,7 +3155,7 @@ function avgPoolGrad_(dy, input, filterSize, strides, pad2) {
 }
 var avgPoolGrad = /* @__PURE__ */ op({ avgPoolGrad_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/AvgPool_grad.js
+// @tensorflow/tfjs-core/dist/gradients/AvgPool_grad.js
 var avgPoolGradConfig = {
   kernelName: AvgPool,
   inputsToSave: ["x"],
@@ -3166,7 +3166,7 @@ var avgPoolGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/mat_mul.js
+// @tensorflow/tfjs-core/dist/ops/mat_mul.js
 function matMul_(a, b, transposeA = false, transposeB = false) {
   let $a = convertToTensor(a, "a", "matMul");
   let $b = convertToTensor(b, "b", "matMul");
@@ -3177,7 +3177,7 @@ function matMul_(a, b, transposeA = false, transposeB = false) {
 }
 var matMul = /* @__PURE__ */ op({ matMul_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/BatchMatMul_grad.js
+// @tensorflow/tfjs-core/dist/gradients/BatchMatMul_grad.js
 var batchMatMulGradConfig = {
   kernelName: BatchMatMul,
   inputsToSave: ["a", "b"],
@@ -3208,7 +3208,7 @@ var batchMatMulGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/space_to_batch_nd.js
+// @tensorflow/tfjs-core/dist/ops/space_to_batch_nd.js
 function spaceToBatchND_(x, blockShape, paddings) {
   const $x = convertToTensor(x, "x", "spaceToBatchND");
   assert($x.rank >= 1 + blockShape.length, () => `input rank ${$x.rank} should be > than [blockShape] ${blockShape.length}`);
@@ -3225,7 +3225,7 @@ function spaceToBatchND_(x, blockShape, paddings) {
 }
 var spaceToBatchND = /* @__PURE__ */ op({ spaceToBatchND_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/BatchToSpaceND_grad.js
+// @tensorflow/tfjs-core/dist/gradients/BatchToSpaceND_grad.js
 var batchToSpaceNDGradConfig = {
   kernelName: BatchToSpaceND,
   gradFunc: (dy, saved, attrs) => {
@@ -3234,7 +3234,7 @@ var batchToSpaceNDGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/BroadcastTo_grad.js
+// @tensorflow/tfjs-core/dist/gradients/BroadcastTo_grad.js
 var broadcastToGradConfig = {
   kernelName: BroadcastTo,
   gradFunc: (dy, saved, attrs) => {
@@ -3264,7 +3264,7 @@ var broadcastToGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Cast_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Cast_grad.js
 var castGradConfig = {
   kernelName: Cast,
   gradFunc: (dy) => {
@@ -3272,7 +3272,7 @@ var castGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Ceil_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Ceil_grad.js
 var ceilGradConfig = {
   kernelName: Ceil,
   gradFunc: (dy) => {
@@ -3280,7 +3280,7 @@ var ceilGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/greater_equal.js
+// @tensorflow/tfjs-core/dist/ops/greater_equal.js
 function greaterEqual_(a, b) {
   let $a = convertToTensor(a, "a", "greaterEqual", "string_or_numeric");
   let $b = convertToTensor(b, "b", "greaterEqual", "string_or_numeric");
@@ -3291,7 +3291,7 @@ function greaterEqual_(a, b) {
 }
 var greaterEqual = /* @__PURE__ */ op({ greaterEqual_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/less_equal.js
+// @tensorflow/tfjs-core/dist/ops/less_equal.js
 function lessEqual_(a, b) {
   let $a = convertToTensor(a, "a", "lessEqual", "string_or_numeric");
   let $b = convertToTensor(b, "b", "lessEqual", "string_or_numeric");
@@ -3302,7 +3302,7 @@ function lessEqual_(a, b) {
 }
 var lessEqual = /* @__PURE__ */ op({ lessEqual_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/logical_and.js
+// @tensorflow/tfjs-core/dist/ops/logical_and.js
 function logicalAnd_(a, b) {
   const $a = convertToTensor(a, "a", "logicalAnd", "bool");
   const $b = convertToTensor(b, "b", "logicalAnd", "bool");
@@ -3312,7 +3312,7 @@ function logicalAnd_(a, b) {
 }
 var logicalAnd = /* @__PURE__ */ op({ logicalAnd_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/clone.js
+// @tensorflow/tfjs-core/dist/ops/clone.js
 function clone_(x) {
   const $x = convertToTensor(x, "x", "clone", "string_or_numeric");
   const inputs = { x: $x };
@@ -3320,7 +3320,7 @@ function clone_(x) {
 }
 var clone = /* @__PURE__ */ op({ clone_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/broadcast_to.js
+// @tensorflow/tfjs-core/dist/ops/broadcast_to.js
 function broadcastTo_(x, shape) {
   let input = convertToTensor(x, "broadcastTo", "x");
   const xShape = input.shape;
@@ -3354,7 +3354,7 @@ function broadcastTo_(x, shape) {
 }
 var broadcastTo = /* @__PURE__ */ op({ broadcastTo_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/where.js
+// @tensorflow/tfjs-core/dist/ops/where.js
 function where_(condition, a, b) {
   const $a = convertToTensor(a, "a", "where");
   const $b = convertToTensor(b, "b", "where");
@@ -3372,7 +3372,7 @@ function where_(condition, a, b) {
 }
 var where = /* @__PURE__ */ op({ where_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ClipByValue_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ClipByValue_grad.js
 var clipByValueGradConfig = {
   kernelName: ClipByValue,
   inputsToSave: ["x"],
@@ -3385,14 +3385,14 @@ var clipByValueGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ComplexAbs_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ComplexAbs_grad.js
 var complexAbsGradConfig = {
   kernelName: ComplexAbs,
   inputsToSave: ["x"],
   gradFunc: absGradConfig.gradFunc
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/split.js
+// @tensorflow/tfjs-core/dist/ops/split.js
 function split_(x, numOrSizeSplits, axis = 0) {
   const $x = convertToTensor(x, "x", "split");
   const inputs = { x: $x };
@@ -3401,7 +3401,7 @@ function split_(x, numOrSizeSplits, axis = 0) {
 }
 var split = /* @__PURE__ */ op({ split_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Concat_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Concat_grad.js
 var concatGradConfig = {
   kernelName: Concat,
   saveAllInputs: true,
@@ -3415,7 +3415,7 @@ var concatGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv2d_backprop_filter.js
+// @tensorflow/tfjs-core/dist/ops/conv2d_backprop_filter.js
 function conv2DBackpropFilter_(x, dy, filterShape, strides, pad2, dataFormat = "NHWC", dimRoundingMode) {
   let x4D = x;
   if (x.rank === 3) {
@@ -3439,7 +3439,7 @@ function conv2DBackpropFilter_(x, dy, filterShape, strides, pad2, dataFormat = "
 }
 var conv2DBackpropFilter = /* @__PURE__ */ op({ conv2DBackpropFilter_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv2d_backprop_input.js
+// @tensorflow/tfjs-core/dist/ops/conv2d_backprop_input.js
 function conv2DBackpropInput_(xShape, dy, filter, strides, pad2, dataFormat = "NHWC", dimRoundingMode) {
   assert(xShape.length === dy.rank, () => `Length of inShape (${xShape.length}) and rank of dy (${dy.rank}) must match`);
   let xShape4D = xShape;
@@ -3468,7 +3468,7 @@ function conv2DBackpropInput_(xShape, dy, filter, strides, pad2, dataFormat = "N
 }
 var conv2DBackpropInput = /* @__PURE__ */ op({ conv2DBackpropInput_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Conv2D_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Conv2D_grad.js
 var conv2DGradConfig = {
   kernelName: Conv2D,
   inputsToSave: ["x", "filter"],
@@ -3483,7 +3483,7 @@ var conv2DGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv2d.js
+// @tensorflow/tfjs-core/dist/ops/conv2d.js
 function conv2d_(x, filter, strides, pad2, dataFormat = "NHWC", dilations = [1, 1], dimRoundingMode) {
   const $x = convertToTensor(x, "x", "conv2d", "float32");
   const $filter = convertToTensor(filter, "filter", "conv2d", "float32");
@@ -3511,7 +3511,7 @@ function conv2d_(x, filter, strides, pad2, dataFormat = "NHWC", dilations = [1, 
 }
 var conv2d = /* @__PURE__ */ op({ conv2d_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Conv2DBackpropInput_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Conv2DBackpropInput_grad.js
 var conv2DBackpropInputGradConfig = {
   kernelName: Conv2DBackpropInput,
   inputsToSave: ["dy", "filter"],
@@ -3525,7 +3525,7 @@ var conv2DBackpropInputGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv3d_backprop_filter.js
+// @tensorflow/tfjs-core/dist/ops/conv3d_backprop_filter.js
 function conv3DBackpropFilter_(x, dy, filterShape, strides, pad2) {
   let x5D = x;
   if (x.rank === 4) {
@@ -3546,7 +3546,7 @@ function conv3DBackpropFilter_(x, dy, filterShape, strides, pad2) {
 }
 var conv3DBackpropFilter = /* @__PURE__ */ op({ conv3DBackpropFilter_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv3d_backprop_input.js
+// @tensorflow/tfjs-core/dist/ops/conv3d_backprop_input.js
 function conv3DBackpropInput_(xShape, dy, filter, strides, pad2) {
   assert(xShape.length === dy.rank, () => `Length of inShape (${xShape.length}) and rank of dy (${dy.rank}) must match`);
   let xShape5D = xShape;
@@ -3574,7 +3574,7 @@ function conv3DBackpropInput_(xShape, dy, filter, strides, pad2) {
 }
 var conv3DBackpropInput = /* @__PURE__ */ op({ conv3DBackpropInput_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Conv3D_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Conv3D_grad.js
 var conv3DGradConfig = {
   kernelName: Conv3D,
   inputsToSave: ["x", "filter"],
@@ -3589,7 +3589,7 @@ var conv3DGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sin.js
+// @tensorflow/tfjs-core/dist/ops/sin.js
 function sin_(x) {
   const $x = convertToTensor(x, "x", "sin", "float32");
   const inputs = { x: $x };
@@ -3597,7 +3597,7 @@ function sin_(x) {
 }
 var sin = /* @__PURE__ */ op({ sin_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Cos_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Cos_grad.js
 var cosGradConfig = {
   kernelName: Cos,
   inputsToSave: ["x"],
@@ -3607,7 +3607,7 @@ var cosGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sinh.js
+// @tensorflow/tfjs-core/dist/ops/sinh.js
 function sinh_(x) {
   const $x = convertToTensor(x, "x", "sinh");
   const inputs = { x: $x };
@@ -3615,7 +3615,7 @@ function sinh_(x) {
 }
 var sinh = /* @__PURE__ */ op({ sinh_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Cosh_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Cosh_grad.js
 var coshGradConfig = {
   kernelName: Cosh,
   inputsToSave: ["x"],
@@ -3625,7 +3625,7 @@ var coshGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/axis_util.js
+// @tensorflow/tfjs-core/dist/ops/axis_util.js
 function axesAreInnerMostDims(axes, rank) {
   for (let i = 0; i < axes.length; ++i) {
     if (axes[axes.length - i - 1] !== rank - 1 - i) {
@@ -3690,7 +3690,7 @@ function getInnerMostAxes(numAxes, rank) {
   return res;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/cumsum.js
+// @tensorflow/tfjs-core/dist/ops/cumsum.js
 function cumsum_(x, axis = 0, exclusive = false, reverse2 = false) {
   const $x = convertToTensor(x, "x", "cumsum");
   const inputs = { x: $x };
@@ -3699,7 +3699,7 @@ function cumsum_(x, axis = 0, exclusive = false, reverse2 = false) {
 }
 var cumsum = /* @__PURE__ */ op({ cumsum_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/globals.js
+// @tensorflow/tfjs-core/dist/globals.js
 function deprecationWarn(msg) {
   if (env().getBool("DEPRECATION_WARNINGS_ENABLED")) {
     console.warn(msg + " You can disable deprecation warnings with tf.disableDeprecationWarnings().");
@@ -3710,7 +3710,7 @@ function tidy(nameOrFn, fn) {
   return ENGINE.tidy(nameOrFn, fn);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/complex.js
+// @tensorflow/tfjs-core/dist/ops/complex.js
 function complex_(real2, imag2) {
   const $real = convertToTensor(real2, "real", "complex");
   const $imag = convertToTensor(imag2, "imag", "complex");
@@ -3720,7 +3720,7 @@ function complex_(real2, imag2) {
 }
 var complex = /* @__PURE__ */ op({ complex_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/imag.js
+// @tensorflow/tfjs-core/dist/ops/imag.js
 function imag_(input) {
   const $input = convertToTensor(input, "input", "imag");
   const inputs = { input: $input };
@@ -3728,7 +3728,7 @@ function imag_(input) {
 }
 var imag = /* @__PURE__ */ op({ imag_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/real.js
+// @tensorflow/tfjs-core/dist/ops/real.js
 function real_(input) {
   const $input = convertToTensor(input, "input", "real");
   const inputs = { input: $input };
@@ -3736,7 +3736,7 @@ function real_(input) {
 }
 var real = /* @__PURE__ */ op({ real_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/transpose.js
+// @tensorflow/tfjs-core/dist/ops/transpose.js
 function transpose_(x, perm, conjugate) {
   const $x = convertToTensor(x, "x", "transpose");
   if (perm == null) {
@@ -3767,7 +3767,7 @@ function transpose_(x, perm, conjugate) {
 }
 var transpose = /* @__PURE__ */ op({ transpose_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Cumsum_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Cumsum_grad.js
 var cumsumGradConfig = {
   kernelName: Cumsum,
   inputsToSave: ["x"],
@@ -3787,7 +3787,7 @@ var cumsumGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_filter.js
+// @tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_filter.js
 function depthwiseConv2dNativeBackpropFilter_(x, dy, filterShape, strides, pad2, dilations = [1, 1], dimRoundingMode) {
   let x4D = x;
   if (x.rank === 3) {
@@ -3803,7 +3803,7 @@ function depthwiseConv2dNativeBackpropFilter_(x, dy, filterShape, strides, pad2,
 }
 var depthwiseConv2dNativeBackpropFilter = op({ depthwiseConv2dNativeBackpropFilter_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_input.js
+// @tensorflow/tfjs-core/dist/ops/depthwise_conv2d_native_backprop_input.js
 function depthwiseConv2dNativeBackpropInput_(xShape, dy, filter, strides, pad2, dilations = [1, 1], dimRoundingMode) {
   let dy4D = dy;
   let reshapedTo4D = false;
@@ -3824,7 +3824,7 @@ function depthwiseConv2dNativeBackpropInput_(xShape, dy, filter, strides, pad2, 
 }
 var depthwiseConv2dNativeBackpropInput = op({ depthwiseConv2dNativeBackpropInput_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/DepthwiseConv2dNative_grad.js
+// @tensorflow/tfjs-core/dist/gradients/DepthwiseConv2dNative_grad.js
 var depthwiseConv2dNativeGradConfig = {
   kernelName: DepthwiseConv2dNative,
   inputsToSave: ["x", "filter"],
@@ -3845,7 +3845,7 @@ var depthwiseConv2dNativeGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Dilation2D_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Dilation2D_grad.js
 var dilation2dGradConfig = {
   kernelName: Dilation2D,
   inputsToSave: ["x", "filter"],
@@ -3860,7 +3860,7 @@ var dilation2dGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Elu_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Elu_grad.js
 var eluGradConfig = {
   kernelName: Elu,
   outputsToSave: [true],
@@ -3871,7 +3871,7 @@ var eluGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/exp.js
+// @tensorflow/tfjs-core/dist/ops/exp.js
 function exp_(x) {
   const $x = convertToTensor(x, "x", "exp");
   const inputs = { x: $x };
@@ -3879,7 +3879,7 @@ function exp_(x) {
 }
 var exp = /* @__PURE__ */ op({ exp_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Erf_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Erf_grad.js
 var erfGradConfig = {
   kernelName: Erf,
   inputsToSave: ["x"],
@@ -3890,7 +3890,7 @@ var erfGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Exp_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Exp_grad.js
 var expGradConfig = {
   kernelName: Exp,
   outputsToSave: [true],
@@ -3900,7 +3900,7 @@ var expGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ExpandDims_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ExpandDims_grad.js
 var expandDimsGradConfig = {
   kernelName: ExpandDims,
   inputsToSave: ["input"],
@@ -3910,7 +3910,7 @@ var expandDimsGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Expm1_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Expm1_grad.js
 var expm1GradConfig = {
   kernelName: Expm1,
   inputsToSave: ["x"],
@@ -3920,7 +3920,7 @@ var expm1GradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Floor_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Floor_grad.js
 var floorGradConfig = {
   kernelName: Floor,
   gradFunc: (dy) => {
@@ -3928,7 +3928,7 @@ var floorGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/FloorDiv_grad.js
+// @tensorflow/tfjs-core/dist/gradients/FloorDiv_grad.js
 var floorDivGradConfig = {
   kernelName: FloorDiv,
   inputsToSave: ["a", "b"],
@@ -3956,7 +3956,7 @@ var floorDivGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/rsqrt.js
+// @tensorflow/tfjs-core/dist/ops/rsqrt.js
 function rsqrt_(x) {
   const $x = convertToTensor(x, "x", "rsqrt", "float32");
   const inputs = { x: $x };
@@ -3964,7 +3964,7 @@ function rsqrt_(x) {
 }
 var rsqrt = /* @__PURE__ */ op({ rsqrt_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/tile.js
+// @tensorflow/tfjs-core/dist/ops/tile.js
 function tile_(x, reps) {
   const $x = convertToTensor(x, "x", "tile", "string_or_numeric");
   assert($x.rank === reps.length, () => `Error in transpose: rank of input ${$x.rank} must match length of reps ${reps}.`);
@@ -3974,7 +3974,7 @@ function tile_(x, reps) {
 }
 var tile = /* @__PURE__ */ op({ tile_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js
+// @tensorflow/tfjs-core/dist/gradients/FusedBatchNorm_grad.js
 var fusedBatchNormGradConfig = {
   kernelName: FusedBatchNorm,
   inputsToSave: ["x", "mean", "variance", "scale"],
@@ -4040,7 +4040,7 @@ var fusedBatchNormGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/stack.js
+// @tensorflow/tfjs-core/dist/ops/stack.js
 function stack_(tensors, axis = 0) {
   const $tensors = convertToTensorArray(tensors, "tensors", "stack", "string_or_numeric");
   assert($tensors.length >= 1, () => "Pass at least one tensor to tf.stack");
@@ -4053,7 +4053,7 @@ function stack_(tensors, axis = 0) {
 }
 var stack = /* @__PURE__ */ op({ stack_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/unsorted_segment_sum.js
+// @tensorflow/tfjs-core/dist/ops/unsorted_segment_sum.js
 function unsortedSegmentSum_(x, segmentIds, numSegments) {
   const $x = convertToTensor(x, "x", "unsortedSegmentSum");
   const $segmentIds = convertToTensor(segmentIds, "segmentIds", "unsortedSegmentSum", "int32");
@@ -4064,7 +4064,7 @@ function unsortedSegmentSum_(x, segmentIds, numSegments) {
 }
 var unsortedSegmentSum = /* @__PURE__ */ op({ unsortedSegmentSum_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/GatherV2_grad.js
+// @tensorflow/tfjs-core/dist/gradients/GatherV2_grad.js
 var gatherGradConfig = {
   kernelName: GatherV2,
   inputsToSave: ["x", "indices"],
@@ -4129,7 +4129,7 @@ function arrayConcat(arrays) {
   return result;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/GreaterEqual_grad.js
+// @tensorflow/tfjs-core/dist/gradients/GreaterEqual_grad.js
 var greaterEqualGradConfig = {
   kernelName: GreaterEqual,
   inputsToSave: ["a", "b"],
@@ -4139,7 +4139,7 @@ var greaterEqualGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Identity_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Identity_grad.js
 var identityGradConfig = {
   kernelName: Identity,
   gradFunc: (dy) => {
@@ -4147,7 +4147,7 @@ var identityGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/IsFinite_grad.js
+// @tensorflow/tfjs-core/dist/gradients/IsFinite_grad.js
 var isFiniteGradConfig = {
   kernelName: IsFinite,
   gradFunc: (dy) => {
@@ -4155,7 +4155,7 @@ var isFiniteGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/IsInf_grad.js
+// @tensorflow/tfjs-core/dist/gradients/IsInf_grad.js
 var isInfGradConfig = {
   kernelName: IsInf,
   gradFunc: (dy) => {
@@ -4163,7 +4163,7 @@ var isInfGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/IsNan_grad.js
+// @tensorflow/tfjs-core/dist/gradients/IsNan_grad.js
 var isNanGradConfig = {
   kernelName: IsNan,
   gradFunc: (dy) => {
@@ -4171,7 +4171,7 @@ var isNanGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/greater.js
+// @tensorflow/tfjs-core/dist/ops/greater.js
 function greater_(a, b) {
   let $a = convertToTensor(a, "a", "greater", "string_or_numeric");
   let $b = convertToTensor(b, "b", "greater", "string_or_numeric");
@@ -4182,7 +4182,7 @@ function greater_(a, b) {
 }
 var greater = /* @__PURE__ */ op({ greater_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/LeakyRelu_grad.js
+// @tensorflow/tfjs-core/dist/gradients/LeakyRelu_grad.js
 var leakyReluGradConfig = {
   kernelName: LeakyRelu,
   inputsToSave: ["x"],
@@ -4194,7 +4194,7 @@ var leakyReluGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Log1p_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Log1p_grad.js
 var log1pGradConfig = {
   kernelName: Log1p,
   inputsToSave: ["x"],
@@ -4204,7 +4204,7 @@ var log1pGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Log_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Log_grad.js
 var logGradConfig = {
   kernelName: Log,
   inputsToSave: ["x"],
@@ -4214,7 +4214,7 @@ var logGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/LogSoftmax_grad.js
+// @tensorflow/tfjs-core/dist/gradients/LogSoftmax_grad.js
 var logSoftmaxGradConfig = {
   kernelName: LogSoftmax,
   inputsToSave: [],
@@ -4232,7 +4232,7 @@ var logSoftmaxGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/local_response_normalization_backprop.js
+// @tensorflow/tfjs-core/dist/ops/local_response_normalization_backprop.js
 function localResponseNormalizationBackprop_(x, y, dy, depthRadius = 5, bias = 1, alpha = 1, beta = 0.5) {
   const inputs = { x, y, dy };
   const attrs = { depthRadius, bias, alpha, beta };
@@ -4240,7 +4240,7 @@ function localResponseNormalizationBackprop_(x, y, dy, depthRadius = 5, bias = 1
 }
 var localResponseNormalizationBackprop = op({ localResponseNormalizationBackprop_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/LRN_grad.js
+// @tensorflow/tfjs-core/dist/gradients/LRN_grad.js
 var lrnGradConfig = {
   kernelName: LRN,
   inputsToSave: ["x"],
@@ -4254,7 +4254,7 @@ var lrnGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/equal.js
+// @tensorflow/tfjs-core/dist/ops/equal.js
 function equal_(a, b) {
   let $a = convertToTensor(a, "a", "equal", "string_or_numeric");
   let $b = convertToTensor(b, "b", "equal", "string_or_numeric");
@@ -4265,7 +4265,7 @@ function equal_(a, b) {
 }
 var equal = /* @__PURE__ */ op({ equal_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/min_max_grad_util.js
+// @tensorflow/tfjs-core/dist/gradients/min_max_grad_util.js
 function gradForMinAndMax(dy, y, xOrig, origAxes) {
   if (y.rank < xOrig.rank) {
     y = reshape(y, expandShapeToKeepDim(y.shape, origAxes));
@@ -4281,7 +4281,7 @@ function gradForMinAndMax(dy, y, xOrig, origAxes) {
   };
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Max_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Max_grad.js
 var maxGradConfig = {
   kernelName: Max,
   inputsToSave: ["x"],
@@ -4301,7 +4301,7 @@ var maxGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/less.js
+// @tensorflow/tfjs-core/dist/ops/less.js
 function less_(a, b) {
   let $a = convertToTensor(a, "a", "less", "string_or_numeric");
   let $b = convertToTensor(b, "b", "less", "string_or_numeric");
@@ -4312,7 +4312,7 @@ function less_(a, b) {
 }
 var less = /* @__PURE__ */ op({ less_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Maximum_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Maximum_grad.js
 var maximumGradConfig = {
   kernelName: Maximum,
   inputsToSave: ["a", "b"],
@@ -4324,7 +4324,7 @@ var maximumGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/max_pool_3d_grad.js
+// @tensorflow/tfjs-core/dist/ops/max_pool_3d_grad.js
 function maxPool3dGrad_(dy, input, output, filterSize, strides, pad2, dimRoundingMode) {
   const $dy = convertToTensor(dy, "dy", "maxPool3dGrad");
   const $input = convertToTensor(input, "input", "maxPool3dGrad");
@@ -4365,7 +4365,7 @@ function maxPool3dGrad_(dy, input, output, filterSize, strides, pad2, dimRoundin
 }
 var maxPool3dGrad = /* @__PURE__ */ op({ maxPool3dGrad_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/MaxPool3D_grad.js
+// @tensorflow/tfjs-core/dist/gradients/MaxPool3D_grad.js
 var maxPool3DGradConfig = {
   kernelName: MaxPool3D,
   inputsToSave: ["x"],
@@ -4379,7 +4379,7 @@ var maxPool3DGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/max_pool_grad.js
+// @tensorflow/tfjs-core/dist/ops/max_pool_grad.js
 function maxPoolGrad_(dy, input, output, filterSize, strides, pad2, dimRoundingMode) {
   const $dy = convertToTensor(dy, "dy", "maxPoolGrad");
   const $input = convertToTensor(input, "input", "maxPoolGrad");
@@ -4394,7 +4394,7 @@ function maxPoolGrad_(dy, input, output, filterSize, strides, pad2, dimRoundingM
 }
 var maxPoolGrad = /* @__PURE__ */ op({ maxPoolGrad_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/MaxPool_grad.js
+// @tensorflow/tfjs-core/dist/gradients/MaxPool_grad.js
 var maxPoolGradConfig = {
   kernelName: MaxPool,
   inputsToSave: ["x"],
@@ -4408,7 +4408,7 @@ var maxPoolGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/zeros.js
+// @tensorflow/tfjs-core/dist/ops/zeros.js
 function zeros(shape, dtype = "float32") {
   assertNonNegativeIntegerDimensions(shape);
   if (dtype === "complex64") {
@@ -4420,7 +4420,7 @@ function zeros(shape, dtype = "float32") {
   return ENGINE.makeTensor(values, shape, dtype);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/ones.js
+// @tensorflow/tfjs-core/dist/ops/ones.js
 function ones2(shape, dtype = "float32") {
   assertNonNegativeIntegerDimensions(shape);
   if (dtype === "complex64") {
@@ -4432,7 +4432,7 @@ function ones2(shape, dtype = "float32") {
   return ENGINE.makeTensor(values, shape, dtype);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Mean_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Mean_grad.js
 var meanGradConfig = {
   kernelName: Mean,
   inputsToSave: ["x"],
@@ -4456,7 +4456,7 @@ var meanGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Min_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Min_grad.js
 var minGradConfig = {
   kernelName: Min,
   inputsToSave: ["x"],
@@ -4475,7 +4475,7 @@ var minGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Minimum_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Minimum_grad.js
 var minimumGradConfig = {
   kernelName: Minimum,
   inputsToSave: ["a", "b"],
@@ -4487,7 +4487,7 @@ var minimumGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/slice.js
+// @tensorflow/tfjs-core/dist/ops/slice.js
 function slice_(x, begin, size) {
   const $x = convertToTensor(x, "x", "slice", "string_or_numeric");
   if ($x.rank === 0) {
@@ -4499,7 +4499,7 @@ function slice_(x, begin, size) {
 }
 var slice = /* @__PURE__ */ op({ slice_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/MirrorPad_grad.js
+// @tensorflow/tfjs-core/dist/gradients/MirrorPad_grad.js
 var mirrorPadGradConfig = {
   kernelName: MirrorPad,
   inputsToSave: ["x"],
@@ -4511,7 +4511,7 @@ var mirrorPadGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/floor.js
+// @tensorflow/tfjs-core/dist/ops/floor.js
 function floor_(x) {
   const $x = convertToTensor(x, "x", "floor", "float32");
   const inputs = { x: $x };
@@ -4519,7 +4519,7 @@ function floor_(x) {
 }
 var floor = /* @__PURE__ */ op({ floor_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Mod_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Mod_grad.js
 var modGradConfig = {
   kernelName: Mod,
   inputsToSave: ["a", "b"],
@@ -4545,7 +4545,7 @@ var modGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Multiply_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Multiply_grad.js
 var multiplyGradConfig = {
   kernelName: Multiply,
   inputsToSave: ["a", "b"],
@@ -4572,7 +4572,7 @@ var multiplyGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Neg_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Neg_grad.js
 var negGradConfig = {
   kernelName: Neg,
   gradFunc: (dy) => {
@@ -4580,7 +4580,7 @@ var negGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/OneHot_grad.js
+// @tensorflow/tfjs-core/dist/gradients/OneHot_grad.js
 var oneHotGradConfig = {
   kernelName: OneHot,
   inputsToSave: ["indices"],
@@ -4590,7 +4590,7 @@ var oneHotGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/OnesLike_grad.js
+// @tensorflow/tfjs-core/dist/gradients/OnesLike_grad.js
 var onesLikeGradConfig = {
   kernelName: OnesLike,
   gradFunc: (dy) => {
@@ -4598,7 +4598,7 @@ var onesLikeGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/unstack.js
+// @tensorflow/tfjs-core/dist/ops/unstack.js
 function unstack_(x, axis = 0) {
   const $x = convertToTensor(x, "x", "unstack", "string_or_numeric");
   assert(axis >= -$x.shape.length && axis < $x.shape.length, () => `Axis = ${axis} is not in [-${$x.shape.length}, ${$x.shape.length})`);
@@ -4608,7 +4608,7 @@ function unstack_(x, axis = 0) {
 }
 var unstack = /* @__PURE__ */ op({ unstack_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Pack_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Pack_grad.js
 var packGradConfig = {
   kernelName: Pack,
   saveAllInputs: true,
@@ -4619,7 +4619,7 @@ var packGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/PadV2_grad.js
+// @tensorflow/tfjs-core/dist/gradients/PadV2_grad.js
 var padV2GradConfig = {
   kernelName: PadV2,
   inputsToSave: ["x"],
@@ -4631,7 +4631,7 @@ var padV2GradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/log.js
+// @tensorflow/tfjs-core/dist/ops/log.js
 function log_(x) {
   const $x = convertToTensor(x, "x", "log", "float32");
   const inputs = { x: $x };
@@ -4639,7 +4639,7 @@ function log_(x) {
 }
 var log2 = /* @__PURE__ */ op({ log_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/pow.js
+// @tensorflow/tfjs-core/dist/ops/pow.js
 function pow_(base, exp2) {
   let $base = convertToTensor(base, "base", "pow");
   let $exp = convertToTensor(exp2, "exp", "pow");
@@ -4649,7 +4649,7 @@ function pow_(base, exp2) {
 }
 var pow = /* @__PURE__ */ op({ pow_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Pow_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Pow_grad.js
 var powGradConfig = {
   kernelName: Pow,
   inputsToSave: ["a", "b"],
@@ -4682,7 +4682,7 @@ var powGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Prelu_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Prelu_grad.js
 var preluGradConfig = {
   kernelName: Prelu,
   inputsToSave: ["x", "alpha"],
@@ -4703,13 +4703,13 @@ var preluGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/device_util.js
+// @tensorflow/tfjs-core/dist/device_util.js
 function isBrowser() {
   return typeof window !== "undefined" && window.document != null || //@ts-ignore
   typeof WorkerGlobalScope !== "undefined";
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/flags.js
+// @tensorflow/tfjs-core/dist/flags.js
 var ENV2 = env();
 ENV2.registerFlag("DEBUG", () => false, (debugValue) => {
   if (debugValue) {
@@ -4729,7 +4729,7 @@ ENV2.registerFlag("WRAP_TO_IMAGEBITMAP", () => false);
 ENV2.registerFlag("CANVAS2D_WILL_READ_FREQUENTLY_FOR_GPU", () => false);
 ENV2.registerFlag("USE_SETTIMEOUTCUSTOM", () => false);
 
-// node_modules/@tensorflow/tfjs-core/dist/io/composite_array_buffer.js
+// @tensorflow/tfjs-core/dist/io/composite_array_buffer.js
 var CompositeArrayBuffer = class _CompositeArrayBuffer {
   /**
    * Concatenate a number of ArrayBuffers into one.
@@ -4858,7 +4858,7 @@ function search(sortedArray, compare) {
   return -1;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/io/io_utils.js
+// @tensorflow/tfjs-core/dist/io/io_utils.js
 var useNodeBuffer = typeof Buffer !== "undefined" && (typeof Blob === "undefined" || typeof atob === "undefined" || typeof btoa === "undefined");
 function stringByteLength(str) {
   if (useNodeBuffer) {
@@ -4976,7 +4976,7 @@ function getWeightSpecs(weightsManifest) {
   return weightSpecs;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/io/router_registry.js
+// @tensorflow/tfjs-core/dist/io/router_registry.js
 var IORouterRegistry = class _IORouterRegistry {
   constructor() {
     this.saveRouters = [];
@@ -5041,7 +5041,7 @@ var IORouterRegistry = class _IORouterRegistry {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/io/indexed_db.js
+// @tensorflow/tfjs-core/dist/io/indexed_db.js
 var DATABASE_NAME = "tensorflowjs";
 var DATABASE_VERSION = 1;
 var MODEL_STORE_NAME = "models_store";
@@ -5190,7 +5190,7 @@ function browserIndexedDB(modelPath) {
   return new BrowserIndexedDB(modelPath);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/io/local_storage.js
+// @tensorflow/tfjs-core/dist/io/local_storage.js
 var PATH_SEPARATOR = "/";
 var PATH_PREFIX = "tensorflowjs_models";
 var INFO_SUFFIX = "info";
@@ -5339,7 +5339,7 @@ function browserLocalStorage(modelPath) {
   return new BrowserLocalStorage(modelPath);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/io/browser_files.js
+// @tensorflow/tfjs-core/dist/io/browser_files.js
 var DEFAULT_FILE_NAME_PREFIX = "model";
 var DEFAULT_JSON_EXTENSION_NAME = ".json";
 var DEFAULT_WEIGHT_DATA_EXTENSION_NAME = ".weights.bin";
@@ -5406,7 +5406,7 @@ function browserDownloads(fileNamePrefix = "model") {
   return new BrowserDownloads(fileNamePrefix);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/io/progress.js
+// @tensorflow/tfjs-core/dist/io/progress.js
 function monitorPromisesProgress(promises, onProgress, startFraction, endFraction) {
   checkPromises(promises);
   startFraction = startFraction == null ? 0 : startFraction;
@@ -5432,7 +5432,7 @@ function monitorPromisesProgress(promises, onProgress, startFraction, endFractio
   return Promise.all(promises.map(registerMonitor));
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/io/weights_loader.js
+// @tensorflow/tfjs-core/dist/io/weights_loader.js
 async function loadWeightsAsArrayBuffer(fetchURLs, loadOptions) {
   if (loadOptions == null) {
     loadOptions = {};
@@ -5477,7 +5477,7 @@ function streamWeights(fetchURLs, loadOptions) {
   });
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/io/http.js
+// @tensorflow/tfjs-core/dist/io/http.js
 var OCTET_STREAM_MIME_TYPE = "application/octet-stream";
 var JSON_TYPE = "application/json";
 var HTTPRequest = class {
@@ -5637,7 +5637,7 @@ function http(path, loadOptions) {
   return new HTTPRequest(path, loadOptions);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/one_hot.js
+// @tensorflow/tfjs-core/dist/ops/one_hot.js
 function oneHot_(indices, depth, onValue = 1, offValue = 0, dtype = "int32") {
   if (depth < 2) {
     throw new Error(`Error in oneHot: depth must be >=2, but it is ${depth}`);
@@ -5649,7 +5649,7 @@ function oneHot_(indices, depth, onValue = 1, offValue = 0, dtype = "int32") {
 }
 var oneHot = /* @__PURE__ */ op({ oneHot_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/gather_nd_util.js
+// @tensorflow/tfjs-core/dist/ops/gather_nd_util.js
 function prepareAndValidate(tensor, indices) {
   const tensorRank = tensor.shape.length;
   const indicesRank = indices.shape.length;
@@ -5689,7 +5689,7 @@ function prepareAndValidate(tensor, indices) {
   return [resultShape, nResult, sliceSize, strides];
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/scatter_nd_util.js
+// @tensorflow/tfjs-core/dist/ops/scatter_nd_util.js
 function validateUpdateShape(shape, indices, updates) {
   const sliceDim = indices.rank > 1 ? indices.shape[indices.rank - 1] : 1;
   const batchDim = indices.rank > 1 ? indices.rank - 1 : 1;
@@ -5752,7 +5752,7 @@ function calculateShapes(updates, indices, shape) {
   return { sliceRank, numUpdates, sliceSize, strides, outputSize };
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/slice_util.js
+// @tensorflow/tfjs-core/dist/ops/slice_util.js
 var slice_util_exports = {};
 __export(slice_util_exports, {
   assertParamsValid: () => assertParamsValid,
@@ -6201,7 +6201,7 @@ function canonical(x, c, strideI, dimI, masks, validRange) {
   }
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/abs.js
+// @tensorflow/tfjs-core/dist/ops/abs.js
 function abs_(x) {
   const $x = convertToTensor(x, "x", "abs");
   if ($x.dtype === "complex64") {
@@ -6214,7 +6214,7 @@ function abs_(x) {
 }
 var abs = /* @__PURE__ */ op({ abs_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/acos.js
+// @tensorflow/tfjs-core/dist/ops/acos.js
 function acos_(x) {
   const $x = convertToTensor(x, "x", "acos");
   const inputs = { x: $x };
@@ -6222,7 +6222,7 @@ function acos_(x) {
 }
 var acos = /* @__PURE__ */ op({ acos_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/acosh.js
+// @tensorflow/tfjs-core/dist/ops/acosh.js
 function acosh_(x) {
   const $x = convertToTensor(x, "x", "acosh");
   const inputs = { x: $x };
@@ -6230,7 +6230,7 @@ function acosh_(x) {
 }
 var acosh = /* @__PURE__ */ op({ acosh_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/all.js
+// @tensorflow/tfjs-core/dist/ops/all.js
 function all_(x, axis = null, keepDims = false) {
   const $x = convertToTensor(x, "x", "all", "bool");
   const inputs = { x: $x };
@@ -6239,7 +6239,7 @@ function all_(x, axis = null, keepDims = false) {
 }
 var all = /* @__PURE__ */ op({ all_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/any.js
+// @tensorflow/tfjs-core/dist/ops/any.js
 function any_(x, axis = null, keepDims = false) {
   const $x = convertToTensor(x, "x", "any", "bool");
   const inputs = { x: $x };
@@ -6248,7 +6248,7 @@ function any_(x, axis = null, keepDims = false) {
 }
 var any = /* @__PURE__ */ op({ any_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/arg_max.js
+// @tensorflow/tfjs-core/dist/ops/arg_max.js
 function argMax_(x, axis = 0) {
   const $x = convertToTensor(x, "x", "argMax");
   const inputs = { x: $x };
@@ -6257,7 +6257,7 @@ function argMax_(x, axis = 0) {
 }
 var argMax = /* @__PURE__ */ op({ argMax_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/arg_min.js
+// @tensorflow/tfjs-core/dist/ops/arg_min.js
 function argMin_(x, axis = 0) {
   const $x = convertToTensor(x, "x", "argMin");
   const inputs = { x: $x };
@@ -6266,7 +6266,7 @@ function argMin_(x, axis = 0) {
 }
 var argMin = /* @__PURE__ */ op({ argMin_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/asin.js
+// @tensorflow/tfjs-core/dist/ops/asin.js
 function asin_(x) {
   const $x = convertToTensor(x, "x", "asin");
   const inputs = { x: $x };
@@ -6274,7 +6274,7 @@ function asin_(x) {
 }
 var asin = /* @__PURE__ */ op({ asin_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/asinh.js
+// @tensorflow/tfjs-core/dist/ops/asinh.js
 function asinh_(x) {
   const $x = convertToTensor(x, "x", "asinh");
   const inputs = { x: $x };
@@ -6282,7 +6282,7 @@ function asinh_(x) {
 }
 var asinh = /* @__PURE__ */ op({ asinh_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/atan.js
+// @tensorflow/tfjs-core/dist/ops/atan.js
 function atan_(x) {
   const $x = convertToTensor(x, "x", "atan");
   const inputs = { x: $x };
@@ -6290,7 +6290,7 @@ function atan_(x) {
 }
 var atan = /* @__PURE__ */ op({ atan_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/atan2.js
+// @tensorflow/tfjs-core/dist/ops/atan2.js
 function atan2_(a, b) {
   let $a = convertToTensor(a, "a", "atan2");
   let $b = convertToTensor(b, "b", "atan2");
@@ -6300,7 +6300,7 @@ function atan2_(a, b) {
 }
 var atan2 = /* @__PURE__ */ op({ atan2_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/atanh.js
+// @tensorflow/tfjs-core/dist/ops/atanh.js
 function atanh_(x) {
   const $x = convertToTensor(x, "x", "atanh");
   const inputs = { x: $x };
@@ -6308,7 +6308,7 @@ function atanh_(x) {
 }
 var atanh = /* @__PURE__ */ op({ atanh_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/avg_pool.js
+// @tensorflow/tfjs-core/dist/ops/avg_pool.js
 function avgPool_(x, filterSize, strides, pad2, dimRoundingMode) {
   const $x = convertToTensor(x, "x", "avgPool", "float32");
   const dilations = 1;
@@ -6332,7 +6332,7 @@ function avgPool_(x, filterSize, strides, pad2, dimRoundingMode) {
 }
 var avgPool = /* @__PURE__ */ op({ avgPool_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/concat.js
+// @tensorflow/tfjs-core/dist/ops/concat.js
 function concat_(tensors, axis = 0) {
   assert(tensors.length >= 1, () => "Pass at least one tensor to concat");
   const $tensors = convertToTensorArray(tensors, "tensors", "concat", "string_or_numeric");
@@ -6353,7 +6353,7 @@ function concat_(tensors, axis = 0) {
 }
 var concat = /* @__PURE__ */ op({ concat_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sigmoid.js
+// @tensorflow/tfjs-core/dist/ops/sigmoid.js
 function sigmoid_(x) {
   const $x = convertToTensor(x, "x", "sigmoid", "float32");
   const inputs = { x: $x };
@@ -6361,7 +6361,7 @@ function sigmoid_(x) {
 }
 var sigmoid = /* @__PURE__ */ op({ sigmoid_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/tanh.js
+// @tensorflow/tfjs-core/dist/ops/tanh.js
 function tanh_(x) {
   const $x = convertToTensor(x, "x", "tanh", "float32");
   const inputs = { x: $x };
@@ -6369,7 +6369,7 @@ function tanh_(x) {
 }
 var tanh = /* @__PURE__ */ op({ tanh_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/batch_to_space_nd.js
+// @tensorflow/tfjs-core/dist/ops/batch_to_space_nd.js
 function batchToSpaceND_(x, blockShape, crops) {
   const $x = convertToTensor(x, "x", "batchToSpaceND");
   const prod2 = blockShape.reduce((a, b) => a * b);
@@ -6382,7 +6382,7 @@ function batchToSpaceND_(x, blockShape, crops) {
 }
 var batchToSpaceND = /* @__PURE__ */ op({ batchToSpaceND_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/batchnorm_util.js
+// @tensorflow/tfjs-core/dist/ops/batchnorm_util.js
 function xAs4D(x) {
   let x4D;
   if (x.rank === 0 || x.rank === 1) {
@@ -6397,7 +6397,7 @@ function xAs4D(x) {
   return x4D;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/batchnorm.js
+// @tensorflow/tfjs-core/dist/ops/batchnorm.js
 function batchNorm_(x, mean2, variance, offset, scale, varianceEpsilon) {
   if (varianceEpsilon == null) {
     varianceEpsilon = 1e-3;
@@ -6430,7 +6430,7 @@ function batchNorm_(x, mean2, variance, offset, scale, varianceEpsilon) {
 }
 var batchNorm = /* @__PURE__ */ op({ batchNorm_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/ceil.js
+// @tensorflow/tfjs-core/dist/ops/ceil.js
 function ceil_(x) {
   const $x = convertToTensor(x, "x", "ceil", "float32");
   const inputs = { x: $x };
@@ -6438,7 +6438,7 @@ function ceil_(x) {
 }
 var ceil = /* @__PURE__ */ op({ ceil_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/fill.js
+// @tensorflow/tfjs-core/dist/ops/fill.js
 function fill(shape, value, dtype) {
   assertNonNegativeIntegerDimensions(shape);
   dtype = dtype || inferDtype(value);
@@ -6446,7 +6446,7 @@ function fill(shape, value, dtype) {
   return ENGINE.runKernel(Fill, {}, attrs);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/clip_by_value.js
+// @tensorflow/tfjs-core/dist/ops/clip_by_value.js
 function clipByValue_(x, clipValueMin, clipValueMax) {
   const $x = convertToTensor(x, "x", "clipByValue");
   assert(clipValueMin <= clipValueMax, () => `Error in clip: min (${clipValueMin}) must be less than or equal to max (${clipValueMax}).`);
@@ -6459,7 +6459,7 @@ function clipByValue_(x, clipValueMin, clipValueMax) {
 }
 var clipByValue = /* @__PURE__ */ op({ clipByValue_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv1d.js
+// @tensorflow/tfjs-core/dist/ops/conv1d.js
 function conv1d_(x, filter, stride, pad2, dataFormat = "NWC", dilation = 1, dimRoundingMode) {
   const $x = convertToTensor(x, "x", "conv1d");
   const $filter = convertToTensor(filter, "filter", "conv1d");
@@ -6490,7 +6490,7 @@ function conv1d_(x, filter, stride, pad2, dataFormat = "NWC", dilation = 1, dimR
 }
 var conv1d = /* @__PURE__ */ op({ conv1d_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/conv2d_transpose.js
+// @tensorflow/tfjs-core/dist/ops/conv2d_transpose.js
 function conv2dTranspose_(x, filter, outputShape, strides, pad2, dimRoundingMode) {
   const $x = convertToTensor(x, "x", "conv2dTranspose");
   const $filter = convertToTensor(filter, "filter", "conv2dTranspose");
@@ -6498,7 +6498,7 @@ function conv2dTranspose_(x, filter, outputShape, strides, pad2, dimRoundingMode
 }
 var conv2dTranspose = /* @__PURE__ */ op({ conv2dTranspose_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/cos.js
+// @tensorflow/tfjs-core/dist/ops/cos.js
 function cos_(x) {
   const $x = convertToTensor(x, "x", "cos", "float32");
   const inputs = { x: $x };
@@ -6506,7 +6506,7 @@ function cos_(x) {
 }
 var cos = /* @__PURE__ */ op({ cos_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/cosh.js
+// @tensorflow/tfjs-core/dist/ops/cosh.js
 function cosh_(x) {
   const $x = convertToTensor(x, "x", "cosh", "float32");
   const inputs = { x: $x };
@@ -6514,7 +6514,7 @@ function cosh_(x) {
 }
 var cosh = /* @__PURE__ */ op({ cosh_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/cumprod.js
+// @tensorflow/tfjs-core/dist/ops/cumprod.js
 function cumprod_(x, axis = 0, exclusive = false, reverse2 = false) {
   const $x = convertToTensor(x, "x", "cumprod");
   const inputs = { x: $x };
@@ -6523,7 +6523,7 @@ function cumprod_(x, axis = 0, exclusive = false, reverse2 = false) {
 }
 var cumprod = /* @__PURE__ */ op({ cumprod_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/depth_to_space.js
+// @tensorflow/tfjs-core/dist/ops/depth_to_space.js
 function depthToSpace_(x, blockSize, dataFormat = "NHWC") {
   const $x = convertToTensor(x, "x", "depthToSpace", "float32");
   const inputHeight = dataFormat === "NHWC" ? $x.shape[1] : $x.shape[2];
@@ -6543,7 +6543,7 @@ function depthToSpace_(x, blockSize, dataFormat = "NHWC") {
 }
 var depthToSpace = /* @__PURE__ */ op({ depthToSpace_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/depthwise_conv2d.js
+// @tensorflow/tfjs-core/dist/ops/depthwise_conv2d.js
 function depthwiseConv2d_(x, filter, strides, pad2, dataFormat = "NHWC", dilations = [1, 1], dimRoundingMode) {
   const $x = convertToTensor(x, "x", "depthwiseConv2d", "float32");
   const $filter = convertToTensor(filter, "filter", "depthwiseConv2d", "float32");
@@ -6568,7 +6568,7 @@ function depthwiseConv2d_(x, filter, strides, pad2, dataFormat = "NHWC", dilatio
 }
 var depthwiseConv2d = /* @__PURE__ */ op({ depthwiseConv2d_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/dilation2d.js
+// @tensorflow/tfjs-core/dist/ops/dilation2d.js
 function dilation2d_(x, filter, strides, pad2, dilations = [1, 1], dataFormat = "NHWC") {
   const $x = convertToTensor(x, "x", "dilation2d");
   const $filter = convertToTensor(filter, "filter", "dilation2d");
@@ -6592,7 +6592,7 @@ function dilation2d_(x, filter, strides, pad2, dilations = [1, 1], dataFormat = 
 }
 var dilation2d = /* @__PURE__ */ op({ dilation2d_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/div_no_nan.js
+// @tensorflow/tfjs-core/dist/ops/div_no_nan.js
 function divNoNan_(a, b) {
   let $a = convertToTensor(a, "a", "div");
   let $b = convertToTensor(b, "b", "div");
@@ -6604,7 +6604,7 @@ function divNoNan_(a, b) {
 }
 var divNoNan = /* @__PURE__ */ op({ divNoNan_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/dot.js
+// @tensorflow/tfjs-core/dist/ops/dot.js
 function dot_(t1, t2) {
   const $t1 = convertToTensor(t1, "t1", "dot");
   const $t2 = convertToTensor(t2, "t2", "dot");
@@ -6634,7 +6634,7 @@ function dot_(t1, t2) {
 }
 var dot = /* @__PURE__ */ op({ dot_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/elu.js
+// @tensorflow/tfjs-core/dist/ops/elu.js
 function elu_(x) {
   const $x = convertToTensor(x, "x", "elu", "float32");
   const inputs = { x: $x };
@@ -6642,7 +6642,7 @@ function elu_(x) {
 }
 var elu = /* @__PURE__ */ op({ elu_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/erf.js
+// @tensorflow/tfjs-core/dist/ops/erf.js
 function erf_(x) {
   let $x = convertToTensor(x, "x", "erf");
   assert($x.dtype === "int32" || $x.dtype === "float32", () => "Input dtype must be `int32` or `float32`.");
@@ -6654,7 +6654,7 @@ function erf_(x) {
 }
 var erf = /* @__PURE__ */ op({ erf_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/max.js
+// @tensorflow/tfjs-core/dist/ops/max.js
 function max_(x, axis = null, keepDims = false) {
   const $x = convertToTensor(x, "x", "max");
   const inputs = { x: $x };
@@ -6663,7 +6663,7 @@ function max_(x, axis = null, keepDims = false) {
 }
 var max = /* @__PURE__ */ op({ max_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/min.js
+// @tensorflow/tfjs-core/dist/ops/min.js
 function min_(x, axis = null, keepDims = false) {
   const $x = convertToTensor(x, "x", "min");
   const inputs = { x: $x };
@@ -6672,7 +6672,7 @@ function min_(x, axis = null, keepDims = false) {
 }
 var min = /* @__PURE__ */ op({ min_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/norm.js
+// @tensorflow/tfjs-core/dist/ops/norm.js
 function norm_(x, ord = "euclidean", axis = null, keepDims = false) {
   x = convertToTensor(x, "x", "norm");
   const norm2 = normImpl(x, ord, axis);
@@ -6724,13 +6724,13 @@ function normImpl(x, p, axis = null) {
 }
 var norm = /* @__PURE__ */ op({ norm_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/euclidean_norm.js
+// @tensorflow/tfjs-core/dist/ops/euclidean_norm.js
 function euclideanNorm_(x, axis = null, keepDims = false) {
   return norm(x, "euclidean", axis, keepDims);
 }
 var euclideanNorm = /* @__PURE__ */ op({ euclideanNorm_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/expand_dims.js
+// @tensorflow/tfjs-core/dist/ops/expand_dims.js
 function expandDims_(x, axis = 0) {
   const $x = convertToTensor(x, "x", "expandDims", "string_or_numeric");
   assert(axis <= $x.rank, () => "Axis must be <= rank of the tensor");
@@ -6740,7 +6740,7 @@ function expandDims_(x, axis = 0) {
 }
 var expandDims = /* @__PURE__ */ op({ expandDims_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/expm1.js
+// @tensorflow/tfjs-core/dist/ops/expm1.js
 function expm1_(x) {
   const $x = convertToTensor(x, "x", "expm1");
   const inputs = { x: $x };
@@ -6748,7 +6748,7 @@ function expm1_(x) {
 }
 var expm1 = /* @__PURE__ */ op({ expm1_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/gather.js
+// @tensorflow/tfjs-core/dist/ops/gather.js
 function gather_(x, indices, axis = 0, batchDims = 0) {
   const $x = convertToTensor(x, "x", "gather");
   const $indices = convertToTensor(indices, "indices", "gather", "int32");
@@ -6758,7 +6758,7 @@ function gather_(x, indices, axis = 0, batchDims = 0) {
 }
 var gather = /* @__PURE__ */ op({ gather_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/is_finite.js
+// @tensorflow/tfjs-core/dist/ops/is_finite.js
 function isFinite_(x) {
   const $x = convertToTensor(x, "x", "isFinite");
   const inputs = { x: $x };
@@ -6766,7 +6766,7 @@ function isFinite_(x) {
 }
 var isFinite2 = /* @__PURE__ */ op({ isFinite_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/is_inf.js
+// @tensorflow/tfjs-core/dist/ops/is_inf.js
 function isInf_(x) {
   const $x = convertToTensor(x, "x", "isInf");
   const inputs = { x: $x };
@@ -6774,7 +6774,7 @@ function isInf_(x) {
 }
 var isInf = /* @__PURE__ */ op({ isInf_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/is_nan.js
+// @tensorflow/tfjs-core/dist/ops/is_nan.js
 function isNaN_(x) {
   const $x = convertToTensor(x, "x", "isNaN");
   const inputs = { x: $x };
@@ -6782,7 +6782,7 @@ function isNaN_(x) {
 }
 var isNaN2 = /* @__PURE__ */ op({ isNaN_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/leaky_relu.js
+// @tensorflow/tfjs-core/dist/ops/leaky_relu.js
 function leakyRelu_(x, alpha = 0.2) {
   const $x = convertToTensor(x, "x", "leakyRelu");
   const inputs = { x: $x };
@@ -6791,7 +6791,7 @@ function leakyRelu_(x, alpha = 0.2) {
 }
 var leakyRelu = /* @__PURE__ */ op({ leakyRelu_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/local_response_normalization.js
+// @tensorflow/tfjs-core/dist/ops/local_response_normalization.js
 function localResponseNormalization_(x, depthRadius = 5, bias = 1, alpha = 1, beta = 0.5) {
   const $x = convertToTensor(x, "x", "localResponseNormalization");
   assert($x.rank === 4 || $x.rank === 3, () => `Error in localResponseNormalization: x must be rank 3 or 4 but got
@@ -6814,7 +6814,7 @@ function localResponseNormalization_(x, depthRadius = 5, bias = 1, alpha = 1, be
 }
 var localResponseNormalization = /* @__PURE__ */ op({ localResponseNormalization_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/log1p.js
+// @tensorflow/tfjs-core/dist/ops/log1p.js
 function log1p_(x) {
   const $x = convertToTensor(x, "x", "log1p");
   const inputs = { x: $x };
@@ -6822,12 +6822,12 @@ function log1p_(x) {
 }
 var log1p = /* @__PURE__ */ op({ log1p_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients.js
+// @tensorflow/tfjs-core/dist/gradients.js
 function customGrad(f) {
   return ENGINE.customGrad(f);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/softplus.js
+// @tensorflow/tfjs-core/dist/ops/softplus.js
 function softplus_(x) {
   const $x = convertToTensor(x, "x", "softplus");
   const inputs = { x: $x };
@@ -6835,7 +6835,7 @@ function softplus_(x) {
 }
 var softplus = /* @__PURE__ */ op({ softplus_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/log_sigmoid.js
+// @tensorflow/tfjs-core/dist/ops/log_sigmoid.js
 function logSigmoid_(x) {
   const $x = convertToTensor(x, "x", "logSigmoid");
   const customOp = customGrad((x2) => {
@@ -6850,7 +6850,7 @@ function logSigmoid_(x) {
 }
 var logSigmoid = /* @__PURE__ */ op({ logSigmoid_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/log_softmax.js
+// @tensorflow/tfjs-core/dist/ops/log_softmax.js
 function logSoftmax_(logits, axis = -1) {
   const $logits = convertToTensor(logits, "logits", "logSoftmax");
   if (axis === -1) {
@@ -6877,7 +6877,7 @@ function logSoftmax_(logits, axis = -1) {
 }
 var logSoftmax = /* @__PURE__ */ op({ logSoftmax_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/log_sum_exp.js
+// @tensorflow/tfjs-core/dist/ops/log_sum_exp.js
 function logSumExp_(x, axis = null, keepDims = false) {
   const $x = convertToTensor(x, "x", "logSumExp");
   const axes = parseAxisParam(axis, $x.shape);
@@ -6900,7 +6900,7 @@ function logSumExp_(x, axis = null, keepDims = false) {
 }
 var logSumExp = /* @__PURE__ */ op({ logSumExp_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/logical_not.js
+// @tensorflow/tfjs-core/dist/ops/logical_not.js
 function logicalNot_(x) {
   const $x = convertToTensor(x, "x", "logicalNot", "bool");
   const inputs = { x: $x };
@@ -6908,7 +6908,7 @@ function logicalNot_(x) {
 }
 var logicalNot = /* @__PURE__ */ op({ logicalNot_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/logical_or.js
+// @tensorflow/tfjs-core/dist/ops/logical_or.js
 function logicalOr_(a, b) {
   const $a = convertToTensor(a, "a", "logicalOr", "bool");
   const $b = convertToTensor(b, "b", "logicalOr", "bool");
@@ -6918,7 +6918,7 @@ function logicalOr_(a, b) {
 }
 var logicalOr = /* @__PURE__ */ op({ logicalOr_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/logical_xor.js
+// @tensorflow/tfjs-core/dist/ops/logical_xor.js
 function logicalXor_(a, b) {
   const $a = convertToTensor(a, "a", "logicalXor", "bool");
   const $b = convertToTensor(b, "b", "logicalXor", "bool");
@@ -6927,7 +6927,7 @@ function logicalXor_(a, b) {
 }
 var logicalXor = /* @__PURE__ */ op({ logicalXor_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/max_pool.js
+// @tensorflow/tfjs-core/dist/ops/max_pool.js
 function maxPool_(x, filterSize, strides, pad2, dimRoundingMode) {
   const $x = convertToTensor(x, "x", "maxPool");
   const dilations = 1;
@@ -6950,7 +6950,7 @@ function maxPool_(x, filterSize, strides, pad2, dimRoundingMode) {
 }
 var maxPool = /* @__PURE__ */ op({ maxPool_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/maximum.js
+// @tensorflow/tfjs-core/dist/ops/maximum.js
 function maximum_(a, b) {
   let $a = convertToTensor(a, "a", "maximum");
   let $b = convertToTensor(b, "b", "maximum");
@@ -6965,7 +6965,7 @@ function maximum_(a, b) {
 }
 var maximum = /* @__PURE__ */ op({ maximum_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/mean.js
+// @tensorflow/tfjs-core/dist/ops/mean.js
 function mean_(x, axis = null, keepDims = false) {
   const $x = convertToTensor(x, "x", "mean");
   const inputs = { x: $x };
@@ -6974,7 +6974,7 @@ function mean_(x, axis = null, keepDims = false) {
 }
 var mean = /* @__PURE__ */ op({ mean_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/minimum.js
+// @tensorflow/tfjs-core/dist/ops/minimum.js
 function minimum_(a, b) {
   let $a = convertToTensor(a, "a", "minimum");
   let $b = convertToTensor(b, "b", "minimum");
@@ -6989,7 +6989,7 @@ function minimum_(a, b) {
 }
 var minimum = /* @__PURE__ */ op({ minimum_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/mirror_pad.js
+// @tensorflow/tfjs-core/dist/ops/mirror_pad.js
 function mirrorPad_(x, paddings, mode) {
   assert(mode === "reflect" || mode === "symmetric", () => `Invalid mode. Mode must be either reflect or symmetric. Got ${mode}.`);
   const $x = convertToTensor(x, "x", "mirrorPad");
@@ -7008,7 +7008,7 @@ function mirrorPad_(x, paddings, mode) {
 }
 var mirrorPad = /* @__PURE__ */ op({ mirrorPad_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/mod.js
+// @tensorflow/tfjs-core/dist/ops/mod.js
 function mod_(a, b) {
   let $a = convertToTensor(a, "a", "mod");
   let $b = convertToTensor(b, "b", "mod");
@@ -7018,7 +7018,7 @@ function mod_(a, b) {
 }
 var mod = /* @__PURE__ */ op({ mod_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/not_equal.js
+// @tensorflow/tfjs-core/dist/ops/not_equal.js
 function notEqual_(a, b) {
   let $a = convertToTensor(a, "a", "notEqual", "string_or_numeric");
   let $b = convertToTensor(b, "b", "notEqual", "string_or_numeric");
@@ -7029,7 +7029,7 @@ function notEqual_(a, b) {
 }
 var notEqual = /* @__PURE__ */ op({ notEqual_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/ones_like.js
+// @tensorflow/tfjs-core/dist/ops/ones_like.js
 function onesLike_(x) {
   const $x = convertToTensor(x, "x", "onesLike");
   const inputs = { x: $x };
@@ -7037,7 +7037,7 @@ function onesLike_(x) {
 }
 var onesLike = /* @__PURE__ */ op({ onesLike_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/pad.js
+// @tensorflow/tfjs-core/dist/ops/pad.js
 function pad_(x, paddings, constantValue = 0) {
   const $x = convertToTensor(x, "x", "pad");
   if ($x.rank === 0) {
@@ -7049,7 +7049,7 @@ function pad_(x, paddings, constantValue = 0) {
 }
 var pad = /* @__PURE__ */ op({ pad_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/pool.js
+// @tensorflow/tfjs-core/dist/ops/pool.js
 function pool_(input, windowShape, poolingType, pad2, dilations, strides, dimRoundingMode) {
   if (dilations == null) {
     dilations = [1, 1];
@@ -7111,7 +7111,7 @@ function withSpaceToBatchBasePaddings(filterShape, dilation) {
 }
 var pool = /* @__PURE__ */ op({ pool_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/prelu.js
+// @tensorflow/tfjs-core/dist/ops/prelu.js
 function prelu_(x, alpha) {
   const $x = convertToTensor(x, "x", "prelu");
   const $alpha = convertToTensor(alpha, "alpha", "prelu");
@@ -7120,7 +7120,7 @@ function prelu_(x, alpha) {
 }
 var prelu = /* @__PURE__ */ op({ prelu_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/prod.js
+// @tensorflow/tfjs-core/dist/ops/prod.js
 function prod_(x, axis = null, keepDims = false) {
   let $x = convertToTensor(x, "x", "prod");
   if ($x.dtype === "bool") {
@@ -7132,7 +7132,7 @@ function prod_(x, axis = null, keepDims = false) {
 }
 var prod = /* @__PURE__ */ op({ prod_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/reciprocal.js
+// @tensorflow/tfjs-core/dist/ops/reciprocal.js
 function reciprocal_(x) {
   const $x = convertToTensor(x, "x", "reciprocal");
   const inputs = { x: $x };
@@ -7140,7 +7140,7 @@ function reciprocal_(x) {
 }
 var reciprocal = /* @__PURE__ */ op({ reciprocal_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/relu.js
+// @tensorflow/tfjs-core/dist/ops/relu.js
 function relu_(x) {
   const $x = convertToTensor(x, "x", "relu");
   const inputs = { x: $x };
@@ -7148,7 +7148,7 @@ function relu_(x) {
 }
 var relu = /* @__PURE__ */ op({ relu_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/relu6.js
+// @tensorflow/tfjs-core/dist/ops/relu6.js
 function relu6_(x) {
   const $x = convertToTensor(x, "x", "relu6");
   const inputs = { x: $x };
@@ -7156,7 +7156,7 @@ function relu6_(x) {
 }
 var relu6 = /* @__PURE__ */ op({ relu6_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/reverse.js
+// @tensorflow/tfjs-core/dist/ops/reverse.js
 function reverse_(x, axis) {
   const $x = convertToTensor(x, "x", "reverse");
   const inputs = { x: $x };
@@ -7165,7 +7165,7 @@ function reverse_(x, axis) {
 }
 var reverse = /* @__PURE__ */ op({ reverse_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/round.js
+// @tensorflow/tfjs-core/dist/ops/round.js
 function round_(x) {
   const $x = convertToTensor(x, "x", "round");
   const inputs = { x: $x };
@@ -7173,7 +7173,7 @@ function round_(x) {
 }
 var round2 = /* @__PURE__ */ op({ round_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/selu.js
+// @tensorflow/tfjs-core/dist/ops/selu.js
 function selu_(x) {
   const $x = convertToTensor(x, "x", "selu");
   const inputs = { x: $x };
@@ -7181,7 +7181,7 @@ function selu_(x) {
 }
 var selu = /* @__PURE__ */ op({ selu_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/separable_conv2d.js
+// @tensorflow/tfjs-core/dist/ops/separable_conv2d.js
 function separableConv2d_(x, depthwiseFilter, pointwiseFilter, strides, pad2, dilation = [1, 1], dataFormat = "NHWC") {
   const $x = convertToTensor(x, "x", "separableConv2d");
   const $depthwiseFilter = convertToTensor(depthwiseFilter, "depthwiseFilter", "separableConv2d");
@@ -7213,7 +7213,7 @@ function separableConv2d_(x, depthwiseFilter, pointwiseFilter, strides, pad2, di
 }
 var separableConv2d = /* @__PURE__ */ op({ separableConv2d_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sign.js
+// @tensorflow/tfjs-core/dist/ops/sign.js
 function sign_(x) {
   const $x = convertToTensor(x, "x", "sign");
   const inputs = { x: $x };
@@ -7221,7 +7221,7 @@ function sign_(x) {
 }
 var sign = /* @__PURE__ */ op({ sign_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/softmax.js
+// @tensorflow/tfjs-core/dist/ops/softmax.js
 function softmax_(logits, dim = -1) {
   const $logits = convertToTensor(logits, "logits", "softmax", "float32");
   if (dim === -1) {
@@ -7236,7 +7236,7 @@ function softmax_(logits, dim = -1) {
 }
 var softmax = /* @__PURE__ */ op({ softmax_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/spectral/fft.js
+// @tensorflow/tfjs-core/dist/ops/spectral/fft.js
 function fft_(input) {
   assert(input.dtype === "complex64", () => `The dtype for tf.spectral.fft() must be complex64 but got ${input.dtype}.`);
   const inputs = { input };
@@ -7244,7 +7244,7 @@ function fft_(input) {
 }
 var fft = /* @__PURE__ */ op({ fft_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/spectral/ifft.js
+// @tensorflow/tfjs-core/dist/ops/spectral/ifft.js
 function ifft_(input) {
   assert(input.dtype === "complex64", () => `The dtype for tf.spectral.ifft() must be complex64 but got ${input.dtype}.`);
   const inputs = { input };
@@ -7252,7 +7252,7 @@ function ifft_(input) {
 }
 var ifft = /* @__PURE__ */ op({ ifft_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/spectral/irfft.js
+// @tensorflow/tfjs-core/dist/ops/spectral/irfft.js
 function irfft_(input) {
   const innerDimensionSize = input.shape[input.shape.length - 1];
   const batch = input.size / innerDimensionSize;
@@ -7282,7 +7282,7 @@ function irfft_(input) {
 }
 var irfft = /* @__PURE__ */ op({ irfft_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/spectral/rfft.js
+// @tensorflow/tfjs-core/dist/ops/spectral/rfft.js
 function rfft_(input, fftLength) {
   assert(input.dtype === "float32", () => `The dtype for rfft() must be real value but got ${input.dtype}`);
   let innerDimensionSize = input.shape[input.shape.length - 1];
@@ -7316,7 +7316,7 @@ function rfft_(input, fftLength) {
 }
 var rfft = /* @__PURE__ */ op({ rfft_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/squared_difference.js
+// @tensorflow/tfjs-core/dist/ops/squared_difference.js
 function squaredDifference_(a, b) {
   let $a = convertToTensor(a, "a", "squaredDifference");
   let $b = convertToTensor(b, "b", "squaredDifference");
@@ -7328,14 +7328,14 @@ function squaredDifference_(a, b) {
 }
 var squaredDifference = /* @__PURE__ */ op({ squaredDifference_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/squeeze.js
+// @tensorflow/tfjs-core/dist/ops/squeeze.js
 function squeeze_(x, axis) {
   const $x = convertToTensor(x, "x", "squeeze", "string_or_numeric");
   return reshape($x, squeezeShape($x.shape, axis).newShape);
 }
 var squeeze = /* @__PURE__ */ op({ squeeze_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/strided_slice.js
+// @tensorflow/tfjs-core/dist/ops/strided_slice.js
 function stridedSlice_(x, begin, end, strides, beginMask = 0, endMask = 0, ellipsisMask = 0, newAxisMask = 0, shrinkAxisMask = 0) {
   const $x = convertToTensor(x, "x", "stridedSlice", "string_or_numeric");
   const inputs = { x: $x };
@@ -7353,7 +7353,7 @@ function stridedSlice_(x, begin, end, strides, beginMask = 0, endMask = 0, ellip
 }
 var stridedSlice = /* @__PURE__ */ op({ stridedSlice_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/tan.js
+// @tensorflow/tfjs-core/dist/ops/tan.js
 function tan_(x) {
   const $x = convertToTensor(x, "x", "tan", "float32");
   const inputs = { x: $x };
@@ -7361,7 +7361,7 @@ function tan_(x) {
 }
 var tan = /* @__PURE__ */ op({ tan_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/topk.js
+// @tensorflow/tfjs-core/dist/ops/topk.js
 function topk_(x, k = 1, sorted = true) {
   const $x = convertToTensor(x, "x", "topk");
   if ($x.rank === 0) {
@@ -7381,7 +7381,7 @@ function topk_(x, k = 1, sorted = true) {
 }
 var topk = /* @__PURE__ */ op({ topk_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/unique.js
+// @tensorflow/tfjs-core/dist/ops/unique.js
 function unique_(x, axis = 0) {
   const $x = convertToTensor(x, "x", "unique", "string_or_numeric");
   assert($x.rank > 0, () => "The input tensor must be at least 1D");
@@ -7392,7 +7392,7 @@ function unique_(x, axis = 0) {
 }
 var unique = /* @__PURE__ */ op({ unique_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/fused_util.js
+// @tensorflow/tfjs-core/dist/ops/fused_util.js
 function getFusedDyActivation(dy, y, activation) {
   if (activation == null || activation === "linear") {
     return dy;
@@ -7433,7 +7433,7 @@ var shouldFuse = (gradientDepth, activation) => {
   return !gradientMode || activation === "linear";
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/image/resize_bilinear.js
+// @tensorflow/tfjs-core/dist/ops/image/resize_bilinear.js
 function resizeBilinear_(images, size, alignCorners = false, halfPixelCenters = false) {
   const $images = convertToTensor(images, "images", "resizeBilinear");
   assert($images.rank === 3 || $images.rank === 4, () => `Error in resizeBilinear: x must be rank 3 or 4, but got rank ${$images.rank}.`);
@@ -7456,7 +7456,7 @@ function resizeBilinear_(images, size, alignCorners = false, halfPixelCenters = 
 }
 var resizeBilinear = /* @__PURE__ */ op({ resizeBilinear_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/image/resize_nearest_neighbor.js
+// @tensorflow/tfjs-core/dist/ops/image/resize_nearest_neighbor.js
 function resizeNearestNeighbor_(images, size, alignCorners = false, halfPixelCenters = false) {
   const $images = convertToTensor(images, "images", "resizeNearestNeighbor");
   assert($images.rank === 3 || $images.rank === 4, () => `Error in resizeNearestNeighbor: x must be rank 3 or 4, but got rank ${$images.rank}.`);
@@ -7480,7 +7480,7 @@ function resizeNearestNeighbor_(images, size, alignCorners = false, halfPixelCen
 }
 var resizeNearestNeighbor = /* @__PURE__ */ op({ resizeNearestNeighbor_ });
 
-// node_modules/@tensorflow/tfjs-core/dist/backends/backend_util.js
+// @tensorflow/tfjs-core/dist/backends/backend_util.js
 var backend_util_exports = {};
 __export(backend_util_exports, {
   ERF_A1: () => ERF_A1,
@@ -7571,7 +7571,7 @@ __export(backend_util_exports, {
   warn: () => warn
 });
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/concat_util.js
+// @tensorflow/tfjs-core/dist/ops/concat_util.js
 function assertParamsConsistent(shapes, axis) {
   const rank = shapes[0].length;
   shapes.forEach((shape, i) => {
@@ -7593,7 +7593,7 @@ function computeOutShape2(shapes, axis) {
   return outputShape;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/ragged_to_dense_util.js
+// @tensorflow/tfjs-core/dist/ops/ragged_to_dense_util.js
 var RowPartitionType;
 (function(RowPartitionType2) {
   RowPartitionType2[RowPartitionType2["FIRST_DIM_SIZE"] = 0] = "FIRST_DIM_SIZE";
@@ -7683,7 +7683,7 @@ function validateDefaultValueShape(defaultValueShape, valueShape) {
   }
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/reduce_util.js
+// @tensorflow/tfjs-core/dist/ops/reduce_util.js
 var PARALLELIZE_THRESHOLD = 30;
 function computeOptimalWindowSize(inSize) {
   if (inSize <= PARALLELIZE_THRESHOLD) {
@@ -7692,14 +7692,14 @@ function computeOptimalWindowSize(inSize) {
   return nearestDivisor(inSize, Math.floor(Math.sqrt(inSize)));
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/rotate_util.js
+// @tensorflow/tfjs-core/dist/ops/rotate_util.js
 function getImageCenter(center, imageHeight, imageWidth) {
   const centerX = imageWidth * (typeof center === "number" ? center : center[0]);
   const centerY = imageHeight * (typeof center === "number" ? center : center[1]);
   return [centerX, centerY];
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/array_ops_util.js
+// @tensorflow/tfjs-core/dist/ops/array_ops_util.js
 function getReshaped(inputShape, blockShape, prod2, batchToSpace = true) {
   let reshaped = [];
   if (batchToSpace) {
@@ -7779,11 +7779,11 @@ function getSliceSize(uncroppedShape, crops, blockShape) {
   return sliceSize;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/selu_util.js
+// @tensorflow/tfjs-core/dist/ops/selu_util.js
 var SELU_SCALEALPHA = 1.7580993408473768;
 var SELU_SCALE = 1.0507009873554805;
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/erf_util.js
+// @tensorflow/tfjs-core/dist/ops/erf_util.js
 var ERF_P = 0.3275911;
 var ERF_A1 = 0.254829592;
 var ERF_A2 = -0.284496736;
@@ -7791,7 +7791,7 @@ var ERF_A3 = 1.421413741;
 var ERF_A4 = -1.453152027;
 var ERF_A5 = 1.061405429;
 
-// node_modules/@tensorflow/tfjs-core/dist/backends/complex_util.js
+// @tensorflow/tfjs-core/dist/backends/complex_util.js
 function mergeRealAndImagArrays(real2, imag2) {
   if (real2.length !== imag2.length) {
     throw new Error(`Cannot merge real and imag arrays of different lengths. real:${real2.length}, imag: ${imag2.length}.`);
@@ -7858,7 +7858,7 @@ function exponent(k, n, inverse) {
   return { real: real2, imag: imag2 };
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/backends/einsum_util.js
+// @tensorflow/tfjs-core/dist/backends/einsum_util.js
 var ARROW = "->";
 var ARROW_REGEX = /->/g;
 var COMMA = ",";
@@ -7980,7 +7980,7 @@ function findTermsWithDim(idDims, dim) {
   return termIndices;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/split_util.js
+// @tensorflow/tfjs-core/dist/ops/split_util.js
 function prepareSplitSize(x, numOrSizeSplits, axis = 0) {
   let splitSizes = [];
   if (typeof numOrSizeSplits === "number") {
@@ -8005,7 +8005,7 @@ function prepareSplitSize(x, numOrSizeSplits, axis = 0) {
   return splitSizes;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sparse/sparse_fill_empty_rows_util.js
+// @tensorflow/tfjs-core/dist/ops/sparse/sparse_fill_empty_rows_util.js
 function getSparseFillEmptyRowsIndicesDenseShapeMismatch(indicesLength) {
   return `Received SparseTensor with denseShape[0] = 0 but
   indices.shape[0] = ${indicesLength}`;
@@ -8017,7 +8017,7 @@ function getSparseFillEmptyRowsOutOfRangeIndexErrorMessage(index, value, limit) 
   return `indices(${index}, 0) is invalid: ${value} >= ${limit}`;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sparse/sparse_reshape_util.js
+// @tensorflow/tfjs-core/dist/ops/sparse/sparse_reshape_util.js
 function getSparseReshapeMultipleNegativeOneOutputDimErrorMessage(dim1, dim2) {
   return `only one output dimension may be -1, not both ${dim1} and ${dim2}`;
 }
@@ -8039,7 +8039,7 @@ function getSparseReshapeInputOutputMismatchErrorMessage(inputShape, outputShape
   return `Input to reshape is a tensor with ${inputSize} dense values, but the requested shape has ${outputSize}. inputShape=${inputShape} outputShape=${outputShape}`;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/sparse/sparse_segment_reduction_util.js
+// @tensorflow/tfjs-core/dist/ops/sparse/sparse_segment_reduction_util.js
 function getSparseSegmentReductionNegativeSegmentIdsErrorMessage() {
   return `segment ids must be >= 0`;
 }
@@ -8053,7 +8053,7 @@ function getSparseSegmentReductionIndicesOutOfRangeErrorMessage(index, indexValu
   return `Bad: indices[${index}] == ${indexValue} out of range [0, ${inputRows})`;
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/ops/segment_util.js
+// @tensorflow/tfjs-core/dist/ops/segment_util.js
 var segment_util_exports = {};
 __export(segment_util_exports, {
   collectGatherOpShapeInfo: () => collectGatherOpShapeInfo,
@@ -8136,7 +8136,7 @@ function collectGatherOpShapeInfo(x, indices, axis, batchDims) {
   return { batchSize, sliceSize, outerSize, dimSize, outputShape };
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/backends/backend_util.js
+// @tensorflow/tfjs-core/dist/backends/backend_util.js
 function fromUint8ToStringArray(vals) {
   try {
     return vals.map((val) => decodeString(val));
@@ -8148,7 +8148,7 @@ function fromStringArrayToUint8(strings) {
   return strings.map((s) => encodeString(s));
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Prod_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Prod_grad.js
 function prodGradFn_(x, dy, axis) {
   const expandedYShape = x.shape.slice();
   expandedYShape[axis] = 1;
@@ -8197,7 +8197,7 @@ var prodGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/RealDiv_grad.js
+// @tensorflow/tfjs-core/dist/gradients/RealDiv_grad.js
 var divGradConfig = {
   kernelName: RealDiv,
   inputsToSave: ["a", "b"],
@@ -8225,7 +8225,7 @@ var divGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Reciprocal_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Reciprocal_grad.js
 var reciprocalGradConfig = {
   kernelName: Reciprocal,
   inputsToSave: ["x"],
@@ -8235,7 +8235,7 @@ var reciprocalGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Relu6_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Relu6_grad.js
 var relu6GradConfig = {
   kernelName: Relu6,
   inputsToSave: ["x"],
@@ -8246,7 +8246,7 @@ var relu6GradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Relu_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Relu_grad.js
 var reluGradConfig = {
   kernelName: Relu,
   inputsToSave: ["x"],
@@ -8256,7 +8256,7 @@ var reluGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Reshape_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Reshape_grad.js
 var reshapeGradConfig = {
   kernelName: Reshape,
   inputsToSave: ["x"],
@@ -8266,7 +8266,7 @@ var reshapeGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ResizeBilinear_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ResizeBilinear_grad.js
 var resizeBilinearGradConfig = {
   kernelName: ResizeBilinear,
   inputsToSave: ["images"],
@@ -8281,7 +8281,7 @@ var resizeBilinearGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ResizeNearestNeighbor_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ResizeNearestNeighbor_grad.js
 var resizeNearestNeighborGradConfig = {
   kernelName: ResizeNearestNeighbor,
   inputsToSave: ["images"],
@@ -8296,7 +8296,7 @@ var resizeNearestNeighborGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Reverse_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Reverse_grad.js
 var reverseGradConfig = {
   kernelName: Reverse,
   gradFunc: (dy, saved, attrs) => {
@@ -8306,7 +8306,7 @@ var reverseGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Round_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Round_grad.js
 var roundGradConfig = {
   kernelName: Round,
   gradFunc: (dy) => {
@@ -8314,7 +8314,7 @@ var roundGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Rsqrt_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Rsqrt_grad.js
 var rsqrtGradConfig = {
   kernelName: Rsqrt,
   inputsToSave: ["x"],
@@ -8324,7 +8324,7 @@ var rsqrtGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Select_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Select_grad.js
 var selectGradConfig = {
   kernelName: Select,
   inputsToSave: ["condition"],
@@ -8340,7 +8340,7 @@ var selectGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Selu_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Selu_grad.js
 var seluGradConfig = {
   kernelName: Selu,
   inputsToSave: ["x"],
@@ -8359,7 +8359,7 @@ var seluGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Sigmoid_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Sigmoid_grad.js
 var sigmoidGradConfig = {
   kernelName: Sigmoid,
   outputsToSave: [true],
@@ -8369,7 +8369,7 @@ var sigmoidGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Sign_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Sign_grad.js
 var signGradConfig = {
   kernelName: Sign,
   gradFunc: (dy) => {
@@ -8377,7 +8377,7 @@ var signGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Sin_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Sin_grad.js
 var sinGradConfig = {
   kernelName: Sin,
   inputsToSave: ["x"],
@@ -8387,7 +8387,7 @@ var sinGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Sinh_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Sinh_grad.js
 var sinhGradConfig = {
   kernelName: Sinh,
   inputsToSave: ["x"],
@@ -8397,7 +8397,7 @@ var sinhGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Slice_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Slice_grad.js
 var sliceGradConfig = {
   kernelName: Slice,
   inputsToSave: ["x"],
@@ -8414,7 +8414,7 @@ var sliceGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Softmax_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Softmax_grad.js
 var softmaxGradConfig = {
   kernelName: Softmax,
   outputsToSave: [true],
@@ -8429,7 +8429,7 @@ var softmaxGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Softplus_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Softplus_grad.js
 var softplusGradConfig = {
   kernelName: Softplus,
   inputsToSave: ["x"],
@@ -8439,7 +8439,7 @@ var softplusGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/SpaceToBatchND_grad.js
+// @tensorflow/tfjs-core/dist/gradients/SpaceToBatchND_grad.js
 var spaceToBatchNDGradConfig = {
   kernelName: SpaceToBatchND,
   gradFunc: (dy, saved, attrs) => {
@@ -8448,7 +8448,7 @@ var spaceToBatchNDGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/SplitV_grad.js
+// @tensorflow/tfjs-core/dist/gradients/SplitV_grad.js
 var splitVGradConfig = {
   kernelName: SplitV,
   gradFunc: (dy, saved, attrs) => {
@@ -8457,7 +8457,7 @@ var splitVGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Sqrt_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Sqrt_grad.js
 var sqrtGradConfig = {
   kernelName: Sqrt,
   inputsToSave: ["x"],
@@ -8467,7 +8467,7 @@ var sqrtGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Square_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Square_grad.js
 var squareGradConfig = {
   kernelName: Square,
   inputsToSave: ["x"],
@@ -8477,7 +8477,7 @@ var squareGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/SquaredDifference_grad.js
+// @tensorflow/tfjs-core/dist/gradients/SquaredDifference_grad.js
 var squaredDifferenceGradConfig = {
   kernelName: SquaredDifference,
   inputsToSave: ["a", "b"],
@@ -8490,7 +8490,7 @@ var squaredDifferenceGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Step_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Step_grad.js
 var stepGradConfig = {
   kernelName: Step,
   gradFunc: (dy) => {
@@ -8498,7 +8498,7 @@ var stepGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Sub_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Sub_grad.js
 var subGradConfig = {
   kernelName: Sub,
   inputsToSave: ["a", "b"],
@@ -8525,7 +8525,7 @@ var subGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Sum_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Sum_grad.js
 var sumGradConfig = {
   kernelName: Sum,
   inputsToSave: ["x"],
@@ -8543,7 +8543,7 @@ var sumGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Tan_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Tan_grad.js
 var tanGradConfig = {
   kernelName: Tan,
   inputsToSave: ["x"],
@@ -8553,7 +8553,7 @@ var tanGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Tanh_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Tanh_grad.js
 var tanhGradConfig = {
   kernelName: Tanh,
   outputsToSave: [true],
@@ -8563,7 +8563,7 @@ var tanhGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Tile_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Tile_grad.js
 var tileGradConfig = {
   kernelName: Tile,
   inputsToSave: ["x"],
@@ -8617,7 +8617,7 @@ var tileGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Transpose_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Transpose_grad.js
 var transposeGradConfig = {
   kernelName: Transpose,
   gradFunc: (dy, saved, attrs) => {
@@ -8628,7 +8628,7 @@ var transposeGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/Unpack_grad.js
+// @tensorflow/tfjs-core/dist/gradients/Unpack_grad.js
 var unpackGradConfig = {
   kernelName: Unpack,
   gradFunc: (dy, saved, attrs) => {
@@ -8638,7 +8638,7 @@ var unpackGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/UnsortedSegmentSum_grad.js
+// @tensorflow/tfjs-core/dist/gradients/UnsortedSegmentSum_grad.js
 var unsortedSegmentSumGradConfig = {
   kernelName: UnsortedSegmentSum,
   inputsToSave: ["segmentIds"],
@@ -8663,7 +8663,7 @@ function gatherDropNegatives(x, indices) {
   return where(isPositive, gathered, zeroSlice);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/gradients/ZerosLike_grad.js
+// @tensorflow/tfjs-core/dist/gradients/ZerosLike_grad.js
 var zerosLikeGradConfig = {
   kernelName: ZerosLike,
   gradFunc: (dy) => {
@@ -8671,7 +8671,7 @@ var zerosLikeGradConfig = {
   }
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/register_all_gradients.js
+// @tensorflow/tfjs-core/dist/register_all_gradients.js
 var gradConfigs = [
   absGradConfig,
   acosGradConfig,
@@ -8783,170 +8783,170 @@ for (const gradientConfig of gradConfigs) {
   registerGradient(gradientConfig);
 }
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/abs.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/abs.js
 getGlobalTensorClass().prototype.abs = function() {
   this.throwIfDisposed();
   return abs(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/acos.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/acos.js
 getGlobalTensorClass().prototype.acos = function() {
   this.throwIfDisposed();
   return acos(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/acosh.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/acosh.js
 getGlobalTensorClass().prototype.acosh = function() {
   this.throwIfDisposed();
   return acosh(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/add.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/add.js
 getGlobalTensorClass().prototype.add = function(b) {
   this.throwIfDisposed();
   return add2(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/all.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/all.js
 getGlobalTensorClass().prototype.all = function(axis, keepDims) {
   this.throwIfDisposed();
   return all(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/any.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/any.js
 getGlobalTensorClass().prototype.any = function(axis, keepDims) {
   this.throwIfDisposed();
   return any(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/arg_max.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/arg_max.js
 getGlobalTensorClass().prototype.argMax = function(axis) {
   this.throwIfDisposed();
   return argMax(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/arg_min.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/arg_min.js
 getGlobalTensorClass().prototype.argMin = function(axis) {
   this.throwIfDisposed();
   return argMin(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/as_scalar.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/as_scalar.js
 getGlobalTensorClass().prototype.asScalar = function() {
   this.throwIfDisposed();
   assert(this.size === 1, () => "The array must have only 1 element.");
   return reshape(this, []);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/as_type.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/as_type.js
 getGlobalTensorClass().prototype.asType = function(dtype) {
   this.throwIfDisposed();
   return cast(this, dtype);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/as1d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/as1d.js
 getGlobalTensorClass().prototype.as1D = function() {
   this.throwIfDisposed();
   return reshape(this, [this.size]);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/as2d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/as2d.js
 getGlobalTensorClass().prototype.as2D = function(rows, columns) {
   this.throwIfDisposed();
   return reshape(this, [rows, columns]);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/as3d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/as3d.js
 getGlobalTensorClass().prototype.as3D = function(rows, columns, depth) {
   this.throwIfDisposed();
   return reshape(this, [rows, columns, depth]);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/as4d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/as4d.js
 getGlobalTensorClass().prototype.as4D = function(rows, columns, depth, depth2) {
   this.throwIfDisposed();
   return reshape(this, [rows, columns, depth, depth2]);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/as5d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/as5d.js
 getGlobalTensorClass().prototype.as5D = function(rows, columns, depth, depth2, depth3) {
   this.throwIfDisposed();
   return reshape(this, [rows, columns, depth, depth2, depth3]);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/asin.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/asin.js
 getGlobalTensorClass().prototype.asin = function() {
   this.throwIfDisposed();
   return asin(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/asinh.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/asinh.js
 getGlobalTensorClass().prototype.asinh = function() {
   this.throwIfDisposed();
   return asinh(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/atan.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/atan.js
 getGlobalTensorClass().prototype.atan = function() {
   this.throwIfDisposed();
   return atan(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/atan2.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/atan2.js
 getGlobalTensorClass().prototype.atan2 = function(b) {
   this.throwIfDisposed();
   return atan2(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/atanh.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/atanh.js
 getGlobalTensorClass().prototype.atanh = function() {
   this.throwIfDisposed();
   return atanh(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/avg_pool.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/avg_pool.js
 getGlobalTensorClass().prototype.avgPool = function(filterSize, strides, pad2, dimRoundingMode) {
   this.throwIfDisposed();
   return avgPool(this, filterSize, strides, pad2, dimRoundingMode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/batch_to_space_nd.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/batch_to_space_nd.js
 getGlobalTensorClass().prototype.batchToSpaceND = function(blockShape, crops) {
   this.throwIfDisposed();
   return batchToSpaceND(this, blockShape, crops);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/batchnorm.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/batchnorm.js
 getGlobalTensorClass().prototype.batchNorm = function(mean2, variance, offset, scale, varianceEpsilon) {
   this.throwIfDisposed();
   return batchNorm(this, mean2, variance, offset, scale, varianceEpsilon);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/broadcast_to.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/broadcast_to.js
 getGlobalTensorClass().prototype.broadcastTo = function(shape) {
   this.throwIfDisposed();
   return broadcastTo(this, shape);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/cast.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/cast.js
 getGlobalTensorClass().prototype.cast = function(dtype) {
   this.throwIfDisposed();
   return cast(this, dtype);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/ceil.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/ceil.js
 getGlobalTensorClass().prototype.ceil = function() {
   this.throwIfDisposed();
   return ceil(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/clip_by_value.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/clip_by_value.js
 getGlobalTensorClass().prototype.clipByValue = function(min2, max2) {
   this.throwIfDisposed();
   return clipByValue(this, min2, max2);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/concat.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/concat.js
 getGlobalTensorClass().prototype.concat = function(x, axis) {
   this.throwIfDisposed();
   if (x instanceof Tensor) {
@@ -8955,656 +8955,656 @@ getGlobalTensorClass().prototype.concat = function(x, axis) {
   return concat([this, ...x], axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/conv1d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/conv1d.js
 getGlobalTensorClass().prototype.conv1d = function(filter, stride, pad2, dataFormat, dilation, dimRoundingMode) {
   this.throwIfDisposed();
   return conv1d(this, filter, stride, pad2, dataFormat, dilation, dimRoundingMode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/conv2d_transpose.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/conv2d_transpose.js
 getGlobalTensorClass().prototype.conv2dTranspose = function(filter, outputShape, strides, pad2, dimRoundingMode) {
   this.throwIfDisposed();
   return conv2dTranspose(this, filter, outputShape, strides, pad2, dimRoundingMode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/conv2d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/conv2d.js
 getGlobalTensorClass().prototype.conv2d = function(filter, strides, pad2, dataFormat, dilations, dimRoundingMode) {
   this.throwIfDisposed();
   return conv2d(this, filter, strides, pad2, dataFormat, dilations, dimRoundingMode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/cos.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/cos.js
 getGlobalTensorClass().prototype.cos = function() {
   this.throwIfDisposed();
   return cos(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/cosh.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/cosh.js
 getGlobalTensorClass().prototype.cosh = function() {
   this.throwIfDisposed();
   return cosh(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/cumprod.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/cumprod.js
 getGlobalTensorClass().prototype.cumprod = function(axis, exclusive, reverse2) {
   this.throwIfDisposed();
   return cumprod(this, axis, exclusive, reverse2);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/cumsum.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/cumsum.js
 getGlobalTensorClass().prototype.cumsum = function(axis, exclusive, reverse2) {
   this.throwIfDisposed();
   return cumsum(this, axis, exclusive, reverse2);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/depth_to_space.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/depth_to_space.js
 getGlobalTensorClass().prototype.depthToSpace = function(blockSize, dataFormat) {
   this.throwIfDisposed();
   return depthToSpace(this, blockSize, dataFormat);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/depthwise_conv2d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/depthwise_conv2d.js
 getGlobalTensorClass().prototype.depthwiseConv2d = function(filter, strides, pad2, dataFormat, dilations, dimRoundingMode) {
   this.throwIfDisposed();
   return depthwiseConv2d(this, filter, strides, pad2, dataFormat, dilations, dimRoundingMode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/dilation2d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/dilation2d.js
 getGlobalTensorClass().prototype.dilation2d = function(filter, strides, pad2, dilations, dataFormat) {
   this.throwIfDisposed();
   return dilation2d(this, filter, strides, pad2, dilations, dataFormat);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/div_no_nan.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/div_no_nan.js
 getGlobalTensorClass().prototype.divNoNan = function(b) {
   this.throwIfDisposed();
   return divNoNan(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/div.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/div.js
 getGlobalTensorClass().prototype.div = function(b) {
   this.throwIfDisposed();
   return div(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/dot.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/dot.js
 getGlobalTensorClass().prototype.dot = function(b) {
   this.throwIfDisposed();
   return dot(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/elu.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/elu.js
 getGlobalTensorClass().prototype.elu = function() {
   this.throwIfDisposed();
   return elu(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/equal.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/equal.js
 getGlobalTensorClass().prototype.equal = function(b) {
   this.throwIfDisposed();
   return equal(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/erf.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/erf.js
 getGlobalTensorClass().prototype.erf = function() {
   this.throwIfDisposed();
   return erf(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/euclidean_norm.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/euclidean_norm.js
 getGlobalTensorClass().prototype.euclideanNorm = function(axis, keepDims) {
   this.throwIfDisposed();
   return euclideanNorm(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/exp.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/exp.js
 getGlobalTensorClass().prototype.exp = function() {
   this.throwIfDisposed();
   return exp(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/expand_dims.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/expand_dims.js
 getGlobalTensorClass().prototype.expandDims = function(axis) {
   this.throwIfDisposed();
   return expandDims(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/expm1.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/expm1.js
 getGlobalTensorClass().prototype.expm1 = function() {
   this.throwIfDisposed();
   return expm1(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/fft.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/fft.js
 getGlobalTensorClass().prototype.fft = function() {
   this.throwIfDisposed();
   return fft(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/flatten.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/flatten.js
 getGlobalTensorClass().prototype.flatten = function() {
   this.throwIfDisposed();
   return reshape(this, [this.size]);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/floor.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/floor.js
 getGlobalTensorClass().prototype.floor = function() {
   this.throwIfDisposed();
   return floor(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/floorDiv.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/floorDiv.js
 getGlobalTensorClass().prototype.floorDiv = function(b) {
   this.throwIfDisposed();
   return floorDiv(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/gather.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/gather.js
 getGlobalTensorClass().prototype.gather = function(indices, axis, batchDims) {
   this.throwIfDisposed();
   return gather(this, indices, axis, batchDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/greater_equal.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/greater_equal.js
 getGlobalTensorClass().prototype.greaterEqual = function(b) {
   this.throwIfDisposed();
   return greaterEqual(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/greater.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/greater.js
 getGlobalTensorClass().prototype.greater = function(b) {
   this.throwIfDisposed();
   return greater(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/ifft.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/ifft.js
 getGlobalTensorClass().prototype.ifft = function() {
   this.throwIfDisposed();
   return ifft(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/irfft.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/irfft.js
 getGlobalTensorClass().prototype.irfft = function() {
   this.throwIfDisposed();
   return irfft(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/is_finite.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/is_finite.js
 getGlobalTensorClass().prototype.isFinite = function() {
   this.throwIfDisposed();
   return isFinite2(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/is_inf.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/is_inf.js
 getGlobalTensorClass().prototype.isInf = function() {
   this.throwIfDisposed();
   return isInf(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/is_nan.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/is_nan.js
 getGlobalTensorClass().prototype.isNaN = function() {
   this.throwIfDisposed();
   return isNaN2(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/leaky_relu.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/leaky_relu.js
 getGlobalTensorClass().prototype.leakyRelu = function(alpha) {
   this.throwIfDisposed();
   return leakyRelu(this, alpha);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/less_equal.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/less_equal.js
 getGlobalTensorClass().prototype.lessEqual = function(b) {
   this.throwIfDisposed();
   return lessEqual(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/less.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/less.js
 getGlobalTensorClass().prototype.less = function(b) {
   this.throwIfDisposed();
   return less(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/local_response_normalization.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/local_response_normalization.js
 getGlobalTensorClass().prototype.localResponseNormalization = function(depthRadius, bias, alpha, beta) {
   this.throwIfDisposed();
   return localResponseNormalization(this, depthRadius, bias, alpha, beta);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/log_sigmoid.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/log_sigmoid.js
 getGlobalTensorClass().prototype.logSigmoid = function() {
   this.throwIfDisposed();
   return logSigmoid(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/log_softmax.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/log_softmax.js
 getGlobalTensorClass().prototype.logSoftmax = function(axis) {
   this.throwIfDisposed();
   return logSoftmax(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/log_sum_exp.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/log_sum_exp.js
 getGlobalTensorClass().prototype.logSumExp = function(axis, keepDims) {
   this.throwIfDisposed();
   return logSumExp(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/log.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/log.js
 getGlobalTensorClass().prototype.log = function() {
   this.throwIfDisposed();
   return log2(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/log1p.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/log1p.js
 getGlobalTensorClass().prototype.log1p = function() {
   this.throwIfDisposed();
   return log1p(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/logical_and.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/logical_and.js
 getGlobalTensorClass().prototype.logicalAnd = function(b) {
   this.throwIfDisposed();
   return logicalAnd(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/logical_not.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/logical_not.js
 getGlobalTensorClass().prototype.logicalNot = function() {
   this.throwIfDisposed();
   return logicalNot(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/logical_or.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/logical_or.js
 getGlobalTensorClass().prototype.logicalOr = function(b) {
   this.throwIfDisposed();
   return logicalOr(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/logical_xor.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/logical_xor.js
 getGlobalTensorClass().prototype.logicalXor = function(b) {
   this.throwIfDisposed();
   return logicalXor(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/mat_mul.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/mat_mul.js
 getGlobalTensorClass().prototype.matMul = function(b, transposeA, transposeB) {
   this.throwIfDisposed();
   return matMul(this, b, transposeA, transposeB);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/max_pool.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/max_pool.js
 getGlobalTensorClass().prototype.maxPool = function(filterSize, strides, pad2, dimRoundingMode) {
   this.throwIfDisposed();
   return maxPool(this, filterSize, strides, pad2, dimRoundingMode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/max.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/max.js
 getGlobalTensorClass().prototype.max = function(axis, keepDims) {
   this.throwIfDisposed();
   return max(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/maximum.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/maximum.js
 getGlobalTensorClass().prototype.maximum = function(b) {
   this.throwIfDisposed();
   return maximum(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/mean.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/mean.js
 getGlobalTensorClass().prototype.mean = function(axis, keepDims) {
   this.throwIfDisposed();
   return mean(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/min.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/min.js
 getGlobalTensorClass().prototype.min = function(axis, keepDims) {
   this.throwIfDisposed();
   return min(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/minimum.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/minimum.js
 getGlobalTensorClass().prototype.minimum = function(b) {
   this.throwIfDisposed();
   return minimum(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/mirror_pad.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/mirror_pad.js
 getGlobalTensorClass().prototype.mirrorPad = function(paddings, mode) {
   this.throwIfDisposed();
   return mirrorPad(this, paddings, mode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/mod.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/mod.js
 getGlobalTensorClass().prototype.mod = function(b) {
   this.throwIfDisposed();
   return mod(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/mul.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/mul.js
 getGlobalTensorClass().prototype.mul = function(b) {
   this.throwIfDisposed();
   return mul(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/neg.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/neg.js
 getGlobalTensorClass().prototype.neg = function() {
   this.throwIfDisposed();
   return neg(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/norm.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/norm.js
 getGlobalTensorClass().prototype.norm = function(ord, axis, keepDims) {
   this.throwIfDisposed();
   return norm(this, ord, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/not_equal.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/not_equal.js
 getGlobalTensorClass().prototype.notEqual = function(b) {
   this.throwIfDisposed();
   return notEqual(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/one_hot.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/one_hot.js
 getGlobalTensorClass().prototype.oneHot = function(depth, onValue = 1, offValue = 0) {
   this.throwIfDisposed();
   return oneHot(this, depth, onValue, offValue);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/ones_like.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/ones_like.js
 getGlobalTensorClass().prototype.onesLike = function() {
   this.throwIfDisposed();
   return onesLike(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/pad.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/pad.js
 getGlobalTensorClass().prototype.pad = function(paddings, constantValue) {
   this.throwIfDisposed();
   return pad(this, paddings, constantValue);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/pool.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/pool.js
 getGlobalTensorClass().prototype.pool = function(windowShape, poolingType, padding, dilationRate, strides, dimRoundingMode) {
   this.throwIfDisposed();
   return pool(this, windowShape, poolingType, padding, dilationRate, strides, dimRoundingMode);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/pow.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/pow.js
 getGlobalTensorClass().prototype.pow = function(exp2) {
   this.throwIfDisposed();
   return pow(this, exp2);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/prelu.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/prelu.js
 getGlobalTensorClass().prototype.prelu = function(alpha) {
   this.throwIfDisposed();
   return prelu(this, alpha);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/prod.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/prod.js
 getGlobalTensorClass().prototype.prod = function(axis, keepDims) {
   this.throwIfDisposed();
   return prod(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/reciprocal.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/reciprocal.js
 getGlobalTensorClass().prototype.reciprocal = function() {
   this.throwIfDisposed();
   return reciprocal(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/relu.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/relu.js
 getGlobalTensorClass().prototype.relu = function() {
   this.throwIfDisposed();
   return relu(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/relu6.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/relu6.js
 getGlobalTensorClass().prototype.relu6 = function() {
   this.throwIfDisposed();
   return relu6(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/reshape_as.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/reshape_as.js
 getGlobalTensorClass().prototype.reshapeAs = function(x) {
   this.throwIfDisposed();
   return reshape(this, x.shape);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/reshape.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/reshape.js
 getGlobalTensorClass().prototype.reshape = function(shape) {
   this.throwIfDisposed();
   return reshape(this, shape);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/resize_bilinear.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/resize_bilinear.js
 getGlobalTensorClass().prototype.resizeBilinear = function(newShape2D, alignCorners, halfPixelCenters) {
   this.throwIfDisposed();
   return resizeBilinear(this, newShape2D, alignCorners, halfPixelCenters);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/resize_nearest_neighbor.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/resize_nearest_neighbor.js
 getGlobalTensorClass().prototype.resizeNearestNeighbor = function(newShape2D, alignCorners, halfFloatCenters) {
   this.throwIfDisposed();
   return resizeNearestNeighbor(this, newShape2D, alignCorners, halfFloatCenters);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/reverse.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/reverse.js
 getGlobalTensorClass().prototype.reverse = function(axis) {
   this.throwIfDisposed();
   return reverse(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/rfft.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/rfft.js
 getGlobalTensorClass().prototype.rfft = function() {
   this.throwIfDisposed();
   return rfft(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/round.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/round.js
 getGlobalTensorClass().prototype.round = function() {
   this.throwIfDisposed();
   return round2(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/rsqrt.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/rsqrt.js
 getGlobalTensorClass().prototype.rsqrt = function() {
   this.throwIfDisposed();
   return rsqrt(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/selu.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/selu.js
 getGlobalTensorClass().prototype.selu = function() {
   this.throwIfDisposed();
   return selu(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/separable_conv2d.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/separable_conv2d.js
 getGlobalTensorClass().prototype.separableConv2d = function(depthwiseFilter, pointwiseFilter, strides, pad2, dilation, dataFormat) {
   this.throwIfDisposed();
   return separableConv2d(this, depthwiseFilter, pointwiseFilter, strides, pad2, dilation, dataFormat);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/sigmoid.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/sigmoid.js
 getGlobalTensorClass().prototype.sigmoid = function() {
   this.throwIfDisposed();
   return sigmoid(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/sign.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/sign.js
 getGlobalTensorClass().prototype.sign = function() {
   this.throwIfDisposed();
   return sign(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/sin.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/sin.js
 getGlobalTensorClass().prototype.sin = function() {
   this.throwIfDisposed();
   return sin(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/sinh.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/sinh.js
 getGlobalTensorClass().prototype.sinh = function() {
   this.throwIfDisposed();
   return sinh(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/slice.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/slice.js
 getGlobalTensorClass().prototype.slice = function(begin, size) {
   this.throwIfDisposed();
   return slice(this, begin, size);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/softmax.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/softmax.js
 getGlobalTensorClass().prototype.softmax = function(dim) {
   this.throwIfDisposed();
   return softmax(this, dim);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/softplus.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/softplus.js
 getGlobalTensorClass().prototype.softplus = function() {
   this.throwIfDisposed();
   return softplus(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/space_to_batch_nd.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/space_to_batch_nd.js
 getGlobalTensorClass().prototype.spaceToBatchND = function(blockShape, paddings) {
   this.throwIfDisposed();
   return spaceToBatchND(this, blockShape, paddings);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/split.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/split.js
 getGlobalTensorClass().prototype.split = function(numOrSizeSplits, axis) {
   this.throwIfDisposed();
   return split(this, numOrSizeSplits, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/sqrt.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/sqrt.js
 getGlobalTensorClass().prototype.sqrt = function() {
   this.throwIfDisposed();
   return sqrt(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/square.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/square.js
 getGlobalTensorClass().prototype.square = function() {
   this.throwIfDisposed();
   return square(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/squared_difference.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/squared_difference.js
 getGlobalTensorClass().prototype.squaredDifference = function(b) {
   this.throwIfDisposed();
   return squaredDifference(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/squeeze.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/squeeze.js
 getGlobalTensorClass().prototype.squeeze = function(axis) {
   this.throwIfDisposed();
   return squeeze(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/stack.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/stack.js
 getGlobalTensorClass().prototype.stack = function(x, axis) {
   this.throwIfDisposed();
   const tensorsToBeStacked = x instanceof Tensor ? [this, x] : [this, ...x];
   return stack(tensorsToBeStacked, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/step.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/step.js
 getGlobalTensorClass().prototype.step = function(alpha) {
   this.throwIfDisposed();
   return step(this, alpha);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/strided_slice.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/strided_slice.js
 getGlobalTensorClass().prototype.stridedSlice = function(begin, end, strides, beginMask, endMask, ellipsisMask, newAxisMask, shrinkAxisMask) {
   this.throwIfDisposed();
   return stridedSlice(this, begin, end, strides, beginMask, endMask, ellipsisMask, newAxisMask, shrinkAxisMask);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/sub.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/sub.js
 getGlobalTensorClass().prototype.sub = function(b) {
   this.throwIfDisposed();
   return sub(this, b);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/sum.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/sum.js
 getGlobalTensorClass().prototype.sum = function(axis, keepDims) {
   this.throwIfDisposed();
   return sum(this, axis, keepDims);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/tan.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/tan.js
 getGlobalTensorClass().prototype.tan = function() {
   this.throwIfDisposed();
   return tan(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/tanh.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/tanh.js
 getGlobalTensorClass().prototype.tanh = function() {
   this.throwIfDisposed();
   return tanh(this);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/tile.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/tile.js
 getGlobalTensorClass().prototype.tile = function(reps) {
   this.throwIfDisposed();
   return tile(this, reps);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/to_bool.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/to_bool.js
 getGlobalTensorClass().prototype.toBool = function() {
   this.throwIfDisposed();
   return cast(this, "bool");
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/to_float.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/to_float.js
 getGlobalTensorClass().prototype.toFloat = function() {
   this.throwIfDisposed();
   return cast(this, "float32");
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/to_int.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/to_int.js
 getGlobalTensorClass().prototype.toInt = function() {
   this.throwIfDisposed();
   return cast(this, "int32");
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/topk.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/topk.js
 getGlobalTensorClass().prototype.topk = function(k, sorted) {
   this.throwIfDisposed();
   return topk(this, k, sorted);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/transpose.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/transpose.js
 getGlobalTensorClass().prototype.transpose = function(perm) {
   this.throwIfDisposed();
   return transpose(this, perm);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/unique.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/unique.js
 getGlobalTensorClass().prototype.unique = function(axis) {
   this.throwIfDisposed();
   return unique(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/unsorted_segment_sum.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/unsorted_segment_sum.js
 getGlobalTensorClass().prototype.unsortedSegmentSum = function(segmentIds, numSegments) {
   this.throwIfDisposed();
   return unsortedSegmentSum(this, segmentIds, numSegments);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/unstack.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/unstack.js
 getGlobalTensorClass().prototype.unstack = function(axis) {
   this.throwIfDisposed();
   return unstack(this, axis);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/where.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/where.js
 getGlobalTensorClass().prototype.where = function(condition, x) {
   this.throwIfDisposed();
   return where(condition, this, x);
 };
 
-// node_modules/@tensorflow/tfjs-core/dist/public/chained_ops/zeros_like.js
+// @tensorflow/tfjs-core/dist/public/chained_ops/zeros_like.js
 getGlobalTensorClass().prototype.zerosLike = function() {
   this.throwIfDisposed();
   return zerosLike(this);
