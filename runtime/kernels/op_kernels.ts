@@ -134,14 +134,15 @@ function stridedSlice(x: tf.Tensor, begin: number[], end: number[], strides: rea
 }
 
 /** tf.pad with per-side paddings that may be negative (a negative side crops). */
-function padSigned(x: tf.Tensor, flat: readonly number[], value: number): tf.Tensor {
+function padSigned(x: tf.Tensor, flat: readonly number[], value: number, cpu: boolean): tf.Tensor {
   const sides = x.shape.map((_, i): Pair => [flat[2 * i]!, flat[2 * i + 1]!]);
   const grown = sides.some(([b, a]) => b > 0 || a > 0)
     ? tf.pad(x, sides.map(([b, a]): Pair => [Math.max(b, 0), Math.max(a, 0)]), value) : x;
   if (sides.every(([b, a]) => b >= 0 && a >= 0)) return grown;
   const begin = sides.map(([b]) => Math.max(-b, 0));
   const size = grown.shape.map((d, i) => d - begin[i]! - Math.max(-sides[i]![1], 0));
-  return tf.slice(grown, begin, size);
+  // tfjs-cpu slices element by element (fuzz seed 21 case 2445: Pad by [1,16777216,-1,-1] took 115 s).
+  return (cpu ? sliceCpu(grown, begin, size) : undefined) ?? tf.slice(grown, begin, size);
 }
 
 const shapeOf = (ctx: ExecCtx, ds: readonly Dim[]): number[] => ctx.dims(ds);
@@ -535,7 +536,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     const shape = tf.backend_util.segment_util.collectGatherOpShapeInfo(x! as tf.TensorInfo as never, idx! as never, axis, a.int('batch_dims')).outputShape;
     return tf.util.arraysEqual(r.shape, shape) ? r : tf.reshape(r, shape);
   },
-  pad: ([x], a) => padSigned(x!, a.ints('paddings'), a.float('value')),
+  pad: ([x], a, ctx) => padSigned(x!, a.ints('paddings'), a.float('value'), ctx.backend === 'cpu'),
   tile: ([x], a) => tf.tile(x!, [...a.ints('reps')]),
   // Bools as int32: tfjs-wasm's Reverse copies 4 bytes per element, past a bool result (heap corruption).
   reverse: ([x], a) => (x!.dtype === 'bool'

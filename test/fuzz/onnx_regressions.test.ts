@@ -37,6 +37,9 @@ const FOUND: Record<number, [number, string, string][]> = {
   13: [
     [157, 'OneHot depth 16777216', 'past 10 s on wasm (as seed 11 case 467)'],
   ],
+  21: [
+    [2445, 'Pad by [1,16777216,-1,-1]', 'past 10 s on cpu: the negative pads were a tfjs-cpu slice, element by element (115 s)'],
+  ],
 };
 
 describe('ONNX importer fuzz regressions', () => {
