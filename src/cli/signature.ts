@@ -10,9 +10,10 @@
  * re-exported from a package is listed as a value: its parameter types are not read.
  */
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { Node, Project } from 'ts-morph';
-import type { SourceFile, TypeNode } from 'ts-morph';
+import type * as TsMorph from 'ts-morph';
+import type { Node, SourceFile, TypeNode } from 'ts-morph';
 import { isDType } from '../../ir/dtype.js';
 import type { TensorSpec } from '../trace/spec.js';
 import { spec } from '../trace/spec.js';
@@ -29,7 +30,14 @@ export interface ExportedThing {
   line: number;
 }
 
+let tsMorph: typeof TsMorph | undefined;
+/** ts-morph, loaded on first use (0.7 s): `graphc inspect/run/optimize` of an .onnx file never reads TypeScript. */
+function morph(): typeof TsMorph {
+  return (tsMorph ??= createRequire(import.meta.url)('ts-morph') as typeof TsMorph);
+}
+
 function parseInputType(t: TypeNode | undefined, param: string): TensorSpec | string {
+  const { Node } = morph();
   if (!t) return `parameter '${param}' has no type; type it gc.Input<dtype, shape> or pass --input`;
   if (!Node.isTypeReference(t)) return `parameter '${param}' has type ${t.getText()}, not gc.Input<dtype, shape>`;
   const name = t.getTypeName().getText();
@@ -63,7 +71,7 @@ function resolveRelative(from: SourceFile, specifier: string): string | undefine
 }
 
 class ExportReader {
-  private readonly project = new Project({
+  private readonly project = new (morph().Project)({
     skipAddingFilesFromTsConfig: true,
     skipFileDependencyResolution: true,
     skipLoadingLibFiles: true,
@@ -78,6 +86,7 @@ class ExportReader {
 
   /** The exported names of a module with what each stands for, in source order. */
   exports(sf: SourceFile): Map<string, Target> {
+    const { Node } = morph();
     const key = sf.getFilePath();
     const out = new Map<string, Target>();
     if (this.reading.has(key)) return out;
@@ -137,6 +146,7 @@ class ExportReader {
 
   /** What a name declared or imported in `sf` stands for. */
   private local(sf: SourceFile, name: string, at: Node): Target {
+    const { Node } = morph();
     for (const st of sf.getStatements()) {
       if (Node.isImportDeclaration(st)) {
         const clause = st.getImportClause();
@@ -166,6 +176,7 @@ class ExportReader {
 
 /** Exported functions and values of a TypeScript module, with the specs their types declare. */
 export function readExports(file: string): ExportedThing[] {
+  const { Node } = morph();
   const reader = new ExportReader();
   const sf = reader.file(path.resolve(file));
   const out: ExportedThing[] = [];
