@@ -321,7 +321,7 @@ describe('ONNX export: model contents', () => {
   it('any / all over an empty axis are false / true in onnxruntime', async () => {
     const g = gc.trace((m: tf.Tensor) => [tf.any(m, [0]), tf.all(m, [0]), tf.any(m, 1)], [gc.spec(['batch', 2], 'bool')]);
     const run = async (shape: number[], data: number[]) => {
-      const out = await runOrt(toOnnx(g), { [g.inputs[0]!.name]: { dtype: 'bool', shape, data: Uint8Array.from(data) } }, g.outputs.map((o) => o.name));
+      const out = await runOrt(toOnnx(g), { [g.inputs[0]!.name!]: { dtype: 'bool', shape, data: Uint8Array.from(data) } }, g.outputs.map((o) => o.name));
       return g.outputs.map((o) => Array.from(out[o.name]!.data as Uint8Array).map(Number));
     };
     expect(await run([0, 2], [])).toEqual([[0, 0], [1, 1], []]);
@@ -336,8 +336,8 @@ describe('ONNX export: model contents', () => {
     const g = gc.trace((x: tf.Tensor, v: tf.Tensor) => [tf.matMul(tf.expandDims(x, 2), v, true, true), tf.matMul(v, tf.expandDims(x, 2), true), tf.matMul(w, tf.expandDims(x, 1), false, true)],
       [gc.spec(['batch', 2]), gc.spec([2, 2])]);
     const run = async (b: number, xs: number[]) => {
-      const out = await runOrt(toOnnx(g), { [g.inputs[0]!.name]: { dtype: 'float32', shape: [b, 2], data: Float32Array.from(xs) },
-        [g.inputs[1]!.name]: { dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) } }, g.outputs.map((o) => o.name));
+      const out = await runOrt(toOnnx(g), { [g.inputs[0]!.name!]: { dtype: 'float32', shape: [b, 2], data: Float32Array.from(xs) },
+        [g.inputs[1]!.name!]: { dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) } }, g.outputs.map((o) => o.name));
       return g.outputs.map((o) => `[${out[o.name]!.dims.join(',')}] ${Array.from(out[o.name]!.data as Float32Array).join(',')}`);
     };
     expect(await run(0, [])).toEqual(['[0,1,2] ', '[0,2,1] ', '[0,2,1] ']);
