@@ -17,7 +17,7 @@ import { onnx } from '../../exporters/onnx/proto.js';
 import { checkOutput, fileStem, pathInside, uniqueFileNames, writeFileAtomic } from '../../src/cli/files.js';
 import { loadLayersModelFile } from '../../src/cli/load.js';
 import { readNpy, writeNpy } from '../../src/cli/npy.js';
-import { model, node, T, tensor, valueInfo } from '../exporters/onnx_test_util.js';
+import { model, node, T, tensor, valueInfo } from '../exporters/onnx/test_util.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsxCli = path.join(root, 'node_modules/.bin/tsx');

@@ -1,6 +1,6 @@
 /**
  * The op cases of the compiled ≡ eager table (test/core/ops_table.test.ts), shared with the
- * ONNX interop suite (test/exporters/interop.test.ts): each case is a tfjs function with the
+ * ONNX interop suite (test/exporters/onnx/interop.test.ts): each case is a tfjs function with the
  * specs of its inputs (shapes, dtypes, value ranges), and per-backend exclusions with reasons.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,7 +29,7 @@ export interface Case {
   /** Backends this case is excluded on, and why (tfjs itself fails or is inaccurate there). */
   skip?: Partial<Record<Backend, string>>;
   /**
-   * ONNX interop (test/exporters/interop.test.ts): the inputs whose leading dim is traced as the
+   * ONNX interop (test/exporters/onnx/interop.test.ts): the inputs whose leading dim is traced as the
    * symbolic 'batch', or false to keep every shape static. Default: the interop suite tries
    * every input whose leading dim equals the first input's, and keeps static shapes where the
    * function is not polymorphic in it.

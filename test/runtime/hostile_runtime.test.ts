@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import * as gc from 'graphc';
 import { SWIFTSHADER_ICD, ensureBackend, releaseBackend } from '../../runtime/backends/select.js';
 import { MAX_TENSOR_BYTES_ENV, WASM_HEAP_MAX, parseBytes, resolveTensorLimit } from '../../runtime/tensor_limits.js';
-import { attr, model, node, T, tensor, valueInfo } from '../exporters/onnx_test_util.js';
+import { attr, model, node, T, tensor, valueInfo } from '../exporters/onnx/test_util.js';
 
 type Engine = { backend: 'cpu' | 'wasm' | 'auto' | 'webgpu'; executor?: 'auto' | 'tensors' };
 const ENGINES: Engine[] = [{ backend: 'cpu' }, { backend: 'wasm' }, { backend: 'wasm', executor: 'tensors' }, { backend: 'auto' }];

@@ -8,17 +8,17 @@ import fc from 'fast-check';
 import * as gc from 'graphc';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { TensorData } from '../../ir/tensor_data.js';
-import { onnx } from '../../exporters/onnx/proto.js';
-import { tensorFromProto } from '../../exporters/onnx/import/tensor.js';
-import { attr, model, node, runModel, T, tensor, valueInfo } from './onnx_test_util.js';
+import type { TensorData } from '../../../../ir/tensor_data.js';
+import { onnx } from '../../../../exporters/onnx/proto.js';
+import { tensorFromProto } from '../../../../exporters/onnx/import/tensor.js';
+import { attr, model, node, runModel, T, tensor, valueInfo } from '../test_util.js';
 
 // Every import-time evaluation goes through evalNodeConst: record the ops it is asked for
 // and the elements of what each gave.
 const evaluated: string[] = [];
 const evaluatedSizes: number[] = [];
 vi.mock('../../runtime/eval_const.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../runtime/eval_const.js')>();
+  const real = await importOriginal<typeof import('../../../../runtime/eval_const.js')>();
   return { ...real, evalNodeConst: (op: Parameters<typeof real.evalNodeConst>[0], ...rest: [TensorData[], Parameters<typeof real.evalNodeConst>[2]]) => {
     evaluated.push(op);
     const outs = real.evalNodeConst(op, ...rest);

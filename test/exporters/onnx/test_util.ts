@@ -1,7 +1,7 @@
 /** Builds small ONNX models with onnx-proto for importer tests. */
 import * as tf from '@tensorflow/tfjs-core';
 import * as gc from 'graphc';
-import { onnx } from '../../exporters/onnx/proto.js';
+import { onnx } from '../../../exporters/onnx/proto.js';
 
 const A = onnx.AttributeProto.AttributeType;
 export const T = onnx.TensorProto.DataType;

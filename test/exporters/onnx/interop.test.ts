@@ -20,14 +20,14 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gc from 'graphc';
-import type { Graph, Node, Value } from '../../ir/graph.js';
-import type { OpName } from '../../ir/ops.js';
-import { OPS } from '../../ir/ops.js';
-import { onnx } from '../../exporters/onnx/proto.js';
-import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/export/rules.js';
-import type { Case } from '../core/ops_cases.js';
-import { CASES, makeInputs } from '../core/ops_cases.js';
-import { checkModelsParallel, randomizeWeights, testCnn } from './onnx_harness.js';
+import type { Graph, Node, Value } from '../../../ir/graph.js';
+import type { OpName } from '../../../ir/ops.js';
+import { OPS } from '../../../ir/ops.js';
+import { onnx } from '../../../exporters/onnx/proto.js';
+import { EXPORT_RULES, isUnsupported } from '../../../exporters/onnx/export/rules.js';
+import type { Case } from '../../core/ops_cases.js';
+import { CASES, makeInputs } from '../../core/ops_cases.js';
+import { checkModelsParallel, randomizeWeights, testCnn } from './harness.js';
 
 await tf.setBackend('cpu');
 

@@ -8,11 +8,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as gc from 'graphc';
-import { DEFAULT_ARITY } from '../../exporters/onnx/import/arity.js';
-import { importedOpTypes } from '../../exporters/onnx/import/rules.js';
-import { onnx } from '../../exporters/onnx/proto.js';
-import { checkModels } from './onnx_harness.js';
-import { attr, model, node, T, tensor, valueInfo } from './onnx_test_util.js';
+import { DEFAULT_ARITY } from '../../../../exporters/onnx/import/arity.js';
+import { importedOpTypes } from '../../../../exporters/onnx/import/rules.js';
+import { onnx } from '../../../../exporters/onnx/proto.js';
+import { checkModels } from '../harness.js';
+import { attr, model, node, T, tensor, valueInfo } from '../test_util.js';
 
 const f = (name: string, dims: (number | string | null)[]) => valueInfo(name, T.FLOAT, dims);
 const X = f('x', [2, 3]), Y = f('y', [2, 3]);
@@ -166,8 +166,8 @@ describe('valid models are not refused', () => {
   it('every ONNX backend node test model passes the checks (graphc may still refuse its op for another reason)', async () => {
     const { readdirSync, readFileSync, existsSync } = await import('node:fs');
     const root = '/usr/share/libonnx-testdata/data/node';
-    const { checkModel } = await import('../../exporters/onnx/import/check.js');
-    const { defaultOpset } = await import('../../exporters/onnx/import/import.js');
+    const { checkModel } = await import('../../../../exporters/onnx/import/check.js');
+    const { defaultOpset } = await import('../../../../exporters/onnx/import/import.js');
     let n = 0;
     for (const d of readdirSync(root)) {
       const file = `${root}/${d}/model.onnx`;
@@ -182,8 +182,8 @@ describe('valid models are not refused', () => {
 
 describe('the printer of a broken node', () => {
   it('prints attr lists with holes and non-dims instead of throwing (the verifier then reports the node)', async () => {
-    const { Graph } = await import('../../ir/graph.js');
-    const { printNode, ValueNames } = await import('../../ir/printer.js');
+    const { Graph } = await import('../../../../ir/graph.js');
+    const { printNode, ValueNames } = await import('../../../../ir/printer.js');
     fc.assert(fc.property(fc.array(fc.oneof(fc.integer(), fc.constant(undefined), fc.constant(null), fc.string(), fc.constant({ k: 1 }))), (pads) => {
       const g = new Graph('g');
       const x = g.addInput('x', { dtype: 'float32', shape: [1, 4, 4, 1] });

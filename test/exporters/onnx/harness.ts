@@ -11,8 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import * as gc from 'graphc';
-import type { Dim } from '../../ir/dim.js';
-import { evalDim } from '../../ir/dim.js';
+import type { Dim } from '../../../ir/dim.js';
+import { evalDim } from '../../../ir/dim.js';
 
 /** Debian's python3 (with python3-onnx), not the pyenv one first on PATH. */
 const PYTHON = '/usr/bin/python3';

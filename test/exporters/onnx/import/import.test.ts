@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as gc from 'graphc';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { attr, iota, model, node, runModel, T, tensor, valueInfo } from './onnx_test_util.js';
+import { attr, iota, model, node, runModel, T, tensor, valueInfo } from '../test_util.js';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 

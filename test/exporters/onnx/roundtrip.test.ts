@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as gc from 'graphc';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { toOnnx } from '../../exporters/onnx/export/export.js';
-import { onnx } from '../../exporters/onnx/proto.js';
+import { toOnnx } from '../../../exporters/onnx/export/export.js';
+import { onnx } from '../../../exporters/onnx/proto.js';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 

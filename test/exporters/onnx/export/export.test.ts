@@ -10,11 +10,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as gc from 'graphc';
-import { exportOnnx, GRAPHC_VERSION, toOnnx } from '../../exporters/onnx/export/export.js';
-import { onnx } from '../../exporters/onnx/proto.js';
-import { EXPORT_RULES, isUnsupported } from '../../exporters/onnx/export/rules.js';
-import type { InputGen } from './onnx_harness.js';
-import { checkModels, compareWithSession, makeInputs, randomizeWeights, rng as rngFor, runOrt, testCnn } from './onnx_harness.js';
+import { exportOnnx, GRAPHC_VERSION, toOnnx } from '../../../../exporters/onnx/export/export.js';
+import { onnx } from '../../../../exporters/onnx/proto.js';
+import { EXPORT_RULES, isUnsupported } from '../../../../exporters/onnx/export/rules.js';
+import type { InputGen } from '../harness.js';
+import { checkModels, compareWithSession, makeInputs, randomizeWeights, rng as rngFor, runOrt, testCnn } from '../harness.js';
 
 type Fn = (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[];
 
@@ -345,7 +345,7 @@ describe('ONNX export: model contents', () => {
   });
 
   it('producer_version is the package version', () => {
-    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../../../package.json', import.meta.url)), 'utf8')) as { version: string };
     expect(GRAPHC_VERSION).toBe(pkg.version);
   });
 
@@ -402,7 +402,7 @@ describe('ONNX export: model contents', () => {
     const m = decode(toOnnx(g));
     const docs = m.graph!.node!.map((n) => n.docString);
     expect(docs.length).toBeGreaterThan(0);
-    for (const d of docs) expect(d).toMatch(new RegExp(`test/exporters/onnx_export\\.test\\.ts:${line}:\\d+$`));
+    for (const d of docs) expect(d).toMatch(new RegExp(`test/exporters/onnx/export/export\\.test\\.ts:${line}:\\d+$`));
   });
 
   it('variables become initializers with sanitized names; gc.name values keep their names', () => {
@@ -464,7 +464,7 @@ describe('ONNX export: errors name the op and the user line', () => {
     expect(err).toBeInstanceOf(gc.GcError);
     const msg = (err as Error).message;
     expect(msg).toMatch(/assign to variable 'export_w': cannot be exported to ONNX: .*training step/);
-    expect(msg).toContain(`--> test/exporters/onnx_export.test.ts:${lineOf('// the training line')}:`);
+    expect(msg).toContain(`--> test/exporters/onnx/export/export.test.ts:${lineOf('// the training line')}:`);
     expect(msg).toMatch(/help: export the inference function/);
     w.dispose();
   });
@@ -476,7 +476,7 @@ describe('ONNX export: errors name the op and the user line', () => {
     expect(err).toBeInstanceOf(gc.GcError);
     const msg = (err as Error).message;
     expect(msg).toMatch(/max_pool_grad: cannot be exported to ONNX: a gradient kernel of max_pool/);
-    expect(msg).toContain(`--> test/exporters/onnx_export.test.ts:${lineOf('// the gradient line')}:`);
+    expect(msg).toContain(`--> test/exporters/onnx/export/export.test.ts:${lineOf('// the gradient line')}:`);
     expect(msg).toMatch(/node: .*max_pool_grad/);
   });
 });
