@@ -39,6 +39,7 @@ const FOUND: Record<number, [number, string, string][]> = {
   ],
   21: [
     [2445, 'Pad by [1,16777216,-1,-1]', 'past 10 s on cpu: the negative pads were a tfjs-cpu slice, element by element (115 s)'],
+    [16368, 'TfIdfVectorizer.ngram_indexes[k] = 1099511627776', 'RangeError: Invalid array length (an n-gram map 2^40 wide)'],
   ],
 };
 

@@ -143,13 +143,18 @@ const tfIdf: ImportRule = (c) => {
   const mode = c.attr.string('mode', 'TF');
   if (!['TF', 'IDF', 'TFIDF'].includes(mode)) fail(`unknown mode '${mode}'`);
   const weights = c.attr.floats('weights');
-  const width = Math.max(...indexes) + 1;
   // Grams of each length, in pool order (the order ngram_indexes and weights follow).
   const grams: Array<{ n: number; tokens: number[] }> = [];
   counts.forEach((start, i) => {
     const n = i + 1, end = i + 1 < counts.length ? counts[i + 1]! : pool.length;
+    if (start < 0 || start > end) fail(`ngram_counts [${counts.join(',')}] are not increasing offsets into a pool of ${pool.length}`);
     for (let p = start; p + n <= end; p += n) grams.push({ n, tokens: pool.slice(p, p + n) });
   });
+  if (indexes.length !== grams.length) fail(`ngram_indexes has ${indexes.length} entries for ${grams.length} n-grams in the pool`);
+  const bad = indexes.findIndex((k) => !Number.isSafeInteger(k) || k < 0);
+  if (bad >= 0) fail(`ngram_indexes[${bad}] is ${indexes[bad]}; output indexes are ≥ 0`);
+  const width = grams.length === 0 ? 0 : Math.max(...indexes) + 1;
+  c.b.afford('float32', grams.length * width, `TfIdfVectorizer's ${grams.length}×${width} n-gram to output map`);
   const perGram: Value[] = grams.map((g) => {
     if (g.n < minN || g.n > maxN) return c.b.op('broadcast_to', [f(c, 0)], { shape: [x.shape[0]!] });
     let total: Value | undefined;
@@ -171,7 +176,7 @@ const tfIdf: ImportRule = (c) => {
   const wv = weights ?? grams.map(() => 1);
   if (mode === 'IDF') tf = c.b.op('minimum', [tf, f(c, 1)]);
   if (mode !== 'TF') tf = c.b.op('mul', [tf, c.b.constant(tensorData('float32', [grams.length], wv.slice(0, grams.length)))]);
-  const map = new Array<number>(grams.length * width).fill(0);
+  const map = new Float32Array(grams.length * width);
   grams.forEach((_, i) => { map[i * width + indexes[i]!] = 1; });
   const y = c.b.op('matmul', [tf, c.b.constant(tensorData('float32', [grams.length, width], map))], { transpose_a: false, transpose_b: false });
   return batched ? y : c.b.squeeze(y, [0]);
