@@ -19,6 +19,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Expr, ExprOp, ExprProgram } from '../../ir/fused_expr.js';
 import { parseExpr } from '../../ir/fused_expr.js';
+import type { FusedElementwiseImpl } from '../../ir/backend_traits.js';
+import { BACKEND_TRAITS } from '../backends/traits.js';
 import type { Attrs } from '../../ir/ops.js';
 import type { ExecCtx, OpKernel } from '../kernels/kernel_types.js';
 import type { Access } from './js_kernel.js';
@@ -28,11 +30,15 @@ import { fusedWebGPUProgram } from './wgsl_program.js';
 /** Computes one op of the program with the runtime's own kernel for it (the op-by-op chain). */
 export type ChainOp = (op: ExprOp, ins: tf.Tensor[], attrs: Attrs) => tf.Tensor;
 
-/** Which implementation runs a program on a backend. */
-export type FusedImpl = 'generated' | 'chain';
+/** Which implementation runs a program on a backend (BackendTraits.fusedElementwise). */
+export type FusedImpl = FusedElementwiseImpl;
 
-/** The choice per tfjs backend (a backend not listed runs the chain). */
-export const DEFAULT_FUSED_IMPL: Readonly<Record<string, FusedImpl>> = { cpu: 'generated', webgpu: 'generated', wasm: 'chain' };
+/**
+ * The choice per tfjs backend, read from the backends' traits (runtime/backends/traits.ts), which
+ * also tell fuse-elementwise where to fuse; a backend not listed runs the chain.
+ */
+export const DEFAULT_FUSED_IMPL: Readonly<Record<string, FusedImpl>> =
+  Object.fromEntries(Object.values(BACKEND_TRAITS).map((t) => [t.name, t.fusedElementwise]));
 
 /** The output shape: the program's broadcast, like the op's shape inference. */
 export function programShape(p: ExprProgram, shapes: readonly number[][]): number[] {

@@ -10,8 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dim } from '../../ir/dim.js';
-import type { OpName } from '../../ir/ops.js';
-import { AttrReader } from '../../ir/ops.js';
+import type { FusedActivation, OpName } from '../../ir/ops.js';
+import { AttrReader, isFusedActivation, OP_NAMES } from '../../ir/ops.js';
 import { fusedElementwiseKernel } from '../fused/fused_elementwise.js';
 import { tensorFromData, tfDtype } from '../tensor_data.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
@@ -44,17 +44,14 @@ function convPad(x: tf.Tensor, f: tf.Tensor, a: AttrReader, depthwise: boolean):
   return [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]];
 }
 
-type FusedActivation = 'linear' | 'relu' | 'prelu' | 'elu' | 'relu6' | 'leakyrelu' | 'sigmoid';
-const ACTIVATIONS: readonly string[] = ['linear', 'relu', 'prelu', 'elu', 'relu6', 'leakyrelu', 'sigmoid'];
-
 /** The optional operands of a fused op: (x, w, [bias], [prelu weights]). */
 function fusedExtras(ins: tf.Tensor[], a: AttrReader) {
   const activation = a.str('activation');
-  if (!ACTIVATIONS.includes(activation)) throw new Error(`unknown fused activation '${activation}'`);
+  if (!isFusedActivation(activation)) throw new Error(`unknown fused activation '${activation}'`);
   const hasBias = a.bool('has_bias');
   return {
     bias: hasBias ? ins[2] : undefined,
-    activation: activation as FusedActivation,
+    activation,
     preluActivationWeights: activation === 'prelu' ? ins[hasBias ? 3 : 2] : undefined,
     leakyreluAlpha: a.has('alpha') ? a.float('alpha') : undefined,
   };
@@ -147,17 +144,20 @@ function padSigned(x: tf.Tensor, flat: readonly number[], value: number, cpu: bo
 
 const shapeOf = (ctx: ExecCtx, ds: readonly Dim[]): number[] => ctx.dims(ds);
 
-/** A fused op's activation as tfjs's fused kernels apply it (the same kernels), or undefined for prelu. */
+/** Each fused activation as tfjs's fused kernels apply it (the same kernels); prelu (it needs its weights) is the caller's. */
+const ACTIVATE: Readonly<Record<FusedActivation, ((t: tf.Tensor, alpha: number | undefined) => tf.Tensor) | undefined>> = {
+  linear: (t) => t,
+  relu: (t) => tf.relu(t),
+  relu6: (t) => tf.relu6(t),
+  sigmoid: (t) => tf.sigmoid(t),
+  elu: (t) => tf.elu(t),
+  leakyrelu: (t, alpha) => tf.leakyRelu(t, alpha ?? 0.2),
+  prelu: undefined,
+};
+
+/** A fused op's activation applied to `t`, or undefined for prelu. */
 function activate(t: tf.Tensor, activation: FusedActivation, alpha: number | undefined): tf.Tensor | undefined {
-  switch (activation) {
-    case 'linear': return t;
-    case 'relu': return tf.relu(t);
-    case 'relu6': return tf.relu6(t);
-    case 'sigmoid': return tf.sigmoid(t);
-    case 'elu': return tf.elu(t);
-    case 'leakyrelu': return tf.leakyRelu(t, alpha ?? 0.2);
-    default: return undefined;
-  }
+  return ACTIVATE[activation]?.(t, alpha);
 }
 
 /** matmul / fused_matmul on cpu through runtime/kernels/cpu_kernels.ts where it applies. */
@@ -303,6 +303,14 @@ function emptyPool(x: tf.Tensor, a: AttrReader): tf.Tensor | undefined {
 
 // ---- the table -----------------------------------------------------------------------
 
+/**
+ * Kernels that make no temporaries (one tfjs op on operands of one dtype, or the wasm matmul fast
+ * path tidying its own fallback): the Session runs them without a tf.tidy of their own (the run's
+ * engine scope still catches anything left behind). See NO_TEMPORARIES.
+ */
+const BARE = new WeakSet<OpKernel>();
+const bare = (k: OpKernel): OpKernel => { BARE.add(k); return k; };
+
 const u = (f: (x: tf.Tensor) => tf.Tensor): OpKernel => ([x]) => f(x!);
 const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y]) => f(x!, y!);
 /**
@@ -378,13 +386,13 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   print: ([x], a) => { x!.print(a.bool('verbose')); return []; },
 
   // elementwise unary
-  abs: u(tf.abs), acos: intOnWasm(tf.acos, Math.acos), acosh: intOnWasm(tf.acosh, Math.acosh), asin: intOnWasm(tf.asin, Math.asin), asinh: intOnWasm(tf.asinh, Math.asinh),
-  atan: u(tf.atan), atanh: intOnWasm(tf.atanh, Math.atanh), ceil: u(tf.ceil), cos: u(tf.cos), cosh: u(tf.cosh),
-  elu: u(tf.elu), erf: u(tf.erf), exp: u(tf.exp), expm1: intOnWasm(tf.expm1, Math.expm1), floor: u(tf.floor),
-  log: u(tf.log), log1p: intOnWasm(tf.log1p, Math.log1p), neg: u(tf.neg), reciprocal: intOnWasm(tf.reciprocal, (v) => 1 / v), relu: u(tf.relu),
-  relu6: u(tf.relu6), round: u(tf.round), rsqrt: u(tf.rsqrt), selu: u(tf.selu), sigmoid: u(tf.sigmoid),
-  sign: u(tf.sign), sin: u(tf.sin), sinh: intOnWasm(tf.sinh, Math.sinh), softplus: u(tf.softplus), sqrt: u(tf.sqrt),
-  square: u(tf.square), tan: u(tf.tan), tanh: u(tf.tanh), identity: u(tf.clone),
+  abs: bare(u(tf.abs)), acos: bare(intOnWasm(tf.acos, Math.acos)), acosh: bare(intOnWasm(tf.acosh, Math.acosh)), asin: bare(intOnWasm(tf.asin, Math.asin)), asinh: bare(intOnWasm(tf.asinh, Math.asinh)),
+  atan: bare(u(tf.atan)), atanh: bare(intOnWasm(tf.atanh, Math.atanh)), ceil: bare(u(tf.ceil)), cos: bare(u(tf.cos)), cosh: bare(u(tf.cosh)),
+  elu: bare(u(tf.elu)), erf: bare(u(tf.erf)), exp: bare(u(tf.exp)), expm1: bare(intOnWasm(tf.expm1, Math.expm1)), floor: bare(u(tf.floor)),
+  log: bare(u(tf.log)), log1p: bare(intOnWasm(tf.log1p, Math.log1p)), neg: bare(u(tf.neg)), reciprocal: bare(intOnWasm(tf.reciprocal, (v) => 1 / v)), relu: bare(u(tf.relu)),
+  relu6: bare(u(tf.relu6)), round: bare(u(tf.round)), rsqrt: bare(u(tf.rsqrt)), selu: bare(u(tf.selu)), sigmoid: bare(u(tf.sigmoid)),
+  sign: bare(u(tf.sign)), sin: bare(u(tf.sin)), sinh: bare(intOnWasm(tf.sinh, Math.sinh)), softplus: bare(u(tf.softplus)), sqrt: bare(u(tf.sqrt)),
+  square: bare(u(tf.square)), tan: bare(u(tf.tan)), tanh: bare(u(tf.tanh)), identity: bare(u(tf.clone)),
   leaky_relu: ([x], a) => tf.leakyRelu(x!, a.float('alpha')),
   step: ([x], a) => tf.step(x!, a.float('alpha')),
   // The ClipByValue kernel, not tf.clipByValue: that one turns min = max into a fill (NaN lost).
@@ -402,11 +410,11 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   zeros_like: u(tf.zerosLike), ones_like: u(tf.onesLike),
 
   // elementwise binary
-  add: b(tf.add), sub: b(tf.sub), mul: b(tf.mul),
+  add: bare(b(tf.add)), sub: bare(b(tf.sub)), mul: bare(b(tf.mul)),
   // RealDiv: tf.div on two int32 tensors would run FloorDiv instead.
   div: ([x, y]) => runKernel('RealDiv', { a: x!, b: y! }),
   floor_div: b(tf.floorDiv), mod: b(tf.mod), pow: b(tf.pow),
-  maximum: b(tf.maximum), minimum: b(tf.minimum), squared_difference: b(tf.squaredDifference),
+  maximum: bare(b(tf.maximum)), minimum: bare(b(tf.minimum)), squared_difference: bare(b(tf.squaredDifference)),
   atan2: b(tf.atan2),
   prelu: ([x, al], _a, ctx) => prelu(x!, al!, ctx),
   elu_grad: ([dy, y]) => runKernel('EluGrad', { dy: dy!, y: y! }),
@@ -441,9 +449,9 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   log_softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.logSoftmax(t)),
 
   // linear algebra and nn
-  matmul: ([x, w], a, ctx) => emptyMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')) ?? wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
-    ?? cpuMatMul([x!, w!], a, ctx, false) ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'))),
-  fused_matmul: (ins, a, ctx) => {
+  matmul: bare(([x, w], a, ctx) => emptyMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')) ?? wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
+    ?? cpuMatMul([x!, w!], a, ctx, false) ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')))),
+  fused_matmul: bare((ins, a, ctx) => {
     const e = emptyMatMul(ins[0]!, ins[1]!, a.bool('transpose_a'), a.bool('transpose_b'));
     if (e) {
       // An empty inner dim: zeros, then the bias and activation as the fused kernel adds them.
@@ -453,7 +461,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     }
     const r = fusedMatMulFast(ins, a, ctx);
     return r ?? tf.tidy(() => fusedMatMulSlow(ins, a, ctx));
-  },
+  }),
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
   conv2d: ([x, f], a, ctx) => emptyConv([x!, f!], a, false) ?? cpuConv([x!, f!], a, ctx, false)
     ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, false), dataFormat: 'NHWC' }),
@@ -510,11 +518,11 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   },
 
   // shape and data movement
-  reshape: ([x], a, ctx) => tf.reshape(x!, reshapeTarget(x!, a.dims('shape'), ctx)),
+  reshape: bare(([x], a, ctx) => tf.reshape(x!, reshapeTarget(x!, a.dims('shape'), ctx))),
   // An empty tensor transposes to an empty tensor: tfjs-wasm's Transpose divides by a zero dim.
-  transpose: ([x], a) => (x!.size === 0
+  transpose: bare(([x], a) => (x!.size === 0
     ? tf.zeros([...a.ints('perm')].map((p) => x!.shape[p]!), x!.dtype)
-    : tf.transpose(x!, [...a.ints('perm')])),
+    : tf.transpose(x!, [...a.ints('perm')]))),
   concat: (ins, a) => tf.concat(ins, a.int('axis')),
   pack: (ins, a) => tf.stack(ins, a.int('axis')),
   unpack: ([x], a) => tf.unstack(x!, a.int('axis')),
@@ -617,14 +625,5 @@ export function isUnsupported(k: OpKernel | Unsupported): k is Unsupported {
   return typeof k !== 'function';
 }
 
-/**
- * Ops whose kernel is one tfjs op on operands of one dtype (or the wasm matmul fast path,
- * tidying its own fallback): they make no temporaries, so the Session runs them without a
- * tf.tidy of their own (the run's engine scope still catches anything left behind).
- */
-export const NO_TEMPORARIES: ReadonlySet<OpName> = new Set<OpName>([
-  'abs', 'acos', 'acosh', 'asin', 'asinh', 'atan', 'atanh', 'ceil', 'cos', 'cosh', 'elu', 'erf', 'exp', 'expm1', 'floor',
-  'log', 'log1p', 'neg', 'reciprocal', 'relu', 'relu6', 'round', 'rsqrt', 'selu', 'sigmoid', 'sign', 'sin', 'sinh',
-  'softplus', 'sqrt', 'square', 'tan', 'tanh', 'identity',
-  'add', 'sub', 'mul', 'maximum', 'minimum', 'squared_difference', 'reshape', 'transpose', 'matmul', 'fused_matmul',
-]);
+/** The ops whose kernel is marked bare() in the table above: they make no temporaries. */
+export const NO_TEMPORARIES: ReadonlySet<OpName> = new Set(OP_NAMES.filter((op) => BARE.has(TABLE[op] as OpKernel)));

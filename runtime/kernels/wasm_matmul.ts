@@ -1,9 +1,8 @@
 /** matmul / fused_matmul on tfjs-backend-wasm past tfjs's op layer (the tensor executor's fast path). */
 import * as tf from '@tensorflow/tfjs-core';
 import { directCallsAllowed, engineInternals } from '../backends/tfjs_engine.js';
+import { wasmActivation } from '../wasm/tfjs_wasm.js';
 import type { ExecCtx } from './kernel_types.js';
-
-const WASM_ACTIVATIONS = new Set(['linear', 'relu', 'relu6', 'leakyrelu', 'sigmoid', 'elu']);
 
 let wasmFusedMatMul: tf.KernelConfig | undefined | null = null;
 
@@ -21,7 +20,7 @@ export function wasmMatMul(x: tf.Tensor, w: tf.Tensor, ta: boolean, tb: boolean,
   if ((r !== 2 && r !== 3) || w.rank !== r || x.dtype !== 'float32' || w.dtype !== 'float32') return undefined;
   if (r === 3 && x.shape[0] !== w.shape[0]) return undefined;
   if (bias !== undefined && (bias.rank !== 1 || bias.dtype !== 'float32' || ta || tb)) return undefined;
-  if (!WASM_ACTIVATIONS.has(activation)) return undefined;
+  if (wasmActivation(activation) === undefined) return undefined;
   if (!directCallsAllowed()) return undefined;
   const engine = engineInternals();
   if (wasmFusedMatMul === null) wasmFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm');

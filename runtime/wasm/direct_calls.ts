@@ -5,14 +5,15 @@
  * throws NoDirect while it is built, and runs its tfjs kernel instead (WasmProgram.fallback).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { OpName } from '../../ir/ops.js';
+import type { FusedActivation, OpName } from '../../ir/ops.js';
+import { isFusedActivation } from '../../ir/ops.js';
 import type { PlanStep } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import { convAttrs, poolAttrs } from '../kernels/conv_attrs.js';
 import type { HeapBuffer, WasmProgram } from './program.js';
 import { avgPoolNaNs, sameAsExplicit } from './quirks.js';
 import type { Dt } from './tfjs_wasm.js';
-import { ACTIVATION, BYTES, CPP } from './tfjs_wasm.js';
+import { BYTES, CPP, wasmActivation } from './tfjs_wasm.js';
 
 /** Weights (K·N elements) from which the transposed product of a changing W pays off. */
 const TRANSPOSED_MIN_WEIGHTS = 1 << 14;
@@ -220,8 +221,9 @@ function matmul(prog: WasmProgram, st: PlanStep, ins: number[], out: number): Bu
   let act = 0, bias = -1, alpha = 0;
   const activation = st.node.op === 'fused_matmul' ? a.str('activation') : 'linear';
   if (st.node.op === 'fused_matmul') {
-    if (!(activation in ACTIVATION)) throw new NoDirect('fused_matmul');
-    act = ACTIVATION[activation]!;
+    const id = wasmActivation(activation);
+    if (id === undefined) throw new NoDirect('fused_matmul');
+    act = id;
     alpha = a.has('alpha') ? a.float('alpha') : 0;
     if (a.bool('has_bias')) {
       // tfjs-backend-wasm 4.22 adds the bias at the wrong elements with a transposed operand (see runtime/kernels/op_kernels.ts).
@@ -261,8 +263,9 @@ function conv(prog: WasmProgram, st: PlanStep, ins: number[], out: number): Buil
       info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!) };
   }
   const activation = a.str('activation');
-  if (!(activation in ACTIVATION)) throw new NoDirect('fused_conv2d');
-  const act = ACTIVATION[activation]!, alpha = a.has('alpha') ? a.float('alpha') : 0;
+  const act = wasmActivation(activation);
+  if (act === undefined) throw new NoDirect('fused_conv2d');
+  const alpha = a.has('alpha') ? a.float('alpha') : 0;
   let bias = -1;
   if (a.bool('has_bias')) {
     const bs = prog.shape(st.ins[2]!);
@@ -296,6 +299,17 @@ function pool(prog: WasmProgram, st: PlanStep, x: number, out: number): Built {
   } };
 }
 
+/** A fused activation applied in place to `out` after the transposed product (null: linear; undefined: no direct call). */
+const ACTIVATION_STEP: Readonly<Record<FusedActivation, ((prog: WasmProgram, out: number, alpha: number) => (() => void) | null) | undefined>> = {
+  linear: () => null,
+  relu: (prog, out) => { const f = prog.fn('Relu'), ids = prog.ids; return () => f(ids[out]!, 0, ids[out]!); },
+  relu6: (prog, out) => { const f = prog.fn('Relu6'), ids = prog.ids; return () => f(ids[out]!, 0, ids[out]!); },
+  elu: (prog, out) => { const f = prog.fn('Elu'), ids = prog.ids; return () => f(ids[out]!, 0, ids[out]!); },
+  sigmoid: (prog, out) => { const f = prog.fn('Sigmoid'), ids = prog.ids; return () => f(ids[out]!, ids[out]!); },
+  leakyrelu: (prog, out, alpha) => { const f = prog.fn('LeakyRelu'), ids = prog.ids; return () => f(ids[out]!, 0, alpha, ids[out]!); },
+  prelu: undefined,
+};
+
 /**
  * x·W as (Wᵀ·xᵀ)ᵀ, for a W that changes on every run and a short x. tfjs-wasm hands the right
  * operand to XNNPACK as weights, packed when the operator is made: a new W is packed on every
@@ -318,11 +332,10 @@ function matmulTransposed(prog: WasmProgram, x: number, w: number, bias: number,
     const add = prog.fn('Add'), po = prog.intArray([M, N]), pbias = prog.intArray([N]);
     steps.push(() => add(ids[out]!, po, 2, ids[bias]!, pbias, 1, 0, ids[out]!));
   }
-  const unary: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu' };
-  if (activation in unary) { const f = prog.fn(unary[activation]!); steps.push(() => f(ids[out]!, 0, ids[out]!)); }
-  else if (activation === 'sigmoid') { const f = prog.fn('Sigmoid'); steps.push(() => f(ids[out]!, ids[out]!)); }
-  else if (activation === 'leakyrelu') { const f = prog.fn('LeakyRelu'); steps.push(() => f(ids[out]!, 0, alpha, ids[out]!)); }
-  else if (activation !== 'linear') throw new NoDirect(`fused_matmul activation ${activation}`);
+  const step = isFusedActivation(activation) ? ACTIVATION_STEP[activation] : undefined;
+  if (step === undefined) throw new NoDirect(`fused_matmul activation ${activation}`);
+  const act = step(prog, out, alpha);
+  if (act) steps.push(act);
   return { inPlace: false, run: () => {
     trW.run();
     trX.run();

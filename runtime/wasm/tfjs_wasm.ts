@@ -5,6 +5,8 @@
  * and the Session falls back to the tensor executor where it does not.
  */
 import type * as tf from '@tensorflow/tfjs-core';
+import type { FusedActivation } from '../../ir/ops.js';
+import { isFusedActivation } from '../../ir/ops.js';
 import { engineInternals } from '../backends/tfjs_engine.js';
 import type { TfDtype } from '../tensor_data.js';
 
@@ -12,8 +14,17 @@ export type Dt = TfDtype;
 /** CppDType of tfjs-backend-wasm (kernels/types.ts). */
 export const CPP: Record<Dt, number> = { float32: 0, int32: 1, bool: 2 };
 export const BYTES: Record<Dt, number> = { float32: 4, int32: 4, bool: 1 };
-/** FusableActivation of tfjs-backend-wasm (kernels/types.ts). */
-export const ACTIVATION: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 4, sigmoid: 5, elu: 6 };
+/**
+ * FusableActivation of tfjs-backend-wasm (kernels/types.ts) for each fused activation the direct
+ * calls and the fast path pass to _FusedMatMul / FusedConv2D; prelu (3) is left to the tfjs
+ * kernel: its weights are an operand these calls do not hand over.
+ */
+export const ACTIVATION: Readonly<Record<FusedActivation, number | undefined>> = { linear: 0, relu: 1, relu6: 2, prelu: undefined, leakyrelu: 4, sigmoid: 5, elu: 6 };
+
+/** tfjs-backend-wasm's FusableActivation of a fused op's `activation` attr, or undefined where no direct call takes it. */
+export function wasmActivation(activation: string): number | undefined {
+  return isFusedActivation(activation) ? ACTIVATION[activation] : undefined;
+}
 
 interface TensorRecord { id: number; memoryOffset: number }
 export type CFunc = (...args: number[]) => void;

@@ -2,6 +2,8 @@
 import type { Shape } from '../../../../ir/dim.js';
 import { dimEq } from '../../../../ir/dim.js';
 import type { DType } from '../../../../ir/dtype.js';
+import type { FusedActivation } from '../../../../ir/ops.js';
+import { isFusedActivation } from '../../../../ir/ops.js';
 import { broadcastShapes } from '../../../../ir/shape_util.js';
 import type { TensorData } from '../../../../ir/tensor_data.js';
 import { tensorData } from '../../../../ir/tensor_data.js';
@@ -63,20 +65,21 @@ export function prelu(cx: RuleCtx, x: string, xShape: Shape, slope: string, slop
   return e.op('Where', [neg, e.op('Mul', [x, slope]), x], {}, out);
 }
 
+/** Each fused activation as ONNX ops: applied to `x`, written to `out`. */
+const ACTIVATIONS: Readonly<Record<FusedActivation, (cx: RuleCtx, x: string, xShape: Shape, out: string, preluIndex: number) => void>> = {
+  linear: (cx, x, _s, out) => { cx.e.op('Identity', [x], {}, out); },
+  relu: (cx, x, _s, out) => { cx.e.op('Relu', [x], {}, out); },
+  relu6: (cx, x, _s, out) => { const dtype = cx.outType().dtype; cx.e.op('Clip', [x, cx.e.scalar(0, dtype), cx.e.scalar(6, dtype)], {}, out); },
+  elu: (cx, x, _s, out) => { cx.e.op('Elu', [x], { alpha: attr.float(1) }, out); },
+  leakyrelu: (cx, x, _s, out) => { cx.e.op('LeakyRelu', [x], { alpha: attr.float(cx.a.has('alpha') ? cx.a.float('alpha') : 0.2) }, out); },
+  sigmoid: (cx, x, _s, out) => { cx.e.op('Sigmoid', [x], {}, out); },
+  prelu: (cx, x, xShape, out, preluIndex) => { prelu(cx, x, xShape, cx.ins[preluIndex]!, cx.inType(preluIndex).shape, cx.outType().dtype, out); },
+};
+
 /** The activation of a fused op applied to `x`, written to `out`. */
 export function activation(cx: RuleCtx, kind: string, x: string, xShape: Shape, out: string, preluIndex: number): void {
-  const e = cx.e;
-  const dtype = cx.outType().dtype;
-  switch (kind) {
-    case 'linear': e.op('Identity', [x], {}, out); return;
-    case 'relu': e.op('Relu', [x], {}, out); return;
-    case 'relu6': e.op('Clip', [x, e.scalar(0, dtype), e.scalar(6, dtype)], {}, out); return;
-    case 'elu': e.op('Elu', [x], { alpha: attr.float(1) }, out); return;
-    case 'leakyrelu': e.op('LeakyRelu', [x], { alpha: attr.float(cx.a.has('alpha') ? cx.a.float('alpha') : 0.2) }, out); return;
-    case 'sigmoid': e.op('Sigmoid', [x], {}, out); return;
-    case 'prelu': prelu(cx, x, xShape, cx.ins[preluIndex]!, cx.inType(preluIndex).shape, dtype, out); return;
-    default: cx.fail(`unknown fused activation '${kind}'`);
-  }
+  if (!isFusedActivation(kind)) return cx.fail(`unknown fused activation '${kind}'`);
+  ACTIVATIONS[kind](cx, x, xShape, out, preluIndex);
 }
 
 /**
