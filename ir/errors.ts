@@ -10,7 +10,7 @@ export function locToString(l: SourceLoc): string {
 }
 
 export interface GcErrorInfo {
-  code: string;
+  code: ErrorCode;
   message: string;
   loc?: SourceLoc | undefined;
   node?: string | undefined;
@@ -27,7 +27,7 @@ export interface GcErrorInfo {
  *     help: transpose the right operand or check the weight shape
  */
 export class GcError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly loc: SourceLoc | undefined;
   readonly help: string | undefined;
   readonly summary: string;

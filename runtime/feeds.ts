@@ -5,7 +5,7 @@
  * exactly or refused with a GcError that names the input.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GcError } from '../ir/errors.js';
+import { Codes, GcError } from '../ir/errors.js';
 import type { Value } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
 import { backendNameOf, engineInternals, holderOf, withBackend } from './backends/tfjs_engine.js';
@@ -35,7 +35,7 @@ const STORE: Record<string, { new (n: number | ArrayLike<number>): Store; from(a
  */
 function canonicalStore(values: ArrayLike<number | boolean | bigint>, dtype: string, what: () => string): Store {
   const C = STORE[dtype];
-  if (C === undefined) throw new GcError({ code: 'GC0401', message: `${what()}: dtype ${dtype} cannot be fed`, help: 'feed float32, int32 or bool data' });
+  if (C === undefined) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: dtype ${dtype} cannot be fed`, help: 'feed float32, int32 or bool data' });
   if (values instanceof C && (dtype !== 'bool' || isZeroOne(values as Uint8Array))) return values as Store;
   const n = values.length;
   const out = new C(n);
@@ -51,7 +51,7 @@ function canonicalStore(values: ArrayLike<number | boolean | bigint>, dtype: str
       if (typeof x === 'boolean') { out[i] = x ? 1 : 0; continue; }
       const whole = typeof x === 'bigint' || Number.isInteger(x);
       if (!whole || x > 2147483647 || x < -2147483648) {
-        throw new GcError({ code: 'GC0401', message: whole
+        throw new GcError({ code: Codes.inputMismatch, message: whole
           ? `${what()}: element ${i} is ${String(x)}, outside the int32 range graphc computes in`
           : `${what()}: element ${i} is ${String(x)}, not a whole number, for an integer input`,
         help: whole ? 'int32 and int64 inputs are computed as int32: keep values within ±2^31' : 'round the data first (Math.round, Math.trunc), or feed it to a float32 input' });
@@ -74,18 +74,18 @@ function rectangular(f: readonly unknown[], dims: readonly number[], what: () =>
   const help = 'feed a rectangular nested array of numbers (every row as long as the first)';
   const walk = (a: readonly unknown[], depth: number): void => {
     if (a.length !== dims[depth]) {
-      throw new GcError({ code: 'GC0401', message: `${what()}: the nested array is ragged: ${depth === 0 ? 'it' : `element [${at.join(',')}]`} has ${a.length} entries where the first has ${dims[depth]} (shape [${dims.join(',')}] read along first elements)`, help });
+      throw new GcError({ code: Codes.inputMismatch, message: `${what()}: the nested array is ragged: ${depth === 0 ? 'it' : `element [${at.join(',')}]`} has ${a.length} entries where the first has ${dims[depth]} (shape [${dims.join(',')}] read along first elements)`, help });
     }
     for (let i = 0; i < a.length; i++) {
       at.push(i);
       const x = a[i];
       if (depth + 1 < dims.length) {
-        if (!Array.isArray(x)) throw new GcError({ code: 'GC0401', message: `${what()}: the nested array is ragged: ${where()} is ${x === null ? 'null' : typeof x} where a row of ${dims[depth + 1]} is expected`, help });
+        if (!Array.isArray(x)) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: the nested array is ragged: ${where()} is ${x === null ? 'null' : typeof x} where a row of ${dims[depth + 1]} is expected`, help });
         walk(x, depth + 1);
       } else if (typeof x === 'number' || typeof x === 'boolean') {
         out.push(x);
       } else {
-        throw new GcError({ code: 'GC0401', message: `${what()}: ${where()} is ${Array.isArray(x) ? 'an array (ragged nesting)' : x === null ? 'null' : typeof x}, not a number`, help });
+        throw new GcError({ code: Codes.inputMismatch, message: `${what()}: ${where()} is ${Array.isArray(x) ? 'an array (ragged nesting)' : x === null ? 'null' : typeof x}, not a number`, help });
       }
       at.pop();
     }
@@ -131,17 +131,17 @@ export class FeedAdopter {
     const dtype = tfDtype(v.type.dtype);
     if (f instanceof tf.Tensor) return this.adopt(f, what);
     if (f === null || f === undefined) {
-      throw new GcError({ code: 'GC0401', message: `${what()}: expected a tensor, array or number for ${typeToString(v.type)}, got ${f === null ? 'null' : 'undefined'}` });
+      throw new GcError({ code: Codes.inputMismatch, message: `${what()}: expected a tensor, array or number for ${typeToString(v.type)}, got ${f === null ? 'null' : 'undefined'}` });
     }
     const shape = v.type.shape;
     if (typeof f === 'number' || typeof f === 'boolean') {
       if (shape.length !== 0) {
-        throw new GcError({ code: 'GC0401', message: `${what()}: a scalar ${String(f)} was fed for ${typeToString(v.type)}`, help: 'feed an array or tensor of the input\'s shape' });
+        throw new GcError({ code: Codes.inputMismatch, message: `${what()}: a scalar ${String(f)} was fed for ${typeToString(v.type)}`, help: 'feed an array or tensor of the input\'s shape' });
       }
       return { t: tf.tensor(canonicalStore([f], dtype, what), [], dtype as tf.DataType), owned: true };
     }
     if (ArrayBuffer.isView(f)) {
-      if (f instanceof DataView) throw new GcError({ code: 'GC0401', message: `${what()}: a DataView cannot be fed`, help: 'feed a typed array' });
+      if (f instanceof DataView) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: a DataView cannot be fed`, help: 'feed a typed array' });
       const data = canonicalStore(f as unknown as ArrayLike<number>, dtype, what);
       return { t: tf.tensor(data, this.flatShape(v, data.length), dtype as tf.DataType), owned: true };
     }
@@ -153,14 +153,14 @@ export class FeedAdopter {
       const flat = rectangular(f, dims, what);
       // A nested array gives its own shape; a flat one may fill an input of rank 2 or more.
       if (dims.length !== shape.length && !(dims.length === 1 && shape.length >= 2)) {
-        throw new GcError({ code: 'GC0401', message: `input '${v.name}': expected ${typeToString(v.type)}, got an array ${Array.isArray(a) ? `nested deeper than rank ${shape.length}` : `of shape [${dims.join(',')}]`}`,
+        throw new GcError({ code: Codes.inputMismatch, message: `input '${v.name}': expected ${typeToString(v.type)}, got an array ${Array.isArray(a) ? `nested deeper than rank ${shape.length}` : `of shape [${dims.join(',')}]`}`,
           help: shape.length === 0 ? 'feed a number for a scalar input' : 'feed an array nested to the input\'s rank, or a flat one' });
       }
       const data = canonicalStore(flat, dtype, what);
       const s = dims.length === shape.length ? dims : this.flatShape(v, data.length);
       return { t: tf.tensor(data, s, dtype as tf.DataType), owned: true };
     }
-    throw new GcError({ code: 'GC0401', message: `${what()}: cannot feed a ${typeof f} (${Object.prototype.toString.call(f)})`, help: 'feed a tf.Tensor, a (nested) array, a typed array or a number' });
+    throw new GcError({ code: Codes.inputMismatch, message: `${what()}: cannot feed a ${typeof f} (${Object.prototype.toString.call(f)})`, help: 'feed a tf.Tensor, a (nested) array, a typed array or a number' });
   }
 
   /** The shape a flat array of `n` numbers fills: static dims, and at most one symbolic dim decided by n. */
@@ -168,7 +168,7 @@ export class FeedAdopter {
     const shape = v.type.shape;
     const known = shape.reduce<number>((a, d) => (typeof d === 'number' ? a * d : a), 1);
     const open = shape.filter((d) => typeof d !== 'number').length;
-    const bad = (why: string) => new GcError({ code: 'GC0401', message: `input '${v.name}': ${n} values cannot fill ${typeToString(v.type)} (${why})`,
+    const bad = (why: string) => new GcError({ code: Codes.inputMismatch, message: `input '${v.name}': ${n} values cannot fill ${typeToString(v.type)} (${why})`,
       help: 'feed a tf.Tensor or a nested array, which carry their own shape' });
     if (open === 0) {
       if (n !== known) throw bad(`it holds ${known}`);
@@ -182,7 +182,7 @@ export class FeedAdopter {
 
   /** A tensor (feed or variable value) on this session's backend, in its canonical store. */
   private adopt(t: tf.Tensor, what: () => string): { t: tf.Tensor; owned: boolean } {
-    if (t.isDisposed) throw new GcError({ code: 'GC0401', message: `${what()}: the tensor was disposed`, help: 'feed a live tensor (tf.tidy or dispose() may have freed it)' });
+    if (t.isDisposed) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: the tensor was disposed`, help: 'feed a live tensor (tf.tidy or dispose() may have freed it)' });
     const engine = engineInternals();
     const here = engine.registry[this.tfjsName];
     const holder = holderOf(t);
@@ -198,7 +198,7 @@ export class FeedAdopter {
     try {
       values = (holder ?? here)!.readSync(t.dataId) as ArrayLike<number>;
     } catch (e) {
-      throw new GcError({ code: 'GC0401', message: `${what()}: cannot read a tensor of backend '${backendNameOf(holder)}' synchronously: ${(e as Error).message}`,
+      throw new GcError({ code: Codes.inputMismatch, message: `${what()}: cannot read a tensor of backend '${backendNameOf(holder)}' synchronously: ${(e as Error).message}`,
         help: `call the compiled function (async), or move the data first: tf.tensor(await t.data(), t.shape, t.dtype)` });
     }
     return { t: tf.tensor(canonicalStore(values, t.dtype, what), t.shape, t.dtype), owned: true };

@@ -8,7 +8,7 @@
  */
 import type * as tf from '@tensorflow/tfjs-core';
 import type { Dim } from '../ir/dim.js';
-import { GcError } from '../ir/errors.js';
+import { Codes, GcError } from '../ir/errors.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
 import { AttrReader, OPS } from '../ir/ops.js';
@@ -73,7 +73,7 @@ function resolveFetch(graph: Graph, name: string): Value {
   const out = graph.outputs.find((o) => o.name === name);
   if (out) return out.value;
   for (const v of graph.values()) if (v.name === name) return v;
-  throw new GcError({ code: 'GC0402', message: `unknown fetch '${name}'`, notes: [`valid names: ${fetchableNames(graph).join(', ')}`],
+  throw new GcError({ code: Codes.sessionName, message: `unknown fetch '${name}'`, notes: [`valid names: ${fetchableNames(graph).join(', ')}`],
     help: 'name a value during tracing with gc.name(t, "label") to fetch it' });
 }
 
@@ -82,7 +82,7 @@ export function buildPlan(graph: Graph, fetchNames: string[], feedNames: string[
   const fetches = fetchNames.map((n) => resolveFetch(graph, n));
   const feeds = feedNames.map((n) => {
     const v = graph.inputs.find((i) => i.name === n);
-    if (!v) throw new GcError({ code: 'GC0402', message: `unknown feed '${n}'`, notes: [`inputs: ${graph.inputs.map((i) => i.name).join(', ') || '(none)'}`] });
+    if (!v) throw new GcError({ code: Codes.sessionName, message: `unknown feed '${n}'`, notes: [`inputs: ${graph.inputs.map((i) => i.name).join(', ') || '(none)'}`] });
     return v;
   });
   const assigns = updates ? graph.nodes.filter((n) => n.op === 'assign') : [];
@@ -103,13 +103,13 @@ export function buildPlan(graph: Graph, fetchNames: string[], feedNames: string[
   for (const n of schedule) {
     for (const v of n.inputs) {
       if (v.kind === 'input' && !feeds.includes(v)) {
-        throw new GcError({ code: 'GC0402', message: `missing feed for input '${v.name}' (${typeToString(v.type)}), needed by ${n.op}`,
+        throw new GcError({ code: Codes.sessionName, message: `missing feed for input '${v.name}' (${typeToString(v.type)}), needed by ${n.op}`,
           loc: n.loc, notes: [`inputs: ${graph.inputs.map((i) => i.name).join(', ')}`] });
       }
     }
   }
   for (const v of fetches) {
-    if (v.kind === 'input' && !feeds.includes(v)) throw new GcError({ code: 'GC0402', message: `missing feed for fetched input '${v.name}'` });
+    if (v.kind === 'input' && !feeds.includes(v)) throw new GcError({ code: Codes.sessionName, message: `missing feed for fetched input '${v.name}'` });
   }
   const last = new Map<Value, number>();
   schedule.forEach((n, i) => n.inputs.forEach((v) => last.set(v, i)));
@@ -157,7 +157,7 @@ export function bindDims(feeds: Map<Value, tf.Tensor>): Map<string, number> {
   const b = new Map<string, number>();
   for (const [v, t] of feeds) {
     const want = v.type;
-    const bad = () => new GcError({ code: 'GC0401', message: `input '${v.name}': expected ${typeToString(want)}, got ${t.dtype}[${t.shape.join(',')}]`,
+    const bad = () => new GcError({ code: Codes.inputMismatch, message: `input '${v.name}': expected ${typeToString(want)}, got ${t.dtype}[${t.shape.join(',')}]`,
       notes: [...b].map(([k, n]) => `${k} = ${n}`), help: 'feed a tensor of the declared shape and dtype (symbolic dims must agree across inputs)' });
     if (t.dtype !== tfDtype(want.dtype) || t.shape.length !== want.shape.length) throw bad();
     want.shape.forEach((d, i) => {

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { evalShape } from '../ir/dim.js';
 import type { Dim } from '../ir/dim.js';
-import { GcError, locToString } from '../ir/errors.js';
+import { Codes, GcError, locToString } from '../ir/errors.js';
 import type { Graph, Value } from '../ir/graph.js';
 import { ensureBackend, selectBackend } from './backends/select.js';
 import type { BackendChoice, BackendName } from './backends/select.js';
@@ -81,7 +81,7 @@ export class Session {
 
   static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
     if (opts.executor !== undefined && opts.executor !== 'auto' && opts.executor !== 'tensors') {
-      throw new GcError({ code: 'GC0401', message: `unknown executor '${String(opts.executor)}'`, help: "use 'auto' or 'tensors'" });
+      throw new GcError({ code: Codes.inputMismatch, message: `unknown executor '${String(opts.executor)}'`, help: "use 'auto' or 'tensors'" });
     }
     const limit = resolveTensorLimit(opts.maxTensorBytes);
     const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
@@ -93,7 +93,7 @@ export class Session {
   /** A session on a backend already selected and initialised (selectBackend + ensureBackend): no await needed. */
   static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor' | 'maxTensorBytes'> = {}): Session {
     if (!engineInternals().registry[choice.tfjsName]) {
-      throw new GcError({ code: 'GC0403', message: `backend '${choice.name}' is not initialised`, help: 'use await gc.Session.create(...)' });
+      throw new GcError({ code: Codes.runtime, message: `backend '${choice.name}' is not initialised`, help: 'use await gc.Session.create(...)' });
     }
     return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', resolveTensorLimit(opts.maxTensorBytes));
   }
@@ -137,7 +137,7 @@ export class Session {
    * returns the fetched tensors and, with updates, the new value of each assigned variable.
    */
   execute(fetchNames: string[], feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor, opts: RunOptions = {}): { outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> } {
-    if (this.disposed) throw new GcError({ code: 'GC0403', message: 'this Session was disposed' });
+    if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
     const feedNames = Object.keys(feeds).sort();
     const plan = this.plan(fetchNames, feedNames, opts.updates ?? true);
     const run = this.runs++;
@@ -191,7 +191,7 @@ export class Session {
 
   /** Runs the graph: fetch by name (outputs, inputs, variables, gc.name'd values). */
   async run(fetches: string | string[], feeds: Record<string, Feed> = {}, opts: RunOptions = {}): Promise<tf.Tensor | tf.Tensor[]> {
-    if (this.disposed) throw new GcError({ code: 'GC0403', message: 'this Session was disposed', help: 'create a new Session' });
+    if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed', help: 'create a new Session' });
     const p = await this.prepareFeeds(feeds);
     try {
       return this.runSync(fetches, p.feeds as Record<string, Feed>, opts);
@@ -215,7 +215,7 @@ export class Session {
     let t = this.state.get(name);
     if (!t) {
       const st = this.graph.stateByName(name);
-      if (!st) throw new GcError({ code: 'GC0402', message: `unknown variable '${name}'` });
+      if (!st) throw new GcError({ code: Codes.sessionName, message: `unknown variable '${name}'` });
       t = withBackend(this.backend.tfjsName, () => tf.keep(tensorFromData(st.init, () => `the initial value of variable '${name}'`)));
       this.state.set(name, t);
     }
@@ -225,7 +225,7 @@ export class Session {
   /** The session's current value of a variable (a copy the caller owns). */
   variable(name: string): tf.Tensor {
     const t = this.graph.stateByName(name) ? this.stateTensor(name) : undefined;
-    if (!t) throw new GcError({ code: 'GC0402', message: `unknown variable '${name}'`, notes: [`variables: ${[...this.state.keys()].join(', ') || '(none)'}`] });
+    if (!t) throw new GcError({ code: Codes.sessionName, message: `unknown variable '${name}'`, notes: [`variables: ${[...this.state.keys()].join(', ') || '(none)'}`] });
     return t.clone();
   }
 

@@ -91,6 +91,6 @@ export function stepError(n: Node, e: unknown, shapeOf: (j: number) => readonly 
     return new GcError({ code: Codes.int64Range, message: `while executing ${describeNode(n)}: ${e.message}`, loc: n.loc,
       help: 'keep int64 values within ±2^31 (indices and shapes are); ONNX Runtime computes int64 exactly' });
   }
-  return new GcError({ code: 'GC0403', message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,
+  return new GcError({ code: Codes.runtime, message: `while executing ${describeNode(n)}: ${(e as Error).message}`, loc: n.loc,
     notes: n.inputs.map((v, j) => `${valueLabel(v)}: ${typeToString(v.type)} = [${shapeOf(j)?.join(',')}]`) });
 }

@@ -4,7 +4,7 @@
  * last executor of every session.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { GcError } from '../../ir/errors.js';
+import { Codes, GcError } from '../../ir/errors.js';
 import type { Node } from '../../ir/graph.js';
 import type { Unsupported } from '../kernels/kernel_types.js';
 import { OP_KERNELS } from '../kernels/op_kernels.js';
@@ -33,7 +33,7 @@ export class TensorExecutor implements Executor {
         env[st.outs[0]!] = c.view;
       } else if (st.kind === 'kernel') {
         const k = st.kernel;
-        if (k === undefined) throw new GcError({ code: 'GC0403', message: `${n.op} cannot run on tfjs: ${(OP_KERNELS[n.op] as Unsupported).unsupported}`, loc: n.loc });
+        if (k === undefined) throw new GcError({ code: Codes.runtime, message: `${n.op} cannot run on tfjs: ${(OP_KERNELS[n.op] as Unsupported).unsupported}`, loc: n.loc });
         frame.onNode(n.id);
         const ins: tf.Tensor[] = st.ins.map((i) => env[i]!);
         let outs: tf.Tensor[];

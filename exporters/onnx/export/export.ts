@@ -14,7 +14,7 @@
  *   GcError that names the op, the user's line and the reason.
  * - Deterministic: the same graph gives byte-identical output.
  */
-import { GcError } from '../../../ir/errors.js';
+import { Codes, GcError } from '../../../ir/errors.js';
 import type { Graph, Node, Value } from '../../../ir/graph.js';
 import { AttrReader } from '../../../ir/ops.js';
 import { printNode, ValueNames } from '../../../ir/printer.js';
@@ -35,9 +35,6 @@ import { sinkTransposes } from './passes/transpose_sinking.js';
 
 /** graphc's version, written as producer_version (test/exporters checks it against package.json). */
 export const GRAPHC_VERSION = '0.1.0';
-
-/** Error codes of the exporter (the importer uses GC0501). */
-export const EXPORT_ERRORS = { unsupported: 'GC0510', options: 'GC0511', internal: 'GC0512' } as const;
 
 export const DEFAULT_OPSET = 17;
 
@@ -70,7 +67,7 @@ export function toOnnx(graph: Graph, opts: OnnxExportOptions = {}): Uint8Array {
 
 function checkOpset(opset: number): void {
   if (IR_VERSION_FOR_OPSET[opset] === undefined) {
-    throw new GcError({ code: EXPORT_ERRORS.options, message: `toOnnx: opset ${opset} is not supported`,
+    throw new GcError({ code: Codes.exportOptions, message: `toOnnx: opset ${opset} is not supported`,
       help: `choose an opset from ${Object.keys(IR_VERSION_FOR_OPSET).join(', ')} (default ${DEFAULT_OPSET})` });
   }
 }
@@ -92,7 +89,7 @@ function liveNodes(graph: Graph): Node[] {
 function nodeError(graph: Graph, n: Node, message: string, help?: string): GcError {
   // An assign has no call site of its own: point at the line that computed the assigned value.
   const loc = n.loc ?? n.inputs.find((v) => v.producer?.loc)?.producer?.loc;
-  return new GcError({ code: EXPORT_ERRORS.unsupported, message, loc, node: printNode(n, new ValueNames(graph)), help });
+  return new GcError({ code: Codes.exportUnsupported, message, loc, node: printNode(n, new ValueNames(graph)), help });
 }
 
 /** Fails on assignments anywhere and on live nodes whose op has no rule. */
@@ -169,14 +166,14 @@ function checkWellFormed(g: OnnxGraph): void {
   const defined = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
   for (const n of g.nodes) {
     for (const i of n.inputs) {
-      if (i !== '' && !defined.has(i)) throw new GcError({ code: EXPORT_ERRORS.internal, message: `ONNX export: node ${n.name} (${n.opType}) reads '${i}' before it is defined` });
+      if (i !== '' && !defined.has(i)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: node ${n.name} (${n.opType}) reads '${i}' before it is defined` });
     }
     for (const o of n.outputs) {
-      if (defined.has(o)) throw new GcError({ code: EXPORT_ERRORS.internal, message: `ONNX export: '${o}' is defined twice (node ${n.name})` });
+      if (defined.has(o)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: '${o}' is defined twice (node ${n.name})` });
       defined.add(o);
     }
   }
   for (const o of g.outputs) {
-    if (!defined.has(o.name)) throw new GcError({ code: EXPORT_ERRORS.internal, message: `ONNX export: output '${o.name}' is never produced` });
+    if (!defined.has(o.name)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: output '${o.name}' is never produced` });
   }
 }

@@ -18,6 +18,7 @@
  * their enclosing graphs in scope.
  */
 import { Codes } from '../../../ir/errors.js';
+import type { ErrorCode } from '../../../ir/errors.js';
 import type { ArityRow } from './arity.js';
 import { DEFAULT_ARITY, TRAINING_ARITY } from './arity.js';
 import { describeNode, OnnxImportError } from './errors.js';
@@ -32,7 +33,7 @@ function domainOf(d: string | null | undefined): string {
   return !d || d === 'ai.onnx' ? '' : d;
 }
 
-function fail(code: string, message: string, help?: string, notes?: string[]): never {
+function fail(code: ErrorCode, message: string, help?: string, notes?: string[]): never {
   throw new OnnxImportError({ code, message: message.startsWith('onnx node') ? message : `onnx import: ${message}`, help, notes });
 }
 

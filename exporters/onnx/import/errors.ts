@@ -5,9 +5,6 @@
 import { GcError } from '../../../ir/errors.js';
 import type { onnx } from '../proto.js';
 
-/** Error code of every ONNX import failure. */
-export const IMPORT_ERROR = 'GC0501';
-
 /** Thrown by rules; the importer adds the node's name and op type. */
 export class RuleError extends Error {
   constructor(message: string, readonly help?: string) { super(message); }

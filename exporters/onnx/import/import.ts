@@ -22,7 +22,7 @@
  */
 import type { Dim } from '../../../ir/dim.js';
 import { shapeToString, sym } from '../../../ir/dim.js';
-import { GcError } from '../../../ir/errors.js';
+import { Codes, GcError } from '../../../ir/errors.js';
 import type { SourceLoc } from '../../../ir/errors.js';
 import { Graph } from '../../../ir/graph.js';
 import type { Value } from '../../../ir/graph.js';
@@ -32,7 +32,7 @@ import '../../../ir/printer.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 import type { ImportBudget } from './budget.js';
 import { Builder } from './builder.js';
-import { describeNode, IMPORT_ERROR, NeedsConstant, OnnxImportError, RuleError } from './errors.js';
+import { describeNode, NeedsConstant, OnnxImportError, RuleError } from './errors.js';
 import type { ConstEvaluator } from './fold.js';
 import { NodeCtx } from './node_ctx.js';
 import { checkModel } from './check.js';
@@ -66,7 +66,7 @@ export interface ImportOptions {
 }
 
 function importError(message: string, help?: string, notes?: string[]): GcError {
-  return new OnnxImportError({ code: IMPORT_ERROR, message: `onnx import: ${message}`, help, notes });
+  return new OnnxImportError({ code: Codes.onnxImport, message: `onnx import: ${message}`, help, notes });
 }
 
 /**
@@ -112,7 +112,7 @@ export function importOnnxModel(model: onnx.IModelProto, evaluate: ConstEvaluato
     if (e instanceof GcError) throw e;
     // A bug of graphc's, not of the model: still a GcError (the caller's process lives), saying so.
     const err = e instanceof Error ? e : new Error(String(e));
-    throw new OnnxImportError({ code: IMPORT_ERROR, message: `onnx import: ${INTERNAL_ERROR} (${err.name}: ${err.message.split('\n')[0]})`,
+    throw new OnnxImportError({ code: Codes.onnxImport, message: `onnx import: ${INTERNAL_ERROR} (${err.name}: ${err.message.split('\n')[0]})`,
       notes: (err.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()), help: 'please report it with the model' });
   }
 }
@@ -298,7 +298,7 @@ class Importer {
       if (e instanceof NeedsConstant) {
         const from = this.inputsUpstream(e.valueName);
         const notes = [...this.operandNotes(n), ...(from.length ? [`'${e.valueName}' is computed from the graph input(s) ${from.map((x) => `'${x}'`).join(', ')}`] : [])];
-        throw new OnnxImportError({ code: IMPORT_ERROR, message: `${describeNode(n)}: ${e.message}`, help: e.help, notes }, e.valueName, from);
+        throw new OnnxImportError({ code: Codes.onnxImport, message: `${describeNode(n)}: ${e.message}`, help: e.help, notes }, e.valueName, from);
       }
       if (e instanceof RuleError) throw ctx.error(e.message, e.help, this.operandNotes(n));
       if (e instanceof OnnxImportError) {

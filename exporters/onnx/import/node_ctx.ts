@@ -5,6 +5,7 @@
  */
 import type { Dim } from '../../../ir/dim.js';
 import { dimToString, isStatic } from '../../../ir/dim.js';
+import { Codes } from '../../../ir/errors.js';
 import type { GcError } from '../../../ir/errors.js';
 import type { Value } from '../../../ir/graph.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
@@ -13,7 +14,7 @@ import type { onnx } from '../proto.js';
 import { NodeAttrs } from './attrs.js';
 import type { Builder } from './builder.js';
 import { DIMS_LIMIT } from './builder.js';
-import { describeNode, IMPORT_ERROR, NeedsConstant, OnnxImportError, ruleFail } from './errors.js';
+import { describeNode, NeedsConstant, OnnxImportError, ruleFail } from './errors.js';
 
 /** One ONNX node as a rule sees it. */
 export class NodeCtx {
@@ -143,7 +144,7 @@ export class NodeCtx {
 
   /** A GcError for this node. */
   error(message: string, help?: string, notes?: string[]): GcError {
-    return new OnnxImportError({ code: IMPORT_ERROR, message: `${describeNode(this.node)}: ${message}`, help, notes });
+    return new OnnxImportError({ code: Codes.onnxImport, message: `${describeNode(this.node)}: ${message}`, help, notes });
   }
 }
 
