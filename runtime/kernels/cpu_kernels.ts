@@ -62,10 +62,10 @@ export function gemm(a: Float32Array, aOff: number, ta: boolean, b: Float32Array
           const bo = bOff + p * n;
           for (let j = 0; j < n; j++) {
             const bv = b[bo + j]!;
-            t[t0 + j] += a0 * bv;
-            t[r1 + j] += a1 * bv;
-            t[r2 + j] += a2 * bv;
-            t[r3 + j] += a3 * bv;
+            t[t0 + j] = t[t0 + j]! + a0 * bv;
+            t[r1 + j] = t[r1 + j]! + a1 * bv;
+            t[r2 + j] = t[r2 + j]! + a2 * bv;
+            t[r3 + j] = t[r3 + j]! + a3 * bv;
           }
         }
       } else {
@@ -74,13 +74,13 @@ export function gemm(a: Float32Array, aOff: number, ta: boolean, b: Float32Array
           for (let p = k0; p < k1; p++) {
             const av = a[ao + p * colStride]!;
             const bo = bOff + p * n;
-            for (let j = 0; j < n; j++) t[ro + j] += av * b[bo + j]!;
+            for (let j = 0; j < n; j++) t[ro + j] = t[ro + j]! + av * b[bo + j]!;
           }
         }
       }
       if (acc) {
         const o = outOff + i * n;
-        for (let q = 0; q < rows * n; q++) out[o + q] += acc[q]!;
+        for (let q = 0; q < rows * n; q++) out[o + q] = out[o + q]! + acc[q]!;
       }
     }
   }
@@ -88,7 +88,7 @@ export function gemm(a: Float32Array, aOff: number, ta: boolean, b: Float32Array
 
 /** out[r, j] += bias[j] over m rows of n (a float32 add, as tfjs's fused kernels add the bias). */
 function addBias(out: Float32Array, m: number, n: number, bias: Float32Array): void {
-  for (let r = 0; r < m; r++) for (let j = 0, o = r * n; j < n; j++) out[o + j] += bias[j]!;
+  for (let r = 0; r < m; r++) for (let j = 0, o = r * n; j < n; j++) out[o + j] = out[o + j]! + bias[j]!;
 }
 
 /** bᵀ of b [n,k] as [k,n] (the kernel reads the right operand along rows). */

@@ -531,7 +531,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     const begin = shapeOf(ctx, a.dims('begin')), size = shapeOf(ctx, a.dims('size'));
     if (ctx.backend === 'cpu') {
       const [b, s] = tf.slice_util.parseSliceParams(x!, begin, size);
-      return sliceCpu(x!, b, s) ?? tf.slice(x!, begin, size);
+      return sliceCpu(x!, b!, s!) ?? tf.slice(x!, begin, size);
     }
     return tf.slice(x!, begin, size);
   },

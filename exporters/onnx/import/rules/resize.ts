@@ -86,7 +86,7 @@ function axisWeights(n: number, m: number, scale: number, roi: [number, number],
       const sum = cs.reduce((a, b) => a + b, 0);
       cs = cs.map((c) => c / sum);
     }
-    idx.forEach((i, j) => { w[o * n + Math.min(Math.max(i, 0), n - 1)] += cs[j]!; });
+    idx.forEach((i, j) => { const at = o * n + Math.min(Math.max(i, 0), n - 1); w[at] = w[at]! + cs[j]!; });
   }
   return { w, outside };
 }
