@@ -41,11 +41,6 @@ export function irDTypeOf(elemType: number): DType | undefined {
   return IR_OF[elemType];
 }
 
-/** Whether reading the ONNX type into the IR changes values (double → float32). */
-export function isLossy(elemType: number): boolean {
-  return elemType === T.DOUBLE;
-}
-
 export const ONNX_TYPE_NAMES: Readonly<Record<number, string>> = {
   [T.UNDEFINED]: 'undefined', [T.FLOAT]: 'float', [T.UINT8]: 'uint8', [T.INT8]: 'int8', [T.UINT16]: 'uint16',
   [T.INT16]: 'int16', [T.INT32]: 'int32', [T.INT64]: 'int64', [T.STRING]: 'string', [T.BOOL]: 'bool',
