@@ -28,8 +28,8 @@ export { selectBackend, ensureBackend, releaseBackend } from '../runtime/backend
 export type { BackendName, BackendChoice } from '../runtime/backends/select.js';
 export { Graph, Node, Value } from '../ir/graph.js';
 export type { TensorType, StateVar } from '../ir/graph.js';
-export { GcError } from '../ir/errors.js';
-export type { SourceLoc } from '../ir/errors.js';
+export { Codes, GcError } from '../ir/errors.js';
+export type { ErrorCode, SourceLoc } from '../ir/errors.js';
 export { printGraph } from '../ir/printer.js';
 export { parseGraph } from '../ir/parser.js';
 export { verifyGraph } from '../ir/verify.js';
