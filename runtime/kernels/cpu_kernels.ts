@@ -214,3 +214,35 @@ export function sliceCpu(x: tf.Tensor, begin: readonly number[], size: readonly 
   }
   return tf.tensor(out, [...size], x.dtype);
 }
+
+/**
+ * Tile as block copies, for the cpu and wasm engines: axis by axis from the last, each block
+ * is copied once and then doubled with copyWithin. tfjs-cpu and tfjs-wasm compute every output
+ * element's source index (fuzz seed 22 case 7595: a [2,2] tiled to [33554432,2] took 4.7 s on
+ * cpu and 8.1 s on wasm). Strings stay on tfjs.
+ */
+export function tileJs(x: tf.Tensor, reps: readonly number[]): tf.Tensor | undefined {
+  if (x.dtype === 'string' || reps.length !== x.rank) return undefined;
+  const shape = [...x.shape];
+  const outShape = shape.map((d, i) => d * reps[i]!);
+  if (outShape.some((d) => d === 0) || x.rank === 0 || reps.every((r) => r === 1)) return undefined;
+  let cur = x.dataSync() as Float32Array | Int32Array | Uint8Array;
+  const curShape = [...shape];
+  for (let d = x.rank - 1; d >= 0; d--) {
+    const r = reps[d]!;
+    if (r === 1) continue;
+    let outer = 1;
+    for (let k = 0; k < d; k++) outer *= curShape[k]!;
+    const block = cur.length / outer;                           // one slab of axes d.. of cur
+    const seg = block * r;
+    const next = new (cur.constructor as Float32ArrayConstructor)(outer * seg) as unknown as typeof cur;
+    for (let o = 0; o < outer; o++) {
+      const at = o * seg;
+      next.set(cur.subarray(o * block, (o + 1) * block), at);
+      for (let filled = block; filled < seg; filled *= 2) next.copyWithin(at + filled, at, at + Math.min(filled, seg - filled));
+    }
+    cur = next;
+    curShape[d] = curShape[d]! * r;
+  }
+  return tf.tensor(cur, outShape, x.dtype);        // a new array: some rep is not 1
+}

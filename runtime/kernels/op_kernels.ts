@@ -16,7 +16,7 @@ import { fusedElementwiseKernel } from '../fused/fused_elementwise.js';
 import { tensorFromData, tfDtype } from '../tensor_data.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import { avgPoolNaNs, sameAsExplicit } from '../wasm/quirks.js';
-import { conv2dCpu, matmulCpu, sliceCpu } from './cpu_kernels.js';
+import { conv2dCpu, matmulCpu, sliceCpu, tileJs } from './cpu_kernels.js';
 import type { Pad, Pair } from './conv_attrs.js';
 import { convAttrs, poolAttrs } from './conv_attrs.js';
 import type { ExecCtx, OpKernel, Unsupported } from './kernel_types.js';
@@ -545,7 +545,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     return tf.util.arraysEqual(r.shape, shape) ? r : tf.reshape(r, shape);
   },
   pad: ([x], a, ctx) => padSigned(x!, a.ints('paddings'), a.float('value'), ctx.backend === 'cpu'),
-  tile: ([x], a) => tf.tile(x!, [...a.ints('reps')]),
+  tile: ([x], a, ctx) => ((ctx.backend === 'cpu' || ctx.backend === 'wasm') ? tileJs(x!, a.ints('reps')) : undefined) ?? tf.tile(x!, [...a.ints('reps')]),
   // Bools as int32: tfjs-wasm's Reverse copies 4 bytes per element, past a bool result (heap corruption).
   reverse: ([x], a) => (x!.dtype === 'bool'
     ? tf.tidy(() => tf.notEqual(tf.reverse(tf.cast(x!, 'int32'), [...a.ints('axes')]), 0))

@@ -41,6 +41,10 @@ const FOUND: Record<number, [number, string, string][]> = {
     [2445, 'Pad by [1,16777216,-1,-1]', 'past 10 s on cpu: the negative pads were a tfjs-cpu slice, element by element (115 s)'],
     [16368, 'TfIdfVectorizer.ngram_indexes[k] = 1099511627776', 'RangeError: Invalid array length (an n-gram map 2^40 wide)'],
   ],
+  22: [
+    [7595, 'Tile by [16777216,1]', 'past 10 s: tfjs-cpu and tfjs-wasm tiled element by element (4.7 s + 8.1 s)'],
+    [18873, 'Einsum', 'RangeError: Invalid array length (a diagonal mask of (2^32+1)^2 elements)'],
+  ],
 };
 
 describe('ONNX importer fuzz regressions', () => {

@@ -51,9 +51,11 @@ function diagonals(c: NodeCtx, t: Term): Term {
     const j = letters.indexOf(letters[i]!);                              // j < i
     const n = v.shape[j]!;
     if (!isStatic(n)) fail('a diagonal along a symbolic dim');
-    const eye = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));
+    c.b.afford('bool', n * n, `Einsum's ${n}×${n} diagonal mask`);
+    const eye = new Uint8Array(n * n);
+    for (let k = 0; k < n; k++) eye[k * n + k] = 1;
     const shape = v.shape.map((d, k) => (k === j || k === i ? n : 1));
-    const mask = c.b.reshape(c.b.constant(tensorData('bool', [n, n], eye)), shape);
+    const mask = c.b.reshape(c.b.constant({ dtype: 'bool', shape: [n, n], data: eye }), shape);
     v = c.b.op('reduce_sum', [c.b.op('select', [mask, v, c.b.scalar(0, v.dtype)])], { axes: [i], keep_dims: false });
     letters = letters.filter((_, k) => k !== i);
   }
@@ -117,7 +119,10 @@ const topK: ImportRule = (c) => {
   const x = c.b.moveAxis(x0, axis, r - 1);                                  // [..., n]
   const xi = c.b.unsqueeze(x, [r]);                                        // [..., n, 1]: element i
   const xj = c.b.unsqueeze(x, [r - 1]);                                    // [..., 1, n]: element j
-  const before = c.b.constant(tensorData('bool', [n, n], Array.from({ length: n * n }, (_, q) => q % n < Math.floor(q / n))));   // j < i
+  c.b.afford('bool', n * n, `TopK's ${n}×${n} tie-break table`);
+  const beforeMask = new Uint8Array(n * n);
+  for (let i = 0; i < n; i++) beforeMask.fill(1, i * n, i * n + i);
+  const before = c.b.constant({ dtype: 'bool', shape: [n, n], data: beforeMask });   // j < i
   const beats = c.b.op('logical_or', [c.b.op(largest ? 'greater' : 'less', [xj, xi]), c.b.op('logical_and', [c.b.op('equal', [xj, xi]), before])]);
   const rank = c.b.op('reduce_sum', [c.b.cast(beats, 'int32')], { axes: [r], keep_dims: false });   // [..., n]
   const slots = c.b.constant(tensorData('int32', [k, 1], Array.from({ length: k }, (_, i) => i)));
