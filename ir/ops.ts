@@ -426,6 +426,7 @@ export const OPS = {
   tile: shapeOp({ attrs: { reps: 'ints' }, infer: ([x], a) => {
     const r = a.ints('reps');
     if (r.length !== x!.shape.length) fail(`tile: reps [${r.join(',')}] does not match rank ${x!.shape.length}`);
+    if (r.some((k) => !Number.isSafeInteger(k) || k < 0)) fail(`tile: reps [${r.join(',')}] must be integers ≥ 0`);
     return [t(x!.dtype, x!.shape.map((d, i) => dimProduct([d, r[i]!])!))];
   } }),
   reverse: shapeOp({ attrs: { axes: 'ints' }, infer: ([x]) => [x!] }),

@@ -222,7 +222,7 @@ export function sliceCpu(x: tf.Tensor, begin: readonly number[], size: readonly 
  * cpu and 8.1 s on wasm). Strings stay on tfjs.
  */
 export function tileJs(x: tf.Tensor, reps: readonly number[]): tf.Tensor | undefined {
-  if (x.dtype === 'string' || reps.length !== x.rank) return undefined;
+  if (x.dtype === 'string' || reps.length !== x.rank || reps.some((r) => !Number.isSafeInteger(r) || r < 0)) return undefined;
   const shape = [...x.shape];
   const outShape = shape.map((d, i) => d * reps[i]!);
   if (outShape.some((d) => d === 0) || x.rank === 0 || reps.every((r) => r === 1)) return undefined;

@@ -45,6 +45,11 @@ const FOUND: Record<number, [number, string, string][]> = {
     [7595, 'Tile by [16777216,1]', 'past 10 s: tfjs-cpu and tfjs-wasm tiled element by element (4.7 s + 8.1 s)'],
     [18873, 'Einsum', 'RangeError: Invalid array length (a diagonal mask of (2^32+1)^2 elements)'],
   ],
+  23: [
+    [3470, 'Tile by [-2147483648,1073741824]', 'past 2 GB: negative repeats gave a negative size the limits passed, and the tile allocated (repeats are now checked ≥ 0 by the IR)'],
+    [14329, 'Tile by [-2,268435456]', 'past 2 GB (as case 3470)'],
+    [11212, 'test_scatter_elements_without_axis: a dim = 4294967297', 'RangeError: Invalid array length (an index table of 2·(2^32+1) entries)'],
+  ],
 };
 
 describe('ONNX importer fuzz regressions', () => {

@@ -82,7 +82,8 @@ const gatherND: ImportRule = (c) => {
     // Each index row belongs to the batch entry its leading coordinates name.
     const outer = is.slice(0, -1);
     const per = sizeOf(outer.slice(b));
-    const base = Array.from({ length: sizeOf(outer) }, (_, i) => Math.floor(i / per) * na);
+    c.b.afford('int32', sizeOf(outer), `GatherND's table of ${sizeOf(outer)} batch offsets`);
+    const base = Int32Array.from({ length: sizeOf(outer) }, (_, i) => Math.floor(i / per) * na);
     at = c.b.op('add', [at, c.b.constant(tensorData('int32', outer, base))]);
   }
   const flat = c.b.reshape(data, [nb * na, ...rest] as Dim[]);
@@ -105,18 +106,25 @@ const scatterElements: ImportRule = (c) => {
   const ds = staticShape(data, 'data'), is = staticShape(idx, 'indices');
   const rank = ds.length;
   const axis = c.axis(c.attr.int('axis', 0), rank);
+  const us = staticShape(upd, 'updates');
+  if (is.length !== rank) fail(`indices ${shapeToString(is)} must have the rank of data ${shapeToString(ds)}`);
+  if (us.length !== is.length || us.some((d, a) => d !== is[a])) fail(`updates ${shapeToString(us)} must have the shape of indices ${shapeToString(is)}`);
+  const past = is.findIndex((d, a) => a !== axis && d > ds[a]!);
+  if (past >= 0) fail(`indices ${shapeToString(is)} are larger than data ${shapeToString(ds)} along axis ${past}`);
   const strides = stridesOf(ds);
   // Linear index = (own coordinates, axis coordinate from the indices) in the data.
   const n = sizeOf(is);
-  const base = Array.from({ length: n }, (_, i) => {
+  c.b.afford('int32', n, `ScatterElements' table of ${n} linear indices`);
+  const base = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
     let rest = i, off = 0;
     for (let a = rank - 1; a >= 0; a--) {
       const coord = rest % is[a]!;
       rest = Math.floor(rest / is[a]!);
       if (a !== axis) off += coord * strides[a]!;
     }
-    return off;
-  });
+    base[i] = off;
+  }
   let i = c.b.cast(idx, 'int32');
   i = c.b.op('select', [c.b.op('less', [i, c.b.scalar(0, 'int32')]), c.b.op('add', [i, c.b.scalar(ds[axis]!, 'int32')]), i]);
   const at = c.b.op('add', [c.b.op('mul', [c.b.reshape(i, [n]), c.b.scalar(strides[axis]!, 'int32')]), c.b.constant(tensorData('int32', [n], base))]);
