@@ -112,7 +112,21 @@ function alongLastAxis(x: tf.Tensor, axis: number, f: (t: tf.Tensor) => tf.Tenso
  * walks from begin down to end exclusive, with end = -1 meaning "through index 0". tfjs would
  * read -1 as n-1, so such an end becomes an end-mask bit.
  */
-function stridedSlice(x: tf.Tensor, begin: number[], end: number[], strides: readonly number[]): tf.Tensor {
+/**
+ * tf.slice, as row copies where tfjs copies element by element through TensorBuffer (about
+ * 1 µs per element): every slice on tfjs-cpu, and slices of rank 5 and up on tfjs-wasm
+ * (its Slice has loops for ranks 2 to 4 only).
+ */
+function sliceRows(x: tf.Tensor, begin: number[], size: number[], backend: string): tf.Tensor {
+  if (backend === 'cpu' || (backend === 'wasm' && x.rank > 4)) {
+    const [b, s] = tf.slice_util.parseSliceParams(x, begin, size);
+    const r = sliceCpu(x, b!, s!);
+    if (r) return r;
+  }
+  return tf.slice(x, begin, size);
+}
+
+function stridedSlice(x: tf.Tensor, begin: number[], end: number[], strides: readonly number[], backend: string): tf.Tensor {
   const b: number[] = [], e: number[] = [], s: number[] = [];
   let endMask = 0;
   x.shape.forEach((n, i) => {
@@ -127,11 +141,18 @@ function stridedSlice(x: tf.Tensor, begin: number[], end: number[], strides: rea
     b.push(bi); e.push(ei < 0 ? 0 : ei); s.push(st);
     if (ei < 0) endMask |= 1 << i;
   });
+  // Unit strides are a slice: tfjs-cpu's and tfjs-wasm's StridedSlice compute every element's
+  // source index in JavaScript (fuzz seed 24 case 4099: the 8 taps of a 3-D AveragePool over
+  // [1,3,32,255,32] took 7 s on each engine).
+  if (endMask === 0 && s.every((st) => st === 1) && b.every((bi, i) => e[i]! > bi)) {
+    const size = b.map((bi, i) => e[i]! - bi);
+    return sliceRows(x, b, size, backend);
+  }
   return tf.stridedSlice(x, b, e, s, 0, endMask);
 }
 
 /** tf.pad with per-side paddings that may be negative (a negative side crops). */
-function padSigned(x: tf.Tensor, flat: readonly number[], value: number, cpu: boolean): tf.Tensor {
+function padSigned(x: tf.Tensor, flat: readonly number[], value: number, backend: string): tf.Tensor {
   const sides = x.shape.map((_, i): Pair => [flat[2 * i]!, flat[2 * i + 1]!]);
   const grown = sides.some(([b, a]) => b > 0 || a > 0)
     ? tf.pad(x, sides.map(([b, a]): Pair => [Math.max(b, 0), Math.max(a, 0)]), value) : x;
@@ -139,7 +160,7 @@ function padSigned(x: tf.Tensor, flat: readonly number[], value: number, cpu: bo
   const begin = sides.map(([b]) => Math.max(-b, 0));
   const size = grown.shape.map((d, i) => d - begin[i]! - Math.max(-sides[i]![1], 0));
   // tfjs-cpu slices element by element (fuzz seed 21 case 2445: Pad by [1,16777216,-1,-1] took 115 s).
-  return (cpu ? sliceCpu(grown, begin, size) : undefined) ?? tf.slice(grown, begin, size);
+  return sliceRows(grown, begin, size, backend);
 }
 
 const shapeOf = (ctx: ExecCtx, ds: readonly Dim[]): number[] => ctx.dims(ds);
@@ -527,15 +548,8 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   pack: (ins, a) => tf.stack(ins, a.int('axis')),
   unpack: ([x], a) => tf.unstack(x!, a.int('axis')),
   split: ([x], a, ctx) => tf.split(x!, shapeOf(ctx, a.dims('sizes')), a.int('axis')),
-  slice: ([x], a, ctx) => {
-    const begin = shapeOf(ctx, a.dims('begin')), size = shapeOf(ctx, a.dims('size'));
-    if (ctx.backend === 'cpu') {
-      const [b, s] = tf.slice_util.parseSliceParams(x!, begin, size);
-      return sliceCpu(x!, b!, s!) ?? tf.slice(x!, begin, size);
-    }
-    return tf.slice(x!, begin, size);
-  },
-  strided_slice: ([x], a, ctx) => stridedSlice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('end')), a.ints('strides')),
+  slice: ([x], a, ctx) => sliceRows(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('size')), ctx.backend),
+  strided_slice: ([x], a, ctx) => stridedSlice(x!, shapeOf(ctx, a.dims('begin')), shapeOf(ctx, a.dims('end')), a.ints('strides'), ctx.backend),
   // tfjs-wasm's GatherV2 hands back an empty x's gather with its flattened rank-4 shape.
   gather: ([x, idx], a) => {
     const r = tf.gather(x!, idx!, a.int('axis'), a.int('batch_dims'));
@@ -544,7 +558,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     const shape = tf.backend_util.segment_util.collectGatherOpShapeInfo(x! as tf.TensorInfo as never, idx! as never, axis, a.int('batch_dims')).outputShape;
     return tf.util.arraysEqual(r.shape, shape) ? r : tf.reshape(r, shape);
   },
-  pad: ([x], a, ctx) => padSigned(x!, a.ints('paddings'), a.float('value'), ctx.backend === 'cpu'),
+  pad: ([x], a, ctx) => padSigned(x!, a.ints('paddings'), a.float('value'), ctx.backend),
   tile: ([x], a, ctx) => ((ctx.backend === 'cpu' || ctx.backend === 'wasm') ? tileJs(x!, a.ints('reps')) : undefined) ?? tf.tile(x!, [...a.ints('reps')]),
   // Bools as int32: tfjs-wasm's Reverse copies 4 bytes per element, past a bool result (heap corruption).
   reverse: ([x], a) => (x!.dtype === 'bool'

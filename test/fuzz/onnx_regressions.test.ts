@@ -50,6 +50,9 @@ const FOUND: Record<number, [number, string, string][]> = {
     [14329, 'Tile by [-2,268435456]', 'past 2 GB (as case 3470)'],
     [11212, 'test_scatter_elements_without_axis: a dim = 4294967297', 'RangeError: Invalid array length (an index table of 2·(2^32+1) entries)'],
   ],
+  24: [
+    [4099, 'test_averagepool_3d_default', 'past 10 s: the 8 unit-stride taps of a 3-D AveragePool were strided slices tfjs-cpu and tfjs-wasm copy element by element (7 s each)'],
+  ],
 };
 
 describe('ONNX importer fuzz regressions', () => {
