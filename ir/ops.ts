@@ -99,8 +99,15 @@ function def(d: Partial<OpDef> & Pick<OpDef, 'infer'>): OpDef {
 const exprOp = <D extends OpDef>(d: D, more: Pick<OpDef, 'fusedActivation' | 'involution'> = {}): D & { readonly expr: true } =>
   ({ ...d, ...more, expr: true });
 
+/** Elementwise math on numbers: a bool operand is refused (cast it first), as ONNX and tfjs's kernels do. */
 const unary = (attrs: Record<string, AttrKind> = {}): OpDef =>
-  def({ fusion: 'elementwise', attrs, infer: ([x]) => [x!] });
+  def({ fusion: 'elementwise', attrs, infer: ([x], a) => {
+    if (x!.dtype === 'bool') fail(`${a.op}: needs a number operand, got bool`, 'cast the operand to float32 or int32 first', Codes.dtype);
+    return [x!];
+  } });
+/** Elementwise ops defined for every dtype, bool included (identity, logical_not, zeros_like, ones_like). */
+const unaryAny = (): OpDef =>
+  def({ fusion: 'elementwise', infer: ([x]) => [x!] });
 const unaryTo = (dtype: DType): OpDef =>
   def({ fusion: 'elementwise', infer: ([x]) => [t(dtype, x!.shape)] });
 
@@ -308,14 +315,14 @@ export const OPS = {
   relu: exprOp(unary(), { fusedActivation: 'relu' }), relu6: exprOp(unary(), { fusedActivation: 'relu6' }),
   round: unary(), rsqrt: exprOp(unary()), selu: exprOp(unary()), sigmoid: exprOp(unary(), { fusedActivation: 'sigmoid' }), sign: unary(),
   sin: exprOp(unary()), sinh: unary(),
-  softplus: exprOp(unary()), sqrt: exprOp(unary()), square: exprOp(unary()), tan: unary(), tanh: exprOp(unary()), identity: unary(),
+  softplus: exprOp(unary()), sqrt: exprOp(unary()), square: exprOp(unary()), tan: unary(), tanh: exprOp(unary()), identity: unaryAny(),
   leaky_relu: exprOp(unary({ alpha: 'float' }), { fusedActivation: 'leakyrelu' }),
   step: exprOp(unary({ alpha: 'float' })),
   clip: exprOp(unary({ min: 'float', max: 'float' })),
   is_nan: unaryTo('bool'), is_inf: unaryTo('bool'), is_finite: unaryTo('bool'),
-  logical_not: { ...unary(), involution: true },
+  logical_not: { ...unaryAny(), involution: true },
   cast: def({ fusion: 'elementwise', attrs: { dtype: 'dtype' }, infer: ([x], a) => [t(a.dtype('dtype'), x!.shape)] }),
-  zeros_like: unary(), ones_like: unary(),
+  zeros_like: unaryAny(), ones_like: unaryAny(),
 
   // elementwise binary
   add: exprOp({ ...binary('add', true), neutral: { value: 0, side: 'both' } }), sub: exprOp({ ...binary('sub'), neutral: { value: 0, side: 'rhs' } }),

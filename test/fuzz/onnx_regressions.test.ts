@@ -50,6 +50,11 @@ const FOUND: Record<number, [number, string, string][]> = {
     [14329, 'Tile by [-2,268435456]', 'past 2 GB (as case 3470)'],
     [11212, 'test_scatter_elements_without_axis: a dim = 4294967297', 'RangeError: Invalid array length (an index table of 2·(2^32+1) entries)'],
   ],
+  25: [
+    [3503, 'Reciprocal', 'wasm: RuntimeError: memory access out of bounds (a unary math op on a bool wrote 4-byte results into a 1-byte buffer; the IR now refuses bool operands of unary math)'],
+    [8064, 'Expand to [2,16777216,2] of an input', 'past 10 s: tfjs broadcast with its element-by-element Tile (5.2 s cpu, 8.4 s wasm)'],
+    [14874, 'TfIdfVectorizer.max_skip_count = 2147483647', 'past 10 s: the importer looped over 2^31 skips'],
+  ],
   24: [
     [4099, 'test_averagepool_3d_default', 'past 10 s: the 8 unit-stride taps of a 3-D AveragePool were strided slices tfjs-cpu and tfjs-wasm copy element by element (7 s each)'],
   ],

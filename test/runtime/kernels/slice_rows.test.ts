@@ -40,3 +40,29 @@ describe('slice and unit-stride strided_slice of every rank ≡ eager tfjs-cpu',
     }, 120_000);
   }
 });
+
+describe('broadcast_to as block copies ≡ eager tfjs-cpu (fuzz seed 25 case 8064: a [1] to [2,16777216,2] took 5.2 s on cpu, 8.4 s on wasm)', () => {
+  const bcase = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 5 }).chain((target) => fc.tuple(
+    fc.constant(target),
+    fc.integer({ min: 0, max: target.length - 1 }),                       // leading axes x lacks
+    fc.array(fc.boolean(), { minLength: target.length, maxLength: target.length }),   // axes where x has 1
+    fc.constantFrom('float32', 'int32', 'bool') as fc.Arbitrary<'float32' | 'int32' | 'bool'>,
+  ));
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`on ${backend}`, async () => {
+      for (const [target, lead, ones, dtype] of fc.sample(bcase, { numRuns: 30, seed: 8064 })) {
+        const xs = target.slice(lead).map((d, i) => (ones[i + lead] ? 1 : d));
+        const n = xs.reduce((p, d) => p * d, 1);
+        await tf.setBackend('cpu');
+        const x = tf.tensor(Array.from({ length: n }, (_, k) => (dtype === 'bool' ? k % 2 : k * 3 - 7)), xs, dtype);
+        const want = tf.broadcastTo(x, target);
+        const f = gc.compile((t: tf.Tensor) => tf.broadcastTo(t, target), { inputs: [gc.spec(xs, dtype)], backend });
+        const got = (await f(x)) as tf.Tensor;
+        expect(got.shape, `${JSON.stringify(xs)} → ${JSON.stringify(target)}`).toEqual(want.shape);
+        expect(Array.from(await got.data())).toEqual(Array.from(await want.data()));
+        tf.dispose([x, want, got]);
+        f.dispose();
+      }
+    }, 120_000);
+  }
+});

@@ -158,7 +158,10 @@ const tfIdf: ImportRule = (c) => {
   const perGram: Value[] = grams.map((g) => {
     if (g.n < minN || g.n > maxN) return c.b.op('broadcast_to', [f(c, 0)], { shape: [x.shape[0]!] });
     let total: Value | undefined;
-    for (let s = 0; s <= (g.n === 1 ? 0 : maxSkip); s++) {
+    // Skips past the sequence match nothing: at most (len - 1) / (n - 1) - 1 of them can fit
+    // (fuzz seed 25 case 14874: max_skip_count 2^31-1 looped 2^31 times).
+    const lastSkip = g.n === 1 ? 0 : Math.min(maxSkip, Math.floor((len - 1) / (g.n - 1)) - 1);
+    for (let s = 0; s <= lastSkip; s++) {
       const span = (g.n - 1) * (s + 1);
       if (span >= len) continue;
       let match: Value | undefined;
