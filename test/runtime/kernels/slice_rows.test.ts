@@ -2,7 +2,7 @@
  * Slices run as row copies where tfjs copies element by element: every slice on cpu, and
  * slices of rank 5 and up on wasm (fuzz seed 24 case 4099: a 3-D AveragePool's taps took 7 s
  * per engine). Compiled slice and unit-stride strided_slice, ranks 1 to 6, against eager
- * tfjs-cpu, on cpu and wasm.
+ * tfjs-cpu, on cpu, wasm and the default 'auto', fed tensors made on tfjs-cpu.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ const sliceCase = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLe
 ));
 
 describe('slice and unit-stride strided_slice of every rank ≡ eager tfjs-cpu', () => {
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of ['cpu', 'wasm', 'auto'] as const) {
     it(`on ${backend}`, async () => {
       const cases = fc.sample(sliceCase, { numRuns: 40, seed: 4099 });
       for (const [shape, bs, dtype, strided] of cases) {
@@ -48,7 +48,7 @@ describe('broadcast_to as block copies ≡ eager tfjs-cpu (fuzz seed 25 case 806
     fc.array(fc.boolean(), { minLength: target.length, maxLength: target.length }),   // axes where x has 1
     fc.constantFrom('float32', 'int32', 'bool') as fc.Arbitrary<'float32' | 'int32' | 'bool'>,
   ));
-  for (const backend of ['cpu', 'wasm'] as const) {
+  for (const backend of ['cpu', 'wasm', 'auto'] as const) {
     it(`on ${backend}`, async () => {
       for (const [target, lead, ones, dtype] of fc.sample(bcase, { numRuns: 30, seed: 8064 })) {
         const xs = target.slice(lead).map((d, i) => (ones[i + lead] ? 1 : d));
