@@ -477,23 +477,27 @@ const rangeRule: KernelRule = (ctx, _ins, a) => {
 
 // ---- the table --------------------------------------------------------------------------------
 
-const RULES = {
-  // one-to-one kernels
-  [Abs]: unary('abs'), [Acos]: unary('acos'), [Acosh]: unary('acosh'), [Asin]: unary('asin'),
-  [Asinh]: unary('asinh'), [Atan]: unary('atan'), [Atanh]: unary('atanh'), [Ceil]: unary('ceil'),
-  [Cos]: unary('cos'), [Cosh]: unary('cosh'), [Elu]: unary('elu'), [Erf]: unary('erf'),
-  [Expm1]: unary('expm1'), [Floor]: unary('floor'), [Log]: unary('log'), [Log1p]: unary('log1p'),
-  [Neg]: unary('neg'), [Reciprocal]: unary('reciprocal'), [Relu]: unary('relu'), [Relu6]: unary('relu6'),
-  [Round]: unary('round'), [Rsqrt]: unary('rsqrt'), [Selu]: unary('selu'), [Sigmoid]: unary('sigmoid'),
-  [Sign]: unary('sign'), [Sin]: unary('sin'), [Sinh]: unary('sinh'), [Softplus]: unary('softplus'),
-  [Sqrt]: unary('sqrt'), [Square]: unary('square'), [Tan]: unary('tan'), [Tanh]: unary('tanh'),
-  [Identity]: unary('identity'), [IsNan]: unary('is_nan'), [IsInf]: unary('is_inf'),
-  [IsFinite]: unary('is_finite'), [ZerosLike]: unary('zeros_like'), [OnesLike]: unary('ones_like'),
-  [Add]: binary('add'), [Sub]: binary('sub'), [Multiply]: binary('mul'), [RealDiv]: binary('div'),
-  [Mod]: binary('mod'), [Pow]: binary('pow'), [Maximum]: binary('maximum'), [Minimum]: binary('minimum'),
-  [SquaredDifference]: binary('squared_difference'), [Atan2]: binary('atan2'), [Equal]: binary('equal'),
-  [NotEqual]: binary('not_equal'), [Less]: binary('less'), [LessEqual]: binary('less_equal'),
-  [Greater]: binary('greater'), [GreaterEqual]: binary('greater_equal'),
+const UNARY: ReadonlyArray<[string, OpName]> = [
+  [Abs, 'abs'], [Acos, 'acos'], [Acosh, 'acosh'], [Asin, 'asin'], [Asinh, 'asinh'], [Atan, 'atan'],
+  [Atanh, 'atanh'], [Ceil, 'ceil'], [Cos, 'cos'], [Cosh, 'cosh'], [Elu, 'elu'], [Erf, 'erf'],
+  [Expm1, 'expm1'], [Floor, 'floor'], [Log, 'log'], [Log1p, 'log1p'], [Neg, 'neg'],
+  [Reciprocal, 'reciprocal'], [Relu, 'relu'], [Relu6, 'relu6'], [Round, 'round'], [Rsqrt, 'rsqrt'],
+  [Selu, 'selu'], [Sigmoid, 'sigmoid'], [Sign, 'sign'], [Sin, 'sin'], [Sinh, 'sinh'],
+  [Softplus, 'softplus'], [Sqrt, 'sqrt'], [Square, 'square'], [Tan, 'tan'], [Tanh, 'tanh'],
+  [Identity, 'identity'], [IsNan, 'is_nan'], [IsInf, 'is_inf'], [IsFinite, 'is_finite'],
+  [ZerosLike, 'zeros_like'], [OnesLike, 'ones_like'],
+];
+
+const BINARY: ReadonlyArray<[string, OpName]> = [
+  [Add, 'add'], [Sub, 'sub'], [Multiply, 'mul'], [RealDiv, 'div'], [Mod, 'mod'], [Pow, 'pow'],
+  [Maximum, 'maximum'], [Minimum, 'minimum'], [SquaredDifference, 'squared_difference'], [Atan2, 'atan2'],
+  [Equal, 'equal'], [NotEqual, 'not_equal'], [Less, 'less'], [LessEqual, 'less_equal'],
+  [Greater, 'greater'], [GreaterEqual, 'greater_equal'],
+];
+
+const RULES: Record<string, KernelRule> = {
+  ...Object.fromEntries(UNARY.map(([k, op]) => [k, unary(op)])),
+  ...Object.fromEntries(BINARY.map(([k, op]) => [k, binary(op)])),
 
   // elementwise with a twist
   [Exp]: unaryAs('exp', 'float32'),
@@ -721,10 +725,7 @@ const RULES = {
     const t = ctx.emit('transpose', [r], { perm: [0, 1, 3, 2, 4, 5] });
     return reshapeTo(ctx, t, [n, h * bs, w * bs, oc]);
   },
-} satisfies Record<string, KernelRule>;
-
-/** A tfjs kernel the tracer has a rule for. */
-export type TracedKernel = keyof typeof RULES;
+};
 
 export const KERNEL_RULES: Partial<Record<string, KernelRule>> = RULES;
 

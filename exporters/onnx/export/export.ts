@@ -10,18 +10,21 @@
  *   map between graphc names and ONNX names.
  * - Symbolic dims are dim_param: the symbol's name, or the affine text (`2*batch`).
  * - Each node's doc_string is the user's source location (file:line:col).
- * - Graphs that assign variables (training steps) and ops without an ONNX form fail with a
- *   GcError that names the op, the user's line and the reason.
+ * - With `state: 'inputs'`, variables are inputs instead and each assigned variable's new value
+ *   is an output `<input>.new`: a training step that any ONNX Runtime binding runs by feeding
+ *   those outputs back (metadata_props 'graphc.state' lists the pairs as JSON).
+ * - Otherwise graphs that assign variables (training steps), and ops without an ONNX form, fail
+ *   with a GcError that names the op, the user's line and the reason.
  * - Deterministic: the same graph gives byte-identical output.
  */
 import { Codes, GcError } from '../../../ir/errors.js';
-import type { Graph, Node, Value } from '../../../ir/graph.js';
+import type { Graph, GraphOutput, Node, Value } from '../../../ir/graph.js';
 import { AttrReader } from '../../../ir/ops.js';
 import { printNode, ValueNames } from '../../../ir/printer.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 import { Emitter } from './emitter.js';
 import { buildNameMap, nameValues } from './names.js';
-import type { NameMap } from './names.js';
+import type { ExportView, NameMap } from './names.js';
 import type { OnnxGraph } from './onnx_graph.js';
 import type { OnnxPass, PassCtx } from './passes/pass.js';
 import { runOnnxPasses } from './passes/pass.js';
@@ -48,6 +51,33 @@ export interface OnnxExportOptions {
   producerVersion?: string;
   /** Run the layout passes (transpose sinking and clean-ups); default true. */
   optimize?: boolean;
+  /**
+   * How variables are exported. 'initializers' (the default for a graph that assigns no variable):
+   * each holds its initial value, and a graph that assigns one cannot be exported. 'inputs' (the
+   * default for a graph that assigns, a training step): each variable the model reads or
+   * assigns is an input named after the variable's value (its initializer name otherwise), and
+   * each assigned variable's new value an output named `<that input>.new`: a training step that
+   * any ONNX Runtime binding runs by feeding those outputs back as the next step's inputs (the
+   * first step's come from `initialStateModel`). The model's metadata_props 'graphc.state' lists them as JSON (`OnnxExport.state` here).
+   */
+  state?: 'initializers' | 'inputs';
+}
+
+/** A variable of a model exported with state 'inputs': its input, and the output of its new value when the model assigns it. */
+export interface OnnxStateIO {
+  variable: string;
+  input: string;
+  output?: string;
+}
+
+/** Internal (the onnxruntime engine): export the part of a graph that one plan runs. */
+export interface ExportSelection {
+  /** The model's outputs (the plan's fetches), by name. */
+  outputs: GraphOutput[];
+  /** The model's inputs (the plan's feeds); every other graph input is left out. */
+  inputs: Value[];
+  /** Export the graph's assignments (as state outputs); false leaves them out. */
+  updates: boolean;
 }
 
 export interface OnnxExport {
@@ -56,6 +86,8 @@ export interface OnnxExport {
   names: NameMap;
   /** The exported graph before serialization (for inspection and tests). */
   graph: OnnxGraph;
+  /** With state 'inputs': each variable's input and, when assigned, output. */
+  state: OnnxStateIO[];
 }
 
 /** The exporter's passes, in order; repeated to a fixed point. */
@@ -72,10 +104,10 @@ function checkOpset(opset: number): void {
   }
 }
 
-/** Nodes that the outputs depend on, in graph order. */
-function liveNodes(graph: Graph): Node[] {
+/** Nodes that the outputs (and `extra` values) depend on, in graph order. */
+function liveNodes(graph: ExportView, extra: readonly Value[] = []): Node[] {
   const live = new Set<Node>();
-  const stack: Value[] = graph.outputs.map((o) => o.value);
+  const stack: Value[] = [...graph.outputs.map((o) => o.value), ...extra];
   while (stack.length) {
     const v = stack.pop()!;
     if (v.producer && !live.has(v.producer)) {
@@ -92,9 +124,9 @@ function nodeError(graph: Graph, n: Node, message: string, help?: string): GcErr
   return new GcError({ code: Codes.exportUnsupported, message, loc, node: printNode(n, new ValueNames(graph)), help });
 }
 
-/** Fails on assignments anywhere and on live nodes whose op has no rule. */
-function checkExportable(graph: Graph, nodes: readonly Node[]): void {
-  const assign = graph.nodes.find((n) => n.op === 'assign');
+/** Fails on assignments anywhere (unless they are exported as state outputs) and on live nodes whose op has no rule. */
+function checkExportable(graph: Graph, nodes: readonly Node[], assignsAllowed: boolean): void {
+  const assign = assignsAllowed ? undefined : graph.nodes.find((n) => n.op === 'assign');
   const bad = assign ?? nodes.find((n) => isUnsupported(EXPORT_RULES[n.op]));
   if (!bad) return;
   const rule = EXPORT_RULES[bad.op];
@@ -103,27 +135,48 @@ function checkExportable(graph: Graph, nodes: readonly Node[]): void {
   throw nodeError(graph, bad, `${what}: cannot be exported to ONNX: ${rule.unsupported}`, rule.help);
 }
 
-export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}): OnnxExport {
+export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: ExportSelection): OnnxExport {
   const opset = opts.opset ?? DEFAULT_OPSET;
   checkOpset(opset);
-  const nodes = liveNodes(graph);
-  checkExportable(graph, nodes);
+  // A graph that assigns variables (a training step) exports its state as inputs and outputs unless told otherwise.
+  const stateInputs = (opts.state ?? (graph.nodes.some((n) => n.op === 'assign') ? 'inputs' : 'initializers')) === 'inputs';
+  if (opts.state !== undefined && opts.state !== 'inputs' && opts.state !== 'initializers') {
+    throw new GcError({ code: Codes.exportOptions, message: `toOnnx: unknown state option '${String(opts.state)}'`, help: "use 'initializers' (default) or 'inputs'" });
+  }
+  const view: ExportView = select === undefined ? graph : {
+    name: graph.name, inputs: select.inputs, states: graph.states, nodes: graph.nodes, outputs: select.outputs, values: () => graph.values(),
+  };
+  // The new value of each assigned variable (the last assignment in graph order wins, as in a Session run).
+  const assigned = new Map<string, Value>();
+  if (stateInputs && (select?.updates ?? true)) for (const n of graph.nodes) if (n.op === 'assign') assigned.set(String(n.attrs.var), n.inputs[0]!);
+  const nodes = liveNodes(view, [...assigned.values()]);
+  checkExportable(graph, nodes, stateInputs);
 
-  const naming = nameValues(graph);
+  const naming = nameValues(view, stateInputs);
   const nameOf = (v: Value) => naming.names.get(v)!;
   const og: OnnxGraph = {
     name: graph.name,
     nodes: [],
     initializers: new Map(),
-    inputs: graph.inputs.map((v) => ({ name: nameOf(v), dtype: v.dtype, shape: v.shape })),
-    outputs: graph.outputs.map((o) => ({ name: o.name, dtype: o.value.dtype, shape: o.value.shape })),
+    inputs: view.inputs.map((v) => ({ name: nameOf(v), dtype: v.dtype, shape: v.shape })),
+    outputs: view.outputs.map((o) => ({ name: o.name, dtype: o.value.dtype, shape: o.value.shape })),
   };
   const e = new Emitter(og, naming.alloc, opset);
-  for (const s of graph.states) e.initializer(nameOf(s.value), s.init);
-  const dims = new SymDims(e, graph, naming.names);
+  const state: OnnxStateIO[] = [];
+  if (stateInputs) {
+    const read = new Set<Value>([...nodes.flatMap((n) => n.inputs), ...view.outputs.map((o) => o.value)]);
+    for (const s of graph.states) {
+      if (!read.has(s.value) && !assigned.has(s.name)) continue;
+      og.inputs.push({ name: nameOf(s.value), dtype: s.value.dtype, shape: s.value.shape });
+      state.push({ variable: s.name, input: nameOf(s.value) });
+    }
+  } else {
+    for (const s of graph.states) e.initializer(nameOf(s.value), s.init);
+  }
+  const dims = new SymDims(e, view, naming.names);
 
   const constOf = (v: Value): TensorData | undefined => {
-    if (v.kind === 'state') return graph.states[v.index]!.init;
+    if (v.kind === 'state') return stateInputs ? undefined : graph.states[v.index]!.init;
     if (v.producer?.op === 'const') return v.producer.attrs.value as TensorData;
     return undefined;
   };
@@ -150,6 +203,14 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}): OnnxExpo
   }
   e.at(undefined, 'output');
   for (const c of naming.outputCopies) e.op('Identity', [c.from], {}, c.to);
+  for (const s of state) {
+    const v = assigned.get(s.variable);
+    if (v === undefined) continue;
+    s.output = naming.alloc.fresh(`${s.input}.new`);
+    og.outputs.push({ name: s.output, dtype: v.dtype, shape: v.shape });
+    e.op('Identity', [nameOf(v)], {}, s.output);
+  }
+  if (stateInputs) og.metadata = { 'graphc.state': JSON.stringify(state) };
 
   if (opts.optimize ?? true) {
     const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b) };
@@ -158,7 +219,28 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}): OnnxExpo
   checkWellFormed(og);
   const present = new Set<string>([...og.inputs.map((i) => i.name), ...og.initializers.keys(), ...og.nodes.flatMap((n) => n.outputs)]);
   const bytes = serializeModel(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
-  return { bytes, names: buildNameMap(graph, naming, (x) => present.has(x)), graph: og };
+  return { bytes, names: buildNameMap(view, naming, (x) => present.has(x)), graph: og, state };
+}
+
+/**
+ * The starting values of a model exported with state 'inputs': a model with no inputs whose
+ * outputs, named as the state inputs, are the variables' values when traced. Run it once and
+ * feed its outputs to the first step. (Not defaults inside the step model: an initializer that
+ * is also an input cannot be fed through onnxruntime-node, which lists only required inputs.)
+ */
+export function initialStateModel(graph: Graph, state: readonly OnnxStateIO[], opts: Pick<OnnxExportOptions, 'opset' | 'producerVersion'> = {}): Uint8Array {
+  const opset = opts.opset ?? DEFAULT_OPSET;
+  checkOpset(opset);
+  const og: OnnxGraph = { name: `${graph.name}_initial_state`, nodes: [], initializers: new Map(), inputs: [], outputs: [] };
+  for (const s of state) {
+    const init = graph.stateByName(s.variable)?.init;
+    if (init === undefined) throw new GcError({ code: Codes.exportOptions, message: `initialStateModel: the graph has no variable '${s.variable}'` });
+    og.initializers.set(`${s.input}.init`, init);
+    og.nodes.push({ opType: 'Identity', inputs: [`${s.input}.init`], outputs: [s.input], attrs: {}, name: `init_${og.nodes.length}`, doc: '' });
+    og.outputs.push({ name: s.input, dtype: init.dtype, shape: init.shape });
+  }
+  og.metadata = { 'graphc.state': JSON.stringify(state) };
+  return serializeModel(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
 }
 
 /** Every operand defined before use, every output produced once: a broken export is a bug here, not a bad model file. */

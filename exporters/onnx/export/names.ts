@@ -10,6 +10,9 @@
  */
 import type { Graph, Value } from '../../../ir/graph.js';
 
+/** What of a graph is exported: the whole graph, or the part one plan runs (export.ts, ExportSelection). */
+export type ExportView = Pick<Graph, 'name' | 'inputs' | 'states' | 'nodes' | 'outputs' | 'values'>;
+
 /** Hands out unique names. */
 export class NameAllocator {
   private readonly used = new Set<string>();
@@ -46,13 +49,15 @@ export interface ValueNaming {
   readonly alloc: NameAllocator;
 }
 
-export function nameValues(graph: Graph): ValueNaming {
+/** `statesFirst`: variables are inputs and claim their names right after the inputs (export with state 'inputs'). */
+export function nameValues(graph: ExportView, statesFirst = false): ValueNaming {
   const alloc = new NameAllocator();
   const names = new Map<Value, string>();
   for (const v of graph.inputs) {
     if (!alloc.claim(v.name!)) throw new Error(`onnx export: duplicate input name '${v.name}'`);
     names.set(v, v.name!);
   }
+  if (statesFirst) for (const s of graph.states) names.set(s.value, alloc.fresh(s.value.name ?? s.name));
   for (const o of graph.outputs) {
     // An output that is an input under the input's own name needs no claim.
     if (o.value.kind === 'input' && o.value.name === o.name) continue;
@@ -62,7 +67,7 @@ export function nameValues(graph: Graph): ValueNaming {
   for (const o of graph.outputs) {
     if (o.value.kind === 'node' && !names.has(o.value)) names.set(o.value, o.name);
   }
-  for (const s of graph.states) names.set(s.value, alloc.fresh(s.value.name ?? s.name));
+  if (!statesFirst) for (const s of graph.states) names.set(s.value, alloc.fresh(s.value.name ?? s.name));
   for (const n of graph.nodes) {
     for (const v of n.outputs) if (!names.has(v) && v.name !== undefined) names.set(v, alloc.fresh(v.name));
   }
@@ -82,7 +87,7 @@ export interface NameMap {
   readonly fromOnnx: ReadonlyMap<string, string>;
 }
 
-export function buildNameMap(graph: Graph, naming: ValueNaming, present: (onnxName: string) => boolean): NameMap {
+export function buildNameMap(graph: ExportView, naming: ValueNaming, present: (onnxName: string) => boolean): NameMap {
   const toOnnx = new Map<string, string>();
   const add = (gc: string, ox: string) => { if (present(ox) && !toOnnx.has(gc)) toOnnx.set(gc, ox); };
   for (const o of graph.outputs) add(o.name, o.name);

@@ -52,6 +52,8 @@ export interface OnnxGraph {
   initializers: Map<string, TensorData>;
   inputs: OnnxValueInfo[];
   outputs: OnnxValueInfo[];
+  /** The model's metadata_props, by key. */
+  metadata?: Record<string, string>;
 }
 
 /** Producer node of each value name. */

@@ -68,6 +68,7 @@ export function serializeModel(g: OnnxGraph, meta: ModelMeta): Uint8Array {
     producerName: 'graphc',
     producerVersion: meta.producerVersion,
     graph,
+    ...(g.metadata !== undefined ? { metadataProps: Object.keys(g.metadata).sort().map((key) => ({ key, value: g.metadata![key]! })) } : {}),
   };
   return onnx.ModelProto.encode(model).finish();
 }

@@ -20,7 +20,7 @@ export class SymDims {
   private readonly dims = new Map<string, string>();
   private readonly scalars = new Map<string, string>();
 
-  constructor(private readonly e: Emitter, graph: Graph, names: ReadonlyMap<Value, string>) {
+  constructor(private readonly e: Emitter, graph: Pick<Graph, 'inputs'>, names: ReadonlyMap<Value, string>) {
     for (const v of graph.inputs) {
       v.shape.forEach((d, axis) => {
         if (isStatic(d)) return;

@@ -25,7 +25,7 @@ const dataDependent = (what: string) => ({
 const sequences = { unsupported: 'sequence and optional values are not supported (graphc values are tensors)' };
 const strings = { unsupported: 'string tensors are not supported' };
 
-const UNSUPPORTED = {
+const UNSUPPORTED: RuleTable = {
   NonZero: dataDependent('NonZero\'s result'), Unique: dataDependent('Unique\'s results'),
   Compress: dataDependent('Compress\'s result'), NonMaxSuppression: dataDependent('NonMaxSuppression\'s result'),
   SequenceAt: sequences, SequenceConstruct: sequences, SequenceEmpty: sequences, SequenceErase: sequences,
@@ -33,9 +33,9 @@ const UNSUPPORTED = {
   ConcatFromSequence: sequences, Optional: sequences, OptionalGetElement: sequences, OptionalHasElement: sequences,
   Multinomial: { unsupported: 'Multinomial is not supported (graphc has no categorical draw)' },
   StringNormalizer: strings,
-} satisfies RuleTable;
+};
 
-export const IMPORT_RULES = {
+export const IMPORT_RULES: RuleTable = {
   ...IMPORT_ELEMENTWISE_RULES,
   ...IMPORT_REDUCE_RULES,
   ...IMPORT_SHAPE_RULES,
@@ -51,7 +51,7 @@ export const IMPORT_RULES = {
   ...IMPORT_SAMPLE_RULES,
   ...IMPORT_RANDOM_RULES,
   ...UNSUPPORTED,
-} satisfies RuleTable;
+};
 
 /**
  * The tables as Maps: an op type read from a file ('constructor', '__proto__', 'toString')

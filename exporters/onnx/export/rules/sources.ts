@@ -105,8 +105,8 @@ export const EXPORT_SOURCE_RULES = {
   random_uniform: randomUniform,
   random_normal: randomNormal,
   assign: {
-    unsupported: 'the graph assigns a variable (a training step); an ONNX model has no variables to update',
-    help: 'export the inference function (e.g. (x) => model.predict(x)), not the training step',
+    unsupported: "the graph assigns a variable (a training step), and state: 'initializers' makes variables constants",
+    help: "export with state: 'inputs' (the default for a training step: variables become inputs, their new values outputs), or export the inference function",
   },
   // Never reached: a print has no outputs, so it is not live in an export (ONNX has no print op; it is left out).
   print: { unsupported: 'ONNX has no print op' },

@@ -1,0 +1,76 @@
+/**
+ * An exported training step (state 'inputs', the default for a graph that assigns): plain
+ * onnxruntime-node trains with it by feeding each step's new-state outputs back as the next
+ * step's inputs, and gets the losses and weights of graphc's compiled steps.
+ */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import * as ort from 'onnxruntime-node';
+import * as gc from 'graphc';
+import { onnx } from '../../../../exporters/onnx/proto.js';
+import { rng } from '../harness.js';
+
+const STEPS = 25;
+
+function batches(seed: number, n: number, b: number, features: number, classes: number): { x: Float32Array; y: Float32Array }[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => {
+    const x = Float32Array.from({ length: b * features }, () => r() * 2 - 1);
+    const y = new Float32Array(b * classes);
+    for (let i = 0; i < b; i++) y[i * classes + Math.floor(r() * classes)] = 1;
+    return { x, y };
+  });
+}
+
+describe('exported training step', () => {
+  it('an MLP Adam step trains in onnxruntime-node for 25 steps with the losses of the compiled steps', async () => {
+    await tf.setBackend('cpu');
+    const [F, H, C, B] = [8, 16, 3, 4];
+    const w1 = tf.variable(tf.randomNormal([F, H], 0, 0.4, 'float32', 1), true, 'tse_w1');
+    const b1 = tf.variable(tf.zeros([H]), true, 'tse_b1');
+    const w2 = tf.variable(tf.randomNormal([H, C], 0, 0.4, 'float32', 2), true, 'tse_w2');
+    const opt = tf.train.adam(0.05);
+    const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() =>
+      tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2)) as tf.Scalar, true)!,
+    { inputs: [gc.spec([B, F]), gc.spec([B, C])] });
+    // Exported before any step ran: the state inputs default to the values the step was traced with.
+    const ex = gc.exportOnnx(step.graph);
+    const model = onnx.ModelProto.decode(ex.bytes);
+    const meta = model.metadataProps?.find((p) => p.key === 'graphc.state');
+    expect(JSON.parse(meta!.value!)).toEqual(ex.state);
+    const byVar = new Map(ex.state.map((s) => [s.variable, s]));
+    expect(byVar.get('tse_w1')).toEqual({ variable: 'tse_w1', input: 'tse_w1', output: 'tse_w1.new' });
+    // The learning rate is read each step, not assigned: an input with a default and no output.
+    expect([...byVar.values()].filter((s) => s.output === undefined).map((s) => s.variable)).toContain('hyper/Adam_0/learningRate');
+
+    const data = batches(7, STEPS, B, F, C);
+    const compiled: number[] = [];
+    for (const d of data) {
+      const loss = await step(tf.tensor2d(d.x, [B, F]), tf.tensor2d(d.y, [B, C]));
+      compiled.push((await (loss as tf.Tensor).data())[0]!);
+    }
+
+    const sess = await ort.InferenceSession.create(ex.bytes);
+    const init = await ort.InferenceSession.create(gc.initialStateModel(step.graph, ex.state));
+    const stateFeeds: Record<string, ort.Tensor> = { ...(await init.run({})) as Record<string, ort.Tensor> };
+    expect(Object.keys(stateFeeds).sort()).toEqual(ex.state.map((s) => s.input).sort());
+    const [xName, yName] = step.graph.inputs.map((v) => v.name!) as [string, string];
+    const inOrt: number[] = [];
+    for (const d of data) {
+      const out = await sess.run({ [xName]: new ort.Tensor('float32', d.x, [B, F]), [yName]: new ort.Tensor('float32', d.y, [B, C]), ...stateFeeds });
+      inOrt.push((out[step.graph.outputs[0]!.name]!.data as Float32Array)[0]!);
+      for (const s of ex.state) if (s.output !== undefined) stateFeeds[s.input] = out[s.output]!;
+    }
+    // Training moved: the losses fall, so equal sequences are not equal by accident.
+    expect(compiled[STEPS - 1]!).toBeLessThan(compiled[0]! * 0.8);
+    inOrt.forEach((l, i) => expect(Math.abs(l - compiled[i]!)).toBeLessThan(1e-4));
+    const w1Ort = stateFeeds['tse_w1']!.data as Float32Array;
+    const w1Now = w1.dataSync();
+    let worst = 0;
+    for (let i = 0; i < w1Now.length; i++) worst = Math.max(worst, Math.abs(w1Ort[i]! - w1Now[i]!));
+    expect(worst).toBeLessThan(1e-4);
+    step.dispose();
+    for (const v of [w1, b1, w2]) v.dispose();
+    opt.dispose();
+  });
+});
