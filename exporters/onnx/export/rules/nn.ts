@@ -12,6 +12,7 @@ import { sizeOf, tensorData } from '../../../../ir/tensor_data.js';
 import type { OnnxAttrs } from '../onnx_graph.js';
 import { attr } from '../onnx_graph.js';
 import type { ExportRule, RuleCtx, Unsupported } from '../rule_types.js';
+import { EXPORT_GRAD_RULES as GRAD } from './grad.js';
 import { activation, broadcastsTo, swapLast, valueAttr } from './helpers.js';
 
 export const NHWC_TO_NCHW = [0, 3, 1, 2] as const;
@@ -200,11 +201,6 @@ const batchNorm: ExportRule = (cx) => {
   e.op('Add', [e.op('Mul', [e.op('Sub', [x, mean]), inv]), offset], {}, cx.outs[0]);
 };
 
-const gradient = (of: string): Unsupported => ({
-  unsupported: `a gradient kernel of ${of}; the exporter writes inference graphs, and has no rule for it yet`,
-  help: 'export the forward (inference) function, or compute gradients in graphc',
-});
-
 export const EXPORT_NN_RULES = {
   matmul: matmulRule,
   fused_matmul: fusedMatmul,
@@ -212,13 +208,13 @@ export const EXPORT_NN_RULES = {
   depthwise_conv2d: conv(true, false),
   fused_conv2d: conv(false, true),
   fused_depthwise_conv2d: conv(true, true),
-  conv2d_backprop_input: gradient('conv2d'),
-  conv2d_backprop_filter: gradient('conv2d'),
-  depthwise_conv2d_backprop_input: gradient('depthwise_conv2d'),
-  depthwise_conv2d_backprop_filter: gradient('depthwise_conv2d'),
+  conv2d_backprop_input: GRAD.conv2d_backprop_input,
+  conv2d_backprop_filter: GRAD.conv2d_backprop_filter,
+  depthwise_conv2d_backprop_input: GRAD.depthwise_conv2d_backprop_input,
+  depthwise_conv2d_backprop_filter: GRAD.depthwise_conv2d_backprop_filter,
   max_pool: pool('MaxPool'),
   avg_pool: pool('AveragePool'),
-  max_pool_grad: gradient('max_pool'),
-  avg_pool_grad: gradient('avg_pool'),
+  max_pool_grad: GRAD.max_pool_grad,
+  avg_pool_grad: GRAD.avg_pool_grad,
   batch_norm: batchNorm,
 } satisfies Partial<Record<OpName, ExportRule | Unsupported>>;

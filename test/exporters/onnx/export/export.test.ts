@@ -135,6 +135,11 @@ add('symbolic sizes: a mean over the batch, ones_like, zeros_like', (x) => [
     tf.maxPool(img(x), 2, 2, 'valid'), tf.maxPool(img(x), 3, 2, 'same'), tf.avgPool(img(x), 2, 2, 'valid'), tf.avgPool(img(x), 3, 1, 'same'),
     tf.avgPool(img(x), 3, 2, 'same'),
   ], [B(7, 8, 3)], { ops: ['max_pool', 'avg_pool'] });
+  add('gradient kernels: conv2d, depthwise, max and average pools (tf.grads)', (x, k, d) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+    const y = tf.depthwiseConv2d(tf.conv2d(img(a), img(b), 2, 'same'), img(c), 1, 'valid');
+    return tf.add(tf.sum(tf.maxPool(y, 2, 2, 'same')), tf.sum(tf.avgPool(y, 3, 1, 'same')));
+  })([x, k, d]), [B(9, 8, 3), gc.spec([3, 3, 3, 4]), gc.spec([2, 2, 4, 2])],
+  { ops: ['conv2d_backprop_input', 'conv2d_backprop_filter', 'depthwise_conv2d_backprop_input', 'depthwise_conv2d_backprop_filter', 'max_pool_grad', 'avg_pool_grad'] });
   add('batch_norm', (x, y) => [
     tf.batchNorm(x, mean, variance, offset, scale, 0.01), tf.batchNorm(x, mean, variance), tf.batchNorm(y, mean, variance, offset, scale),
     tf.batchNorm(x, tf.reshape(mean, [1, 1, 3]), tf.reshape(variance, [1, 1, 3]), undefined, tf.reshape(scale, [1, 1, 3])),
@@ -469,13 +474,14 @@ describe('ONNX export: errors name the op and the user line', () => {
     w.dispose();
   });
 
-  it('an op without an ONNX form is refused with the reason', () => {
+  it('an op that its rule cannot write is refused with the reason', () => {
     const g = gc.trace((x: tf.Tensor) => tf.grad((y: tf.Tensor) => tf.sum(tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid')))(x), [gc.spec([1, 4, 4, 1])]); // the gradient line
     let err: unknown;
-    try { toOnnx(g); } catch (e) { err = e; }
+    try { toOnnx(g, { opset: 15 }); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(gc.GcError);
     const msg = (err as Error).message;
-    expect(msg).toMatch(/max_pool_grad: cannot be exported to ONNX: a gradient kernel of max_pool/);
+    expect(msg).toMatch(/max_pool_grad: cannot be exported to ONNX: needs ScatterElements with reduction 'add' \(opset 16\), exporting at opset 15/);
+    expect(msg).toMatch(/help: export with opset 16 or later/);
     expect(msg).toContain(`--> test/exporters/onnx/export/export.test.ts:${lineOf('// the gradient line')}:`);
     expect(msg).toMatch(/node: .*max_pool_grad/);
   });
