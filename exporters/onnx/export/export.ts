@@ -35,6 +35,7 @@ import { serializeModel } from './serialize.js';
 import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNodes } from './passes/cleanup.js';
 import { SymDims } from './sym_dims.js';
 import { sinkTransposes } from './passes/transpose_sinking.js';
+import { dropNoopReshapes, matmulToGemm, squeezeUnitBatch } from './passes/canonical_matmul.js';
 
 /** graphc's version, written as producer_version (test/exporters checks it against package.json). */
 export const GRAPHC_VERSION = '0.1.0';
@@ -91,7 +92,8 @@ export interface OnnxExport {
 }
 
 /** The exporter's passes, in order; repeated to a fixed point. */
-export const EXPORT_PASSES: readonly OnnxPass[] = [eliminateIdentities, mergeReshapes, foldConstantReshapes, sinkTransposes, removeDeadNodes];
+export const EXPORT_PASSES: readonly OnnxPass[] = [eliminateIdentities, mergeReshapes, foldConstantReshapes, sinkTransposes,
+  squeezeUnitBatch, dropNoopReshapes, matmulToGemm, removeDeadNodes];
 
 export function toOnnx(graph: Graph, opts: OnnxExportOptions = {}): Uint8Array {
   return exportOnnx(graph, opts).bytes;
