@@ -477,27 +477,23 @@ const rangeRule: KernelRule = (ctx, _ins, a) => {
 
 // ---- the table --------------------------------------------------------------------------------
 
-const UNARY: ReadonlyArray<[string, OpName]> = [
-  [Abs, 'abs'], [Acos, 'acos'], [Acosh, 'acosh'], [Asin, 'asin'], [Asinh, 'asinh'], [Atan, 'atan'],
-  [Atanh, 'atanh'], [Ceil, 'ceil'], [Cos, 'cos'], [Cosh, 'cosh'], [Elu, 'elu'], [Erf, 'erf'],
-  [Expm1, 'expm1'], [Floor, 'floor'], [Log, 'log'], [Log1p, 'log1p'], [Neg, 'neg'],
-  [Reciprocal, 'reciprocal'], [Relu, 'relu'], [Relu6, 'relu6'], [Round, 'round'], [Rsqrt, 'rsqrt'],
-  [Selu, 'selu'], [Sigmoid, 'sigmoid'], [Sign, 'sign'], [Sin, 'sin'], [Sinh, 'sinh'],
-  [Softplus, 'softplus'], [Sqrt, 'sqrt'], [Square, 'square'], [Tan, 'tan'], [Tanh, 'tanh'],
-  [Identity, 'identity'], [IsNan, 'is_nan'], [IsInf, 'is_inf'], [IsFinite, 'is_finite'],
-  [ZerosLike, 'zeros_like'], [OnesLike, 'ones_like'],
-];
-
-const BINARY: ReadonlyArray<[string, OpName]> = [
-  [Add, 'add'], [Sub, 'sub'], [Multiply, 'mul'], [RealDiv, 'div'], [Mod, 'mod'], [Pow, 'pow'],
-  [Maximum, 'maximum'], [Minimum, 'minimum'], [SquaredDifference, 'squared_difference'], [Atan2, 'atan2'],
-  [Equal, 'equal'], [NotEqual, 'not_equal'], [Less, 'less'], [LessEqual, 'less_equal'],
-  [Greater, 'greater'], [GreaterEqual, 'greater_equal'],
-];
-
-const RULES: Record<string, KernelRule> = {
-  ...Object.fromEntries(UNARY.map(([k, op]) => [k, unary(op)])),
-  ...Object.fromEntries(BINARY.map(([k, op]) => [k, binary(op)])),
+const RULES = {
+  // one-to-one kernels
+  [Abs]: unary('abs'), [Acos]: unary('acos'), [Acosh]: unary('acosh'), [Asin]: unary('asin'),
+  [Asinh]: unary('asinh'), [Atan]: unary('atan'), [Atanh]: unary('atanh'), [Ceil]: unary('ceil'),
+  [Cos]: unary('cos'), [Cosh]: unary('cosh'), [Elu]: unary('elu'), [Erf]: unary('erf'),
+  [Expm1]: unary('expm1'), [Floor]: unary('floor'), [Log]: unary('log'), [Log1p]: unary('log1p'),
+  [Neg]: unary('neg'), [Reciprocal]: unary('reciprocal'), [Relu]: unary('relu'), [Relu6]: unary('relu6'),
+  [Round]: unary('round'), [Rsqrt]: unary('rsqrt'), [Selu]: unary('selu'), [Sigmoid]: unary('sigmoid'),
+  [Sign]: unary('sign'), [Sin]: unary('sin'), [Sinh]: unary('sinh'), [Softplus]: unary('softplus'),
+  [Sqrt]: unary('sqrt'), [Square]: unary('square'), [Tan]: unary('tan'), [Tanh]: unary('tanh'),
+  [Identity]: unary('identity'), [IsNan]: unary('is_nan'), [IsInf]: unary('is_inf'),
+  [IsFinite]: unary('is_finite'), [ZerosLike]: unary('zeros_like'), [OnesLike]: unary('ones_like'),
+  [Add]: binary('add'), [Sub]: binary('sub'), [Multiply]: binary('mul'), [RealDiv]: binary('div'),
+  [Mod]: binary('mod'), [Pow]: binary('pow'), [Maximum]: binary('maximum'), [Minimum]: binary('minimum'),
+  [SquaredDifference]: binary('squared_difference'), [Atan2]: binary('atan2'), [Equal]: binary('equal'),
+  [NotEqual]: binary('not_equal'), [Less]: binary('less'), [LessEqual]: binary('less_equal'),
+  [Greater]: binary('greater'), [GreaterEqual]: binary('greater_equal'),
 
   // elementwise with a twist
   [Exp]: unaryAs('exp', 'float32'),
@@ -725,9 +721,152 @@ const RULES: Record<string, KernelRule> = {
     const t = ctx.emit('transpose', [r], { perm: [0, 1, 3, 2, 4, 5] });
     return reshapeTo(ctx, t, [n, h * bs, w * bs, oc]);
   },
-};
+} satisfies Record<string, KernelRule>;
+
+/** A tfjs kernel the tracer has a rule for. */
+export type TracedKernel = keyof typeof RULES;
 
 export const KERNEL_RULES: Partial<Record<string, KernelRule>> = RULES;
 
 /** Every tfjs kernel name the tracer can record. */
 export const TRACED_KERNELS: string[] = Object.keys(RULES).sort();
+
+// ---- which kernels make each IR op ----------------------------------------------------------
+
+/** An IR op no tfjs kernel is traced to, and why. */
+export interface NotTraced { readonly notTraced: string }
+/** An IR op the tracer records outside the kernel rules: the file that does, and when. */
+export interface TracedByTracer { readonly tracer: string }
+/** An IR op many rules make as a step (the casts that match tfjs's dtypes): test/ir/op_coverage checks that one does. */
+export interface TracedInMany { readonly many: string }
+
+const DECOMPOSITIONS: TracedInMany = { many: 'the casts that give operands and results tfjs\'s dtypes' };
+
+/**
+ * Per IR op, the tfjs kernels whose rules above make it (in any branch, directly or through
+ * a helper), or why there are none. A `Record<OpName, …>`: an op added to OPS does not compile
+ * until it has its entry here, and test/ir/op_coverage.test.ts checks every list against the
+ * rules' code (the ops a rule names), both ways.
+ */
+export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTraced | TracedByTracer | TracedInMany>> = {
+  const: { tracer: 'src/trace/backend.ts: a tensor the function reads that is not an input, and ctx.constant / ctx.scalar in the rules' },
+  sym_const: { tracer: 'src/trace/unify.ts: a scalar constant that follows a symbolic size across the traces' },
+  fill: ['Fill', 'LinSpace'],
+  range: ['LinSpace', 'Range'],
+  random_uniform: { tracer: 'src/trace/backend.ts: tf.randomUniform (and its kin) called in the function without a seed' },
+  random_normal: { tracer: 'src/trace/backend.ts: tf.randomNormal / tf.truncatedNormal called in the function without a seed' },
+  assign: { tracer: 'src/trace/tracer.ts: a tf.Variable assigned in the function' },
+  print: { tracer: 'src/trace/print.ts: tensor.print() in the function' },
+  abs: ['Abs'],
+  acos: ['Acos'],
+  acosh: ['Acosh'],
+  asin: ['Asin'],
+  asinh: ['Asinh'],
+  atan: ['Atan'],
+  atanh: ['Atanh'],
+  ceil: ['Ceil'],
+  cos: ['Cos'],
+  cosh: ['Cosh'],
+  elu: ['Elu'],
+  erf: ['Erf'],
+  exp: ['Exp'],
+  expm1: ['Expm1'],
+  floor: ['Floor'],
+  log: ['Log'],
+  log1p: ['Log1p'],
+  neg: ['Neg'],
+  reciprocal: ['Reciprocal'],
+  relu: ['Relu'],
+  relu6: ['Relu6'],
+  round: ['Round'],
+  rsqrt: ['Rsqrt'],
+  selu: ['Selu'],
+  sigmoid: ['Sigmoid'],
+  sign: ['Sign'],
+  sin: ['Sin'],
+  sinh: ['Sinh'],
+  softplus: ['Softplus'],
+  sqrt: ['Sqrt'],
+  square: ['Square'],
+  tan: ['Tan'],
+  tanh: ['Tanh'],
+  identity: ['All', 'Any', 'Identity', 'Max', 'Mean', 'Min', 'MirrorPad', 'Prod', 'Reverse', 'StridedSlice', 'Sum'],
+  leaky_relu: ['LeakyRelu'],
+  step: ['Step'],
+  clip: ['ClipByValue'],
+  is_nan: ['IsNan'],
+  is_inf: ['IsInf'],
+  is_finite: ['IsFinite'],
+  logical_not: ['LogicalNot'],
+  cast: DECOMPOSITIONS,
+  zeros_like: ['ZerosLike'],
+  ones_like: ['OnesLike'],
+  add: ['Add', 'LinSpace'],
+  sub: ['Sub'],
+  mul: ['GatherNd', 'LinSpace', 'Multiply', 'ScatterNd'],
+  div: ['RealDiv'],
+  floor_div: ['FloorDiv'],
+  mod: ['Mod'],
+  pow: ['Pow'],
+  maximum: ['Maximum'],
+  minimum: ['Minimum'],
+  squared_difference: ['SquaredDifference'],
+  atan2: ['Atan2'],
+  prelu: ['Prelu'],
+  elu_grad: ['EluGrad'],
+  equal: ['Equal'],
+  not_equal: ['NotEqual'],
+  less: ['Less'],
+  less_equal: ['LessEqual'],
+  greater: ['Greater'],
+  greater_equal: ['GreaterEqual'],
+  logical_and: ['LogicalAnd'],
+  logical_or: ['LogicalOr'],
+  logical_xor: ['LogicalXor'],
+  select: ['Cumprod', 'Diag', 'Select'],
+  fused_elementwise: { notTraced: 'made by the fuse-elementwise pass' },
+  add_n: ['AddN'],
+  reduce_sum: ['GatherNd', 'ScatterNd', 'Sum'],
+  reduce_mean: ['Mean'],
+  reduce_max: ['Max'],
+  reduce_min: ['Min'],
+  reduce_prod: ['Cumprod', 'Prod'],
+  reduce_all: ['All'],
+  reduce_any: ['Any'],
+  argmax: ['ArgMax'],
+  argmin: ['ArgMin'],
+  cumsum: ['Cumsum'],
+  softmax: ['Softmax'],
+  log_softmax: ['LogSoftmax'],
+  matmul: ['BatchMatMul'],
+  fused_matmul: ['_FusedMatMul'],
+  conv2d: ['Conv2D'],
+  depthwise_conv2d: ['DepthwiseConv2dNative'],
+  fused_conv2d: ['FusedConv2D'],
+  fused_depthwise_conv2d: ['FusedDepthwiseConv2D'],
+  conv2d_backprop_input: ['Conv2DBackpropInput'],
+  conv2d_backprop_filter: ['Conv2DBackpropFilter'],
+  depthwise_conv2d_backprop_input: ['DepthwiseConv2dNativeBackpropInput'],
+  depthwise_conv2d_backprop_filter: ['DepthwiseConv2dNativeBackpropFilter'],
+  max_pool: ['MaxPool'],
+  avg_pool: ['AvgPool'],
+  max_pool_grad: ['MaxPoolGrad'],
+  avg_pool_grad: ['AvgPoolGrad'],
+  batch_norm: ['FusedBatchNorm'],
+  reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'ExpandDims', 'GatherNd', 'Reshape', 'ScatterNd',
+    'SpaceToBatchND', 'StridedSlice'],
+  transpose: ['BatchToSpaceND', 'DepthToSpace', 'SpaceToBatchND', 'Transpose'],
+  concat: ['Concat', 'MirrorPad'],
+  pack: ['Pack'],
+  unpack: ['Unpack'],
+  split: ['SplitV'],
+  slice: ['BatchToSpaceND', 'MirrorPad', 'Slice', 'StridedSlice'],
+  strided_slice: ['StridedSlice'],
+  gather: ['GatherNd', 'GatherV2'],
+  pad: ['PadV2', 'SpaceToBatchND'],
+  tile: ['Tile'],
+  reverse: ['FlipLeftRight', 'MirrorPad', 'Reverse', 'StridedSlice'],
+  broadcast_to: ['BroadcastTo', 'Tile'],
+  one_hot: ['OneHot'],
+  unsorted_segment_sum: ['ScatterNd', 'UnsortedSegmentSum'],
+};

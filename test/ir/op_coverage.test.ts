@@ -1,22 +1,23 @@
 /**
  * Which layers know each IR op, table by table (README, "Adding an op").
  *
- * Compile-checked: the runtime binding (runtime/kernels/op_kernels.ts) and the ONNX export rule
- * (exporters/onnx/export/rules.ts) are `Record<OpName, Rule | Unsupported>`; the generated forms
- * of fused programs (runtime/fused/) are `Record<ExprOp, …>` with ExprOp read off OpDef.expr;
- * every table of fused activations is a `Record<FusedActivation, …>`. A missing entry there
- * does not compile, so this test only lists what those tables mark unsupported.
+ * Every layer that must decide about every op is a `Record<OpName, …>`, so adding an op to OPS
+ * does not compile until each has its entry: the runtime binding (runtime/kernels/op_kernels.ts)
+ * and the ONNX export rule (exporters/onnx/export/rules.ts) as `Rule | Unsupported`; the
+ * trace layer's TRACED_BY (src/trace/kernel_rules.ts) and the import layer's IMPORTED_BY
+ * (exporters/onnx/import/rules.ts) as the foreign ops that make it, or why none does. The
+ * generated forms of fused programs (runtime/fused/) are `Record<ExprOp, …>` and every table
+ * of fused activations a `Record<FusedActivation, …>`.
  *
- * Not compile-checked, by direction: the trace table is keyed by tfjs kernel and the import
- * table by ONNX op type (each maps a foreign name onto IR ops, so an IR op cannot demand an
- * entry); they are searched here for the IR ops their sources emit (a quoted op name), and
- * the ops without one must be in the lists below, each with its reason: a new op that is
- * neither traced nor imported fails here until it is traced, imported or listed.
+ * The trace and import rule tables themselves are keyed by foreign names (tfjs kernel, ONNX op
+ * type), so the compiler cannot match them with TRACED_BY / IMPORTED_BY: this test reads the
+ * IR ops each rule makes off its code (test/ir/rule_ops.ts) and checks both Records against
+ * them, both ways (a listed rule that does not make the op, a rule that makes it unlisted).
  *
  * Optional by design: wasm direct calls (a node without one runs its tfjs kernel), the
  * expression form (OpDef.expr) and the fused form (OpDef.fusedForm).
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -25,21 +26,12 @@ import { EXPR_OPS, FUSED_ACTIVATIONS, FUSED_OPS, inferTypes, OP_NAMES, OPS, isOp
 import { EXPORT_RULES, isUnsupported as exportUnsupported } from '../../exporters/onnx/export/rules.js';
 import { NO_TEMPORARIES, OP_KERNELS, isUnsupported as runtimeUnsupported } from '../../runtime/kernels/op_kernels.js';
 import { DIRECT_OPS, SOURCES } from '../../runtime/wasm/direct_calls.js';
-import { KERNEL_RULES } from '../../src/trace/kernel_rules.js';
+import { KERNEL_RULES, TRACED_BY } from '../../src/trace/kernel_rules.js';
+import { IMPORT_RULES, IMPORTED_BY } from '../../exporters/onnx/import/rules.js';
+import { IMPORT_TRAINING_RULES } from '../../exporters/onnx/import/rules/training.js';
+import { program, ruleOps } from './rule_ops.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-
-/** The IR op names quoted in the .ts sources under `dirs` (what those layers can emit). */
-function quotedOps(...dirs: string[]): Set<OpName> {
-  const found = new Set<OpName>();
-  const walk = (p: string): void => {
-    if (statSync(p).isDirectory()) { for (const f of readdirSync(p)) walk(join(p, f)); return; }
-    if (!p.endsWith('.ts')) return;
-    for (const m of readFileSync(p, 'utf8').matchAll(/'([a-z0-9_]+)'/g)) if (isOpName(m[1]!)) found.add(m[1]!);
-  };
-  for (const d of dirs) walk(join(root, d));
-  return found;
-}
 
 /** What the wasm program runs without a tfjs kernel: direct C calls, sources written once, views (runtime/wasm/buffer_plan.ts). */
 const WASM_PROGRAM: ReadonlySet<OpName> = new Set<OpName>([...DIRECT_OPS, ...SOURCES, 'reshape', 'identity']);
@@ -58,33 +50,44 @@ function couldBeExpr(op: OpName): boolean {
   }
 }
 
-/** IR ops the tracer does not record, and why. */
-const NOT_TRACED: Partial<Record<OpName, string>> = {
-  fused_matmul: 'made by fuse-matmul-bias-act (tfjs\'s _FusedMatMul is traced to it too)',
-  fused_elementwise: 'made by fuse-elementwise',
-};
+type Made = readonly string[] | { readonly many: string } | { readonly notTraced: string } | { readonly notImported: string } | { readonly tracer: string };
 
-const NO_ONNX_OP = 'ONNX has no such op (graphs with it export it as other ops)';
-const TFJS_GRADIENT = 'a tfjs gradient kernel (training graphs); ONNX has no such op';
+/** For each rule (its foreign key), the IR ops it makes, inverted: op → the rules that make it. */
+function makers(rules: ReadonlyMap<string, ReadonlySet<OpName>>): Map<OpName, string[]> {
+  const out = new Map<OpName, string[]>(OP_NAMES.map((op) => [op, []]));
+  for (const [key, ops] of rules) for (const op of ops) out.get(op)!.push(key);
+  for (const ks of out.values()) ks.sort();
+  return out;
+}
 
-/** IR ops no ONNX import rule makes, and why. */
-const NOT_IMPORTED: Partial<Record<OpName, string>> = {
-  assign: 'a variable write: ONNX graphs have no variables',
-  print: 'printing at run time: ONNX has no such op',
-  identity: 'ONNX Identity imports as its operand',
-  relu6: 'ONNX Clip(0, 6) imports as clip',
-  prelu: 'ONNX PRelu imports as select(x < 0, x·slope, x) (ONNX broadcasts the slope its own way)',
-  fused_matmul: 'made by fuse-matmul-bias-act',
-  fused_elementwise: 'made by fuse-elementwise',
-  log1p: NO_ONNX_OP, step: NO_ONNX_OP, zeros_like: NO_ONNX_OP, squared_difference: NO_ONNX_OP, atan2: NO_ONNX_OP,
-  reduce_all: NO_ONNX_OP, reduce_any: NO_ONNX_OP, unpack: NO_ONNX_OP, unsorted_segment_sum: NO_ONNX_OP,
-  elu_grad: TFJS_GRADIENT, conv2d_backprop_filter: TFJS_GRADIENT, depthwise_conv2d_backprop_input: TFJS_GRADIENT,
-  depthwise_conv2d_backprop_filter: TFJS_GRADIENT, max_pool_grad: TFJS_GRADIENT, avg_pool_grad: TFJS_GRADIENT,
-};
+/** The disagreements between a layer's Record (`declared`) and what its rules make (`made`), one line each. */
+function disagreements(declared: Readonly<Record<OpName, Made>>, made: ReadonlyMap<OpName, string[]>, table: string): string[] {
+  const out: string[] = [];
+  for (const op of OP_NAMES) {
+    const d = declared[op];
+    const m = made.get(op) ?? [];
+    if (Array.isArray(d)) {
+      const listed = [...(d as readonly string[])].sort();
+      const missing = m.filter((k) => !listed.includes(k));
+      const extra = listed.filter((k) => !m.includes(k));
+      if (missing.length > 0) out.push(`${table}.${op} lacks ${missing.join(', ')} (their rules make ${op})`);
+      if (extra.length > 0) out.push(`${table}.${op} lists ${extra.join(', ')}, whose rules do not make ${op}`);
+    } else if ('many' in d) {
+      if (m.length === 0) out.push(`${table}.${op} says many rules make it, but none does`);
+    } else if (m.length > 0) {
+      out.push(`${table}.${op} says no rule makes it (${JSON.stringify(d)}), but ${m.join(', ')} do`);
+    }
+  }
+  return out;
+}
 
-describe('op coverage', () => {
-  const traced = quotedOps('src/trace');
-  const imported = quotedOps('exporters/onnx/import');
+describe('op coverage', { timeout: 120_000 }, () => {
+  // One program for both layers: the checker types each string literal (an IR op name or not).
+  const prog = program(['src/trace/kernel_rules.ts', 'exporters/onnx/import/rules.ts']);
+  const traceRules = ruleOps(prog, 'src/trace', (name) => name === 'RULES');
+  const importRules = ruleOps(prog, 'exporters/onnx/import', (name) => /^IMPORT_[A-Z]+_RULES$/.test(name) || name === 'UNSUPPORTED');
+  const traced = makers(traceRules);
+  const imported = makers(importRules);
 
   it('every table is keyed by OpNames (the Records by exactly OP_NAMES)', () => {
     expect(Object.keys(OP_KERNELS).sort()).toEqual([...OP_NAMES].sort());
@@ -109,12 +112,34 @@ describe('op coverage', () => {
     }
   });
 
-  it('ops that are neither traced nor imported are listed with a reason', () => {
-    const untraced = OP_NAMES.filter((op) => !traced.has(op));
-    const unimported = OP_NAMES.filter((op) => !imported.has(op));
-    expect(untraced.filter((op) => NOT_TRACED[op] === undefined && unimported.includes(op)), 'ops no layer creates').toEqual([]);
-    expect(untraced.filter((op) => NOT_TRACED[op] === undefined), 'untraced ops: trace them (src/trace/kernel_rules.ts) or list them in NOT_TRACED').toEqual([]);
-    expect(unimported.filter((op) => NOT_IMPORTED[op] === undefined), 'ops no ONNX import makes: import them (exporters/onnx/import/rules/) or list them in NOT_IMPORTED').toEqual([]);
+  it('the coverage reader finds every rule of the trace and import tables', () => {
+    expect([...traceRules.keys()].sort()).toEqual(Object.keys(KERNEL_RULES).sort());
+    expect([...importRules.keys()].sort()).toEqual([...Object.keys(IMPORT_RULES), ...Object.keys(IMPORT_TRAINING_RULES)].sort());
+    // It reads the IR ops a rule names, not every op-like string: Conv2D's `dimRoundingMode === 'ceil'` is no ceil.
+    expect(traceRules.get('Conv2D')).toEqual(new Set(['cast', 'conv2d']));
+    expect(traceRules.get('Abs')).toEqual(new Set(['abs']));
+    // … and follows helpers and Builder methods (Reshape: c.b.reshape).
+    expect(importRules.get('Reshape')?.has('reshape')).toBe(true);
+  });
+
+  it('TRACED_BY (src/trace/kernel_rules.ts) agrees with the kernel rules', () => {
+    expect(disagreements(TRACED_BY, traced, 'TRACED_BY')).toEqual([]);
+    for (const op of OP_NAMES) {
+      const d: Made = TRACED_BY[op];
+      if (Array.isArray(d) || !('tracer' in d)) continue;
+      const file = d.tracer.split(':')[0]!;
+      expect(existsSync(join(root, file)), `${op}: ${file}`).toBe(true);
+      expect(readFileSync(join(root, file), 'utf8'), `${op} is recorded in ${file}`).toContain(`'${op}'`);
+    }
+  });
+
+  it('IMPORTED_BY (exporters/onnx/import/rules.ts) agrees with the import rules', () => {
+    expect(disagreements(IMPORTED_BY, imported, 'IMPORTED_BY')).toEqual([]);
+  });
+
+  it('an op neither traced nor imported is made by a pass', () => {
+    const neither = OP_NAMES.filter((op) => (traced.get(op)?.length ?? 0) === 0 && (imported.get(op)?.length ?? 0) === 0 && !('tracer' in TRACED_BY[op]));
+    expect(neither).toEqual(['fused_elementwise']);
   });
 
   it('prints, per op, the tables it is missing', () => {
@@ -122,10 +147,10 @@ describe('op coverage', () => {
     for (const op of OP_NAMES) {
       const d: OpDef = OPS[op];
       const missing: string[] = [];
-      if (!traced.has(op)) missing.push('trace');
+      if ((traced.get(op)?.length ?? 0) === 0 && !('tracer' in TRACED_BY[op])) missing.push('trace');
       if (runtimeUnsupported(OP_KERNELS[op])) missing.push('runtime');
       if (exportUnsupported(EXPORT_RULES[op])) missing.push('onnx export');
-      if (!imported.has(op)) missing.push('onnx import');
+      if ((imported.get(op)?.length ?? 0) === 0) missing.push('onnx import');
       if (!WASM_PROGRAM.has(op)) missing.push('wasm direct');
       if (d.expr !== true && couldBeExpr(op)) missing.push('fused expression');
       if ((d.fusion === 'matmul' || d.fusion === 'conv') && !op.includes('backprop') && d.fusedForm === undefined) missing.push('fused form');

@@ -128,8 +128,8 @@ function scan9Opset8(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
   return [...st, ...outs.map((vs) => c.b.op('pack', vs, { axis: 0 }))];
 }
 
-export const IMPORT_CONTROL_RULES: RuleTable = {
+export const IMPORT_CONTROL_RULES = {
   If: ifRule,
   Loop: loop,
   Scan: scanRule,
-};
+} satisfies RuleTable;

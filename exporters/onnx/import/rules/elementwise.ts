@@ -43,7 +43,7 @@ function floatAttrsDiffer(a: number, b: number): boolean {
 const SELU_ALPHA = 1.6732632423543772848170429916717;
 const SELU_GAMMA = 1.0507009873554804934193349852946;
 
-export const IMPORT_ELEMENTWISE_RULES: RuleTable = {
+export const IMPORT_ELEMENTWISE_RULES = {
   Abs: unary('abs'), Acos: unary('acos'), Acosh: unary('acosh'), Asin: unary('asin'), Asinh: unary('asinh'),
   Atan: unary('atan'), Atanh: unary('atanh'), Ceil: unary('ceil'), Cos: unary('cos'), Cosh: unary('cosh'),
   Erf: unary('erf'), Exp: unary('exp'), Floor: unary('floor'), Log: unary('log'), Neg: unary('neg'),
@@ -165,4 +165,4 @@ export const IMPORT_ELEMENTWISE_RULES: RuleTable = {
     if (hi !== undefined) y = c.b.op('minimum', [y, asValue(hi)]);
     return y;
   },
-};
+} satisfies RuleTable;

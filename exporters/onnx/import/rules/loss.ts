@@ -39,10 +39,10 @@ function nll(c: NodeCtx, input: Value, target: Value, weight: Value | undefined)
   return c.b.op('div', [sum, c.b.op('reduce_sum', [c.b.op('mul', [c.b.op('ones_like', [loss]), w])], { axes: all, keep_dims: false })]);
 }
 
-export const IMPORT_LOSS_RULES: RuleTable = {
+export const IMPORT_LOSS_RULES = {
   NegativeLogLikelihoodLoss: (c) => nll(c, c.input(0), c.input(1), c.optInput(2)),
   SoftmaxCrossEntropyLoss: (c) => {
     const logp = c.b.op('log_softmax', [c.input(0)], { axis: 1 });
     return [nll(c, logp, c.input(1), c.optInput(2)), logp];
   },
-};
+} satisfies RuleTable;

@@ -190,9 +190,9 @@ const det: ImportRule = (c) => {
   return acc!;
 };
 
-export const IMPORT_MISC_RULES: RuleTable = {
+export const IMPORT_MISC_RULES = {
   Einsum: einsum,
   TopK: topK,
   ReverseSequence: reverseSequence,
   Det: det,
-};
+} satisfies RuleTable;

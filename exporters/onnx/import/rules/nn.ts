@@ -528,7 +528,7 @@ const groupNorm: ImportRule = (c) => {
   return c.b.op('add', [c.b.op('mul', [normed, perCh(scale)]), perCh(bias)]);
 };
 
-export const IMPORT_NN_RULES: RuleTable = {
+export const IMPORT_NN_RULES = {
   LpNormalization: lpNorm,
   GroupNormalization: groupNorm,
   MatMul: matMul,
@@ -544,4 +544,4 @@ export const IMPORT_NN_RULES: RuleTable = {
   LayerNormalization: layerNorm,
   LRN: lrn,
   MeanVarianceNormalization: meanVarianceNorm,
-};
+} satisfies RuleTable;

@@ -113,7 +113,7 @@ const qlinearConv: ImportRule = (c) => {
   return quantize(c, y, c.input(6), c.optInput(7), zeroPointType(c, 7), 1);
 };
 
-export const IMPORT_QUANT_RULES: RuleTable = {
+export const IMPORT_QUANT_RULES = {
   QuantizeLinear: quantizeLinear,
   DequantizeLinear: dequantizeLinear,
   DynamicQuantizeLinear: dynamicQuantizeLinear,
@@ -121,4 +121,4 @@ export const IMPORT_QUANT_RULES: RuleTable = {
   ConvInteger: convInteger,
   QLinearMatMul: qlinearMatMul,
   QLinearConv: qlinearConv,
-};
+} satisfies RuleTable;

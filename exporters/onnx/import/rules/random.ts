@@ -50,10 +50,10 @@ const bernoulli: ImportRule = (c) => {
   return c.b.cast(c.b.op('less', [u, p]), dtypeAttr(c, c.input(0).dtype));
 };
 
-export const IMPORT_RANDOM_RULES: RuleTable = {
+export const IMPORT_RANDOM_RULES = {
   RandomUniform: randomUniform,
   RandomNormal: randomNormal,
   RandomUniformLike: randomUniformLike,
   RandomNormalLike: randomNormalLike,
   Bernoulli: bernoulli,
-};
+} satisfies RuleTable;

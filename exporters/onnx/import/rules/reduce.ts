@@ -107,7 +107,7 @@ function hardmax(c: NodeCtx, x: Value, axis: number): Value {
   return c.b.moveAxis(oh, x.shape.length - 1, axis);
 }
 
-export const IMPORT_REDUCE_RULES: RuleTable = {
+export const IMPORT_REDUCE_RULES = {
   ReduceSum: reduction('reduce_sum', 13),
   ReduceMean: reduction('reduce_mean', 18),
   ReduceMax: reduction('reduce_max', 18),
@@ -128,4 +128,4 @@ export const IMPORT_REDUCE_RULES: RuleTable = {
     const [a] = c.ints(1, 'axis');
     return c.b.op('cumsum', [x], { axis: c.axis(a!, x.shape.length), exclusive: c.attr.int('exclusive', 0) !== 0, reverse: c.attr.int('reverse', 0) !== 0 });
   },
-};
+} satisfies RuleTable;

@@ -222,7 +222,7 @@ const upsample: ImportRule = (c) => {
   return resize(c, x, shape.map((n, i) => Math.floor(n * scales[i]!)), scales, [], r);
 };
 
-export const IMPORT_RESIZE_RULES: RuleTable = {
+export const IMPORT_RESIZE_RULES = {
   Resize: resizeRule,
   Upsample: upsample,
-};
+} satisfies RuleTable;

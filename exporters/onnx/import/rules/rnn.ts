@@ -172,8 +172,8 @@ function rnnRule(kind: Kind): ImportRule {
   };
 }
 
-export const IMPORT_RNN_RULES: RuleTable = {
+export const IMPORT_RNN_RULES = {
   RNN: rnnRule('RNN'),
   GRU: rnnRule('GRU'),
   LSTM: rnnRule('LSTM'),
-};
+} satisfies RuleTable;

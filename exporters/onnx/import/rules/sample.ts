@@ -240,9 +240,9 @@ const roiAlign: ImportRule = (c) => {
   return c.b.op(mode === 'avg' ? 'reduce_mean' : 'reduce_max', [sampled], { axes: [3, 5], keep_dims: false });
 };
 
-export const IMPORT_SAMPLE_RULES: RuleTable = {
+export const IMPORT_SAMPLE_RULES = {
   RoiAlign: roiAlign,
   GridSample: gridSample,
   MaxUnpool: maxUnpool,
   TfIdfVectorizer: tfIdf,
-};
+} satisfies RuleTable;

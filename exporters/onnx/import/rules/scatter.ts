@@ -132,9 +132,9 @@ const scatterElements: ImportRule = (c) => {
   return c.b.reshape(out, ds);
 };
 
-export const IMPORT_SCATTER_RULES: RuleTable = {
+export const IMPORT_SCATTER_RULES = {
   GatherND: gatherND,
   ScatterND: scatterND,
   ScatterElements: scatterElements,
   Scatter: scatterElements,
-};
+} satisfies RuleTable;

@@ -512,7 +512,7 @@ const dropout: ImportRule = (c) => {
   return [x, filled(c, [...x.shape], 1, 'bool')];
 };
 
-export const IMPORT_SHAPE_RULES: RuleTable = {
+export const IMPORT_SHAPE_RULES = {
   Reshape: (c) => {
     const x = c.input(0);
     const target = c.opset < 5 ? (c.attr.ints('shape') ?? fail('shape is missing')) : c.dims(1, 'shape');
@@ -555,4 +555,4 @@ export const IMPORT_SHAPE_RULES: RuleTable = {
   DepthToSpace: depthToSpace,
   SpaceToDepth: spaceToDepth,
   Dropout: dropout,
-};
+} satisfies RuleTable;

@@ -139,11 +139,11 @@ const stft: ImportRule = (c) => {
   return c.b.op('pack', [yr, yi], { axis: 3 });
 };
 
-export const IMPORT_SIGNAL_RULES: RuleTable = {
+export const IMPORT_SIGNAL_RULES = {
   HannWindow: cosineWindow([0.5, -0.5]),
   HammingWindow: cosineWindow([25 / 46, -21 / 46]),
   BlackmanWindow: cosineWindow([0.42, -0.5, 0.08]),
   MelWeightMatrix: melWeightMatrix,
   DFT: dftRule,
   STFT: stft,
-};
+} satisfies RuleTable;

@@ -77,8 +77,8 @@ const adam: ImportRule = (c) => {
 
 export const TRAINING_DOMAIN = 'ai.onnx.preview.training';
 
-export const IMPORT_TRAINING_RULES: RuleTable = {
+export const IMPORT_TRAINING_RULES = {
   Adagrad: adagrad,
   Momentum: momentum,
   Adam: adam,
-};
+} satisfies RuleTable;
