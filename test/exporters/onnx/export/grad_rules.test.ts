@@ -267,3 +267,166 @@ describe('gradient kernels: onnxruntime ≡ graphc Session (tfjs-cpu) ≡ refere
     expect(bad).toEqual([]);
   });
 });
+
+describe('max_pool_grad: ties and windows without a maximum', () => {
+  /** max_pool_grad of `x` (NHWC) with dy = 1, 2, 3, … in onnxruntime and the Session. */
+  async function grad(x: tf.Tensor, k: number, s: number, pad: Pad): Promise<Ran & { dy: F32 }> {
+    const yShape = tf.maxPool(x as tf.Tensor4D, k, s, pad as 'same').shape;
+    const dy = tf.tensor(Float32Array.from({ length: yShape.reduce((p, q) => p * q, 1) }, (_, i) => i + 1), yShape);
+    const attrs = { filterSize: [k, k], strides: [s, s], pad };
+    const r = await runBoth((g, xx) => runKernel('MaxPoolGrad', { dy: g, input: xx, output: runKernel('MaxPool', { x: xx }, attrs) }, attrs), [dy, x]);
+    const d = dy.dataSync() as F32;
+    dy.dispose();
+    return { ...r, dy: d };
+  }
+
+  it('equal values: the first of a window in row-major order takes the gradient (tfjs), with overlapping windows and padding', async () => {
+    // A constant plane: every window is all ties. 3×3 windows, stride 1, 'same', on 4×5.
+    const x = tf.fill([1, 4, 5, 1], 0.5);
+    const r = await grad(x, 3, 1, 'same');
+    // Window (oy, ox) covers rows oy−1 .. oy+1 and columns ox−1 .. ox+1 (inside the plane); its first
+    // element is (max(0, oy−1), max(0, ox−1)). dy = 1 + 5·oy + ox.
+    const want = new Float32Array(20);
+    for (let oy = 0; oy < 4; oy++) for (let ox = 0; ox < 5; ox++) want[Math.max(0, oy - 1) * 5 + Math.max(0, ox - 1)]! += 1 + 5 * oy + ox;
+    expect(Array.from(r.session)).toEqual(Array.from(want));
+    expect(Array.from(r.ort)).toEqual(Array.from(want));
+    x.dispose();
+  });
+
+  it('a tie between the window\'s second row and its first: the first row wins; a later larger value wins', async () => {
+    // 2×2 windows, stride 2: window 0 = [1, 0 / 1, 0] (tie at (0,0) and (1,0)), window 1 = [0, 1 / 1, 2] (max at (1,1)).
+    const x = tf.tensor4d([1, 0, 0, 1, 1, 0, 1, 2], [1, 2, 4, 1]);
+    const r = await grad(x, 2, 2, 'valid');
+    const want = [1, 0, 0, 0, 0, 0, 0, 2];
+    expect(Array.from(r.session)).toEqual(want);
+    expect(Array.from(r.ort)).toEqual(want);
+    x.dispose();
+  });
+
+  it('windows of -Infinity and NaN only get no gradient (tfjs: no maximum above -Infinity); NaN is never a maximum', async () => {
+    const m = -Infinity;
+    // 2×2 windows, stride 2, on [1, 2, 4, 2]. Channel 0: window 0 all -Infinity, window 1 = NaN, -Infinity ×2, 2.
+    // Channel 1: window 0 = 1, 2, 3, -Infinity; window 1 all -Infinity. (NHWC: channels interleaved.)
+    const x = tf.tensor4d([m, 1, m, 2, m, m, NaN, m, m, 3, m, m, m, m, 2, m], [1, 2, 4, 2]);
+    const r = await grad(x, 2, 2, 'valid');
+    // dy = 1, 2, 3, 4 at (window 0, ch 0), (window 0, ch 1), (window 1, ch 0), (window 1, ch 1).
+    const want = new Array<number>(16).fill(0);
+    want[(1 * 4 + 3) * 2 + 0] = 3;      // channel 0, window 1: the 2 at row 1, column 3
+    want[(1 * 4 + 0) * 2 + 1] = 2;      // channel 1, window 0: the 3 at row 1, column 0
+    expect(Array.from(refMaxPoolGrad(win([1, 2, 4, 2], [2, 2], [2, 2], [1, 1], 'valid'), 2, x.dataSync() as F32, r.dy))).toEqual(want);
+    expect(Array.from(r.session)).toEqual(want);
+    expect(Array.from(r.ort)).toEqual(want);
+    x.dispose();
+  });
+
+  it('below opset 16 (no ScatterElements reduction) the export is refused with the reason', () => {
+    const g = gc.trace((x: tf.Tensor) => tf.grad((y: tf.Tensor) => tf.sum(tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid')))(x), [gc.spec([1, 4, 4, 1])]);
+    expect(() => gc.toOnnx(g, { opset: 13 })).toThrow(/max_pool_grad: cannot be exported to ONNX: needs ScatterElements with reduction 'add' \(opset 16\), exporting at opset 13/);
+    expect(gc.toOnnx(g, { opset: 16 }).length).toBeGreaterThan(0);
+  });
+});
+
+describe('a CNN training step: the gradient graph in onnxruntime', () => {
+  it('conv2d, max pool, depthwise, average pool, conv2d (odd sizes, strides 2, same and valid): loss and gradients ≡ eager tf.variableGrads', async () => {
+    const w1 = tf.variable(uniform([3, 3, 2, 4], 71), true, 'gradx_w1');
+    const dw = tf.variable(uniform([3, 3, 4, 2], 72), true, 'gradx_dw');
+    const w2 = tf.variable(uniform([2, 2, 8, 3], 73), true, 'gradx_w2');
+    const vars = [w1, dw, w2];
+    const loss = (x: tf.Tensor) => {
+      const a = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same'));
+      const p = tf.maxPool(a, 3, 2, 'same');
+      const d = tf.depthwiseConv2d(p, dw as tf.Tensor4D, 2, 'same');
+      const q = tf.avgPool(d, 2, 1, 'valid');
+      const c = tf.conv2d(q, w2 as tf.Tensor4D, 2, 'valid');
+      return tf.sum(tf.mul(c, c)) as tf.Scalar;
+    };
+    const step = (x: tf.Tensor) => {
+      const { value, grads } = tf.variableGrads(() => loss(x), vars);
+      return [value, ...vars.map((v) => grads[v.name]!)];
+    };
+    const f = gc.compile(step, { inputs: [gc.spec(['batch', 13, 11, 2])], backend: 'cpu' });
+    const ops = new Set(f.graph.nodes.map((n) => n.op));
+    for (const op of ['conv2d_backprop_input', 'conv2d_backprop_filter', 'depthwise_conv2d_backprop_input', 'depthwise_conv2d_backprop_filter', 'max_pool_grad', 'avg_pool_grad']) {
+      expect(ops, `the compiled graph holds ${op}`).toContain(op);
+    }
+    expect(ops.has('assign')).toBe(false);
+    const bytes = f.toOnnx();
+    const os = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+    try {
+      for (const batch of [1, 3]) {
+        const x = uniform([batch, 13, 11, 2], 80 + batch);
+        const want = tf.tidy(() => step(x));
+        const compiled = (await f(x)) as unknown as tf.Tensor[];
+        const got = await os.run({ [f.graph.inputs[0]!.name!]: new ort.Tensor('float32', x.dataSync() as F32, x.shape) });
+        f.graph.outputs.forEach((o, i) => {
+          const w = want[i]!;
+          expect(got[o.name]!.dims.map(Number), `${o.name}: shape`).toEqual(w.shape);
+          expect(close(got[o.name]!.data as F32, w.dataSync()), `batch ${batch}, ${o.name}: onnxruntime vs eager tfjs`).toBe('');
+          expect(close(compiled[i]!.dataSync(), w.dataSync()), `batch ${batch}, ${o.name}: compiled vs eager tfjs`).toBe('');
+        });
+        tf.dispose([x, ...want, ...compiled]);
+      }
+    } finally {
+      await os.release();
+      f.dispose();
+      tf.dispose(vars);
+    }
+  });
+});
+
+const NODE_TESTS = '/usr/share/libonnx-testdata/data/node';
+const CONV_T = existsSync(NODE_TESTS) ? readdirSync(NODE_TESTS).filter((d) => d.startsWith('test_convtranspose')).sort() : [];
+if (CONV_T.length === 0) console.warn(`skipping the ConvTranspose round trips: no ${NODE_TESTS}/test_convtranspose* (apt-get install libonnx-testdata; .ci/run does)`);
+
+const readPb = (path: string): TensorData => tensorFromProto(onnx.TensorProto.decode(readFileSync(path)));
+const numbered = (dir: string, prefix: string) => readdirSync(dir).filter((f) => f.startsWith(prefix) && f.endsWith('.pb'))
+  .sort((a, b) => Number(a.slice(prefix.length, -3)) - Number(b.slice(prefix.length, -3))).map((f) => join(dir, f));
+
+describe('ConvTranspose round trip: ONNX node tests → fromOnnx → toOnnx → onnxruntime', () => {
+  /** Graphs graphc does not import (its convolutions are 2-D): the reason each gives. */
+  const NOT_IMPORTED: Record<string, RegExp> = { test_convtranspose_3d: /3-D windows are not supported/ };
+
+  it.skipIf(CONV_T.length === 0)('every 1-D and 2-D case gives the data set outputs (1e-4)', async () => {
+    const bad: string[] = [];
+    let passed = 0;
+    for (const name of CONV_T) {
+      const dir = join(NODE_TESTS, name);
+      const model = onnx.ModelProto.decode(readFileSync(join(dir, 'model.onnx')));
+      let graph: gc.Graph;
+      try {
+        graph = gc.fromOnnx(readFileSync(join(dir, 'model.onnx')));
+      } catch (e) {
+        if (!NOT_IMPORTED[name]?.test(String(e))) bad.push(`${name}: import: ${String(e).split('\n')[0]}`);
+        continue;
+      }
+      expect(graph.nodes.map((n) => n.op), name).toContain('conv2d_backprop_input');
+      const os = await ort.InferenceSession.create(gc.toOnnx(graph), { logSeverityLevel: 3 });
+      try {
+        const inits = new Set((model.graph!.initializer ?? []).map((t) => t.name));
+        const inNames = (model.graph!.input ?? []).map((v) => v.name!).filter((n) => !inits.has(n));
+        const outNames = (model.graph!.output ?? []).map((v) => v.name!);
+        for (const set of readdirSync(dir).filter((d) => d.startsWith('test_data_set_'))) {
+          const ins = numbered(join(dir, set), 'input_'), outs = numbered(join(dir, set), 'output_');
+          const feeds = Object.fromEntries(ins.map((p, i) => {
+            const t = readPb(p);
+            return [inNames[i]!, new ort.Tensor('float32', t.data as F32, [...t.shape])];
+          }));
+          const got = await os.run(feeds);
+          outs.forEach((p, i) => {
+            const want = readPb(p);
+            const g = got[outNames[i]!];
+            if (!g) { bad.push(`${name}/${set}: no output ${outNames[i]}`); return; }
+            if (g.dims.join(',') !== want.shape.join(',')) { bad.push(`${name}/${set}: shape [${g.dims}] ≠ [${want.shape}]`); return; }
+            const why = close(g.data as F32, want.data as F32);
+            if (why) bad.push(`${name}/${set}: ${why}`);
+          });
+        }
+        passed++;
+      } finally {
+        await os.release();
+      }
+    }
+    expect(bad).toEqual([]);
+    expect(passed).toBe(CONV_T.length - Object.keys(NOT_IMPORTED).filter((n) => CONV_T.includes(n)).length);
+  });
+});
