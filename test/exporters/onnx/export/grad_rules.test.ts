@@ -13,6 +13,8 @@
  * 3. A CNN training step's gradients (conv2d, depthwise, max and average pooling, loss = sum)
  *    compiled with gc.compile, its gradient graph exported and run in onnxruntime-node against
  *    eager tf.variableGrads.
+ *    The same network's SGD step exported with its state (variables as inputs, new values as
+ *    outputs) trains 12 steps in onnxruntime with the compiled steps' losses and weights.
  * 4. ONNX's ConvTranspose node tests (libonnx-testdata) imported by fromOnnx, exported again by
  *    toOnnx and run in onnxruntime-node: the data sets' outputs.
  */
@@ -371,6 +373,59 @@ describe('a CNN training step: the gradient graph in onnxruntime', () => {
       f.dispose();
       tf.dispose(vars);
     }
+  });
+});
+
+describe('a CNN training step exported with its state trains in onnxruntime', () => {
+  it('SGD on conv2d, max pool, depthwise, average pool, dense: 12 steps in onnxruntime ≡ the compiled steps (losses and weights, 1e-4)', async () => {
+    const STEPS = 12, B = 4;
+    const w1 = tf.variable(tf.mul(uniform([3, 3, 1, 4], 91), 0.5), true, 'gradx_sgd_w1');
+    const dw = tf.variable(tf.mul(uniform([3, 3, 4, 1], 92), 0.5), true, 'gradx_sgd_dw');
+    const wd = tf.variable(tf.mul(uniform([2 * 2 * 4, 3], 93), 0.3), true, 'gradx_sgd_wd');
+    const opt = tf.train.sgd(0.1);
+    const logits = (x: tf.Tensor) => {
+      const a = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'same'));       // [B, 9, 9, 4]
+      const p = tf.maxPool(a, 2, 2, 'same');                                              // [B, 5, 5, 4]
+      const d = tf.depthwiseConv2d(p, dw as tf.Tensor4D, 2, 'same');                       // [B, 3, 3, 4]
+      const q = tf.avgPool(d, 2, 1, 'valid');                                             // [B, 2, 2, 4]
+      return tf.matMul(tf.reshape(q, [-1, 16]), wd);
+    };
+    const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, logits(x)) as tf.Scalar, true)!,
+      { inputs: [gc.spec([B, 9, 9, 1]), gc.spec([B, 3])], backend: 'cpu' });
+    const r = rng(5);
+    const data = Array.from({ length: STEPS }, () => {
+      const x = Float32Array.from({ length: B * 81 }, () => r() * 2 - 1);
+      const y = new Float32Array(B * 3);
+      for (let i = 0; i < B; i++) y[i * 3 + Math.floor(r() * 3)] = 1;
+      return { x, y };
+    });
+    const ex = gc.exportOnnx(step.graph);
+    const ops = new Set(step.graph.nodes.map((n) => n.op));
+    for (const op of ['conv2d_backprop_filter', 'depthwise_conv2d_backprop_input', 'depthwise_conv2d_backprop_filter', 'max_pool_grad', 'avg_pool_grad']) expect(ops).toContain(op);
+    const init = await ort.InferenceSession.create(gc.initialStateModel(step.graph, ex.state));
+    const state: Record<string, ort.Tensor> = { ...(await init.run({})) as Record<string, ort.Tensor> };
+    await init.release();
+    const compiled: number[] = [];
+    for (const d of data) compiled.push((await (await step(tf.tensor4d(d.x, [B, 9, 9, 1]), tf.tensor2d(d.y, [B, 3])) as tf.Tensor).data())[0]!);
+    const sess = await ort.InferenceSession.create(ex.bytes);
+    const [xName, yName] = step.graph.inputs.map((v) => v.name!) as [string, string];
+    const inOrt: number[] = [];
+    for (const d of data) {
+      const out = await sess.run({ [xName]: new ort.Tensor('float32', d.x, [B, 9, 9, 1]), [yName]: new ort.Tensor('float32', d.y, [B, 3]), ...state });
+      inOrt.push((out[step.graph.outputs[0]!.name]!.data as F32)[0]!);
+      for (const s of ex.state) if (s.output !== undefined) state[s.input] = out[s.output]!;
+    }
+    await sess.release();
+    expect(compiled[STEPS - 1]!).toBeLessThan(compiled[0]!);                            // it trained
+    expect(close(inOrt, compiled), 'losses: onnxruntime vs compiled').toBe('');
+    for (const v of [w1, dw, wd]) {
+      const s = ex.state.find((e) => e.variable === v.name);
+      expect(s?.output, `${v.name} is assigned`).toBeDefined();
+      expect(close(state[s!.input]!.data as F32, v.dataSync()), `${v.name} after ${STEPS} steps: onnxruntime vs compiled`).toBe('');
+    }
+    step.dispose();
+    tf.dispose([w1, dw, wd]);
+    opt.dispose();
   });
 });
 
