@@ -11,6 +11,7 @@
  *   wasm, tensorflow     that backend, which must be initialised (otherwise nothing is folded:
  *                        compile folds again once the session's backend is ready)
  *   webgpu               tfjs-cpu: webgpu reads are asynchronous and folding is not (see FOLD_ENGINE)
+ *   onnxruntime          tfjs-cpu, as for an ONNX export
  *
  * Backend: the kernels are public tfjs ops, which run on tfjs's *global* backend, so the
  * evaluation switches the global backend and restores the previous one in a `finally`, all
@@ -37,7 +38,7 @@ const staticDim = (op: OpName) => (d: Dim): number => {
 };
 
 /** The tfjs backend whose kernels fold constants for a graph that runs on `backend`. */
-export const FOLD_ENGINE: Readonly<Record<string, string>> = { cpu: 'cpu', wasm: 'wasm', tensorflow: 'tensorflow', webgpu: 'cpu' };
+export const FOLD_ENGINE: Readonly<Record<string, string>> = { cpu: 'cpu', wasm: 'wasm', tensorflow: 'tensorflow', webgpu: 'cpu', onnxruntime: 'cpu' };
 
 /** The engine that folds for `backend` (cpu when unknown). */
 export function foldEngine(backend: string | undefined): string {

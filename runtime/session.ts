@@ -25,6 +25,9 @@ import { tensorFromData } from './tensor_data.js';
 import { resolveTensorLimit } from './tensor_limits.js';
 import type { TensorLimit } from './tensor_limits.js';
 import { guardWasmHeap } from './wasm/wasm_heap.js';
+import type { ExecutionProvider } from './backends/onnxruntime.js';
+import { loadedOrt } from './backends/onnxruntime.js';
+import { OrtEngine } from './executors/onnxruntime.js';
 
 export type { Feed };
 
@@ -46,6 +49,14 @@ export interface SessionOptions {
    * the engine can address) when a plan is bound to concrete dims, before any kernel runs.
    */
   maxTensorBytes?: number;
+  /**
+   * Backend 'onnxruntime': ONNX Runtime's execution providers ('cpu', 'webgpu', 'cuda') in order
+   * of preference (default: the best that works here). Such a session runs asynchronously only:
+   * `await session.run(...)`; runSync refuses.
+   */
+  executionProviders?: readonly ExecutionProvider[];
+  /** Backend 'onnxruntime': threads of ONNX Runtime's CPU provider (default: one per core). */
+  intraOpThreads?: number;
 }
 
 export interface RunOptions {
@@ -68,15 +79,30 @@ export class Session {
   private readonly state = new Map<string, tf.Tensor>();
   private readonly feeds: FeedAdopter;
   private readonly executors: Executor[];
+  /** Backend 'onnxruntime': the engine that runs every plan (the tfjs executors are not used). */
+  private readonly ort: OrtEngine | undefined;
   private runs = 0;
   private disposed = false;
   /** The node being run (per-node seeds of random ops). */
   private currentNode = 0;
 
   private constructor(readonly graph: Graph, readonly backend: BackendChoice, private readonly seed: number | undefined,
-    executor: ExecutorMode = 'auto', readonly tensorLimit: TensorLimit = resolveTensorLimit(undefined)) {
+    executor: ExecutorMode = 'auto', readonly tensorLimit: TensorLimit = resolveTensorLimit(undefined), intraOpThreads?: number) {
     this.feeds = new FeedAdopter(backend.tfjsName);
-    this.executors = executorsFor(backend, executor);
+    if (backend.name === 'onnxruntime') {
+      const ort = loadedOrt();
+      if (ort === undefined) throw new GcError({ code: Codes.runtime, message: "backend 'onnxruntime' is not initialised", help: 'use await gc.Session.create(graph, { backend: \'onnxruntime\' })' });
+      this.ort = new OrtEngine(ort, graph, { providers: backend.executionProviders ?? ['cpu'], seed, intraOpThreads });
+      this.executors = [];
+    } else {
+      this.ort = undefined;
+      this.executors = executorsFor(backend, executor);
+    }
+  }
+
+  /** Whether this session runs only asynchronously (backend 'onnxruntime'): execute and runSync refuse, run and executeAsync work. */
+  get asyncOnly(): boolean {
+    return this.ort !== undefined;
   }
 
   static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
@@ -84,18 +110,18 @@ export class Session {
       throw new GcError({ code: Codes.inputMismatch, message: `unknown executor '${String(opts.executor)}'`, help: "use 'auto' or 'tensors'" });
     }
     const limit = resolveTensorLimit(opts.maxTensorBytes);
-    const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
+    const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu, executionProviders: opts.executionProviders });
     await ensureBackend(choice.name);
     // Variable values are created from their inits on first use (compile supplies its own).
-    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', limit);
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', limit, opts.intraOpThreads);
   }
 
   /** A session on a backend already selected and initialised (selectBackend + ensureBackend): no await needed. */
-  static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor' | 'maxTensorBytes'> = {}): Session {
+  static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor' | 'maxTensorBytes' | 'intraOpThreads'> = {}): Session {
     if (!engineInternals().registry[choice.tfjsName]) {
       throw new GcError({ code: Codes.runtime, message: `backend '${choice.name}' is not initialised`, help: 'use await gc.Session.create(...)' });
     }
-    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', resolveTensorLimit(opts.maxTensorBytes));
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', resolveTensorLimit(opts.maxTensorBytes), opts.intraOpThreads);
   }
 
   /** Whether a run with these feeds must read some of them asynchronously first (prepareFeeds): tensors held by webgpu. */
@@ -138,6 +164,10 @@ export class Session {
    */
   execute(fetchNames: string[], feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor, opts: RunOptions = {}): { outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> } {
     if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
+    if (this.ort !== undefined) {
+      throw new GcError({ code: Codes.runtime, message: "backend 'onnxruntime' runs asynchronously: this call needs a synchronous engine",
+        help: 'await session.run(...) or await f(...) (f.sync and session.runSync need a tfjs backend: cpu, wasm, webgpu, tensorflow)' });
+    }
     const feedNames = Object.keys(feeds).sort();
     const plan = this.plan(fetchNames, feedNames, opts.updates ?? true);
     const run = this.runs++;
@@ -182,6 +212,33 @@ export class Session {
     });
   }
 
+  /**
+   * execute(), on any backend: backend 'onnxruntime' runs the plan in ONNX Runtime (feeds and
+   * variable values adopted on tfjs-cpu first, results on tfjs-cpu); the others run execute().
+   */
+  async executeAsync(fetchNames: string[], feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor, opts: RunOptions = {}): Promise<{ outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> }> {
+    const ort = this.ort;
+    if (ort === undefined) return this.execute(fetchNames, feeds, stateIn, opts);
+    if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
+    const plan = this.plan(fetchNames, Object.keys(feeds).sort(), opts.updates ?? true);
+    this.runs++;
+    const fed = new Map<Value, tf.Tensor>();
+    const owned: tf.Tensor[] = [];
+    try {
+      withBackend(this.backend.tfjsName, () => {
+        for (const v of plan.feeds) {
+          const { t, owned: copy } = this.feeds.toTensor(v, feeds[v.name!]!);
+          if (copy) owned.push(t);
+          fed.set(v, t);
+        }
+        bindPlan(plan, bindDims(fed), this.backend.tfjsName, this.tensorLimit);
+      });
+      return await ort.run(plan, fed, (name) => withBackend(this.backend.tfjsName, () => this.feeds.adoptState(name, stateIn(name))));
+    } finally {
+      for (const t of owned) t.dispose();
+    }
+  }
+
   /** The direct wasm programs built so far (one per plan and binding of the symbolic dims), with what they are made of. */
   executorStats(): ExecutorStats[] {
     const out: ExecutorStats[] = [];
@@ -194,7 +251,11 @@ export class Session {
     if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed', help: 'create a new Session' });
     const p = await this.prepareFeeds(feeds);
     try {
-      return this.runSync(fetches, p.feeds as Record<string, Feed>, opts);
+      if (this.ort === undefined) return this.runSync(fetches, p.feeds as Record<string, Feed>, opts);
+      const names = Array.isArray(fetches) ? fetches : [fetches];
+      const { outputs, updates } = await this.executeAsync(names, p.feeds as Record<string, Feed>, (n) => this.stateTensor(n), opts);
+      this.keepState(updates);
+      return Array.isArray(fetches) ? outputs : outputs[0]!;
     } finally {
       for (const t of p.temps) t.dispose();
     }
@@ -203,11 +264,15 @@ export class Session {
   runSync(fetches: string | string[], feeds: Record<string, Feed> = {}, opts: RunOptions = {}): tf.Tensor | tf.Tensor[] {
     const names = Array.isArray(fetches) ? fetches : [fetches];
     const { outputs, updates } = this.execute(names, feeds, (n) => this.stateTensor(n), opts);
+    this.keepState(updates);
+    return Array.isArray(fetches) ? outputs : outputs[0]!;
+  }
+
+  private keepState(updates: Map<string, tf.Tensor>): void {
     for (const [name, t] of updates) {
       this.state.get(name)?.dispose();
       this.state.set(name, t);
     }
-    return Array.isArray(fetches) ? outputs : outputs[0]!;
   }
 
   /** The session-owned value of a variable, created from its init on first use. */
@@ -234,6 +299,7 @@ export class Session {
     this.disposed = true;
     this.consts.dispose();
     for (const e of this.executors) e.dispose();
+    this.ort?.dispose();
     for (const t of this.state.values()) t.dispose();
     this.feeds.dispose();
     this.state.clear();

@@ -11,6 +11,7 @@ import { typeToString } from '../ir/graph.js';
 import { toOnnx } from '../exporters/onnx/export/export.js';
 import type { OnnxExportOptions } from '../exporters/onnx/export/export.js';
 import type { BackendName } from '../runtime/backends/select.js';
+import type { ExecutionProvider } from '../runtime/backends/onnxruntime.js';
 import { Session } from '../runtime/session.js';
 import { holdTensor, withBackend } from '../runtime/backends/tfjs_engine.js';
 import { tfDtype } from '../runtime/tensor_data.js';
@@ -43,6 +44,10 @@ export interface CompileOptions {
   allowSoftwareWebgpu?: boolean;
   /** Bytes one tensor of a run may take (see SessionOptions.maxTensorBytes; default GRAPHC_MAX_TENSOR_BYTES, else 2 GiB). */
   maxTensorBytes?: number;
+  /** Backend 'onnxruntime': its execution providers in order of preference (see SessionOptions.executionProviders). */
+  executionProviders?: readonly ExecutionProvider[];
+  /** Backend 'onnxruntime': threads of its CPU provider (default: one per core). */
+  intraOpThreads?: number;
   /**
    * Optimize the traced graph before running it (default true): `f.graph` and the Session
    * see the optimized graph; gc.trace stays raw. Options choose passes and limits.
@@ -271,7 +276,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   let choice: BackendChoice | undefined;
   const resolveChoice = async (): Promise<BackendChoice> => {
     if (choice === undefined) {
-      const c = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu });
+      const c = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu, executionProviders: opts.executionProviders });
       await ensureBackend(c.name);
       choice = c;
     }
@@ -286,7 +291,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e.optimizedFor = c.name;
       e.raw = undefined;
     }
-    e.ready = Session.createReady(e.graph, c, { seed: opts.seed, maxTensorBytes: opts.maxTensorBytes });
+    e.ready = Session.createReady(e.graph, c, { seed: opts.seed, maxTensorBytes: opts.maxTensorBytes, intraOpThreads: opts.intraOpThreads });
     return e.ready;
   };
   const sessionFor = (e: Entry): Promise<Session> => {
@@ -332,26 +337,22 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return feeds;
   };
 
-  /** One run on a ready session. Synchronous: the inputs are read before the caller can free them. */
-  const runOn = (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): R => {
-    const hyperIn: tf.Tensor[] = [];
-    let res: ReturnType<Session['execute']>;
-    try {
-      res = s.execute(e.graph.outputs.map((o) => o.name), feeds, (n) => {
-        const h = e.hyper.get(n);
-        if (h !== undefined) {
-          // Read now, so a change made between calls takes effect (created on the session's backend).
-          const t = tf.scalar(h(), 'float32');
-          hyperIn.push(t);
-          return t;
-        }
-        const v = registered()[n];
-        if (!v) throw new GcError({ code: Codes.traceVariable, message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
-        return v;
-      });
-    } finally {
-      for (const t of hyperIn) t.dispose();
+  /** What a run reads for a variable: a hyper-parameter's current value (made now, freed after the run), or the tf.Variable. */
+  const stateReader = (e: Entry, hyperIn: tf.Tensor[]) => (n: string): tf.Tensor => {
+    const h = e.hyper.get(n);
+    if (h !== undefined) {
+      // Read now, so a change made between calls takes effect (created on the session's backend).
+      const t = tf.scalar(h(), 'float32');
+      hyperIn.push(t);
+      return t;
     }
+    const v = registered()[n];
+    if (!v) throw new GcError({ code: Codes.traceVariable, message: `variable '${n}' used by the compiled function was disposed`, help: 'keep the variables alive while the compiled function is used' });
+    return v;
+  };
+
+  /** A run's results: variables assigned what the step assigned, outputs rebuilt into the function's structure. */
+  const finish = (e: Entry, s: Session, res: ReturnType<Session['execute']>): R => {
     const { outputs, updates } = res;
     if (updates.size > 0) withBackend(s.backend.tfjsName, () => {
       for (const [name, t] of updates) {
@@ -361,6 +362,30 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     });
     e.afterCall?.();
     return rebuild(e.structure, outputs) as R;
+  };
+
+  /** One run on a ready session. Synchronous: the inputs are read before the caller can free them. */
+  const runOn = (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): R => {
+    const hyperIn: tf.Tensor[] = [];
+    let res: ReturnType<Session['execute']>;
+    try {
+      res = s.execute(e.graph.outputs.map((o) => o.name), feeds, stateReader(e, hyperIn));
+    } finally {
+      for (const t of hyperIn) t.dispose();
+    }
+    return finish(e, s, res);
+  };
+
+  /** One run on a session that runs asynchronously only (backend 'onnxruntime'); the caller holds the inputs meanwhile. */
+  const runOnAsync = async (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): Promise<R> => {
+    const hyperIn: tf.Tensor[] = [];
+    let res: ReturnType<Session['execute']>;
+    try {
+      res = await s.executeAsync(e.graph.outputs.map((o) => o.name), feeds, stateReader(e, hyperIn));
+    } finally {
+      for (const t of hyperIn) t.dispose();
+    }
+    return finish(e, s, res);
   };
 
   const call = (...all: unknown[]): Promise<R> => {
@@ -379,7 +404,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e = entryFor(args, statics);
       const s = e.ready;
       // Run now; the results belong to whoever awaits them, not to a tf.tidy the caller may be in.
-      if (s !== undefined && !s.needsAsyncRead(feedsOf(e, args))) return Promise.resolve(keepAll(runOn(e, s, feedsOf(e, args))));
+      if (s !== undefined && !s.asyncOnly && !s.needsAsyncRead(feedsOf(e, args))) return Promise.resolve(keepAll(runOn(e, s, feedsOf(e, args))));
     } catch (err) {
       return Promise.reject(err);
     }
@@ -392,6 +417,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         const s = await sessionFor(e);
         const p = await s.prepareFeeds(feedsOf(e, held));
         try {
+          if (s.asyncOnly) return await runOnAsync(e, s, p.feeds as Record<string, tf.Tensor>);
           return runOn(e, s, p.feeds as Record<string, tf.Tensor>);
         } finally {
           for (const t of p.temps) t.dispose();
@@ -414,6 +440,10 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         help: 'await f.ready() once (or make one awaited call) before calling f.sync: backends initialise asynchronously' });
     }
     const feeds = feedsOf(e, args);
+    if (s.asyncOnly) {
+      throw new GcError({ code: Codes.runtime, message: `f.sync: '${graphName}' runs on backend 'onnxruntime', which runs asynchronously only`, loc: userLocation(),
+        help: "await f(...) instead, or compile with a tfjs backend (backend: 'wasm' or 'cpu') for f.sync" });
+    }
     if (s.needsAsyncRead(feeds)) {
       throw new GcError({ code: Codes.inputMismatch, message: `f.sync: an input is held by webgpu, which cannot be read synchronously by a ${s.backend.name} session`, loc: userLocation(),
         help: 'await f(...) instead, or move the data first: tf.tensor(await t.data(), t.shape, t.dtype)' });

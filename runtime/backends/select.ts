@@ -62,6 +62,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BACKEND_NAMES, type BackendName, type ConcreteBackendName, isBackendName } from './names.js';
 import { engineInternals } from './tfjs_engine.js';
 import { logLevel } from './log.js';
+import { bundledProviders, cudaLibrariesPresent, EXECUTION_PROVIDERS, loadOrt, ORT_INSTALL_HINT, probeProvider } from './onnxruntime.js';
+import type { ExecutionProvider, Ort } from './onnxruntime.js';
 
 export { BACKEND_NAMES, isBackendName };
 export type { BackendName, ConcreteBackendName };
@@ -74,6 +76,8 @@ export interface BackendChoice {
   reason: string;
   /** True for a software WebGPU adapter (SwiftShader): correct but slow. */
   software?: boolean;
+  /** Backend 'onnxruntime': ONNX Runtime's execution providers, in order of preference. */
+  executionProviders?: readonly ExecutionProvider[];
 }
 
 export interface SelectOptions {
@@ -82,6 +86,11 @@ export interface SelectOptions {
    * Undefined: accepted only when the environment has GRAPHC_ALLOW_SOFTWARE_WEBGPU=1.
    */
   allowSoftwareWebgpu?: boolean;
+  /**
+   * Backend 'onnxruntime': its execution providers ('cpu', 'webgpu', 'cuda'), in order of
+   * preference. Default: the best that works here (cuda, then webgpu on a hardware adapter), then cpu.
+   */
+  executionProviders?: readonly ExecutionProvider[];
 }
 
 /** The Vulkan driver manifest of SwiftShader as shipped by Debian's `chromium` package. */
@@ -138,6 +147,8 @@ export async function selectBackend(
       }
       throw tensorflowUnavailable();
     }
+    case 'onnxruntime':
+      return selectOnnxruntime(opts);
     case 'webgpu': {
       const gpu = await probeWebgpu();
       if (gpu.kind === 'hardware') {
@@ -172,6 +183,69 @@ export const ALLOW_SOFTWARE_ENV = 'GRAPHC_ALLOW_SOFTWARE_WEBGPU';
 function softwareWebgpuAllowed(opts: SelectOptions): string | undefined {
   if (opts.allowSoftwareWebgpu !== undefined) return opts.allowSoftwareWebgpu ? 'allowSoftwareWebgpu' : undefined;
   return process.env[ALLOW_SOFTWARE_ENV] === '1' ? `${ALLOW_SOFTWARE_ENV}=1` : undefined;
+}
+
+/**
+ * Backend 'onnxruntime': ONNX Runtime with the providers asked for (each checked on a probe
+ * model; one that fails is an error naming why), or the best that works here. Its tensors on
+ * the tfjs side (feeds adopted, results) live on tfjs-cpu, which holds JavaScript arrays as given.
+ */
+async function selectOnnxruntime(opts: SelectOptions): Promise<BackendChoice> {
+  const loaded = await loadOrt();
+  if (!loaded.ok) throw new BackendUnavailableError('onnxruntime', loaded.why, ORT_INSTALL_HINT);
+  const ort = loaded.ort;
+  await loadCpu();
+  const bundled = bundledProviders(ort);
+  if (opts.executionProviders !== undefined) {
+    const asked = [...opts.executionProviders];
+    if (asked.length === 0) throw new BackendUnavailableError('onnxruntime', 'executionProviders is empty', `list one or more of ${EXECUTION_PROVIDERS.join(', ')}`);
+    for (const p of asked) {
+      if (!(EXECUTION_PROVIDERS as readonly string[]).includes(p)) {
+        throw new BackendUnavailableError('onnxruntime', `unknown execution provider '${String(p)}'`, `use ${EXECUTION_PROVIDERS.join(', ')}`);
+      }
+      if (p === 'webgpu') {
+        const gpu = await probeWebgpu();
+        if (gpu.kind === 'software' && softwareWebgpuAllowed(opts) === undefined) {
+          throw new BackendUnavailableError('onnxruntime', `execution provider 'webgpu': only a software adapter was found (${gpu.label}), no hardware GPU`,
+            `to run on it anyway (slow; meant for tests) pass { allowSoftwareWebgpu: true }, or set ${ALLOW_SOFTWARE_ENV}=1`);
+        }
+      }
+      if (p === 'cpu') continue;
+      const why = p === 'cuda' && !cudaLibrariesPresent() ? 'its libraries are not installed (onnxruntime-node was installed without them)' : await probeProvider(ort, p);
+      if (why !== undefined) {
+        throw new BackendUnavailableError('onnxruntime', `execution provider '${p}' does not work here: ${why}`,
+          p === 'cuda' ? 'cuda needs CUDA 12 and cuDNN 9, and onnxruntime-node installed without ONNXRUNTIME_NODE_INSTALL=skip; or use cpu'
+            : 'webgpu needs a Vulkan loader (Debian: libvulkan1) and a GPU driver; or use cpu');
+      }
+    }
+    return { name: 'onnxruntime', tfjsName: 'cpu', reason: `onnxruntime: requested; providers ${asked.join(', ')}`, executionProviders: asked };
+  }
+  defaultProviders ??= chooseProviders(ort, bundled, opts);
+  const { providers, notes } = await defaultProviders;
+  return { name: 'onnxruntime', tfjsName: 'cpu', reason: `onnxruntime: providers ${providers.join(', ')} (${notes.join('; ')})`, executionProviders: providers };
+}
+
+/** The default providers, chosen once per process. */
+let defaultProviders: Promise<{ providers: ExecutionProvider[]; notes: string[] }> | undefined;
+
+async function chooseProviders(ort: Ort, bundled: readonly ExecutionProvider[], opts: SelectOptions): Promise<{ providers: ExecutionProvider[]; notes: string[] }> {
+  void opts;
+  const notes: string[] = [];
+  const providers: ExecutionProvider[] = [];
+  // Probed only where its libraries were installed (ORT logs a failed load to stderr whatever its log level).
+  const cudaWhy = cudaLibrariesPresent() ? await probeProvider(ort, 'cuda') : 'not installed (onnxruntime-node was installed without its CUDA libraries)';
+  if (cudaWhy === undefined) providers.push('cuda');
+  else notes.push(`cuda: ${cudaWhy}`);
+  const gpu = await probeWebgpu();
+  if (gpu.kind === 'hardware' && bundled.includes('webgpu')) {
+    const why = await probeProvider(ort, 'webgpu');
+    if (why === undefined) providers.push('webgpu');
+    else notes.push(`webgpu: ${why}`);
+  } else {
+    notes.push(`webgpu: ${gpu.kind === 'software' ? `software adapter ${gpu.label} only` : gpu.kind === 'none' ? gpu.why : 'not in this binary'}`);
+  }
+  providers.push('cpu');
+  return { providers, notes };
 }
 
 async function selectAuto(): Promise<BackendChoice> {
@@ -272,6 +346,14 @@ async function initialise(name: ConcreteBackendName): Promise<string> {
     case 'cpu':
       await loadCpu();
       break;
+    case 'onnxruntime': {
+      // ONNX Runtime runs the plans; tfjs-cpu holds the tensors on the tfjs side.
+      const loaded = await loadOrt();
+      if (!loaded.ok) throw new BackendUnavailableError('onnxruntime', loaded.why, ORT_INSTALL_HINT);
+      await loadCpu();
+      await initialiseTfjsBackend('cpu', 'cpu');
+      return 'cpu';
+    }
     case 'wasm': {
       const wasm = await loadWasm();
       if (!wasm.ok) {
@@ -318,7 +400,8 @@ export async function releaseBackend(name: ConcreteBackendName): Promise<void> {
   if (pending === undefined) return;
   initialised.delete(name);
   const tfjsName = await pending.catch(() => undefined);
-  if (tfjsName === undefined) return;
+  // 'onnxruntime' holds tfjs-side tensors on tfjs-cpu, which is not its own to remove.
+  if (tfjsName === undefined || name === 'onnxruntime') return;
   const engine = engineInternals();
   const instance = engine.registry[tfjsName];
   const registration = engine.registryFactory[tfjsName];
@@ -683,6 +766,8 @@ function hintFor(name: ConcreteBackendName): string {
     case 'wasm':
     case 'cpu':
       return `reinstall dependencies (npm ci), or ask for backend 'auto'`;
+    case 'onnxruntime':
+      return ORT_INSTALL_HINT;
   }
 }
 

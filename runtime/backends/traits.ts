@@ -22,6 +22,9 @@ export const BACKEND_TRAITS: Readonly<Record<ConcreteBackendName, BackendTraits>
   webgpu: { name: 'webgpu', fusedElementwise: 'generated', fusedReluKeepsNaN: true, lowerings: [] },
   wasm: { name: 'wasm', fusedElementwise: 'chain', fusedReluKeepsNaN: false, lowerings: ['matmul-transposed', 'maximum-zero-relu', 'pow-two-square'] },
   tensorflow: { name: 'tensorflow', fusedElementwise: 'chain', fusedReluKeepsNaN: false, lowerings: [] },
+  // ONNX Runtime fuses on its own: graphs reach it as ONNX op chains (Gemm + Relu, not graphc's
+  // fused programs); its Relu keeps NaN (Max(x, 0) with NaN propagation).
+  onnxruntime: { name: 'onnxruntime', fusedElementwise: 'chain', fusedReluKeepsNaN: true, lowerings: [] },
 };
 
 /** The traits of a tfjs backend by name; undefined for a name graphc does not know ('auto' included). */

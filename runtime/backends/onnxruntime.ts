@@ -1,0 +1,75 @@
+/**
+ * onnxruntime-node, graphc's optional engine (backend 'onnxruntime'): loaded on first use, and
+ * its execution providers chosen. The engine itself is runtime/executors/onnxruntime.ts.
+ *
+ * Execution providers: 'cpu' (always), 'webgpu' (Dawn over Vulkan/Metal/D3D12; bundled in the
+ * Linux x64, macOS and Windows binaries), 'cuda' (needs CUDA 12 and cuDNN 9 on the machine and
+ * onnxruntime-node's CUDA libraries, which its install script downloads unless skipped).
+ * The default is the best one that works here: cuda, then webgpu on a hardware adapter, then cpu.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type * as ortNs from 'onnxruntime-node';
+
+export type Ort = typeof ortNs;
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'webgpu', 'cuda'];
+
+export const ORT_INSTALL_HINT = 'install it beside graphc: `ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node` '
+  + '(the variable skips its CUDA download; leave it out on a machine with CUDA 12 for the cuda provider), or use another backend';
+
+let loading: Promise<{ ok: true; ort: Ort } | { ok: false; why: string }> | undefined;
+let loaded: Ort | undefined;
+
+/** onnxruntime-node once loadOrt() succeeded (Sessions are made synchronously after the backend was selected). */
+export function loadedOrt(): Ort | undefined {
+  return loaded;
+}
+
+/** onnxruntime-node, loaded once (a failed load may be retried after installing it). */
+export function loadOrt(): Promise<{ ok: true; ort: Ort } | { ok: false; why: string }> {
+  loading ??= import('onnxruntime-node').then(
+    (m) => {
+      loaded = ((m as unknown as { default?: Ort }).default ?? m) as Ort;
+      return { ok: true as const, ort: loaded };
+    },
+    (e: unknown) => {
+      loading = undefined;
+      return { ok: false as const, why: `onnxruntime-node could not be loaded (${String((e as Error).message ?? e).split('\n')[0]})` };
+    });
+  return loading;
+}
+
+/** The providers this onnxruntime-node binary carries (bundled: usable without further downloads). */
+export function bundledProviders(ort: Ort): ExecutionProvider[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }];
+  return list.filter((b) => b.bundled && (EXECUTION_PROVIDERS as readonly string[]).includes(b.name)).map((b) => b.name as ExecutionProvider);
+}
+
+/** A one-node model (c = Add(a, b), float32 [2]; written by the repo's ONNX bindings) to check that a provider initialises and computes. */
+const PROBE_MODEL = Uint8Array.from(Buffer.from(
+  'CAgSBmdyYXBoYzpPChMKAWEKAWISAWMaA2FkZCIDQWRkEgVwcm9iZVoPCgFhEgoKCAgBEgQKAggCWg8KAWISCgoICAESBAoCCAJiDwoBYxIKCggIARIECgIIAkIECgAQEQ==', 'base64'));
+
+/** Whether `provider` runs the probe model correctly here (the reason when it does not). */
+export async function probeProvider(ort: Ort, provider: ExecutionProvider): Promise<string | undefined> {
+  try {
+    const s = await ort.InferenceSession.create(PROBE_MODEL, { executionProviders: [provider], logSeverityLevel: 4 });
+    const out = await s.run({ a: new ort.Tensor('float32', Float32Array.of(1, 2), [2]), b: new ort.Tensor('float32', Float32Array.of(10, 20), [2]) });
+    const c = Array.from(out.c!.data as Float32Array);
+    await s.release();
+    return c[0] === 11 && c[1] === 22 ? undefined : `the probe computed [${c.join(', ')}], not [11, 22]`;
+  } catch (e) {
+    return String((e as Error).message ?? e).split('\n')[0];
+  }
+}
+
+/** Whether onnxruntime-node's CUDA provider library is installed beside its binding (its install script downloads it). */
+export function cudaLibrariesPresent(): boolean {
+  try {
+    const root = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(path.join(root, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}

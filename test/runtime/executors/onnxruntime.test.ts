@@ -1,0 +1,142 @@
+/**
+ * Backend 'onnxruntime': plans run in ONNX Runtime behind the same Session and gc.compile API,
+ * with the same results as the tfjs engines (training steps included), any named value
+ * fetchable, variables shared with tfjs, random ops fresh per run and reproducible by seed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import * as gc from 'graphc';
+import { BackendUnavailableError, ensureBackend } from '../../../runtime/backends/select.js';
+import { rng } from '../../exporters/onnx/harness.js';
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+beforeAll(async () => {
+  await ensureBackend('wasm');
+  await tf.setBackend('cpu');
+});
+
+describe('backend onnxruntime: training', () => {
+  it('an MLP Adam step equals eager tfjs within 1e-4 over 25 steps, and the variables end equal', async () => {
+    const [F, H, C, B, STEPS] = [12, 32, 4, 16, 25];
+    const r = rng(11);
+    const init = [tf.tensor2d(Float32Array.from({ length: F * H }, () => (r() - 0.5) * 0.6), [F, H]), tf.zeros([H]), tf.tensor2d(Float32Array.from({ length: H * C }, () => (r() - 0.5) * 0.6), [H, C])];
+    // Labels of a fixed linear teacher: learnable, so the loss falls.
+    const teacher = tf.tensor2d(Float32Array.from({ length: F * C }, () => r() * 2 - 1), [F, C]);
+    const data = Array.from({ length: STEPS }, () => {
+      const x = tf.tensor2d(Float32Array.from({ length: B * F }, () => r() * 2 - 1), [B, F]);
+      return { x, y: tf.oneHot(tf.argMax(tf.matMul(x, teacher), 1), C).toFloat() };
+    });
+    const run = async (compiled: boolean) => {
+      const [w1, b1, w2] = init.map((t) => tf.variable(t.clone())) as [tf.Variable, tf.Variable, tf.Variable];
+      const opt = tf.train.adam(0.02);
+      const step = (x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2)) as tf.Scalar, true)!;
+      const f = compiled ? gc.compile(step, { inputs: [gc.spec(['batch', F]), gc.spec(['batch', C])], backend: 'onnxruntime' }) : undefined;
+      const losses: number[] = [];
+      for (const d of data) losses.push((await (f ? (await f(d.x, d.y)) as tf.Tensor : step(d.x, d.y)).data())[0]!);
+      const weights = [await w1.data(), await w2.data()];
+      f?.dispose();
+      for (const v of [w1, b1, w2]) v.dispose();
+      opt.dispose();
+      return { losses, weights };
+    };
+    const eager = await run(false);
+    const ort = await run(true);
+    expect(eager.losses[STEPS - 1]!).toBeLessThan(eager.losses[0]! * 0.7);
+    expect(maxDiff(ort.losses, eager.losses)).toBeLessThan(1e-4);
+    expect(maxDiff(ort.weights[0]!, eager.weights[0]!)).toBeLessThan(1e-4);
+    expect(maxDiff(ort.weights[1]!, eager.weights[1]!)).toBeLessThan(1e-4);
+  });
+
+  it('reads a variable the user assigned between steps, and shares its new value with tfjs', async () => {
+    const w = tf.variable(tf.tensor1d([1, 2, 3]), true, 'ort_shared_w');
+    const f = gc.compile((x: tf.Tensor) => { w.assign(tf.add(w, x)); return tf.sum(w); }, { inputs: [gc.spec([3])], backend: 'onnxruntime' });
+    expect(Array.from(await ((await f(tf.tensor1d([1, 1, 1]))) as tf.Tensor).data())).toEqual([9]);
+    expect(Array.from(await w.data())).toEqual([2, 3, 4]);
+    // Fed again without a copy (the engine's own result), then assigned by the user: the next step reads the user's value.
+    expect(Array.from(await ((await f(tf.tensor1d([1, 1, 1]))) as tf.Tensor).data())).toEqual([12]);
+    w.assign(tf.tensor1d([10, 20, 30]));
+    expect(Array.from(await ((await f(tf.tensor1d([0, 0, 1]))) as tf.Tensor).data())).toEqual([61]);
+    expect(Array.from(await w.data())).toEqual([10, 20, 31]);
+    // Eager tfjs on another backend reads it too.
+    const onWasm = await (async () => { await tf.setBackend('wasm'); try { return Array.from(await tf.mul(w, 2).data()); } finally { await tf.setBackend('cpu'); } })();
+    expect(onWasm).toEqual([20, 40, 62]);
+    expect(() => f.sync(tf.tensor1d([0, 0, 0]))).toThrow(/runs asynchronously only/);
+    f.dispose();
+    w.dispose();
+  });
+});
+
+describe('backend onnxruntime: sessions', () => {
+  it('fetches any named value, inputs and variables, for any batch size, fed from tfjs-wasm, as a tfjs-cpu session computes them', async () => {
+    const w = tf.variable(tf.tensor2d([[1, -2], [3, 4], [-5, 6]]), true, 'ort_fetch_w');
+    const g = gc.trace((x: tf.Tensor) => {
+      const h = gc.name(tf.matMul(x, w), 'pre');
+      return tf.sum(tf.relu(h), 1);
+    }, [gc.spec(['n', 3])]);
+    const ort = await gc.Session.create(g, { backend: 'onnxruntime' });
+    const cpu = await gc.Session.create(g, { backend: 'cpu' });
+    const out = g.outputs[0]!.name;
+    for (const n of [1, 5, 2]) {
+      await tf.setBackend('wasm');
+      const x = tf.randomNormal([n, 3], 0, 1, 'float32', n);
+      await tf.setBackend('cpu');
+      const a = (await ort.run([out, 'pre', 'x', 'ort_fetch_w'], { x })) as tf.Tensor[];
+      const b = (await cpu.run([out, 'pre', 'x', 'ort_fetch_w'], { x })) as tf.Tensor[];
+      expect(a.map((t) => t.shape)).toEqual([[n], [n, 2], [n, 3], [3, 2]]);
+      for (let i = 0; i < 4; i++) expect(maxDiff(await a[i]!.data(), await b[i]!.data())).toBeLessThan(1e-5);
+      x.dispose();
+    }
+    expect(() => ort.runSync(out, { x: tf.zeros([1, 3]) })).toThrow(/runs asynchronously/);
+    ort.dispose(); cpu.dispose(); w.dispose();
+  });
+
+  it('int32, int64 and bool values cross both ways', async () => {
+    const g = gc.trace((i: tf.Tensor, b: tf.Tensor) => {
+      const idx = tf.argMax(tf.cast(i, 'float32'), 1);
+      return [tf.add(idx, tf.scalar(1, 'int32')), tf.logicalNot(b), tf.cast(b, 'int32')];
+    }, [gc.spec([2, 3], 'int32'), gc.spec([4], 'bool')]);
+    const ort = await gc.Session.create(g, { backend: 'onnxruntime' });
+    const res = (await ort.run(g.outputs.map((o) => o.name), { i: tf.tensor2d([[1, 9, 3], [7, 2, 8]], [2, 3], 'int32'), b: tf.tensor1d([1, 0, 0, 1], 'bool') })) as tf.Tensor[];
+    expect(res.map((t) => t.dtype)).toEqual(['int32', 'bool', 'int32']);
+    expect(Array.from(await res[0]!.data())).toEqual([2, 3]);
+    expect(Array.from(await res[1]!.data())).toEqual([0, 1, 1, 0]);
+    expect(Array.from(await res[2]!.data())).toEqual([1, 0, 0, 1]);
+    ort.dispose();
+  });
+
+  it('random ops draw fresh values each run; a seed makes the sequence reproducible', async () => {
+    const g = gc.trace((x: tf.Tensor) => tf.add(x, tf.randomUniform([64])), [gc.spec([64])]);
+    const out = g.outputs[0]!.name;
+    const draws = async (seed?: number) => {
+      const s = await gc.Session.create(g, { backend: 'onnxruntime', ...(seed !== undefined ? { seed } : {}) });
+      const a = [];
+      for (let k = 0; k < 3; k++) a.push(Array.from(await ((await s.run(out, { x: tf.zeros([64]) })) as tf.Tensor).data()));
+      s.dispose();
+      return a;
+    };
+    const s1 = await draws(5), s2 = await draws(5), s3 = await draws(6), free = await draws();
+    expect(s1).toEqual(s2);
+    expect(s1[0]).not.toEqual(s1[1]);
+    expect(s1[0]).not.toEqual(s3[0]);
+    expect(free[0]).not.toEqual(free[1]);
+    for (const v of s1.flat()) { expect(v).toBeGreaterThanOrEqual(0); expect(v).toBeLessThan(1); }
+  });
+
+  it('an execution provider that does not work here is an error naming it', async () => {
+    let err: unknown;
+    try { await gc.Session.create(gc.trace((x: tf.Tensor) => tf.neg(x), [gc.spec([2])]), { backend: 'onnxruntime', executionProviders: ['cuda'] }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(BackendUnavailableError);
+    expect((err as Error).message).toMatch(/execution provider 'cuda' does not work here/);
+    let bad: unknown;
+    try { await gc.Session.create(gc.trace((x: tf.Tensor) => tf.neg(x), [gc.spec([2])]), { backend: 'onnxruntime', executionProviders: ['tpu' as 'cpu'] }); } catch (e) { bad = e; }
+    expect((bad as Error).message).toMatch(/unknown execution provider 'tpu'/);
+  });
+});
+
+afterAll(async () => { await tf.setBackend('cpu'); });
