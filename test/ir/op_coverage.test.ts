@@ -27,8 +27,9 @@ import { EXPORT_RULES, isUnsupported as exportUnsupported } from '../../exporter
 import { NO_TEMPORARIES, OP_KERNELS, isUnsupported as runtimeUnsupported } from '../../runtime/kernels/op_kernels.js';
 import { DIRECT_OPS, SOURCES } from '../../runtime/wasm/direct_calls.js';
 import { KERNEL_RULES, TRACED_BY } from '../../src/trace/kernel_rules.js';
-import { IMPORT_RULES, IMPORTED_BY } from '../../exporters/onnx/import/rules.js';
+import { IMPORT_RULES, IMPORTED_BY, MAKES_BY_FAMILY, NOT_LISTED } from '../../exporters/onnx/import/rules.js';
 import { IMPORT_TRAINING_RULES } from '../../exporters/onnx/import/rules/training.js';
+import type { Rule } from './rule_ops.js';
 import { program, ruleOps } from './rule_ops.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -53,15 +54,20 @@ function couldBeExpr(op: OpName): boolean {
 type Made = readonly string[] | { readonly many: string } | { readonly notTraced: string } | { readonly notImported: string } | { readonly tracer: string };
 
 /** For each rule (its foreign key), the IR ops it makes, inverted: op → the rules that make it. */
-function makers(rules: ReadonlyMap<string, ReadonlySet<OpName>>): Map<OpName, string[]> {
+function makers(rules: ReadonlyMap<string, Rule>): Map<OpName, string[]> {
   const out = new Map<OpName, string[]>(OP_NAMES.map((op) => [op, []]));
-  for (const [key, ops] of rules) for (const op of ops) out.get(op)!.push(key);
+  for (const [key, r] of rules) for (const op of r.ops) out.get(op)!.push(key);
   for (const ks of out.values()) ks.sort();
   return out;
 }
 
-/** The disagreements between a layer's Record (`declared`) and what its rules make (`made`), one line each. */
-function disagreements(declared: Readonly<Record<OpName, Made>>, made: ReadonlyMap<OpName, string[]>, table: string): string[] {
+/**
+ * The disagreements between a layer's Record (`declared`) and what its rules make, one line
+ * each; `where` says where a rule's entry goes.
+ */
+function disagreements(declared: Readonly<Record<OpName, Made>>, rules: ReadonlyMap<string, Rule>, where: (file: string) => string): string[] {
+  const made = makers(rules);
+  const at = (keys: readonly string[]): string => [...new Set(keys.map((k) => where(rules.get(k)?.file ?? '?')))].join(', ');
   const out: string[] = [];
   for (const op of OP_NAMES) {
     const d = declared[op];
@@ -70,12 +76,12 @@ function disagreements(declared: Readonly<Record<OpName, Made>>, made: ReadonlyM
       const listed = [...(d as readonly string[])].sort();
       const missing = m.filter((k) => !listed.includes(k));
       const extra = listed.filter((k) => !m.includes(k));
-      if (missing.length > 0) out.push(`${table}.${op} lacks ${missing.join(', ')} (their rules make ${op})`);
-      if (extra.length > 0) out.push(`${table}.${op} lists ${extra.join(', ')}, whose rules do not make ${op}`);
+      if (missing.length > 0) out.push(`${op}: the rules of ${missing.join(', ')} make it, list them (${at(missing)})`);
+      if (extra.length > 0) out.push(`${op}: listed for ${extra.join(', ')}, whose rules do not make it (${at(extra)})`);
     } else if ('many' in d) {
-      if (m.length === 0) out.push(`${table}.${op} says many rules make it, but none does`);
+      if (m.length === 0) out.push(`${op}: said to be made by many rules, but none does`);
     } else if (m.length > 0) {
-      out.push(`${table}.${op} says no rule makes it (${JSON.stringify(d)}), but ${m.join(', ')} do`);
+      out.push(`${op}: said to be made by no rule (${JSON.stringify(d)}), but ${m.join(', ')} make it (${at(m)})`);
     }
   }
   return out;
@@ -88,6 +94,7 @@ describe('op coverage', { timeout: 120_000 }, () => {
   const importRules = ruleOps(prog, 'exporters/onnx/import', (name) => /^IMPORT_[A-Z]+_RULES$/.test(name) || name === 'UNSUPPORTED');
   const traced = makers(traceRules);
   const imported = makers(importRules);
+  const family = (file: string): string => `IMPORT_${file.replace(/^.*\//, '').replace(/\.ts$/, '').toUpperCase()}_MAKES in ${file}`;
 
   it('every table is keyed by OpNames (the Records by exactly OP_NAMES)', () => {
     expect(Object.keys(OP_KERNELS).sort()).toEqual([...OP_NAMES].sort());
@@ -116,14 +123,14 @@ describe('op coverage', { timeout: 120_000 }, () => {
     expect([...traceRules.keys()].sort()).toEqual(Object.keys(KERNEL_RULES).sort());
     expect([...importRules.keys()].sort()).toEqual([...Object.keys(IMPORT_RULES), ...Object.keys(IMPORT_TRAINING_RULES)].sort());
     // It reads the IR ops a rule names, not every op-like string: Conv2D's `dimRoundingMode === 'ceil'` is no ceil.
-    expect(traceRules.get('Conv2D')).toEqual(new Set(['cast', 'conv2d']));
-    expect(traceRules.get('Abs')).toEqual(new Set(['abs']));
+    expect(traceRules.get('Conv2D')?.ops).toEqual(new Set(['cast', 'conv2d']));
+    expect(traceRules.get('Abs')?.ops).toEqual(new Set(['abs']));
     // … and follows helpers and Builder methods (Reshape: c.b.reshape).
-    expect(importRules.get('Reshape')?.has('reshape')).toBe(true);
+    expect(importRules.get('Reshape')?.ops.has('reshape')).toBe(true);
   });
 
   it('TRACED_BY (src/trace/kernel_rules.ts) agrees with the kernel rules', () => {
-    expect(disagreements(TRACED_BY, traced, 'TRACED_BY')).toEqual([]);
+    expect(disagreements(TRACED_BY, traceRules, (file) => `TRACED_BY in ${file}`)).toEqual([]);
     for (const op of OP_NAMES) {
       const d: Made = TRACED_BY[op];
       if (Array.isArray(d) || !('tracer' in d)) continue;
@@ -133,8 +140,11 @@ describe('op coverage', { timeout: 120_000 }, () => {
     }
   });
 
-  it('IMPORTED_BY (exporters/onnx/import/rules.ts) agrees with the import rules', () => {
-    expect(disagreements(IMPORTED_BY, imported, 'IMPORTED_BY')).toEqual([]);
+  it('IMPORTED_BY (the families\' IMPORT_<FAMILY>_MAKES and NOT_LISTED) agrees with the import rules', () => {
+    expect(disagreements(IMPORTED_BY, importRules, family)).toEqual([]);
+    // An op is either listed by the families that make it or in NOT_LISTED, never both.
+    const listed = new Set(MAKES_BY_FAMILY.flatMap((f) => Object.keys(f)));
+    expect(Object.keys(NOT_LISTED).filter((op) => listed.has(op)), 'ops both in NOT_LISTED and a family list').toEqual([]);
   });
 
   it('an op neither traced nor imported is made by a pass', () => {

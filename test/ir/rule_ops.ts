@@ -31,11 +31,18 @@ function isOpType(t: ts.Type | undefined): boolean {
   return parts.length > 0 && parts.every((p) => p.isStringLiteral() && isOpName(p.value));
 }
 
+export interface Rule {
+  /** The IR ops it makes. */
+  readonly ops: ReadonlySet<OpName>;
+  /** The file of its table, from the repository root. */
+  readonly file: string;
+}
+
 /**
  * The rules of the tables named by `isTable` (top-level `const X = { … }` object literals)
  * in the files of `prog` under `layerDir`, each (its key: the foreign op name) with the IR ops it makes.
  */
-export function ruleOps(prog: ts.Program, layerDir: string, isTable: (name: string) => boolean): Map<string, Set<OpName>> {
+export function ruleOps(prog: ts.Program, layerDir: string, isTable: (name: string) => boolean): Map<string, Rule> {
   const checker = prog.getTypeChecker();
   const inLayer = (sf: ts.SourceFile): boolean => !relative(join(ROOT, layerDir), sf.fileName).startsWith('..');
 
@@ -70,7 +77,7 @@ export function ruleOps(prog: ts.Program, layerDir: string, isTable: (name: stri
     visit(root);
   };
 
-  const rules = new Map<string, Set<OpName>>();
+  const rules = new Map<string, Rule>();
   for (const sf of prog.getSourceFiles()) {
     if (!inLayer(sf)) continue;
     for (const st of sf.statements) {
@@ -90,7 +97,7 @@ export function ruleOps(prog: ts.Program, layerDir: string, isTable: (name: stri
           if (name === undefined) throw new Error(`${sf.fileName}: a key of ${d.name.text} is not a literal: ${p.getText(sf)}`);
           const out = new Set<OpName>();
           opsOf(ts.isPropertyAssignment(p) ? p.initializer : p, new Set(), out);
-          rules.set(name, out);
+          rules.set(name, { ops: out, file: relative(ROOT, sf.fileName) });
         }
       }
     }

@@ -14,7 +14,7 @@
  * - max_pool_grad: MaxPool's indices output (flat NCHW, first maximum of a window in row-major
  *   order, as tfjs's maxPoolPositions) and ScatterElements(reduction 'add') of dy into zeros.
  *   A window without a maximum above -Infinity gets no gradient (tfjs), where ONNX Runtime's
- *   index is not a position of the window.
+ *   index is not a position of the window; pads not smaller than the window are a Pad of -Infinity.
  * - avg_pool_grad: ConvTranspose of dy with a constant 1/(kh·kw) depthwise kernel. tfjs's
  *   AvgPoolGrad divides by the full window size also where 'same' padding cuts a window
  *   (its avgPool forward divides by the valid count); the export does as the kernel does.
@@ -177,9 +177,13 @@ const maxPoolGrad: ExportRule = (cx) => {
   if (!win) return;
   const { ax } = win;
   const xN = toNchw(cx, cx.ins[1]!);
-  const [pooled, idx] = e.opN('MaxPool', [xN], {
-    kernel_shape: attr.ints([ax[0].k, ax[1].k]), strides: attr.ints([ax[0].s, ax[1].s]),
-    pads: attr.ints([ax[0].before, ax[1].before, ax[0].after, ax[1].after]),
+  // ONNX Runtime's pools take pads smaller than the kernel only: larger ones are written as a Pad
+  // of -Infinity (never a window's maximum, as tfjs skips the padding) and cropped after.
+  const big = ax.some((a) => a.before >= a.k || a.after >= a.k);
+  const pads = [ax[0].before, ax[1].before, ax[0].after, ax[1].after];
+  const src = big ? e.op('Pad', [xN, e.i64([0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!]), e.scalar(-Infinity, 'float32')]) : xN;
+  const [pooled, idx] = e.opN('MaxPool', [src], {
+    kernel_shape: attr.ints([ax[0].k, ax[1].k]), strides: attr.ints([ax[0].s, ax[1].s]), pads: attr.ints(big ? [0, 0, 0, 0] : pads),
   }, [e.fresh('maxpool'), e.fresh('argmax')]) as [string, string];
   // ONNX Runtime keeps a window's maximum only when above float's lowest; below it (all -Infinity
   // or NaN) the index is not the window's, and tfjs gives no gradient.
@@ -187,10 +191,12 @@ const maxPoolGrad: ExportRule = (cx) => {
   const dy = e.op('Where', [found, toNchw(cx, cx.ins[0]!), e.scalar(0, 'float32')]);
   const at = e.op('Where', [found, idx, e.scalar(0, 'int64')]);
   const flat = e.i64([-1]);
-  const xFlat = e.op('Reshape', [xN, flat]);
-  const zero = e.op('ConstantOfShape', [e.op('Shape', [xFlat])], { value: attr.tensor(valueAttr(0, 'float32')) });
+  const srcFlat = e.op('Reshape', [src, flat]);
+  const zero = e.op('ConstantOfShape', [e.op('Shape', [srcFlat])], { value: attr.tensor(valueAttr(0, 'float32')) });
   const sum = e.op('ScatterElements', [zero, e.op('Reshape', [at, flat]), e.op('Reshape', [dy, flat])], { axis: attr.int(0), reduction: attr.str('add') });
-  toNhwc(cx, e.op('Reshape', [sum, e.op('Shape', [xN])]), cx.outs[0]);
+  let dx = e.op('Reshape', [sum, e.op('Shape', [src])]);
+  if (big) dx = e.op('Slice', [dx, e.i64([pads[0]!, pads[1]!]), e.i64([pads[0]! + ax[0].n, pads[1]! + ax[1].n]), e.i64([2, 3])]);
+  toNhwc(cx, dx, cx.outs[0]);
 };
 
 /** avg_pool_grad (dy, x): each dy spread over its window, times 1/(kh·kw) (tfjs's AvgPoolGrad). */

@@ -9,6 +9,7 @@ import type { Value } from '../../../../ir/graph.js';
 import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 /**
  * Iterations of one loop unrolled at most. Every unrolled body also counts against the
@@ -133,3 +134,8 @@ export const IMPORT_CONTROL_RULES = {
   Loop: loop,
   Scan: scanRule,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_CONTROL_MAKES = {
+  pack: ['Loop', 'Scan'],
+} satisfies MadeBy<typeof IMPORT_CONTROL_RULES>;

@@ -3,6 +3,7 @@ import type { Value } from '../../../../ir/graph.js';
 import type { OpName } from '../../../../ir/ops.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 const unary = (op: OpName): ImportRule => (c) => c.b.op(op, [c.input(0)]);
 const binary = (op: OpName): ImportRule => (c) => {
@@ -166,3 +167,52 @@ export const IMPORT_ELEMENTWISE_RULES = {
     return y;
   },
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_ELEMENTWISE_MAKES = {
+  abs: ['Abs', 'Mod', 'Softsign'],
+  acos: ['Acos'],
+  acosh: ['Acosh'],
+  asin: ['Asin'],
+  asinh: ['Asinh'],
+  atan: ['Atan'],
+  atanh: ['Atanh'],
+  ceil: ['Ceil'],
+  cos: ['Cos'],
+  cosh: ['Cosh'],
+  elu: ['Elu'],
+  erf: ['Erf'],
+  exp: ['Exp'],
+  expm1: ['Celu', 'Elu', 'Selu'],
+  floor: ['Floor', 'Mod'],
+  log: ['Log'],
+  neg: ['Neg'],
+  reciprocal: ['Reciprocal'],
+  relu: ['Celu', 'Relu'],
+  round: ['Round'],
+  selu: ['Selu'],
+  sigmoid: ['Sigmoid'],
+  sign: ['Mod', 'Sign'],
+  sin: ['Sin'],
+  sinh: ['Sinh'],
+  softplus: ['Mish', 'Softplus'],
+  sqrt: ['Sqrt'],
+  tan: ['Tan'],
+  tanh: ['Mish', 'Tanh'],
+  leaky_relu: ['LeakyRelu'],
+  clip: ['Clip', 'HardSigmoid', 'HardSwish'],
+  is_nan: ['IsInf', 'IsNaN'],
+  is_inf: ['IsInf'],
+  logical_not: ['Not'],
+  floor_div: ['BitShift'],
+  mod: ['Mod'],
+  pow: ['BitShift', 'Pow'],
+  maximum: ['Clip', 'Max'],
+  minimum: ['Celu', 'Clip', 'Min'],
+  equal: ['Equal'],
+  less_equal: ['LessOrEqual'],
+  greater_equal: ['GreaterOrEqual'],
+  logical_and: ['And', 'IsInf'],
+  logical_or: ['Or'],
+  logical_xor: ['Xor'],
+} satisfies MadeBy<typeof IMPORT_ELEMENTWISE_RULES>;

@@ -3,6 +3,7 @@ import { isStatic } from '../../../../ir/dim.js';
 import type { Value } from '../../../../ir/graph.js';
 import type { NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 /**
  * loss[n, d…] = -input[n, target[n, d…], d…] · weight[target[n, d…]], zero where the target
@@ -46,3 +47,15 @@ export const IMPORT_LOSS_RULES = {
     return [nll(c, logp, c.input(1), c.optInput(2)), logp];
   },
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_LOSS_MAKES = {
+  neg: ['NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss'],
+  ones_like: ['NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss'],
+  not_equal: ['NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss'],
+  reduce_sum: ['NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss'],
+  reduce_mean: ['NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss'],
+  log_softmax: ['SoftmaxCrossEntropyLoss'],
+  gather: ['NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss'],
+  one_hot: ['NegativeLogLikelihoodLoss', 'SoftmaxCrossEntropyLoss'],
+} satisfies MadeBy<typeof IMPORT_LOSS_RULES>;

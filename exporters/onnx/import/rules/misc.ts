@@ -9,6 +9,7 @@ import type { Value } from '../../../../ir/graph.js';
 import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 // ---- Einsum ------------------------------------------------------------------------------
 
@@ -196,3 +197,14 @@ export const IMPORT_MISC_RULES = {
   ReverseSequence: reverseSequence,
   Det: det,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_MISC_MAKES = {
+  neg: ['Det'],
+  equal: ['TopK'],
+  logical_and: ['TopK'],
+  logical_or: ['TopK'],
+  reduce_sum: ['Einsum', 'TopK'],
+  matmul: ['Einsum'],
+  gather: ['ReverseSequence'],
+} satisfies MadeBy<typeof IMPORT_MISC_RULES>;

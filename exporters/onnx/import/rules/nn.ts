@@ -14,6 +14,7 @@ import type { OpName } from '../../../../ir/ops.js';
 import { tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 const TO_NHWC = [0, 2, 3, 1];
 const TO_NCHW = [0, 3, 1, 2];
@@ -545,3 +546,31 @@ export const IMPORT_NN_RULES = {
   LRN: lrn,
   MeanVarianceNormalization: meanVarianceNorm,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_NN_MAKES = {
+  abs: ['LpNormalization'],
+  rsqrt: ['GroupNormalization', 'InstanceNormalization', 'LayerNormalization'],
+  sqrt: ['LpNormalization', 'MeanVarianceNormalization'],
+  square: ['BatchNormalization', 'GroupNormalization', 'InstanceNormalization', 'LRN', 'LayerNormalization',
+    'LpNormalization', 'MeanVarianceNormalization'],
+  pow: ['LRN'],
+  reduce_sum: ['LpNormalization'],
+  reduce_mean: ['BatchNormalization', 'GlobalAveragePool', 'GroupNormalization', 'InstanceNormalization',
+    'LayerNormalization', 'MeanVarianceNormalization'],
+  reduce_max: ['GlobalMaxPool'],
+  matmul: ['Gemm', 'MatMul'],
+  conv2d: ['Conv'],
+  depthwise_conv2d: ['Conv'],
+  fused_conv2d: ['Conv'],
+  fused_depthwise_conv2d: ['Conv'],
+  conv2d_backprop_input: ['ConvTranspose'],
+  max_pool: ['AveragePool', 'MaxPool'],
+  avg_pool: ['AveragePool', 'LRN', 'MaxPool'],
+  batch_norm: ['BatchNormalization'],
+  concat: ['Conv'],
+  split: ['Conv'],
+  strided_slice: ['AveragePool', 'MaxPool'],
+  pad: ['AveragePool', 'LRN', 'MaxPool'],
+  tile: ['GroupNormalization'],
+} satisfies MadeBy<typeof IMPORT_NN_RULES>;

@@ -11,6 +11,7 @@ import { ruleFail as fail } from '../errors.js';
 import { convolve, matmulNumpy } from './nn.js';
 import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
 import { onnx } from '../../proto.js';
+import type { MadeBy } from '../made_by.js';
 
 const T = onnx.TensorProto.DataType;
 /** Quantized element type (read from the file) → its range; a Map, so no key reaches Object.prototype. */
@@ -122,3 +123,20 @@ export const IMPORT_QUANT_RULES = {
   QLinearMatMul: qlinearMatMul,
   QLinearConv: qlinearConv,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_QUANT_MAKES = {
+  round: ['DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'QuantizeLinear'],
+  clip: ['DynamicQuantizeLinear', 'QLinearConv', 'QLinearMatMul', 'QuantizeLinear'],
+  maximum: ['DynamicQuantizeLinear'],
+  minimum: ['DynamicQuantizeLinear'],
+  reduce_max: ['DynamicQuantizeLinear'],
+  reduce_min: ['DynamicQuantizeLinear'],
+  matmul: ['MatMulInteger', 'QLinearMatMul'],
+  conv2d: ['ConvInteger', 'QLinearConv'],
+  depthwise_conv2d: ['ConvInteger', 'QLinearConv'],
+  fused_conv2d: ['ConvInteger', 'QLinearConv'],
+  fused_depthwise_conv2d: ['ConvInteger', 'QLinearConv'],
+  concat: ['ConvInteger', 'QLinearConv'],
+  split: ['ConvInteger', 'QLinearConv'],
+} satisfies MadeBy<typeof IMPORT_QUANT_RULES>;

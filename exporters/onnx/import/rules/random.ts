@@ -9,6 +9,7 @@ import type { Value } from '../../../../ir/graph.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
 import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
+import type { MadeBy } from '../made_by.js';
 
 function seedOf(c: NodeCtx): number {
   const s = c.attr.float('seed');
@@ -57,3 +58,9 @@ export const IMPORT_RANDOM_RULES = {
   RandomNormalLike: randomNormalLike,
   Bernoulli: bernoulli,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_RANDOM_MAKES = {
+  random_uniform: ['Bernoulli', 'RandomUniform', 'RandomUniformLike'],
+  random_normal: ['RandomNormal', 'RandomNormalLike'],
+} satisfies MadeBy<typeof IMPORT_RANDOM_RULES>;

@@ -6,6 +6,7 @@ import type { OpName } from '../../../../ir/ops.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
 import { dimProduct as product } from '../../../../ir/dim.js';
+import type { MadeBy } from '../made_by.js';
 
 /**
  * The axes a Reduce* node reduces: an attribute before `inputSince`, the optional second
@@ -129,3 +130,25 @@ export const IMPORT_REDUCE_RULES = {
     return c.b.op('cumsum', [x], { axis: c.axis(a!, x.shape.length), exclusive: c.attr.int('exclusive', 0) !== 0, reverse: c.attr.int('reverse', 0) !== 0 });
   },
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_REDUCE_MAKES = {
+  abs: ['ReduceL1'],
+  exp: ['ReduceLogSumExp'],
+  log: ['ReduceLogSum', 'ReduceLogSumExp'],
+  sqrt: ['ReduceL2'],
+  square: ['ReduceL2', 'ReduceSumSquare'],
+  is_finite: ['ReduceLogSumExp'],
+  reduce_sum: ['ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSum', 'ReduceSumSquare'],
+  reduce_mean: ['ReduceMean'],
+  reduce_max: ['ReduceLogSumExp', 'ReduceMax'],
+  reduce_min: ['ReduceMin'],
+  reduce_prod: ['ReduceProd'],
+  argmax: ['ArgMax', 'Hardmax'],
+  argmin: ['ArgMin'],
+  cumsum: ['CumSum'],
+  softmax: ['Softmax'],
+  log_softmax: ['LogSoftmax'],
+  reverse: ['ArgMax', 'ArgMin'],
+  one_hot: ['Hardmax'],
+} satisfies MadeBy<typeof IMPORT_REDUCE_RULES>;

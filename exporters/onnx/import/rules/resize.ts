@@ -10,6 +10,7 @@ import type { Value } from '../../../../ir/graph.js';
 import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 interface ResizeMode {
   mode: string;               // nearest | linear | cubic
@@ -226,3 +227,9 @@ export const IMPORT_RESIZE_RULES = {
   Resize: resizeRule,
   Upsample: upsample,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_RESIZE_MAKES = {
+  round: ['Resize', 'Upsample'],
+  matmul: ['Resize', 'Upsample'],
+} satisfies MadeBy<typeof IMPORT_RESIZE_RULES>;

@@ -9,6 +9,7 @@ import type { Value } from '../../../../ir/graph.js';
 import { elementAt } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 /** Steps an RNN, GRU or LSTM is unrolled over at most (the import's node budget may stop it earlier). */
 export const RNN_STEP_LIMIT = 1 << 16;
@@ -177,3 +178,19 @@ export const IMPORT_RNN_RULES = {
   GRU: rnnRule('GRU'),
   LSTM: rnnRule('LSTM'),
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_RNN_MAKES = {
+  abs: ['GRU', 'LSTM', 'RNN'],
+  expm1: ['GRU', 'LSTM', 'RNN'],
+  relu: ['GRU', 'LSTM', 'RNN'],
+  sigmoid: ['GRU', 'LSTM', 'RNN'],
+  softplus: ['GRU', 'LSTM', 'RNN'],
+  tanh: ['GRU', 'LSTM', 'RNN'],
+  leaky_relu: ['GRU', 'LSTM', 'RNN'],
+  clip: ['GRU', 'LSTM', 'RNN'],
+  matmul: ['GRU', 'LSTM', 'RNN'],
+  pack: ['GRU', 'LSTM', 'RNN'],
+  split: ['GRU', 'LSTM', 'RNN'],
+  broadcast_to: ['GRU', 'LSTM', 'RNN'],
+} satisfies MadeBy<typeof IMPORT_RNN_RULES>;

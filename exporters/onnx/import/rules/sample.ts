@@ -9,6 +9,7 @@ import type { Value } from '../../../../ir/graph.js';
 import { elementAt, sizeOf, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 const f = (c: NodeCtx, x: number) => c.b.scalar(x, 'float32');
 
@@ -246,3 +247,29 @@ export const IMPORT_SAMPLE_RULES = {
   MaxUnpool: maxUnpool,
   TfIdfVectorizer: tfIdf,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_SAMPLE_MAKES = {
+  abs: ['GridSample'],
+  floor: ['GridSample', 'RoiAlign'],
+  round: ['GridSample'],
+  clip: ['GridSample'],
+  mod: ['GridSample'],
+  maximum: ['RoiAlign'],
+  minimum: ['RoiAlign', 'TfIdfVectorizer'],
+  equal: ['GridSample', 'TfIdfVectorizer'],
+  less_equal: ['GridSample', 'RoiAlign'],
+  greater_equal: ['GridSample', 'RoiAlign'],
+  logical_and: ['GridSample', 'RoiAlign', 'TfIdfVectorizer'],
+  add_n: ['RoiAlign'],
+  reduce_sum: ['TfIdfVectorizer'],
+  reduce_mean: ['RoiAlign'],
+  reduce_max: ['RoiAlign'],
+  matmul: ['MaxUnpool', 'TfIdfVectorizer'],
+  pack: ['TfIdfVectorizer'],
+  split: ['GridSample', 'RoiAlign'],
+  gather: ['GridSample', 'RoiAlign'],
+  pad: ['MaxUnpool'],
+  broadcast_to: ['RoiAlign', 'TfIdfVectorizer'],
+  one_hot: ['MaxUnpool'],
+} satisfies MadeBy<typeof IMPORT_SAMPLE_RULES>;

@@ -11,6 +11,7 @@ import type { OpName } from '../../../../ir/ops.js';
 import { sizeOf, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 /** Updates applied one by one with mul / max / min: at most this many. */
 const UNROLL_LIMIT = 256;
@@ -138,3 +139,13 @@ export const IMPORT_SCATTER_RULES = {
   ScatterElements: scatterElements,
   Scatter: scatterElements,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_SCATTER_MAKES = {
+  maximum: ['Scatter', 'ScatterElements', 'ScatterND'],
+  minimum: ['Scatter', 'ScatterElements', 'ScatterND'],
+  reduce_sum: ['GatherND', 'Scatter', 'ScatterElements', 'ScatterND'],
+  matmul: ['Scatter', 'ScatterElements', 'ScatterND'],
+  gather: ['GatherND'],
+  one_hot: ['Scatter', 'ScatterElements', 'ScatterND'],
+} satisfies MadeBy<typeof IMPORT_SCATTER_RULES>;

@@ -19,6 +19,7 @@ import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
 import { dimProduct as product } from '../../../../ir/dim.js';
 import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
+import type { MadeBy } from '../made_by.js';
 
 /** Small constants are computed at import; bigger ones stay ops. */
 const CONST_LIMIT = 1 << 16;
@@ -556,3 +557,21 @@ export const IMPORT_SHAPE_RULES = {
   SpaceToDepth: spaceToDepth,
   Dropout: dropout,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_SHAPE_MAKES = {
+  sym_const: ['Shape', 'Size'],
+  fill: ['ConstantOfShape', 'Dropout'],
+  range: ['Range'],
+  reduce_sum: ['GatherElements'],
+  concat: ['Concat', 'Pad'],
+  pack: ['Shape', 'Size'],
+  split: ['Split'],
+  strided_slice: ['Slice'],
+  gather: ['Gather'],
+  pad: ['Pad'],
+  tile: ['Pad', 'Tile'],
+  reverse: ['Pad'],
+  broadcast_to: ['Expand'],
+  one_hot: ['GatherElements', 'OneHot'],
+} satisfies MadeBy<typeof IMPORT_SHAPE_RULES>;

@@ -10,6 +10,7 @@ import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
 import { irDTypeOf, onnxTypeName } from '../../dtypes.js';
+import type { MadeBy } from '../made_by.js';
 
 function outputType(c: NodeCtx): DType {
   const t = c.attr.int('output_datatype', 1);
@@ -147,3 +148,13 @@ export const IMPORT_SIGNAL_RULES = {
   DFT: dftRule,
   STFT: stft,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_SIGNAL_MAKES = {
+  neg: ['DFT', 'STFT'],
+  matmul: ['DFT', 'STFT'],
+  pack: ['DFT', 'STFT'],
+  split: ['DFT', 'STFT'],
+  gather: ['STFT'],
+  pad: ['DFT', 'STFT'],
+} satisfies MadeBy<typeof IMPORT_SIGNAL_RULES>;

@@ -5,6 +5,7 @@
 import type { Value } from '../../../../ir/graph.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
 import { ruleFail as fail } from '../errors.js';
+import type { MadeBy } from '../made_by.js';
 
 const s = (c: NodeCtx, x: number) => c.b.scalar(x, 'float32');
 const add = (c: NodeCtx, a: Value, b: Value) => c.b.op('add', [a, b]);
@@ -82,3 +83,10 @@ export const IMPORT_TRAINING_RULES = {
   Momentum: momentum,
   Adam: adam,
 } satisfies RuleTable;
+
+/** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
+export const IMPORT_TRAINING_MAKES = {
+  sqrt: ['Adagrad', 'Adam'],
+  square: ['Adagrad', 'Adam'],
+  pow: ['Adam'],
+} satisfies MadeBy<typeof IMPORT_TRAINING_RULES>;

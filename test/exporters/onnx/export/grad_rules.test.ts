@@ -140,7 +140,10 @@ function refAvgPoolGrad(wn: Win, c: number, dy: F32): F32 {
 
 interface ConvCase { x: number[]; k: [number, number]; o: number; s: [number, number]; d: [number, number]; pad: Pad; w: Win }
 
-/** Seeded conv / pool windows: sizes 1–11, kernels 1–4, strides 1–3, dilations 1–3 (conv), each padding kind. */
+/**
+ * Seeded conv / pool windows: sizes 1–11, kernels 1–4, strides 1–3, dilations 1–3 (conv), each
+ * padding kind; explicit pads up to kernel + 1 (windows wholly in the padding).
+ */
 function cases(seed: number, count: number, opts: { dilate: boolean; maxO: number }): ConvCase[] {
   const r = rng(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -152,7 +155,7 @@ function cases(seed: number, count: number, opts: { dilate: boolean; maxO: numbe
     const d: [number, number] = opts.dilate ? [int(1, 3), int(1, 3)] : [1, 1];
     const kind = out.length % 3;
     const pad: Pad = kind === 0 ? 'same' : kind === 1 ? 'valid'
-      : [[0, 0], [int(0, k[0] - 1), int(0, k[0] - 1)], [int(0, k[1] - 1), int(0, k[1] - 1)], [0, 0]];
+      : [[0, 0], [int(0, k[0] + 1), int(0, k[0] + 1)], [int(0, k[1] + 1), int(0, k[1] + 1)], [0, 0]];
     const pt = typeof pad === 'string' ? [0, 0] : [pad[1][0] + pad[1][1], pad[2][0] + pad[2][1]];
     if (x[1]! + pt[0]! < (k[0] - 1) * d[0] + 1 || x[2]! + pt[1]! < (k[1] - 1) * d[1] + 1) continue;   // no window fits
     out.push({ x, k, o: int(1, opts.maxO), s, d, pad, w: win(x, k, s, d, pad) });
@@ -267,6 +270,27 @@ describe('gradient kernels: onnxruntime ≡ graphc Session (tfjs-cpu) ≡ refere
       return verdict(r, want);
     });
     expect(bad).toEqual([]);
+  });
+});
+
+describe('gradient kernels of empty operands', () => {
+  it('a batch of 0 or no channels: empty results, and a filter gradient of zeros', async () => {
+    const same = { strides: [1, 1], pad: 'same', dilations: [1, 1] };
+    const pool = { filterSize: [2, 2], strides: [2, 2], pad: 'valid' };
+    const runs: [string, (...xs: tf.Tensor[]) => tf.Tensor, number[][]][] = [
+      ['conv2d_backprop_filter, batch 0', (x, dy) => runKernel('Conv2DBackpropFilter', { x, dy }, { ...same, dataFormat: 'NHWC', filterShape: [2, 2, 2, 3] }), [[0, 4, 4, 2], [0, 4, 4, 3]]],
+      ['conv2d_backprop_input, batch 0', (dy, f) => runKernel('Conv2DBackpropInput', { dy, filter: f }, { ...same, dataFormat: 'NHWC', inputShape: [0, 4, 4, 2] }), [[0, 4, 4, 3], [2, 2, 2, 3]]],
+      ['depthwise_conv2d_backprop_filter, multiplier 0', (x, dy) => runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { ...same, filterShape: [2, 2, 2, 0] }), [[1, 4, 4, 2], [1, 4, 4, 0]]],
+      ['max_pool_grad, no channels', (dy, x) => runKernel('MaxPoolGrad', { dy, input: x, output: runKernel('MaxPool', { x }, pool) }, pool), [[1, 2, 2, 0], [1, 4, 4, 0]]],
+      ['avg_pool_grad, batch 0', (dy, x) => runKernel('AvgPoolGrad', { dy, input: x }, pool), [[0, 2, 2, 3], [0, 4, 4, 3]]],
+    ];
+    for (const [what, fn, shapes] of runs) {
+      const xs = shapes.map((sh, i) => uniform(sh, 50 + i));
+      const r = await runBoth(fn, xs);
+      expect(close(r.ort, r.session), what).toBe('');
+      expect(Array.from(r.session).every((v) => v === 0), what).toBe(true);
+      tf.dispose(xs);
+    }
   });
 });
 
