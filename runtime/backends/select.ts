@@ -78,6 +78,11 @@ export interface BackendChoice {
   software?: boolean;
   /** Backend 'onnxruntime': ONNX Runtime's execution providers, in order of preference. */
   executionProviders?: readonly ExecutionProvider[];
+  /**
+   * Backend 'auto' with onnxruntime-node installed: ONNX Runtime with these providers is measured
+   * against this tfjs backend per plan and feed shapes, and the faster runs it (Session.engineChoices).
+   */
+  autoOrt?: readonly ExecutionProvider[];
 }
 
 export interface SelectOptions {
@@ -122,8 +127,16 @@ export async function selectBackend(
     );
   }
   switch (requested) {
-    case 'auto':
-      return selectAuto();
+    case 'auto': {
+      const c = await selectAuto();
+      // GRAPHC_AUTO_ORT=0 keeps 'auto' on the tfjs engine alone.
+      if (process.env.GRAPHC_AUTO_ORT === '0') return c;
+      const loaded = await loadOrt();
+      if (!loaded.ok) return { ...c, reason: `${c.reason}; onnxruntime not measured: ${loaded.why}` };
+      defaultProviders ??= chooseProviders(loaded.ort, bundledProviders(loaded.ort), opts);
+      const { providers } = await defaultProviders;
+      return { ...c, autoOrt: providers, reason: `${c.reason}; measured per plan against onnxruntime (${providers.join(', ')})` };
+    }
     case 'cpu':
       await loadCpu();
       return { name: 'cpu', tfjsName: 'cpu', reason: 'cpu: requested' };
@@ -211,7 +224,7 @@ async function selectOnnxruntime(opts: SelectOptions): Promise<BackendChoice> {
         }
       }
       if (p === 'cpu') continue;
-      const why = p === 'cuda' && !cudaLibrariesPresent() ? 'its libraries are not installed (onnxruntime-node was installed without them)' : await probeProvider(ort, p);
+      const why = p === 'cuda' && !cudaLibrariesPresent() ? 'its libraries are not installed (onnxruntime-node was installed without them)' : await probeOrtProvider(ort, p);
       if (why !== undefined) {
         throw new BackendUnavailableError('onnxruntime', `execution provider '${p}' does not work here: ${why}`,
           p === 'cuda' ? 'cuda needs CUDA 12 and cuDNN 9, and onnxruntime-node installed without ONNXRUNTIME_NODE_INSTALL=skip; or use cpu'
@@ -238,7 +251,7 @@ async function chooseProviders(ort: Ort, bundled: readonly ExecutionProvider[], 
   else notes.push(`cuda: ${cudaWhy}`);
   const gpu = await probeWebgpu();
   if (gpu.kind === 'hardware' && bundled.includes('webgpu')) {
-    const why = await probeProvider(ort, 'webgpu');
+    const why = await probeOrtProvider(ort, 'webgpu');
     if (why === undefined) providers.push('webgpu');
     else notes.push(`webgpu: ${why}`);
   } else {
@@ -246,6 +259,20 @@ async function chooseProviders(ort: Ort, bundled: readonly ExecutionProvider[], 
   }
   providers.push('cpu');
   return { providers, notes };
+}
+
+/**
+ * probeProvider, with the Vulkan environment of prepareVulkan for 'webgpu': ORT's WebGPU provider
+ * has its own Dawn, which creates its Vulkan instance at ORT's first WebGPU session (this probe)
+ * and keeps it for the process (without SwiftShader added, no adapter is found on a machine without a GPU).
+ */
+async function probeOrtProvider(ort: Ort, p: ExecutionProvider): Promise<string | undefined> {
+  const restoreEnv = p === 'webgpu' ? prepareVulkan() : () => {};
+  try {
+    return await probeProvider(ort, p);
+  } finally {
+    restoreEnv();
+  }
 }
 
 async function selectAuto(): Promise<BackendChoice> {
