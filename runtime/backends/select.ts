@@ -78,11 +78,6 @@ export interface BackendChoice {
   software?: boolean;
   /** Backend 'onnxruntime': ONNX Runtime's execution providers, in order of preference. */
   executionProviders?: readonly ExecutionProvider[];
-  /**
-   * Backend 'auto' with onnxruntime-node installed: ONNX Runtime with these providers is measured
-   * against this tfjs backend per plan and feed shapes, and the faster runs it (Session.engineChoices).
-   */
-  autoOrt?: readonly ExecutionProvider[];
 }
 
 export interface SelectOptions {
@@ -127,16 +122,8 @@ export async function selectBackend(
     );
   }
   switch (requested) {
-    case 'auto': {
-      const c = await selectAuto();
-      // GRAPHC_AUTO_ORT=0 keeps 'auto' on the tfjs engine alone.
-      if (process.env.GRAPHC_AUTO_ORT === '0') return c;
-      const loaded = await loadOrt();
-      if (!loaded.ok) return { ...c, reason: `${c.reason}; onnxruntime not measured: ${loaded.why}` };
-      defaultProviders ??= chooseProviders(loaded.ort, bundledProviders(loaded.ort), opts);
-      const { providers } = await defaultProviders;
-      return { ...c, autoOrt: providers, reason: `${c.reason}; measured per plan against onnxruntime (${providers.join(', ')})` };
-    }
+    case 'auto':
+      return selectAuto();
     case 'cpu':
       await loadCpu();
       return { name: 'cpu', tfjsName: 'cpu', reason: 'cpu: requested' };
