@@ -35,7 +35,7 @@ import { serializeModel } from './serialize.js';
 import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNodes } from './passes/cleanup.js';
 import { SymDims } from './sym_dims.js';
 import { sinkTransposes } from './passes/transpose_sinking.js';
-import { dropNoopReshapes, matmulToGemm, squeezeUnitBatch } from './passes/canonical_matmul.js';
+import { dropNoopReshapes, globalPools, matmulToGemm, squeezeUnitBatch } from './passes/canonical_matmul.js';
 
 /** graphc's version, written as producer_version (test/exporters checks it against package.json). */
 export const GRAPHC_VERSION = '0.1.0';
@@ -93,7 +93,7 @@ export interface OnnxExport {
 
 /** The exporter's passes, in order; repeated to a fixed point. */
 export const EXPORT_PASSES: readonly OnnxPass[] = [eliminateIdentities, mergeReshapes, foldConstantReshapes, sinkTransposes,
-  squeezeUnitBatch, dropNoopReshapes, matmulToGemm, removeDeadNodes];
+  squeezeUnitBatch, dropNoopReshapes, matmulToGemm, globalPools, removeDeadNodes];
 
 export function toOnnx(graph: Graph, opts: OnnxExportOptions = {}): Uint8Array {
   return exportOnnx(graph, opts).bytes;

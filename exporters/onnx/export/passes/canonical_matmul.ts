@@ -14,6 +14,7 @@
  *   dropNoopReshapes   Reshape(x, s) whose result has x's shape → Identity (removed by the clean-up).
  *   matmulToGemm       MatMul(a, W) with a 2-D, W a 2-D float initializer (or input) → Gemm; Transpose(a) as
  *                      transA; an Add of a bias that broadcasts to the result, its only reader, as C.
+ *   globalPools        ReduceMean / ReduceMax over H and W of a 4-D value → GlobalAveragePool / GlobalMaxPool.
  */
 import type { TensorData } from '../../../../ir/tensor_data.js';
 import type { OnnxAttrs, OnnxGraph, OnnxNode } from '../onnx_graph.js';
@@ -21,7 +22,7 @@ import { attr, isGraphOutput, producers, removeDead } from '../onnx_graph.js';
 import { readersOf } from './cleanup.js';
 import type { OnnxPass, PassCtx } from './pass.js';
 import type { PShape } from './shapes.js';
-import { constInts, inferShapes, pdimEq } from './shapes.js';
+import { constInts, inferDTypes, inferShapes, pdimEq } from './shapes.js';
 import { LAYOUT_CLASS } from './transpose_sinking.js';
 
 const intAttr = (n: OnnxNode, name: string, dflt: number): number => {
@@ -309,6 +310,55 @@ export const matmulToGemm: OnnxPass = {
       }
       changed = true;
     }
+    if (changed) removeDead(g);
+    return changed;
+  },
+};
+
+// ---- global pools ---------------------------------------------------------------------------------
+
+const GLOBAL_POOL: Readonly<Record<string, string>> = { ReduceMean: 'GlobalAveragePool', ReduceMax: 'GlobalMaxPool' };
+
+/**
+ * ReduceMean / ReduceMax over both spatial axes (2, 3) of a float NCHW value → GlobalAveragePool /
+ * GlobalMaxPool (then a Reshape to [N, C] when the reduced axes are dropped): a global
+ * pooling layer as ONNX spells it. ONNX Runtime runs the global pool in its blocked NCHWc
+ * layout right after a Conv, where a ReduceMean first reorders the whole conv output back to
+ * NCHW (cnn_predict/b=32 in bench/ort_export.ts).
+ */
+export const globalPools: OnnxPass = {
+  name: 'global-pools',
+  run(g, ctx) {
+    const shapes = inferShapes(g);
+    const dtypes = inferDTypes(g);
+    let changed = false;
+    const nodes: OnnxNode[] = [];
+    for (const n of g.nodes) {
+      nodes.push(n);
+      const pool = GLOBAL_POOL[n.opType];
+      const x = shapes.get(n.inputs[0] ?? '');
+      if (!pool || !x || x.length !== 4 || dtypes.get(n.inputs[0]!) !== 'float32') continue;
+      const axes = n.inputs.length > 1 ? constInts(g, n.inputs[1]) : (n.attrs.axes?.kind === 'ints' ? [...n.attrs.axes.value] : undefined);
+      if (!axes) continue;
+      const set = new Set(axes.map((a) => (a < 0 ? a + x.length : a)));
+      if (set.size !== x.length - 2 || ![...set].every((a) => a >= 2 && a < x.length)) continue;
+      const keep = intAttr(n, 'keepdims', 1) === 1;
+      const out = n.outputs[0]!;
+      n.opType = pool;
+      n.inputs = [n.inputs[0]!];
+      n.attrs = {};
+      if (!keep) {
+        const pooled = ctx.freshValue(`${out}_pool`);
+        n.outputs = [pooled];
+        // [N, C, 1, 1] → [N, C]: as the exporter writes a reshape (so that import and export again give the same model), or Flatten.
+        const c = x[1];
+        nodes.push(typeof c === 'number'
+          ? { opType: 'Reshape', inputs: [pooled, i64Const(g, ctx, [0, c])], outputs: [out], attrs: {}, name: ctx.freshNode('reshape'), doc: n.doc }
+          : { opType: 'Flatten', inputs: [pooled], outputs: [out], attrs: { axis: attr.int(1) }, name: ctx.freshNode('flatten'), doc: n.doc });
+      }
+      changed = true;
+    }
+    g.nodes = nodes;
     if (changed) removeDead(g);
     return changed;
   },

@@ -7,6 +7,7 @@
  * its name through later rewrites.
  */
 import type { Dim } from '../../../../ir/dim.js';
+import type { DType } from '../../../../ir/dtype.js';
 import { dimDiv, dimEq, dimProduct, isStatic } from '../../../../ir/dim.js';
 import type { OnnxGraph, OnnxNode } from '../onnx_graph.js';
 import { LAYOUT_CLASS } from './transpose_sinking.js';
@@ -158,4 +159,28 @@ function nodeShape(g: OnnxGraph, n: OnnxNode, inp: (i: number) => PShape | undef
     default:
       return undefined;
   }
+}
+
+const BOOL_OUT = new Set(['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsInf', 'IsNaN']);
+/** Ops whose result has the dtype of operand 0. */
+const SAME_AS_FIRST = new Set(['Reshape', 'Flatten', 'Transpose', 'MatMul', 'Gemm', 'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
+  'GlobalMaxPool', 'BatchNormalization', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd',
+  'Squeeze', 'Unsqueeze', 'Expand', 'Concat', 'Slice', 'Pad']);
+
+/** The dtype of each value name that can be told: inputs, initializers, and ops whose result type follows from an operand. */
+export function inferDTypes(g: OnnxGraph): Map<string, DType> {
+  const m = new Map<string, DType>();
+  for (const i of g.inputs) m.set(i.name, i.dtype);
+  for (const [k, t] of g.initializers) m.set(k, t.dtype);
+  for (const n of g.nodes) {
+    const out = n.outputs[0];
+    if (out === undefined || n.outputs.length !== 1) continue;
+    let dt: DType | undefined;
+    if (BOOL_OUT.has(n.opType)) dt = 'bool';
+    else if (n.opType === 'Cast') dt = undefined;
+    else if (n.opType === 'Where') dt = m.get(n.inputs[1] ?? '');
+    else if (LAYOUT_CLASS[n.opType] !== undefined || SAME_AS_FIRST.has(n.opType)) dt = m.get(n.inputs[0] ?? '');
+    if (dt !== undefined) m.set(out, dt);
+  }
+  return m;
 }
