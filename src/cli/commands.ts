@@ -10,7 +10,7 @@ import type { Graph } from '../../ir/graph.js';
 import { typeToString } from '../../ir/graph.js';
 import { printGraph } from '../../ir/printer.js';
 import { formatReport } from '../../ir/passes/manager.js';
-import { toOnnx } from '../../exporters/onnx/export/export.js';
+import { exportOnnx, initialStateModel, toOnnx } from '../../exporters/onnx/export/export.js';
 import { fromOnnx } from '../onnx_import.js';
 import type { BackendName } from '../../runtime/backends/select.js';
 import { releaseAllBackends } from '../../runtime/backends/select.js';
@@ -167,11 +167,23 @@ export async function exportCommand(file: string, opts: { fn?: string; output?: 
     }));
     log(`passes: ${formatReport(report)}`);
   }
-  const bytes = await step(log, 'exporting', () => toOnnx(graph, { opset: opts.opset }));
+  const ex = await step(log, 'exporting', () => exportOnnx(graph, { opset: opts.opset }));
+  const bytes = ex.bytes;
   const out = opts.output ?? `${name}.onnx`;
   checkOutput(out, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
+  // A training step: its state's starting values go beside it, as a model with no inputs (`<out>.init.onnx`).
+  const initOut = ex.state.length > 0 ? `${out.replace(/\.onnx$/i, '')}.init.onnx` : undefined;
+  if (initOut !== undefined) checkOutput(initOut, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
   writeFileAtomic(out, bytes);
-  log(`wrote ${out}: ${graph.inputs.map((v) => `${v.name}: ${typeToString(v.type)}`).join(', ')} → ${graph.outputs.map((o) => `${o.name}: ${typeToString(o.value.type)}`).join(', ')} (opset ${opts.opset ?? 17}, ${bytes.length} bytes)`);
+  const stateIn = new Set(ex.state.map((s) => s.input));
+  const stateOut = new Set(ex.state.flatMap((s) => (s.output !== undefined ? [s.output] : [])));
+  log(`wrote ${out}: ${ex.graph.inputs.filter((v) => !stateIn.has(v.name)).map((v) => `${v.name}: ${typeToString(v)}`).join(', ')} → ${ex.graph.outputs.filter((o) => !stateOut.has(o.name)).map((o) => `${o.name}: ${typeToString(o)}`).join(', ')} (opset ${opts.opset ?? 17}, ${bytes.length} bytes)`);
+  if (initOut !== undefined) {
+    writeFileAtomic(initOut, initialStateModel(graph, ex.state, { opset: opts.opset }));
+    const assigned = ex.state.filter((s) => s.output !== undefined);
+    log(`  state: ${ex.state.length} inputs (${assigned.length} with a new value as output '<input>.new'; metadata 'graphc.state' lists them): ${ex.state.slice(0, 6).map((s) => s.input).join(', ')}${ex.state.length > 6 ? ', …' : ''}`);
+    log(`wrote ${initOut}: no inputs → the starting value of each state input (run it once, feed its outputs to the first step, then each step's '.new' outputs to the next)`);
+  }
 }
 
 function dimsOf(t: onnx.ITypeProto | null | undefined): string {
