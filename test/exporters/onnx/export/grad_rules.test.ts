@@ -17,6 +17,7 @@
  *    outputs) trains 12 steps in onnxruntime with the compiled steps' losses and weights.
  * 4. ONNX's ConvTranspose node tests (libonnx-testdata) imported by fromOnnx, exported again by
  *    toOnnx and run in onnxruntime-node: the data sets' outputs.
+ * Every model of 1 and 2 passes onnx.checker (full_check).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ import * as gc from 'graphc';
 import type { TensorData } from '../../../../ir/tensor_data.js';
 import { tensorFromProto } from '../../../../exporters/onnx/import/tensor.js';
 import { onnx } from '../../../../exporters/onnx/proto.js';
-import { rng } from '../harness.js';
+import { checkModels, rng } from '../harness.js';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
@@ -51,11 +52,15 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>): string {
 
 interface Ran { ort: F32; session: F32; shape: number[] }
 
+/** Every model runBoth exported, for onnx.checker at the end. */
+const EXPORTED = new Map<string, Uint8Array>();
+
 /** Traces `fn` at the inputs' static shapes, exports it, and runs it in onnxruntime and in a graphc Session on cpu. */
 async function runBoth(fn: (...xs: tf.Tensor[]) => tf.Tensor, xs: tf.Tensor[], opts: { opset?: number; ops?: string[] } = {}): Promise<Ran> {
   const g = gc.trace(fn, xs.map((x) => gc.spec(x.shape)));
   for (const op of opts.ops ?? []) expect(g.nodes.map((n) => n.op), 'the traced graph').toContain(op);
   const bytes = gc.toOnnx(g, { opset: opts.opset });
+  EXPORTED.set(`model ${EXPORTED.size}: ${g.nodes.map((n) => n.op).join(', ')}`, bytes);
   const names = g.inputs.map((v) => v.name!);
   const s = await gc.Session.create(g, { backend: 'cpu' });
   const os = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
@@ -507,5 +512,13 @@ describe('ConvTranspose round trip: ONNX node tests → fromOnnx → toOnnx → 
     }
     expect(bad).toEqual([]);
     expect(passed).toBe(CONV_T.length - Object.keys(NOT_IMPORTED).filter((n) => CONV_T.includes(n)).length);
+  });
+});
+
+describe('onnx.checker', () => {
+  it('every model exported above passes onnx.checker (full_check)', () => {
+    expect(EXPORTED.size).toBeGreaterThan(300);
+    const failed = [...checkModels(EXPORTED)].filter(([, err]) => err !== null).map(([name, err]) => `${name}: ${err}`);
+    expect(failed).toEqual([]);
   });
 });
