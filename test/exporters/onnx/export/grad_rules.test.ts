@@ -246,6 +246,24 @@ describe('gradient kernels: onnxruntime ≡ graphc Session (tfjs-cpu) ≡ refere
     expect(bad).toEqual([]);
   });
 
+  // tfjs refuses the gradient of a dilated depthwise conv, and its cpu backprop kernels read the
+  // filter undilated: a dilated depthwise backprop (hand-written IR) is held to the reference only.
+  it('dilated depthwise backprop input and filter: onnxruntime ≡ reference', async () => {
+    const bad = await runCases(cases(17, 30, { dilate: true, maxO: 3 }), async (c, seed) => {
+      const { w } = c;
+      const [cin, m] = [c.x[3]!, c.o];
+      const x = uniform(c.x, seed), f = uniform([...c.k, cin, m], seed + 1), dy = uniform([w.n, w.oh, w.ow, cin * m], seed + 2);
+      const attrs = { strides: c.s, pad: c.pad, dilations: c.d };
+      const gi = await runBoth((g, ff) => runKernel('DepthwiseConv2dNativeBackpropInput', { dy: g, filter: ff }, { ...attrs, inputShape: c.x }), [dy, f]);
+      const gf = await runBoth((xx, g) => runKernel('DepthwiseConv2dNativeBackpropFilter', { x: xx, dy: g }, { ...attrs, filterShape: [...c.k, cin, m] }), [x, dy]);
+      const want = refConvGrads(w, cin, m, true, x.dataSync() as F32, f.dataSync() as F32, dy.dataSync() as F32);
+      tf.dispose([x, f, dy]);
+      const a = close(gi.ort, want.dx), b = close(gf.ort, want.df);
+      return [a && `input: ${a}`, b && `filter: ${b}`].filter(Boolean).join('; ');
+    });
+    expect(bad).toEqual([]);
+  });
+
   it('max_pool_grad → MaxPool indices and ScatterElements add (values with ties)', async () => {
     const bad = await runCases(cases(15, N, { dilate: false, maxO: 1 }), async (c, seed) => {
       const { w } = c;
