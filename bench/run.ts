@@ -5,7 +5,7 @@
  *                    [--no-ort] [--no-scaling] [--rounds N] [--budget MS]
  *
  * --only keeps rows whose id contains NAME (mlp_predict, mlp_predict/b=64, cnn, eltwise,
- * mlp_train, scaling). Writes the results as JSON (default bench/results.json).
+ * mlp_train, scaling, course_loop, ort_export). Writes the results as JSON (default bench/results.json).
  */
 import '../src/tfjs_setup.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { formatResult, runBench } from './harness.js';
 import { parseArgs } from './run_args.js';
 import { runCourseLoop } from './course_loop.js';
+import { formatOrtExport, runOrtExport } from './ort_export.js';
 
 async function main(argv: string[]): Promise<void> {
   const o = parseArgs(argv);
@@ -30,8 +31,14 @@ async function main(argv: string[]): Promise<void> {
       `compiled (default options → '${course.compiledBackend}') ${course.compiledMsPerStep.toFixed(2)} ms/step: ${course.speedup.toFixed(2)}×; ` +
       `decay without retrace: traceCount ${course.traceCount}, step at lr 0 moved weights by ${course.zeroLrMaxChange}`);
   }
+  // ONNX Runtime on graphc's export vs the same networks built by hand (bench/ort_export.ts; --only ort_export).
+  let ortExport: Awaited<ReturnType<typeof runOrtExport>> | undefined;
+  if (o.ort !== false && (!o.only || o.only.some((n) => 'ort_export'.includes(n)))) {
+    ortExport = await runOrtExport({ quick: !!o.quick, ...(o.verbose ? { log: (s: string) => console.error(s) } : {}) });
+    console.log(`\n${formatOrtExport(ortExport)}`);
+  }
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify({ ...result, ...(course ? { course_loop: course } : {}) }, null, 2)}\n`);
+  writeFileSync(out, `${JSON.stringify({ ...result, ...(course ? { course_loop: course } : {}), ...(ortExport ? { ort_export: ortExport } : {}) }, null, 2)}\n`);
   console.log(`\nwrote ${out} (${((performance.now() - t) / 1000).toFixed(0)} s)`);
 }
 
