@@ -24,14 +24,18 @@ import { isStatic } from '../../../../ir/dim.js';
 import { tensorData } from '../../../../ir/tensor_data.js';
 import { attr } from '../onnx_graph.js';
 import type { ExportRule, RuleCtx } from '../rule_types.js';
-import { valueAttr } from './helpers.js';
+import { INT64_MAX, valueAttr } from './helpers.js';
 
 const NHWC_TO_NCHW = [0, 3, 1, 2] as const;
 const NCHW_TO_NHWC = [0, 2, 3, 1] as const;
 const HWIO_TO_OIHW = [3, 2, 0, 1] as const;
 
-/** A window along one spatial axis: input size, kernel, stride, dilation, tfjs's pads. */
-interface Axis { n: number; k: number; s: number; d: number; before: number; after: number; out: number }
+/**
+ * A window along one spatial axis: input size, kernel, stride, dilation, tfjs's pads, the
+ * number of windows. Input and window counts are undefined where symbolic (stride 1 only: the
+ * IR has no symbolic window count for other strides), where the pads do not depend on them.
+ */
+interface Axis { n: number | undefined; k: number; s: number; d: number; before: number; after: number; out: number | undefined }
 
 function staticDim(cx: RuleCtx, d: Dim | undefined, what: string): number {
   if (d === undefined || !isStatic(d)) return cx.fail(`${what} must be static for ONNX export, got ${d === undefined ? 'none' : 'a symbolic dim'}`,
@@ -40,20 +44,23 @@ function staticDim(cx: RuleCtx, d: Dim | undefined, what: string): number {
 }
 
 /**
- * tfjs's window on the two spatial axes of an input of spatial size `hw` (computeConv2DInfo /
- * computePool2DInfo): 'same' pads (ceil(n/s)−1)·s + ek − n in all, the odd one after; 'valid'
- * none; 'explicit' the IR's [top, bottom, left, right]. `dy`: the gradient's NHWC shape.
+ * tfjs's window on the two spatial axes of an NHWC input `x` (computeConv2DInfo /
+ * computePool2DInfo): 'same' pads (ceil(n/s)−1)·s + ek − n in all (ek − 1 at stride 1), the odd
+ * one after; 'valid' none; 'explicit' the IR's [top, bottom, left, right]. `dy`: the gradient's
+ * NHWC shape.
  */
-function windows(cx: RuleCtx, hw: readonly [number, number], k: readonly number[], s: readonly number[], d: readonly number[], dy: readonly Dim[]): [Axis, Axis] {
+function windows(cx: RuleCtx, x: readonly Dim[], k: readonly number[], s: readonly number[], d: readonly number[], dy: readonly Dim[]): [Axis, Axis] {
   const padding = cx.a.str('padding');
   const pads = cx.a.has('pads') ? cx.a.ints('pads') : [0, 0, 0, 0];
   return [0, 1].map((i) => {
-    const n = hw[i]!, ki = k[i]!, si = s[i]!, di = d[i]!;
+    const xd = x[1 + i], ki = k[i]!, si = s[i]!, di = d[i]!;
     if (!(si >= 1) || !(di >= 1)) cx.fail(`strides [${s.join(',')}] and dilations [${d.join(',')}] must be ≥ 1`);
+    const n = xd !== undefined && isStatic(xd) ? xd : undefined;
+    if (n === undefined && si !== 1) cx.fail(`a symbolic spatial dim needs stride 1, got strides [${s.join(',')}]`, 'trace with static spatial dims');
     const ek = (ki - 1) * di + 1;
     let before = 0, after = 0;
     if (padding === 'same') {
-      const total = Math.max(0, (Math.ceil(n / si) - 1) * si + ek - n);
+      const total = n === undefined ? ek - 1 : Math.max(0, (Math.ceil(n / si) - 1) * si + ek - n);
       before = Math.floor(total / 2);
       after = total - before;
     } else if (padding === 'explicit') {
@@ -64,7 +71,7 @@ function windows(cx: RuleCtx, hw: readonly [number, number], k: readonly number[
     }
     // dy's own size where static (they agree in a traced graph), else the window's count.
     const o = dy[1 + i];
-    const out = o !== undefined && isStatic(o) ? o : Math.floor((n + before + after - ek) / si) + 1;
+    const out = o !== undefined && isStatic(o) ? o : n === undefined ? undefined : Math.floor((n + before + after - ek) / si) + 1;
     return { n, k: ki, s: si, d: di, before, after, out };
   }) as [Axis, Axis];
 }
@@ -87,8 +94,8 @@ function convTranspose(cx: RuleCtx, dyN: string, w: string, ax: [Axis, Axis], gr
   const e = cx.e;
   const padEnd: number[] = [], outPad: number[] = [], extra: number[] = [];
   for (const a of ax) {
-    const full = (a.out - 1) * a.s + (a.k - 1) * a.d + 1;
-    const past = a.before + a.n - full;                 // rows past the full result
+    // Rows past the full result; at stride 1, out = n + before + after − ek + 1 gives −after.
+    const past = a.n === undefined || a.out === undefined ? -a.after : a.before + a.n - ((a.out - 1) * a.s + (a.k - 1) * a.d + 1);
     padEnd.push(Math.max(0, -past));
     const p = Math.max(0, past);
     outPad.push(p < a.s ? p : 0);
@@ -112,8 +119,7 @@ const backpropInput = (depthwise: boolean): ExportRule => (cx) => {
   const fT = cx.inType(1), yT = cx.outType();
   const [kh, kw, ci, m] = fT.shape.map((d, i) => staticDim(cx, d, `the filter dim ${i}`)) as [number, number, number, number];
   if (hasZero(cx.inType(0).shape, fT.shape, yT.shape)) { zeros(cx); return; }
-  const hw: [number, number] = [staticDim(cx, yT.shape[1], 'the input height'), staticDim(cx, yT.shape[2], 'the input width')];
-  const ax = windows(cx, hw, [kh, kw], cx.a.ints('strides'), cx.a.ints('dilations'), cx.inType(0).shape);
+  const ax = windows(cx, yT.shape, [kh, kw], cx.a.ints('strides'), cx.a.ints('dilations'), cx.inType(0).shape);
   const filter = cx.ins[1]!;
   // The conv's OIHW weights are ConvTranspose's [C_in, C_out / group, kh, kw] (its input is the conv's output).
   const hwio = depthwise ? e.op('Reshape', [filter, e.i64([kh, kw, 1, ci * m])], {}, e.values.fresh(`${filter}_dw`)) : filter;
@@ -124,17 +130,20 @@ const backpropInput = (depthwise: boolean): ExportRule => (cx) => {
 /**
  * A Conv of `xs` (batch-as-channels, NCHW) with dy as the weights: output position k of an axis
  * sums input rows k·d − before + j·s over dy's rows j; the end pad makes the last tap reach, and
- * the result is cropped to the filter's size.
+ * the result is cropped to the filter's size. (At stride 1 that pad is `after` and nothing is
+ * cropped, whatever the sizes: so for symbolic ones, the kernel shape then read off dy.)
  */
 function correlate(cx: RuleCtx, xs: string, dyW: string, ax: [Axis, Axis], group: number): string {
   const e = cx.e;
-  const padEnd = ax.map((a) => Math.max(0, (a.k - 1) * a.d + (a.out - 1) * a.s + 1 - a.before - a.n));
+  const sizes = ax.every((a) => a.n !== undefined && a.out !== undefined) ? ax as { n: number; out: number; k: number; s: number; d: number; before: number }[] : undefined;
+  const padEnd = sizes ? sizes.map((a) => Math.max(0, (a.k - 1) * a.d + (a.out - 1) * a.s + 1 - a.before - a.n)) : ax.map((a) => a.after);
   const y = e.op('Conv', [xs, dyW], {
-    kernel_shape: attr.ints([ax[0].out, ax[1].out]), strides: attr.ints([ax[0].d, ax[1].d]), dilations: attr.ints([ax[0].s, ax[1].s]),
+    ...(sizes ? { kernel_shape: attr.ints([sizes[0]!.out, sizes[1]!.out]) } : {}),
+    strides: attr.ints([ax[0].d, ax[1].d]), dilations: attr.ints([ax[0].s, ax[1].s]),
     group: attr.int(group), pads: attr.ints([ax[0].before, ax[1].before, ...padEnd]),
   });
-  const got = ax.map((a, i) => Math.floor((a.n + a.before + padEnd[i]! - (a.out - 1) * a.s - 1) / a.d) + 1);
-  if (got.every((g, i) => g === ax[i]!.k)) return y;
+  const got = sizes?.map((a, i) => Math.floor((a.n + a.before + padEnd[i]! - (a.out - 1) * a.s - 1) / a.d) + 1);
+  if (!got || got.every((g, i) => g === ax[i]!.k)) return y;
   return e.op('Slice', [y, e.i64([0, 0]), e.i64([ax[0].k, ax[1].k]), e.i64([2, 3])]);
 }
 
@@ -144,8 +153,7 @@ const backpropFilter = (depthwise: boolean): ExportRule => (cx) => {
   const xT = cx.inType(0), dyT = cx.inType(1);
   const [kh, kw, ci, m] = cx.a.ints('filter_shape') as [number, number, number, number];
   if (hasZero(xT.shape, dyT.shape, [kh, kw, ci, m])) { zeros(cx); return; }
-  const hw: [number, number] = [staticDim(cx, xT.shape[1], 'the input height'), staticDim(cx, xT.shape[2], 'the input width')];
-  const ax = windows(cx, hw, [kh, kw], cx.a.ints('strides'), cx.a.ints('dilations'), dyT.shape);
+  const ax = windows(cx, xT.shape, [kh, kw], cx.a.ints('strides'), cx.a.ints('dilations'), dyT.shape);
   const xc = e.op('Transpose', [cx.ins[0]!], { perm: attr.ints([3, 0, 1, 2]) });          // [C, N, H, W]
   const dyW = e.op('Transpose', [cx.ins[1]!], { perm: attr.ints([3, 0, 1, 2]) });         // [O, N, oh, ow]
   if (!depthwise) {
@@ -154,7 +162,7 @@ const backpropFilter = (depthwise: boolean): ExportRule => (cx) => {
     return;
   }
   // One image of C·N channels (channel c·N + n), group c against dy's channels c·M .. c·M + M − 1.
-  const xs = e.op('Reshape', [xc, e.i64([1, -1, hw[0], hw[1]])]);
+  const xs = e.op('Reshape', [xc, e.i64([1, -1, 0, 0])]);                               // 0: H, W kept
   const g = correlate(cx, xs, dyW, ax, ci);                                                // [1, C·M, kh, kw]
   const g4 = e.op('Reshape', [g, e.i64([ci, m, kh, kw])]);
   e.op('Transpose', [g4], { perm: attr.ints([2, 3, 0, 1]) }, cx.outs[0]);
@@ -164,9 +172,8 @@ const backpropFilter = (depthwise: boolean): ExportRule => (cx) => {
 function poolWindows(cx: RuleCtx): { ax: [Axis, Axis]; c: number } | undefined {
   const xT = cx.inType(1);
   if (hasZero(cx.inType(0).shape, xT.shape)) { zeros(cx); return undefined; }
-  const hw: [number, number] = [staticDim(cx, xT.shape[1], 'the input height'), staticDim(cx, xT.shape[2], 'the input width')];
   const c = staticDim(cx, xT.shape[3], 'the channel count');
-  return { ax: windows(cx, hw, cx.a.ints('filter_size'), cx.a.ints('strides'), [1, 1], cx.inType(0).shape), c };
+  return { ax: windows(cx, xT.shape, cx.a.ints('filter_size'), cx.a.ints('strides'), [1, 1], cx.inType(0).shape), c };
 }
 
 /** max_pool_grad (dy, x, y): dy scattered (added) to the position of each window's first maximum. */
@@ -195,7 +202,7 @@ const maxPoolGrad: ExportRule = (cx) => {
   const zero = e.op('ConstantOfShape', [e.op('Shape', [srcFlat])], { value: attr.tensor(valueAttr(0, 'float32')) });
   const sum = e.op('ScatterElements', [zero, e.op('Reshape', [at, flat]), e.op('Reshape', [dy, flat])], { axis: attr.int(0), reduction: attr.str('add') });
   let dx = e.op('Reshape', [sum, e.op('Shape', [src])]);
-  if (big) dx = e.op('Slice', [dx, e.i64([pads[0]!, pads[1]!]), e.i64([pads[0]! + ax[0].n, pads[1]! + ax[1].n]), e.i64([2, 3])]);
+  if (big) dx = e.op('Slice', [dx, e.i64([pads[0]!, pads[1]!]), e.i64([pads[2]! ? -pads[2]! : INT64_MAX, pads[3]! ? -pads[3]! : INT64_MAX]), e.i64([2, 3])]);
   toNhwc(cx, dx, cx.outs[0]);
 };
 

@@ -28,7 +28,7 @@ import * as gc from 'graphc';
 import type { TensorData } from '../../../../ir/tensor_data.js';
 import { tensorFromProto } from '../../../../exporters/onnx/import/tensor.js';
 import { onnx } from '../../../../exporters/onnx/proto.js';
-import { checkModels, rng } from '../harness.js';
+import { checkModels, makeInputs, rng, runGraphc, runOrt } from '../harness.js';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
@@ -293,6 +293,36 @@ describe('gradient kernels: onnxruntime ≡ graphc Session (tfjs-cpu) ≡ refere
       return verdict(r, want);
     });
     expect(bad).toEqual([]);
+  });
+});
+
+describe('gradient kernels with symbolic spatial dims (stride 1)', () => {
+  it("conv2d 'same', depthwise 'valid', max pool 3×3 'same', avg pool 2×2 'valid', explicit pads (also ≥ the window): onnxruntime ≡ Session at two sizes", async () => {
+    const g = gc.trace((x: tf.Tensor, k: tf.Tensor, d: tf.Tensor) => tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+      const y = tf.depthwiseConv2d(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'), c as tf.Tensor4D, 1, 'valid');
+      const z = tf.conv2d(y, tf.ones([2, 2, 4, 1]) as tf.Tensor4D, 1, [[0, 0], [2, 1], [0, 3], [0, 0]]);
+      return tf.addN([tf.sum(tf.square(tf.maxPool(y, 3, 1, 'same'))), tf.sum(tf.avgPool(tf.square(y), 2, 1, 'valid')), tf.sum(tf.square(z)),
+        tf.sum(tf.maxPool(tf.mul(y, 0.5) as tf.Tensor4D, 2, 1, 2))]);
+    })([x, k, d]), [gc.spec(['batch', 'h', 'w', 3]), gc.spec([3, 3, 3, 2]), gc.spec([2, 2, 2, 2])]);
+    const ops = new Set(g.nodes.map((n) => n.op));
+    for (const op of ['conv2d_backprop_input', 'conv2d_backprop_filter', 'depthwise_conv2d_backprop_input', 'depthwise_conv2d_backprop_filter', 'max_pool_grad', 'avg_pool_grad']) {
+      expect(ops, op).toContain(op);
+    }
+    const bytes = gc.toOnnx(g);
+    const model = onnx.ModelProto.decode(bytes);
+    expect(model.graph!.input![0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || String(d.dimValue))).toEqual(['batch', 'h', 'w', '3']);
+    EXPORTED.set('symbolic spatial dims', bytes);
+    const names = g.outputs.map((o) => o.name);
+    for (const [i, bindings] of [{ batch: 2, h: 7, w: 5 }, { batch: 1, h: 4, w: 9 }].entries()) {
+      const inputs = makeInputs(g, bindings, 60 + i);
+      const want = await runGraphc(g, inputs, names);
+      const got = await runOrt(bytes, inputs, names);
+      names.forEach((n, j) => {
+        expect(got[n]!.dims.map(Number), `${JSON.stringify(bindings)} ${n}`).toEqual(want[j]!.shape);
+        expect(close(got[n]!.data as F32, want[j]!.dataSync()), `${JSON.stringify(bindings)} ${n}`).toBe('');
+      });
+      tf.dispose(want);
+    }
   });
 });
 
