@@ -138,6 +138,7 @@ function growRegion(g: OnnxGraph, seed: OnnxNode, seeds: Map<string, OnnxNode>, 
   const region: Region = { squeezed: new Map(), plans: new Map(), inits: new Set() };
   const work: string[] = [];
   const addSeed = (n: OnnxNode) => {
+    if (region.plans.get(n)?.kind === 'seed') return;
     const v = n.outputs[0]!;
     region.plans.set(n, { kind: 'seed', node: n, spec: constInts(g, n.inputs[1])! });
     region.squeezed.set(v, '');
@@ -150,7 +151,9 @@ function growRegion(g: OnnxGraph, seed: OnnxNode, seeds: Map<string, OnnxNode>, 
       if (region.plans.has(n)) continue;
       if (n.opType === 'Reshape' && n.inputs[1] !== v) {
         const s = constInts(g, n.inputs[1]);
-        if (s && (allowsZero(n) || !s.includes(0))) region.plans.set(n, { kind: 'sink', node: n });
+        // A Reshape to [1, …] of a region value continues the region: Reshape(U(v), [1, …s]) = U(Reshape(v, s)).
+        if (seeds.get(n.outputs[0]!) === n) addSeed(n);
+        else if (s && (allowsZero(n) || !s.includes(0))) region.plans.set(n, { kind: 'sink', node: n });
         continue;
       }
       const inits = new Set<string>(), joined = new Set<string>();
@@ -196,7 +199,10 @@ function applyRegion(g: OnnxGraph, region: Region, shapes: Map<string, PShape>, 
     }
     const out = n.outputs[0]!;
     if (p.kind === 'seed') {
-      n.inputs[1] = i64Const(g, ctx, squeezedSpec(shapes.get(n.inputs[0]!), shapes.get(out), p.spec, allowsZero(n)));
+      // Reading a region value, the seed reshapes its squeezed form (whose dims are the original's after the 1).
+      const x = n.inputs[0]!, xs = sq.get(x);
+      n.inputs[1] = i64Const(g, ctx, squeezedSpec(xs === undefined ? shapes.get(x) : shapes.get(x)?.slice(1), shapes.get(out), p.spec, allowsZero(n)));
+      if (xs !== undefined) n.inputs[0] = xs;
     } else {
       n.inputs = n.inputs.map((i) => sq.get(i) ?? initSq.get(i) ?? i);
       n.attrs = p.attrs;
@@ -210,16 +216,20 @@ function applyRegion(g: OnnxGraph, region: Region, shapes: Map<string, PShape>, 
 export const squeezeUnitBatch: OnnxPass = {
   name: 'squeeze-unit-batch',
   run(g, ctx) {
+    // Every region in one run (they are disjoint: a region takes in every seed it touches), so
+    // that a deep MLP does not need a round of the pass driver per layer.
     const shapes = inferShapes(g);
     const seeds = seedReshapes(g);
+    const done = new Set<OnnxNode>();
     for (const seed of seeds.values()) {
+      if (done.has(seed)) continue;
       const region = growRegion(g, seed, seeds, shapes);
       if (!region) continue;
+      for (const n of region.plans.keys()) done.add(n);
       applyRegion(g, region, shapes, ctx);
-      removeDead(g);
-      return true;
     }
-    return false;
+    if (done.size) removeDead(g);
+    return done.size > 0;
   },
 };
 

@@ -112,6 +112,19 @@ describe('ONNX export: tfjs-layers models in the canonical form', () => {
     });
   }
 
+  it('a 60-layer MLP is 60 Gemms (every layer in one run of the pass, not one per round of the pass driver)', async () => {
+    const layers = Array.from({ length: 60 }, (_, i) => tfl.layers.dense({ units: 6, activation: 'tanh', ...(i === 0 ? { inputShape: [5] } : {}) }));
+    const m = randomizeWeights(tfl.sequential({ layers }), 3) as tfl.Sequential;
+    const fn = (x: tf.Tensor) => m.predict(x) as tf.Tensor;
+    const ex = exportOnnx(gc.trace(fn, [gc.spec(['batch', 5], 'float32', 'x')]));
+    expect(ex.graph.nodes.map((n) => n.opType)).toEqual(Array.from({ length: 60 }, () => ['Gemm', 'Tanh']).flat());
+    const data = Float32Array.from({ length: 3 * 5 }, (_, i) => Math.cos(i));
+    const want = tf.tidy(() => fn(tf.tensor(data, [3, 5])).dataSync());
+    const got = (await runOrt(ex.bytes, { x: { dtype: 'float32', shape: [3, 5], data } }, [ex.graph.outputs[0]!.name]))[ex.graph.outputs[0]!.name]!.data as Float32Array;
+    for (let k = 0; k < want.length; k++) expect(Math.abs(got[k]! - want[k]!)).toBeLessThanOrEqual(1e-5);
+    m.dispose();
+  });
+
   it('a matmul with transpose_a and a bias exports as one Gemm with transA', async () => {
     const w = tf.tensor2d(Float32Array.from({ length: 12 }, (_, i) => (i % 5) - 2), [4, 3]);
     const b = tf.tensor1d([0.5, -1, 2]);
@@ -201,6 +214,15 @@ describe('canonical-form passes', () => {
     const after = await passAndCompare(g);
     expect(after.nodes.map((n) => n.opType)).toEqual(['Gemm']);
     expect(after.nodes[0]!.inputs).toEqual(['x', 'w']);
+  });
+
+  it('a Reshape to [1, …] of a region value continues the region', async () => {
+    const g = build([
+      ['Reshape', ['x', 's3'], 'a'], ['MatMul', ['a', 'w'], 'm'], ['Reshape', ['m', 'r3'], 'b'], ['MatMul', ['b', 'w2'], 'm2'], ['Reshape', ['m2', 's2'], 'y'],
+    ], [['x', [batch, 4]]], [['y', [2 * 3, 2]]], { s3: i64(1, -1, 4), w: data('float32', [1, 4, 6], 6), r3: i64(1, -1, 3), w2: data('float32', [1, 3, 2], 7), s2: i64(-1, 2) });
+    const after = await passAndCompare(g);
+    expect(after.nodes.map((n) => n.opType)).toEqual(['Gemm', 'Reshape', 'Gemm']);
+    expect(Array.from(after.initializers.get(after.nodes[1]!.inputs[1]!)!.data as BigInt64Array, Number)).toEqual([-1, 3]);
   });
 
   it('int32 matmuls lose the leading 1 but stay MatMul (ONNX Runtime has no int Gemm)', async () => {
