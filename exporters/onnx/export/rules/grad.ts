@@ -21,11 +21,13 @@
  */
 import type { Dim } from '../../../../ir/dim.js';
 import { isStatic } from '../../../../ir/dim.js';
+import type { OpName } from '../../../../ir/ops.js';
 import { tensorData } from '../../../../ir/tensor_data.js';
 import { attr } from '../onnx_graph.js';
 import type { ExportRule, RuleCtx } from '../rule_types.js';
 import { INT64_MAX, valueAttr } from './helpers.js';
 
+// As in nn.ts (which imports this file's rules).
 const NHWC_TO_NCHW = [0, 3, 1, 2] as const;
 const NCHW_TO_NHWC = [0, 2, 3, 1] as const;
 const HWIO_TO_OIHW = [3, 2, 0, 1] as const;
@@ -224,4 +226,4 @@ export const EXPORT_GRAD_RULES = {
   depthwise_conv2d_backprop_filter: backpropFilter(true),
   max_pool_grad: maxPoolGrad,
   avg_pool_grad: avgPoolGrad,
-} satisfies Record<string, ExportRule>;
+} satisfies Partial<Record<OpName, ExportRule>>;
