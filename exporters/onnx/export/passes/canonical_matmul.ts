@@ -12,8 +12,8 @@
  *                      A Reshape reading the region reads the squeezed value (same elements, same
  *                      order); any other reader, or a graph output, gets an Unsqueeze.
  *   dropNoopReshapes   Reshape(x, s) whose result has x's shape → Identity (removed by the clean-up).
- *   matmulToGemm       MatMul(a, W) with a 2-D, W a 2-D float initializer (or input) → Gemm; Transpose(a) as
- *                      transA; an Add of a bias that broadcasts to the result, its only reader, as C.
+ *   matmulToGemm       MatMul(a, w) of 2-D float operands → Gemm; a Transpose of a or w as transA / transB;
+ *                      an Add of a bias that broadcasts to the result, its only reader, as C.
  *   globalPools        ReduceMean / ReduceMax over H and W of a 4-D value → GlobalAveragePool / GlobalMaxPool.
  */
 import type { TensorData } from '../../../../ir/tensor_data.js';
@@ -277,20 +277,26 @@ export const matmulToGemm: OnnxPass = {
   name: 'matmul-to-gemm',
   run(g) {
     const shapes = inferShapes(g);
+    const dtypes = inferDTypes(g);
     const prod = producers(g);
+    /** v's source when v is a 2-D Transpose that only this Gemm reads. */
+    const untransposed = (v: string): string | undefined => {
+      const t = prod.get(v);
+      const perm = t?.opType === 'Transpose' && t.attrs.perm?.kind === 'ints' ? t.attrs.perm.value : undefined;
+      return t && perm?.length === 2 && perm[0] === 1 && !isGraphOutput(g, v) && readersOf(g, v).length === 1 ? t.inputs[0] : undefined;
+    };
     let changed = false;
     for (const n of [...g.nodes]) {
       if (n.opType !== 'MatMul' && !bareGemm(n)) continue;
-      const [a, b] = n.inputs as [string, string];
+      let [x, b] = n.inputs as [string, string];
       const y = n.outputs[0]!;
-      let x = a, transA = 0, transB = 0;
+      let transA = 0, transB = 0;
       if (n.opType === 'MatMul') {
-        const A = shapes.get(a), W = shapes.get(b);
-        const wType = g.initializers.get(b)?.dtype ?? g.inputs.find((i) => i.name === b)?.dtype;
-        if (A?.length !== 2 || W?.length !== 2 || wType !== 'float32') continue;
-        const t = prod.get(a);
-        const perm = t?.opType === 'Transpose' && t.attrs.perm?.kind === 'ints' ? t.attrs.perm.value : undefined;
-        if (t && perm?.[0] === 1 && perm[1] === 0 && !isGraphOutput(g, a) && readersOf(g, a).length === 1) { x = t.inputs[0]!; transA = 1; }
+        // Gemm is float-only in ONNX Runtime; B float makes A float too.
+        if (shapes.get(x)?.length !== 2 || shapes.get(b)?.length !== 2 || dtypes.get(b) !== 'float32') continue;
+        const xs = untransposed(x), bs = untransposed(b);
+        if (xs !== undefined) { x = xs; transA = 1; }
+        if (bs !== undefined) { b = bs; transB = 1; }
       } else {
         transA = intAttr(n, 'transA', 0);
         transB = intAttr(n, 'transB', 0);

@@ -216,6 +216,17 @@ describe('canonical-form passes', () => {
     expect(after.nodes[0]!.inputs).toEqual(['x', 'w']);
   });
 
+  it('weights fed as an input and transposed (transpose_b) give Gemm with transB, the bias as C', async () => {
+    const g = build([
+      ['Reshape', ['x', 's3'], 'a'], ['Reshape', ['w', 'sw'], 'w3'], ['Transpose', ['w3'], 'wt', { perm: attr.ints([0, 2, 1]) }],
+      ['MatMul', ['a', 'wt'], 'm'], ['Reshape', ['m', 's2'], 'r'], ['Add', ['r', 'b'], 'y'],
+    ], [['x', [batch, 4]], ['w', [3, 4]], ['b', [3]]], [['y', [batch, 3]]], { s3: i64(1, -1, 4), sw: i64(1, 3, 4), s2: i64(-1, 3) });
+    const after = await passAndCompare(g);
+    expect(after.nodes.map((n) => n.opType)).toEqual(['Gemm']);
+    expect(after.nodes[0]!.inputs).toEqual(['x', 'w', 'b']);
+    expect(after.nodes[0]!.attrs).toEqual({ transA: attr.int(0), transB: attr.int(1) });
+  });
+
   it('a Reshape to [1, …] of a region value continues the region', async () => {
     const g = build([
       ['Reshape', ['x', 's3'], 'a'], ['MatMul', ['a', 'w'], 'm'], ['Reshape', ['m', 'r3'], 'b'], ['MatMul', ['b', 'w2'], 'm2'], ['Reshape', ['m2', 's2'], 'y'],
