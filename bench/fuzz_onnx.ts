@@ -28,6 +28,8 @@ export interface FuzzSummary {
   readonly elapsedMs: number;
   readonly peakRssMb: number;
   readonly slowestMs: number;
+  /** Cases that left tfjs tensors alive in their worker (index → how many), none when nothing leaks. */
+  readonly leaks: { readonly index: number; readonly tensors: number }[];
 }
 
 export interface FuzzOptions {
@@ -51,6 +53,7 @@ export async function fuzzOnnx(o: FuzzOptions): Promise<FuzzSummary> {
   const failures: FuzzSummary['failures'][number][] = [];
   const outcomes: Record<string, number> = {};
   let peak = 0, slowest = 0;
+  const leaks: FuzzSummary['leaks'][number][] = [];
   const t0 = performance.now();
   const indexOf = (i: number) => o.indices?.[i] ?? first + i;
   await runPool(o.indices?.length ?? o.cases, (i) => {
@@ -65,6 +68,7 @@ export async function fuzzOnnx(o: FuzzOptions): Promise<FuzzSummary> {
     let key: string;
     if (r.ok) {
       const out = r.outcome;
+      if ((out.leakedTensors ?? 0) !== 0) leaks.push({ index: c.index, tensors: out.leakedTensors! });
       key = out.result === 'refused' ? `GcError at ${out.stage}` : out.result === 'ran' ? (out.skipped ? 'imported (feeds past the harness budget)' : `imported and ran on ${out.runs} engines`) : 'other';
     } else {
       key = `FAIL ${r.kind}`;
@@ -78,7 +82,8 @@ export async function fuzzOnnx(o: FuzzOptions): Promise<FuzzSummary> {
     o.onCase?.(c, r);
   }, { workers: o.workers, timeMs: o.timeMs, wallMs: o.wallMs, rssMb: o.rssMb });
   failures.sort((a, b) => a.index - b.index);
-  return { cases: o.indices?.length ?? o.cases, failures, outcomes, elapsedMs: performance.now() - t0, peakRssMb: peak, slowestMs: slowest };
+  leaks.sort((a, b) => a.index - b.index);
+  return { cases: o.indices?.length ?? o.cases, failures, outcomes, elapsedMs: performance.now() - t0, peakRssMb: peak, slowestMs: slowest, leaks };
 }
 
 export function formatSummary(s: FuzzSummary, seed: number): string {
@@ -87,7 +92,8 @@ export function formatSummary(s: FuzzSummary, seed: number): string {
   const lines = [
     `fuzz:onnx seed ${seed}: ${s.cases} cases in ${(s.elapsedMs / 1000).toFixed(1)} s; ${s.failures.length} failures`
       + ` (crash ${byKind.crash ?? 0}, hang ${byKind.hang ?? 0}, memory ${byKind.memory ?? 0}, non-GcError ${byKind['non-gc'] ?? 0});`
-      + ` slowest case ${s.slowestMs} ms, peak worker RSS ${Math.round(s.peakRssMb)} MB`,
+      + ` slowest case ${s.slowestMs} ms, peak worker RSS ${Math.round(s.peakRssMb)} MB;`
+      + ` ${s.leaks.length} cases left tfjs tensors alive${s.leaks.length > 0 ? ` (${s.leaks.slice(0, 8).map((l) => `case ${l.index}: ${l.tensors}`).join(', ')}${s.leaks.length > 8 ? ', …' : ''})` : ''}`,
     ...Object.entries(s.outcomes).sort().map(([k, v]) => `  ${k}: ${v}`),
     ...s.failures.map((f) => `  FAIL ${f.kind} case ${f.index} (--seed ${seed} --first ${f.index} --cases 1): ${f.summary}\n      ${f.message.split('\n').join('\n      ')}`),
   ];

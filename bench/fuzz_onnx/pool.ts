@@ -6,6 +6,9 @@
  * Time: CPU seconds of the worker (user + system, from /proc/PID/stat) past the time budget,
  * or wall-clock time past three times it.
  *
+ * Heap corruption: workers run with the wasm heap's guard bytes on (GRAPHC_WASM_CANARY=1); a
+ * block written past its end fails the case that wrote it.
+ *
  * Memory: the worker's V8 heap is capped (--max-old-space-size) and its resident set (VmRSS,
  * which counts the wasm heap and native buffers too) is sampled every 50 ms; a case whose
  * worker passes the budget is killed and counted as a memory failure.
@@ -14,6 +17,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { CANARY_ENV } from '../../runtime/wasm/wasm_heap.js';
 import type { CaseMessage, Outcome } from './worker.js';
 
 export type FailureKind = 'crash' | 'hang' | 'memory' | 'non-gc';
@@ -76,6 +80,9 @@ class Worker {
       execArgv: [...execArgv, `--max-old-space-size=${rssBudgetMb}`],
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      // Guard bytes after every wasm heap block (runtime/wasm/wasm_heap.ts): a kernel that writes
+      // past its result is caught at the case that did it, not at a later, unrelated one.
+      env: { ...process.env, [CANARY_ENV]: process.env[CANARY_ENV] ?? '1' },
     });
     let stderr = '';
     this.child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });

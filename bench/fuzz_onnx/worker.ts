@@ -10,14 +10,19 @@ import * as gc from '../../src/index.js';
 import type { Graph } from '../../ir/graph.js';
 import { evalDim } from '../../ir/dim.js';
 import { INTERNAL_ERROR } from '../../exporters/onnx/import/import.js';
+import { checkWasmCanaries } from '../../runtime/wasm/wasm_heap.js';
 import { Rng } from '../fuzz/rng.js';
 
 export interface CaseMessage { readonly id: number; readonly bytes: Uint8Array; readonly feedSeed: number }
 
-export type Outcome =
+export type Outcome = (
   | { readonly id: number; readonly result: 'refused'; readonly stage: 'import' | 'cpu' | 'wasm'; readonly code: string; readonly message: string }
   | { readonly id: number; readonly result: 'ran'; readonly runs: number; readonly skipped?: string }
-  | { readonly id: number; readonly result: 'non-gc'; readonly stage: string; readonly message: string };
+  | { readonly id: number; readonly result: 'non-gc'; readonly stage: string; readonly message: string }
+) & {
+  /** tfjs tensors the case left alive (tf.memory().numTensors after it, less before it; feeds and outputs disposed). */
+  readonly leakedTensors?: number;
+};
 
 /**
  * The sessions' per-tensor limit (SessionOptions.maxTensorBytes): graphc's default (2 GiB) is
@@ -40,13 +45,24 @@ function feedsFor(g: Graph, seed: number): Record<string, tf.Tensor> | string {
       return evalDim(d, Object.fromEntries(bind));
     });
     const size = shape.reduce((a, b) => a * b, 1);
-    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0) || size > MAX_FEED_ELEMENTS) return `input '${v.name}' of shape [${shape}] is past the harness's feed budget`;
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0) || size > MAX_FEED_ELEMENTS) {
+      tf.dispose(Object.values(feeds));      // the feeds made for the inputs before this one
+      return `input '${v.name}' of shape [${shape}] is past the harness's feed budget`;
+    }
     const values = Array.from({ length: size }, () => (v.dtype === 'float32' ? r.next() * 4 - 2 : v.dtype === 'bool' ? r.int(0, 1) : r.int(0, 3)));
     const dtype = v.dtype === 'int64' ? 'int32' : v.dtype === 'float32' || v.dtype === 'int32' || v.dtype === 'bool' ? v.dtype : 'float32';
     feeds[v.name ?? ''] = tf.tensor(values, shape, dtype);
   }
   return feeds;
 }
+
+/**
+ * A WebAssembly trap (tfjs-wasm's C kernels check nothing): graphc reports it as a GcError of the
+ * node that ran, but the kernel read or wrote out of bounds and the heap may be corrupt, so the
+ * fuzzer counts it as a finding, not a refusal (fuzz seed 26 case 10932 trapped alone and, after
+ * other cases, corrupted the heap silently).
+ */
+const WASM_TRAP = /memory access out of bounds|unreachable|integer divide by zero|integer overflow|invalid conversion to integer|function signature mismatch|table index is out of bounds|Aborted\(/;
 
 function describe(e: unknown): string {
   if (e instanceof Error) return `${e.constructor.name}: ${e.message.split('\n')[0]}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}`;
@@ -77,7 +93,7 @@ async function runCase(m: CaseMessage): Promise<Outcome> {
       }
       runs++;
     } catch (e) {
-      if (e instanceof gc.GcError) return { id: m.id, result: 'refused', stage: backend, code: e.code, message: e.summary };
+      if (e instanceof gc.GcError && !(backend === 'wasm' && WASM_TRAP.test(e.message))) return { id: m.id, result: 'refused', stage: backend, code: e.code, message: e.summary };
       return { id: m.id, result: 'non-gc', stage: backend, message: describe(e) };
     } finally {
       s?.dispose();
@@ -95,7 +111,17 @@ async function main(): Promise<void> {
   await gc.ensureBackend('wasm');
   await tf.setBackend('cpu');
   process.on('message', (m: CaseMessage) => {
-    void runCase({ ...m, bytes: new Uint8Array(m.bytes) }).then((o) => send(o));
+    const before = tf.memory().numTensors;
+    // A throw from a session's dispose (a damaged guard found when a block is freed) is a finding too.
+    void runCase({ ...m, bytes: new Uint8Array(m.bytes) }).catch((e: unknown): Outcome => ({ id: m.id, result: 'non-gc', stage: 'dispose', message: describe(e) })).then((o) => {
+      // The wasm heap's guard bytes (GRAPHC_WASM_CANARY, set by pool.ts) of every block still live.
+      try {
+        checkWasmCanaries(`the end of case ${m.id}`);
+      } catch (e) {
+        if (o.result !== 'non-gc') o = { id: m.id, result: 'non-gc', stage: 'wasm', message: describe(e) };
+      }
+      return send({ ...o, leakedTensors: tf.memory().numTensors - before });
+    });
   });
   await send({ ready: true });
 }

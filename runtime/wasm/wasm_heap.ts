@@ -15,6 +15,7 @@ import { WASM_HEAP_MAX, formatBytes } from '../tensor_limits.js';
 
 interface WasmHeapModule {
   _malloc(n: number): number;
+  _free(p: number): void;
   HEAPU8: Uint8Array;
   /** The module's raw exports (emscripten's `_malloc` is a stub that replaces itself with asm.malloc on its first call). */
   asm?: Record<string, unknown>;
@@ -50,7 +51,7 @@ export function guardWasmHeap(): void {
       throw new GcError({ code: Codes.wasmAlloc, message: `the wasm engine cannot allocate ${formatBytes(n)} safely while its heap holds ${formatBytes(wasm.HEAPU8.length)}: its allocator computes the heap's new end in 32 bits, and past 4 GiB it wraps and hands back memory in use`,
         help: `nothing was allocated or written; free tensors (tf.dispose, tf.tidy), lower maxTensorBytes, or run it on backend 'cpu'` });
     }
-    const p = malloc(n);
+    const p = canaries ? canaries.malloc(malloc, n) : malloc(n);
     if (p === 0 && n > 0) {
       throw new GcError({ code: Codes.wasmAlloc, message: `the wasm heap is out of memory: ${formatBytes(n)} requested, the heap holds ${formatBytes(wasm.HEAPU8.length)} of at most ${formatBytes(WASM_HEAP_MAX)}`,
         help: `nothing was written; free tensors (tf.dispose, tf.tidy), lower maxTensorBytes, or run it on backend 'cpu'` });
@@ -63,5 +64,78 @@ export function guardWasmHeap(): void {
     get: () => guard,
     set: (f: unknown) => { if (typeof f === 'function' && f !== guard) malloc = f as (n: number) => number; },
   });
+  const canaries = process.env[CANARY_ENV] ? new Canaries(wasm, process.env[CANARY_ENV] === 'sweep') : undefined;
+  if (canaries) {
+    let free: (p: number) => void = wasm._free.bind(wasm);
+    const rawFree = wasm.asm?.['free'];
+    if (typeof rawFree === 'function') free = rawFree as (p: number) => void;
+    const guardFree = (p: number): void => { canaries.free(p); free(p); };
+    Object.defineProperty(wasm, '_free', {
+      configurable: true,
+      enumerable: true,
+      get: () => guardFree,
+      set: (f: unknown) => { if (typeof f === 'function' && f !== guardFree) free = f as (p: number) => void; },
+    });
+    activeCanaries = canaries;
+  }
   guarded.add(wasm);
+}
+
+/**
+ * A debugging aid for kernels that write past their output (tfjs-wasm's C kernels check
+ * nothing): with GRAPHC_WASM_CANARY=1 every block allocated through `_malloc` gets 64 guard
+ * bytes after it, checked when the block is freed; with GRAPHC_WASM_CANARY=sweep every live
+ * block is checked at each allocation and free as well (slow: it finds the first op that
+ * wrote out of bounds). A damaged guard throws an Error (not a GcError: it is a bug) naming the
+ * block's size and where it was allocated. Off by default; the fuzzer's hunt for heap
+ * corruption turns it on.
+ */
+export const CANARY_ENV = 'GRAPHC_WASM_CANARY';
+const CANARY_BYTES = 64;
+let activeCanaries: Canaries | undefined;
+
+/** Checks every live block's guard now (a no-op unless GRAPHC_WASM_CANARY is set). */
+export function checkWasmCanaries(where: string): void {
+  activeCanaries?.sweep(where);
+}
+
+class Canaries {
+  private readonly live = new Map<number, { n: number; stack: string }>();
+  constructor(private readonly wasm: WasmHeapModule, private readonly sweepAlways: boolean) {}
+
+  private static byte(i: number): number { return (0xa5 ^ (i * 29)) & 0xff; }
+
+  malloc(malloc: (n: number) => number, n: number): number {
+    if (this.sweepAlways) this.sweep(`before malloc(${n})`);
+    const p = malloc(n + CANARY_BYTES) >>> 0;
+    if (p === 0) return 0;
+    const h = this.wasm.HEAPU8;
+    for (let i = 0; i < CANARY_BYTES; i++) h[p + n + i] = Canaries.byte(i);
+    this.live.set(p, { n, stack: (new Error().stack ?? '').split('\n').slice(2, 9).join('\n') });
+    return p;
+  }
+
+  free(p: number): void {
+    const at = p >>> 0;
+    if (this.sweepAlways) this.sweep(`before free(${at})`);
+    const b = this.live.get(at);
+    if (b === undefined) return;
+    this.check(at, b, `free(${at})`);
+    this.live.delete(at);
+  }
+
+  sweep(where: string): void {
+    for (const [p, b] of this.live) this.check(p, b, where);
+  }
+
+  private check(p: number, b: { n: number; stack: string }, where: string): void {
+    const h = this.wasm.HEAPU8;
+    for (let i = 0; i < CANARY_BYTES; i++) {
+      if (h[p + b.n + i] !== Canaries.byte(i)) {
+        const bytes = Array.from(h.subarray(p + b.n, p + b.n + 16), (x) => x.toString(16).padStart(2, '0')).join(' ');
+        this.live.delete(p);
+        throw new Error(`graphc wasm canary: the ${b.n}-byte block at ${p} was written past its end (guard byte ${i} of ${CANARY_BYTES}; first guard bytes now ${bytes}), found at ${where}; allocated at\n${b.stack}`);
+      }
+    }
+  }
 }

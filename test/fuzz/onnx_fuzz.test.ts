@@ -21,6 +21,7 @@ describe('ONNX importer fuzz slice', () => {
     const report = formatSummary(s, SEED);
     console.log(report);
     expect(s.failures.map((f) => `${f.kind} case ${f.index}: ${f.summary}: ${f.message.split('\n')[0]}`), report).toEqual([]);
+    expect(s.leaks, 'cases that left tfjs tensors alive in their worker').toEqual([]);
     // The slice reaches past the importer: some cases import and run, some are refused.
     expect(Object.entries(s.outcomes).filter(([k]) => k.startsWith('imported')).reduce((a, [, v]) => a + v, 0)).toBeGreaterThan(10);
     expect(s.outcomes['GcError at import'] ?? 0).toBeGreaterThan(50);

@@ -71,6 +71,17 @@ describe('ONNX importer fuzz regressions', () => {
   }
 });
 
+describe('the fuzzer\'s worker leaves no tensor behind', () => {
+  it('seed 26 cases 208, 1206: a feed past the harness budget after a first one made (that first feed was never disposed)', async () => {
+    const seeds = loadSeeds();
+    expect(makeCase(seeds, 26, 208).summary).toBe('MatMul of [1048576,1] and [1,268435456]');
+    expect(makeCase(seeds, 26, 1206).summary).toBe('Where of [3,1] and [1,70368744177666]');
+    const s = await fuzzOnnx({ seed: 26, cases: 2, indices: [208, 1206], workers: 1 });
+    expect(s.outcomes['imported (feeds past the harness budget)'], formatSummary(s, 26)).toBe(2);
+    expect(s.leaks).toEqual([]);
+  }, 60_000);
+});
+
 describe('Resize with any scales or sizes (fuzz seed 4: negative, NaN, infinite and huge scales threw RangeError)', () => {
   const A = onnx.AttributeProto.AttributeType, T = onnx.TensorProto.DataType;
   const resizeModel = (scales: number[] | undefined, sizes: number[] | undefined, mode: string): Uint8Array => onnx.ModelProto.encode(onnx.ModelProto.create({
