@@ -299,27 +299,39 @@ function selectKernel(c: tf.Tensor, t: tf.Tensor, e: tf.Tensor): tf.Tensor {
  * A conv or depthwise conv with an empty result is empty, one with no input channels zeros (then
  * the bias and activation of a fused one), as on tfjs-cpu: tfjs-wasm's depthwise kernel divides by
  * the channel count (a wasm trap), XNNPACK refuses the other operators and tfjs-wasm leaves the
- * result uninitialised. Undefined where the operands are not empty.
+ * result uninitialised. An empty result of non-empty operands (a window larger than the padded
+ * input, the other dim non-zero) is never handed to the kernel: XNNPACK sizes its output
+ * itself, in unsigned arithmetic, and wrote past the empty block into the heap (fuzz seed 26
+ * case 10932). Undefined where neither the operands nor the result are empty.
  */
 function emptyConv(ins: tf.Tensor[], a: AttrReader, fused: boolean, depthwise = false): tf.Tensor | undefined {
   const [x, f] = [ins[0]!, ins[1]!];
-  if (x.rank !== 4 || f.rank !== 4 || (x.size > 0 && f.size > 0)) return undefined;
+  if (x.rank !== 4 || f.rank !== 4) return undefined;
   const { strides, pad, dilations } = convAttrs(a);
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], f.shape as [number, number, number, number],
     strides, dilations, pad as 'same', undefined, depthwise, 'channelsLast');
-  const zeros = tf.zeros(info.outShape, x.dtype);
+  const outShape = info.outShape.map((d) => Math.max(0, d));      // tfjs's 'valid' size of a too-large window is -0
+  if (x.size > 0 && f.size > 0 && tf.util.sizeFromShape(outShape) > 0) return undefined;
+  const zeros = tf.zeros(outShape, x.dtype);
   if (!fused || zeros.size === 0) return zeros;
   const { bias, activation, leakyreluAlpha, preluActivationWeights } = fusedExtras(ins, a);
   const y = bias ? tf.add(zeros, bias) : zeros;
   return activate(y, activation, leakyreluAlpha) ?? tf.prelu(y, preluActivationWeights!);
 }
 
-/** A pool with an empty result is empty (XNNPACK refuses the operator). */
+/**
+ * A pool with an empty result is empty, without the kernel: XNNPACK refuses the operator of an
+ * empty input, and given a window larger than the padded input it sizes its output itself, in
+ * unsigned arithmetic, and writes past the empty block into the heap (fuzz seed 26 case 10932:
+ * AveragePool 5×5 by 3 over [1,3,32,3] left the wasm heap corrupt, and an unrelated model 9
+ * cases later trapped).
+ */
 function emptyPool(x: tf.Tensor, a: AttrReader): tf.Tensor | undefined {
-  if (x.rank !== 4 || x.size > 0) return undefined;
+  if (x.rank !== 4) return undefined;
   const p = poolAttrs(a);
   const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], p.filterSize, p.strides, 1, p.pad as 'same');
-  return tf.util.sizeFromShape(info.outShape) === 0 ? tf.zeros(info.outShape, x.dtype) : undefined;
+  const outShape = info.outShape.map((d) => Math.max(0, d));      // tfjs's 'valid' size of a too-large window is -0
+  return tf.util.sizeFromShape(outShape) === 0 ? tf.zeros(outShape, x.dtype) : undefined;
 }
 
 // ---- the table -----------------------------------------------------------------------

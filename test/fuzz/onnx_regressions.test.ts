@@ -11,6 +11,8 @@ import { onnx } from '../../exporters/onnx/proto.js';
 import { formatSummary, fuzzOnnx } from '../../bench/fuzz_onnx.js';
 import { loadSeeds } from '../../bench/fuzz_onnx/seeds.js';
 import { makeCase } from '../../bench/fuzz_onnx/cases.js';
+import type { CaseResult } from '../../bench/fuzz_onnx/pool.js';
+import { runPool } from '../../bench/fuzz_onnx/pool.js';
 
 /** seed → [case index, what it was, what went wrong before the fix]. */
 const FOUND: Record<number, [number, string, string][]> = {
@@ -54,6 +56,9 @@ const FOUND: Record<number, [number, string, string][]> = {
     [3503, 'Reciprocal', 'wasm: RuntimeError: memory access out of bounds (a unary math op on a bool wrote 4-byte results into a 1-byte buffer; the IR now refuses bool operands of unary math)'],
     [8064, 'Expand to [2,16777216,2] of an input', 'past 10 s: tfjs broadcast with its element-by-element Tile (5.2 s cpu, 8.4 s wasm)'],
     [14874, 'TfIdfVectorizer.max_skip_count = 2147483647', 'past 10 s: the importer looped over 2^31 skips'],
+  ],
+  26: [
+    [10932, 'test_averagepool_2d_strides: a dim = 3', 'wasm: memory access out of bounds (AveragePool 5×5 by 3 over a width of 3 has an empty result; XNNPACK sized it in unsigned arithmetic and wrote into the heap: alone it trapped, after other cases it went unnoticed and case 10941, 2000 unary nodes, trapped)'],
   ],
   24: [
     [4099, 'test_averagepool_3d_default', 'past 10 s: the 8 unit-stride taps of a 3-D AveragePool were strided slices tfjs-cpu and tfjs-wasm copy element by element (7 s each)'],
@@ -177,4 +182,43 @@ describe('RNN, GRU and LSTM over any sequence length (fuzz seed 12 case 15424: a
       expect(g.outputs.map((o) => o.value.shape)).toEqual([[seq, 1, 1, 2], [1, 1, 2]]);
     }), { numRuns: 30, seed: 31 });
   });
+});
+
+describe('pools and convs whose window is larger than the padded input (fuzz seed 26 case 10932: XNNPACK wrote an empty result into the wasm heap)', () => {
+  const A = onnx.AttributeProto.AttributeType, T = onnx.TensorProto.DataType;
+  const ints = (name: string, v: number[]) => ({ name, type: A.INTS, ints: v });
+  const model = (op: string, attrs: onnx.IAttributeProto[], w?: number[]): Uint8Array => onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 8, opsetImport: [{ domain: '', version: 13 }],
+    graph: {
+      name: 'w', node: [{ opType: op, input: w ? ['x', 'w'] : ['x'], output: ['y'], attribute: attrs }],
+      input: [{ name: 'x', type: { tensorType: { elemType: T.FLOAT, shape: { dim: [1, 3, 3, 3].map((d) => ({ dimValue: d })) } } } }],
+      output: [{ name: 'y', type: { tensorType: { elemType: T.FLOAT } } }],
+      initializer: w ? [{ name: 'w', dataType: T.FLOAT, dims: w, floatData: new Array<number>(w.reduce((a, b) => a * b, 1)).fill(0.5) }] : [],
+    },
+  })).finish();
+  // [what, model, ONNX's result shape]: each has an empty result of a non-empty input (a 3×3 image).
+  const cases: [string, Uint8Array, number[]][] = [];
+  for (const op of ['MaxPool', 'AveragePool']) {
+    for (const [k, s, pads, want] of [[[5, 5], [3, 3], [0, 0, 0, 0], [0, 0]], [[5, 1], [2, 1], [1, 1, 0, 0], [0, 4]], [[1, 5], [3, 3], [0, 0, 1, 1], [2, 0]],
+      [[4, 4], [3, 3], [0, 0, 0, 0], [0, 0]], [[5, 5], [2, 1], [1, 1, 0, 0], [0, 0]]] as [number[], number[], number[], number[]][]) {
+      cases.push([`${op} ${k.join('×')} by ${s.join('×')} pads [${pads}]`, model(op, [ints('kernel_shape', k), ints('strides', s), ints('pads', pads)]), [1, 3, ...want]]);
+    }
+  }
+  for (const group of [1, 3]) {
+    for (const [k, s, pads, want] of [[5, 1, [1, 1, 0, 0], [0, 0]], [5, 3, [0, 0, 0, 0], [0, 0]], [4, 1, [0, 0, 0, 0], [0, 0]]] as [number, number, number[], number[]][]) {
+      cases.push([`Conv ${k}×${k} by ${s} group ${group} pads [${pads}]`, model('Conv', [ints('strides', [s, s]), ints('pads', pads), { name: 'group', type: A.INT, i: group }], [6, 3 / group, k, k]), [1, 6, ...want]]);
+    }
+  }
+
+  it('import with ONNX\'s empty result shape', () => {
+    for (const [what, bytes, want] of cases) expect(gc.fromOnnx(bytes).outputs[0]!.value.shape, what).toEqual(want);
+  });
+
+  it('run to an empty result on cpu and wasm, with the wasm heap\'s guard bytes intact (in the fuzzer\'s worker)', async () => {
+    const results: [string, CaseResult][] = [];
+    await runPool(cases.length, (i) => ({ bytes: cases[i]![1], feedSeed: i }), (i, r) => { results.push([cases[i]![0], r]); }, { workers: 1 });
+    for (const [what, r] of results) {
+      expect(r.ok ? r.outcome : r.message, what).toMatchObject({ result: 'ran', runs: 2, leakedTensors: 0 });
+    }
+  }, 120_000);
 });
