@@ -20,7 +20,7 @@
  *   (its avgPool forward divides by the valid count); the export does as the kernel does.
  */
 import type { Dim } from '../../../../ir/dim.js';
-import { isStatic } from '../../../../ir/dim.js';
+import { dimEq, dimToString, isStatic } from '../../../../ir/dim.js';
 import type { OpName } from '../../../../ir/ops.js';
 import { tensorData } from '../../../../ir/tensor_data.js';
 import { attr } from '../onnx_graph.js';
@@ -126,7 +126,15 @@ const backpropInput = (depthwise: boolean): ExportRule => (cx) => {
   // The conv's OIHW weights are ConvTranspose's [C_in, C_out / group, kh, kw] (its input is the conv's output).
   const hwio = depthwise ? e.op('Reshape', [filter, e.i64([kh, kw, 1, ci * m])], {}, e.values.fresh(`${filter}_dw`)) : filter;
   const w = e.op('Transpose', [hwio], { perm: attr.ints(HWIO_TO_OIHW) }, e.values.fresh(`${filter}_oihw`));
-  toNhwc(cx, convTranspose(cx, toNchw(cx, cx.ins[0]!), w, ax, depthwise ? ci : 1), cx.outs[0]);
+  // The result has input_shape's batch: tfjs's kernel reads that many images of dy (a fixed
+  // conv2dTranspose outputShape traced with a symbolic batch).
+  const n = yT.shape[0]!, nDy = cx.inType(0).shape[0]!;
+  let dy = cx.ins[0]!;
+  if (!dimEq(n, nDy)) {
+    const first = isStatic(n) ? n : cx.fail(`input_shape's batch ${dimToString(n)} differs from dy's ${dimToString(nDy)}`);
+    dy = e.op('Slice', [dy, e.i64([0]), e.i64([first]), e.i64([0])]);
+  }
+  toNhwc(cx, convTranspose(cx, toNchw(cx, dy), w, ax, depthwise ? ci : 1), cx.outs[0]);
 };
 
 /**

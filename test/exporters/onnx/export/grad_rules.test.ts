@@ -326,6 +326,22 @@ describe('gradient kernels with symbolic spatial dims (stride 1)', () => {
   });
 });
 
+describe('conv2d_backprop_input keeps input_shape', () => {
+  it("a conv2dTranspose with a fixed outputShape of batch 1 traced with a symbolic batch: [1, 5, 5, 4] from dy's first image (as tfjs's kernel)", async () => {
+    const w = uniform([3, 3, 4, 2], 64);
+    const g = gc.trace((x: tf.Tensor) => tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [1, 5, 5, 4], 2, 'same'), [gc.spec(['batch', 3, 3, 2])]);
+    const bytes = gc.toOnnx(g);
+    EXPORTED.set('conv2dTranspose with a fixed outputShape', bytes);
+    const inputs = makeInputs(g, { batch: 4 }, 65);
+    const [want] = await runGraphc(g, inputs, [g.outputs[0]!.name]);
+    const got = (await runOrt(bytes, inputs, [g.outputs[0]!.name]))[g.outputs[0]!.name]!;
+    expect(want!.shape).toEqual([1, 5, 5, 4]);
+    expect(got.dims.map(Number)).toEqual([1, 5, 5, 4]);
+    expect(close(got.data as F32, want!.dataSync())).toBe('');
+    tf.dispose([w, want!]);
+  });
+});
+
 describe('gradient kernels of empty operands', () => {
   it('a batch of 0 or no channels: empty results, and a filter gradient of zeros', async () => {
     const same = { strides: [1, 1], pad: 'same', dilations: [1, 1] };
