@@ -107,16 +107,16 @@ function mapNode(g: OnnxGraph, n: OnnxNode, inRegion: (name: string) => boolean,
 }
 
 /**
- * The spec of a seed Reshape(x, [1, …spec]) without its 1, spelled as the exporter spells a
- * reshape to symbolic dims (sym_dims.ts): a symbolic dim that x has at the same place is 0 (copy
- * it), any other static; so that an exported model imported and exported again is the same.
+ * The spec of a seed Reshape(x, [1, …spec]) without its 1. A -1 whose dim is a symbolic dim that
+ * x has at the same place is written 0 (copy it), as the exporter spells a reshape to symbolic
+ * dims (sym_dims.ts), so that an exported model imported and exported again is the same.
  */
 function squeezedSpec(x: PShape | undefined, out: PShape | undefined, spec: readonly number[], allowZero: boolean): number[] {
   const rest = spec.slice(1);
-  const o = out?.slice(1);
-  if (allowZero || !x || !o || o.some((d) => d === undefined || d === 0)) return rest;
-  const canon = o.map((d, i) => (typeof d === 'number' ? d : pdimEq(d, x[i]) ? 0 : undefined));
-  return canon.every((d) => d !== undefined) ? (canon as number[]) : rest;
+  const hole = rest.indexOf(-1);
+  const d = out?.[hole + 1];
+  if (allowZero || hole < 0 || !x || d === undefined || typeof d === 'number' || !pdimEq(d, x[hole])) return rest;
+  return rest.map((v, i) => (i === hole ? 0 : v));
 }
 
 /** Reshape(x, [1, …]) nodes (no 0 entries unless allowzero) by their output: where a region starts. */

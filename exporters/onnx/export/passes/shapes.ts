@@ -81,13 +81,14 @@ function windowShape(n: OnnxNode, x: PShape, outC: PDim): PShape | undefined {
   const s = ints(n, 'strides') ?? k.map(() => 1), d = ints(n, 'dilations') ?? k.map(() => 1);
   const pads = ints(n, 'pads') ?? k.flatMap(() => [0, 0]);
   const auto = n.attrs.auto_pad?.kind === 'string' ? n.attrs.auto_pad.value : 'NOTSET';
-  const ceil = int(n, 'ceil_mode', 0) === 1;
+  // ceil_mode's last window must start inside the input: not modelled, no shape.
+  if (int(n, 'ceil_mode', 0) === 1) return undefined;
   const spatial = k.map((kk, i) => {
     const v = x[i + 2];
     if (v === undefined || !isStatic(v) || (auto !== 'NOTSET' && auto !== 'VALID')) return undefined;
     const p = auto === 'VALID' ? 0 : pads[i]! + pads[i + k.length]!;
     const span = v + p - d[i]! * (kk - 1) - 1;
-    return (ceil ? Math.ceil(span / s[i]!) : Math.floor(span / s[i]!)) + 1;
+    return Math.floor(span / s[i]!) + 1;
   });
   return [x[0], outC, ...spatial];
 }

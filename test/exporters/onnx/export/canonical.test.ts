@@ -20,9 +20,10 @@ import { NameAllocator } from '../../../../exporters/onnx/export/names.js';
 import type { OnnxAttrs, OnnxGraph } from '../../../../exporters/onnx/export/onnx_graph.js';
 import { attr } from '../../../../exporters/onnx/export/onnx_graph.js';
 import { runOnnxPasses } from '../../../../exporters/onnx/export/passes/pass.js';
+import { inferDTypes, inferShapes } from '../../../../exporters/onnx/export/passes/shapes.js';
 import { serializeModel } from '../../../../exporters/onnx/export/serialize.js';
 import type { InputData } from '../harness.js';
-import { randomizeWeights, rng, runOrt } from '../harness.js';
+import { randomizeWeights, rng, runOrt, testCnn } from '../harness.js';
 
 // ---- tfjs-layers models ------------------------------------------------------------------------
 
@@ -257,4 +258,42 @@ describe('canonical-form passes', () => {
     const after = await passAndCompare(g);
     expect(after.nodes.map((n) => n.opType)).toEqual(['ReduceMean', 'ReduceMean']);
   });
+});
+
+describe('the shapes and dtypes the passes infer', () => {
+  beforeAll(async () => { await tf.setBackend('cpu'); });
+
+  const graphs: Array<[string, () => gc.Graph]> = [
+    ...MODELS.map((c): [string, () => gc.Graph] => [c.name, () => {
+      const m = c.model();
+      return gc.trace((x: tf.Tensor) => m.predict(x) as tf.Tensor, [gc.spec(['batch', ...c.inner], 'float32', 'x')]);
+    }]),
+    ['the export suites\' CNN (conv, batch norm, pools, dropout, flatten, dense)', () => {
+      const m = testCnn();
+      return gc.trace((x: tf.Tensor) => m.predict(x) as tf.Tensor, [gc.spec(['batch', 12, 12, 3], 'float32', 'x')]);
+    }],
+  ];
+  for (const [name, make] of graphs) {
+    it(`${name}: every inferred dim and dtype is what onnxruntime computes (batch 2), before and after the passes`, async () => {
+      const g = make();
+      for (const optimize of [false, true]) {
+        const og = exportOnnx(g, { optimize }).graph;
+        const shapes = inferShapes(og), dtypes = inferDTypes(og);
+        const inner = og.nodes.flatMap((n) => n.outputs).filter((o) => shapes.has(o));
+        expect(inner.length).toBeGreaterThan(og.nodes.length / 2);
+        // Every inferred value as a graph output, to read its shape back.
+        const probe: OnnxGraph = { ...og, outputs: inner.map((o) => ({ name: o, dtype: dtypes.get(o) ?? 'float32', shape: shapes.get(o)!.map((d, i) => d ?? sym(`u${i}`)) })) };
+        const x = og.inputs[0]!;
+        const shape = x.shape.map((d) => (typeof d === 'number' ? d : 2));
+        const out = await runOrt(serializeModel(probe, { opset: 17, irVersion: 8, producerVersion: 'test' }),
+          { [x.name]: { dtype: 'float32', shape, data: Float32Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(i)) } }, inner);
+        for (const o of inner) {
+          const want = shapes.get(o)!.map((d) => (d === undefined ? undefined : typeof d === 'number' ? d : d.k * 2 + d.c));
+          const got = out[o]!.dims.map((d, i) => (want[i] === undefined ? undefined : d));
+          expect(got, o).toEqual(want);
+          if (dtypes.has(o)) expect(out[o]!.type, o).toBe(dtypes.get(o));
+        }
+      }
+    });
+  }
 });
