@@ -220,9 +220,16 @@ async function trainDiff(inst: CaseInstance, f: Compiled): Promise<number> {
   }
 }
 
+/**
+ * Makes the row's backend tfjs's global one (eager runs there). The rows of 'onnxruntime' run
+ * eager tfjs on tfjs-cpu, where that engine keeps its tfjs-side tensors (inputs made there pass
+ * to ONNX Runtime without a copy); the rows of 'auto' on wasm, auto's own choice on these machines.
+ */
 async function setGlobalBackend(backend: string): Promise<void> {
-  await gc.ensureBackend(backend as 'cpu');
-  await tf.setBackend(backend);
+  const tfjs = backend === 'onnxruntime' ? 'cpu' : backend === 'auto' ? 'wasm' : backend;
+  if (backend === 'onnxruntime') await gc.ensureBackend('onnxruntime');
+  await gc.ensureBackend(tfjs as 'cpu');
+  await tf.setBackend(tfjs);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -316,6 +323,31 @@ export function evaluateTargets(r: Pick<BenchResult, 'rows' | 'scaling'>): Targe
   out.push({ name: 'optimized never slower than eager', target: 'every row ≥ 1×',
     value: r.rows.length === 0 ? 'not run' : slower.length === 0 ? 'all rows' : `slower: ${slower.map((x) => `${x.backend} ${x.id} ${x.ratios.eagerOverOpt!.toFixed(2)}×`).join(', ')}`,
     met: r.rows.length === 0 ? null : slower.length === 0 });
+  // Issue 11: the onnxruntime engine against a bare InferenceSession, its training speed, and auto.
+  const on = (b: string, c: string, size: string) => r.rows.find((x) => x.backend === b && x.case === c && x.size === size);
+  for (const [c, size] of [['mlp_predict', 'b=64'], ['mlp_predict', 'b=1024'], ['cnn_predict', 'b=32']] as const) {
+    const v = on('onnxruntime', c, size)?.ratios.optOverOrt ?? null;
+    out.push({ name: `onnxruntime ${c} ${size}: compiled / bare ORT session`, target: '≤ 1.10×', value: v === null ? 'not run' : `${v.toFixed(2)}×`, met: v === null ? null : v <= 1.10 });
+  }
+  {
+    const w = on('wasm', 'mlp_train', 'b=64')?.ms.opt ?? null, o = on('onnxruntime', 'mlp_train', 'b=64')?.ms.opt ?? null;
+    const v = w === null || o === null ? null : w / o;
+    out.push({ name: 'MLP Adam train b=64: wasm compiled / onnxruntime compiled', target: '≥ 3×', value: v === null ? 'not run' : `${v.toFixed(2)}×`, met: v === null ? null : v >= 3 });
+  }
+  {
+    const autos = r.rows.filter((x) => x.backend === 'auto');
+    const worst: string[] = [];
+    let met: boolean | null = autos.length === 0 ? null : true;
+    for (const a of autos) {
+      const others = r.rows.filter((x) => x.id === a.id && x.backend !== 'auto').map((x) => x.ms.opt).filter((v): v is number => v !== null);
+      const best = Math.min(...others, ...(a.ms.ort !== null ? [a.ms.ort] : []));
+      const ratio = a.ms.opt! / best;
+      const vsEager = a.ms.eager !== null ? a.ms.opt! / a.ms.eager : 0;
+      if (ratio > 1.10 || vsEager > 1) met = false;
+      worst.push(`${a.id} ${ratio.toFixed(2)}×`);
+    }
+    out.push({ name: 'auto / fastest engine of the row (compiled on each backend, bare ORT), and never slower than eager', target: '≤ 1.10× each', value: autos.length === 0 ? 'not run' : worst.join(', '), met });
+  }
   for (const variant of ['graph-api', 'traced'] as const) {
     const s = r.scaling.filter((x) => x.variant === variant);
     const big = s.find((x) => x.target === 100_000);
@@ -343,7 +375,7 @@ const selected = (id: string, only?: string[]) => !only || only.length === 0 || 
 
 export async function runBench(o: BenchOptions = {}): Promise<BenchResult> {
   const log = o.log ?? (() => {});
-  const backends = o.backends ?? ['wasm', 'cpu', 'webgpu'];
+  const backends = o.backends ?? ['wasm', 'cpu', 'onnxruntime', 'auto', 'webgpu'];
   const timing = timingFor(o);
   const rows: BenchRow[] = [];
   const checks: CheckRow[] = [];

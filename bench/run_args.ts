@@ -1,7 +1,7 @@
 /** Command-line flags of `npm run bench` (bench/run.ts). */
 import type { BenchOptions } from './harness.js';
 
-export const HELP = `usage: npm run bench -- [--quick] [--only NAME[,NAME...]] [--backends wasm,cpu,webgpu] [--json out.json] [--no-ort] [--no-scaling] [--rounds N] [--budget MS] [--verbose]`;
+export const HELP = `usage: npm run bench -- [--quick] [--only NAME[,NAME...]] [--backends wasm,cpu,onnxruntime,auto,webgpu] [--json out.json] [--no-ort] [--no-scaling] [--rounds N] [--budget MS] [--verbose]`;
 
 export function parseArgs(argv: string[]): BenchOptions & { json: string; verbose: boolean } {
   const o: BenchOptions & { json: string; verbose: boolean } = { json: '', verbose: false };
@@ -28,7 +28,7 @@ export function parseArgs(argv: string[]): BenchOptions & { json: string; verbos
     }
   }
   for (const b of o.backends ?? []) {
-    if (!['cpu', 'wasm', 'webgpu'].includes(b)) throw new Error(`--backends: '${b}' is not one of cpu, wasm, webgpu`);
+    if (!['cpu', 'wasm', 'webgpu', 'onnxruntime', 'auto'].includes(b)) throw new Error(`--backends: '${b}' is not one of cpu, wasm, webgpu, onnxruntime, auto`);
   }
   return o;
 }

@@ -9,6 +9,7 @@ import { evalShape } from '../ir/dim.js';
 import type { Dim } from '../ir/dim.js';
 import { Codes, GcError, locToString } from '../ir/errors.js';
 import type { Graph, Value } from '../ir/graph.js';
+import { OPS } from '../ir/ops.js';
 import { ensureBackend, selectBackend } from './backends/select.js';
 import type { BackendChoice, BackendName } from './backends/select.js';
 import { engineInternals, withBackend } from './backends/tfjs_engine.js';
@@ -79,8 +80,15 @@ export class Session {
   private readonly state = new Map<string, tf.Tensor>();
   private readonly feeds: FeedAdopter;
   private readonly executors: Executor[];
-  /** Backend 'onnxruntime': the engine that runs every plan (the tfjs executors are not used). */
+  /**
+   * Backend 'onnxruntime': the engine that runs every plan (the tfjs executors are not used).
+   * Backend 'auto' (onnxruntime-node installed): measured against the tfjs engine per plan and binding (`engineChoices`).
+   */
   private readonly ort: OrtEngine | undefined;
+  /** Feeds and variable values adopted for ONNX Runtime (on tfjs-cpu, whose arrays it reads without a copy). */
+  private readonly ortFeeds: FeedAdopter;
+  /** Under 'auto': per plan and feed shapes, the engine chosen, or the measurement so far. */
+  private readonly choices = new Map<Plan, Map<string, EngineChoice | EngineTrial>>();
   private runs = 0;
   private disposed = false;
   /** The node being run (per-node seeds of random ops). */
@@ -95,14 +103,44 @@ export class Session {
       this.ort = new OrtEngine(ort, graph, { providers: backend.executionProviders ?? ['cpu'], seed, intraOpThreads });
       this.executors = [];
     } else {
-      this.ort = undefined;
+      // Under 'auto' with onnxruntime-node installed, ONNX Runtime is measured against the tfjs engine per plan and binding.
+      const ort = backend.autoOrt !== undefined ? loadedOrt() : undefined;
+      this.ort = ort !== undefined ? new OrtEngine(ort, graph, { providers: backend.autoOrt!, seed, intraOpThreads }) : undefined;
       this.executors = executorsFor(backend, executor);
     }
+    this.ortFeeds = new FeedAdopter('cpu');
   }
 
   /** Whether this session runs only asynchronously (backend 'onnxruntime'): execute and runSync refuse, run and executeAsync work. */
   get asyncOnly(): boolean {
-    return this.ort !== undefined;
+    return this.backend.name === 'onnxruntime';
+  }
+
+  /**
+   * Whether a run of these fetches and feeds goes to the synchronous tfjs engine (execute): on a
+   * tfjs backend without ONNX Runtime beside it, or where 'auto' chose the tfjs engine for the
+   * plan and feed shapes (or cannot measure it). gc.compile calls execute() directly then.
+   */
+  runsSync(fetchNames: string[], feeds: Record<string, Feed>, opts: RunOptions = {}): boolean {
+    if (this.ort === undefined) return true;
+    if (this.asyncOnly || this.disposed) return false;
+    const plan = this.plan(fetchNames, Object.keys(feeds).sort(), opts.updates ?? true);
+    const key = shapeKey(plan, feeds);
+    if (key === undefined || !measurable(plan, this.seed)) return true;
+    const c = this.choices.get(plan)?.get(key);
+    return c !== undefined && 'engine' in c && c.engine === 'tfjs';
+  }
+
+  /** Under backend 'auto': the engine chosen for each plan and feed shapes so far, and why. */
+  engineChoices(): { fetches: string[]; shapes: string; engine: string; reason: string }[] {
+    const out: { fetches: string[]; shapes: string; engine: string; reason: string }[] = [];
+    for (const [plan, m] of this.choices) {
+      for (const [shapes, c] of m) {
+        if (!('engine' in c)) continue;
+        out.push({ fetches: plan.fetches.map((v) => this.graph.outputs.find((o) => o.value === v)?.name ?? v.name ?? `%${v.id}`), shapes, engine: c.engine === 'tfjs' ? this.backend.name : 'onnxruntime', reason: c.reason });
+      }
+    }
+    return out;
   }
 
   static async create(graph: Graph, opts: SessionOptions = {}): Promise<Session> {
@@ -164,7 +202,7 @@ export class Session {
    */
   execute(fetchNames: string[], feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor, opts: RunOptions = {}): { outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> } {
     if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
-    if (this.ort !== undefined) {
+    if (this.asyncOnly) {
       throw new GcError({ code: Codes.runtime, message: "backend 'onnxruntime' runs asynchronously: this call needs a synchronous engine",
         help: 'await session.run(...) or await f(...) (f.sync and session.runSync need a tfjs backend: cpu, wasm, webgpu, tensorflow)' });
     }
@@ -221,19 +259,71 @@ export class Session {
     if (ort === undefined) return this.execute(fetchNames, feeds, stateIn, opts);
     if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
     const plan = this.plan(fetchNames, Object.keys(feeds).sort(), opts.updates ?? true);
+    if (this.asyncOnly) return this.runOnOrt(ort, plan, feeds, stateIn);
+    // Backend 'auto': the engine chosen for the plan and feed shapes, or the next run of the measurement.
+    const key = shapeKey(plan, feeds);
+    if (key === undefined || !measurable(plan, this.seed)) return this.execute(fetchNames, feeds, stateIn, opts);
+    let m = this.choices.get(plan);
+    if (m === undefined) { m = new Map(); this.choices.set(plan, m); }
+    let c = m.get(key);
+    if (c === undefined) { c = { tfjs: [], ort: [], runs: 0 }; m.set(key, c); }
+    if ('engine' in c) return c.engine === 'tfjs' ? this.execute(fetchNames, feeds, stateIn, opts) : this.runOnOrt(ort, plan, feeds, stateIn);
+    const trial = c;
+    // Runs 0–3 warm each engine up twice (ONNX Runtime builds its session, wasm its direct program); then they alternate, timed.
+    const onOrt = trial.runs % 2 === 1;
+    const timed = trial.runs >= 4;
+    trial.runs++;
+    const t0 = performance.now();
+    if (!onOrt) {
+      const r = this.execute(fetchNames, feeds, stateIn, opts);
+      if (timed) trial.tfjs.push(performance.now() - t0);
+      this.decide(m, key, trial);
+      return r;
+    }
+    try {
+      const r = await this.runOnOrt(ort, plan, feeds, stateIn);
+      if (timed) trial.ort.push(performance.now() - t0);
+      this.decide(m, key, trial);
+      return r;
+    } catch (e) {
+      // ONNX Runtime cannot run this plan (an op without an ONNX form, a provider failure): the tfjs engine does, from now on.
+      m.set(key, { engine: 'tfjs', reason: `onnxruntime cannot run it: ${((e as Error).message ?? String(e)).split('\n')[0]}` });
+      return this.execute(fetchNames, feeds, stateIn, opts);
+    }
+  }
+
+  /** Decides once each engine was timed AUTO_TRIALS times: the lower median wins. */
+  private decide(m: Map<string, EngineChoice | EngineTrial>, key: string, t: EngineTrial): void {
+    if (t.tfjs.length < AUTO_TRIALS || t.ort.length < AUTO_TRIALS) return;
+    const a = median(t.tfjs), b = median(t.ort);
+    const engine = b < a ? 'onnxruntime' : 'tfjs';
+    const providers = this.ort === undefined ? '' : ` (${this.ortProviders.join(', ')})`;
+    m.set(key, { engine: engine === 'onnxruntime' ? 'ort' : 'tfjs', reason: `measured: ${this.backend.name} ${a.toFixed(3)} ms, onnxruntime${providers} ${b.toFixed(3)} ms (median of ${AUTO_TRIALS} runs each)` });
+  }
+
+  private get ortProviders(): readonly string[] {
+    return this.backend.name === 'onnxruntime' ? this.backend.executionProviders ?? ['cpu'] : this.backend.autoOrt ?? [];
+  }
+
+  /**
+   * A plan on ONNX Runtime. Tensor feeds and variable values are read where they are (a tfjs-cpu
+   * tensor's array as it is, a wasm tensor's data copied once); other feeds (arrays, numbers)
+   * are adopted as tfjs-cpu tensors first. No global backend switch on the way.
+   */
+  private async runOnOrt(ort: OrtEngine, plan: Plan, feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor): Promise<{ outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> }> {
     this.runs++;
     const fed = new Map<Value, tf.Tensor>();
     const owned: tf.Tensor[] = [];
     try {
-      withBackend(this.backend.tfjsName, () => {
-        for (const v of plan.feeds) {
-          const { t, owned: copy } = this.feeds.toTensor(v, feeds[v.name!]!);
-          if (copy) owned.push(t);
-          fed.set(v, t);
-        }
-        bindPlan(plan, bindDims(fed), this.backend.tfjsName, this.tensorLimit);
-      });
-      return await ort.run(plan, fed, (name) => withBackend(this.backend.tfjsName, () => this.feeds.adoptState(name, stateIn(name))));
+      for (const v of plan.feeds) {
+        const f = feeds[v.name!]!;
+        if (f instanceof tf.Tensor && !f.isDisposed) { fed.set(v, f); continue; }
+        const { t, owned: copy } = withBackend('cpu', () => this.ortFeeds.toTensor(v, f));
+        if (copy) owned.push(t);
+        fed.set(v, t);
+      }
+      bindPlan(plan, bindDims(fed), 'cpu', this.tensorLimit);
+      return await ort.run(plan, fed, stateIn);
     } finally {
       for (const t of owned) t.dispose();
     }
@@ -302,9 +392,46 @@ export class Session {
     this.ort?.dispose();
     for (const t of this.state.values()) t.dispose();
     this.feeds.dispose();
+    this.ortFeeds.dispose();
+    this.choices.clear();
     this.state.clear();
     this.plans.clear();
   }
 }
 
 export { locToString };
+
+/** Under 'auto': each engine is timed this many times per plan and feed shapes before one is chosen. */
+const AUTO_TRIALS = 3;
+
+interface EngineChoice { engine: 'tfjs' | 'ort'; reason: string }
+interface EngineTrial { tfjs: number[]; ort: number[]; runs: number }
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+/** The fed shapes of a plan's feeds as a key (undefined when a feed is not a tensor: measured only for tensors). */
+function shapeKey(plan: Plan, feeds: Record<string, Feed>): string | undefined {
+  let key = '';
+  for (const v of plan.feeds) {
+    const f = feeds[v.name!];
+    if (!(f instanceof tf.Tensor)) return undefined;
+    key += `${f.shape.join('x')};`;
+  }
+  return key;
+}
+
+/**
+ * Whether 'auto' may move a plan between engines: not with prints (ONNX has none), nor with
+ * random ops under a seed (each engine draws its own sequence; the tfjs engine keeps them reproducible).
+ */
+function measurable(plan: Plan, seed: number | undefined): boolean {
+  for (const n of plan.schedule) {
+    const effect = OPS[n.op].effect;
+    if (effect === 'io') return false;
+    if (effect === 'random' && seed !== undefined) return false;
+  }
+  return true;
+}

@@ -404,7 +404,12 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e = entryFor(args, statics);
       const s = e.ready;
       // Run now; the results belong to whoever awaits them, not to a tf.tidy the caller may be in.
-      if (s !== undefined && !s.asyncOnly && !s.needsAsyncRead(feedsOf(e, args))) return Promise.resolve(keepAll(runOn(e, s, feedsOf(e, args))));
+      if (s !== undefined && !s.needsAsyncRead(feedsOf(e, args))) {
+        const feeds = feedsOf(e, args);
+        if (s.runsSync(e.graph.outputs.map((o) => o.name), feeds)) return Promise.resolve(keepAll(runOn(e, s, feeds)));
+        // ONNX Runtime: the engine reads the inputs and variables before this returns its promise, so nothing is held.
+        return runOnAsync(e, s, feeds);
+      }
     } catch (err) {
       return Promise.reject(err);
     }
@@ -417,7 +422,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         const s = await sessionFor(e);
         const p = await s.prepareFeeds(feedsOf(e, held));
         try {
-          if (s.asyncOnly) return await runOnAsync(e, s, p.feeds as Record<string, tf.Tensor>);
+          // ONNX Runtime (backend 'onnxruntime', or 'auto' measuring it / having chosen it) runs asynchronously.
+          if (!s.runsSync(e.graph.outputs.map((o) => o.name), p.feeds as Record<string, tf.Tensor>)) return await runOnAsync(e, s, p.feeds as Record<string, tf.Tensor>);
           return runOn(e, s, p.feeds as Record<string, tf.Tensor>);
         } finally {
           for (const t of p.temps) t.dispose();

@@ -5,7 +5,8 @@
  * Execution providers: 'cpu' (always), 'webgpu' (Dawn over Vulkan/Metal/D3D12; bundled in the
  * Linux x64, macOS and Windows binaries), 'cuda' (needs CUDA 12 and cuDNN 9 on the machine and
  * onnxruntime-node's CUDA libraries, which its install script downloads unless skipped).
- * The default is the best one that works here: cuda, then webgpu on a hardware adapter, then cpu.
+ * The default: cuda where it works, then cpu; webgpu only when asked for (ORT 1.30's WebGPU Conv
+ * is wrong for some channel counts: test/runtime/executors/onnxruntime_webgpu.test.ts).
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -8,9 +8,10 @@
  *   InferenceSession is created for it, once. Symbolic dims stay symbolic (dim_param): ORT
  *   serves every binding with the one session.
  * - Fetched inputs and variables are served without ORT; any named value can be fetched.
- * - Variables: the engine remembers, per tfjs tensor it handed back as a variable's new value,
- *   the ORT tensor it came from; a run that reads that tensor again feeds the ORT tensor (no
- *   copy). A variable the user assigned in between is read once from tfjs.
+ * - Variables: the engine remembers, per tfjs data (dataId: tfjs never changes a tensor's data in
+ *   place), the ORT tensor that holds it: the values it read from a variable, and each new value
+ *   it handed back. A run that reads the same data again feeds that ORT tensor (no copy); a
+ *   variable assigned in between (new data) is read once.
  * - Random ops: ORT's generators, seeded per node when the Session has a seed (each run draws
  *   fresh values; two sessions with the same seed draw the same sequence), else ORT's own.
  * - Copies that remain: a feed on a backend other than tfjs-cpu is read into JavaScript once
@@ -21,24 +22,35 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as ortNs from 'onnxruntime-node';
 import { Codes, GcError } from '../../ir/errors.js';
-import type { Graph, GraphOutput, Value } from '../../ir/graph.js';
+import type { Graph, GraphOutput, Node, Value } from '../../ir/graph.js';
+import type { Dim } from '../../ir/dim.js';
+import { evalShape } from '../../ir/dim.js';
+import { AttrReader, OPS } from '../../ir/ops.js';
+import { OP_KERNELS } from '../kernels/op_kernels.js';
+import type { ExecCtx, OpKernel } from '../kernels/kernel_types.js';
+import { bindDims } from '../plan.js';
+import { withBackend } from '../backends/tfjs_engine.js';
 import type { DType } from '../../ir/dtype.js';
+import type { TensorData } from '../../ir/tensor_data.js';
 import { exportOnnx } from '../../exporters/onnx/export/export.js';
 import type { Plan } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import type { ExecutionProvider, Ort } from '../backends/onnxruntime.js';
-import { withBackend } from '../backends/tfjs_engine.js';
 import type { RunResult } from './executor.js';
 
 /** What one plan runs in ORT: its session, and which value each input and output is. */
 interface PlanSession {
   session: ortNs.InferenceSession;
-  /** ORT input name → the plan's feed, or a variable's name. */
-  inputs: { name: string; feed?: Value; variable?: string; dtype: DType }[];
+  /** ORT input name → the plan's feed, a variable's name, or a random op tfjs draws. */
+  inputs: { name: string; feed?: Value; variable?: string; drawn?: Node; dtype: DType }[];
+  /** The draws of the `drawn` inputs per binding of the symbolic dims (an op seed draws the same values every run). */
+  draws: Map<string, Map<Node, ortNs.Tensor>>;
   /** ORT output name → the fetched value. */
   outputs: { name: string; value: Value }[];
   /** ORT output name → the variable it assigns. */
   updates: { name: string; variable: string; dtype: DType }[];
+  /** Variables baked in as initializers, with the tfjs data they held. */
+  baked: { variable: string; dataId: object }[];
 }
 
 export interface OrtEngineOptions {
@@ -48,28 +60,51 @@ export interface OrtEngineOptions {
   intraOpThreads?: number;
 }
 
-/** Keys of the tfjs tensors this engine handed back, and the ORT tensors they came from. */
+/** ORT tensors by the tfjs data (dataId) they hold: variables read, new values handed back. */
 type Handed = WeakMap<object, ortNs.Tensor>;
 
+/** A plan's ORT session, and what it was built on. */
+interface PlanEntry {
+  session: Promise<PlanSession>;
+  /** The session once made (known synchronously). */
+  ready?: PlanSession;
+  /** Variables that changed while the plan only read them: inputs from now on, never baked again. */
+  volatile: Set<string>;
+}
+
 export class OrtEngine {
-  private readonly sessions = new Map<Plan, Promise<PlanSession>>();
+  private readonly sessions = new Map<Plan, PlanEntry>();
   private handed: Handed = new WeakMap();
   private disposed = false;
 
   constructor(private readonly ort: Ort, private readonly graph: Graph, private readonly opts: OrtEngineOptions) {}
 
-  /** The ORT session of a plan, made on first use. */
-  private sessionFor(plan: Plan): Promise<PlanSession> {
-    let p = this.sessions.get(plan);
-    if (p === undefined) {
-      p = this.build(plan);
-      this.sessions.set(plan, p);
-      p.catch(() => this.sessions.delete(plan));
+  /**
+   * The ORT session of a plan, made on first use. Variables the plan reads but never assigns are
+   * baked in as initializers (ORT folds and prepacks constant weights: a 784-256-128-10 MLP ran
+   * 1.9× slower at batch 64 with its weights as inputs); when one of them changed since (a new
+   * dataId), the session is made again with that variable as an input, for good.
+   */
+  private async sessionFor(plan: Plan, state: (name: string) => tf.Tensor): Promise<PlanSession> {
+    let entry = this.sessions.get(plan);
+    if (entry !== undefined) {
+      const ps = await entry.session;
+      const changed = ps.baked.filter((b) => state(b.variable).dataId !== b.dataId);
+      if (changed.length === 0) return ps;
+      for (const b of changed) entry.volatile.add(b.variable);
+      void ps.session.release().catch(() => undefined);
+    } else {
+      entry = { session: Promise.resolve(undefined as unknown as PlanSession), volatile: new Set() };
+      this.sessions.set(plan, entry);
     }
-    return p;
+    const e = entry;
+    e.ready = undefined;
+    e.session = this.build(plan, state, e.volatile);
+    e.session.then((ps) => { e.ready = ps; }, () => { if (this.sessions.get(plan) === e) this.sessions.delete(plan); });
+    return e.session;
   }
 
-  private async build(plan: Plan): Promise<PlanSession> {
+  private async build(plan: Plan, state: (name: string) => tf.Tensor, volatile: ReadonlySet<string>): Promise<PlanSession> {
     const graph = this.seeded();
     const byId = new Map<number, Value>();
     for (const v of graph.values()) byId.set(v.id, v);
@@ -81,13 +116,29 @@ export class OrtEngine {
       seen.add(v);
       outputs.push({ name: v.name ?? `fetch_${v.id}`, value: mine(v) });
     }
-    const ex = exportOnnx(graph, { state: 'inputs' }, { outputs, inputs: plan.feeds.map(mine), updates: plan.assigns.length > 0 });
-    const feedOf = new Map(plan.feeds.map((v) => [mine(v), v]));
-    const inputs = ex.graph.inputs.map((i) => {
-      const st = ex.state.find((s) => s.input === i.name);
-      if (st !== undefined) return { name: i.name, variable: st.variable, dtype: i.dtype };
-      const v = graph.inputs.find((x) => x.name === i.name)!;
-      return { name: i.name, feed: feedOf.get(v)!, dtype: i.dtype };
+    // The variables the plan reads and does not assign, with their current data.
+    const assigned = new Set(plan.assigns.map((a) => String(a.attrs.var)));
+    const constants = new Map<string, TensorData>();
+    const baked: { variable: string; dataId: object }[] = [];
+    for (const [, name] of plan.stateSlots) {
+      if (assigned.has(name) || volatile.has(name)) continue;
+      const t = state(name);
+      const st = graph.stateByName(name)!;
+      constants.set(name, tensorDataOf(t, st.value.dtype, () => `variable '${name}'`));
+      baked.push({ variable: name, dataId: t.dataId });
+    }
+    // Random ops seeded in the user's code (an op seed) are drawn by tfjs, as every tfjs engine
+    // and eager tfjs draw them, and fed: the same values on every engine. Unseeded ones stay in
+    // the model and draw from ORT's generators.
+    const drawn = plan.schedule.filter((n) => OPS[n.op].effect === 'random' && typeof n.attrs.seed === 'number' && n.attrs.seed >= 0);
+    const ex = exportOnnx(graph, { state: 'inputs' }, {
+      outputs, inputs: plan.feeds.map(mine), updates: plan.assigns.length > 0, constants, fed: drawn.map((n) => mine(n.outputs[0]!)),
+    });
+    const inputs: PlanSession['inputs'] = ex.graph.inputs.map((i, k) => {
+      if (k < plan.feeds.length) return { name: i.name, feed: plan.feeds[k]!, dtype: i.dtype };
+      if (k < plan.feeds.length + drawn.length) return { name: i.name, drawn: drawn[k - plan.feeds.length]!, dtype: i.dtype };
+      const st = ex.state.find((x) => x.input === i.name)!;
+      return { name: i.name, variable: st.variable, dtype: i.dtype };
     });
     const session = await this.ort.InferenceSession.create(ex.bytes, {
       executionProviders: [...this.opts.providers],
@@ -98,6 +149,8 @@ export class OrtEngine {
     return {
       session,
       inputs,
+      draws: new Map(),
+      baked,
       outputs: outputs.map((o, i) => ({ name: ex.graph.outputs[i]!.name, value: plan.fetches.find((f) => f.id === o.value.id)! })),
       updates: ex.state.filter((s) => s.output !== undefined).map((s) => ({ name: s.output!, variable: s.variable, dtype: graph.stateByName(s.variable)!.value.dtype })),
     };
@@ -121,19 +174,39 @@ export class OrtEngine {
    */
   async run(plan: Plan, feeds: ReadonlyMap<Value, tf.Tensor>, state: (name: string) => tf.Tensor): Promise<RunResult> {
     if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
+    // Read before the first await: once this returns its promise, the caller may free its
+    // tensors or assign its variables (gc.compile holds nothing on this path).
+    const fed = new Map<Value, ortNs.Tensor>();
+    for (const v of plan.feeds) fed.set(v, toOrt(this.ort, feeds.get(v)!, v.dtype, () => `input '${v.name}'`));
+    const direct = new Map<Value, tf.Tensor>();
+    for (const v of plan.fetches) {
+      if (direct.has(v)) continue;
+      if (v.kind === 'input') direct.set(v, feeds.get(v)!.clone());
+      else if (v.kind === 'state') direct.set(v, state(this.graph.states[v.index]!.name).clone());
+    }
+    const stateNow = new Map<string, tf.Tensor>();
+    const stateOf = (name: string): tf.Tensor => {
+      let t = stateNow.get(name);
+      if (t === undefined) { t = state(name); stateNow.set(name, t); }
+      return t;
+    };
+    const vars = new Map<string, ortNs.Tensor>();
+    const ready = this.sessions.get(plan)?.ready;
+    for (const [, name] of plan.stateSlots) {
+      if (ready?.baked.some((b) => b.variable === name && b.dataId === stateOf(name).dataId)) continue;
+      vars.set(name, this.ortOf(stateOf(name), name));
+    }
     const needsOrt = plan.fetches.some((v) => v.kind === 'node') || plan.assigns.length > 0;
-    const ps = needsOrt ? await this.sessionFor(plan) : undefined;
+    // The session made before, if nothing it baked in changed (no await then), else made now.
+    const fresh = ready !== undefined && ready.baked.every((b) => stateOf(b.variable).dataId === b.dataId) ? ready : undefined;
+    const ps = !needsOrt ? undefined : fresh ?? await this.sessionFor(plan, stateOf);
     const results = new Map<Value, tf.Tensor>();
     const updates = new Map<string, tf.Tensor>();
     if (ps !== undefined) {
       const ortFeeds: Record<string, ortNs.Tensor> = {};
       for (const i of ps.inputs) {
-        if (i.variable !== undefined) {
-          const t = state(i.variable);
-          ortFeeds[i.name] = this.handed.get(t.dataId) ?? toOrt(this.ort, t, i.dtype, () => `variable '${i.variable}'`);
-        } else {
-          ortFeeds[i.name] = toOrt(this.ort, feeds.get(i.feed!)!, i.dtype, () => `input '${i.feed!.name}'`);
-        }
+        if (i.drawn !== undefined) ortFeeds[i.name] = this.draw(ps, i.drawn, i.dtype, feeds);
+        else ortFeeds[i.name] = i.variable !== undefined ? vars.get(i.variable) ?? this.ortOf(stateOf(i.variable), i.variable) : fed.get(i.feed!)!;
       }
       let out: ortNs.InferenceSession.ReturnType;
       try {
@@ -149,14 +222,51 @@ export class OrtEngine {
         updates.set(u.variable, t);
       }
     }
+    const given = new Set<Value>();
     const outputs = plan.fetches.map((v) => {
-      const r = results.get(v);
-      if (r !== undefined) return results.size > 0 && countOf(plan.fetches, v) > 1 ? r.clone() : r;
-      if (v.kind === 'input') return feeds.get(v)!.clone();
-      if (v.kind === 'state') return state(this.graph.states[v.index]!.name).clone();
-      throw new Error(`graphc: the onnxruntime engine has no value for fetch %${v.name ?? v.id}`);
+      const r = results.get(v) ?? direct.get(v);
+      if (r === undefined) throw new Error(`graphc: the onnxruntime engine has no value for fetch %${v.name ?? v.id}`);
+      // The same value fetched twice: a tensor each (the caller frees each).
+      if (given.has(v)) return r.clone();
+      given.add(v);
+      return r;
     });
     return { outputs, updates };
+  }
+
+  /** A random op with an op seed, drawn by tfjs-cpu's kernel as the tfjs engines draw it (kept per binding: the same values every run). */
+  private draw(ps: PlanSession, n: Node, dtype: DType, feeds: ReadonlyMap<Value, tf.Tensor>): ortNs.Tensor {
+    const bindings = bindDims(new Map(feeds));
+    const key = [...bindings].map(([k, v]) => `${k}=${v}`).join(',');
+    let m = ps.draws.get(key);
+    if (m === undefined) { m = new Map(); ps.draws.set(key, m); }
+    let o = m.get(n);
+    if (o === undefined) {
+      const ctx: ExecCtx = {
+        backend: 'cpu',
+        dim: (d: Dim) => evalShape([d], bindings)[0]!,
+        dims: (ds: readonly Dim[]) => evalShape(ds, bindings),
+        seedFor: (opSeed: number) => opSeed,
+      };
+      const t = withBackend('cpu', () => (OP_KERNELS[n.op] as OpKernel)([], new AttrReader(n.op, n.attrs), ctx)) as tf.Tensor;
+      try {
+        o = toOrt(this.ort, t, dtype, () => `the draw of ${n.op}`);
+      } finally {
+        t.dispose();
+      }
+      m.set(n, o);
+    }
+    return o;
+  }
+
+  /** A variable's value as an ORT tensor: the one this engine already holds for its data, else read now (and kept). */
+  private ortOf(t: tf.Tensor, name: string): ortNs.Tensor {
+    let o = this.handed.get(t.dataId);
+    if (o === undefined) {
+      o = toOrt(this.ort, t, this.graph.stateByName(name)!.value.dtype, () => `variable '${name}'`);
+      this.handed.set(t.dataId, o);
+    }
+    return o;
   }
 
   /** The ORT sessions made so far (one per plan). */
@@ -167,16 +277,10 @@ export class OrtEngine {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const p of this.sessions.values()) void p.then((s) => s.session.release(), () => undefined);
+    for (const p of this.sessions.values()) void p.session.then((s) => s.session.release(), () => undefined);
     this.sessions.clear();
     this.handed = new WeakMap();
   }
-}
-
-function countOf(vs: readonly Value[], v: Value): number {
-  let n = 0;
-  for (const x of vs) if (x === v) n++;
-  return n;
 }
 
 function mixSeed(a: number, b: number): number {
@@ -187,47 +291,70 @@ function mixSeed(a: number, b: number): number {
   return ((h ^ (h >>> 16)) >>> 0) % 2147483647;
 }
 
-/** A tfjs tensor as an ORT tensor of the graph's dtype (tfjs-cpu data is passed without a copy). */
+/** A tfjs tensor as an ORT tensor of the graph's dtype (tfjs-cpu data is passed without a copy, other backends' read once). */
 function toOrt(ort: Ort, t: tf.Tensor, dtype: DType, what: () => string): ortNs.Tensor {
-  const data = t.dataSync();
+  if (t.isDisposed) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: the tensor was disposed`, help: 'feed a live tensor (tf.tidy or dispose() may have freed it)' });
+  let data: ArrayLike<number>;
+  try {
+    data = t.dataSync() as ArrayLike<number>;
+  } catch (e) {
+    throw new GcError({ code: Codes.inputMismatch, message: `${what()}: cannot read a tensor of ${t.dtype}[${t.shape.join(',')}] synchronously: ${(e as Error).message}`,
+      help: 'move the data first: tf.tensor(await t.data(), t.shape, t.dtype)' });
+  }
   const dims = t.shape;
   switch (dtype) {
-    case 'float32': return new ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>), dims);
-    case 'int32': return new ort.Tensor('int32', data instanceof Int32Array ? data : Int32Array.from(data as ArrayLike<number>), dims);
-    case 'bool': return new ort.Tensor('bool', data instanceof Uint8Array ? data : Uint8Array.from(data as ArrayLike<number>, (x) => (x ? 1 : 0)), dims);
+    case 'float32': return new ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data), dims);
+    case 'int32': return new ort.Tensor('int32', data instanceof Int32Array ? data : Int32Array.from(data), dims);
+    // Bools made by tfjs-wasm's Cast may hold 2 or 255: ONNX bools are 0/1.
+    case 'bool': return new ort.Tensor('bool', Uint8Array.from(data, (x) => (x ? 1 : 0)), dims);
     case 'int64': {
-      const src = data as ArrayLike<number>;
-      const out = new BigInt64Array(src.length);
-      for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i]!);
+      const out = new BigInt64Array(data.length);
+      for (let i = 0; i < data.length; i++) out[i] = BigInt(data[i]!);
       return new ort.Tensor('int64', out, dims);
     }
   }
   throw new GcError({ code: Codes.runtime, message: `${what()}: dtype ${String(dtype)} cannot be passed to onnxruntime` });
 }
 
-/** An ORT result as a tfjs-cpu tensor (int64 narrowed to int32, each value checked). */
+/** A variable's current value as TensorData of its graph dtype (int64 widened from tfjs's int32). */
+function tensorDataOf(t: tf.Tensor, dtype: DType, what: () => string): TensorData {
+  const data = t.dataSync() as ArrayLike<number>;
+  const shape = [...t.shape];
+  switch (dtype) {
+    case 'float32': return { dtype, shape, data: Float32Array.from(data) };
+    case 'int32': return { dtype, shape, data: Int32Array.from(data) };
+    case 'bool': return { dtype, shape, data: Uint8Array.from(data, (x) => (x ? 1 : 0)) };
+    case 'int64': return { dtype, shape, data: BigInt64Array.from(Array.from(data, (x) => BigInt(x))) };
+  }
+  throw new GcError({ code: Codes.runtime, message: `${what()}: dtype ${String(dtype)} cannot be passed to onnxruntime` });
+}
+
+/** tfjs-cpu's backend instance: results are made there without switching tfjs's global backend. */
+function cpuBackend(): tf.KernelBackend {
+  const b = tf.findBackend('cpu');
+  if (b == null) throw new GcError({ code: Codes.runtime, message: "backend 'onnxruntime': tfjs-cpu is not initialised", help: 'create the session with await gc.Session.create(...)' });
+  return b;
+}
+
+/** An ORT result as a tfjs-cpu tensor holding ORT's array (int64 narrowed to int32, each value checked). */
 function fromOrt(t: ortNs.Tensor, dtype: DType, v?: Value): tf.Tensor {
   const shape = [...t.dims].map(Number);
   const data = t.data;
-  // Made on tfjs-cpu, whose tensors hold the array they are given.
-  return withBackend('cpu', () => {
-    switch (dtype) {
-      case 'float32': return tf.tensor(data as Float32Array, shape, 'float32');
-      case 'int32': return tf.tensor(data as Int32Array, shape, 'int32');
-      case 'bool': return tf.tensor(data as Uint8Array, shape, 'bool');
-      case 'int64': {
-        const src = data as BigInt64Array;
-        const out = new Int32Array(src.length);
-        for (let i = 0; i < src.length; i++) {
-          const x = src[i]!;
-          if (x > 2147483647n || x < -2147483648n) {
-            checkFitsInt64AsInt32([Number(x)]);
-          }
-          out[i] = Number(x);
-        }
-        return tf.tensor(out, shape, 'int32');
+  const make = (values: tf.TypedArray, d: tf.DataType) => tf.engine().makeTensor(values, shape, d, cpuBackend());
+  switch (dtype) {
+    case 'float32': return make(data as Float32Array, 'float32');
+    case 'int32': return make(data as Int32Array, 'int32');
+    case 'bool': return make(data as Uint8Array, 'bool');
+    case 'int64': {
+      const src = data as BigInt64Array;
+      const out = new Int32Array(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const x = src[i]!;
+        if (x > 2147483647n || x < -2147483648n) checkFitsInt64AsInt32([Number(x)]);
+        out[i] = Number(x);
       }
+      return make(out, 'int32');
     }
-    throw new Error(`graphc: onnxruntime returned ${t.type} for ${v?.name ?? 'a value'} of dtype ${String(dtype)}`);
-  });
+  }
+  throw new Error(`graphc: onnxruntime returned ${t.type} for ${v?.name ?? 'a value'} of dtype ${String(dtype)}`);
 }

@@ -40,7 +40,7 @@ describe.skipIf(!existsSync(cli))('graphc export / inspect / run / optimize', ()
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('  images: float[batch,28,28]');
     expect(r.stdout).toContain('  output_0: float[batch,10]');
-    expect(r.stdout).toMatch(/MatMul\s+3/);
+    expect(r.stdout).toMatch(/Gemm\s+3/);
     // 784·300+300 + 300·100+100 + 100·10+10 weights plus a few reshape shapes; the export
     // freezes the variables, so the last layer's all-zero initial bias is simplified away (x+0).
     const m = /parameters: (\d+) in \d+ initializers, (\d+) bytes/.exec(r.stdout)!;

@@ -79,6 +79,10 @@ export interface ExportSelection {
   inputs: Value[];
   /** Export the graph's assignments (as state outputs); false leaves them out. */
   updates: boolean;
+  /** Variables (by name) exported as initializers holding these values instead of as inputs: what the run reads but never changes. */
+  constants?: ReadonlyMap<string, TensorData>;
+  /** Node values that are inputs of the model instead (after the feeds; their producers are not exported): random draws made by tfjs. */
+  fed?: readonly Value[];
 }
 
 export interface OnnxExport {
@@ -107,12 +111,12 @@ function checkOpset(opset: number): void {
 }
 
 /** Nodes that the outputs (and `extra` values) depend on, in graph order. */
-function liveNodes(graph: ExportView, extra: readonly Value[] = []): Node[] {
+function liveNodes(graph: ExportView, extra: readonly Value[] = [], stop: ReadonlySet<Value> = new Set()): Node[] {
   const live = new Set<Node>();
   const stack: Value[] = [...graph.outputs.map((o) => o.value), ...extra];
   while (stack.length) {
     const v = stack.pop()!;
-    if (v.producer && !live.has(v.producer)) {
+    if (v.producer && !live.has(v.producer) && !stop.has(v)) {
       live.add(v.producer);
       stack.push(...v.producer.inputs);
     }
@@ -146,12 +150,12 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
     throw new GcError({ code: Codes.exportOptions, message: `toOnnx: unknown state option '${String(opts.state)}'`, help: "use 'initializers' (default) or 'inputs'" });
   }
   const view: ExportView = select === undefined ? graph : {
-    name: graph.name, inputs: select.inputs, states: graph.states, nodes: graph.nodes, outputs: select.outputs, values: () => graph.values(),
+    name: graph.name, inputs: [...select.inputs, ...select.fed ?? []], states: graph.states, nodes: graph.nodes, outputs: select.outputs, values: () => graph.values(),
   };
   // The new value of each assigned variable (the last assignment in graph order wins, as in a Session run).
   const assigned = new Map<string, Value>();
   if (stateInputs && (select?.updates ?? true)) for (const n of graph.nodes) if (n.op === 'assign') assigned.set(String(n.attrs.var), n.inputs[0]!);
-  const nodes = liveNodes(view, [...assigned.values()]);
+  const nodes = liveNodes(view, [...assigned.values()], new Set(select?.fed ?? []));
   checkExportable(graph, nodes, stateInputs);
 
   const naming = nameValues(view, stateInputs);
@@ -169,6 +173,8 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
     const read = new Set<Value>([...nodes.flatMap((n) => n.inputs), ...view.outputs.map((o) => o.value)]);
     for (const s of graph.states) {
       if (!read.has(s.value) && !assigned.has(s.name)) continue;
+      const fixed = assigned.has(s.name) ? undefined : select?.constants?.get(s.name);
+      if (fixed !== undefined) { e.initializer(nameOf(s.value), fixed); continue; }
       og.inputs.push({ name: nameOf(s.value), dtype: s.value.dtype, shape: s.value.shape });
       state.push({ variable: s.name, input: nameOf(s.value) });
     }
@@ -178,7 +184,11 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
   const dims = new SymDims(e, view, naming.names);
 
   const constOf = (v: Value): TensorData | undefined => {
-    if (v.kind === 'state') return stateInputs ? undefined : graph.states[v.index]!.init;
+    if (v.kind === 'state') {
+      const st = graph.states[v.index]!;
+      if (!stateInputs) return st.init;
+      return assigned.has(st.name) ? undefined : select?.constants?.get(st.name);
+    }
     if (v.producer?.op === 'const') return v.producer.attrs.value as TensorData;
     return undefined;
   };

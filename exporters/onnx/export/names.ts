@@ -54,6 +54,8 @@ export function nameValues(graph: ExportView, statesFirst = false): ValueNaming 
   const alloc = new NameAllocator();
   const names = new Map<Value, string>();
   for (const v of graph.inputs) {
+    // A node value made an input (ExportSelection.fed) may have no name of its own.
+    if (v.kind !== 'input') { names.set(v, alloc.fresh(v.name ?? `drawn_${v.id}`)); continue; }
     if (!alloc.claim(v.name!)) throw new Error(`onnx export: duplicate input name '${v.name}'`);
     names.set(v, v.name!);
   }

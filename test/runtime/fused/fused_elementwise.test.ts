@@ -111,7 +111,7 @@ return function fusedElementwise(n, out, ins, mods) {
   });
 
   it('the op kernel picks the generated code on cpu and the chain on wasm and unknown backends', () => {
-    expect(DEFAULT_FUSED_IMPL).toEqual({ cpu: 'generated', webgpu: 'generated', wasm: 'chain', tensorflow: 'chain' });
+    expect(DEFAULT_FUSED_IMPL).toEqual({ cpu: 'generated', webgpu: 'generated', wasm: 'chain', tensorflow: 'chain', onnxruntime: 'chain' });
   });
 });
 

@@ -1,0 +1,67 @@
+/**
+ * Backend 'auto' with onnxruntime-node installed: each plan and feed shapes is measured on the
+ * tfjs engine auto picked and on ONNX Runtime, then runs on the faster; the choice and its
+ * reason are visible, results are the same either way, and plans ORT must not take stay on tfjs.
+ */
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import * as gc from 'graphc';
+
+async function call(f: gc.CompiledFunction<unknown>, ...args: tf.Tensor[]): Promise<number[]> {
+  const y = (await f(...args)) as tf.Tensor;
+  const v = Array.from(await y.data());
+  y.dispose();
+  return v;
+}
+
+describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
+  it('records a choice per feed shapes after 10 runs, with timings in the reason, and every run equals eager', async () => {
+    await tf.setBackend('cpu');
+    const w = tf.variable(tf.randomNormal([32, 16], 0, 1, 'float32', 3));
+    const f = gc.compile((x: tf.Tensor) => tf.relu(tf.matMul(x, w)), { inputs: [gc.spec(['n', 32])] });
+    for (const n of [1, 200]) {
+      const x = tf.randomNormal([n, 32], 0, 1, 'float32', n);
+      const want = Array.from(await tf.relu(tf.matMul(x, w)).data());
+      for (let i = 0; i < 12; i++) {
+        const got = await call(f, x);
+        let worst = 0;
+        got.forEach((g, k) => { worst = Math.max(worst, Math.abs(g - want[k]!)); });
+        expect(worst).toBeLessThan(1e-4);
+      }
+    }
+    const s = await f.session();
+    expect(s.backend.reason).toMatch(/measured per plan against onnxruntime \(cpu\)/);
+    const choices = s.engineChoices();
+    expect(choices.map((c) => c.shapes)).toEqual(['1x32;', '200x32;']);
+    for (const c of choices) {
+      expect(['onnxruntime', s.backend.name]).toContain(c.engine);
+      expect(c.reason).toMatch(/^measured: \w+ [\d.]+ ms, onnxruntime \(cpu\) [\d.]+ ms \(median of 3 runs each\)$/);
+      // The engine named is the one whose median was lower.
+      const [, a, b] = /(\d+\.\d+) ms, onnxruntime \(cpu\) (\d+\.\d+) ms/.exec(c.reason)!;
+      expect(c.engine === 'onnxruntime').toBe(Number(b) < Number(a));
+    }
+    f.dispose();
+    w.dispose();
+  });
+
+  it('keeps a seeded random plan on the tfjs engine (reproducible draws), and a plan with a variable update equal to eager', async () => {
+    await tf.setBackend('cpu');
+    const g = gc.trace((x: tf.Tensor) => tf.add(x, tf.randomUniform([8])), [gc.spec([8])]);
+    const a = await gc.Session.create(g, { seed: 3 }), b = await gc.Session.create(g, { seed: 3 });
+    const out = g.outputs[0]!.name, feed = { [g.inputs[0]!.name!]: tf.zeros([8]) };
+    for (let i = 0; i < 12; i++) {
+      const [p, q] = [(await a.run(out, feed)) as tf.Tensor, (await b.run(out, feed)) as tf.Tensor];
+      expect(Array.from(await p.data())).toEqual(Array.from(await q.data()));
+    }
+    expect(a.engineChoices()).toEqual([]);
+    a.dispose(); b.dispose();
+
+    const v = tf.variable(tf.zeros([4]));
+    const step = gc.compile((x: tf.Tensor) => { v.assign(tf.add(v, x)); return tf.sum(v); }, { inputs: [gc.spec([4])] });
+    const x = tf.tensor1d([1, 2, 3, 4]);
+    for (let i = 1; i <= 12; i++) expect(await call(step, x)).toEqual([10 * i]);
+    expect(Array.from(await v.data())).toEqual([12, 24, 36, 48]);
+    step.dispose();
+    v.dispose();
+  });
+});
