@@ -73,6 +73,21 @@ describe('backend onnxruntime: training', () => {
 });
 
 describe('backend onnxruntime: sessions', () => {
+  it('a variable baked into a predict session as a constant is read again after the user assigns it, every time', async () => {
+    const w = tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, 'ort_baked_w');
+    const f = gc.compile((x: tf.Tensor) => tf.matMul(x, w), { inputs: [gc.spec(['n', 2])], backend: 'onnxruntime' });
+    const x = tf.tensor2d([[1, 1]]);
+    const run = async () => Array.from(await ((await f(x)) as tf.Tensor).data());
+    expect(await run()).toEqual([4, 6]);
+    expect(await run()).toEqual([4, 6]);
+    for (let k = 1; k <= 4; k++) {
+      w.assign(tf.tensor2d([[k, 0], [0, k]]));
+      expect(await run()).toEqual([k, k]);
+    }
+    f.dispose();
+    w.dispose();
+  });
+
   it('fetches any named value, inputs and variables, for any batch size, fed from tfjs-wasm, as a tfjs-cpu session computes them', async () => {
     const w = tf.variable(tf.tensor2d([[1, -2], [3, 4], [-5, 6]]), true, 'ort_fetch_w');
     const g = gc.trace((x: tf.Tensor) => {
