@@ -11,10 +11,13 @@
  *   [O, N, oh, ow], strides = the conv's dilations and dilations = its strides (tf2onnx's
  *   form); depthwise as one image of C·N channels with group C. The result is cropped to
  *   the filter's size.
- * - max_pool_grad: MaxPool's indices output (flat NCHW, first maximum of a window in row-major
- *   order, as tfjs's maxPoolPositions) and ScatterElements(reduction 'add') of dy into zeros.
- *   A window without a maximum above -Infinity gets no gradient (tfjs), where ONNX Runtime's
- *   index is not a position of the window; pads not smaller than the window are a Pad of -Infinity.
+ * - max_pool_grad: dy goes to the first maximum of its window in row-major order (tfjs's
+ *   maxPoolPositions); a window without a maximum above -Infinity (NaN is never one) gets none.
+ *   Overlapping windows (opset 16 on): MaxPool's indices output and ScatterElements(reduction
+ *   'add') of dy into zeros, where ONNX Runtime's index is not the window's for a window without
+ *   a maximum; pads not smaller than the window (refused by ONNX Runtime's MaxPool) a Pad of
+ *   -Infinity. Windows that do not overlap (the usual 2×2 by 2), and opsets 13–15: by taps
+ *   (maxPoolGradTaps), with no MaxPool indices (ORT's WebGPU provider has none) and no scatter.
  * - avg_pool_grad: ConvTranspose of dy with a constant 1/(kh·kw) depthwise kernel. tfjs's
  *   AvgPoolGrad divides by the full window size also where 'same' padding cuts a window
  *   (its avgPool forward divides by the valid count); the export does as the kernel does.
@@ -172,7 +175,7 @@ const backpropFilter = (depthwise: boolean): ExportRule => (cx) => {
     return;
   }
   // One image of C·N channels (channel c·N + n), group c against dy's channels c·M .. c·M + M − 1.
-  const xs = e.op('Reshape', [xc, e.i64([1, -1, 0, 0])]);                               // 0: H, W kept
+  const xs = e.op('Reshape', [xc, cx.dims.shape([1, -1n, xT.shape[1]!, xT.shape[2]!])]);
   const g = correlate(cx, xs, dyW, ax, ci);                                                // [1, C·M, kh, kw]
   const g4 = e.op('Reshape', [g, e.i64([ci, m, kh, kw])]);
   e.op('Transpose', [g4], { perm: attr.ints([2, 3, 0, 1]) }, cx.outs[0]);
@@ -189,10 +192,11 @@ function poolWindows(cx: RuleCtx): { ax: [Axis, Axis]; c: number } | undefined {
 /** max_pool_grad (dy, x, y): dy scattered (added) to the position of each window's first maximum. */
 const maxPoolGrad: ExportRule = (cx) => {
   const e = cx.e;
-  if (cx.opset < 16) cx.fail(`needs ScatterElements with reduction 'add' (opset 16), exporting at opset ${cx.opset}`, 'export with opset 16 or later');
   const win = poolWindows(cx);
   if (!win) return;
   const { ax } = win;
+  // Windows that do not overlap, and opsets without ScatterElements' reduction (16), by taps.
+  if (cx.opset < 16 || ax.every((a) => a.k <= a.s)) { maxPoolGradTaps(cx, win); return; }
   const xN = toNchw(cx, cx.ins[1]!);
   // ONNX Runtime's pools take pads smaller than the kernel only: larger ones are written as a Pad
   // of -Infinity (never a window's maximum, as tfjs skips the padding) and cropped after.
@@ -215,6 +219,51 @@ const maxPoolGrad: ExportRule = (cx) => {
   if (big) dx = e.op('Slice', [dx, e.i64([pads[0]!, pads[1]!]), e.i64([pads[2]! ? -pads[2]! : INT64_MAX, pads[3]! ? -pads[3]! : INT64_MAX]), e.i64([2, 3])]);
   toNhwc(cx, dx, cx.outs[0]);
 };
+
+/**
+ * max_pool_grad by window taps (every opset; no MaxPool indices, no scatter): x and dy as
+ * [N·C, 1, H, W] images, x's NaN as -Infinity (tfjs never takes a NaN) and padded with
+ * -Infinity; tap (i, j) of every window is a strided Slice, y their Max; tap t takes dy where it
+ * equals y, y > -Infinity and no earlier tap (row-major) took it; the taps' dy, stacked as
+ * channels, go back to their positions by a ConvTranspose with a one-hot kernel per tap.
+ */
+function maxPoolGradTaps(cx: RuleCtx, { ax, c }: { ax: [Axis, Axis]; c: number }): void {
+  const e = cx.e;
+  const xT = cx.inType(1);
+  const [n, h, wd] = [xT.shape[0]!, xT.shape[1]!, xT.shape[2]!];
+  const images = (v: string, hw: readonly Dim[]) => e.op('Reshape', [toNchw(cx, v), cx.dims.shape([-1n, 1, ...hw])]);   // [N·C, 1, H, W]
+  const xi = images(cx.ins[1]!, [h, wd]);
+  const ninf = e.scalar(-Infinity, 'float32');
+  const clean = e.op('Where', [e.op('Equal', [xi, xi]), xi, ninf]);
+  const pads = [0, 0, ax[0].before, ax[1].before, 0, 0, ax[0].after, ax[1].after];
+  const xp = pads.some((p) => p > 0) ? e.op('Pad', [clean, e.i64(pads), ninf]) : clean;
+  // The padded rows past the last window: known at stride 1 (k − 1 − i from the end of tap i), else from the sizes.
+  const rem = ax.map((a) => (a.n === undefined || a.out === undefined ? 0 : a.n + a.before + a.after - (a.out - 1) * a.s - a.k));
+  const taps: string[] = [];
+  for (let i = 0; i < ax[0].k; i++) for (let j = 0; j < ax[1].k; j++) {
+    const fromEnd = [rem[0]! + ax[0].k - 1 - i, rem[1]! + ax[1].k - 1 - j];
+    taps.push(e.op('Slice', [xp, e.i64([i, j]), e.i64(fromEnd.map((f) => (f > 0 ? -f : INT64_MAX))), e.i64([2, 3]), e.i64([ax[0].s, ax[1].s])]));
+  }
+  const y = taps.length === 1 ? taps[0]! : e.op('Max', taps);
+  const dyT = cx.inType(0);
+  const dy = images(cx.ins[0]!, [dyT.shape[1]!, dyT.shape[2]!]);
+  const zero = e.scalar(0, 'float32');
+  let taken = e.op('Not', [e.op('Greater', [y, ninf])]);
+  const parts = taps.map((t, k) => {
+    const hit = e.op('Equal', [t, y]);
+    const mine = e.op('And', [hit, e.op('Not', [taken])]);
+    if (k < taps.length - 1) taken = e.op('Or', [taken, mine]);
+    return e.op('Where', [mine, dy, zero]);
+  });
+  const stacked = parts.length === 1 ? parts[0]! : e.op('Concat', parts, { axis: attr.int(1) });   // [N·C, T, oh, ow]
+  const t = ax[0].k * ax[1].k;
+  const oneHot = new Array<number>(t * t).fill(0);
+  for (let k = 0; k < t; k++) oneHot[k * t + k] = 1;
+  const w = e.constant(tensorData('float32', [t, 1, ax[0].k, ax[1].k], oneHot), 'tap_kernel');
+  const dx = convTranspose(cx, stacked, w, ax, 1);                                                  // [N·C, 1, H, W]
+  const back = e.op('Reshape', [dx, cx.dims.shape([n, c, h, wd])]);
+  toNhwc(cx, back, cx.outs[0]);
+}
 
 /** avg_pool_grad (dy, x): each dy spread over its window, times 1/(kh·kw) (tfjs's AvgPoolGrad). */
 const avgPoolGrad: ExportRule = (cx) => {

@@ -9,7 +9,7 @@
  *    1e-4·(|expected| + 0.1).
  * 2. max_pool_grad's ties (the first maximum of a window in row-major order takes the
  *    gradient, as tfjs's maxPoolPositions) and windows without a maximum (all -Infinity: no
- *    gradient); opsets below 16 (no ScatterElements 'add') refused with the reason.
+ *    gradient), in both of its forms (indices and scatter; taps, also the only form below opset 16).
  * 3. A CNN training step's gradients (conv2d, depthwise, max and average pooling, loss = sum)
  *    compiled with gc.compile, its gradient graph exported and run in onnxruntime-node against
  *    eager tf.variableGrads.
@@ -264,7 +264,7 @@ describe('gradient kernels: onnxruntime ≡ graphc Session (tfjs-cpu) ≡ refere
     expect(bad).toEqual([]);
   });
 
-  it('max_pool_grad → MaxPool indices and ScatterElements add (values with ties)', async () => {
+  it('max_pool_grad → MaxPool indices and ScatterElements add (overlapping windows), taps (the others); values with ties', async () => {
     const bad = await runCases(cases(15, N, { dilate: false, maxO: 1 }), async (c, seed) => {
       const { w } = c;
       const c3 = c.x[3]!;
@@ -274,6 +274,22 @@ describe('gradient kernels: onnxruntime ≡ graphc Session (tfjs-cpu) ≡ refere
       const attrs = { filterSize: c.k, strides: c.s, pad: c.pad };
       const r = await runBoth((g, xx) => runKernel('MaxPoolGrad', { dy: g, input: xx, output: runKernel('MaxPool', { x: xx }, attrs) }, attrs),
         [dy, x], { ops: ['max_pool_grad'] });
+      const want = refMaxPoolGrad(w, c3, x.dataSync() as F32, dy.dataSync() as F32);
+      tf.dispose([x, dy]);
+      return verdict(r, want);
+    });
+    expect(bad).toEqual([]);
+  });
+
+  it('max_pool_grad at opset 13 (taps also for overlapping windows)', async () => {
+    const bad = await runCases(cases(18, N, { dilate: false, maxO: 1 }), async (c, seed) => {
+      const { w } = c;
+      const c3 = c.x[3]!;
+      const x = seed % 20 === 0 ? tf.round(uniform(c.x, seed)) : uniform(c.x, seed);
+      const dy = uniform([w.n, w.oh, w.ow, c3], seed + 1);
+      const attrs = { filterSize: c.k, strides: c.s, pad: c.pad };
+      const r = await runBoth((g, xx) => runKernel('MaxPoolGrad', { dy: g, input: xx, output: runKernel('MaxPool', { x: xx }, attrs) }, attrs),
+        [dy, x], { opset: 13 });
       const want = refMaxPoolGrad(w, c3, x.dataSync() as F32, dy.dataSync() as F32);
       tf.dispose([x, dy]);
       return verdict(r, want);
@@ -363,62 +379,74 @@ describe('gradient kernels of empty operands', () => {
   });
 });
 
-describe('max_pool_grad: ties and windows without a maximum', () => {
-  /** max_pool_grad of `x` (NHWC) with dy = 1, 2, 3, … in onnxruntime and the Session. */
-  async function grad(x: tf.Tensor, k: number, s: number, pad: Pad): Promise<Ran & { dy: F32 }> {
+// max_pool_grad has two forms: MaxPool indices + ScatterElements for overlapping windows at
+// opset ≥ 16, taps otherwise. Opset 17 with overlapping windows runs the first, opset 13 the second.
+const FORMS = [{ opset: 17, form: 'indices and scatter where windows overlap' }, { opset: 13, form: 'taps' }];
+
+describe('max_pool_grad: ties and windows without a maximum, in both forms', () => {
+  /** max_pool_grad of `x` (NHWC) with dy = 1, 2, 3, … in onnxruntime and the Session, and the reference. */
+  async function grad(x: tf.Tensor, k: number, s: number, pad: Pad, opset: number): Promise<Ran & { want: number[] }> {
     const yShape = tf.maxPool(x as tf.Tensor4D, k, s, pad as 'same').shape;
     const dy = tf.tensor(Float32Array.from({ length: yShape.reduce((p, q) => p * q, 1) }, (_, i) => i + 1), yShape);
     const attrs = { filterSize: [k, k], strides: [s, s], pad };
-    const r = await runBoth((g, xx) => runKernel('MaxPoolGrad', { dy: g, input: xx, output: runKernel('MaxPool', { x: xx }, attrs) }, attrs), [dy, x]);
-    const d = dy.dataSync() as F32;
+    const r = await runBoth((g, xx) => runKernel('MaxPoolGrad', { dy: g, input: xx, output: runKernel('MaxPool', { x: xx }, attrs) }, attrs), [dy, x], { opset });
+    const want = refMaxPoolGrad(win(x.shape, [k, k], [s, s], [1, 1], pad), x.shape[3]!, x.dataSync() as F32, dy.dataSync() as F32);
     dy.dispose();
-    return { ...r, dy: d };
+    return { ...r, want: Array.from(want) };
   }
 
-  it('equal values: the first of a window in row-major order takes the gradient (tfjs), with overlapping windows and padding', async () => {
-    // A constant plane: every window is all ties. 3×3 windows, stride 1, 'same', on 4×5.
-    const x = tf.fill([1, 4, 5, 1], 0.5);
-    const r = await grad(x, 3, 1, 'same');
-    // Window (oy, ox) covers rows oy−1 .. oy+1 and columns ox−1 .. ox+1 (inside the plane); its first
-    // element is (max(0, oy−1), max(0, ox−1)). dy = 1 + 5·oy + ox.
-    const want = new Float32Array(20);
-    for (let oy = 0; oy < 4; oy++) for (let ox = 0; ox < 5; ox++) want[Math.max(0, oy - 1) * 5 + Math.max(0, ox - 1)]! += 1 + 5 * oy + ox;
-    expect(Array.from(r.session)).toEqual(Array.from(want));
-    expect(Array.from(r.ort)).toEqual(Array.from(want));
-    x.dispose();
-  });
+  for (const { opset, form } of FORMS) {
+    it(`opset ${opset} (${form}): equal values: the first of a window in row-major order takes the gradient (tfjs), with overlapping windows and padding`, async () => {
+      // A constant plane: every window is all ties. 3×3 windows, stride 1, 'same', on 4×5.
+      const x = tf.fill([1, 4, 5, 1], 0.5);
+      const r = await grad(x, 3, 1, 'same', opset);
+      // Window (oy, ox) covers rows oy−1 .. oy+1 and columns ox−1 .. ox+1 (inside the plane); its first
+      // element is (max(0, oy−1), max(0, ox−1)). dy = 1 + 5·oy + ox.
+      const want = new Float32Array(20);
+      for (let oy = 0; oy < 4; oy++) for (let ox = 0; ox < 5; ox++) want[Math.max(0, oy - 1) * 5 + Math.max(0, ox - 1)]! += 1 + 5 * oy + ox;
+      expect(r.want).toEqual(Array.from(want));
+      expect(Array.from(r.session)).toEqual(Array.from(want));
+      expect(Array.from(r.ort)).toEqual(Array.from(want));
+      x.dispose();
+    });
 
-  it('a tie between the window\'s second row and its first: the first row wins; a later larger value wins', async () => {
-    // 2×2 windows, stride 2: window 0 = [1, 0 / 1, 0] (tie at (0,0) and (1,0)), window 1 = [0, 1 / 1, 2] (max at (1,1)).
-    const x = tf.tensor4d([1, 0, 0, 1, 1, 0, 1, 2], [1, 2, 4, 1]);
-    const r = await grad(x, 2, 2, 'valid');
-    const want = [1, 0, 0, 0, 0, 0, 0, 2];
-    expect(Array.from(r.session)).toEqual(want);
-    expect(Array.from(r.ort)).toEqual(want);
-    x.dispose();
-  });
+    it(`opset ${opset} (${form}): a tie between the window's second row and its first: the first row wins; a later larger value wins`, async () => {
+      // 2×2 windows, stride 2: window 0 = [1, 0 / 1, 0] (tie at (0,0) and (1,0)), window 1 = [0, 1 / 1, 2] (max at (1,1)).
+      const x = tf.tensor4d([1, 0, 0, 1, 1, 0, 1, 2], [1, 2, 4, 1]);
+      const r = await grad(x, 2, 2, 'valid', opset);
+      const want = [1, 0, 0, 0, 0, 0, 0, 2];
+      expect(r.want).toEqual(want);
+      expect(Array.from(r.session)).toEqual(want);
+      expect(Array.from(r.ort)).toEqual(want);
+      // Stride 1 (overlapping): windows 0..2 along the row; window 1 = [0, 0 / 0, 1]: its max is (1, 2).
+      const r1 = await grad(x, 2, 1, 'valid', opset);
+      expect(r1.want).toEqual([1, 0, 0, 0, 0, 0, 2, 3]);
+      expect(Array.from(r1.session)).toEqual(r1.want);
+      expect(Array.from(r1.ort)).toEqual(r1.want);
+      x.dispose();
+    });
 
-  it('windows of -Infinity and NaN only get no gradient (tfjs: no maximum above -Infinity); NaN is never a maximum', async () => {
-    const m = -Infinity;
-    // 2×2 windows, stride 2, on [1, 2, 4, 2]. Channel 0: window 0 all -Infinity, window 1 = NaN, -Infinity ×2, 2.
-    // Channel 1: window 0 = 1, 2, 3, -Infinity; window 1 all -Infinity. (NHWC: channels interleaved.)
-    const x = tf.tensor4d([m, 1, m, 2, m, m, NaN, m, m, 3, m, m, m, m, 2, m], [1, 2, 4, 2]);
-    const r = await grad(x, 2, 2, 'valid');
-    // dy = 1, 2, 3, 4 at (window 0, ch 0), (window 0, ch 1), (window 1, ch 0), (window 1, ch 1).
-    const want = new Array<number>(16).fill(0);
-    want[(1 * 4 + 3) * 2 + 0] = 3;      // channel 0, window 1: the 2 at row 1, column 3
-    want[(1 * 4 + 0) * 2 + 1] = 2;      // channel 1, window 0: the 3 at row 1, column 0
-    expect(Array.from(refMaxPoolGrad(win([1, 2, 4, 2], [2, 2], [2, 2], [1, 1], 'valid'), 2, x.dataSync() as F32, r.dy))).toEqual(want);
-    expect(Array.from(r.session)).toEqual(want);
-    expect(Array.from(r.ort)).toEqual(want);
-    x.dispose();
-  });
-
-  it('below opset 16 (no ScatterElements reduction) the export is refused with the reason', () => {
-    const g = gc.trace((x: tf.Tensor) => tf.grad((y: tf.Tensor) => tf.sum(tf.maxPool(y as tf.Tensor4D, 2, 2, 'valid')))(x), [gc.spec([1, 4, 4, 1])]);
-    expect(() => gc.toOnnx(g, { opset: 13 })).toThrow(/max_pool_grad: cannot be exported to ONNX: needs ScatterElements with reduction 'add' \(opset 16\), exporting at opset 13/);
-    expect(gc.toOnnx(g, { opset: 16 }).length).toBeGreaterThan(0);
-  });
+    it(`opset ${opset} (${form}): windows of -Infinity and NaN only get no gradient (tfjs: no maximum above -Infinity); NaN is never a maximum`, async () => {
+      const m = -Infinity;
+      // 2×2 windows, stride 2, on [1, 2, 4, 2]. Channel 0: window 0 all -Infinity, window 1 = NaN, -Infinity ×2, 2.
+      // Channel 1: window 0 = 1, 2, 3, -Infinity; window 1 all -Infinity. (NHWC: channels interleaved.)
+      const x = tf.tensor4d([m, 1, m, 2, m, m, NaN, m, m, 3, m, m, m, m, 2, m], [1, 2, 4, 2]);
+      const r = await grad(x, 2, 2, 'valid', opset);
+      // dy = 1, 2, 3, 4 at (window 0, ch 0), (window 0, ch 1), (window 1, ch 0), (window 1, ch 1).
+      const want = new Array<number>(16).fill(0);
+      want[(1 * 4 + 3) * 2 + 0] = 3;      // channel 0, window 1: the 2 at row 1, column 3
+      want[(1 * 4 + 0) * 2 + 1] = 2;      // channel 1, window 0: the 3 at row 1, column 0
+      expect(r.want).toEqual(want);
+      expect(Array.from(r.session)).toEqual(want);
+      expect(Array.from(r.ort)).toEqual(want);
+      // Stride 1 (overlapping): 3 windows a channel, two of them without a maximum.
+      const r1 = await grad(x, 2, 1, 'valid', opset);
+      expect(r1.want.filter((v) => v !== 0).length).toBe(3);
+      expect(Array.from(r1.session)).toEqual(r1.want);
+      expect(Array.from(r1.ort)).toEqual(r1.want);
+      x.dispose();
+    });
+  }
 });
 
 describe('a CNN training step: the gradient graph in onnxruntime', () => {
