@@ -226,6 +226,8 @@ const maxPoolGrad: ExportRule = (cx) => {
  * -Infinity; tap (i, j) of every window is a strided Slice, y their Max; tap t takes dy where it
  * equals y, y > -Infinity and no earlier tap (row-major) took it; the taps' dy, stacked as
  * channels, go back to their positions by a ConvTranspose with a one-hot kernel per tap.
+ * (A non-finite dy times the kernel's zeros gives NaN at the window's other positions, where
+ * tfjs leaves 0: gradients of ±Infinity only.)
  */
 function maxPoolGradTaps(cx: RuleCtx, { ax, c }: { ax: [Axis, Axis]; c: number }): void {
   const e = cx.e;
