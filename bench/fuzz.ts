@@ -1,9 +1,10 @@
 /**
  * `npm run fuzz` — differential fuzzing of graphc: random tfjs programs run eagerly, compiled
- * (optimized and not) on cpu and wasm, and exported to onnxruntime-node; every disagreement is
- * minimised and printed as tfjs source with its feeds.
+ * (optimized and not) on cpu and wasm (and, with --backends, on the onnxruntime engine and under
+ * 'auto'), and exported to onnxruntime-node; every disagreement is minimised and printed as tfjs
+ * source with its feeds.
  *
- *   npm run fuzz -- --cases N --seed S [--backends cpu,wasm] [--no-ort] [--no-unify]
+ *   npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--no-ort] [--no-unify]
  *                   [--steps K] [--no-minimize] [--reports M] [--no-verify] [--verbose]
  *
  * Case i runs the program of seed S+i (bench/fuzz/program.ts generate), so `--seed S+i --cases 1`
@@ -12,7 +13,7 @@
  * each pass (GRAPHC_VERIFY=1) unless --no-verify. Exit status 1 when anything disagreed.
  */
 import type { Backend, CaseResult, Finding, RunOptions } from './fuzz/runner.js';
-import { runProgram } from './fuzz/runner.js';
+import { BACKENDS, runProgram } from './fuzz/runner.js';
 import type { Program } from './fuzz/program.js';
 import { analyze, functionSource, generate, reproSource } from './fuzz/program.js';
 import { minimize } from './fuzz/minimize.js';
@@ -51,7 +52,7 @@ function parseArgs(argv: string[]): Args {
       case '--reports': a.reports = int(); break;
       case '--backends': {
         const bs = value().split(',').map((s) => s.trim()).filter(Boolean);
-        for (const b of bs) if (b !== 'cpu' && b !== 'wasm') throw new Error(`--backends: '${b}' is not cpu or wasm`);
+        for (const b of bs) if (!(BACKENDS as readonly string[]).includes(b)) throw new Error(`--backends: '${b}' is not one of ${BACKENDS.join(', ')}`);
         a.backends = bs as Backend[];
         break;
       }
@@ -61,7 +62,7 @@ function parseArgs(argv: string[]): Args {
       case '--no-verify': a.verify = false; break;
       case '--verbose': a.verbose = true; break;
       case '--help': case '-h':
-        console.log('npm run fuzz -- --cases N --seed S [--backends cpu,wasm] [--no-ort] [--no-unify] [--steps K] [--no-minimize] [--reports M] [--no-verify] [--verbose]');
+        console.log('npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--no-ort] [--no-unify] [--steps K] [--no-minimize] [--reports M] [--no-verify] [--verbose]');
         process.exit(0);
       default: throw new Error(`unknown flag '${flag}' (see --help)`);
     }
@@ -69,8 +70,8 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-/** Where a finding happened, coarsely: the backend, or onnxruntime. */
-const site = (f: Finding) => (f.where.startsWith('onnxruntime') ? 'onnxruntime' : f.where.split('/')[0]!);
+/** Where a finding happened, coarsely: the backend ('onnxruntime' the engine), or 'onnx export' (f.toOnnx() run in onnxruntime-node). */
+const site = (f: Finding) => (f.where === 'onnxruntime' || f.where.startsWith('onnxruntime ') ? 'onnx export' : f.where.split('/')[0]!);
 /** Groups findings that are likely one bug: kind, site and the message with numbers and names blanked. */
 const signature = (f: Finding) => `${f.kind} ${site(f)}: ${f.message.replace(/\d+(\.\d+)?(e[-+]?\d+)?/g, '#').replace(/%\w+/g, '%_').slice(0, 90)}`;
 
@@ -83,7 +84,8 @@ async function main(): Promise<void> {
   const skipped = new Map<string, number>();
   const groups = new Map<string, { count: number; seed: number; program: Program; finding: Finding }>();
   const tfjsNotes = new Map<string, number>();
-  console.error(`fuzz: ${a.cases} cases from seed ${a.seed} on ${a.backends.join(',')}${a.ort ? ' + onnxruntime' : ''}${a.unify ? '' : ' (no unification of anonymous dims)'}`);
+  const autoChoices = new Map<string, number>();
+  console.error(`fuzz: ${a.cases} cases from seed ${a.seed} on ${a.backends.join(',')}${a.ort ? ' + the onnx export in onnxruntime' : ''}${a.unify ? '' : ' (no unification of anonymous dims)'}`);
   for (let i = 0; i < a.cases; i++) {
     const seed = a.seed + i;
     const p = generate(seed, { unify: a.unify, maxSteps: a.steps });
@@ -99,6 +101,7 @@ async function main(): Promise<void> {
       skipped.set(why, (skipped.get(why) ?? 0) + 1);
       if (a.verbose) console.error(`seed ${seed}: skipped: ${r.skipped}`);
     }
+    for (const c of r.autoChoices ?? []) autoChoices.set(c, (autoChoices.get(c) ?? 0) + 1);
     for (const n of r.notes ?? []) {
       const k = n.replace(/\d+(\.\d+)?(e[-+]?\d+)?/g, '#').replace(/output v#/, 'output').slice(0, 70);
       tfjsNotes.set(k, (tfjsNotes.get(k) ?? 0) + 1);
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
     const r = await runProgram(small, opts);
     const an = analyze(small);
     const f = r.findings.find((x) => x.kind === g.finding.kind && site(x) === site(g.finding)) ?? g.finding;
-    const backend = site(f) === 'onnxruntime' ? '' : `, backend: '${site(f)}'${f.where.includes('no-optimize') ? ', optimize: false' : ''}`;
+    const backend = site(f) === 'onnx export' ? '' : `, backend: '${site(f)}'${f.where.includes('no-optimize') ? ', optimize: false' : ''}`;
     console.log(`   minimal (${small.steps.length} steps): ${f.where}: ${f.message}`);
     console.log(typeof an === 'string' ? functionSource(small) : reproSource(small, an.syms, backend).replace(/^/gm, '   '));
   }
@@ -146,6 +149,7 @@ async function main(): Promise<void> {
     console.log(`${nSkipped} skipped:`);
     for (const [why, n] of skipped) console.log(`  ${n}× ${why}`);
   }
+  if (autoChoices.size) console.log(`auto chose, per program, optimize setting and feed shapes: ${[...autoChoices].map(([c, n]) => `${c} ${n}×`).join(', ')}`);
   if (tfjsNotes.size) {
     console.log(`eager tfjs backends disagreeing with eager cpu (tfjs's own bugs; compiled results were held to either):`);
     for (const [k, n] of [...tfjsNotes].sort((x, y) => y[1] - x[1]).slice(0, 12)) console.log(`  ${n}× ${k}`);

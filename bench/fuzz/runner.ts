@@ -1,6 +1,9 @@
 /**
  * Runs a fuzz program every way graphc can and compares: eagerly in tfjs (the reference, on each
- * backend), compiled with gc.compile (optimized and not) on cpu and wasm, fed tensors of every
+ * backend), compiled with gc.compile (optimized and not) on cpu, wasm, the onnxruntime engine
+ * (against eager cpu, fed tensors made as for cpu) and 'auto' (against eager wasm, its tfjs
+ * engine here: each feed set runs AUTO_CALLS times, so that both engines run it while 'auto'
+ * measures and the chosen one runs it after; every result is checked), fed tensors of every
  * kind the program's inputs ask for, and exported with f.toOnnx() into onnxruntime-node (against
  * eager cpu). Eager always gets plain tensors made on its own backend from the same numbers, so
  * the reference does not depend on tfjs moving odd tensors between backends.
@@ -18,7 +21,17 @@ import { EPS } from './abstract.js';
 import type { FeedSet, InputDecl, Program } from './program.js';
 import { analyze, feedShape, feedValues, functionSource } from './program.js';
 
-export type Backend = 'cpu' | 'wasm';
+export type Backend = 'cpu' | 'wasm' | 'onnxruntime' | 'auto';
+export const BACKENDS: readonly Backend[] = ['cpu', 'wasm', 'onnxruntime', 'auto'];
+
+/** The tfjs backend a backend's eager reference and feeds are made on: cpu for onnxruntime, wasm (its tfjs engine here) for auto. */
+export const tfjsOf = (b: Backend): 'cpu' | 'wasm' => (b === 'onnxruntime' ? 'cpu' : b === 'auto' ? 'wasm' : b);
+
+/**
+ * Calls per feed set under 'auto': it warms each engine up twice and times each AUTO_TRIALS (3)
+ * times, alternating (10 calls), then runs the engine it chose (runtime/session.ts executeAsync).
+ */
+export const AUTO_CALLS = 11;
 
 export interface RunOptions {
   backends: Backend[];
@@ -45,6 +58,8 @@ export interface CaseResult {
   checks: number;
   /** Where eager tfjs backends disagree among themselves (not graphc's findings). */
   notes?: string[];
+  /** Under 'auto': the engine chosen for each binding of feed shapes ('onnxruntime', the tfjs backend's name, or 'none' when undecided). */
+  autoChoices?: string[];
 }
 
 interface Data {
@@ -61,7 +76,7 @@ export function programFunction(p: Program): Fn {
 }
 
 const list = (o: tf.Tensor | tf.Tensor[]): tf.Tensor[] => (Array.isArray(o) ? o : [o]);
-const other = (b: Backend): Backend => (b === 'cpu' ? 'wasm' : 'cpu');
+const other = (b: 'cpu' | 'wasm'): 'cpu' | 'wasm' => (b === 'cpu' ? 'wasm' : 'cpu');
 
 let ready: Promise<void> | undefined;
 /** Registers and initialises cpu and wasm once. */
@@ -84,7 +99,7 @@ async function onBackend<T>(b: string, f: () => T): Promise<T> {
 }
 
 /** A feed tensor as the input's store asks (see program.ts Store), for a session on `b`. */
-async function makeFeed(i: InputDecl, shape: number[], values: number[], b: Backend): Promise<tf.Tensor> {
+async function makeFeed(i: InputDecl, shape: number[], values: number[], b: 'cpu' | 'wasm'): Promise<tf.Tensor> {
   switch (i.store) {
     case 'same': return onBackend(b, () => tf.tensor(values, shape, i.dtype));
     case 'other': return onBackend(other(b), () => tf.tensor(values, shape, i.dtype));
@@ -137,7 +152,7 @@ function ortTensor(dtype: string, values: number[], shape: number[]): ort.Tensor
  * wasm op then fails), so tf.where with bool branches and tf.reverse of bools are not run
  * eagerly on wasm.
  */
-function eagerHazard(p: Program, abs: Map<string, Abs>, b: Backend): string | undefined {
+function eagerHazard(p: Program, abs: Map<string, Abs>, b: 'cpu' | 'wasm'): string | undefined {
   if (b !== 'wasm') return undefined;
   const s = p.steps.find((st) => (st.op === 'where' && abs.get(st.args[1]!)?.dtype === 'bool') || (st.op === 'reverse' && abs.get(st.args[0]!)?.dtype === 'bool'));
   if (s) return `tf.${s.op} of bools (${s.name}) corrupts tfjs-wasm's heap`;
@@ -169,6 +184,19 @@ function eagerHazard(p: Program, abs: Map<string, Abs>, b: Backend): string | un
   }
   return undefined;
 }
+
+/**
+ * Whether a result of ONNX Runtime (the export, the onnxruntime engine) of shape `got` differs
+ * from tfjs's `want` only by tfjs's tf.where quirk: tf.where broadcasts its operands with
+ * tf.broadcastTo, which keeps a dim of 1 against a dim of 0 (eager and graphc's tfjs engines give
+ * [1,1] where numpy/TF/ONNX broadcasting gives [0,1]). An empty ONNX result where tfjs's has
+ * size-1 dims is that tfjs bug, noted.
+ */
+export function whereQuirk(p: Program, got: readonly number[], want: readonly number[]): boolean {
+  return p.steps.some((st) => st.op === 'where') && got.length === want.length
+    && got.some((d, j) => d === 0 && want[j] === 1) && got.every((d, j) => d === want[j] || (d === 0 && want[j] === 1));
+}
+const WHERE_NOTE = 'tfjs tf.where keeps a dim of 1 against 0 (broadcastTo): onnxruntime gives the broadcast shape';
 
 /**
  * A wasm trap that may have left the wasm heap corrupt (tfjs-wasm kernels writing out of bounds):
@@ -207,6 +235,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
   }));
   const findings: Finding[] = [];
   const notes: string[] = [];
+  const autoChoices: string[] = [];
   let checks = 0;
 
   const eager = async (b: Backend, k: number): Promise<Data[] | string> => {
@@ -235,24 +264,36 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
 
   let onnxBytes: Uint8Array | undefined;
   let graphNames: { inputs: string[]; outputs: string[] } | undefined;
-  for (const b of o.backends) {
-    // The reference on b is eager b; where eager b itself disagrees with eager cpu (a tfjs
+  // The reference of each tfjs backend (eager), made once: backends that share it (wasm, auto) share it.
+  const references = new Map<'cpu' | 'wasm', { refs: Data[][]; alts: (Data[] | undefined)[] }>();
+  const referenceOn = async (tb: 'cpu' | 'wasm') => {
+    let ref = references.get(tb);
+    if (ref !== undefined) return ref;
+    // The reference on tb is eager tb; where eager tb itself disagrees with eager cpu (a tfjs
     // backend bug, noted), a compiled result may match either.
-    const refs: Data[][] = [];
-    const alts: (Data[] | undefined)[] = [];
-    const hazard = eagerHazard(p, an.abs, b);
+    ref = { refs: [], alts: [] };
+    const hazard = eagerHazard(p, an.abs, tb);
     for (let k = 0; k < p.feeds.length; k++) {
-      const r = b === 'cpu' ? cpuRef[k]! : hazard ?? await eager(b, k);
+      const r = tb === 'cpu' ? cpuRef[k]! : hazard ?? await eager(tb, k);
       if (typeof r === 'string') {
-        notes.push(`eager ${b} fails (compared with eager cpu): ${r}`);
-        refs.push(cpuRef[k]!);
-        alts.push(undefined);
+        notes.push(`eager ${tb} fails (compared with eager cpu): ${r}`);
+        ref.refs.push(cpuRef[k]!);
+        ref.alts.push(undefined);
         continue;
       }
-      const differs = r.map((d, n) => compare(d, cpuRef[k]![n]!, outAbs[n]!)).filter((w, n) => w && notes.push(`eager ${b} ≠ eager cpu at output ${p.outputs[n]}: ${w}`));
-      refs.push(r);
-      alts.push(differs.length ? cpuRef[k]! : undefined);
+      const differs = r.map((d, n) => compare(d, cpuRef[k]![n]!, outAbs[n]!)).filter((w, n) => w && notes.push(`eager ${tb} ≠ eager cpu at output ${p.outputs[n]}: ${w}`));
+      ref.refs.push(r);
+      ref.alts.push(differs.length ? cpuRef[k]! : undefined);
     }
+    references.set(tb, ref);
+    return ref;
+  };
+
+  for (const b of o.backends) {
+    const tb = tfjsOf(b);
+    const { refs, alts } = await referenceOn(tb);
+    // Results computed by ONNX Runtime (the onnxruntime engine, and 'auto' when it runs there).
+    const mayBeOrt = b === 'onnxruntime' || b === 'auto';
     for (const opt of o.optimize) {
       const where = `${b}/${opt ? 'optimize' : 'no-optimize'}`;
       let f: gc.CompiledFunction<tf.Tensor | tf.Tensor[]>;
@@ -277,34 +318,61 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
         continue;
       }
       try {
+        // Under 'auto': the engine each binding of feed shapes was given, once decided.
+        const chosen = new Map<string, string>();
         for (let k = 0; k < p.feeds.length; k++) {
-          const xs = await Promise.all(p.inputs.map((i, n) => makeFeed(i, feedsOf[k]![n]!.shape, feedsOf[k]![n]!.values, b)));
+          const xs = await Promise.all(p.inputs.map((i, n) => makeFeed(i, feedsOf[k]![n]!.shape, feedsOf[k]![n]!.values, tb)));
+          const shapes = xs.map((x) => x.shape.join('x')).join(';');
           try {
-            let got: tf.Tensor[];
-            try {
-              got = list(await f(...xs));
-            } catch (e) {
-              findings.push({ kind: 'run', where: `${where} feeds#${k}`, message: firstLine(e) });
-              continue;
-            }
-            try {
-              const data = await Promise.all(got.map(read));
-              if (data.length !== refs[k]!.length) {
-                findings.push({ kind: 'mismatch', where: `${where} feeds#${k}`, message: `${data.length} outputs, eager gives ${refs[k]!.length}` });
-                continue;
+            for (let call = 0; call < (b === 'auto' ? AUTO_CALLS : 1); call++) {
+              // Which engine 'auto' runs this call on: measuring, even calls run the tfjs engine and odd ones onnxruntime.
+              const engine = b !== 'auto' ? '' : ` call#${call} (${chosen.get(shapes) ?? (call % 2 === 1 ? 'onnxruntime, measuring' : `${tb}, measuring`)})`;
+              const at = `${where} feeds#${k}${engine}`;
+              let got: tf.Tensor[];
+              try {
+                got = list(await f(...xs));
+              } catch (e) {
+                findings.push({ kind: 'run', where: at, message: firstLine(e) });
+                break;
               }
-              data.forEach((d, n) => {
-                checks++;
-                let why = compare(d, refs[k]![n]!, outAbs[n]!);
-                if (why && alts[k] && !compare(d, alts[k]![n]!, outAbs[n]!)) why = '';
-                else if (why && alts[k]) why += ` (and differs from eager cpu: ${compare(d, alts[k]![n]!, outAbs[n]!)})`;
-                if (why) findings.push({ kind: 'mismatch', where: `${where} feeds#${k} output ${p.outputs[n]}`, message: why });
-              });
-            } finally {
-              tf.dispose(got);
+              try {
+                const data = await Promise.all(got.map(read));
+                if (data.length !== refs[k]!.length) {
+                  findings.push({ kind: 'mismatch', where: at, message: `${data.length} outputs, eager gives ${refs[k]!.length}` });
+                  break;
+                }
+                data.forEach((d, n) => {
+                  checks++;
+                  let why = compare(d, refs[k]![n]!, outAbs[n]!);
+                  if (why && alts[k] && !compare(d, alts[k]![n]!, outAbs[n]!)) why = '';
+                  else if (why && alts[k]) why += ` (and differs from eager cpu: ${compare(d, alts[k]![n]!, outAbs[n]!)})`;
+                  if (why && mayBeOrt && whereQuirk(p, d.shape, refs[k]![n]!.shape)) {
+                    notes.push(WHERE_NOTE);
+                    why = '';
+                  }
+                  if (why) findings.push({ kind: 'mismatch', where: `${at} output ${p.outputs[n]}`, message: why });
+                });
+              } finally {
+                tf.dispose(got);
+              }
+              if (b === 'auto' && !chosen.has(shapes)) {
+                // Decided after this call: the newest choice (one per binding, in order).
+                const cs = (await f.session()).engineChoices();
+                const c = cs.length > chosen.size ? cs[cs.length - 1] : undefined;
+                if (c !== undefined) {
+                  chosen.set(shapes, `${c.engine}, chosen`);
+                  autoChoices.push(c.reason.startsWith('onnxruntime cannot run it') ? `${c.engine} (onnxruntime failed)` : c.engine);
+                  // onnxruntime failed on it while measuring: the onnxruntime engine's failure, hidden by the fallback.
+                  if (c.reason.startsWith('onnxruntime cannot run it')) findings.push({ kind: 'run', where: `${at} falls back to ${tb}`, message: c.reason });
+                }
+              }
             }
           } finally {
             tf.dispose(xs);
+          }
+          if (b === 'auto' && !chosen.has(shapes)) {
+            chosen.set(shapes, 'none');
+            autoChoices.push('none');
           }
         }
         if (o.ort && opt && onnxBytes === undefined) {
@@ -340,13 +408,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
             checks++;
             const shape = t.dims.map(Number);
             const why = compare({ dtype: t.type, shape, data: t.data as ArrayLike<number> }, cpuRef[k]![n]!, outAbs[n]!);
-            // tfjs's tf.where broadcasts its operands with tf.broadcastTo, which keeps a dim of 1
-            // against a dim of 0 (eager and graphc give [1,1] where numpy/TF/ONNX broadcasting gives
-            // [0,1]): an empty ONNX result where tfjs's has size-1 dims is that tfjs bug, noted.
-            const want = cpuRef[k]![n]!.shape;
-            const whereQuirk = p.steps.some((st) => st.op === 'where') && shape.length === want.length
-              && shape.some((d, j) => d === 0 && want[j] === 1) && shape.every((d, j) => d === want[j] || (d === 0 && want[j] === 1));
-            if (why && whereQuirk) notes.push('tfjs tf.where keeps a dim of 1 against 0 (broadcastTo): onnxruntime gives the broadcast shape');
+            if (why && whereQuirk(p, shape, cpuRef[k]![n]!.shape)) notes.push(WHERE_NOTE);
             else if (why) findings.push({ kind: 'ort-mismatch', where: `onnxruntime feeds#${k} output ${p.outputs[n]}`, message: why });
           });
         } catch (e) {
@@ -356,5 +418,5 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
       await s.release();
     }
   }
-  return { findings, checks, notes };
+  return { findings, checks, notes, autoChoices };
 }
