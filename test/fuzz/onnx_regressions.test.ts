@@ -60,6 +60,9 @@ const FOUND: Record<number, [number, string, string][]> = {
   26: [
     [10932, 'test_averagepool_2d_strides: a dim = 3', 'wasm: memory access out of bounds (AveragePool 5×5 by 3 over a width of 3 has an empty result; XNNPACK sized it in unsigned arithmetic and wrote into the heap: alone it trapped, after other cases it went unnoticed and case 10941, 2000 unary nodes, trapped)'],
   ],
+  27: [
+    [19086, 'TfIdfVectorizer.ngram_counts[k] = 2147483648', 'past 2 GB: the importer made the unigrams up to the offset 2^31 before it checked the next offset against the pool'],
+  ],
   24: [
     [4099, 'test_averagepool_3d_default', 'past 10 s: the 8 unit-stride taps of a 3-D AveragePool were strided slices tfjs-cpu and tfjs-wasm copy element by element (7 s each)'],
   ],

@@ -144,11 +144,15 @@ const tfIdf: ImportRule = (c) => {
   const mode = c.attr.string('mode', 'TF');
   if (!['TF', 'IDF', 'TFIDF'].includes(mode)) fail(`unknown mode '${mode}'`);
   const weights = c.attr.floats('weights');
+  // Every offset is checked before any gram is made: an offset past the pool made the grams
+  // before it run to it (fuzz seed 27 case 19086: ngram_counts [0, 2^31] built 2^31 empty
+  // unigrams, past 2 GB).
+  const offBad = counts.findIndex((start, i) => !Number.isSafeInteger(start) || start < 0 || start > pool.length || (i > 0 && start < counts[i - 1]!));
+  if (offBad >= 0) fail(`ngram_counts [${counts.join(',')}] are not increasing offsets into a pool of ${pool.length}: entry ${offBad} is ${counts[offBad]}`);
   // Grams of each length, in pool order (the order ngram_indexes and weights follow).
   const grams: Array<{ n: number; tokens: number[] }> = [];
   counts.forEach((start, i) => {
     const n = i + 1, end = i + 1 < counts.length ? counts[i + 1]! : pool.length;
-    if (start < 0 || start > end) fail(`ngram_counts [${counts.join(',')}] are not increasing offsets into a pool of ${pool.length}`);
     for (let p = start; p + n <= end; p += n) grams.push({ n, tokens: pool.slice(p, p + n) });
   });
   if (indexes.length !== grams.length) fail(`ngram_indexes has ${indexes.length} entries for ${grams.length} n-grams in the pool`);
