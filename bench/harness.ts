@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
+import { defaultIntraOpThreads } from '../runtime/backends/onnxruntime.js';
 import * as gc from 'graphc';
 import os from 'node:os';
 import { CASES } from './cases.js';
@@ -57,6 +58,8 @@ export interface BenchRow {
   nodes: { unopt: number; opt: number };
   /** tf.memory().numTensors after the timed rounds minus before them (0: nothing leaks). */
   tensorGrowth: number;
+  /** Backend 'auto': the engine it chose for the optimized variant, and why (Session.engineChoices). */
+  autoChoice?: string;
 }
 
 export interface CheckRow {
@@ -183,7 +186,9 @@ interface OrtRunner {
 
 async function ortRunner(f: Compiled, args: tf.Tensor[]): Promise<OrtRunner> {
   const bytes = f.toOnnx();
-  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  // The thread count the onnxruntime engine uses by default, so that 'compiled / bare ORT' compares like with like.
+  const threads = defaultIntraOpThreads();
+  const s = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3, ...(threads !== undefined ? { intraOpNumThreads: threads } : {}) });
   const feeds: Record<string, ort.Tensor> = {};
   f.graph.inputs.forEach((v, i) => {
     const a = args[i]!;
@@ -272,6 +277,7 @@ export async function benchRow(def: CaseDef, n: number, backend: string, timing:
       maxAbsDiff: diff,
       nodes: { unopt: fUnopt.graph.nodes.length, opt: fOpt.graph.nodes.length },
       tensorGrowth,
+      ...(backend === 'auto' ? { autoChoice: (await fOpt.session()).engineChoices().map((c) => `${c.engine} (${c.reason})`).join('; ') || 'tfjs engine only' } : {}),
     };
   } finally {
     await ortRun?.release();
@@ -451,6 +457,11 @@ export function formatResult(r: BenchResult): string {
       r.rows.map((x) => [x.id, x.backend, fmtMs(x.ms.eager), fmtMs(x.ms.unopt), fmtMs(x.ms.opt), fmtMs(x.ms.ort),
         fmtRatio(x.ratios.eagerOverOpt), fmtRatio(x.ratios.unoptOverOpt), fmtRatio(x.ratios.optOverOrt),
         `${x.nodes.unopt}→${x.nodes.opt}`, x.maxAbsDiff.opt === null ? 'n/a' : x.maxAbsDiff.opt.toExponential(1), String(x.rounds), String(x.tensorGrowth)])));
+    const autos = r.rows.filter((x) => x.autoChoice !== undefined);
+    if (autos.length) {
+      parts.push('', 'auto chose (per plan and feed shapes, by measurement):');
+      for (const x of autos) parts.push(`  ${x.id}: ${x.autoChoice}`);
+    }
   }
   if (r.checks.length) {
     parts.push('');

@@ -292,13 +292,18 @@ export class Session {
     }
   }
 
-  /** Decides once each engine was timed AUTO_TRIALS times: the lower median wins. */
+  /**
+   * Decides once each engine was timed AUTO_TRIALS times (the lower median wins), or as soon as
+   * the first timed run of each differ by more than AUTO_CLEAR_WIN (an expensive plan is not run
+   * six times on the slower engine).
+   */
   private decide(m: Map<string, EngineChoice | EngineTrial>, key: string, t: EngineTrial): void {
-    if (t.tfjs.length < AUTO_TRIALS || t.ort.length < AUTO_TRIALS) return;
+    const n = Math.min(t.tfjs.length, t.ort.length);
+    if (n === 0) return;
     const a = median(t.tfjs), b = median(t.ort);
-    const engine = b < a ? 'onnxruntime' : 'tfjs';
+    if (n < AUTO_TRIALS && Math.max(a, b) < AUTO_CLEAR_WIN * Math.min(a, b)) return;
     const providers = this.ort === undefined ? '' : ` (${this.ortProviders.join(', ')})`;
-    m.set(key, { engine: engine === 'onnxruntime' ? 'ort' : 'tfjs', reason: `measured: ${this.backend.name} ${a.toFixed(3)} ms, onnxruntime${providers} ${b.toFixed(3)} ms (median of ${AUTO_TRIALS} runs each)` });
+    m.set(key, { engine: b < a ? 'ort' : 'tfjs', reason: `measured: ${this.backend.name} ${a.toFixed(3)} ms, onnxruntime${providers} ${b.toFixed(3)} ms (median of ${n} run${n > 1 ? 's' : ''} each)` });
   }
 
   private get ortProviders(): readonly string[] {
@@ -403,6 +408,8 @@ export { locToString };
 
 /** Under 'auto': each engine is timed this many times per plan and feed shapes before one is chosen. */
 const AUTO_TRIALS = 3;
+/** Under 'auto': a ratio of first timings that decides at once. */
+const AUTO_CLEAR_WIN = 2;
 
 interface EngineChoice { engine: 'tfjs' | 'ort'; reason: string }
 interface EngineTrial { tfjs: number[]; ort: number[]; runs: number }

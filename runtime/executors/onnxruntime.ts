@@ -36,6 +36,7 @@ import { exportOnnx } from '../../exporters/onnx/export/export.js';
 import type { Plan } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import type { ExecutionProvider, Ort } from '../backends/onnxruntime.js';
+import { defaultIntraOpThreads } from '../backends/onnxruntime.js';
 import type { RunResult } from './executor.js';
 
 /** What one plan runs in ORT: its session, and which value each input and output is. */
@@ -56,7 +57,7 @@ interface PlanSession {
 export interface OrtEngineOptions {
   providers: readonly ExecutionProvider[];
   seed?: number;
-  /** Threads of ORT's CPU engine (default: ORT's, one per core). */
+  /** Threads of ORT's CPU engine (default: defaultIntraOpThreads()). */
   intraOpThreads?: number;
 }
 
@@ -140,11 +141,12 @@ export class OrtEngine {
       const st = ex.state.find((x) => x.input === i.name)!;
       return { name: i.name, variable: st.variable, dtype: i.dtype };
     });
+    const threads = this.opts.intraOpThreads ?? defaultIntraOpThreads();
     const session = await this.ort.InferenceSession.create(ex.bytes, {
       executionProviders: [...this.opts.providers],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
-      ...(this.opts.intraOpThreads !== undefined ? { intraOpNumThreads: this.opts.intraOpThreads } : {}),
+      ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
     });
     return {
       session,
@@ -181,8 +183,11 @@ export class OrtEngine {
     const direct = new Map<Value, tf.Tensor>();
     for (const v of plan.fetches) {
       if (direct.has(v)) continue;
-      if (v.kind === 'input') direct.set(v, feeds.get(v)!.clone());
-      else if (v.kind === 'state') direct.set(v, state(this.graph.states[v.index]!.name).clone());
+      // Copied onto tfjs-cpu as the other results are: tf.clone() would run on the global
+      // backend, and tfjs moving a tfjs-cpu tensor kept in another array type (a float32 cast
+      // from bool or int32 keeps a Uint8Array or Int32Array) to wasm copies its bytes as floats.
+      if (v.kind === 'input') direct.set(v, cpuCopy(feeds.get(v)!));
+      else if (v.kind === 'state') direct.set(v, cpuCopy(state(this.graph.states[v.index]!.name)));
     }
     const stateNow = new Map<string, tf.Tensor>();
     const stateOf = (name: string): tf.Tensor => {
@@ -334,6 +339,18 @@ function cpuBackend(): tf.KernelBackend {
   const b = tf.findBackend('cpu');
   if (b == null) throw new GcError({ code: Codes.runtime, message: "backend 'onnxruntime': tfjs-cpu is not initialised", help: 'create the session with await gc.Session.create(...)' });
   return b;
+}
+
+/** A tensor of any tfjs backend as a new tfjs-cpu tensor, in its dtype's own array type (bools 0/1). */
+function cpuCopy(t: tf.Tensor): tf.Tensor {
+  const data = t.dataSync() as ArrayLike<number>;
+  const make = (values: tf.TypedArray) => tf.engine().makeTensor(values, [...t.shape], t.dtype, cpuBackend());
+  switch (t.dtype) {
+    case 'float32': return make(Float32Array.from(data));
+    case 'int32': return make(Int32Array.from(data));
+    case 'bool': return make(Uint8Array.from(data, (x) => (x ? 1 : 0)));
+  }
+  throw new GcError({ code: Codes.runtime, message: `backend 'onnxruntime': a fetched ${t.dtype} tensor cannot be returned` });
 }
 
 /** An ORT result as a tfjs-cpu tensor holding ORT's array (int64 narrowed to int32, each value checked). */
