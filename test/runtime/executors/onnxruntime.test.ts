@@ -111,6 +111,29 @@ describe('backend onnxruntime: sessions', () => {
     ort.dispose(); cpu.dispose(); w.dispose();
   });
 
+  it('a fetched input or variable is a copy on tfjs-cpu with its values, also where tfjs-cpu keeps a float32 in a Uint8Array or Int32Array and the global backend is wasm (fuzz seeds 588, 884)', async () => {
+    // tfjs-cpu keeps a float32 cast from bool in a Uint8Array, from int32 in an Int32Array; tf.clone()
+    // under wasm moves that array to wasm as raw bytes (1 reads as 1.4e-45).
+    const x = tf.tidy(() => tf.cast(tf.greater(tf.tensor1d([1, 0, 1]), 0.5), 'float32'));
+    const w = tf.variable(tf.tidy(() => tf.cast(tf.tensor1d([-5, 7, 2], 'int32'), 'float32')), false, 'ort_fetch_noncanonical_w');
+    const f = gc.compile((a: tf.Tensor) => [a, w, tf.add(a, w)], { inputs: [gc.spec([3])], backend: 'onnxruntime' });
+    await tf.setBackend('wasm');
+    try {
+      for (let k = 0; k < 2; k++) {
+        const res = (await f(x)) as unknown as tf.Tensor[];
+        expect(res.map((t) => t.dtype)).toEqual(['float32', 'float32', 'float32']);
+        expect(Array.from(await res[0]!.data())).toEqual([1, 0, 1]);
+        expect(Array.from(await res[1]!.data())).toEqual([-5, 7, 2]);
+        expect(Array.from(await res[2]!.data())).toEqual([-4, 7, 3]);
+        tf.dispose(res);
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
+    expect(Array.from(await x.data())).toEqual([1, 0, 1]);
+    f.dispose(); x.dispose(); w.dispose();
+  });
+
   it('int32, int64 and bool values cross both ways', async () => {
     const g = gc.trace((i: tf.Tensor, b: tf.Tensor) => {
       const idx = tf.argMax(tf.cast(i, 'float32'), 1);
