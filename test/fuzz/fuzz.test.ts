@@ -4,7 +4,9 @@
  * of every kind (another backend's tensors, tfjs-cpu float tensors backed by a Uint8Array or
  * Int32Array, NaN/±Inf, zero-size and batch-1 inputs), run eagerly and compiled (optimized and
  * not). Half the seeds run on cpu, half on wasm; every other program is also exported and run in
- * onnxruntime-node. Each program must agree with eager tfjs within the error bound the generator
+ * onnxruntime-node. A smaller slice runs on the onnxruntime engine (against eager cpu) and under
+ * 'auto' (against eager wasm, each feed set called until auto has measured both engines and run
+ * the one it chose, every result checked). Each program must agree with eager tfjs within the error bound the generator
  * derives for it (bench/fuzz/abstract.ts; exact for int32/bool and for exact floats).
  *
  * A failure prints the program as tfjs source; `npm run fuzz -- --seed S --cases 1` reruns it
@@ -17,25 +19,30 @@ import { initBackends, runProgram } from '../../bench/fuzz/runner.js';
 
 const FIRST_SEED = 20_000;
 const PER_BACKEND = 150;
+/** Seeds of the onnxruntime engine and auto slices, after the cpu and wasm ones. */
+const ORT_SLICE: [Backend, number, number][] = [['onnxruntime', FIRST_SEED + 2 * PER_BACKEND, 60], ['auto', FIRST_SEED + 2 * PER_BACKEND + 60, 20]];
 
 beforeAll(async () => {
   await initBackends();
 });
 
-describe.each(['cpu', 'wasm'] as Backend[])('fuzz slice on %s', (backend) => {
-  const first = FIRST_SEED + (backend === 'cpu' ? 0 : PER_BACKEND);
-  for (let seed = first; seed < first + PER_BACKEND; seed++) {
+const SLICES: [Backend, number, number][] = [['cpu', FIRST_SEED, PER_BACKEND], ['wasm', FIRST_SEED + PER_BACKEND, PER_BACKEND], ...ORT_SLICE];
+
+describe.each(SLICES)('fuzz slice on %s', (backend, first, count) => {
+  for (let seed = first; seed < first + count; seed++) {
     it(`seed ${seed}`, async () => {
       const p = generate(seed);
       expect(analyze(p), 'the generator makes valid programs').not.toBeTypeOf('string');
-      const r = await runProgram(p, { backends: [backend], ort: seed % 2 === 0, optimize: [true, false] });
+      // The export runs in onnxruntime-node on every other cpu/wasm program (the engine slices check the engine).
+      const ort = (backend === 'cpu' || backend === 'wasm') && seed % 2 === 0;
+      const r = await runProgram(p, { backends: [backend], ort, optimize: [true, false] });
       if (r.skipped) {
         console.warn(`fuzz seed ${seed}: skipped: ${r.skipped}`);
         return;
       }
       const report = r.findings.map((f) => `${f.kind} ${f.where}: ${f.message}`);
       const program = `inputs ${p.inputs.map((i) => `${specSource(i)} (${i.values}, ${i.store})`).join(', ')}\n${functionSource(p)}`;
-      expect(report, `seed ${seed} (rerun: npm run fuzz -- --seed ${seed} --cases 1)\n${program}`).toEqual([]);
+      expect(report, `seed ${seed} (rerun: npm run fuzz -- --seed ${seed} --cases 1 --backends ${backend})\n${program}`).toEqual([]);
       expect(r.checks).toBeGreaterThan(0);
     });
   }
