@@ -4,9 +4,11 @@
  * 'auto'), and exported to onnxruntime-node; every disagreement is minimised and printed as tfjs
  * source with its feeds.
  *
- *   npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--no-ort] [--no-unify]
+ *   npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--variables] [--no-ort] [--no-unify]
  *                   [--steps K] [--no-minimize] [--reports M] [--no-verify] [--verbose]
  *
+ * --variables turns some inputs into tf.Variables the compiled function reads (runner.ts
+ * variableInputs: static shape, odd place or the only input), assigned each feed set's values.
  * Case i runs the program of seed S+i (bench/fuzz/program.ts generate), so `--seed S+i --cases 1`
  * reruns one case. --no-unify keeps anonymous dims that the program would force equal apart.
  * --reports M minimises at most M distinct failures (default 10). Passes verify the graph after
@@ -23,6 +25,7 @@ interface Args {
   seed: number;
   backends: Backend[];
   ort: boolean;
+  variables: boolean;
   unify: boolean;
   steps: number;
   minimize: boolean;
@@ -32,7 +35,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { cases: 200, seed: 1, backends: ['cpu', 'wasm'], ort: true, unify: true, steps: 7, minimize: true, reports: 10, verify: true, verbose: false };
+  const a: Args = { cases: 200, seed: 1, backends: ['cpu', 'wasm'], ort: true, variables: false, unify: true, steps: 7, minimize: true, reports: 10, verify: true, verbose: false };
   for (let k = 0; k < argv.length; k++) {
     const flag = argv[k]!;
     const value = () => {
@@ -57,12 +60,13 @@ function parseArgs(argv: string[]): Args {
         break;
       }
       case '--no-ort': a.ort = false; break;
+      case '--variables': a.variables = true; break;
       case '--no-unify': a.unify = false; break;
       case '--no-minimize': a.minimize = false; break;
       case '--no-verify': a.verify = false; break;
       case '--verbose': a.verbose = true; break;
       case '--help': case '-h':
-        console.log('npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--no-ort] [--no-unify] [--steps K] [--no-minimize] [--reports M] [--no-verify] [--verbose]');
+        console.log('npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--variables] [--no-ort] [--no-unify] [--steps K] [--no-minimize] [--reports M] [--no-verify] [--verbose]');
         process.exit(0);
       default: throw new Error(`unknown flag '${flag}' (see --help)`);
     }
@@ -78,14 +82,14 @@ const signature = (f: Finding) => `${f.kind} ${site(f)}: ${f.message.replace(/\d
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a.verify) process.env['GRAPHC_VERIFY'] = '1';
-  const opts: RunOptions = { backends: a.backends, ort: a.ort, optimize: [true, false] };
+  const opts: RunOptions = { backends: a.backends, ort: a.ort, optimize: [true, false], variables: a.variables };
   const t0 = performance.now();
   let lastLog = t0, checks = 0, failing = 0;
   const skipped = new Map<string, number>();
   const groups = new Map<string, { count: number; seed: number; program: Program; finding: Finding }>();
   const tfjsNotes = new Map<string, number>();
   const autoChoices = new Map<string, number>();
-  console.error(`fuzz: ${a.cases} cases from seed ${a.seed} on ${a.backends.join(',')}${a.ort ? ' + the onnx export in onnxruntime' : ''}${a.unify ? '' : ' (no unification of anonymous dims)'}`);
+  console.error(`fuzz: ${a.cases} cases from seed ${a.seed} on ${a.backends.join(',')}${a.ort ? ' + the onnx export in onnxruntime' : ''}${a.variables ? ' (some inputs as variables)' : ''}${a.unify ? '' : ' (no unification of anonymous dims)'}`);
   for (let i = 0; i < a.cases; i++) {
     const seed = a.seed + i;
     const p = generate(seed, { unify: a.unify, maxSteps: a.steps });
@@ -140,6 +144,8 @@ async function main(): Promise<void> {
     const backend = site(f) === 'onnx export' ? '' : `, backend: '${site(f)}'${f.where.includes('no-optimize') ? ', optimize: false' : ''}`;
     console.log(`   minimal (${small.steps.length} steps): ${f.where}: ${f.message}`);
     console.log(typeof an === 'string' ? functionSource(small) : reproSource(small, an.syms, backend).replace(/^/gm, '   '));
+    const vs = / vars (\S+)/.exec(f.where);
+    if (vs) console.log(`   // compiled with ${vs[1]} as tf.variable()s the function reads (not inputs), assigned each feed set's values before its call`);
   }
 
   console.log(`\n${a.cases} cases (seeds ${a.seed}..${a.seed + a.cases - 1}) in ${secs.toFixed(1)} s (${((secs * 1000) / Math.max(a.cases, 1)).toFixed(0)} ms/case), ${checks} comparisons`);

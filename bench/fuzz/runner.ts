@@ -39,7 +39,21 @@ export interface RunOptions {
   ort: boolean;
   /** The optimize settings to compile with. */
   optimize: boolean[];
+  /**
+   * Some inputs become variables the compiled function reads (variableInputs): each a
+   * tf.Variable made on the backend's tfjs backend, assigned each feed set's values before its
+   * calls (the onnxruntime engine bakes a variable it only reads into its session, and makes the
+   * session again with it as an input once it changed). Eager still gets them as arguments.
+   */
+  variables?: boolean;
 }
+
+/** The inputs that become variables with RunOptions.variables: those of static shape at odd places, or the only input. */
+export function variableInputs(p: Program): boolean[] {
+  return p.inputs.map((i, n) => i.spec.every((d) => typeof d === 'number') && (n % 2 === 1 || p.inputs.length === 1));
+}
+
+let variableCount = 0;
 
 export type FindingKind = 'compile' | 'run' | 'mismatch' | 'export' | 'ort-load' | 'ort-run' | 'ort-mismatch';
 
@@ -294,11 +308,26 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
     const { refs, alts } = await referenceOn(tb);
     // Results computed by ONNX Runtime (the onnxruntime engine, and 'auto' when it runs there).
     const mayBeOrt = b === 'onnxruntime' || b === 'auto';
+    const asVar = o.variables ? variableInputs(p) : p.inputs.map(() => false);
+    const varNames = p.inputs.filter((_, n) => asVar[n]).map((i) => i.name).join(',');
     for (const opt of o.optimize) {
-      const where = `${b}/${opt ? 'optimize' : 'no-optimize'}`;
+      const where = `${b}/${opt ? 'optimize' : 'no-optimize'}${varNames ? ` vars ${varNames}` : ''}`;
       let f: gc.CompiledFunction<tf.Tensor | tf.Tensor[]>;
+      // The variables, made with feed set 0's values (assigned each feed set's before its calls).
+      const vars = new Map<number, tf.Variable>();
+      for (let n = 0; n < p.inputs.length; n++) {
+        if (!asVar[n]) continue;
+        const i = p.inputs[n]!;
+        const t = await makeFeed(i, feedsOf[0]![n]!.shape, feedsOf[0]![n]!.values, tb);
+        vars.set(n, await onBackend(tb, () => tf.variable(t, false, `fuzz_var_${variableCount++}`, i.dtype)));
+        t.dispose();
+      }
+      const fnv: Fn = vars.size === 0 ? fn : (...rest) => {
+        let r = 0;
+        return fn(...p.inputs.map((_, n) => vars.get(n) ?? rest[r++]!));
+      };
       try {
-        f = gc.compile(fn, { inputs: specs, backend: b, optimize: opt });
+        f = gc.compile(fnv, { inputs: specs.filter((_, n) => !asVar[n]), backend: b, optimize: opt });
       } catch (e) {
         // Two differently named dims the program forces to be equal: graphc refuses with an error
         // naming both (the user declared them independent), as JAX's shape polymorphism does.
@@ -315,13 +344,19 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
           return { findings: [], skipped: `graphc refuses: the program ties differently named dims (${tiedPair.join(', ')})`, checks };
         }
         findings.push({ kind: 'compile', where, message: firstLine(e) });
+        for (const v of vars.values()) v.dispose();
         continue;
       }
       try {
         // Under 'auto': the engine each binding of feed shapes was given, once decided.
         const chosen = new Map<string, string>();
         for (let k = 0; k < p.feeds.length; k++) {
-          const xs = await Promise.all(p.inputs.map((i, n) => makeFeed(i, feedsOf[k]![n]!.shape, feedsOf[k]![n]!.values, tb)));
+          const all = await Promise.all(p.inputs.map((i, n) => makeFeed(i, feedsOf[k]![n]!.shape, feedsOf[k]![n]!.values, tb)));
+          for (const [n, v] of vars) {
+            if (k > 0) v.assign(all[n]!);
+            all[n]!.dispose();
+          }
+          const xs = all.filter((_, n) => !asVar[n]);
           const shapes = xs.map((x) => x.shape.join('x')).join(';');
           try {
             for (let call = 0; call < (b === 'auto' ? AUTO_CALLS : 1); call++) {
@@ -375,7 +410,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
             autoChoices.push('none');
           }
         }
-        if (o.ort && opt && onnxBytes === undefined) {
+        if (o.ort && opt && onnxBytes === undefined && vars.size === 0) {
           try {
             onnxBytes = f.toOnnx();
             graphNames = { inputs: f.graph.inputs.map((v) => v.name!), outputs: f.graph.outputs.map((v) => v.name) };
@@ -386,6 +421,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
         }
       } finally {
         f.dispose();
+        for (const v of vars.values()) v.dispose();
       }
     }
   }
