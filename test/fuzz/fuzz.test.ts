@@ -6,7 +6,8 @@
  * not). Half the seeds run on cpu, half on wasm; every other program is also exported and run in
  * onnxruntime-node. A smaller slice runs on the onnxruntime engine (against eager cpu) and under
  * 'auto' (against eager wasm, each feed set called until auto has measured both engines and run
- * the one it chose, every result checked). Each program must agree with eager tfjs within the error bound the generator
+ * the one it chose, every result checked), every other program with some inputs as variables the
+ * function reads, assigned each feed set. Each program must agree with eager tfjs within the error bound the generator
  * derives for it (bench/fuzz/abstract.ts; exact for int32/bool and for exact floats).
  *
  * A failure prints the program as tfjs source; `npm run fuzz -- --seed S --cases 1` reruns it
@@ -35,14 +36,16 @@ describe.each(SLICES)('fuzz slice on %s', (backend, first, count) => {
       expect(analyze(p), 'the generator makes valid programs').not.toBeTypeOf('string');
       // The export runs in onnxruntime-node on every other cpu/wasm program (the engine slices check the engine).
       const ort = (backend === 'cpu' || backend === 'wasm') && seed % 2 === 0;
-      const r = await runProgram(p, { backends: [backend], ort, optimize: [true, false] });
+      // On the engine slices, every other program reads some inputs as variables (bench/fuzz/runner.ts variableInputs).
+      const variables = !(backend === 'cpu' || backend === 'wasm') && seed % 2 === 1;
+      const r = await runProgram(p, { backends: [backend], ort, optimize: [true, false], variables });
       if (r.skipped) {
         console.warn(`fuzz seed ${seed}: skipped: ${r.skipped}`);
         return;
       }
       const report = r.findings.map((f) => `${f.kind} ${f.where}: ${f.message}`);
       const program = `inputs ${p.inputs.map((i) => `${specSource(i)} (${i.values}, ${i.store})`).join(', ')}\n${functionSource(p)}`;
-      expect(report, `seed ${seed} (rerun: npm run fuzz -- --seed ${seed} --cases 1 --backends ${backend})\n${program}`).toEqual([]);
+      expect(report, `seed ${seed} (rerun: npm run fuzz -- --seed ${seed} --cases 1 --backends ${backend}${variables ? ' --variables' : ''})\n${program}`).toEqual([]);
       expect(r.checks).toBeGreaterThan(0);
     });
   }
