@@ -293,17 +293,18 @@ export class Session {
   }
 
   /**
-   * Decides once each engine was timed AUTO_TRIALS times (the lower median wins), or as soon as
-   * the first timed run of each differ by more than AUTO_CLEAR_WIN (an expensive plan is not run
-   * six times on the slower engine).
+   * Decides once each engine was timed AUTO_TRIALS times, or after two runs each when one
+   * engine's best took over AUTO_CLEAR_WIN times the other's (an expensive plan is not run six
+   * times on the slower engine). Compares the fastest run of each: on a busy machine noise only
+   * ever adds time, and one slow outlier must not decide.
    */
   private decide(m: Map<string, EngineChoice | EngineTrial>, key: string, t: EngineTrial): void {
     const n = Math.min(t.tfjs.length, t.ort.length);
-    if (n === 0) return;
-    const a = median(t.tfjs), b = median(t.ort);
+    if (n < 2) return;
+    const a = Math.min(...t.tfjs), b = Math.min(...t.ort);
     if (n < AUTO_TRIALS && Math.max(a, b) < AUTO_CLEAR_WIN * Math.min(a, b)) return;
     const providers = this.ort === undefined ? '' : ` (${this.ortProviders.join(', ')})`;
-    m.set(key, { engine: b < a ? 'ort' : 'tfjs', reason: `measured: ${this.backend.name} ${a.toFixed(3)} ms, onnxruntime${providers} ${b.toFixed(3)} ms (median of ${n} run${n > 1 ? 's' : ''} each)` });
+    m.set(key, { engine: b < a ? 'ort' : 'tfjs', reason: `measured: ${this.backend.name} ${a.toFixed(3)} ms, onnxruntime${providers} ${b.toFixed(3)} ms (fastest of ${n} runs each)` });
   }
 
   private get ortProviders(): readonly string[] {
@@ -407,17 +408,12 @@ export class Session {
 export { locToString };
 
 /** Under 'auto': each engine is timed this many times per plan and feed shapes before one is chosen. */
-const AUTO_TRIALS = 3;
-/** Under 'auto': a ratio of first timings that decides at once. */
+const AUTO_TRIALS = 4;
+/** Under 'auto': a ratio of best timings that decides after two runs each. */
 const AUTO_CLEAR_WIN = 2;
 
 interface EngineChoice { engine: 'tfjs' | 'ort'; reason: string }
 interface EngineTrial { tfjs: number[]; ort: number[]; runs: number }
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1]!;
-}
 
 /** The fed shapes of a plan's feeds as a key (undefined when a feed is not a tensor: measured only for tensors). */
 function shapeKey(plan: Plan, feeds: Record<string, Feed>): string | undefined {
