@@ -55,6 +55,17 @@ export function variableInputs(p: Program): boolean[] {
 
 let variableCount = 0;
 
+/**
+ * An input made a variable, for a session whose tfjs backend is tb: on wasm, not a tfjs-cpu
+ * float32 kept in a Uint8Array/Int32Array (castBool, castInt) but a plain tfjs-cpu tensor. tfjs
+ * moves such data to wasm as raw bytes (1 reads as 1.4e-45), eager tf.add(v, 0) under wasm as
+ * much as graphc's wasm engine reading the variable; graphc repairs feeds of that kind, not
+ * variables.
+ */
+function varDecl(i: InputDecl, tb: 'cpu' | 'wasm'): InputDecl {
+  return tb === 'wasm' && (i.store === 'castBool' || i.store === 'castInt') ? { ...i, store: 'other' } : i;
+}
+
 export type FindingKind = 'compile' | 'run' | 'mismatch' | 'export' | 'ort-load' | 'ort-run' | 'ort-mismatch';
 
 export interface Finding {
@@ -317,7 +328,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
       const vars = new Map<number, tf.Variable>();
       for (let n = 0; n < p.inputs.length; n++) {
         if (!asVar[n]) continue;
-        const i = p.inputs[n]!;
+        const i = varDecl(p.inputs[n]!, tb);
         const t = await makeFeed(i, feedsOf[0]![n]!.shape, feedsOf[0]![n]!.values, tb);
         vars.set(n, await onBackend(tb, () => tf.variable(t, false, `fuzz_var_${variableCount++}`, i.dtype)));
         t.dispose();
@@ -351,7 +362,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
         // Under 'auto': the engine each binding of feed shapes was given, once decided.
         const chosen = new Map<string, string>();
         for (let k = 0; k < p.feeds.length; k++) {
-          const all = await Promise.all(p.inputs.map((i, n) => makeFeed(i, feedsOf[k]![n]!.shape, feedsOf[k]![n]!.values, tb)));
+          const all = await Promise.all(p.inputs.map((i, n) => makeFeed(asVar[n] ? varDecl(i, tb) : i, feedsOf[k]![n]!.shape, feedsOf[k]![n]!.values, tb)));
           for (const [n, v] of vars) {
             if (k > 0) v.assign(all[n]!);
             all[n]!.dispose();
