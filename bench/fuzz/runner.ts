@@ -2,8 +2,8 @@
  * Runs a fuzz program every way graphc can and compares: eagerly in tfjs (the reference, on each
  * backend), compiled with gc.compile (optimized and not) on cpu, wasm, the onnxruntime engine
  * (against eager cpu, fed tensors made as for cpu) and 'auto' (against eager wasm, its tfjs
- * engine here: each feed set runs AUTO_CALLS times, so that both engines run it while 'auto'
- * measures and the chosen one runs it after; every result is checked), fed tensors of every
+ * engine here: each feed set is run until 'auto' has measured both engines on it and once more
+ * on the one it chose; every result is checked), fed tensors of every
  * kind the program's inputs ask for, and exported with f.toOnnx() into onnxruntime-node (against
  * eager cpu). Eager always gets plain tensors made on its own backend from the same numbers, so
  * the reference does not depend on tfjs moving odd tensors between backends.
@@ -28,10 +28,22 @@ export const BACKENDS: readonly Backend[] = ['cpu', 'wasm', 'onnxruntime', 'auto
 export const tfjsOf = (b: Backend): 'cpu' | 'wasm' => (b === 'onnxruntime' ? 'cpu' : b === 'auto' ? 'wasm' : b);
 
 /**
- * Calls per feed set under 'auto': it warms each engine up twice and times each AUTO_TRIALS (3)
- * times, alternating (10 calls), then runs the engine it chose (runtime/session.ts executeAsync).
+ * Calls per feed set under 'auto' at most: it warms each engine up and times each a few times,
+ * alternating, then runs the engine it chose (runtime/session.ts executeAsync: 12 calls to
+ * decide now). The fuzzer calls until 'auto' has decided for the feed shapes, and once more.
  */
-export const AUTO_CALLS = 11;
+export const AUTO_MAX_CALLS = 40;
+
+/** Whether an engine choice of 'auto' (its `shapes`: each feed's dims joined by 'x', ';' after each) is for feeds of these shapes. */
+function choiceFor(choiceShapes: string, shapes: string[]): boolean {
+  const left = [...shapes];
+  for (const piece of choiceShapes.split(';').filter((x) => x !== '')) {
+    const j = left.indexOf(piece);
+    if (j < 0) return false;
+    left.splice(j, 1);
+  }
+  return true;
+}
 
 export interface RunOptions {
   backends: Backend[];
@@ -368,9 +380,13 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
             all[n]!.dispose();
           }
           const xs = all.filter((_, n) => !asVar[n]);
-          const shapes = xs.map((x) => x.shape.join('x')).join(';');
+          const pieces = xs.map((x) => x.shape.join('x'));
+          const shapes = pieces.join(';');
           try {
-            for (let call = 0; call < (b === 'auto' ? AUTO_CALLS : 1); call++) {
+            // Under 'auto': until it decided for these shapes, and once more (or AUTO_MAX_CALLS).
+            let after = 0;
+            for (let call = 0; call < (b === 'auto' ? AUTO_MAX_CALLS : 1) && after >= 0; call++) {
+              if (chosen.has(shapes)) after--;
               // Which engine 'auto' runs this call on: measuring, even calls run the tfjs engine and odd ones onnxruntime.
               const engine = b !== 'auto' ? '' : ` call#${call} (${chosen.get(shapes) ?? (call % 2 === 1 ? 'onnxruntime, measuring' : `${tb}, measuring`)})`;
               const at = `${where} feeds#${k}${engine}`;
@@ -403,8 +419,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
               }
               if (b === 'auto' && !chosen.has(shapes)) {
                 // Decided after this call: the newest choice (one per binding, in order).
-                const cs = (await f.session()).engineChoices();
-                const c = cs.length > chosen.size ? cs[cs.length - 1] : undefined;
+                const c = (await f.session()).engineChoices().find((x) => choiceFor(x.shapes, pieces));
                 if (c !== undefined) {
                   chosen.set(shapes, `${c.engine}, chosen`);
                   autoChoices.push(c.reason.startsWith('onnxruntime cannot run it') ? `${c.engine} (onnxruntime failed)` : c.engine);
