@@ -36,6 +36,7 @@ import { exportOnnx } from '../../exporters/onnx/export/export.js';
 import type { Plan } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import type { ExecutionProvider, Ort } from '../backends/onnxruntime.js';
+import { defaultIntraOpThreads } from '../backends/onnxruntime.js';
 import type { RunResult } from './executor.js';
 
 /** What one plan runs in ORT: its session, and which value each input and output is. */
@@ -56,7 +57,7 @@ interface PlanSession {
 export interface OrtEngineOptions {
   providers: readonly ExecutionProvider[];
   seed?: number;
-  /** Threads of ORT's CPU engine (default: ORT's, one per core). */
+  /** Threads of ORT's CPU engine (default: defaultIntraOpThreads()). */
   intraOpThreads?: number;
 }
 
@@ -140,11 +141,12 @@ export class OrtEngine {
       const st = ex.state.find((x) => x.input === i.name)!;
       return { name: i.name, variable: st.variable, dtype: i.dtype };
     });
+    const threads = this.opts.intraOpThreads ?? defaultIntraOpThreads();
     const session = await this.ort.InferenceSession.create(ex.bytes, {
       executionProviders: [...this.opts.providers],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
-      ...(this.opts.intraOpThreads !== undefined ? { intraOpNumThreads: this.opts.intraOpThreads } : {}),
+      ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
     });
     return {
       session,
