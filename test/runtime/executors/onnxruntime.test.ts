@@ -73,6 +73,21 @@ describe('backend onnxruntime: training', () => {
 });
 
 describe('backend onnxruntime: sessions', () => {
+  it('a matmul whose inner dim is 0 only at run time gives zeros (fuzz seed 200167: ORT left the result uninitialised)', async () => {
+    const f = gc.compile((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, true, false), { inputs: [gc.spec(['batch', 'n', 1]), gc.spec(['batch', 'n', 2])], backend: 'onnxruntime' });
+    for (let round = 0; round < 3; round++) {
+      const empty = (await f(tf.zeros([3, 0, 1]), tf.zeros([3, 0, 2]))) as tf.Tensor;
+      expect(empty.shape).toEqual([3, 1, 2]);
+      expect(Array.from(await empty.data())).toEqual([0, 0, 0, 0, 0, 0]);
+    }
+    const full = (await f(tf.tensor3d([[[1], [2]]]), tf.tensor3d([[[3, 4], [5, 6]]]))) as tf.Tensor;
+    expect(Array.from(await full.data())).toEqual([13, 16]);
+    const g = gc.compile((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b), { inputs: [gc.spec([2, 'k']), gc.spec(['k', 3])], backend: 'onnxruntime' });
+    expect(Array.from(await ((await g(tf.zeros([2, 0]), tf.zeros([0, 3]))) as tf.Tensor).data())).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(await ((await g(tf.ones([2, 2]), tf.ones([2, 3]))) as tf.Tensor).data())).toEqual([2, 2, 2, 2, 2, 2]);
+    f.dispose(); g.dispose();
+  });
+
   it('a variable baked into a predict session as a constant is read again after the user assigns it, every time', async () => {
     const w = tf.variable(tf.tensor2d([[1, 2], [3, 4]]), true, 'ort_baked_w');
     const f = gc.compile((x: tf.Tensor) => tf.matMul(x, w), { inputs: [gc.spec(['n', 2])], backend: 'onnxruntime' });

@@ -26,6 +26,23 @@ function matmul(cx: RuleCtx, bias: number | undefined, out: string): { y: string
   const e = cx.e;
   const ta = cx.a.bool('transpose_a'), tb = cx.a.bool('transpose_b');
   const xT = cx.inType(0), wT = cx.inType(1), yT = cx.outType();
+  // An inner dim that is 0 only at run time: ONNX Runtime's MatMul and Gemm leave the result
+  // uninitialised there (fuzz seed 200167: 1955.99 where the sum of nothing is 0), so the product
+  // is Where(K = 0, 0, product). A static K = 0 never reaches ONNX Runtime's kernel this way
+  // (the rules above give zeros); a static K > 0 needs nothing.
+  const k = xT.shape[ta ? xT.shape.length - 2 : xT.shape.length - 1]!;
+  if (!isStatic(k)) {
+    const product = matmulProduct(cx, undefined, e.fresh('matmul'));
+    const empty = e.op('Equal', [cx.dims.dim1(k), e.i64([0])]);
+    return { y: e.op('Where', [empty, e.scalar(0, yT.dtype), product.y], {}, out), biasDone: false };
+  }
+  return matmulProduct(cx, bias, out);
+}
+
+function matmulProduct(cx: RuleCtx, bias: number | undefined, out: string): { y: string; biasDone: boolean } {
+  const e = cx.e;
+  const ta = cx.a.bool('transpose_a'), tb = cx.a.bool('transpose_b');
+  const xT = cx.inType(0), wT = cx.inType(1), yT = cx.outType();
   if (xT.shape.length === 2 && wT.shape.length === 2 && xT.dtype === 'float32') {
     const useBias = bias !== undefined && broadcastsTo(cx.inType(bias).shape, yT.shape);
     const ins = [cx.ins[0]!, cx.ins[1]!, ...(useBias ? [cx.ins[bias]!] : [])];
