@@ -34,7 +34,7 @@ import * as gc from 'graphc';
 import type { ExecutionProvider } from '../runtime/backends/onnxruntime.js';
 import { CASES } from './cases.js';
 import type { CaseDef, CaseInstance } from './cases.js';
-import { fmtMs, measureInterleaved, median } from './harness.js';
+import { fmtMs, maxAbsDiff, measureInterleaved, median, tensorsOf, trainDiff, valuesOf } from './harness.js';
 import type { TimingOptions } from './harness.js';
 
 interface Engine {
@@ -138,52 +138,10 @@ function compileFor(e: Engine, inst: CaseInstance, allowSoftware: boolean): gc.C
   });
 }
 
-function tensorsOf(r: unknown): tf.Tensor[] {
-  if (r instanceof tf.Tensor) return [r];
-  if (Array.isArray(r)) return r.flatMap(tensorsOf);
-  if (r && typeof r === 'object') return Object.values(r).flatMap(tensorsOf);
-  return [];
-}
-
-async function valuesOf(r: unknown): Promise<Float32Array[]> {
-  const ts = tensorsOf(r);
-  const out: Float32Array[] = [];
-  for (const t of ts) out.push(Float32Array.from(await t.data()));
-  tf.dispose(ts);
-  return out;
-}
-
-function maxAbsDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  a.forEach((x, i) => {
-    const y = b[i]!;
-    if (x.length !== y.length) { m = Infinity; return; }
-    for (let k = 0; k < x.length; k++) {
-      const d = Math.abs(x[k]! - y[k]!);
-      if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-    }
-  });
-  return m;
-}
-
 /** max |Δ| of the compiled call against eager on the same instance (train: one step from the same weights, loss and weights). */
 async function check(inst: CaseInstance, f: gc.CompiledFunction<unknown>, kind: CaseDef['kind']): Promise<number> {
   if (kind !== 'train') return maxAbsDiff(await valuesOf(inst.eager()), await valuesOf(await f(...inst.args)));
-  const w = inst.weights!;
-  const saved = w.map((v) => tf.clone(v));
-  const restore = () => w.forEach((v, i) => v.assign(saved[i]!));
-  try {
-    const lc = await valuesOf(await f(...inst.args));
-    const wc = await Promise.all(w.map(async (v) => Float32Array.from(await v.data())));
-    restore();
-    const le = await valuesOf(inst.freshEager!());
-    const we = await Promise.all(w.map(async (v) => Float32Array.from(await v.data())));
-    return Math.max(maxAbsDiff(lc, le), maxAbsDiff(wc, we));
-  } finally {
-    restore();
-    tf.dispose(saved);
-  }
+  return trainDiff(inst, f);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -135,7 +135,8 @@ export async function measureInterleaved(variants: { name: string; run: () => Pr
 // ---------------------------------------------------------------------------------------
 // Variants
 
-function tensorsOf(r: unknown): tf.Tensor[] {
+/** The tensors of a result (a tensor, array or object of them). */
+export function tensorsOf(r: unknown): tf.Tensor[] {
   if (r instanceof tf.Tensor) return [r];
   if (Array.isArray(r)) return r.flatMap(tensorsOf);
   if (r && typeof r === 'object') return Object.values(r).flatMap(tensorsOf);
@@ -158,7 +159,8 @@ async function readBack(r: unknown): Promise<void> {
   tf.dispose(ts);
 }
 
-async function valuesOf(r: unknown): Promise<Float32Array[]> {
+/** Every result's values (read asynchronously: any backend), the tensors disposed. */
+export async function valuesOf(r: unknown): Promise<Float32Array[]> {
   const ts = tensorsOf(r);
   const out: Float32Array[] = [];
   for (const t of ts) out.push(Float32Array.from(await t.data()));
@@ -166,7 +168,8 @@ async function valuesOf(r: unknown): Promise<Float32Array[]> {
   return out;
 }
 
-function maxAbsDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
+/** max |Δ| over paired arrays (Infinity for a length mismatch or a NaN on one side). */
+export function maxAbsDiff(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   if (a.length !== b.length) return Infinity;
   let m = 0;
   a.forEach((x, i) => {
@@ -216,7 +219,7 @@ async function ortRunner(f: Compiled, args: tf.Tensor[]): Promise<OrtRunner> {
 }
 
 /** Train steps: the compiled step and a fresh eager step from the same weights agree (loss and updated weights). */
-async function trainDiff(inst: CaseInstance, f: Compiled): Promise<number> {
+export async function trainDiff(inst: CaseInstance, f: Compiled): Promise<number> {
   const w = inst.weights!;
   const saved = w.map((v) => tf.clone(v));
   const restore = () => w.forEach((v, i) => v.assign(saved[i]!));

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as gc from 'graphc';
+import { cnnModel } from '../../../../bench/cases.js';
 import type { Shape } from '../../../../ir/dim.js';
 import { sym } from '../../../../ir/dim.js';
 import type { DType } from '../../../../ir/dtype.js';
@@ -47,16 +48,6 @@ function cnnFlatten(): tfl.Sequential {
   ] });
 }
 
-function cnnGap(): tfl.Sequential {
-  return tfl.sequential({ layers: [
-    tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 8, kernelSize: 3, activation: 'relu' }),
-    tfl.layers.maxPooling2d({ poolSize: 2 }),
-    tfl.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu' }),
-    tfl.layers.globalAveragePooling2d({}),
-    tfl.layers.dense({ units: 10, activation: 'softmax' }),
-  ] });
-}
-
 function flattenMlp(): tfl.Sequential {
   return tfl.sequential({ layers: [
     tfl.layers.flatten({ inputShape: [28, 28] }),
@@ -71,7 +62,7 @@ const MODELS: ModelCase[] = [
   { name: 'MLP 784-256-128-10', model: mlp, inner: [784], ops: ['Gemm', 'Relu', 'Gemm', 'Relu', 'Gemm', 'Softmax'] },
   { name: 'CNN conv32-pool-conv64-pool-flatten-dense128-dense10', model: cnnFlatten, inner: [28, 28, 1],
     ops: ['Transpose', 'Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'MaxPool', 'Transpose', 'Reshape', 'Gemm', 'Relu', 'Gemm', 'Softmax'] },
-  { name: 'CNN conv8-pool-conv16-global average pool-dense10', model: cnnGap, inner: [28, 28, 1],
+  { name: 'CNN conv8-pool-conv16-global average pool-dense10', model: cnnModel, inner: [28, 28, 1],
     ops: ['Transpose', 'Conv', 'Relu', 'MaxPool', 'Conv', 'Relu', 'GlobalAveragePool', 'Reshape', 'Gemm', 'Softmax'] },
   { name: 'Flatten 28×28, dense sigmoid, dense linear', model: flattenMlp, inner: [28, 28], ops: ['Reshape', 'Gemm', 'Sigmoid', 'Gemm'] },
 ];
