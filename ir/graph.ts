@@ -5,6 +5,7 @@ import { shapeToString } from './dim.js';
 import type { SourceLoc } from './errors.js';
 import type { TensorData } from './tensor_data.js';
 import type { Attrs, OpName } from './ops.js';
+import type { RegionType } from './control_flow.js';
 import { inferTypes } from './ops.js';
 
 export interface TensorType {
@@ -39,6 +40,9 @@ export class Value {
   get shape(): Shape { return this.type.shape; }
 }
 
+/** The regions of a node without any (shared: never pushed to). */
+export const NO_REGIONS: readonly Graph[] = Object.freeze([]);
+
 export class Node {
   constructor(
     readonly id: number,
@@ -47,7 +51,18 @@ export class Node {
     public attrs: Attrs,
     public outputs: Value[],
     public loc: SourceLoc | undefined,
+    /**
+     * The nested graphs of a control-flow op (cond, while_loop, scan: ir/control_flow.ts), in the
+     * order of OpDef.regions; empty for every other op. Each region is isolated from above: its
+     * inputs are its block arguments, its outputs what it yields, and it reads no outer value.
+     */
+    public regions: readonly Graph[] = NO_REGIONS,
   ) {}
+}
+
+/** The signature of a region graph: its block argument types and the types it yields. */
+export function regionType(r: Graph): RegionType {
+  return { inputs: r.inputs.map((v) => v.type), outputs: r.outputs.map((o) => o.value.type) };
 }
 
 /** Initial contents of a variable: the data, or a loader called the first time it is needed. */
@@ -291,7 +306,8 @@ export class Graph {
       const n = nodes[k]!;
       const ins = n.inputs, outs = n.outputs;
       const inputs: Value[] = new Array(ins.length);
-      const m = new Node(n.id, n.op, inputs, n.attrs, new Array(outs.length), n.loc);
+      const m = new Node(n.id, n.op, inputs, n.attrs, new Array(outs.length), n.loc,
+        n.regions.length === 0 ? NO_REGIONS : n.regions.map((r) => r.clone()));
       for (let i = 0; i < ins.length; i++) {
         const mine = map[ins[i]!.id];
         if (mine === undefined) {
@@ -338,10 +354,13 @@ export class Graph {
     return this.states.find((s) => s.name === varName);
   }
 
-  /** Creates a node at the end; output types are inferred unless given. */
-  addNode(op: OpName, inputs: Value[], attrs: Attrs = {}, loc?: SourceLoc, types?: TensorType[]): Node {
-    const outTypes = types ?? inferTypes(op, inputs.map((v) => v.type), attrs, loc);
-    const node = new Node(this.nextId++, op, inputs, attrs, [], loc);
+  /**
+   * Creates a node at the end; output types are inferred unless given. A control-flow op takes
+   * its region graphs (ir/regions.ts builds them), which the node owns from then on.
+   */
+  addNode(op: OpName, inputs: Value[], attrs: Attrs = {}, loc?: SourceLoc, types?: TensorType[], regions: readonly Graph[] = NO_REGIONS): Node {
+    const outTypes = types ?? inferTypes(op, inputs.map((v) => v.type), attrs, loc, regions.map(regionType));
+    const node = new Node(this.nextId++, op, inputs, attrs, [], loc, regions.length === 0 ? NO_REGIONS : regions);
     node.outputs = outTypes.map((t, i) => this.newValue(t, 'node', node, i));
     inputs.forEach((v, i) => v.uses.push({ node, index: i }));
     if (this.slotsValid) {

@@ -14,6 +14,8 @@ import type { TensorData } from './tensor_data.js';
 import type { Expr } from './fused_expr.js';
 import { ExprError, parseExpr } from './fused_expr.js';
 import { broadcastShapes, fail, InferError, normAxis, staticDim } from './shape_util.js';
+import type { RegionType } from './control_flow.js';
+import { condInfer, scanInfer, whileInfer } from './control_flow.js';
 
 export type AttrKind = 'int' | 'ints' | 'float' | 'bool' | 'string' | 'dim' | 'dims' | 'dtype' | 'tensor';
 export type AttrValue = number | boolean | string | readonly number[] | Dim | readonly Dim[] | TensorData;
@@ -64,7 +66,15 @@ export interface OpDef {
   readonly fusedForm?: FusedOp;
   /** This op as the fused ops' `activation` attr (relu → 'relu', leaky_relu → 'leakyrelu'). */
   readonly fusedActivation?: FusedActivation;
-  readonly infer: (ins: readonly TensorType[], a: AttrReader) => TensorType[];
+  /**
+   * The roles of the node's regions, in order (ir/control_flow.ts): a control-flow op has
+   * exactly these regions (Node.regions), every other op none.
+   */
+  readonly regions?: readonly string[];
+  /** Attrs of `attrs` that a node may leave out (every other attr is required). */
+  readonly optional?: readonly string[];
+  /** Output types from operand types, attrs and (control flow) the signatures of the regions. */
+  readonly infer: (ins: readonly TensorType[], a: AttrReader, regions: readonly RegionType[]) => TensorType[];
 }
 
 /** Typed access to a node's attrs. */
@@ -307,6 +317,15 @@ export const OPS = {
   // x.print() inside a compiled function: prints x at run time, as tf.print does in a TF graph.
   print: def({ effect: 'io', attrs: { verbose: 'bool' }, infer: () => [] }),
 
+  // structured control flow (ir/control_flow.ts: operands, regions, types, and how variables and
+  // effects inside regions are represented). Pure by definition; a node's effect is the strongest
+  // of its regions' nodes (nodeEffect, ir/regions.ts). Regions never assign variables.
+  cond: def({ arity: [1, Infinity], regions: ['then', 'else'], infer: (ins, _a, rs) => condInfer(ins, rs) }),
+  while_loop: def({ arity: [1, Infinity], regions: ['cond', 'body'], attrs: { maximum_iterations: 'int' }, optional: ['maximum_iterations'],
+    infer: (ins, a, rs) => whileInfer(ins, rs, a.has('maximum_iterations') ? a.int('maximum_iterations') : undefined) }),
+  scan: def({ arity: [1, Infinity], regions: ['body'], attrs: { num_carries: 'int', num_xs: 'int', reverse: 'bool' },
+    infer: (ins, a, rs) => scanInfer(ins, rs, a.int('num_carries'), a.int('num_xs')) }),
+
   // elementwise unary (exprOp: may be fused into a fused_elementwise program)
   abs: exprOp(unary()), acos: unary(), acosh: unary(), asin: unary(), asinh: unary(), atan: unary(), atanh: unary(),
   ceil: exprOp(unary()), cos: exprOp(unary()), cosh: unary(), elu: exprOp(unary(), { fusedActivation: 'elu' }), erf: unary(),
@@ -490,21 +509,31 @@ export function fusedActivationOf(op: OpName): FusedActivation | undefined {
   return (OPS[op] as OpDef).fusedActivation;
 }
 
+/** Whether `op` is a control-flow op (has regions: OpDef.regions). */
+export function hasRegions(op: OpName): boolean {
+  return ((OPS[op] as OpDef).regions?.length ?? 0) > 0;
+}
+
 /** Infers output types, turning inference failures into located GcErrors. */
-export function inferTypes(op: OpName, ins: readonly TensorType[], attrs: Attrs, loc?: SourceLoc): TensorType[] {
+export function inferTypes(op: OpName, ins: readonly TensorType[], attrs: Attrs, loc?: SourceLoc, regions: readonly RegionType[] = []): TensorType[] {
   const d = OPS[op] as OpDef;
   const [lo, hi] = typeof d.arity === 'number' ? [d.arity, d.arity] : d.arity;
   if (ins.length < lo || ins.length > hi) {
     throw new GcError({ code: Codes.attr, message: `${op}: expected ${lo === hi ? lo : `${lo}..${hi}`} operands, got ${ins.length}`, loc });
   }
+  const roles = d.regions ?? [];
+  if (regions.length !== roles.length) {
+    throw new GcError({ code: Codes.attr, message: `${op}: expected ${roles.length} region${roles.length === 1 ? '' : 's'}${roles.length ? ` (${roles.join(', ')})` : ''}, got ${regions.length}`, loc });
+  }
   for (const name in d.attrs) {
     const kind = d.attrs[name]!;
     const v = attrs[name];
+    if (v === undefined && d.optional?.includes(name)) continue;
     if (v === undefined) throw new GcError({ code: Codes.attr, message: `${op}: missing attr '${name}' (${kind})`, loc });
     if (kind === 'dtype' && !isDType(v)) throw new GcError({ code: Codes.attr, message: `${op}: attr '${name}' is not a dtype: ${String(v)}`, loc });
   }
   try {
-    return d.infer(ins, new AttrReader(op, attrs));
+    return d.infer(ins, new AttrReader(op, attrs), regions);
   } catch (e) {
     if (e instanceof InferError) {
       throw new GcError({ code: e.code, message: e.message, loc, help: e.help,

@@ -11,7 +11,7 @@ import type { SourceLoc } from './errors.js';
 import { Codes, GcError } from './errors.js';
 import type { StateVar, TensorType, Value } from './graph.js';
 import { Graph, typeToString } from './graph.js';
-import type { AttrKind, AttrValue, OpName } from './ops.js';
+import type { AttrKind, AttrValue, OpDef, OpName } from './ops.js';
 import { isOpName, OPS } from './ops.js';
 import { quoteName } from './printer.js';
 import type { TensorData } from './tensor_data.js';
@@ -35,9 +35,12 @@ interface Ref { key: string; name: string | undefined; text: string; at: number 
 class Parser {
   private pos = 0;
   private readonly lineStarts: number[] = [0];
-  private readonly values = new Map<string, Value>();
-  private readonly g = new Graph();
-  private readonly inits = new Map<StateVar, TensorData>();
+  /** The values, graph and inits of the graph being read (a region's while one is: see region()). */
+  private values = new Map<string, Value>();
+  private g = new Graph();
+  private inits = new Map<StateVar, TensorData>();
+  /** Whether the graph being read is a region (it may not see the values outside). */
+  private inRegion = false;
 
   constructor(private readonly text: string, private readonly file: string) {
     for (let i = 0; i < text.length; i++) if (text[i] === '\n') this.lineStarts.push(i + 1);
@@ -226,7 +229,11 @@ class Parser {
   private use(): Value {
     const r = this.ref();
     const v = this.values.get(r.key);
-    if (v === undefined) this.fail(`unknown value ${r.text}`, r.at, 'values must be defined before they are used');
+    if (v === undefined) {
+      this.fail(`unknown value ${r.text}`, r.at, this.inRegion
+        ? 'a region sees only its block arguments and its own values: pass an outer value in as an operand of the node (a capture)'
+        : 'values must be defined before they are used');
+    }
     return v;
   }
 
@@ -339,8 +346,9 @@ class Parser {
       } while (this.eat(','));
       this.expect('}', "',' or '}'");
     }
+    const optional: readonly string[] = (OPS[op] as OpDef).optional ?? [];
     for (const [name, kind] of Object.entries(schema)) {
-      if (!(name in attrs)) this.fail(`${op}: missing attr '${name}' (${kind})`, opAt);
+      if (!(name in attrs) && !optional.includes(name)) this.fail(`${op}: missing attr '${name}' (${kind})`, opAt);
     }
     return attrs;
   }
@@ -380,9 +388,10 @@ class Parser {
     }
     const attrs = this.attrs(op, opAt);
     const loc = this.loc();
+    const regions = (OPS[op] as OpDef).regions?.map((role) => this.region(op, role)) ?? [];
     let outputs: readonly Value[];
     try {
-      outputs = this.g.addNode(op, inputs, attrs, loc).outputs;
+      outputs = this.g.addNode(op, inputs, attrs, loc, undefined, regions).outputs;
     } catch (e) {
       if (!(e instanceof Error)) throw e;
       return this.fail(e instanceof GcError ? e.summary : e.message, opAt, e instanceof GcError ? e.help : undefined);
@@ -421,11 +430,49 @@ class Parser {
     } while (this.eat(','));
   }
 
-  graph(): Graph {
+  /**
+   * `region <role>(%a: type, ...) { nodes; return %v, ... }`: a region of an `op` node, read as
+   * a graph of its own with its own value names (it sees no outer value).
+   */
+  private region(op: string, role: string): Graph {
+    this.skip();
+    const at = this.pos;
+    if (!this.eatKeyword('region')) this.fail(`${op} needs its region '${role}' here, found ${this.found()}`, at, `write 'region ${role}(%arg: type, ...) { ... return %v }' after the node`);
+    this.skip();
+    const roleAt = this.pos;
+    const got = this.ident('a region role');
+    if (got !== role) this.fail(`${op}: expected region '${role}', found '${got}'`, roleAt, `${op}'s regions are, in order: ${(OPS[op as OpName] as OpDef).regions!.join(', ')}`);
+    const saved = { values: this.values, g: this.g, inits: this.inits, inRegion: this.inRegion };
+    this.values = new Map();
+    this.g = new Graph(role);
+    this.inits = new Map();
+    this.inRegion = true;
+    try {
+      this.inputsDecl();
+      if (this.peekKeyword('state')) this.fail('a region has no state', undefined, 'read a variable in a region through a capture (an operand of the node)');
+      this.expect('{');
+      for (;;) {
+        if (this.eatKeyword('return')) break;
+        if (this.peekKeyword('init')) this.fail('a region has no state to initialize');
+        if (this.peek('}')) this.fail("expected 'return' before '}'");
+        if (this.pos >= this.text.length) this.fail("unexpected end of input (missing 'return' and '}')");
+        this.node();
+      }
+      // Values yielded by position (named 0, 1, … in the region's Graph).
+      if (!this.peek('}')) {
+        let i = 0;
+        do this.g.setOutput(String(i++), this.use()); while (this.eat(','));
+      }
+      this.expect('}', "',' or '}'");
+      return this.g;
+    } finally {
+      Object.assign(this, saved);
+    }
+  }
+
+  /** `(%a: type, ...)`: the graph's inputs (a region's block arguments). */
+  private inputsDecl(): void {
     const g = this.g;
-    if (!this.eatKeyword('graph')) this.fail(`expected 'graph', found ${this.found()}`);
-    this.expect('@');
-    g.name = this.name('a graph name');
     this.expect('(');
     if (!this.eat(')')) {
       do {
@@ -437,6 +484,14 @@ class Parser {
       } while (this.eat(','));
       this.expect(')', "',' or ')'");
     }
+  }
+
+  graph(): Graph {
+    const g = this.g;
+    if (!this.eatKeyword('graph')) this.fail(`expected 'graph', found ${this.found()}`);
+    this.expect('@');
+    g.name = this.name('a graph name');
+    this.inputsDecl();
     const stateAt = new Map<StateVar, number>();
     if (this.eatKeyword('state')) {
       this.expect('(');

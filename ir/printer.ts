@@ -21,6 +21,18 @@
  *   that rounds to the same float32, bool as true/false, i64 exactly), otherwise
  *   `dense<f32[784,10]> b64"..."`: base64 of the little-endian bytes.
  * - A node's source location ends its line: `@ "file":line:col`.
+ * - A control-flow node (ir/control_flow.ts) is followed by its regions, each on its own
+ *   lines, indented one step more than the node, named by its role and numbered on its own
+ *   (a region reads only its block arguments); a region returns its values by position:
+ *
+ *     %r: f32[batch] = cond %p, %x
+ *       region then(%a: f32[batch]) {
+ *         %0: f32[batch] = exp %a
+ *         return %0
+ *       }
+ *       region else(%a: f32[batch]) {
+ *         return %a
+ *       }
  */
 import type { DType } from './dtype.js';
 import { dtypeShort, isDType } from './dtype.js';
@@ -157,20 +169,39 @@ export function printNode(n: Node, names: ValueNames): string {
 }
 
 export function printGraph(g: Graph): string {
+  return graphLines(g, '', false).join('\n');
+}
+
+/**
+ * A graph's lines at an indent: a top-level graph (`graph @f(...) { ... return out = %v }`) or
+ * a region (`region body(...) { ... return %v, %w }`: its role, no states, outputs by position).
+ * Each region has its own value names: it reads no outer value (ir/control_flow.ts).
+ */
+function graphLines(g: Graph, indent: string, region: string | false): string[] {
   const names = new ValueNames(g);
   const decl = (v: Value): string => `${names.ref(v)}: ${typeToString(v.type)}`;
-  let head = `graph @${quoteName(g.name)}(${g.inputs.map(decl).join(', ')})`;
+  let head = region === false
+    ? `graph @${quoteName(g.name)}(${g.inputs.map(decl).join(', ')})`
+    : `region ${region}(${g.inputs.map(decl).join(', ')})`;
   if (g.states.length > 0) {
     const states = g.states.map((s) => `${decl(s.value)} = ${JSON.stringify(s.name)}${s.trainable ? ' trainable' : ''}`);
     head += ` state(${states.join(', ')})`;
   }
-  const lines = [`${head} {`];
-  for (const n of g.nodes) lines.push(`  ${printNode(n, names)}`);
-  for (const s of g.states) lines.push(`  init ${names.ref(s.value)} = ${formatTensor(s.init)}`);
-  const outs = g.outputs.map((o) => `${quoteName(o.name)} = ${names.ref(o.value)}`);
-  lines.push(outs.length > 0 ? `  return ${outs.join(', ')}` : '  return');
-  lines.push('}');
-  return lines.join('\n');
+  const lines = [`${indent}${head} {`];
+  const inner = `${indent}  `;
+  for (const n of g.nodes) {
+    lines.push(`${inner}${printNode(n, names)}`);
+    if (n.regions.length === 0) continue;
+    const roles: readonly string[] = (isOpName(n.op) ? OPS[n.op].regions : undefined) ?? [];
+    n.regions.forEach((r, k) => lines.push(...graphLines(r, `${inner}  `, roles[k] ?? `region${k}`)));
+  }
+  for (const s of g.states) lines.push(`${inner}init ${names.ref(s.value)} = ${formatTensor(s.init)}`);
+  const outs = region === false
+    ? g.outputs.map((o) => `${quoteName(o.name)} = ${names.ref(o.value)}`)
+    : g.outputs.map((o) => names.ref(o.value));
+  lines.push(outs.length > 0 ? `${inner}return ${outs.join(', ')}` : `${inner}return`);
+  lines.push(`${indent}}`);
+  return lines;
 }
 
 setGraphPrinter(printGraph);

@@ -9,7 +9,7 @@ import { dimEq, isStaticShape, shapeEq } from './dim.js';
 import type { SourceLoc } from './errors.js';
 import { Codes, GcError } from './errors.js';
 import type { Graph, Node, Value } from './graph.js';
-import { typeToString } from './graph.js';
+import { regionType, typeToString } from './graph.js';
 import type { AttrKind, AttrValue, OpDef } from './ops.js';
 import { inferTypes, isOpName, OPS } from './ops.js';
 import { isTensorData, printNode, ValueNames } from './printer.js';
@@ -47,7 +47,7 @@ export function attrMatchesKind(kind: AttrKind, v: AttrValue | undefined): boole
 
 interface Issue { message: string; loc: SourceLoc | undefined }
 
-function collectIssues(g: Graph): Issue[] {
+function collectIssues(g: Graph, region = false): Issue[] {
   const issues: Issue[] = [];
   const names = new ValueNames(g);
   const ref = (v: Value): string => names.ref(v);
@@ -75,6 +75,7 @@ function collectIssues(g: Graph): Issue[] {
     }
   });
 
+  if (region && g.states.length > 0) graphIssue(`a region has no variables, this one declares ${g.states.map((s) => `"${s.name}"`).join(', ')} (read a variable through a capture)`);
   const varNames = new Set<string>();
   g.states.forEach((s, i) => {
     const v = s.value;
@@ -116,8 +117,21 @@ function collectIssues(g: Graph): Issue[] {
       nodeIssue(n, `${n.op} takes ${lo === hi ? lo : `${lo}..${hi}`} operands, got ${n.inputs.length}`);
       ok = false;
     }
+    const roles = d.regions ?? [];
+    if (n.regions.length !== roles.length) {
+      nodeIssue(n, `${n.op} has ${roles.length} region${roles.length === 1 ? '' : 's'}${roles.length ? ` (${roles.join(', ')})` : ''}, the node has ${n.regions.length}`);
+      ok = false;
+    }
+    n.regions.forEach((r, k) => {
+      const where = `in region '${roles[k] ?? k}' of \`${printNode(n, names)}\``;
+      for (const i of collectIssues(r, true)) issues.push({ message: `${where}: ${i.message}`, loc: i.loc ?? n.loc });
+    });
+    if (region && d.effect === 'stateful') {
+      nodeIssue(n, `${n.op} inside a region: regions assign no variable (yield the new value as a result of the control-flow node and assign it outside)`);
+    }
     for (const [name, kind] of Object.entries(d.attrs)) {
       const v = n.attrs[name];
+      if (v === undefined && d.optional?.includes(name)) continue;
       if (v === undefined) { nodeIssue(n, `missing attr '${name}' (${kind})`); ok = false; }
       else if (!attrMatchesKind(kind, v)) { nodeIssue(n, `attr '${name}' is not a well-formed ${kind}`); ok = false; }
     }
@@ -127,7 +141,7 @@ function collectIssues(g: Graph): Issue[] {
     if (!ok) continue;
     let inferred;
     try {
-      inferred = inferTypes(n.op, n.inputs.map((v) => v.type), n.attrs);
+      inferred = inferTypes(n.op, n.inputs.map((v) => v.type), n.attrs, undefined, n.regions.map(regionType));
     } catch (e) {
       nodeIssue(n, `type inference fails: ${e instanceof GcError ? e.summary : (e as Error).message}`);
       continue;

@@ -268,7 +268,8 @@ export const cse: Pass = {
     for (let i = 0; i < nodes.length; i++) {
       const n = nodes[i]!;
       const info = opInfo(n.op);
-      if (!info.pure) continue;
+      // Control flow is not merged here (its regions would have to be compared): cse runs inside them (regions.ts).
+      if (!info.pure || n.regions.length > 0) continue;
       const h = nodeHash(n, info, str);
       const m = table.find(n, h, info);
       // A node without results is never merged. Checked only on a match (sameNode compares

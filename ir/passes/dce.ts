@@ -1,5 +1,5 @@
 import type { Graph, Node } from '../graph.js';
-import { OPS } from '../ops.js';
+import { nodeEffect } from '../regions.js';
 import type { Pass } from './pass.js';
 
 /**
@@ -49,7 +49,7 @@ export function dce(g: Graph): boolean {
 
 /** Roots: assignments, prints, and named values (a Session may fetch them). */
 function isRoot(n: Node): boolean {
-  const effect = OPS[n.op].effect;
+  const effect = nodeEffect(n);
   if (effect === 'stateful' || effect === 'io') return true;
   const outs = n.outputs;
   for (let k = 0; k < outs.length; k++) if (outs[k]!.name !== undefined) return true;

@@ -39,6 +39,7 @@ export function whyNotFold(n: Node, ctx: PassContext): string | undefined {
   if (!ctx.evaluate) return 'no constant evaluator was handed in';
   if (n.op === 'const') return 'already a constant';
   if (n.op === 'sym_const') return 'sym_const depends on a symbol bound at run time';
+  if (n.regions.length > 0) return `${n.op} is control flow (a cond with a constant predicate is inlined by simplify)`;
   const effect = OPS[n.op].effect;
   if (effect !== 'pure') return `${n.op} is ${effect}`;
   for (const o of n.outputs) {

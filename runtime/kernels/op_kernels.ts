@@ -417,6 +417,10 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   assign: () => [],                                                // the Session writes the variable
   // Prints as x.print() does eagerly (console.log of tfjs's formatting), at run time.
   print: ([x], a) => { x!.print(a.bool('verbose')); return []; },
+  // Control flow runs its regions as sub-plans (runtime/control_flow.ts), not as one tfjs kernel.
+  cond: { unsupported: 'cond runs its regions through the executor (runtime/control_flow.ts), not as one tfjs kernel' },
+  while_loop: { unsupported: 'while_loop runs its regions through the executor (runtime/control_flow.ts), not as one tfjs kernel' },
+  scan: { unsupported: 'scan runs its regions through the executor (runtime/control_flow.ts), not as one tfjs kernel' },
 
   // elementwise unary
   abs: bare(u(tf.abs)), acos: bare(intOnWasm(tf.acos, Math.acos)), acosh: bare(intOnWasm(tf.acosh, Math.acosh)), asin: bare(intOnWasm(tf.asin, Math.asin)), asinh: bare(intOnWasm(tf.asinh, Math.asinh)),

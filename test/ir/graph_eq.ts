@@ -45,6 +45,11 @@ export function graphDiff(a: Graph, b: Graph): string[] {
     check(`node ${i} loc`, n.loc ?? null, m.loc ?? null);
     check(`node ${i} inputs`, n.inputs.map((v) => val(v, pa)), m.inputs.map((v) => val(v, pb)));
     check(`node ${i} outputs`, n.outputs.map((v) => val(v, pa)), m.outputs.map((v) => val(v, pb)));
+    check(`node ${i} region count`, n.regions.length, m.regions.length);
+    n.regions.forEach((r, k) => {
+      const q = m.regions[k];
+      if (q) for (const d of graphDiff(r, q)) diffs.push(`node ${i} region ${k}: ${d}`);
+    });
   });
   check('outputs', a.outputs.map((o) => ({ name: o.name, value: val(o.value, pa) })), b.outputs.map((o) => ({ name: o.name, value: val(o.value, pb) })));
   return diffs;

@@ -18,6 +18,10 @@ export const EXPORT_RULES: Record<OpName, ExportRule | Unsupported> = {
   ...EXPORT_REDUCTION_RULES,
   ...EXPORT_NN_RULES,
   ...EXPORT_SHAPE_RULES,
+  // Structured control flow (ir/control_flow.ts): If / Loop / Scan rules to come.
+  cond: { unsupported: 'cond has no ONNX export rule yet (If is to come)', help: 'export a function without gc.cond, or run it with a graphc Session' },
+  while_loop: { unsupported: 'while_loop has no ONNX export rule yet (Loop is to come)', help: 'export a function without gc.whileLoop, or run it with a graphc Session' },
+  scan: { unsupported: 'scan has no ONNX export rule yet (Scan is to come)', help: 'export a function without gc.scan, or run it with a graphc Session' },
   // Expands into its program's ops, each by its own rule above.
   fused_elementwise: fusedElementwiseRule((op) => EXPORT_RULES[op]),
 };
