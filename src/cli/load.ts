@@ -17,6 +17,8 @@ import { isInside, requireFile } from './files.js';
 export async function loadTsModule(file: string): Promise<Record<string, unknown>> {
   requireFile(file, 'module');
   const abs = path.resolve(file);
+  // AutoGraph: if/while/for and ternaries on tensor data in the module become gc.cond / gc.whileLoop.
+  (await import('../autograph/enable.js')).enableAutograph();
   const { tsImport } = await import('tsx/esm/api');
   const realExit = process.exit;
   const exits: unknown[] = [];
