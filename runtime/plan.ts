@@ -11,7 +11,8 @@ import type { Dim } from '../ir/dim.js';
 import { Codes, GcError } from '../ir/errors.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
-import { AttrReader, OPS } from '../ir/ops.js';
+import { AttrReader } from '../ir/ops.js';
+import { nodeEffect } from '../ir/regions.js';
 import type { OpKernel } from './kernels/kernel_types.js';
 import { NO_TEMPORARIES, OP_KERNELS, isUnsupported } from './kernels/op_kernels.js';
 import { tfDtype } from './tensor_data.js';
@@ -21,7 +22,8 @@ import type { TensorLimit } from './tensor_limits.js';
 /** A scheduled node, as the executors read it. */
 export interface PlanStep {
   node: Node;
-  kind: 'const' | 'assign' | 'kernel';
+  /** 'control': a control-flow node, run region by region (runtime/control_flow.ts). */
+  kind: 'const' | 'assign' | 'kernel' | 'control';
   /** The node's tfjs kernel (undefined: an op the tfjs engines cannot run, or a const / assign). */
   kernel: OpKernel | undefined;
   attrs: AttrReader;
@@ -87,7 +89,7 @@ export function buildPlan(graph: Graph, fetchNames: string[], feedNames: string[
   });
   const assigns = updates ? graph.nodes.filter((n) => n.op === 'assign') : [];
   // Prints (x.print() in the function) run with every call of it, as its assignments do.
-  const prints = updates ? graph.nodes.filter((n) => OPS[n.op].effect === 'io') : [];
+  const prints = updates ? graph.nodes.filter((n) => nodeEffect(n) === 'io') : [];
   const needed = new Set<Node>();
   const stack: Value[] = [...fetches, ...assigns.flatMap((a) => a.inputs), ...prints.flatMap((p) => p.inputs)];
   for (const a of assigns) needed.add(a);
@@ -132,10 +134,10 @@ export function buildPlan(graph: Graph, fetchNames: string[], feedNames: string[
   const scheduled = new Set(schedule.flatMap((n) => n.inputs));
   for (const st of graph.states) if (scheduled.has(st.value) || fetches.includes(st.value)) stateSlots.push([slot(st.value), st.name]);
   const steps: PlanStep[] = schedule.map((n, i) => {
-    const k = n.op === 'const' || n.op === 'assign' ? undefined : OP_KERNELS[n.op];
+    const k = n.op === 'const' || n.op === 'assign' || n.regions.length > 0 ? undefined : OP_KERNELS[n.op];
     return {
       node: n,
-      kind: n.op === 'const' ? 'const' : n.op === 'assign' ? 'assign' : 'kernel',
+      kind: n.op === 'const' ? 'const' : n.op === 'assign' ? 'assign' : n.regions.length > 0 ? 'control' : 'kernel',
       kernel: k === undefined || isUnsupported(k) ? undefined : k,
       attrs: new AttrReader(n.op, n.attrs),
       ins: n.inputs.map(slot),

@@ -15,6 +15,7 @@ import type { BackendChoice, BackendName } from './backends/select.js';
 import { engineInternals, withBackend } from './backends/tfjs_engine.js';
 import type { ExecutorMode } from './executors/choose.js';
 import { executorsFor } from './executors/choose.js';
+import { DEFAULT_MAX_LOOP_ITERATIONS } from './control_flow.js';
 import type { Executor, ExecutorStats, RunFrame } from './executors/executor.js';
 import { ConstTensors } from './executors/executor.js';
 import type { Feed } from './feeds.js';
@@ -58,6 +59,8 @@ export interface SessionOptions {
   executionProviders?: readonly ExecutionProvider[];
   /** Backend 'onnxruntime': threads of ONNX Runtime's CPU provider (default: one per core). */
   intraOpThreads?: number;
+  /** Bodies one while_loop or scan may run per call before the run fails with GC0403 (default 10^6): a loop that never ends does not hang. */
+  maxLoopIterations?: number;
 }
 
 export interface RunOptions {
@@ -95,7 +98,7 @@ export class Session {
   private currentNode = 0;
 
   private constructor(readonly graph: Graph, readonly backend: BackendChoice, private readonly seed: number | undefined,
-    executor: ExecutorMode = 'auto', readonly tensorLimit: TensorLimit = resolveTensorLimit(undefined), intraOpThreads?: number) {
+    executor: ExecutorMode = 'auto', readonly tensorLimit: TensorLimit = resolveTensorLimit(undefined), intraOpThreads?: number, maxLoopIterations = DEFAULT_MAX_LOOP_ITERATIONS) {
     this.feeds = new FeedAdopter(backend.tfjsName);
     if (backend.name === 'onnxruntime') {
       const ort = loadedOrt();
@@ -106,7 +109,7 @@ export class Session {
       // Under 'auto' with onnxruntime-node installed, ONNX Runtime is measured against the tfjs engine per plan and binding.
       const ort = backend.autoOrt !== undefined ? loadedOrt() : undefined;
       this.ort = ort !== undefined ? new OrtEngine(ort, graph, { providers: backend.autoOrt!, seed, intraOpThreads }) : undefined;
-      this.executors = executorsFor(backend, executor);
+      this.executors = executorsFor(backend, executor, { tensorLimit, maxLoopIterations });
     }
     this.ortFeeds = new FeedAdopter('cpu');
   }
@@ -151,15 +154,15 @@ export class Session {
     const choice = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu, executionProviders: opts.executionProviders });
     await ensureBackend(choice.name);
     // Variable values are created from their inits on first use (compile supplies its own).
-    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', limit, opts.intraOpThreads);
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', limit, opts.intraOpThreads, opts.maxLoopIterations);
   }
 
   /** A session on a backend already selected and initialised (selectBackend + ensureBackend): no await needed. */
-  static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor' | 'maxTensorBytes' | 'intraOpThreads'> = {}): Session {
+  static createReady(graph: Graph, choice: BackendChoice, opts: Pick<SessionOptions, 'seed' | 'executor' | 'maxTensorBytes' | 'intraOpThreads' | 'maxLoopIterations'> = {}): Session {
     if (!engineInternals().registry[choice.tfjsName]) {
       throw new GcError({ code: Codes.runtime, message: `backend '${choice.name}' is not initialised`, help: 'use await gc.Session.create(...)' });
     }
-    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', resolveTensorLimit(opts.maxTensorBytes), opts.intraOpThreads);
+    return new Session(graph, choice, opts.seed, opts.executor ?? 'auto', resolveTensorLimit(opts.maxTensorBytes), opts.intraOpThreads, opts.maxLoopIterations);
   }
 
   /** Whether a run with these feeds must read some of them asynchronously first (prepareFeeds): tensors held by webgpu. */

@@ -3,6 +3,7 @@
  * that takes a run runs it). An engine added beside these (ONNX Runtime) is chosen here.
  */
 import type { BackendChoice } from '../backends/select.js';
+import type { ControlFlowOptions } from '../control_flow.js';
 import type { Executor } from './executor.js';
 import { TensorExecutor } from './tensors.js';
 import { WasmDirectExecutor } from './wasm_direct.js';
@@ -15,7 +16,7 @@ import { WasmDirectExecutor } from './wasm_direct.js';
  */
 export type ExecutorMode = 'auto' | 'tensors';
 
-export function executorsFor(backend: BackendChoice, mode: ExecutorMode): Executor[] {
-  if (mode === 'auto' && backend.tfjsName === 'wasm') return [new WasmDirectExecutor(), new TensorExecutor()];
-  return [new TensorExecutor()];
+export function executorsFor(backend: BackendChoice, mode: ExecutorMode, control?: ControlFlowOptions): Executor[] {
+  if (mode === 'auto' && backend.tfjsName === 'wasm') return [new WasmDirectExecutor(), new TensorExecutor(control)];
+  return [new TensorExecutor(control)];
 }

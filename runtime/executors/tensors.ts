@@ -8,12 +8,21 @@ import { Codes, GcError } from '../../ir/errors.js';
 import type { Node } from '../../ir/graph.js';
 import type { Unsupported } from '../kernels/kernel_types.js';
 import { OP_KERNELS } from '../kernels/op_kernels.js';
+import type { ControlFlowOptions } from '../control_flow.js';
+import { ControlFlowRunner, DEFAULT_MAX_LOOP_ITERATIONS } from '../control_flow.js';
+import { resolveTensorLimit } from '../tensor_limits.js';
 import type { Executor, RunFrame, RunResult } from './executor.js';
 import { stepError } from './executor.js';
 
 export class TensorExecutor implements Executor {
   /** Views of variables and constants by reshape node (PlanStep.cachedView), with the data they view. */
   private readonly views = new Map<Node, { dataId: object; view: tf.Tensor }>();
+  /** Runs control-flow nodes, their regions as sub-plans through this executor. */
+  private readonly control: ControlFlowRunner;
+
+  constructor(opts: ControlFlowOptions = { tensorLimit: resolveTensorLimit(undefined), maxLoopIterations: DEFAULT_MAX_LOOP_ITERATIONS }) {
+    this.control = new ControlFlowRunner(opts);
+  }
 
   run(frame: RunFrame): RunResult {
     const { plan, env, owned, ctx, consts } = frame;
@@ -31,6 +40,16 @@ export class TensorExecutor implements Executor {
           this.views.set(n, c);
         }
         env[st.outs[0]!] = c.view;
+      } else if (st.kind === 'control') {
+        frame.onNode(n.id);
+        const ins: tf.Tensor[] = st.ins.map((i) => env[i]!);
+        let outs: tf.Tensor[];
+        try {
+          outs = this.control.run(n, ins, frame, (f) => this.run(f));
+        } catch (e) {
+          throw stepError(n, e, (j) => env[st.ins[j]!]?.shape);
+        }
+        for (let j = 0; j < st.outs.length; j++) { env[st.outs[j]!] = outs[j]!; owned[st.outs[j]!] = true; }
       } else if (st.kind === 'kernel') {
         const k = st.kernel;
         if (k === undefined) throw new GcError({ code: Codes.runtime, message: `${n.op} cannot run on tfjs: ${(OP_KERNELS[n.op] as Unsupported).unsupported}`, loc: n.loc });
