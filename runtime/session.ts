@@ -127,7 +127,7 @@ export class Session {
   runsSync(fetchNames: string[], feeds: Record<string, Feed>, opts: RunOptions = {}): boolean {
     if (this.ort === undefined) return true;
     if (this.asyncOnly || this.disposed) return false;
-    const plan = this.plan(fetchNames, Object.keys(feeds).sort(), opts.updates ?? true);
+    const plan = this.planOf(fetchNames, feeds, opts.updates ?? true);
     const key = shapeKey(plan, feeds);
     if (key === undefined || !measurable(plan, this.seed)) return true;
     const c = this.choices.get(plan)?.get(key);
@@ -181,6 +181,25 @@ export class Session {
     return fetchableNames(this.graph);
   }
 
+  /**
+   * The plan of a run: the last one when the fetch names, feed names (in the feeds' own order)
+   * and updates are the last call's (a loop of runs), without building the plan key; else plan().
+   */
+  private planOf(fetchNames: string[], feeds: Record<string, unknown>, updates: boolean): Plan {
+    const l = this.lastPlan;
+    if (l !== undefined && l.updates === updates && l.fetchNames.length === fetchNames.length && l.fetchNames.every((n, k) => n === fetchNames[k])) {
+      let i = 0, same = true;
+      for (const k in feeds) if (l.feedNames[i++] !== k) { same = false; break; }
+      if (same && i === l.feedNames.length) return l.plan;
+    }
+    const feedNames = Object.keys(feeds);
+    const plan = this.plan(fetchNames, [...feedNames].sort(), updates);
+    this.lastPlan = { fetchNames: [...fetchNames], feedNames, updates, plan };
+    return plan;
+  }
+
+  private lastPlan: { fetchNames: string[]; feedNames: string[]; updates: boolean; plan: Plan } | undefined;
+
   private plan(fetchNames: string[], feedNames: string[], updates: boolean): Plan {
     const key = `${fetchNames.join('\u0000')}|${feedNames.join('\u0000')}|${updates}`;
     let p = this.plans.get(key);
@@ -209,8 +228,7 @@ export class Session {
       throw new GcError({ code: Codes.runtime, message: "backend 'onnxruntime' runs asynchronously: this call needs a synchronous engine",
         help: 'await session.run(...) or await f(...) (f.sync and session.runSync need a tfjs backend: cpu, wasm, webgpu, tensorflow)' });
     }
-    const feedNames = Object.keys(feeds).sort();
-    const plan = this.plan(fetchNames, feedNames, opts.updates ?? true);
+    const plan = this.planOf(fetchNames, feeds, opts.updates ?? true);
     const run = this.runs++;
     return withBackend(this.backend.tfjsName, () => {
       const env: (tf.Tensor | undefined)[] = new Array(plan.slots);
@@ -261,7 +279,7 @@ export class Session {
     const ort = this.ort;
     if (ort === undefined) return this.execute(fetchNames, feeds, stateIn, opts);
     if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
-    const plan = this.plan(fetchNames, Object.keys(feeds).sort(), opts.updates ?? true);
+    const plan = this.planOf(fetchNames, feeds, opts.updates ?? true);
     if (this.asyncOnly) return this.runOnOrt(ort, plan, feeds, stateIn);
     // Backend 'auto': the engine chosen for the plan and feed shapes, or the next run of the measurement.
     const key = shapeKey(plan, feeds);
@@ -293,6 +311,32 @@ export class Session {
       m.set(key, { engine: 'tfjs', reason: `onnxruntime cannot run it: ${((e as Error).message ?? String(e)).split('\n')[0]}` });
       return this.execute(fetchNames, feeds, stateIn, opts);
     }
+  }
+
+  /**
+   * executeAsync(), synchronously, where the onnxruntime engine can run the plan now
+   * (OrtEngine.runNow): backend 'onnxruntime', or 'auto' where it chose ONNX Runtime for these
+   * feed shapes; feeds must be live tensors. Undefined (nothing run): use executeAsync.
+   */
+  executeNow(fetchNames: string[], feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor, opts: RunOptions = {}): { outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> } | undefined {
+    const ort = this.ort;
+    if (ort === undefined || this.disposed) return undefined;
+    const plan = this.planOf(fetchNames, feeds, opts.updates ?? true);
+    if (!this.asyncOnly) {
+      const key = shapeKey(plan, feeds);
+      const c = key === undefined ? undefined : this.choices.get(plan)?.get(key);
+      if (c === undefined || !('engine' in c) || c.engine !== 'ort') return undefined;
+    }
+    const fed = new Map<Value, tf.Tensor>();
+    for (const v of plan.feeds) {
+      const f = feeds[v.name!];
+      if (!(f instanceof tf.Tensor) || f.isDisposed) return undefined;
+      fed.set(v, f);
+    }
+    bindPlan(plan, bindDims(fed), 'cpu', this.tensorLimit);
+    const r = ort.runNow(plan, fed, stateIn);
+    if (r !== undefined) this.runs++;
+    return r;
   }
 
   /**

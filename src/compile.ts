@@ -101,6 +101,8 @@ interface Entry {
   optimizedFor?: string;
   /** The session, once created (runs need no await from then on). */
   ready?: Session;
+  /** The graph's output names (one array per entry: a Session recognises its plan by it). */
+  outNames?: string[];
   session?: Promise<Session>;
 }
 
@@ -182,7 +184,7 @@ function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]):
   if (args.length !== specs.length) {
     throw new GcError({ code: Codes.inputMismatch, message: `expected ${specs.length} argument(s) (${specs.map(specToString).join(', ')}), got ${args.length}`, loc: userLocation() });
   }
-  const bound = new Map<string, number>();
+  let bound: Map<string, number> | undefined;
   args.forEach((a, i) => {
     const input = graph.inputs[i]!;
     const s = specs[i]!;
@@ -192,21 +194,21 @@ function checkArgs(specs: readonly TensorSpec[], graph: Graph, args: unknown[]):
     if (a.isDisposed) {
       throw new GcError({ code: Codes.inputMismatch, message: `input '${input.name}': the tensor was disposed`, loc: userLocation(), help: 'pass a live tensor (tf.tidy or dispose() may have freed it)' });
     }
-    const want = typeToString(input.type);
-    const bad = (why: string) => new GcError({ code: Codes.inputMismatch, message: `input '${input.name}': expected ${want}, got ${a.dtype}[${a.shape.join(',')}] (${why})`,
+    const bad = (why: string) => new GcError({ code: Codes.inputMismatch, message: `input '${input.name}': expected ${typeToString(input.type)}, got ${a.dtype}[${a.shape.join(',')}] (${why})`,
       loc: userLocation(), help: 'pass a tensor matching the spec given to gc.compile, or compile without `inputs` to trace per signature' });
     const wantDtype = tfDtype(s.dtype);
     if (a.dtype !== wantDtype) throw bad('dtype differs');
     if (a.shape.length !== s.shape.length) throw bad(`rank ${a.shape.length} ≠ ${s.shape.length}`);
-    s.shape.forEach((d, k) => {
-      const got = a.shape[k]!;
+    for (let k = 0; k < s.shape.length; k++) {
+      const d = s.shape[k], got = a.shape[k]!;
       if (typeof d === 'number') { if (d !== got) throw bad(`dim ${k} is ${got}, not ${d}`); }
       else if (typeof d === 'string') {
+        bound ??= new Map();
         const prev = bound.get(d);
         if (prev !== undefined && prev !== got) throw bad(`'${d}' is ${prev} in an earlier input`);
         bound.set(d, got);
       }
-    });
+    }
   });
 }
 
@@ -233,8 +235,12 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return { ...o, ...(backend !== undefined ? { backend } : {}) };
   };
 
-  const traceFor = (specs: TensorSpec[], statics: ReadonlyMap<number, StaticArg> = new Map()): Entry => {
-    const key = specs.map(specToString).join(';') + [...statics].map(([i, v]) => `|${i}=${typeof v}:${String(v)}`).join('');
+  const keyOf = (specs: readonly TensorSpec[], statics: ReadonlyMap<number, StaticArg>): string =>
+    specs.map(specToString).join(';') + [...statics].map(([i, v]) => `|${i}=${typeof v}:${String(v)}`).join('');
+  /** The key of the one signature given by `inputs` without static arguments (made once: calls look it up). */
+  const fixedKey = opts.inputs ? keyOf(opts.inputs, new Map()) : undefined;
+  const traceFor = (specs: readonly TensorSpec[], statics: ReadonlyMap<number, StaticArg> = new Map()): Entry => {
+    const key = statics.size === 0 && specs === opts.inputs ? fixedKey! : keyOf(specs, statics);
     let e = entries.get(key);
     if (e?.guards.some((g) => g.changed())) {
       // A JS value the trace depended on changed since (tf.function retraces on a changed Python value).
@@ -244,7 +250,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e = undefined;
     }
     if (!e) {
-      const t = traceFunction(fn, specs, materializeCreated, graphName, statics);
+      const t = traceFunction(fn, [...specs], materializeCreated, graphName, statics);
       traces++;
       if (opts.outputs) {
         if (opts.outputs.length !== t.graph.outputs.length) {
@@ -252,7 +258,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         }
         t.graph.outputs.forEach((o, i) => { o.name = opts.outputs![i]!; });
       }
-      e = { graph: t.graph, structure: t.structure, specs, hyper: t.hyper ?? new Map(), guards: t.guards ?? [], afterCall: t.afterCall };
+      e = { graph: t.graph, structure: t.structure, specs: [...specs], hyper: t.hyper ?? new Map(), guards: t.guards ?? [], afterCall: t.afterCall };
       if (opts.optimize !== false) {
         // Backend-aware passes need the backend: named, it is known now; under 'auto' the graph
         // is optimized without them until the session resolves the choice, then again for it.
@@ -270,7 +276,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return e;
   };
   // Traced now unless the function takes static arguments after the specs (known at the first call).
-  if (opts.inputs && fn.length <= opts.inputs.length) traceFor([...opts.inputs]);
+  if (opts.inputs && fn.length <= opts.inputs.length) traceFor(opts.inputs);
 
   /** The backend choice, once resolved (the same for every signature): later sessions are created without waiting. */
   let choice: BackendChoice | undefined;
@@ -288,6 +294,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       const g = e.raw.clone();
       optimizeInPlace(g, optimizeOpts(c.name));
       e.graph = g;
+      e.outNames = undefined;
       e.optimizedFor = c.name;
       e.raw = undefined;
     }
@@ -322,7 +329,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
 
   const entryFor = (args: unknown[], statics: ReadonlyMap<number, StaticArg>): Entry => {
     // With specs: the one signature (per static values), traced again only when a guard changed (TracedFunction.guards).
-    const e = opts.inputs ? traceFor([...opts.inputs], statics) : traceFor(args.map((a, i) => {
+    const e = opts.inputs ? traceFor(opts.inputs, statics) : traceFor(args.map((a, i) => {
       if (!(a instanceof tf.Tensor)) throw new GcError({ code: Codes.inputMismatch, message: `argument ${i} is not a tf.Tensor (got ${a === null ? 'null' : typeof a})`, loc: userLocation() });
       return specOf(a);
     }), statics);
@@ -330,6 +337,8 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     last = e;
     return e;
   };
+
+  const outNamesOf = (e: Entry): string[] => (e.outNames ??= e.graph.outputs.map((o) => o.name));
 
   const feedsOf = (e: Entry, args: readonly tf.Tensor[]): Record<string, tf.Tensor> => {
     const feeds: Record<string, tf.Tensor> = {};
@@ -369,19 +378,38 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     const hyperIn: tf.Tensor[] = [];
     let res: ReturnType<Session['execute']>;
     try {
-      res = s.execute(e.graph.outputs.map((o) => o.name), feeds, stateReader(e, hyperIn));
+      res = s.execute(outNamesOf(e), feeds, stateReader(e, hyperIn));
     } finally {
       for (const t of hyperIn) t.dispose();
     }
     return finish(e, s, res);
   };
 
-  /** One run on a session that runs asynchronously only (backend 'onnxruntime'); the caller holds the inputs meanwhile. */
-  const runOnAsync = async (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): Promise<R> => {
+  /**
+   * One run on ONNX Runtime (backend 'onnxruntime', or 'auto' where it chose it): synchronously
+   * where the engine can (Session.executeNow; the results kept from a tf.tidy the caller may be
+   * in), else asynchronously.
+   */
+  const runOnAsync = (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): Promise<R> => {
+    const hyperIn: tf.Tensor[] = [];
+    let res: ReturnType<Session['execute']> | undefined;
+    try {
+      res = s.executeNow(outNamesOf(e), feeds, stateReader(e, hyperIn));
+      if (res !== undefined) return Promise.resolve(keepAll(finish(e, s, res)));
+    } catch (err) {
+      return Promise.reject(err);
+    } finally {
+      for (const t of hyperIn) t.dispose();
+    }
+    return runOnAsyncLater(e, s, feeds);
+  };
+
+  /** One run on a session that runs asynchronously; the caller holds the inputs meanwhile. */
+  const runOnAsyncLater = async (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): Promise<R> => {
     const hyperIn: tf.Tensor[] = [];
     let res: ReturnType<Session['execute']>;
     try {
-      res = await s.executeAsync(e.graph.outputs.map((o) => o.name), feeds, stateReader(e, hyperIn));
+      res = await s.executeAsync(outNamesOf(e), feeds, stateReader(e, hyperIn));
     } finally {
       for (const t of hyperIn) t.dispose();
     }
@@ -404,11 +432,11 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e = entryFor(args, statics);
       const s = e.ready;
       // Run now; the results belong to whoever awaits them, not to a tf.tidy the caller may be in.
-      if (s !== undefined && !s.needsAsyncRead(feedsOf(e, args))) {
-        const feeds = feedsOf(e, args);
-        if (s.runsSync(e.graph.outputs.map((o) => o.name), feeds)) return Promise.resolve(keepAll(runOn(e, s, feeds)));
+      const feeds = s !== undefined ? feedsOf(e, args) : undefined;
+      if (s !== undefined && !s.needsAsyncRead(feeds!)) {
+        if (s.runsSync(outNamesOf(e), feeds!)) return Promise.resolve(keepAll(runOn(e, s, feeds!)));
         // ONNX Runtime: the engine reads the inputs and variables before this returns its promise, so nothing is held.
-        return runOnAsync(e, s, feeds);
+        return runOnAsync(e, s, feeds!);
       }
     } catch (err) {
       return Promise.reject(err);
@@ -423,7 +451,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
         const p = await s.prepareFeeds(feedsOf(e, held));
         try {
           // ONNX Runtime (backend 'onnxruntime', or 'auto' measuring it / having chosen it) runs asynchronously.
-          if (!s.runsSync(e.graph.outputs.map((o) => o.name), p.feeds as Record<string, tf.Tensor>)) return await runOnAsync(e, s, p.feeds as Record<string, tf.Tensor>);
+          if (!s.runsSync(outNamesOf(e), p.feeds as Record<string, tf.Tensor>)) return await runOnAsync(e, s, p.feeds as Record<string, tf.Tensor>);
           return runOn(e, s, p.feeds as Record<string, tf.Tensor>);
         } finally {
           for (const t of p.temps) t.dispose();

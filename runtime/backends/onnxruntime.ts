@@ -55,6 +55,86 @@ export function loadOrt(): Promise<{ ok: true; ort: Ort } | { ok: false; why: st
   return loading;
 }
 
+/**
+ * An ORT session as the engine uses it. Where onnxruntime-node's native binding is reachable
+ * (its dist/binding.js, as in 1.20–1.30), the session is the binding's own and `run` returns
+ * synchronously: the public InferenceSession.run defers the same native call to a setImmediate
+ * and validates and re-wraps what it returns, about 10 µs per run on a 0.4 ms model here
+ * (scratch runs interleaved in one process). Elsewhere (another layout, GRAPHC_ORT_NATIVE=0) it
+ * is the public InferenceSession.
+ */
+export interface OrtModelSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** Whether run() returns synchronously (the native binding). */
+  readonly native: boolean;
+  run(feeds: Record<string, ortNs.Tensor>): Record<string, ortNs.Tensor> | Promise<Record<string, ortNs.Tensor>>;
+  release(): void;
+}
+
+type SessionOptions = ortNs.InferenceSession.SessionOptions;
+
+interface NativeSession {
+  loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: SessionOptions): void;
+  readonly inputMetadata: readonly { name: string }[];
+  readonly outputMetadata: readonly { name: string }[];
+  run(feeds: Record<string, ortNs.Tensor>, fetches: Record<string, null>, options: object): Record<string, ortNs.Tensor>;
+  dispose(): void;
+}
+
+let nativeCtor: (new () => NativeSession) | null | undefined;
+
+/** onnxruntime-node's native InferenceSession class, initialised; null where it is not where 1.20–1.30 keep it. */
+function nativeSessionClass(): (new () => NativeSession) | null {
+  if (nativeCtor !== undefined) return nativeCtor;
+  nativeCtor = null;
+  if (process.env.GRAPHC_ORT_NATIVE === '0') return null;
+  try {
+    const req = createRequire(import.meta.url);
+    const m = req(path.join(path.dirname(req.resolve('onnxruntime-node')), 'binding.js')) as { binding?: { InferenceSession?: unknown }; initOrt?: () => void };
+    if (typeof m.initOrt === 'function' && typeof m.binding?.InferenceSession === 'function') {
+      m.initOrt();
+      nativeCtor = m.binding.InferenceSession as new () => NativeSession;
+    }
+  } catch {
+    nativeCtor = null;
+  }
+  return nativeCtor;
+}
+
+/** Whether sessions of the engine run synchronously (onnxruntime-node's native binding found; see OrtModelSession). */
+export function ortRunsSynchronously(): boolean {
+  return nativeSessionClass() !== null;
+}
+
+/** Makes an ORT session of a model (see OrtModelSession). */
+export async function openModel(ort: Ort, bytes: Uint8Array, options: SessionOptions): Promise<OrtModelSession> {
+  const Native = nativeSessionClass();
+  if (Native !== null) {
+    const n = new Native();
+    n.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, options);
+    const fetches: Record<string, null> = {};
+    const outputNames = n.outputMetadata.map((m) => m.name);
+    for (const k of outputNames) fetches[k] = null;
+    const runOptions = {};
+    return {
+      inputNames: n.inputMetadata.map((m) => m.name),
+      outputNames,
+      native: true,
+      run: (feeds) => n.run(feeds, fetches, runOptions),
+      release: () => n.dispose(),
+    };
+  }
+  const s = await ort.InferenceSession.create(bytes, options);
+  return {
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    native: false,
+    run: (feeds) => s.run(feeds) as Promise<Record<string, ortNs.Tensor>>,
+    release: () => { void s.release().catch(() => undefined); },
+  };
+}
+
 /** The providers this onnxruntime-node binary carries (bundled: usable without further downloads). */
 export function bundledProviders(ort: Ort): ExecutionProvider[] {
   const list = (ort as unknown as { listSupportedBackends?: () => { name: string; bundled: boolean }[] }).listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }];

@@ -36,12 +36,13 @@ import { exportOnnx } from '../../exporters/onnx/export/export.js';
 import type { Plan } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import type { ExecutionProvider, Ort } from '../backends/onnxruntime.js';
-import { defaultIntraOpThreads } from '../backends/onnxruntime.js';
+import type { OrtModelSession } from '../backends/onnxruntime.js';
+import { defaultIntraOpThreads, openModel } from '../backends/onnxruntime.js';
 import type { RunResult } from './executor.js';
 
 /** What one plan runs in ORT: its session, and which value each input and output is. */
 interface PlanSession {
-  session: ortNs.InferenceSession;
+  session: OrtModelSession;
   /** ORT input name → the plan's feed, a variable's name, or a random op tfjs draws. */
   inputs: { name: string; feed?: Value; variable?: string; drawn?: Node; dtype: DType }[];
   /** The draws of the `drawn` inputs per binding of the symbolic dims (an op seed draws the same values every run). */
@@ -93,7 +94,7 @@ export class OrtEngine {
       const changed = ps.baked.filter((b) => state(b.variable).dataId !== b.dataId);
       if (changed.length === 0) return ps;
       for (const b of changed) entry.volatile.add(b.variable);
-      void ps.session.release().catch(() => undefined);
+      ps.session.release();
     } else {
       entry = { session: Promise.resolve(undefined as unknown as PlanSession), volatile: new Set() };
       this.sessions.set(plan, entry);
@@ -142,7 +143,7 @@ export class OrtEngine {
       return { name: i.name, variable: st.variable, dtype: i.dtype };
     });
     const threads = this.opts.intraOpThreads ?? defaultIntraOpThreads();
-    const session = await this.ort.InferenceSession.create(ex.bytes, {
+    const session = await openModel(this.ort, ex.bytes, {
       executionProviders: [...this.opts.providers],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
@@ -178,47 +179,90 @@ export class OrtEngine {
     if (this.disposed) throw new GcError({ code: Codes.runtime, message: 'this Session was disposed' });
     // Read before the first await: once this returns its promise, the caller may free its
     // tensors or assign its variables (gc.compile holds nothing on this path).
+    const stateOf = memoState(state);
+    const b = this.begin(plan, feeds, stateOf);
+    const needsOrt = plan.fetches.some((v) => v.kind === 'node') || plan.assigns.length > 0;
+    // The session made before, if nothing it baked in changed (no await then), else made now.
+    const ready = this.sessions.get(plan)?.ready;
+    const fresh = ready !== undefined && ready.baked.every((x) => stateOf(x.variable).dataId === x.dataId) ? ready : undefined;
+    const ps = !needsOrt ? undefined : fresh ?? await this.sessionFor(plan, stateOf);
+    if (ps === undefined) return this.complete(plan, b, undefined, undefined);
+    const ortFeeds = this.feedsFor(ps, b, feeds, stateOf);
+    const r = this.guarded(ps, ortFeeds, () => ps.session.run(ortFeeds));
+    return this.complete(plan, b, ps, ps.session.native ? r as Record<string, ortNs.Tensor> : await this.guardedAsync(ps, ortFeeds, r));
+  }
+
+  /**
+   * run(), synchronously, where the plan's session is made, runs synchronously (the native
+   * binding) and baked in nothing that changed since; else undefined, having read nothing.
+   * Saves the promise hops of the asynchronous path (gc.compile and Session use it first).
+   */
+  runNow(plan: Plan, feeds: ReadonlyMap<Value, tf.Tensor>, state: (name: string) => tf.Tensor): RunResult | undefined {
+    if (this.disposed) return undefined;
+    const ready = this.sessions.get(plan)?.ready;
+    if (ready === undefined || !ready.session.native || !(plan.fetches.some((v) => v.kind === 'node') || plan.assigns.length > 0)) return undefined;
+    const stateOf = memoState(state);
+    if (!ready.baked.every((x) => stateOf(x.variable).dataId === x.dataId)) return undefined;
+    const b = this.begin(plan, feeds, stateOf);
+    const ortFeeds = this.feedsFor(ready, b, feeds, stateOf);
+    return this.complete(plan, b, ready, this.guarded(ready, ortFeeds, () => ready.session.run(ortFeeds)) as Record<string, ortNs.Tensor>);
+  }
+
+  /** What a run reads before ORT runs: feeds as ORT tensors, fetched inputs and variables copied, variables' ORT tensors. */
+  private begin(plan: Plan, feeds: ReadonlyMap<Value, tf.Tensor>, stateOf: (name: string) => tf.Tensor): Begun {
     const fed = new Map<Value, ortNs.Tensor>();
     for (const v of plan.feeds) fed.set(v, toOrt(this.ort, feeds.get(v)!, v.dtype, () => `input '${v.name}'`));
-    const direct = new Map<Value, tf.Tensor>();
+    let direct: Map<Value, tf.Tensor> | undefined;
     for (const v of plan.fetches) {
-      if (direct.has(v)) continue;
+      if (v.kind === 'node' || direct?.has(v)) continue;
+      direct ??= new Map();
       // Copied onto tfjs-cpu as the other results are: tf.clone() would run on the global
       // backend, and tfjs moving a tfjs-cpu tensor kept in another array type (a float32 cast
       // from bool or int32 keeps a Uint8Array or Int32Array) to wasm copies its bytes as floats.
       if (v.kind === 'input') direct.set(v, cpuCopy(feeds.get(v)!));
-      else if (v.kind === 'state') direct.set(v, cpuCopy(state(this.graph.states[v.index]!.name)));
+      else if (v.kind === 'state') direct.set(v, cpuCopy(stateOf(this.graph.states[v.index]!.name)));
     }
-    const stateNow = new Map<string, tf.Tensor>();
-    const stateOf = (name: string): tf.Tensor => {
-      let t = stateNow.get(name);
-      if (t === undefined) { t = state(name); stateNow.set(name, t); }
-      return t;
-    };
-    const vars = new Map<string, ortNs.Tensor>();
+    let vars: Map<string, ortNs.Tensor> | undefined;
     const ready = this.sessions.get(plan)?.ready;
     for (const [, name] of plan.stateSlots) {
-      if (ready?.baked.some((b) => b.variable === name && b.dataId === stateOf(name).dataId)) continue;
-      vars.set(name, this.ortOf(stateOf(name), name));
+      if (ready?.baked.some((x) => x.variable === name && x.dataId === stateOf(name).dataId)) continue;
+      (vars ??= new Map()).set(name, this.ortOf(stateOf(name), name));
     }
-    const needsOrt = plan.fetches.some((v) => v.kind === 'node') || plan.assigns.length > 0;
-    // The session made before, if nothing it baked in changed (no await then), else made now.
-    const fresh = ready !== undefined && ready.baked.every((b) => stateOf(b.variable).dataId === b.dataId) ? ready : undefined;
-    const ps = !needsOrt ? undefined : fresh ?? await this.sessionFor(plan, stateOf);
+    return { fed, direct, vars };
+  }
+
+  /** The ORT feeds of a run on `ps`. */
+  private feedsFor(ps: PlanSession, b: Begun, feeds: ReadonlyMap<Value, tf.Tensor>, stateOf: (name: string) => tf.Tensor): Record<string, ortNs.Tensor> {
+    const ortFeeds: Record<string, ortNs.Tensor> = {};
+    for (const i of ps.inputs) {
+      if (i.drawn !== undefined) ortFeeds[i.name] = this.draw(ps, i.drawn, i.dtype, feeds);
+      else ortFeeds[i.name] = i.variable !== undefined ? b.vars?.get(i.variable) ?? this.ortOf(stateOf(i.variable), i.variable) : b.fed.get(i.feed!)!;
+    }
+    return ortFeeds;
+  }
+
+  /** Calls ORT; its errors as GcErrors naming what was fed. */
+  private guarded<T>(ps: PlanSession, ortFeeds: Record<string, ortNs.Tensor>, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw ortError(ps, ortFeeds, e);
+    }
+  }
+
+  private async guardedAsync(ps: PlanSession, ortFeeds: Record<string, ortNs.Tensor>, r: unknown): Promise<Record<string, ortNs.Tensor>> {
+    try {
+      return await (r as Promise<Record<string, ortNs.Tensor>>);
+    } catch (e) {
+      throw ortError(ps, ortFeeds, e);
+    }
+  }
+
+  /** The run's results from ORT's outputs and the values served without it. */
+  private complete(plan: Plan, b: Begun, ps: PlanSession | undefined, out: Record<string, ortNs.Tensor> | undefined): RunResult {
     const results = new Map<Value, tf.Tensor>();
     const updates = new Map<string, tf.Tensor>();
-    if (ps !== undefined) {
-      const ortFeeds: Record<string, ortNs.Tensor> = {};
-      for (const i of ps.inputs) {
-        if (i.drawn !== undefined) ortFeeds[i.name] = this.draw(ps, i.drawn, i.dtype, feeds);
-        else ortFeeds[i.name] = i.variable !== undefined ? vars.get(i.variable) ?? this.ortOf(stateOf(i.variable), i.variable) : fed.get(i.feed!)!;
-      }
-      let out: ortNs.InferenceSession.ReturnType;
-      try {
-        out = await ps.session.run(ortFeeds);
-      } catch (e) {
-        throw new GcError({ code: Codes.runtime, message: `onnxruntime: ${(e as Error).message}`, notes: ps.inputs.map((i) => `${i.name}: ${ortFeeds[i.name]!.type}[${ortFeeds[i.name]!.dims.join(',')}]`) });
-      }
+    if (ps !== undefined && out !== undefined) {
       for (const o of ps.outputs) results.set(o.value, fromOrt(out[o.name] as ortNs.Tensor, o.value.dtype, o.value));
       for (const u of ps.updates) {
         const ot = out[u.name] as ortNs.Tensor;
@@ -229,7 +273,7 @@ export class OrtEngine {
     }
     const given = new Set<Value>();
     const outputs = plan.fetches.map((v) => {
-      const r = results.get(v) ?? direct.get(v);
+      const r = results.get(v) ?? b.direct?.get(v);
       if (r === undefined) throw new Error(`graphc: the onnxruntime engine has no value for fetch %${v.name ?? v.id}`);
       // The same value fetched twice: a tensor each (the caller frees each).
       if (given.has(v)) return r.clone();
@@ -297,6 +341,27 @@ function mixSeed(a: number, b: number): number {
 }
 
 /** A tfjs tensor as an ORT tensor of the graph's dtype (tfjs-cpu data is passed without a copy, other backends' read once). */
+/** What a run read before ORT runs (OrtEngine.begin). */
+interface Begun {
+  fed: Map<Value, ortNs.Tensor>;
+  direct: Map<Value, tf.Tensor> | undefined;
+  vars: Map<string, ortNs.Tensor> | undefined;
+}
+
+/** A state reader that reads each variable once per run. */
+function memoState(state: (name: string) => tf.Tensor): (name: string) => tf.Tensor {
+  const now = new Map<string, tf.Tensor>();
+  return (name) => {
+    let t = now.get(name);
+    if (t === undefined) { t = state(name); now.set(name, t); }
+    return t;
+  };
+}
+
+function ortError(ps: PlanSession, ortFeeds: Record<string, ortNs.Tensor>, e: unknown): GcError {
+  return new GcError({ code: Codes.runtime, message: `onnxruntime: ${(e as Error).message}`, notes: ps.inputs.map((i) => `${i.name}: ${ortFeeds[i.name]!.type}[${ortFeeds[i.name]!.dims.join(',')}]`) });
+}
+
 function toOrt(ort: Ort, t: tf.Tensor, dtype: DType, what: () => string): ortNs.Tensor {
   if (t.isDisposed) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: the tensor was disposed`, help: 'feed a live tensor (tf.tidy or dispose() may have freed it)' });
   let data: ArrayLike<number>;

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as gc from 'graphc';
 import { BackendUnavailableError, ensureBackend } from '../../../runtime/backends/select.js';
+import { ortRunsSynchronously } from '../../../runtime/backends/onnxruntime.js';
 import { rng } from '../../exporters/onnx/harness.js';
 
 function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -69,6 +70,27 @@ describe('backend onnxruntime: training', () => {
     expect(() => f.sync(tf.tensor1d([0, 0, 0]))).toThrow(/runs asynchronously only/);
     f.dispose();
     w.dispose();
+  });
+});
+
+describe('backend onnxruntime: synchronous runs', () => {
+  it('runs on the native binding once the plan\'s session is made: results outlive a tf.tidy around the call, inputs freed by it were read', async () => {
+    // onnxruntime-node 1.20–1.30 keep their binding in dist/binding.js; a version that moves it
+    // falls back to the public API (onnxruntime_public_api.test.ts) and fails this check first.
+    expect(ortRunsSynchronously()).toBe(true);
+    const f = gc.compile((x: tf.Tensor) => tf.mul(tf.relu(x), 2), { inputs: [gc.spec([3])], backend: 'onnxruntime' });
+    const first = (await f(tf.tensor1d([1, -1, 2]))) as tf.Tensor;
+    expect(Array.from(await first.data())).toEqual([2, 0, 4]);
+    first.dispose();
+    const before = tf.memory().numTensors;
+    let p: Promise<unknown> | undefined;
+    tf.tidy(() => { p = f(tf.tensor1d([-3, 4, 5])); });
+    const y = (await p!) as tf.Tensor;
+    expect(y.isDisposed).toBe(false);
+    expect(Array.from(await y.data())).toEqual([0, 8, 10]);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    f.dispose();
   });
 });
 
