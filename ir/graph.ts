@@ -344,6 +344,16 @@ export class Graph {
     return v;
   }
 
+  /** Removes an input nobody uses (a region's block argument that no node reads). */
+  removeInput(v: Value): void {
+    const i = this.inputs.indexOf(v);
+    if (i < 0) throw new Error(`removeInput: %${v.name ?? v.id} is not an input of graph @${this.name}`);
+    if (v.uses.length > 0 || this.isOutput(v)) throw new Error(`removeInput: %${v.name ?? v.id} is still used`);
+    this.inputs.splice(i, 1);
+    if (v.name !== undefined) this.names.delete(v.name);
+    this.inputs.forEach((w, k) => { w.index = k; });
+  }
+
   addState(varName: string, type: TensorType, init: InitSource, trainable = true, valueName?: string): Value {
     const v = this.newValue(type, 'state', null, this.states.length, valueName ?? this.freshName(varName));
     this.states.push(new StateVar(varName, v, init, trainable));

@@ -39,6 +39,19 @@ function wrap(e: unknown, pass: string, where: string): GcError {
 }
 
 /**
+ * Runs a pass on every region of `g` (each region optimized as a graph of its own: they are
+ * isolated from above, ir/control_flow.ts), innermost first, then on `g` itself; a pass with
+ * `topLevelOnly` runs on `g` alone.
+ */
+export function runWithRegions(p: Pass, g: Graph, ctx: PassContext): boolean {
+  let changed = false;
+  if (!p.topLevelOnly) {
+    for (const n of g.nodes) for (const r of n.regions) if (runWithRegions(p, r, ctx)) changed = true;
+  }
+  return p.run(g, ctx) || changed;
+}
+
+/**
  * Runs `passes` over `g` (in place) to a fixed point, at most `maxIterations` rounds.
  * Returns one report per distinct pass name, aggregated over its runs.
  */
@@ -60,7 +73,7 @@ export function runPasses(g: Graph, passes: readonly Pass[], ctx: PassContext, o
       const t = performance.now();
       let changed: boolean;
       try {
-        changed = p.run(g, ctx);
+        changed = runWithRegions(p, g, ctx);
         if (ctx.verify) verifyGraph(g);
       } catch (e) {
         throw wrap(e, p.name, whereText(round, before));

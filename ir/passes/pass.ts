@@ -24,6 +24,11 @@ export interface PassContext {
 
 export interface Pass {
   readonly name: string;
+  /**
+   * Runs on the top-level graph only. Otherwise the manager runs the pass on every region of
+   * a control-flow node too (runWithRegions), each as a graph of its own.
+   */
+  readonly topLevelOnly?: boolean;
   /** Rewrites `g` in place; returns true when anything changed. */
   run(g: Graph, ctx: PassContext): boolean;
 }

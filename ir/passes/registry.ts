@@ -3,6 +3,7 @@
  * line in DEFAULT_PASSES (or in EXTRA_PASSES when it should run only when asked for).
  */
 import { GcError, Codes } from '../errors.js';
+import { controlFlow } from './control_flow.js';
 import { cse } from './cse.js';
 import { dcePass } from './dce.js';
 import { foldBatchNorm } from './fold_batch_norm.js';
@@ -19,6 +20,7 @@ import { simplify } from './simplify.js';
 export const DEFAULT_PASSES: Pass[] = [
   foldConstants,
   simplify,
+  controlFlow,
   cse,
   dcePass,
   foldBatchNorm,

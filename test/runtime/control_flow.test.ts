@@ -8,6 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import 'graphc';
 import { parseGraph } from '../../ir/parser.js';
+import { printGraph } from '../../ir/printer.js';
+import { optimize } from '../../src/optimize.js';
 import { Session } from '../../runtime/session.js';
 import type { SessionOptions } from '../../runtime/session.js';
 
@@ -104,6 +106,35 @@ const FOREVER = `graph @forever(%x: f32[]) {
   return y = %0
 }`;
 
+/** A loop whose body holds invariant code (hoisted by the control-flow pass) and a cond on a constant (inlined). */
+const INVARIANT = `graph @inv(%x: f32[batch], %w: f32[batch], %n: i32[]) {
+  %t: bool[] = const {value = dense<bool[]> [true]}
+  %0: f32[batch], %1: i32[] = while_loop %x, %n, %w, %t
+    region cond(%v: f32[batch], %k: i32[], %c: f32[batch], %q: bool[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[batch], %k: i32[], %c: f32[batch], %q: bool[]) {
+      %0: f32[] = const {value = dense<f32[]> [0.5]}
+      %1: f32[batch] = mul %c, %0
+      %2: f32[batch] = tanh %1
+      %3: f32[batch] = cond %q, %v, %2
+        region then(%a: f32[batch], %b: f32[batch]) {
+          %0: f32[batch] = mul %a, %b
+          %1: f32[batch] = add %0, %b
+          return %1
+        }
+        region else(%a: f32[batch], %b: f32[batch]) {
+          return %a
+        }
+      %4: i32[] = const {value = dense<i32[]> [1]}
+      %5: i32[] = sub %k, %4
+      return %3, %5
+    }
+  return y = %0
+}`;
+
 const f = Math.fround;
 const data = (t: tf.Tensor): number[] => Array.from(t.dataSync());
 const seq = (n: number, k: number, off = 0): number[] => Array.from({ length: n }, (_, i) => ((i * 7 + off) % 11) * k - 3);
@@ -192,6 +223,36 @@ for (const backend of ['cpu', 'wasm']) {
         s.dispose();
       });
     }
+
+    it('optimized ≡ unoptimized: the default passes (invariants hoisted, constant conds inlined, fusion in regions) keep every result', async () => {
+      const feeds = (batch: number): Record<string, Record<string, () => tf.Tensor>> => ({
+        COND: { p: () => tf.scalar(1), x: () => tf.tensor2d(seq(batch * 3, 0.5), [batch, 3]), w: () => tf.tensor1d([2, -1, 0.25]) },
+        NEWTON: { a: () => tf.tensor1d(seq(batch, 3).map((v) => Math.abs(v) + 2)) },
+        SCAN: { xs: () => tf.tensor2d(seq(4 * batch, 0.25), [4, batch]) },
+        NESTED: { x: () => tf.tensor1d(seq(batch, 1.5)), n: () => tf.scalar(5, 'int32') },
+        INVARIANT: { x: () => tf.tensor1d(seq(batch, 0.1)), w: () => tf.tensor1d(seq(batch, 0.3, 2)), n: () => tf.scalar(4, 'int32') },
+      });
+      const texts: Record<string, string> = { COND, NEWTON, SCAN: SCAN(false), NESTED, INVARIANT };
+      for (const batch of [1, 5]) {
+        for (const [name, text] of Object.entries(texts)) {
+          const g = parseGraph(text);
+          const opt = optimize(g, { backend, verify: true }).graph;
+          const fetch = g.outputs.map((o) => o.name);
+          const fed = Object.fromEntries(Object.entries(feeds(batch)[name]!).map(([k, mk]) => [k, mk()]));
+          const [a, b] = [await Session.create(g, { backend: backend as 'cpu' }), await Session.create(opt, { backend: backend as 'cpu' })];
+          const want = runChecked(a, fetch, fed), got = runChecked(b, fetch, fed);
+          got.forEach((vs, i) => vs.forEach((v, k) => expect(v, `${name} ${fetch[i]}[${k}]`).toBeCloseTo(want[i]![k]!, 5)));
+          if (name === 'INVARIANT') {
+            // tanh(w · 0.5) left the body; the cond on a constant is inlined.
+            const body = opt.nodes.find((n) => n.op === 'while_loop')!.regions[1]!;
+            expect(printGraph(body)).not.toMatch(/tanh|cond/);
+            expect(printGraph(opt).split('region')[0]).toMatch(/tanh/);
+          }
+          a.dispose(); b.dispose();
+          tf.dispose(Object.values(fed));
+        }
+      }
+    });
 
     it('a scan over zero steps gives the initial carry and empty ys', async () => {
       const s = await session(SCAN(false), backend);

@@ -1,0 +1,182 @@
+/**
+ * Control-flow simplification (ir/control_flow.ts has the ops). Rules, each on one node of the
+ * graph it runs on (the manager runs the pass in every region too, innermost first):
+ *
+ * - a `cond` whose predicate is a constant is replaced by the region it takes, inlined;
+ * - a capture no region reads is dropped (operand and block arguments), a value captured
+ *   twice is captured once, and a captured constant becomes a constant of the regions (so a
+ *   cond inside a loop on a constant outside folds too);
+ * - a `cond` result, or a `scan` y, that nobody uses is no longer yielded;
+ * - loop-invariant code motion: a node of a while_loop's or scan's region whose operands are all
+ *   captures or constants moves out in front of the loop, and its results become captures.
+ *
+ * Never moved or folded: random and io nodes (nodeEffect), so a draw inside a loop stays one
+ * draw per iteration. A node is hoisted even if the loop might run zero times: it is pure, so
+ * that costs time, never a different result.
+ */
+import type { Graph, Node, Value } from '../graph.js';
+import { nodeEffect, regionResults, setRegionOutputs } from '../regions.js';
+import type { Pass } from './pass.js';
+import { constData, insertBefore, replaceBlocker, replaceValue, splatValue, typeEq } from './rewrite.js';
+
+/** Where the captures start among a control-flow node's operands (and its regions' block arguments, offset by `argShift`). */
+function captureStart(n: Node): { operand: number; argShift: number } {
+  switch (n.op) {
+    case 'cond': return { operand: 1, argShift: -1 };
+    case 'while_loop': return { operand: n.regions[1]!.outputs.length, argShift: 0 };
+    case 'scan': return { operand: (n.attrs.num_carries as number) + (n.attrs.num_xs as number), argShift: 0 };
+    default: return { operand: n.inputs.length, argShift: 0 };
+  }
+}
+
+/**
+ * Replaces `n` by a node of the same op on `inputs` with its (edited) `regions`, whose result i
+ * stands for `n`'s result keep[i]; every other result of `n` must be unused.
+ */
+function rebuild(g: Graph, n: Node, inputs: Value[], keep: readonly number[]): Node {
+  const m = insertBefore(g, n, () => g.addNode(n.op, inputs, n.attrs, n.loc, undefined, n.regions));
+  keep.forEach((k, i) => replaceValue(g, n.outputs[k]!, m.outputs[i]!));
+  g.removeNode(n);
+  return m;
+}
+
+function allOutputs(n: Node): number[] {
+  return n.outputs.map((_, i) => i);
+}
+
+/** A value nobody reads, fetches or returns. */
+function unused(g: Graph, v: Value): boolean {
+  return v.uses.length === 0 && v.name === undefined && !g.isOutput(v);
+}
+
+/** Copies region `r`'s nodes in front of `before` in `g` with its block arguments bound to `args`; returns what it yields. */
+export function inlineRegion(g: Graph, before: Node, r: Graph, args: readonly Value[]): Value[] {
+  const map = new Map<Value, Value>();
+  r.inputs.forEach((v, i) => map.set(v, args[i]!));
+  for (const m of r.nodes) {
+    const copy = insertBefore(g, before, () => g.addNode(m.op, m.inputs.map((v) => map.get(v)!), m.attrs, m.loc,
+      m.outputs.map((o) => o.type), m.regions.map((x) => x.clone())));
+    m.outputs.forEach((o, i) => map.set(o, copy.outputs[i]!));
+  }
+  return regionResults(r).map((v) => map.get(v)!);
+}
+
+/** A cond whose predicate is a constant: the region it takes, inlined. */
+function foldCond(g: Graph, n: Node): boolean {
+  const pred = n.inputs[0]!;
+  const c = constData(pred);
+  const x = c !== undefined && c.data.length === 1 ? Number(c.data[0]!) : splatValue(pred);
+  if (x === undefined) return false;
+  const taken = n.regions[x !== 0 && !Number.isNaN(x) ? 0 : 1]!;
+  // A result the branches disagree on has a data-dependent dim: the taken branch's exact type would change its users' types.
+  if (!n.outputs.every((o, i) => typeEq(o.type, taken.outputs[i]!.value.type))) return false;
+  const results = inlineRegion(g, n, taken, n.inputs.slice(1));
+  n.outputs.forEach((o, i) => {
+    let to = results[i]!;
+    // A named result whose replacement is named too, or is an input: through an identity.
+    if (replaceBlocker(o, to) !== undefined) to = insertBefore(g, n, () => g.addNode('identity', [to], {}, n.loc)).outputs[0]!;
+    replaceValue(g, o, to);
+  });
+  g.removeNode(n);
+  return true;
+}
+
+/** Drops captures no region reads and captures of a value already captured; the rebuilt node, or undefined. */
+function pruneCaptures(g: Graph, n: Node): Node | undefined {
+  const { operand, argShift } = captureStart(n);
+  const drop: number[] = [];
+  for (let j = operand; j < n.inputs.length; j++) {
+    const first = n.inputs.indexOf(n.inputs[j]!, operand);
+    const arg = (r: Graph) => r.inputs[j + argShift]!;
+    const p = n.inputs[j]!.producer;
+    if (first < j) {
+      // Captured twice: read the first block argument instead.
+      for (const r of n.regions) {
+        const a = arg(r), b = r.inputs[first + argShift]!;
+        if (a.uses.length > 0 || r.isOutput(a)) r.replaceAllUsesWith(a, b, { outputs: true });
+      }
+    } else if (p?.op === 'const') {
+      // A captured constant becomes a constant of each region that reads it (the tensor is shared).
+      for (const r of n.regions) {
+        const a = arg(r);
+        if (a.uses.length === 0 && !r.isOutput(a)) continue;
+        const c = r.addNode('const', [], p.attrs, p.loc, [a.type]);
+        const head = r.nodes[0]!;
+        if (head !== c) r.moveBefore(c, head);
+        r.replaceAllUsesWith(a, c.outputs[0]!, { outputs: true });
+      }
+    }
+    if (n.regions.every((r) => arg(r).uses.length === 0 && !r.isOutput(arg(r)))) drop.push(j);
+  }
+  if (drop.length === 0) return undefined;
+  for (const r of n.regions) {
+    const args = drop.map((j) => r.inputs[j + argShift]!);
+    for (const a of args) r.removeInput(a);
+  }
+  return rebuild(g, n, n.inputs.filter((_, j) => !drop.includes(j)), allOutputs(n));
+}
+
+/** Stops yielding cond results and scan ys that nobody uses; the rebuilt node, or undefined. */
+function pruneResults(g: Graph, n: Node): Node | undefined {
+  if (n.op !== 'cond' && n.op !== 'scan') return undefined;
+  const first = n.op === 'cond' ? 0 : (n.attrs.num_carries as number);
+  const keep = allOutputs(n).filter((i) => i < first || !unused(g, n.outputs[i]!));
+  if (keep.length === n.outputs.length) return undefined;
+  for (const r of n.regions) setRegionOutputs(r, keep.map((i) => regionResults(r)[i]!));
+  return rebuild(g, n, [...n.inputs], keep);
+}
+
+/**
+ * Moves one loop-invariant node out of a while_loop / scan region: a pure node (no regions) whose
+ * operands are all captured block arguments or constants. Its results become new captures.
+ * The rebuilt node, or undefined.
+ */
+function hoistInvariant(g: Graph, n: Node): Node | undefined {
+  if (n.op !== 'while_loop' && n.op !== 'scan') return undefined;
+  const { operand } = captureStart(n);
+  for (const r of n.regions) {
+    const captured = new Set(r.inputs.slice(operand));
+    const invariant = (v: Value) => captured.has(v) || v.producer?.op === 'const';
+    const m = r.nodes.find((x) => x.op !== 'const' && x.inputs.length > 0 && x.regions.length === 0 && nodeEffect(x) === 'pure' && x.inputs.every(invariant));
+    if (m === undefined) continue;
+    const outer = m.inputs.map((v) => {
+      if (captured.has(v)) return n.inputs[v.index]!;
+      const p = v.producer!;
+      return insertBefore(g, n, () => g.addNode('const', [], p.attrs, p.loc, [v.type])).outputs[0]!;
+    });
+    const h = insertBefore(g, n, () => g.addNode(m.op, outer, m.attrs, m.loc, m.outputs.map((o) => o.type)));
+    m.outputs.forEach((o) => {
+      for (const q of n.regions) {
+        const arg = q.addInput(q.freshName('inv'), o.type);
+        if (q === r) r.replaceAllUsesWith(o, arg, { outputs: true });
+      }
+    });
+    r.removeNode(m);
+    return rebuild(g, n, [...n.inputs, ...h.outputs], allOutputs(n));
+  }
+  return undefined;
+}
+
+export const controlFlow: Pass = {
+  name: 'control-flow',
+  run(g) {
+    let changed = false;
+    for (const n of [...g.nodes]) {
+      if (n.regions.length === 0 || !g.hasNode(n)) continue;
+      if (n.op === 'cond' && foldCond(g, n)) { changed = true; continue; }
+      let node = n;
+      const step = (f: (g: Graph, n: Node) => Node | undefined): boolean => {
+        const m = f(g, node);
+        if (m === undefined) return false;
+        changed = true;
+        node = m;
+        return true;
+      };
+      step(pruneResults);
+      step(pruneCaptures);
+      // Hoist to a fixed point on this loop (a chain of invariant nodes moves out one by one).
+      for (let k = 0; k < 64 && step(hoistInvariant); k++);
+    }
+    return changed;
+  },
+};

@@ -1,0 +1,253 @@
+/**
+ * Passes on graphs with control flow: every pass runs inside regions (runWithRegions), and the
+ * control-flow pass folds constant predicates, drops unused captures and results, and hoists
+ * loop-invariant code, never random or io nodes.
+ */
+import { describe, it } from 'vitest';
+import { checkGolden } from './golden.js';
+
+const pass = (name: string, text: string) => it(name, () => { checkGolden(text); });
+
+describe('passes inside regions', () => {
+  pass('cse, dce and fold-constants run in each region as in a graph', `// RUN: fold-constants,cse,dce
+graph @f(%p: bool[], %x: f32[3]) {
+  %0: f32[3] = cond %p, %x
+    region then(%a: f32[3]) {
+      %0: f32[3] = exp %a
+      %1: f32[3] = exp %a
+      %2: f32[3] = add %0, %1
+      %3: f32[3] = tanh %a
+      %5: f32[] = const {value = dense<f32[]> [2]}
+      %6: f32[] = const {value = dense<f32[]> [3]}
+      %7: f32[] = mul %5, %6
+      %4: f32[3] = mul %2, %7
+      return %4
+    }
+    region else(%a: f32[3]) {
+      return %a
+    }
+  return y = %0
+}
+// EXPECT:
+graph @f(%p: bool[], %x: f32[3]) {
+  %0: f32[3] = cond %p, %x
+    region then(%a: f32[3]) {
+      %0: f32[3] = exp %a
+      %1: f32[3] = add %0, %0
+      %2: f32[] = const {value = dense<f32[]> [6]}
+      %3: f32[3] = mul %1, %2
+      return %3
+    }
+    region else(%a: f32[3]) {
+      return %a
+    }
+  return y = %0
+}`);
+
+  pass('negative: random draws in a region are neither merged nor folded, prints stay, and keep the cond alive', `// RUN: fold-constants,cse,dce
+graph @f(%p: bool[], %x: f32[2]) {
+  %0: f32[2] = cond %p, %x
+    region then(%a: f32[2]) {
+      %0: f32[2] = random_uniform {dtype = f32, max = 1, min = 0, seed = -1, shape = [2]}
+      %1: f32[2] = random_uniform {dtype = f32, max = 1, min = 0, seed = -1, shape = [2]}
+      %2: f32[2] = add %0, %1
+      print %2 {verbose = false}
+      return %a
+    }
+    region else(%a: f32[2]) {
+      return %a
+    }
+  return
+}
+// EXPECT: unchanged`);
+});
+
+describe('control-flow', () => {
+  pass('a cond with a constant predicate is the region it takes, inlined (both ways)', `// RUN: control-flow,dce
+graph @f(%x: f32[3], %w: f32[3]) {
+  %8: bool[] = const {value = dense<bool[]> [true]}
+  %9: f32[] = const {value = dense<f32[]> [0]}
+  %0: f32[3] = cond %8, %x, %w
+    region then(%a: f32[3], %b: f32[3]) {
+      %0: f32[3] = mul %a, %b
+      return %0
+    }
+    region else(%a: f32[3], %b: f32[3]) {
+      return %a
+    }
+  %1: f32[3] = cond %9, %0, %w
+    region then(%a: f32[3], %b: f32[3]) {
+      %0: f32[3] = mul %a, %b
+      return %0
+    }
+    region else(%a: f32[3], %b: f32[3]) {
+      %0: f32[3] = neg %a
+      return %0
+    }
+  return y = %1
+}
+// EXPECT:
+graph @f(%x: f32[3], %w: f32[3]) {
+  %0: f32[3] = mul %x, %w
+  %1: f32[3] = neg %0
+  return y = %1
+}`);
+
+  pass('negative: a constant predicate does not fold a cond whose branches disagree on a shape', `// RUN: control-flow
+graph @f(%x: f32[3]) {
+  %t: bool[] = const {value = dense<bool[]> [true]}
+  %0: f32[_dyn_3_6] = cond %t, %x
+    region then(%a: f32[3]) {
+      return %a
+    }
+    region else(%a: f32[3]) {
+      %0: f32[6] = concat %a, %a {axis = 0}
+      return %0
+    }
+  return y = %0
+}
+// EXPECT: unchanged`);
+
+  pass('drops captures no region reads, merges a value captured twice, and stops yielding unused results', `// RUN: control-flow,dce
+graph @f(%p: bool[], %x: f32[3], %w: f32[3], %u: f32[3]) {
+  %0: f32[3], %1: f32[3] = cond %p, %x, %w, %x, %u
+    region then(%a: f32[3], %b: f32[3], %c: f32[3], %d: f32[3]) {
+      %0: f32[3] = mul %a, %c
+      %1: f32[3] = exp %d
+      return %0, %1
+    }
+    region else(%a: f32[3], %b: f32[3], %c: f32[3], %d: f32[3]) {
+      %0: f32[3] = neg %c
+      return %0, %d
+    }
+  return y = %0
+}
+// EXPECT:
+graph @f(%p: bool[], %x: f32[3], %w: f32[3], %u: f32[3]) {
+  %0: f32[3] = cond %p, %x
+    region then(%a: f32[3]) {
+      %0: f32[3] = mul %a, %a
+      return %0
+    }
+    region else(%a: f32[3]) {
+      %0: f32[3] = neg %a
+      return %0
+    }
+  return y = %0
+}`);
+
+  pass('hoists loop-invariant code out of a while body and a scan body (a chain, constants copied out)', `// RUN: control-flow,cse,dce
+graph @f(%x: f32[3], %w: f32[3], %xs: f32[time,3]) {
+  %9: i32[] = const {value = dense<i32[]> [3]}
+  %0: f32[3], %1: i32[] = while_loop %x, %9, %w
+    region cond(%v: f32[3], %k: i32[], %c: f32[3]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[3], %k: i32[], %c: f32[3]) {
+      %0: f32[] = const {value = dense<f32[]> [2]}
+      %1: f32[3] = mul %c, %0
+      %2: f32[3] = exp %1
+      %3: f32[3] = add %v, %2
+      %4: i32[] = const {value = dense<i32[]> [1]}
+      %5: i32[] = sub %k, %4
+      return %3, %5
+    }
+  %2: f32[3], %3: f32[time,3] = scan %0, %xs, %w {num_carries = 1, num_xs = 1, reverse = false}
+    region body(%c: f32[3], %s: f32[3], %q: f32[3]) {
+      %0: f32[3] = tanh %q
+      %1: f32[3] = mul %s, %0
+      %2: f32[3] = add %c, %1
+      return %2, %1
+    }
+  return y = %2, ys = %3
+}
+// EXPECT:
+graph @f(%x: f32[3], %w: f32[3], %xs: f32[time,3]) {
+  %0: i32[] = const {value = dense<i32[]> [3]}
+  %1: f32[] = const {value = dense<f32[]> [2]}
+  %2: f32[3] = mul %w, %1
+  %3: f32[3] = exp %2
+  %4: f32[3], %5: i32[] = while_loop %x, %0, %3
+    region cond(%v: f32[3], %k: i32[], %inv_1: f32[3]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[3], %k: i32[], %inv_1: f32[3]) {
+      %0: f32[3] = add %v, %inv_1
+      %1: i32[] = const {value = dense<i32[]> [1]}
+      %2: i32[] = sub %k, %1
+      return %0, %2
+    }
+  %6: f32[3] = tanh %w
+  %7: f32[3], %8: f32[time,3] = scan %4, %xs, %6 {num_carries = 1, num_xs = 1, reverse = false}
+    region body(%c: f32[3], %s: f32[3], %inv: f32[3]) {
+      %0: f32[3] = mul %s, %inv
+      %1: f32[3] = add %c, %0
+      return %1, %0
+    }
+  return y = %7, ys = %8
+}`);
+
+  pass('a captured constant becomes a constant of the region: a cond inside a loop on it folds', `// RUN: control-flow,dce
+graph @f(%x: f32[2], %n: i32[]) {
+  %9: bool[] = const {value = dense<bool[]> [false]}
+  %0: f32[2], %1: i32[] = while_loop %x, %n, %9
+    region cond(%v: f32[2], %k: i32[], %q: bool[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[2], %k: i32[], %q: bool[]) {
+      %0: f32[2] = cond %q, %v
+        region then(%a: f32[2]) {
+          %0: f32[2] = exp %a
+          return %0
+        }
+        region else(%a: f32[2]) {
+          %0: f32[2] = neg %a
+          return %0
+        }
+      %1: i32[] = const {value = dense<i32[]> [1]}
+      %2: i32[] = sub %k, %1
+      return %0, %2
+    }
+  return y = %0
+}
+// EXPECT:
+graph @f(%x: f32[2], %n: i32[]) {
+  %0: f32[2], %1: i32[] = while_loop %x, %n
+    region cond(%v: f32[2], %k: i32[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[2], %k: i32[]) {
+      %0: f32[2] = neg %v
+      %1: i32[] = const {value = dense<i32[]> [1]}
+      %2: i32[] = sub %k, %1
+      return %0, %2
+    }
+  return y = %0
+}`);
+
+  pass('negative: random and io nodes stay in the loop; what depends on a loop value stays', `// RUN: control-flow,cse,dce
+graph @f(%x: f32[2], %w: f32[2]) {
+  %0: f32[2] = while_loop %x, %w {maximum_iterations = 3}
+    region cond(%v: f32[2], %c: f32[2]) {
+      %0: bool[] = const {value = dense<bool[]> [true]}
+      return %0
+    }
+    region body(%v: f32[2], %c: f32[2]) {
+      %0: f32[2] = random_uniform {dtype = f32, max = 1, min = 0, seed = -1, shape = [2]}
+      %1: f32[2] = add %0, %c
+      print %c {verbose = false}
+      %2: f32[2] = mul %v, %1
+      return %2
+    }
+  return y = %0
+}
+// EXPECT: unchanged`);
+});
