@@ -17,6 +17,11 @@ import { WasmDirectExecutor } from './wasm_direct.js';
 export type ExecutorMode = 'auto' | 'tensors';
 
 export function executorsFor(backend: BackendChoice, mode: ExecutorMode, control?: ControlFlowOptions): Executor[] {
-  if (mode === 'auto' && backend.tfjsName === 'wasm') return [new WasmDirectExecutor(), new TensorExecutor(control)];
+  if (mode === 'auto' && backend.tfjsName === 'wasm') {
+    const direct = new WasmDirectExecutor(), tensors = new TensorExecutor(control);
+    // The regions of control flow (loop bodies) run as direct programs too where they can.
+    tensors.runRegion = (f) => direct.run(f) ?? tensors.run(f);
+    return [direct, tensors];
+  }
   return [new TensorExecutor(control)];
 }

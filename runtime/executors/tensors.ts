@@ -20,6 +20,12 @@ export class TensorExecutor implements Executor {
   /** Runs control-flow nodes, their regions as sub-plans through this executor. */
   private readonly control: ControlFlowRunner;
 
+  /**
+   * How a region's sub-plan runs (default: by this executor); a wasm session first offers it to
+   * its direct executor (executors/choose.ts), so loop bodies run as direct programs.
+   */
+  runRegion: (frame: RunFrame) => RunResult = (f) => this.run(f);
+
   constructor(opts: ControlFlowOptions = { tensorLimit: resolveTensorLimit(undefined), maxLoopIterations: DEFAULT_MAX_LOOP_ITERATIONS }) {
     this.control = new ControlFlowRunner(opts);
   }
@@ -45,7 +51,7 @@ export class TensorExecutor implements Executor {
         const ins: tf.Tensor[] = st.ins.map((i) => env[i]!);
         let outs: tf.Tensor[];
         try {
-          outs = this.control.run(n, ins, frame, (f) => this.run(f));
+          outs = this.control.run(n, ins, frame, this.runRegion);
         } catch (e) {
           throw stepError(n, e, (j) => env[st.ins[j]!]?.shape);
         }

@@ -35,7 +35,7 @@ export class WasmDirectExecutor implements Executor {
   /** The program of a plan for the frame's binding, built on first use (undefined: run tfjs ops). */
   private programFor({ plan, bindings, key, consts }: RunFrame): WasmProgram | undefined {
     if (!directCallsAllowed()) return undefined;
-    // Control flow runs region by region on the tensor executor (its regions as tfjs ops, not yet as direct programs).
+    // Control flow runs region by region on the tensor executor, which hands each region's sub-plan back here (choose.ts).
     if (plan.steps.some((st) => st.kind === 'control')) return undefined;
     let programs = this.programs.get(plan);
     if (programs === undefined) { programs = new Map(); this.programs.set(plan, programs); }
