@@ -40,6 +40,10 @@ describe('exported training step', () => {
     expect(JSON.parse(meta!.value!)).toEqual(ex.state);
     const byVar = new Map(ex.state.map((s) => [s.variable, s]));
     expect(byVar.get('tse_w1')).toEqual({ variable: 'tse_w1', input: 'tse_w1', output: 'tse_w1.new' });
+    // Each new value is written under its `.new` name by the node that computes it, not copied by an Identity (ORT's copies).
+    expect(model.graph!.node!.filter((n) => n.opType === 'Identity').map((n) => n.output![0])).toEqual([]);
+    const produced = new Set(model.graph!.node!.flatMap((n) => n.output!));
+    for (const s of ex.state) if (s.output !== undefined) expect(produced.has(s.output)).toBe(true);
     // The learning rate is read each step, not assigned: an input with a default and no output.
     expect([...byVar.values()].filter((s) => s.output === undefined).map((s) => s.variable)).toContain('hyper/Adam_0/learningRate');
 
@@ -72,5 +76,28 @@ describe('exported training step', () => {
     step.dispose();
     for (const v of [w1, b1, w2]) v.dispose();
     opt.dispose();
+  });
+
+  it('a value returned twice keeps one Identity (an output is never renamed); a gc.name\'d value stays fetchable by its name', async () => {
+    await tf.setBackend('cpu');
+    const f = gc.compile((x: tf.Tensor) => {
+      const h = tf.relu(x);
+      const e = tf.exp(x);
+      const m = gc.name(tf.mul(h, e), 'hidden');
+      return { a: tf.add(m, 1), h, h2: h, e };
+    }, { inputs: [gc.spec([3])], outputs: ['a', 'h', 'h2', 'e'] });
+    const ex = gc.exportOnnx(f.graph);
+    const model = onnx.ModelProto.decode(ex.bytes);
+    const ids = model.graph!.node!.filter((n) => n.opType === 'Identity');
+    expect(ids.map((n) => [n.input![0], n.output![0]])).toEqual([['h', 'h2']]);
+    const sess = await ort.InferenceSession.create(ex.bytes);
+    const out = await sess.run({ [f.graph.inputs[0]!.name!]: new ort.Tensor('float32', Float32Array.of(-1, 0.5, 2), [3]) });
+    const r4 = (k: string) => Array.from(out[k]!.data as Float32Array).map((v) => Number(v.toFixed(4)));
+    expect(r4('h')).toEqual([0, 0.5, 2]);
+    expect(r4('h2')).toEqual([0, 0.5, 2]);
+    expect(r4('e')).toEqual([0.3679, 1.6487, 7.3891]);
+    expect(r4('a')).toEqual([1, 1.8244, 15.7781]);
+    expect(model.graph!.node!.flatMap((n) => n.output!)).toContain(ex.names.toOnnx.get('hidden'));
+    f.dispose();
   });
 });
