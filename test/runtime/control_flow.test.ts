@@ -254,6 +254,64 @@ for (const backend of ['cpu', 'wasm']) {
       }
     });
 
+    it('variables: a loop reads a variable through a capture and its result is assigned after the loop', async () => {
+      const text = `graph @acc(%x: f32[3]) state(%w: f32[3] = "w" trainable) {
+  %n: i32[] = const {value = dense<i32[]> [3]}
+  %0: f32[3], %1: i32[] = while_loop %w, %n, %x
+    region cond(%v: f32[3], %k: i32[], %c: f32[3]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[3], %k: i32[], %c: f32[3]) {
+      %0: f32[3] = add %v, %c
+      %1: i32[] = const {value = dense<i32[]> [1]}
+      %2: i32[] = sub %k, %1
+      return %0, %2
+    }
+  assign %0 {var = "w"}
+  init %w = dense<f32[3]> [1, 2, 3]
+  return y = %0
+}`;
+      const s = await session(text, backend);
+      const x = tf.tensor1d([0.5, -1, 2]);
+      for (const k of [1, 2]) {
+        const y = s.runSync('y', { x }) as tf.Tensor;
+        expect(data(y)).toEqual([1, 2, 3].map((w, i) => w + 3 * k * [0.5, -1, 2][i]!));
+        y.dispose();
+      }
+      const w = s.variable('w');
+      expect(data(w)).toEqual([4, -4, 15]);
+      tf.dispose([w, x]);
+      s.dispose();
+    });
+
+    it('random ops in a loop body draw anew at each step; a session seed reproduces the whole run', async () => {
+      const text = `graph @noise(%xs: f32[4,2]) {
+  %0: f32[4,2] = scan %xs {num_carries = 0, num_xs = 1, reverse = false}
+    region body(%x: f32[2]) {
+      %0: f32[2] = random_uniform {dtype = f32, max = 1, min = 0, seed = -1, shape = [2]}
+      %1: f32[2] = add %0, %x
+      return %1
+    }
+  return ys = %0
+}`;
+      const xs = tf.zeros([4, 2]);
+      const draw = async (seed: number) => {
+        const s = await session(text, backend, { seed });
+        const ys = s.runSync('ys', { xs }) as tf.Tensor;
+        const v = data(ys);
+        ys.dispose();
+        s.dispose();
+        return v;
+      };
+      const a = await draw(7), b = await draw(7), c = await draw(8);
+      expect(a).toEqual(b);
+      expect(new Set(a).size).toBe(8); // four steps, two values each: no step repeats another
+      expect(c).not.toEqual(a);
+      xs.dispose();
+    });
+
     it('a scan over zero steps gives the initial carry and empty ys', async () => {
       const s = await session(SCAN(false), backend);
       const [last, all] = s.runSync(['last', 'all'], { xs: tf.zeros([0, 3]) }) as tf.Tensor[];
