@@ -134,7 +134,7 @@ export class ControlFlowRunner {
   private budgetError(n: Node, count: number): GcError {
     return new GcError({ code: Codes.runtime, loc: n.loc,
       message: `while executing ${describeNode(n)}: the loop ran ${count} times without ending (the session's loop budget)`,
-      help: 'check the loop condition; if the loop is meant to run that long, raise maxLoopIterations of the Session (or gc.compile), or set maximum_iterations on the loop' });
+      help: 'check the loop condition; if the loop is meant to run that long, raise the Session option maxLoopIterations, or set maximum_iterations on the loop' });
   }
 
   private runWhile(n: Node, ins: readonly tf.Tensor[], parent: RunFrame, seedBase: number | undefined, sub: RunSubPlan): tf.Tensor[] {

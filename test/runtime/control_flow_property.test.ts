@@ -1,0 +1,128 @@
+/**
+ * Property: on random programs with control flow (nested conds, while loops with data-dependent
+ * trip counts, scans; unused and duplicate captures, captured constants, loop-invariant code,
+ * constant predicates), the optimized graph (the default passes, verified after each) computes
+ * what the original computes, on cpu and wasm at two batch sizes.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import 'graphc';
+import { sym } from '../../ir/dim.js';
+import { Graph } from '../../ir/graph.js';
+import type { Value } from '../../ir/graph.js';
+import { printGraph } from '../../ir/printer.js';
+import { addCond, addScan, addWhileLoop } from '../../ir/regions.js';
+import { optimize } from '../../src/optimize.js';
+import { Session } from '../../runtime/session.js';
+import { rng } from '../exporters/onnx/harness.js';
+
+type Rand = () => number;
+const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+
+const scalar = (g: Graph, x: number, dtype: 'float32' | 'int32' | 'bool' = 'float32'): Value => {
+  const data = dtype === 'float32' ? new Float32Array([x]) : dtype === 'int32' ? new Int32Array([x]) : new Uint8Array([x]);
+  return g.add('const', [], { value: { dtype, shape: [], data } });
+};
+
+/** A bool scalar computed from `v` (or a constant, now and then). */
+function predicate(g: Graph, r: Rand, v: Value): Value {
+  if (r() < 0.2) return scalar(g, r() < 0.5 ? 1 : 0, 'bool');
+  const s = g.add('reduce_sum', [v], { axes: v.shape.map((_, i) => i), keep_dims: false });
+  return g.add('greater', [s, scalar(g, pick(r, [-1, 0, 0.5]))]);
+}
+
+/**
+ * Adds `steps` random nodes on f32 values of one shape (`pool`), with control flow while
+ * `depth` allows; returns the pool grown by them.
+ */
+function grow(g: Graph, r: Rand, pool: Value[], steps: number, depth: number): Value[] {
+  const vals = [...pool];
+  const any = () => pick(r, vals);
+  for (let i = 0; i < steps; i++) {
+    const k = r();
+    let v: Value;
+    if (k < 0.25) v = g.add(pick(r, ['tanh', 'neg', 'sigmoid', 'abs'] as const), [any()]);
+    else if (k < 0.5) v = g.add(pick(r, ['add', 'mul', 'sub', 'maximum'] as const), [any(), any()]);
+    else if (k < 0.6) v = g.add('mul', [any(), scalar(g, pick(r, [0.5, -1, 2]))]);
+    else if (depth <= 0) v = g.add('tanh', [any()]);
+    else if (k < 0.75) {
+      // cond: captures with an unused one and a duplicate now and then.
+      const caps = [any(), any(), ...(r() < 0.5 ? [any()] : [])];
+      const branch = (q: Graph, args: Value[]) => {
+        const out = grow(q, r, args.slice(0, 2), 1 + Math.floor(r() * 3), depth - 1);
+        return [out[out.length - 1]!];
+      };
+      [v] = addCond(g, predicate(g, r, any()), caps, branch, branch) as [Value];
+    } else if (k < 0.9) {
+      // while: a counter from a data-dependent start (1 to 3 steps), a loop value, captures (one invariant chain).
+      const start = g.add('cast', [g.add('greater', [g.add('reduce_sum', [any()], { axes: any().shape.map((_, j) => j), keep_dims: false }), scalar(g, 0)])], { dtype: 'int32' });
+      const n = g.add('add', [start, scalar(g, 1 + Math.floor(r() * 2), 'int32')]);
+      const caps = [any(), any()];
+      const [out] = addWhileLoop(g, [any(), n], caps,
+        (q, [, kk]) => q.add('greater', [kk!, scalar(q, 0, 'int32')]),
+        (q, [lv, kk, c0, c1]) => {
+          const inv = q.add('tanh', [q.add('mul', [c0!, scalar(q, 0.5)])]);
+          const body = grow(q, r, [lv!, inv, c1!], 1 + Math.floor(r() * 2), depth - 1);
+          return [q.add('tanh', [body[body.length - 1]!]), q.add('sub', [kk!, scalar(q, 1, 'int32')])];
+        }, r() < 0.3 ? { maximumIterations: 2 } : {});
+      v = out!;
+    } else {
+      // scan along axis 0: carry a row, ys the running rows; a captured row is invariant.
+      const xs = any();
+      const row = g.add('reduce_mean', [any()], { axes: [0], keep_dims: false });
+      const [last, ys] = addScan(g, [row], [xs], [row, any()], (q, [c, x, cap]) => {
+        const inv = q.add('sigmoid', [cap!]);
+        const next = q.add('tanh', [q.add('add', [q.add('mul', [c!, inv]), x!])]);
+        return [next, q.add('add', [next, x!])];
+      }, { reverse: r() < 0.5 });
+      v = r() < 0.5 ? ys! : g.add('add', [any(), last!]);
+    }
+    vals.push(v);
+  }
+  return vals;
+}
+
+function program(seed: number): Graph {
+  const r = rng(seed);
+  const g = new Graph(`p${seed}`);
+  const x = g.addInput('x', { dtype: 'float32', shape: [sym('batch'), 3] });
+  const y = g.addInput('y', { dtype: 'float32', shape: [sym('batch'), 3] });
+  const vals = grow(g, r, [x, y], 4 + Math.floor(r() * 4), 2);
+  g.setOutput('out', vals[vals.length - 1]!);
+  g.setOutput('mid', vals[2 + Math.floor(r() * (vals.length - 2))]!);
+  return g;
+}
+
+const SEEDS = Array.from({ length: 30 }, (_, i) => 1000 + i);
+
+for (const backend of ['cpu', 'wasm']) {
+  describe(`control flow property on ${backend}`, () => {
+    beforeAll(async () => { await tf.setBackend('cpu'); });
+
+    it(`optimized ≡ unoptimized on ${SEEDS.length} random programs, batch 1 and 4`, async () => {
+      let regions = 0, hoisted = 0;
+      for (const seed of SEEDS) {
+        const g = program(seed);
+        const opt = optimize(g, { backend, verify: true }).graph;
+        regions += g.nodes.filter((n) => n.regions.length > 0).length;
+        hoisted += Number(printGraph(opt).length < printGraph(g).length);
+        const [a, b] = [await Session.create(g, { backend: backend as 'cpu' }), await Session.create(opt, { backend: backend as 'cpu' })];
+        for (const batch of [1, 4]) {
+          const feeds = { x: tf.randomNormal([batch, 3], 0, 1, 'float32', seed), y: tf.randomNormal([batch, 3], 0, 1, 'float32', seed + 1) };
+          const want = a.runSync(['out', 'mid'], feeds) as tf.Tensor[];
+          const got = b.runSync(['out', 'mid'], feeds) as tf.Tensor[];
+          want.forEach((w, i) => {
+            expect(got[i]!.shape, `seed ${seed}`).toEqual(w.shape);
+            const wv = w.dataSync(), gv = got[i]!.dataSync();
+            wv.forEach((v, k) => expect(gv[k]!, `seed ${seed} batch ${batch} output ${i}[${k}]\n${printGraph(g)}`).toBeCloseTo(v, 4));
+          });
+          tf.dispose([...want, ...got, feeds.x, feeds.y]);
+        }
+        a.dispose(); b.dispose();
+      }
+      // The programs do hold control flow, and the passes do change them.
+      expect(regions).toBeGreaterThan(SEEDS.length);
+      expect(hoisted).toBeGreaterThan(SEEDS.length / 2);
+    }, 120_000);
+  });
+}
