@@ -107,6 +107,19 @@ describe('backend onnxruntime: sessions', () => {
     const g = gc.compile((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b), { inputs: [gc.spec([2, 'k']), gc.spec(['k', 3])], backend: 'onnxruntime' });
     expect(Array.from(await ((await g(tf.zeros([2, 0]), tf.zeros([0, 3]))) as tf.Tensor).data())).toEqual([0, 0, 0, 0, 0, 0]);
     expect(Array.from(await ((await g(tf.ones([2, 2]), tf.ones([2, 3]))) as tf.Tensor).data())).toEqual([2, 2, 2, 2, 2, 2]);
+    // 2-D operands are a Gemm, which takes no guard: zeros on an arena that held a product of the same size before.
+    for (const [ta, tb] of [[true, false], [false, true], [true, true]] as const) {
+      const h = gc.compile((a: tf.Tensor, b: tf.Tensor) => tf.relu(tf.matMul(a, b, ta, tb)), { inputs: [gc.spec(ta ? ['k', 64] : [64, 'k']), gc.spec(tb ? [48, 'k'] : ['k', 48])], backend: 'onnxruntime' });
+      for (let round = 0; round < 4; round++) {
+        const k = round % 2 === 0 ? 16 : 0;
+        const y = (await h(tf.fill(ta ? [k, 64] : [64, k], 1.5), tf.fill(tb ? [48, k] : [k, 48], 2))) as tf.Tensor;
+        const v = await y.data();
+        expect(y.shape).toEqual([64, 48]);
+        expect(v.every((x) => x === 3 * k)).toBe(true);
+        y.dispose();
+      }
+      h.dispose();
+    }
     f.dispose(); g.dispose();
   });
 
