@@ -50,9 +50,18 @@ function mix(a: number, b: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Whether a one-element predicate tensor holds (nonzero). */
-function truthy(t: tf.Tensor): boolean {
-  const d = t.dataSync();
+/** Whether a one-element predicate tensor holds (nonzero), read synchronously on the session's backend. */
+function truthy(t: tf.Tensor, n: Node, backend: string): boolean {
+  let d: ArrayLike<number | bigint>;
+  try {
+    d = t.dataSync() as ArrayLike<number>;
+  } catch (e) {
+    if (backend !== 'webgpu') throw e;
+    // tfjs-webgpu reads a GPU buffer synchronously through OffscreenCanvas, which Node does not have.
+    throw new GcError({ code: Codes.runtime, loc: n.loc,
+      message: `while executing ${describeNode(n)}: the predicate computed on webgpu cannot be read synchronously here (${(e as Error).message})`,
+      help: "control flow reads its predicates while the graph runs; run it on backend 'cpu', 'wasm' or 'tensorflow' (or 'onnxruntime' once control flow exports), or in a browser, where tfjs-webgpu reads synchronously" });
+  }
   if (d.length !== 1) throw new Error(`a predicate must have one element, got shape [${t.shape.join(',')}]`);
   return Number(d[0]) !== 0 && !Number.isNaN(Number(d[0]));
 }
@@ -122,7 +131,7 @@ export class ControlFlowRunner {
     const seedBase = parent.ctx.seedFor(-1);
     switch (n.op) {
       case 'cond': {
-        const pred = truthy(ins[0]!);
+        const pred = truthy(ins[0]!, n, parent.ctx.backend);
         return this.runRegion(n, n.regions[pred ? 0 : 1]!, ins.slice(1), parent, seedBase, pred ? 0 : 1, sub);
       }
       case 'while_loop': return this.runWhile(n, ins, parent, seedBase, sub);
@@ -149,7 +158,7 @@ export class ControlFlowRunner {
         if (max !== undefined && i >= max) break;
         const [c] = this.runRegion(n, condR, [...vars, ...caps], parent, seedBase, 2 * i, sub);
         let go: boolean;
-        try { go = truthy(c!); } finally { c!.dispose(); }
+        try { go = truthy(c!, n, parent.ctx.backend); } finally { c!.dispose(); }
         if (!go) break;
         if (i >= this.opts.maxLoopIterations) throw this.budgetError(n, i);
         const next = this.runRegion(n, body, [...vars, ...caps], parent, seedBase, 2 * i + 1, sub);

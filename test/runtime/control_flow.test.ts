@@ -4,7 +4,8 @@
  * by tfjs eagerly; regions free what they make (tf.memory().numTensors), loops stop at
  * maximum_iterations and fail past the session's loop budget.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import 'graphc';
 import { parseGraph } from '../../ir/parser.js';
@@ -12,6 +13,7 @@ import { printGraph } from '../../ir/printer.js';
 import { optimize } from '../../src/optimize.js';
 import { Session } from '../../runtime/session.js';
 import type { SessionOptions } from '../../runtime/session.js';
+import { releaseBackend, SWIFTSHADER_ICD } from '../../runtime/backends/select.js';
 
 const COND = `graph @branch(%p: f32[], %x: f32[batch,3], %w: f32[3]) {
   %0: f32[batch,3] = cond %p, %x, %w
@@ -339,3 +341,33 @@ for (const backend of ['cpu', 'wasm']) {
     });
   });
 }
+
+// webgpu runs control flow through the same generic path (on SwiftShader here; a GPU where there is one). In Node,
+// tfjs-webgpu cannot read a GPU buffer synchronously (it needs OffscreenCanvas): a predicate the graph computes is refused
+// with a GcError that says so; a fed predicate and scans (which read no predicate) run.
+describe.skipIf(!existsSync(SWIFTSHADER_ICD))('control flow on webgpu (SwiftShader)', () => {
+  beforeAll(async () => { await tf.setBackend('cpu'); });
+  afterAll(() => releaseBackend('webgpu'));
+  const opts: SessionOptions = { allowSoftwareWebgpu: true };
+
+  it('a cond on a fed predicate both ways and a running sum run; a computed loop predicate is a GC0403 that says why', async () => {
+    const c = await session(COND, 'webgpu', opts);
+    const x = tf.tensor2d(seq(15, 0.5), [5, 3]), w = tf.tensor1d([2, -1, 0.25]);
+    for (const p of [1, 0]) {
+      const y = c.runSync('y', { p: tf.scalar(p), x, w }) as tf.Tensor;
+      expect(Array.from(await y.data())).toEqual(seq(15, 0.5).map((v, i) => (p ? f(f(v * [2, -1, 0.25][i % 3]!) + 1) : -v)));
+      y.dispose();
+    }
+    c.dispose();
+    const sc = await session(SCAN(true), 'webgpu', opts);
+    const xs = tf.tensor2d(seq(30, 0.25), [6, 5]);
+    const all = sc.runSync('all', { xs }) as tf.Tensor;
+    const want = tf.cumsum(xs, 0, false, true);
+    expect(Array.from(await all.data())).toEqual(data(want));
+    sc.dispose();
+    const nw = await session(NEWTON, 'webgpu', opts);
+    expect(() => nw.runSync(['root'], { a: tf.tensor1d([2, 3]) })).toThrow(/GC0403[\s\S]*the predicate computed on webgpu cannot be read synchronously here[\s\S]*help: .*backend 'cpu', 'wasm' or 'tensorflow'/);
+    nw.dispose();
+    tf.dispose([x, w, xs, all, want]);
+  }, 60_000);
+});
