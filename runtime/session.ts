@@ -464,24 +464,45 @@ interface EngineTrial { tfjs: number[]; ort: number[]; runs: number }
 
 /** The fed shapes of a plan's feeds as a key (undefined when a feed is not a tensor: measured only for tensors). */
 function shapeKey(plan: Plan, feeds: Record<string, Feed>): string | undefined {
-  let key = '';
+  // The last shapes of the plan and their key: a loop of runs at one shape builds no string.
+  const last = lastShapes.get(plan);
+  let same = last !== undefined, k = 0;
   for (const v of plan.feeds) {
     const f = feeds[v.name!];
     if (!(f instanceof tf.Tensor)) return undefined;
-    key += `${f.shape.join('x')};`;
+    if (!same) continue;
+    const sh = f.shape;
+    if (last!.dims[k++] !== sh.length) { same = false; continue; }
+    for (let i = 0; i < sh.length; i++) if (last!.dims[k++] !== sh[i]) { same = false; break; }
   }
+  if (same && k === last!.dims.length) return last!.key;
+  let key = '';
+  const dims: number[] = [];
+  for (const v of plan.feeds) {
+    const sh = (feeds[v.name!] as tf.Tensor).shape;
+    key += `${sh.join('x')};`;
+    dims.push(sh.length, ...sh);
+  }
+  lastShapes.set(plan, { dims, key });
   return key;
 }
+const lastShapes = new WeakMap<Plan, { dims: number[]; key: string }>();
 
 /**
  * Whether 'auto' may move a plan between engines: not with prints (ONNX has none), nor with
  * random ops under a seed (each engine draws its own sequence; the tfjs engine keeps them reproducible).
  */
 function measurable(plan: Plan, seed: number | undefined): boolean {
-  for (const n of plan.schedule) {
-    const effect = OPS[n.op].effect;
-    if (effect === 'io') return false;
-    if (effect === 'random' && seed !== undefined) return false;
+  const memo = seed === undefined ? measurableUnseeded : measurableSeeded;
+  let m = memo.get(plan);
+  if (m === undefined) {
+    m = true;
+    for (const n of plan.schedule) {
+      const effect = OPS[n.op].effect;
+      if (effect === 'io' || (effect === 'random' && seed !== undefined)) { m = false; break; }
+    }
+    memo.set(plan, m);
   }
-  return true;
+  return m;
 }
+const measurableUnseeded = new WeakMap<Plan, boolean>(), measurableSeeded = new WeakMap<Plan, boolean>();
