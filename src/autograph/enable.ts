@@ -13,8 +13,13 @@ import type { HookData } from './hooks.js';
 
 let enabled = false;
 
-export function enableAutograph(): void {
+/** Makes this graphc's runtime the one transformed modules call (without registering hooks). */
+export function installRuntime(): void {
   (globalThis as Record<symbol, unknown>)[Symbol.for(RUNTIME_KEY)] = runtime;
+}
+
+export function enableAutograph(): void {
+  installRuntime();
   if (enabled) return;
   enabled = true;
   const here = path.dirname(fileURLToPath(import.meta.url));

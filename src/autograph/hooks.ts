@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
+import { READ_HINT } from './key.js';
 
 export interface HookData {
   /** Folders (with a trailing separator) whose modules are never transformed: graphc's own. */
@@ -50,16 +51,21 @@ export async function load(url: string, context: Record<string, unknown>, nextLo
   const r = await nextLoad(url, context);
   const file = userFile(url);
   if (file === undefined || r.format !== 'module') return r;
-  const disk = readFileSync(file, 'utf8');
-  if (!/\.\s*(dataSync|arraySync)\s*\(|\bitem\s*\(/.test(disk)) return r;
+  let disk: string;
+  try {
+    disk = readFileSync(file, 'utf8');
+  } catch {
+    return r;
+  }
+  if (!READ_HINT.test(disk)) return r;
   const src = text(r.source) ?? disk;
   transformer ??= await import(new URL(import.meta.url.endsWith('.ts') ? './transform.ts' : './transform.js', import.meta.url).href) as typeof import('./transform.js');
-  if (src !== disk && /\.[mc]?tsx?$/.test(file)) {
-    // A hook that runs before this one (tsx, registered first) compiled the TypeScript already, on
-    // one line: transform the file itself and compile it here, with a source map to the file.
+  if (src !== disk) {
+    // A hook that runs before this one (tsx, registered first) compiled the module already, its
+    // lines joined: transform the file itself, and compile TypeScript here (a source map to the file).
     const out = transformer.transformSource(disk, { fileName: file });
     if (out.converted.length === 0) return r;
-    return { format: 'module', source: transformer.transpileTs(out.code, file), shortCircuit: true };
+    return { format: 'module', source: /\.[mc]?tsx?$/.test(file) ? transformer.transpileTs(out.code, file) : out.code, shortCircuit: true };
   }
   const out = transformer.transformSource(src, { fileName: file });
   if (out.converted.length === 0) return r;

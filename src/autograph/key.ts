@@ -5,3 +5,6 @@
  * of graphc the module itself imports.
  */
 export const RUNTIME_KEY = 'graphc.autograph';
+
+/** Text that may hold a recognized tensor read (checked before parsing: most modules have none). */
+export const READ_HINT = /\.\s*(dataSync|arraySync)\s*\(|\bitem\s*\(|['"]graphc['"]/;

@@ -29,7 +29,7 @@
  */
 import { Node, Project, SyntaxKind, ts } from 'ts-morph';
 import type { Expression, SourceFile, Statement } from 'ts-morph';
-import { RUNTIME_KEY } from './key.js';
+import { READ_HINT, RUNTIME_KEY } from './key.js';
 
 /** The identifier the transformed module binds the runtime to. */
 export const RUNTIME_NAME = '__ag';
@@ -63,7 +63,6 @@ export interface TransformOptions {
   fileName?: string;
 }
 
-const READ_HINT = /\.\s*(dataSync|arraySync)\s*\(|\bitem\s*\(/;
 
 const PRELUDE = `const ${RUNTIME_NAME} = globalThis[Symbol.for(${JSON.stringify(RUNTIME_KEY)})]; `;
 
