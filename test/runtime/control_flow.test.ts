@@ -314,6 +314,33 @@ for (const backend of ['cpu', 'wasm']) {
       xs.dispose();
     });
 
+    it('a loop value whose length changes every step (a data-dependent dim) is bound from what each region is fed', async () => {
+      const text = `graph @grow(%x: f32[2], %n: i32[]) {
+  %0: f32[_dyn0], %1: i32[] = while_loop %x, %n
+    region cond(%v: f32[_dyn0], %k: i32[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[_dyn0], %k: i32[]) {
+      %0: f32[] = const {value = dense<f32[]> [10]}
+      %1: f32[_dyn0] = mul %v, %0
+      %2: f32[2*_dyn0] = concat %v, %1 {axis = 0}
+      %3: i32[] = const {value = dense<i32[]> [1]}
+      %4: i32[] = sub %k, %3
+      return %2, %4
+    }
+  return y = %0
+}`;
+      const s = await session(text, backend);
+      for (const n of [0, 1, 3]) {
+        let want = [1, 2];
+        for (let k = 0; k < n; k++) want = [...want, ...want.map((v) => v * 10)];
+        expect(runChecked(s, ['y'], { x: tf.tensor1d([1, 2]), n: tf.scalar(n, 'int32') })).toEqual([want]);
+      }
+      s.dispose();
+    });
+
     it('a scan over zero steps gives the initial carry and empty ys', async () => {
       const s = await session(SCAN(false), backend);
       const [last, all] = s.runSync(['last', 'all'], { xs: tf.zeros([0, 3]) }) as tf.Tensor[];
