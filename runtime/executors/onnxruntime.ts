@@ -29,7 +29,7 @@ import { AttrReader, OPS } from '../../ir/ops.js';
 import { OP_KERNELS } from '../kernels/op_kernels.js';
 import type { ExecCtx, OpKernel } from '../kernels/kernel_types.js';
 import { bindDims } from '../plan.js';
-import { withBackend } from '../backends/tfjs_engine.js';
+import { holderOf, withBackend } from '../backends/tfjs_engine.js';
 import type { DType } from '../../ir/dtype.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { exportOnnx } from '../../exporters/onnx/export/export.js';
@@ -203,15 +203,16 @@ export class OrtEngine {
     if (ready === undefined || !ready.session.native || !(plan.fetches.some((v) => v.kind === 'node') || plan.assigns.length > 0)) return undefined;
     const stateOf = memoState(state);
     if (!ready.baked.every((x) => stateOf(x.variable).dataId === x.dataId)) return undefined;
-    const b = this.begin(plan, feeds, stateOf);
+    // Synchronous from here to ORT's return: feeds held by tfjs-wasm are passed as views of its heap.
+    const b = this.begin(plan, feeds, stateOf, true);
     const ortFeeds = this.feedsFor(ready, b, feeds, stateOf);
     return this.complete(plan, b, ready, this.guarded(ready, ortFeeds, () => ready.session.run(ortFeeds)) as Record<string, ortNs.Tensor>);
   }
 
   /** What a run reads before ORT runs: feeds as ORT tensors, fetched inputs and variables copied, variables' ORT tensors. */
-  private begin(plan: Plan, feeds: ReadonlyMap<Value, tf.Tensor>, stateOf: (name: string) => tf.Tensor): Begun {
+  private begin(plan: Plan, feeds: ReadonlyMap<Value, tf.Tensor>, stateOf: (name: string) => tf.Tensor, heapViews = false): Begun {
     const fed = new Map<Value, ortNs.Tensor>();
-    for (const v of plan.feeds) fed.set(v, toOrt(this.ort, feeds.get(v)!, v.dtype, () => `input '${v.name}'`));
+    for (const v of plan.feeds) fed.set(v, toOrt(this.ort, feeds.get(v)!, v.dtype, () => `input '${v.name}'`, heapViews));
     let direct: Map<Value, tf.Tensor> | undefined;
     for (const v of plan.fetches) {
       if (v.kind === 'node' || direct?.has(v)) continue;
@@ -362,8 +363,20 @@ function ortError(ps: PlanSession, ortFeeds: Record<string, ortNs.Tensor>, e: un
   return new GcError({ code: Codes.runtime, message: `onnxruntime: ${(e as Error).message}`, notes: ps.inputs.map((i) => `${i.name}: ${ortFeeds[i.name]!.type}[${ortFeeds[i.name]!.dims.join(',')}]`) });
 }
 
-function toOrt(ort: Ort, t: tf.Tensor, dtype: DType, what: () => string): ortNs.Tensor {
+/**
+ * A tfjs tensor as an ORT tensor. `heapView`: a float32 or int32 tensor held by tfjs-wasm is
+ * passed as a view of the wasm heap, not copied out of it (16 MB for a 4M-element feed); only
+ * for a run that ORT makes before any JavaScript can grow the heap (OrtEngine.runNow).
+ */
+function toOrt(ort: Ort, t: tf.Tensor, dtype: DType, what: () => string, heapView = false): ortNs.Tensor {
   if (t.isDisposed) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: the tensor was disposed`, help: 'feed a live tensor (tf.tidy or dispose() may have freed it)' });
+  if (heapView && (dtype === 'float32' || dtype === 'int32') && t.dtype === dtype) {
+    const holder = holderOf(t);
+    if (holder !== undefined && holder === tf.findBackend('wasm')) {
+      const view = (holder as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array }).typedArrayFromHeap(t);
+      return dtype === 'float32' ? new ort.Tensor('float32', view as Float32Array, t.shape) : new ort.Tensor('int32', view as Int32Array, t.shape);
+    }
+  }
   let data: ArrayLike<number>;
   try {
     data = t.dataSync() as ArrayLike<number>;

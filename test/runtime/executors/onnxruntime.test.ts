@@ -94,6 +94,32 @@ describe('backend onnxruntime: synchronous runs', () => {
   });
 });
 
+describe('backend onnxruntime: feeds held by tfjs-wasm', () => {
+  it('are read in place from the wasm heap on synchronous runs: float32 and int32, at several offsets, one tensor fed twice, left unchanged', async () => {
+    const f = gc.compile((a: tf.Tensor, b: tf.Tensor, i: tf.Tensor) => tf.add(tf.mul(a, b), tf.cast(i, 'float32')), { inputs: [gc.spec(['n']), gc.spec(['n']), gc.spec(['n'], 'int32')], backend: 'onnxruntime' });
+    const r = rng(5);
+    for (let round = 0; round < 4; round++) {
+      const n = 50 + round * 37;
+      const av = Float32Array.from({ length: n }, () => r() * 4 - 2), bv = Float32Array.from({ length: n }, () => r() * 4 - 2), iv = Int32Array.from({ length: n }, () => Math.floor(r() * 20 - 10));
+      await tf.setBackend('wasm');
+      const pad = tf.zeros([round * 13 + 1]);  // moves later tensors to other heap offsets
+      const a = tf.tensor1d(av), b = tf.tensor1d(bv), i = tf.tensor1d(iv, 'int32');
+      await tf.setBackend('cpu');
+      for (const [x, y] of [[a, b], [a, a]] as const) {
+        const yv = x === y ? av : bv;
+        const out = (await f(x, y, i)) as tf.Tensor;
+        const got = await out.data();
+        for (let k = 0; k < n; k++) expect(Math.abs(got[k]! - (av[k]! * yv[k]! + iv[k]!))).toBeLessThan(1e-5);
+        out.dispose();
+      }
+      expect(Array.from(await a.data())).toEqual(Array.from(av));
+      expect(Array.from(await i.data())).toEqual(Array.from(iv));
+      tf.dispose([pad, a, b, i]);
+    }
+    f.dispose();
+  });
+});
+
 describe('backend onnxruntime: sessions', () => {
   it('a matmul whose inner dim is 0 only at run time gives zeros (fuzz seed 200167: ORT left the result uninitialised)', async () => {
     const f = gc.compile((a: tf.Tensor, b: tf.Tensor) => tf.matMul(a, b, true, false), { inputs: [gc.spec(['batch', 'n', 1]), gc.spec(['batch', 'n', 2])], backend: 'onnxruntime' });
