@@ -7,6 +7,8 @@
  *   twice is captured once, and a captured constant becomes a constant of the regions (so a
  *   cond inside a loop on a constant outside folds too);
  * - a `cond` result, or a `scan` y, that nobody uses is no longer yielded;
+ * - a loop value or scan carry that the body yields unchanged becomes a capture (its result is
+ *   its initial value);
  * - loop-invariant code motion: a node of a while_loop's or scan's region whose operands are all
  *   captures or constants moves out in front of the loop, and its results become captures.
  *
@@ -106,6 +108,10 @@ function pruneCaptures(g: Graph, n: Node): Node | undefined {
         r.replaceAllUsesWith(a, c.outputs[0]!, { outputs: true });
       }
     }
+  }
+  // Then what no region reads (after the merges: a first capture may be read only through a duplicate).
+  for (let j = operand; j < n.inputs.length; j++) {
+    const arg = (r: Graph) => r.inputs[j + argShift]!;
     if (n.regions.every((r) => arg(r).uses.length === 0 && !r.isOutput(arg(r)))) drop.push(j);
   }
   if (drop.length === 0) return undefined;
@@ -124,6 +130,42 @@ function pruneResults(g: Graph, n: Node): Node | undefined {
   if (keep.length === n.outputs.length) return undefined;
   for (const r of n.regions) setRegionOutputs(r, keep.map((i) => regionResults(r)[i]!));
   return rebuild(g, n, [...n.inputs], keep);
+}
+
+/**
+ * A loop value (while_loop) or carry (scan) that the body yields unchanged is a capture: the
+ * result is its initial value. Moves it to the captures; the rebuilt node, or undefined.
+ */
+function invariantCarries(g: Graph, n: Node): Node | undefined {
+  if (n.op !== 'while_loop' && n.op !== 'scan') return undefined;
+  const body = n.regions[n.regions.length - 1]!;
+  const count = n.op === 'scan' ? (n.attrs.num_carries as number) : body.outputs.length;
+  const fixed: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const arg = body.inputs[i]!;
+    if (body.outputs[i]!.value === arg && typeEq(n.inputs[i]!.type, arg.type) && replaceBlocker(n.outputs[i]!, n.inputs[i]!) === undefined) fixed.push(i);
+  }
+  // A while_loop keeps one loop value (its body yields at least one).
+  if (n.op === 'while_loop' && fixed.length === count) fixed.pop();
+  if (fixed.length === 0) return undefined;
+  for (const i of fixed) replaceValue(g, n.outputs[i]!, n.inputs[i]!);
+  for (const r of n.regions) {
+    const moved = fixed.map((i) => r.inputs[i]!);
+    const rest = r.inputs.filter((v) => !moved.includes(v));
+    r.inputs.splice(0, r.inputs.length, ...rest, ...moved);
+    r.inputs.forEach((v, k) => { v.index = k; });
+  }
+  setRegionOutputs(body, regionResults(body).filter((_, i) => !fixed.includes(i)));
+  const inputs = [...n.inputs.filter((_, i) => !fixed.includes(i)), ...fixed.map((i) => n.inputs[i]!)];
+  const keep = allOutputs(n).filter((i) => !fixed.includes(i));
+  if (n.op === 'scan') {
+    const attrs = { ...n.attrs, num_carries: count - fixed.length };
+    const m = insertBefore(g, n, () => g.addNode(n.op, inputs, attrs, n.loc, undefined, n.regions));
+    keep.forEach((k, i) => replaceValue(g, n.outputs[k]!, m.outputs[i]!));
+    g.removeNode(n);
+    return m;
+  }
+  return rebuild(g, n, inputs, keep);
 }
 
 /**
@@ -173,6 +215,7 @@ export const controlFlow: Pass = {
         return true;
       };
       step(pruneResults);
+      step(invariantCarries);
       step(pruneCaptures);
       // Hoist to a fixed point on this loop (a chain of invariant nodes moves out one by one).
       for (let k = 0; k < 64 && step(hoistInvariant); k++);

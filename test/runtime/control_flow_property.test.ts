@@ -58,14 +58,18 @@ function grow(g: Graph, r: Rand, pool: Value[], steps: number, depth: number): V
       const start = g.add('cast', [g.add('greater', [g.add('reduce_sum', [any()], { axes: any().shape.map((_, j) => j), keep_dims: false }), scalar(g, 0)])], { dtype: 'int32' });
       const n = g.add('add', [start, scalar(g, 1 + Math.floor(r() * 2), 'int32')]);
       const caps = [any(), any()];
-      const [out] = addWhileLoop(g, [any(), n], caps,
+      // Now and then a third loop value that the body yields unchanged (it becomes a capture).
+      const through = r() < 0.5 ? [any()] : [];
+      const [out, , kept] = addWhileLoop(g, [any(), n, ...through], caps,
         (q, [, kk]) => q.add('greater', [kk!, scalar(q, 0, 'int32')]),
-        (q, [lv, kk, c0, c1]) => {
+        (q, args) => {
+          const [lv, kk] = args;
+          const [c0, c1] = args.slice(2 + through.length);
           const inv = q.add('tanh', [q.add('mul', [c0!, scalar(q, 0.5)])]);
-          const body = grow(q, r, [lv!, inv, c1!], 1 + Math.floor(r() * 2), depth - 1);
-          return [q.add('tanh', [body[body.length - 1]!]), q.add('sub', [kk!, scalar(q, 1, 'int32')])];
+          const body = grow(q, r, [lv!, inv, c1!, ...args.slice(2, 2 + through.length)], 1 + Math.floor(r() * 2), depth - 1);
+          return [q.add('tanh', [body[body.length - 1]!]), q.add('sub', [kk!, scalar(q, 1, 'int32')]), ...args.slice(2, 2 + through.length)];
         }, r() < 0.3 ? { maximumIterations: 2 } : {});
-      v = out!;
+      v = kept === undefined ? out! : g.add('add', [out!, kept]);
     } else {
       // scan along axis 0: carry a row, ys the running rows; a captured row is invariant.
       const xs = any();

@@ -136,6 +136,31 @@ graph @f(%p: bool[], %x: f32[3], %w: f32[3], %u: f32[3]) {
   return y = %0
 }`);
 
+  pass('a value captured twice where only the second capture is read (regression: the first was dropped while still read)', `// RUN: control-flow
+graph @f(%p: bool[], %x: f32[3]) {
+  %0: f32[3] = cond %p, %x, %x
+    region then(%a: f32[3], %b: f32[3]) {
+      %0: f32[3] = exp %b
+      return %0
+    }
+    region else(%a: f32[3], %b: f32[3]) {
+      return %b
+    }
+  return y = %0
+}
+// EXPECT:
+graph @f(%p: bool[], %x: f32[3]) {
+  %0: f32[3] = cond %p, %x
+    region then(%a: f32[3]) {
+      %0: f32[3] = exp %a
+      return %0
+    }
+    region else(%a: f32[3]) {
+      return %a
+    }
+  return y = %0
+}`);
+
   pass('hoists loop-invariant code out of a while body and a scan body (a chain, constants copied out)', `// RUN: control-flow,cse,dce
 graph @f(%x: f32[3], %w: f32[3], %xs: f32[time,3]) {
   %9: i32[] = const {value = dense<i32[]> [3]}
@@ -231,6 +256,53 @@ graph @f(%x: f32[2], %n: i32[]) {
       return %0, %2
     }
   return y = %0
+}`);
+
+  pass('a loop value and a scan carry the body yields unchanged become captures (and what reads them is hoisted)', `// RUN: control-flow,dce
+graph @f(%x: f32[3], %w: f32[3], %n: i32[], %xs: f32[time,3]) {
+  %0: f32[3], %1: f32[3], %2: i32[] = while_loop %x, %w, %n
+    region cond(%v: f32[3], %c: f32[3], %k: i32[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[3], %c: f32[3], %k: i32[]) {
+      %0: f32[3] = exp %c
+      %1: f32[3] = add %v, %0
+      %2: i32[] = const {value = dense<i32[]> [1]}
+      %3: i32[] = sub %k, %2
+      return %1, %c, %3
+    }
+  %3: f32[3], %4: f32[3], %5: f32[time,3] = scan %1, %0, %xs {num_carries = 2, num_xs = 1, reverse = false}
+    region body(%s: f32[3], %t: f32[3], %x: f32[3]) {
+      %0: f32[3] = mul %t, %x
+      return %s, %0, %0
+    }
+  %6: f32[3] = add %3, %4
+  return y = %6, ys = %5
+}
+// EXPECT:
+graph @f(%x: f32[3], %w: f32[3], %n: i32[], %xs: f32[time,3]) {
+  %0: f32[3] = exp %w
+  %1: f32[3], %2: i32[] = while_loop %x, %n, %0
+    region cond(%v: f32[3], %k: i32[], %inv: f32[3]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[3], %k: i32[], %inv: f32[3]) {
+      %0: f32[3] = add %v, %inv
+      %1: i32[] = const {value = dense<i32[]> [1]}
+      %2: i32[] = sub %k, %1
+      return %0, %2
+    }
+  %3: f32[3], %4: f32[time,3] = scan %1, %xs {num_carries = 1, num_xs = 1, reverse = false}
+    region body(%t: f32[3], %x: f32[3]) {
+      %0: f32[3] = mul %t, %x
+      return %0, %0
+    }
+  %5: f32[3] = add %w, %3
+  return y = %5, ys = %4
 }`);
 
   pass('negative: random and io nodes stay in the loop; what depends on a loop value stays', `// RUN: control-flow,cse,dce
