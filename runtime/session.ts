@@ -298,13 +298,13 @@ export class Session {
     if (!onOrt) {
       const r = this.execute(fetchNames, feeds, stateIn, opts);
       if (timed) trial.tfjs.push(performance.now() - t0);
-      this.decide(m, key, trial);
+      this.decide(plan, m, key, trial);
       return r;
     }
     try {
       const r = await this.runOnOrt(ort, plan, feeds, stateIn);
       if (timed) trial.ort.push(performance.now() - t0);
-      this.decide(m, key, trial);
+      this.decide(plan, m, key, trial);
       return r;
     } catch (e) {
       // ONNX Runtime cannot run this plan (an op without an ONNX form, a provider failure): the tfjs engine does, from now on.
@@ -345,13 +345,15 @@ export class Session {
    * times on the slower engine). Compares the fastest run of each: on a busy machine noise only
    * ever adds time, and one slow outlier must not decide.
    */
-  private decide(m: Map<string, EngineChoice | EngineTrial>, key: string, t: EngineTrial): void {
+  private decide(plan: Plan, m: Map<string, EngineChoice | EngineTrial>, key: string, t: EngineTrial): void {
     const n = Math.min(t.tfjs.length, t.ort.length);
     if (n < 2) return;
     const a = Math.min(...t.tfjs), b = Math.min(...t.ort);
     if (n < AUTO_TRIALS && Math.max(a, b) < AUTO_CLEAR_WIN * Math.min(a, b)) return;
     const providers = this.ort === undefined ? '' : ` (${this.ortProviders.join(', ')})`;
     m.set(key, { engine: b < a ? 'ort' : 'tfjs', reason: `measured: ${this.backend.name} ${a.toFixed(3)} ms, onnxruntime${providers} ${b.toFixed(3)} ms (fastest of ${n} runs each)` });
+    // The tfjs engine won every shape measured so far: the plan's ORT session is released (made again if a new shape is measured).
+    if (b >= a && [...m.values()].every((c) => 'engine' in c && c.engine === 'tfjs')) this.ort?.releasePlan(plan);
   }
 
   private get ortProviders(): readonly string[] {

@@ -319,6 +319,15 @@ export class OrtEngine {
     return o;
   }
 
+  /** Releases a plan's ORT session (auto: the tfjs engine won); a later run of the plan makes it again. Sessions on the public async API are kept. */
+  releasePlan(plan: Plan): void {
+    const e = this.sessions.get(plan);
+    // Only a session that runs synchronously: none of its runs can be in flight now.
+    if (e === undefined || e.ready?.session.native !== true) return;
+    this.sessions.delete(plan);
+    void e.session.then((s) => s.session.release(), () => undefined);
+  }
+
   /** The ORT sessions made so far (one per plan). */
   get sessionCount(): number {
     return this.sessions.size;

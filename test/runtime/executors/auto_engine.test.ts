@@ -41,6 +41,9 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
       expect(Number(n)).toBeGreaterThanOrEqual(2);
       if (Number(n) < 4) expect(Math.max(Number(a), Number(b))).toBeGreaterThanOrEqual(2 * Math.min(Number(a), Number(b)));
     }
+    // The plan's ORT session is released once the tfjs engine won every shape measured, kept otherwise.
+    const ortEngine = (s as unknown as { ort: { sessionCount: number } }).ort;
+    expect(ortEngine.sessionCount).toBe(choices.every((c) => c.engine !== 'onnxruntime') ? 0 : 1);
     f.dispose();
     w.dispose();
   });
@@ -55,6 +58,14 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
       expect(Array.from(await p.data())).toEqual(Array.from(await q.data()));
     }
     expect(a.engineChoices()).toEqual([]);
+    // A plan that only ever runs on tfjs (two shapes, each a clear win for the tfjs engine here) has no ORT session left.
+    const tiny = gc.compile((x: tf.Tensor) => tf.add(x, 1), { inputs: [gc.spec(['n'])] });
+    for (const n of [1, 2]) for (let i = 0; i < 12; i++) await call(tiny, tf.ones([n]));
+    const ts = await tiny.session();
+    const won = ts.engineChoices();
+    expect(won.map((c) => c.shapes)).toEqual(['1;', '2;']);
+    expect((ts as unknown as { ort: { sessionCount: number } }).ort.sessionCount).toBe(won.every((c) => c.engine !== 'onnxruntime') ? 0 : 1);
+    tiny.dispose();
     a.dispose(); b.dispose();
 
     const v = tf.variable(tf.zeros([4]));
