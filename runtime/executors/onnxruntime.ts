@@ -203,16 +203,17 @@ export class OrtEngine {
     if (ready === undefined || !ready.session.native || !(plan.fetches.some((v) => v.kind === 'node') || plan.assigns.length > 0)) return undefined;
     const stateOf = memoState(state);
     if (!ready.baked.every((x) => stateOf(x.variable).dataId === x.dataId)) return undefined;
-    // Synchronous from here to ORT's return: feeds held by tfjs-wasm are passed as views of its heap.
+    // Synchronous from here to ORT's return: feeds held by tfjs-wasm are passed as views of its heap,
+    // and variables are read as they are fed.
     const b = this.begin(plan, feeds, stateOf, true);
     const ortFeeds = this.feedsFor(ready, b, feeds, stateOf);
     return this.complete(plan, b, ready, this.guarded(ready, ortFeeds, () => ready.session.run(ortFeeds)) as Record<string, ortNs.Tensor>);
   }
 
   /** What a run reads before ORT runs: feeds as ORT tensors, fetched inputs and variables copied, variables' ORT tensors. */
-  private begin(plan: Plan, feeds: ReadonlyMap<Value, tf.Tensor>, stateOf: (name: string) => tf.Tensor, heapViews = false): Begun {
+  private begin(plan: Plan, feeds: ReadonlyMap<Value, tf.Tensor>, stateOf: (name: string) => tf.Tensor, sync = false): Begun {
     const fed = new Map<Value, ortNs.Tensor>();
-    for (const v of plan.feeds) fed.set(v, toOrt(this.ort, feeds.get(v)!, v.dtype, () => `input '${v.name}'`, heapViews));
+    for (const v of plan.feeds) fed.set(v, toOrt(this.ort, feeds.get(v)!, v.dtype, () => `input '${v.name}'`, sync));
     let direct: Map<Value, tf.Tensor> | undefined;
     for (const v of plan.fetches) {
       if (v.kind === 'node' || direct?.has(v)) continue;
@@ -223,11 +224,14 @@ export class OrtEngine {
       if (v.kind === 'input') direct.set(v, cpuCopy(feeds.get(v)!));
       else if (v.kind === 'state') direct.set(v, cpuCopy(stateOf(this.graph.states[v.index]!.name)));
     }
+    // Variables fed to ORT, read now (before an await); a synchronous run reads them as it feeds them (feedsFor).
     let vars: Map<string, ortNs.Tensor> | undefined;
-    const ready = this.sessions.get(plan)?.ready;
-    for (const [, name] of plan.stateSlots) {
-      if (ready?.baked.some((x) => x.variable === name && x.dataId === stateOf(name).dataId)) continue;
-      (vars ??= new Map()).set(name, this.ortOf(stateOf(name), name));
+    if (!sync) {
+      const ready = this.sessions.get(plan)?.ready;
+      for (const [, name] of plan.stateSlots) {
+        if (ready?.baked.some((x) => x.variable === name && x.dataId === stateOf(name).dataId)) continue;
+        (vars ??= new Map()).set(name, this.ortOf(stateOf(name), name));
+      }
     }
     return { fed, direct, vars };
   }
