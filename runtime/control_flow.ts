@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { evalShape } from '../ir/dim.js';
+import type { Dim } from '../ir/dim.js';
 import { Codes, GcError } from '../ir/errors.js';
 import type { Graph, Node, Value } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
@@ -66,20 +67,80 @@ function truthy(t: tf.Tensor, n: Node, backend: string): boolean {
   return Number(d[0]) !== 0 && !Number.isNaN(Number(d[0]));
 }
 
+/** A region's sub-plan and what each run of it needs, made once. */
+interface RegionPlan {
+  readonly plan: Plan;
+  /** Per plan feed: its block argument's index (the tensor fed to it). */
+  readonly feedArg: readonly number[];
+  /** Whether a block argument has a symbolic dim (bound from what it is fed on each run). */
+  readonly symbolic: boolean;
+}
+
+/** The kernels' context inside a region: dims under the region's binding, a seed per node and step. */
+class RegionCtx implements ExecCtx {
+  /** The node running now (its id seeds a random op). */
+  inner = 0;
+  constructor(readonly backend: string, private readonly bindings: Map<string, number>, private readonly base: number | undefined) {}
+  dim(d: Dim): number { return typeof d === 'number' ? d : evalShape([d], this.bindings)[0]!; }
+  dims(ds: readonly Dim[]): number[] { return evalShape(ds, this.bindings); }
+  seedFor(s: number): number | undefined { return s >= 0 ? s : this.base === undefined ? undefined : mix(this.base, this.inner); }
+}
+
+/** One run of a region's sub-plan, as its executor reads it. */
+class RegionFrame implements RunFrame {
+  readonly owned: boolean[];
+  constructor(readonly plan: Plan, readonly env: (tf.Tensor | undefined)[], readonly bindings: Map<string, number>, readonly key: string,
+    readonly ctx: RegionCtx, readonly consts: RunFrame['consts']) {
+    this.owned = new Array<boolean>(plan.slots).fill(false);
+  }
+  onNode(id: number): void { this.ctx.inner = id; }
+}
+
 export class ControlFlowRunner {
   /** Sub-plans by region (a region is run with all its inputs fed and all its outputs fetched). */
-  private readonly plans = new WeakMap<Graph, Plan>();
+  private readonly plans = new WeakMap<Graph, RegionPlan>();
 
   constructor(private readonly opts: ControlFlowOptions) {}
 
-  private planOf(r: Graph): Plan {
+  private planOf(r: Graph): RegionPlan {
     let p = this.plans.get(r);
     if (p === undefined) {
       // With updates: a region's prints run with every run of it (regions assign nothing).
-      p = buildPlan(r, r.outputs.map((o) => o.name), r.inputs.map((v) => v.name!), true);
+      const plan = buildPlan(r, r.outputs.map((o) => o.name), r.inputs.map((v) => v.name!), true);
+      p = { plan, feedArg: plan.feeds.map((v) => v.index), symbolic: r.inputs.some((v) => v.shape.some((d) => typeof d !== 'number')) };
       this.plans.set(r, p);
     }
     return p;
+  }
+
+  /** The binding a region runs under: the enclosing one, with the dims its block arguments bind from what they are fed. */
+  private bind(n: Node, r: Graph, rp: RegionPlan, feeds: readonly tf.Tensor[], parent: RunFrame): Map<string, number> {
+    const bad = (why: string) => new GcError({ code: Codes.runtime, loc: n.loc,
+      message: `while executing ${describeNode(n)}: region '${r.name}' is fed ${feeds.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(', ')}, its block arguments are ${r.inputs.map((v) => typeToString(v.type)).join(', ')}`,
+      notes: [why], help: 'a loop body changed the shape of a carried value that is not declared data-dependent' });
+    if (!rp.symbolic) {
+      // Static block arguments: the shapes must be theirs (what the verifier proved of the graph).
+      const ins = r.inputs;
+      for (let i = 0; i < ins.length; i++) {
+        const want = ins[i]!.shape, got = feeds[i]!.shape;
+        if (want.length !== got.length || want.some((d, k) => d !== got[k])) throw bad(`block argument ${i}`);
+      }
+      return parent.bindings;
+    }
+    const fed = new Map<Value, tf.Tensor>();
+    rp.plan.feeds.forEach((v, i) => fed.set(v, feeds[rp.feedArg[i]!]!));
+    let own: Map<string, number>;
+    try {
+      own = bindDims(fed);
+    } catch (e) {
+      throw bad((e as Error).message.split('\n')[0]!);
+    }
+    let same = true;
+    for (const [k, v] of own) if (parent.bindings.get(k) !== v) { same = false; break; }
+    if (same) return parent.bindings;
+    const bindings = new Map(parent.bindings);
+    for (const [k, v] of own) bindings.set(k, v);
+    return bindings;
   }
 
   /**
@@ -88,40 +149,18 @@ export class ControlFlowRunner {
    * unseeded), `step` the iteration.
    */
   private runRegion(n: Node, r: Graph, feeds: readonly tf.Tensor[], parent: RunFrame, seedBase: number | undefined, step: number, sub: RunSubPlan): tf.Tensor[] {
-    const plan = this.planOf(r);
+    const rp = this.planOf(r);
+    const plan = rp.plan;
     const env: (tf.Tensor | undefined)[] = new Array(plan.slots);
-    const owned: boolean[] = new Array(plan.slots).fill(false);
-    const fed = new Map<Value, tf.Tensor>();
-    plan.feeds.forEach((v, i) => {
-      const t = feeds[v.index]!;
-      env[i] = t;
-      fed.set(v, t);
-    });
-    let own: Map<string, number>;
-    try {
-      own = bindDims(fed);
-    } catch (e) {
-      throw new GcError({ code: Codes.runtime, loc: n.loc, message: `while executing ${describeNode(n)}: region '${r.name}' is fed ${feeds.map((t) => `${t.dtype}[${t.shape.join(',')}]`).join(', ')}, its block arguments are ${r.inputs.map((v) => typeToString(v.type)).join(', ')}`,
-        notes: [(e as Error).message.split('\n')[0]!], help: 'a loop body changed the shape of a carried value that is not declared data-dependent' });
-    }
-    const bindings = new Map(parent.bindings);
-    for (const [k, v] of own) bindings.set(k, v);
+    for (let i = 0; i < rp.feedArg.length; i++) env[i] = feeds[rp.feedArg[i]!];
+    const bindings = this.bind(n, r, rp, feeds, parent);
     const key = bindPlan(plan, bindings, parent.ctx.backend, this.opts.tensorLimit);
-    let inner = 0;
-    const base = seedBase === undefined ? undefined : mix(seedBase, step);
-    const ctx: ExecCtx = {
-      backend: parent.ctx.backend,
-      dim: (d) => evalShape([d], bindings)[0]!,
-      dims: (ds) => evalShape(ds, bindings),
-      seedFor: (s) => (s >= 0 ? s : base === undefined ? undefined : mix(base, inner)),
-    };
-    const frame: RunFrame = {
-      plan, env, owned, bindings, key, ctx, consts: parent.consts,
-      onNode: (id) => { inner = id; },
-    };
+    const ctx = new RegionCtx(parent.ctx.backend, bindings, seedBase === undefined ? undefined : mix(seedBase, step));
+    const frame = new RegionFrame(plan, env, bindings, key, ctx, parent.consts);
     try {
       return sub(frame).outputs;
     } finally {
+      const owned = frame.owned;
       for (let i = 0; i < env.length; i++) if (owned[i]) env[i]!.dispose();
     }
   }
