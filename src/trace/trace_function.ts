@@ -22,6 +22,7 @@ import { revokeVariable } from './backend.js';
 import type { UserDims } from './user_shapes.js';
 import { sizesMentioned, speakUserDims } from './user_shapes.js';
 import { makePlan, unify } from './unify.js';
+import { rollTraces } from './roll_traces.js';
 import { userLocation } from './source_loc.js';
 import type { TraceGuard } from './hyperparams.js';
 import { applyHyperPlan, optimizerSteps, planHyperparams, snapshotOptimizer } from './hyperparams.js';
@@ -186,7 +187,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
       if (r.created.length > 0) throw new GcError({ code: Codes.traceVariable, message: 'the function created variables in a later trace', help: 'create variables outside the function' });
       graphs.push(r.graph);
     }
-    return { first, graph: unify(graphs, plan), symbols, baseInputs };
+    return { first, graph: unify(rollTraces(graphs, plan), plan), symbols, baseInputs };
   };
 
   const createdHere: tf.Variable[] = [];

@@ -1,0 +1,460 @@
+/**
+ * Loop rolling: a loop that JavaScript ran over the slices of a tensor (tfjs-layers' RNNs:
+ * `tf.unstack` along time, then one cell step per slice) is traced as a chain of identical steps.
+ * This finds such a chain in a trace and rolls it into one `scan` node (ir/regions.ts), so that
+ * the graph is the same for every length: the traces of a symbolic time dim then unify
+ * (unify.ts), and a fixed length keeps one loop instead of a copy of the step per time step.
+ *
+ * What a rollable trace looks like (T = the number of slices):
+ *
+ *   prefix    nodes before the loop; among them an `unpack` into T slices x_0 … x_{T-1}
+ *   block t   S nodes for step t, t = 0 … T-1, one after the other; block t reads x_t, values of
+ *             its own block, values of block t-1 (the carries: h, c) and values from before the
+ *             loop (weights: the scan's captures). Block 0 reads, where the others read a carry,
+ *             its initial value. Every block has the same ops, attrs and types in the same order.
+ *   per step  optionally, after the loop, a run of T groups of nodes, group t reading block t
+ *             (a map over the steps' results written after the loop): appended to the step.
+ *   joiners   a `pack` / `concat` / `add_n` of one value of every step, in step order (tf.stack of
+ *             the per-step outputs, return_sequences): the scan's ys, stacked, then moved into place.
+ *   suffix    the rest reads the last step's values: a carry (the scan's final carry), or another
+ *             value of the last step (its y at index T-1).
+ *
+ * Every node of the trace is accounted for by one of these roles and every operand of a step is
+ * checked against the template step (block 1), so the rolled graph computes what the trace did,
+ * step by step; anything else is a failure with a reason, and the trace is left as it was.
+ */
+import { Codes, GcError } from '../../ir/errors.js';
+import { Graph, typeToString } from '../../ir/graph.js';
+import type { Node, Value } from '../../ir/graph.js';
+import type { AttrValue, Attrs } from '../../ir/ops.js';
+import { addScan, nodeEffect } from '../../ir/regions.js';
+import type { TensorData } from '../../ir/tensor_data.js';
+import { tensorDataEq } from '../../ir/tensor_data.js';
+
+export interface RollOptions {
+  /** Roll only unpacks into exactly this many slices (the traced size of a symbolic dim). */
+  steps?: number;
+  /** Without `steps`: roll unpacks into at least this many slices (default 2). */
+  minSteps?: number;
+}
+
+/** Why a loop was not rolled. */
+export interface RollFailure {
+  reason: string;
+  node?: Node;
+}
+
+export interface RollReport {
+  graph: Graph;
+  /** Loops rolled into scans. */
+  rolled: number;
+  /** The candidate loops (unpacks into T slices) that stayed unrolled, and why. */
+  failures: RollFailure[];
+}
+
+/** Rolls every loop over unpacked slices that it can into a `scan`; returns `g` itself when none. */
+export function rollLoops(g: Graph, opts: RollOptions = {}): RollReport {
+  const minSteps = opts.minSteps ?? 2;
+  const isCandidate = (n: Node) => n.op === 'unpack' && (opts.steps !== undefined ? n.outputs.length === opts.steps : n.outputs.length >= minSteps)
+    && n.outputs.length >= 2;
+  let cur = g, rolled = 0;
+  const failures: RollFailure[] = [];
+  for (;;) {
+    const candidates = cur.nodes.filter(isCandidate);
+    // Candidates that failed stay in front (a rolled loop is replaced by a scan, after them).
+    const next = candidates[failures.length];
+    if (next === undefined) break;
+    const r = rollOne(cur, next);
+    if (r instanceof Graph) { cur = r; rolled++; } else failures.push(r);
+  }
+  return { graph: cur, rolled, failures };
+}
+
+// ---- matching ---------------------------------------------------------------------------------
+
+/** What an operand of a step node is. */
+type Ref =
+  | { readonly k: 'local'; readonly pos: number; readonly out: number } // a value of the same step
+  | { readonly k: 'carry'; readonly pos: number; readonly out: number } // the previous step's value
+  | { readonly k: 'x'; readonly src: Node }                             // this step's slice of an unpack
+  | { readonly k: 'outer'; readonly v: Value };                         // a value from before the loop
+
+function refEq(a: Ref, b: Ref): boolean {
+  if (a.k !== b.k) return false;
+  switch (a.k) {
+    case 'local': case 'carry': return a.pos === (b as typeof a).pos && a.out === (b as typeof a).out;
+    case 'x': return a.src === (b as typeof a).src;
+    case 'outer': return a.v === (b as typeof a).v;
+  }
+}
+
+function refText(r: Ref): string {
+  switch (r.k) {
+    case 'local': return `the step's node #${r.pos}`;
+    case 'carry': return `the previous step's node #${r.pos}`;
+    case 'x': return 'the step\'s slice';
+    case 'outer': return `%${r.v.name ?? r.v.id} from before the loop`;
+  }
+}
+
+function isTensorData(v: AttrValue): v is TensorData {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && 'data' in v;
+}
+
+function attrEq(a: AttrValue | undefined, b: AttrValue | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (isTensorData(a) || isTensorData(b)) return isTensorData(a) && isTensorData(b) && tensorDataEq(a, b);
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function attrsEq(a: Attrs, b: Attrs): boolean {
+  const ka = Object.keys(a), kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => attrEq(a[k], b[k]));
+}
+
+/** A node's op, attrs and result types: what must agree between steps (operands aside). */
+function sameNode(a: Node, b: Node): string | undefined {
+  if (a.op !== b.op) return `${a.op} vs ${b.op}`;
+  if (a.inputs.length !== b.inputs.length) return `${a.op} with ${a.inputs.length} vs ${b.inputs.length} operands`;
+  if (a.outputs.length !== b.outputs.length) return `${a.op} with ${a.outputs.length} vs ${b.outputs.length} results`;
+  if (!attrsEq(a.attrs, b.attrs)) return `${a.op} with other attrs`;
+  for (let i = 0; i < a.outputs.length; i++) {
+    const ta = typeToString(a.outputs[i]!.type), tb = typeToString(b.outputs[i]!.type);
+    if (ta !== tb) return `${a.op} of type ${ta} vs ${tb}`;
+  }
+  return undefined;
+}
+
+const sigOf = (n: Node) => `${n.op}|${n.outputs.length}|${n.outputs.map((v) => typeToString(v.type)).join(',')}`;
+
+/** A joiner of the steps' values: pack / concat / add_n of one value of every step, in order. */
+const JOINERS = new Set(['pack', 'concat', 'add_n']);
+
+interface Layout {
+  T: number;
+  /** Per step: its nodes (block, then its group of the per-step run after the loop), by position. */
+  steps: Node[][];
+  /** Node → [step, position]. */
+  where: Map<Node, readonly [number, number]>;
+  /** Index of the first node after the last block. */
+  end: number;
+  /** Nodes of the per-step run after the loop (moved into the step). */
+  run: Set<Node>;
+}
+
+function fail(reason: string, node?: Node): RollFailure {
+  return node === undefined ? { reason } : { reason, node };
+}
+
+/** Rolls the loop over the slices of `src` (an unpack), or says why not. */
+function rollOne(g: Graph, src: Node): Graph | RollFailure {
+  const nodes = g.nodes;
+  const index = new Map<Node, number>();
+  nodes.forEach((n, i) => index.set(n, i));
+  const T = src.outputs.length;
+  const first: number[] = [];
+  for (let t = 0; t < T; t++) {
+    const uses = src.outputs[t]!.uses;
+    if (uses.length === 0) return fail(`slice ${t} of the unpack is never read`, src);
+    first.push(Math.min(...uses.map((u) => index.get(u.node)!)));
+  }
+  const S = first[1]! - first[0]!;
+  if (S <= 0) return fail('the steps do not read their slices in order', src);
+  for (let t = 1; t < T; t++) {
+    if (first[t]! - first[t - 1]! !== S) return fail(`the steps differ in length (step ${t - 1}: ${first[t]! - first[t - 1]!} ops, step 0: ${S})`, nodes[first[t - 1]!]);
+  }
+  // The phase: a step may start before the node that reads its slice (h·U before x·W); the
+  // block starts as far back as the nodes before step 0 and step 1 agree.
+  let phase = 0;
+  while (phase + 1 < S && first[0]! - phase - 1 > index.get(src)!
+    && sigOf(nodes[first[0]! - phase - 1]!) === sigOf(nodes[first[1]! - phase - 1]!)) phase++;
+  let firstFailure: RollFailure | undefined;
+  for (let p = phase; p >= 0; p--) {
+    const r = rollAt(g, nodes, index, src, first.map((c) => c - p), S);
+    if (r instanceof Graph) return r;
+    firstFailure ??= r;
+  }
+  return firstFailure!;
+}
+
+function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, starts: number[], S: number): Graph | RollFailure {
+  const T = starts.length;
+  const end = starts[T - 1]! + S;
+  if (end > nodes.length) return fail('the last step is cut short', src);
+  const where = new Map<Node, readonly [number, number]>();
+  const steps: Node[][] = [];
+  for (let t = 0; t < T; t++) {
+    steps.push(nodes.slice(starts[t]!, starts[t]! + S));
+    steps[t]!.forEach((n, k) => where.set(n, [t, k]));
+  }
+  // A per-step run after the loop: group t reads block t (tf.stack's expandDims, a map over the results).
+  const stepOfValue = (v: Value) => (v.producer === null ? undefined : where.get(v.producer)?.[0]);
+  const readsStep = (i: number, t: number) => nodes[i]!.inputs.some((v) => stepOfValue(v) === t);
+  let f = -1;
+  for (let i = end; i < nodes.length && f < 0; i++) if (readsStep(i, 0) && !isJoiner(nodes[i]!, T, where)) f = i;
+  const run = new Set<Node>();
+  if (f >= 0) {
+    let g1 = -1;
+    for (let i = f + 1; i < nodes.length && g1 < 0; i++) if (readsStep(i, 1)) g1 = i;
+    const m = g1 - f;
+    if (g1 > f && f + T * m <= nodes.length) {
+      for (let t = 0; t < T; t++) {
+        for (let j = 0; j < m; j++) {
+          const n = nodes[f + t * m + j]!;
+          where.set(n, [t, S + j]);
+          steps[t]!.push(n);
+          run.add(n);
+        }
+      }
+    }
+  }
+  const layout: Layout = { T, steps, where, end, run };
+  return build(g, nodes, index, src, starts[0]!, layout);
+}
+
+function isJoiner(n: Node, T: number, where: Map<Node, readonly [number, number]>): boolean {
+  if (!JOINERS.has(n.op) || n.inputs.length !== T) return false;
+  const at = (v: Value) => (v.producer === null ? undefined : where.get(v.producer));
+  const w0 = at(n.inputs[0]!);
+  if (w0 === undefined) return false;
+  return n.inputs.every((v, t) => {
+    const w = at(v);
+    return w !== undefined && w[0] === t && w[1] === w0[1] && v.index === n.inputs[0]!.index;
+  });
+}
+
+function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, start0: number, L: Layout): Graph | RollFailure {
+  const { T, steps, where } = L;
+  const xSources: Node[] = [];
+  const classify = (v: Value, t: number, user: Node): Ref | RollFailure => {
+    const p = v.producer;
+    if (p === null) return { k: 'outer', v };
+    const w = where.get(p);
+    if (w !== undefined) {
+      if (w[0] === t) return { k: 'local', pos: w[1], out: v.index };
+      if (w[0] === t - 1) return { k: 'carry', pos: w[1], out: v.index };
+      return fail(`step ${t} reads a value of step ${w[0]} (only the previous step's values can be carried)`, user);
+    }
+    const i = index.get(p)!;
+    if (p.op === 'unpack' && p.outputs.length === T && i < start0) {
+      if (v.index !== t) return fail(`step ${t} reads slice ${v.index} of an unpack into ${T} (a step reads its own slice)`, user);
+      if (!xSources.includes(p)) xSources.push(p);
+      return { k: 'x', src: p };
+    }
+    if (i >= start0) return fail(`step ${t} reads %${v.name ?? v.id}, computed after the loop`, user);
+    return { k: 'outer', v };
+  };
+  // Operands of every step, checked against the template (step 1; step 0 has initial values where it carries).
+  const tmpl = steps[1]!;
+  const refs: Ref[][] = [];
+  for (const n of tmpl) {
+    const rs: Ref[] = [];
+    for (const v of n.inputs) {
+      const r = classify(v, 1, n);
+      if (!('k' in r)) return r;
+      rs.push(r);
+    }
+    refs.push(rs);
+  }
+  const inits = new Map<string, Value>();
+  for (let t = 0; t < T; t++) {
+    if (steps[t]!.length !== tmpl.length) return fail(`step ${t} has ${steps[t]!.length} ops, step 1 ${tmpl.length}`, steps[t]![0]);
+    for (let k = 0; k < tmpl.length; k++) {
+      const n = steps[t]![k]!, m = tmpl[k]!;
+      const diff = sameNode(n, m);
+      if (diff !== undefined) return fail(`step ${t} differs from step 1 at its op #${k}: ${diff}`, n);
+      if (n.regions.length > 0) return fail(`a step holds control flow (${n.op}): nested loops are not rolled`, n);
+      const eff = nodeEffect(n);
+      if (eff === 'random' || eff === 'stateful') return fail(`a step holds a ${eff} op (${n.op}), which the trace ran once per step`, n);
+      if (t === 1) continue;
+      for (let i = 0; i < n.inputs.length; i++) {
+        const r = classify(n.inputs[i]!, t, n);
+        if (!('k' in r)) return r;
+        const want = refs[k]![i]!;
+        if (t === 0 && want.k === 'carry') {
+          if (r.k !== 'outer') return fail(`step 0 reads ${refText(r)} where the next steps read ${refText(want)}`, n);
+          const key = `${want.pos}:${want.out}`;
+          const before = inits.get(key);
+          if (before !== undefined && before !== r.v) return fail(`step 0 starts one carried value from two values (%${before.name ?? before.id}, %${r.v.name ?? r.v.id})`, n);
+          inits.set(key, r.v);
+          continue;
+        }
+        if (!refEq(r, want)) return fail(`step ${t} reads ${refText(r)} where step 1 reads ${refText(want)} (operand ${i} of its op #${k}, ${n.op})`, n);
+      }
+    }
+  }
+  // The carries: what a step reads of the previous one, by position.
+  const carries: [number, number][] = [];
+  const carryIndex = new Map<string, number>();
+  for (const rs of refs) for (const r of rs) {
+    if (r.k !== 'carry') continue;
+    const key = `${r.pos}:${r.out}`;
+    if (!carryIndex.has(key)) { carryIndex.set(key, carries.length); carries.push([r.pos, r.out]); }
+  }
+  for (const [pos, out] of carries) {
+    const init = inits.get(`${pos}:${out}`)!;
+    const carried = tmpl[pos]!.outputs[out]!.type;
+    if (typeToString(init.type) !== typeToString(carried)) {
+      return fail(`a carried value starts as ${typeToString(init.type)} and is carried as ${typeToString(carried)}`, tmpl[pos]);
+    }
+  }
+  // The slices are read by their steps only.
+  for (const x of xSources) {
+    for (const [t, v] of x.outputs.entries()) {
+      for (const u of v.uses) if (where.get(u.node)?.[0] !== t) return fail(`slice ${t} is also read outside its step (by ${u.node.op})`, u.node);
+    }
+  }
+  // After the loop: joiners, the last step's values, nothing of the other steps.
+  type After = { k: 'final'; carry: number } | { k: 'last'; pos: number; out: number } | { k: 'value'; v: Value };
+  const ys: [number, number][] = [];
+  const yIndex = (pos: number, out: number) => {
+    let i = ys.findIndex(([p, o]) => p === pos && o === out);
+    if (i < 0) { i = ys.length; ys.push([pos, out]); }
+    return i;
+  };
+  const after = (v: Value, user: Node | undefined): After | RollFailure => {
+    const p = v.producer;
+    if (p !== null) {
+      const w = where.get(p);
+      if (w !== undefined) {
+        if (w[0] !== T - 1) return fail(`${user ? `${user.op} after the loop` : 'the function'} reads a value of step ${w[0]} of ${T} (only the last step's values, or all of them stacked, are a loop's results)`, user ?? p);
+        const c = carryIndex.get(`${w[1]}:${v.index}`);
+        if (c !== undefined) return { k: 'final', carry: c };
+        return { k: 'last', pos: w[1], out: v.index };
+      }
+      if (xSources.includes(p)) return fail('a slice is read after the loop', user);
+    }
+    return { k: 'value', v };
+  };
+  const suffix: { n: Node; joined?: number; ins: After[] }[] = [];
+  for (let i = L.end; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    if (L.run.has(n)) continue;
+    if (isJoiner(n, T, where)) {
+      const w = where.get(n.inputs[0]!.producer!)!;
+      suffix.push({ n, joined: yIndex(w[1], n.inputs[0]!.index), ins: [] });
+      continue;
+    }
+    const ins: After[] = [];
+    for (const v of n.inputs) {
+      const a = after(v, n);
+      if (!('k' in a)) return a;
+      if (a.k === 'last') yIndex(a.pos, a.out);
+      ins.push(a);
+    }
+    suffix.push({ n, ins });
+  }
+  const outs: After[] = [];
+  for (const o of g.outputs) {
+    const a = after(o.value, undefined);
+    if (!('k' in a)) return a;
+    if (a.k === 'last') yIndex(a.pos, a.out);
+    outs.push(a);
+  }
+
+  // ---- the rolled graph ----
+  const out = new Graph(g.name);
+  const vmap = new Map<Value, Value>();
+  g.inputs.forEach((v) => vmap.set(v, out.addInput(v.name!, v.type)));
+  g.states.forEach((s) => vmap.set(s.value, out.addState(s.name, s.value.type, s.initSource, s.trainable, s.value.name)));
+  const copyNode = (n: Node, inputs: Value[]) => {
+    const m = out.addNode(n.op, inputs, n.attrs, n.loc, n.outputs.map((v) => v.type), n.regions.map((r) => r.clone()));
+    n.outputs.forEach((v, k) => {
+      vmap.set(v, m.outputs[k]!);
+      if (v.name !== undefined) out.setName(m.outputs[k]!, v.name);
+    });
+    return m;
+  };
+  const mapped = (v: Value) => {
+    const w = vmap.get(v);
+    if (w === undefined) throw new Error(`rollLoops: %${v.name ?? v.id} has no value in the rolled graph`);
+    return w;
+  };
+  for (let i = 0; i < start0; i++) {
+    const n = nodes[i]!;
+    if (xSources.includes(n)) continue;
+    copyNode(n, n.inputs.map(mapped));
+  }
+  const xs = xSources.map((x) => {
+    const axis = x.attrs['axis'] as number;
+    const v = mapped(x.inputs[0]!);
+    if (axis === 0) return v;
+    const perm = [axis, ...v.shape.map((_, i) => i).filter((i) => i !== axis)];
+    return out.add('transpose', [v], { perm }, x.loc);
+  });
+  const captures: Value[] = [];
+  for (const rs of refs) for (const r of rs) if (r.k === 'outer' && !captures.includes(r.v)) captures.push(r.v);
+  const initVals = carries.map(([pos, out2]) => mapped(inits.get(`${pos}:${out2}`)!));
+  const nC = carries.length, nX = xs.length;
+  const results = addScan(out, initVals, xs, captures.map(mapped), (r, args) => {
+    const built: Node[] = [];
+    tmpl.forEach((m, k) => {
+      const ins = refs[k]!.map((ref) => {
+        switch (ref.k) {
+          case 'local': return built[ref.pos]!.outputs[ref.out]!;
+          case 'carry': return args[carryIndex.get(`${ref.pos}:${ref.out}`)!]!;
+          case 'x': return args[nC + xSources.indexOf(ref.src)]!;
+          case 'outer': return args[nC + nX + captures.indexOf(ref.v)]!;
+        }
+      });
+      built.push(r.addNode(m.op, ins, m.attrs, m.loc, m.outputs.map((v) => v.type)));
+    });
+    return [...carries.map(([pos, o]) => built[pos]!.outputs[o]!), ...ys.map(([pos, o]) => built[pos]!.outputs[o]!)];
+  }, { carriedTypes: carries.map(([pos, o]) => tmpl[pos]!.outputs[o]!.type) }, src.loc);
+  const finals = results.slice(0, nC), stacked = results.slice(nC);
+  const lastOf = new Map<number, Value>();
+  const last = (y: number, loc: Node['loc']) => {
+    let v = lastOf.get(y);
+    if (v === undefined) {
+      const ys1 = stacked[y]!;
+      const rest = ys1.shape.slice(1);
+      const one = out.add('slice', [ys1], { begin: [T - 1, ...rest.map(() => 0)], size: [1, ...rest] }, loc);
+      v = out.add('reshape', [one], { shape: rest }, loc);
+      lastOf.set(y, v);
+    }
+    return v;
+  };
+  const valueOf = (a: After, loc: Node['loc']): Value => {
+    switch (a.k) {
+      case 'final': return finals[a.carry]!;
+      case 'last': return last(ys.findIndex(([p, o]) => p === a.pos && o === a.out), loc);
+      case 'value': return mapped(a.v);
+    }
+  };
+  for (const s of suffix) {
+    if (s.joined !== undefined) {
+      const v = joined(out, s.n, stacked[s.joined]!);
+      vmap.set(s.n.outputs[0]!, v);
+      if (s.n.outputs[0]!.name !== undefined) out.setName(v, s.n.outputs[0]!.name);
+      continue;
+    }
+    copyNode(s.n, s.ins.map((a) => valueOf(a, s.n.loc)));
+  }
+  g.outputs.forEach((o, i) => out.setOutput(o.name, valueOf(outs[i]!, undefined)));
+  return out;
+}
+
+/** The joiner `n` of every step's value, from those values stacked along a new axis 0 (`ys`). */
+function joined(out: Graph, n: Node, ys: Value): Value {
+  const r = ys.shape.length - 1; // rank of one step's value
+  const moveTo = (a: number) => {
+    if (a === 0) return ys;
+    const perm: number[] = [];
+    for (let i = 0; i <= r; i++) perm.push(i < a ? i + 1 : i === a ? 0 : i);
+    return out.add('transpose', [ys], { perm }, n.loc);
+  };
+  const norm = (a: number, rank: number) => (a < 0 ? a + rank : a);
+  let v: Value;
+  switch (n.op) {
+    case 'pack': v = moveTo(norm(n.attrs['axis'] as number, r + 1)); break;
+    case 'concat': v = out.add('reshape', [moveTo(norm(n.attrs['axis'] as number, r))], { shape: n.outputs[0]!.shape }, n.loc); break;
+    case 'add_n': v = out.add('reduce_sum', [ys], { axes: [0], keep_dims: false }, n.loc); break;
+    default: throw new Error(`rollLoops: ${n.op} is not a joiner`);
+  }
+  const want = typeToString(n.outputs[0]!.type), got = typeToString(v.type);
+  if (want !== got) {
+    throw new GcError({ code: Codes.tracePolymorphic, message: `rolling a loop: ${n.op} of the steps is ${want}, rebuilt as ${got}`, loc: n.loc,
+      help: 'this is a graphc bug: please report it with the function' });
+  }
+  return v;
+}

@@ -1,0 +1,44 @@
+/**
+ * Traces of a loop over a symbolic dim: JavaScript ran the loop once per step, so each traced
+ * size gave another number of ops ("traces have different numbers of ops"). Before unification
+ * (unify.ts), each trace's loop over its size is rolled into a `scan` (roll_loops.ts); the rolled
+ * traces then have one structure and unify like any others. When a loop cannot be rolled, the
+ * error says why and what to do instead.
+ */
+import { Codes, GcError } from '../../ir/errors.js';
+import type { Graph } from '../../ir/graph.js';
+import { rollLoops } from './roll_loops.js';
+import type { TracePlan } from './unify.js';
+
+/** The traces with their loops over a symbolic dim rolled into scans (the traces themselves when all have the same number of ops). */
+export function rollTraces(graphs: readonly Graph[], plan: TracePlan): Graph[] {
+  const n0 = graphs[0]!.nodes.length;
+  if (graphs.every((g) => g.nodes.length === n0)) return [...graphs];
+  // The symbols whose own traces (2j+1, 2j+2) change the number of ops: the loop's length.
+  const loopSyms = plan.symbols.map((_, j) => j).filter((j) => [2 * j + 1, 2 * j + 2].some((i) => graphs[i] !== undefined && graphs[i]!.nodes.length !== n0));
+  const sizes = (j: number) => graphs.map((g, i) => `${g.nodes.length} ops at ${plan.display[j]}=${plan.sizes[i]![j]}`).filter((x, i, a) => a.indexOf(x) === i);
+  const help = (j: number) => `give '${plan.display[j]}' a fixed size in gc.spec (the loop is then traced step by step), or write the loop with gc.scan`;
+  if (loopSyms.length !== 1) {
+    const names = loopSyms.map((j) => `'${plan.display[j]}'`).join(' and ');
+    throw new GcError({ code: Codes.tracePolymorphic,
+      message: `the function is not polymorphic in ${names}: the number of ops follows ${loopSyms.length > 1 ? 'more than one size' : 'the traced sizes'} (${graphs.map((g) => g.nodes.length).join(' / ')} ops), and graphc rolls a loop over one symbolic dim only`,
+      help: loopSyms.length > 0 ? help(loopSyms[0]!) : 'declare the dims with fixed sizes in gc.spec' });
+  }
+  const j = loopSyms[0]!;
+  return graphs.map((g, i) => {
+    const T = plan.sizes[i]![j]!;
+    const r = rollLoops(g, { steps: T });
+    const failure = r.failures[0];
+    if (failure !== undefined || r.rolled === 0) {
+      const why = failure?.reason
+        ?? `no tf.unstack into ${T} slices was found (graphc rolls a loop whose steps each read one slice of tf.unstack(x, axis))`;
+      throw new GcError({ code: Codes.tracePolymorphic,
+        message: `the function is not polymorphic in '${plan.display[j]}': a JavaScript loop over '${plan.display[j]}' traces one copy of its step per element, and graphc could not roll it into a scan: ${why}`,
+        loc: failure?.node?.loc,
+        node: failure?.node?.op,
+        notes: [`traced ${sizes(j).join(', ')}`],
+        help: help(j) });
+    }
+    return r.graph;
+  });
+}
