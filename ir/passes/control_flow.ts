@@ -169,7 +169,7 @@ function invariantCarries(g: Graph, n: Node): Node | undefined {
 }
 
 /**
- * Moves one loop-invariant node out of a while_loop / scan region: a pure node (no regions) whose
+ * Moves one loop-invariant node out of a while_loop / scan region: a pure node (a pure cond or loop too) whose
  * operands are all captured block arguments or constants. Its results become new captures.
  * The rebuilt node, or undefined.
  */
@@ -179,14 +179,15 @@ function hoistInvariant(g: Graph, n: Node): Node | undefined {
   for (const r of n.regions) {
     const captured = new Set(r.inputs.slice(operand));
     const invariant = (v: Value) => captured.has(v) || v.producer?.op === 'const';
-    const m = r.nodes.find((x) => x.op !== 'const' && x.inputs.length > 0 && x.regions.length === 0 && nodeEffect(x) === 'pure' && x.inputs.every(invariant));
+    const m = r.nodes.find((x) => x.op !== 'const' && x.inputs.length > 0 && nodeEffect(x) === 'pure' && x.inputs.every(invariant));
     if (m === undefined) continue;
     const outer = m.inputs.map((v) => {
       if (captured.has(v)) return n.inputs[v.index]!;
       const p = v.producer!;
       return insertBefore(g, n, () => g.addNode('const', [], p.attrs, p.loc, [v.type])).outputs[0]!;
     });
-    const h = insertBefore(g, n, () => g.addNode(m.op, outer, m.attrs, m.loc, m.outputs.map((o) => o.type)));
+    // A pure control-flow node moves with its regions.
+    const h = insertBefore(g, n, () => g.addNode(m.op, outer, m.attrs, m.loc, m.outputs.map((o) => o.type), m.regions));
     m.outputs.forEach((o) => {
       for (const q of n.regions) {
         const arg = q.addInput(q.freshName('inv'), o.type);

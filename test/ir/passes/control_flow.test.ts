@@ -305,6 +305,82 @@ graph @f(%x: f32[3], %w: f32[3], %n: i32[], %xs: f32[time,3]) {
   return y = %5, ys = %4
 }`);
 
+  pass('a pure cond whose operands are all invariant moves out of a loop with its regions', `// RUN: control-flow,dce
+graph @f(%x: f32[2], %p: bool[], %w: f32[2], %n: i32[]) {
+  %0: f32[2], %1: i32[] = while_loop %x, %n, %p, %w
+    region cond(%v: f32[2], %k: i32[], %q: bool[], %c: f32[2]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[2], %k: i32[], %q: bool[], %c: f32[2]) {
+      %0: f32[2] = cond %q, %c
+        region then(%a: f32[2]) {
+          %0: f32[2] = exp %a
+          return %0
+        }
+        region else(%a: f32[2]) {
+          return %a
+        }
+      %1: f32[2] = add %v, %0
+      %2: i32[] = const {value = dense<i32[]> [1]}
+      %3: i32[] = sub %k, %2
+      return %1, %3
+    }
+  return y = %0
+}
+// EXPECT:
+graph @f(%x: f32[2], %p: bool[], %w: f32[2], %n: i32[]) {
+  %0: f32[2] = cond %p, %w
+    region then(%a: f32[2]) {
+      %0: f32[2] = exp %a
+      return %0
+    }
+    region else(%a: f32[2]) {
+      return %a
+    }
+  %1: f32[2], %2: i32[] = while_loop %x, %n, %0
+    region cond(%v: f32[2], %k: i32[], %inv: f32[2]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[2], %k: i32[], %inv: f32[2]) {
+      %0: f32[2] = add %v, %inv
+      %1: i32[] = const {value = dense<i32[]> [1]}
+      %2: i32[] = sub %k, %1
+      return %0, %2
+    }
+  return y = %1
+}`);
+
+  pass('negative: a cond that draws random numbers stays in the loop though its operands are invariant', `// RUN: control-flow,dce
+graph @f(%x: f32[2], %p: bool[], %n: i32[]) {
+  %0: f32[2], %1: i32[] = while_loop %x, %n, %p
+    region cond(%v: f32[2], %k: i32[], %q: bool[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[2], %k: i32[], %q: bool[]) {
+      %0: f32[2] = cond %q
+        region then() {
+          %0: f32[2] = random_normal {dtype = f32, mean = 0, seed = -1, shape = [2], std = 1, truncated = false}
+          return %0
+        }
+        region else() {
+          %0: f32[2] = const {value = dense<f32[2]> [0, 0]}
+          return %0
+        }
+      %1: f32[2] = add %v, %0
+      %2: i32[] = const {value = dense<i32[]> [1]}
+      %3: i32[] = sub %k, %2
+      return %1, %3
+    }
+  return y = %0
+}
+// EXPECT: unchanged`);
+
   pass('negative: random and io nodes stay in the loop; what depends on a loop value stays', `// RUN: control-flow,cse,dce
 graph @f(%x: f32[2], %w: f32[2]) {
   %0: f32[2] = while_loop %x, %w {maximum_iterations = 3}
