@@ -47,14 +47,48 @@ export function revokeVariable(v: tf.Variable): void {
   v.dispose();
 }
 
+/**
+ * A region being traced (a gc.cond branch, a loop body: src/control_flow.ts): the graph its ops
+ * go to, the values made in it, and the outer values it captured (each one a block argument).
+ */
+export class RegionFrame {
+  /** Values of this region's graph (block arguments and what its ops made). */
+  readonly local = new Set<Value>();
+  /** Outer value (of the enclosing graph) → the block argument standing for it here, in capture order. */
+  readonly captures = new Map<Value, Value>();
+  /** Outer tensors (trace tensors, variables) that the region's ops read: a gradient's inputs. */
+  readonly used = new Set<tf.Tensor>();
+  constructor(readonly graph: Graph) {}
+
+  /** The block argument for outer value `outer` (made on first use). */
+  capture(outer: Value): Value {
+    let a = this.captures.get(outer);
+    if (a === undefined) {
+      a = this.graph.addInput(`c${this.captures.size}`, outer.type);
+      this.captures.set(outer, a);
+      this.local.add(a);
+    }
+    return a;
+  }
+}
+
 /** Per-trace recording state; the backend forwards to the active recorder. */
 export class Recorder {
   readonly values = new Map<DataId, Value>();
   readonly seeds = new SeedRecorder();
   /** The first data()/array() on a traced value: an error that went into a Promise, not to the trace. */
   asyncRead: GcError | undefined;
+  /** Regions being traced, outermost first; ops go to the innermost one's graph. */
+  readonly frames: RegionFrame[] = [];
+  /** Values of regions whose trace ended: a use outside them is an escaping value. */
+  private readonly ended = new WeakSet<Value>();
   /** Locations of data reads that were attempted (for error messages). */
-  constructor(readonly graph: Graph, readonly foreignConstant: (dataId: DataId) => Value | undefined) {}
+  constructor(readonly top: Graph, readonly foreignConstant: (dataId: DataId) => Value | undefined) {}
+
+  /** The graph ops are recorded into: the innermost region being traced, or the function's graph. */
+  get graph(): Graph {
+    return this.frames[this.frames.length - 1]?.graph ?? this.top;
+  }
 
   valueOf(dataId: DataId, kernel: string): Value {
     const v = this.values.get(dataId) ?? this.foreignConstant(dataId);
@@ -68,13 +102,51 @@ export class Recorder {
         help: 'a tensor was disposed before use, or comes from an earlier trace' });
     }
     this.values.set(dataId, v);
+    return this.frames.length === 0 ? this.checkLive(v, kernel) : this.resolveAt(v, this.frames.length - 1, kernel);
+  }
+
+  /** `v` as seen in frame k: itself when it is that region's, else a capture of it as seen from the frame around. */
+  resolveAt(v: Value, k: number, kernel = 'an op'): Value {
+    if (k < 0) return this.checkLive(v, kernel);
+    const f = this.frames[k]!;
+    if (f.local.has(v)) return v;
+    return f.capture(this.resolveAt(v, k - 1, kernel));
+  }
+
+  private checkLive(v: Value, kernel: string): Value {
+    if (this.ended.has(v)) {
+      throw new GcError({ code: Codes.traceUnsupported, message: `${kernel}: a tensor computed inside a gc.cond branch or a loop body is used outside it`, loc: userLocation(),
+        help: 'return the value from the branch or body (as a result or a loop variable) and use that result instead' });
+    }
     return v;
+  }
+
+  /** Whether tensor `t` is an outer value for frame k (neither made in it nor in a region inside it). */
+  isOuter(t: tf.Tensor, k: number): boolean {
+    const v = this.values.get(t.dataId);
+    if (v === undefined) return t instanceof tf.Variable;
+    for (let j = k; j < this.frames.length; j++) if (this.frames[j]!.local.has(v)) return false;
+    return isTraceTensor(t) || t instanceof tf.Variable;
+  }
+
+  pushFrame(graph: Graph): RegionFrame {
+    const f = new RegionFrame(graph);
+    this.frames.push(f);
+    return f;
+  }
+
+  /** Ends the innermost region's trace: its values may no longer be used outside it. */
+  popFrame(f: RegionFrame): void {
+    if (this.frames[this.frames.length - 1] !== f) throw new Error('internal: region frames out of order');
+    this.frames.pop();
+    for (const v of f.local) this.ended.add(v);
   }
 
   bind(v: Value): DataId {
     const id = {};
     traceIds.add(id);
     this.values.set(id, v);
+    this.frames[this.frames.length - 1]?.local.add(v);
     return id;
   }
 
@@ -131,6 +203,11 @@ export function setRecorder(r: Recorder | undefined): void {
   active = r;
 }
 
+/** The recorder of the running trace, if any. */
+export function activeRecorder(): Recorder | undefined {
+  return active;
+}
+
 function recorder(): Recorder {
   if (!active) throw afterTrace('an op');
   return active;
@@ -154,7 +231,9 @@ export class TraceBackend extends tf.KernelBackend {
   override move(dataId: DataId, values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType, refCount: number): void {
     const r = recorder();
     const data = tensorData(checkDType(dtype, 'tensor'), shape, values as ArrayLike<number>);
-    r.values.set(dataId, r.graph.add('const', [], { value: data }, userLocation()));
+    const v = r.graph.add('const', [], { value: data }, userLocation());
+    r.values.set(dataId, v);
+    r.frames[r.frames.length - 1]?.local.add(v);
     this.refs.set(dataId, refCount);
   }
 

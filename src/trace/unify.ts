@@ -8,7 +8,7 @@
 import type { Dim } from '../../ir/dim.js';
 import { dimEq, sym } from '../../ir/dim.js';
 import { Codes, GcError } from '../../ir/errors.js';
-import { Graph, typeToString } from '../../ir/graph.js';
+import { Graph, regionType, typeToString } from '../../ir/graph.js';
 import type { Node, TensorType, Value } from '../../ir/graph.js';
 import type { AttrKind, Attrs, AttrValue } from '../../ir/ops.js';
 import { inferTypes, OPS } from '../../ir/ops.js';
@@ -129,85 +129,113 @@ export function unify(graphs: Graph[], plan: TracePlan): Graph {
     vmap.set(s.value, out.addState(s.name, s.value.type, s.initSource, s.trainable, s.value.name));
   });
 
-  for (const g of graphs) {
-    if (g.nodes.length !== g0.nodes.length) {
-      const at = g0.nodes.find((n, i) => g.nodes[i]?.op !== n.op);
-      throw notPolymorphic(`traces have different numbers of ops (${g0.nodes.length} vs ${g.nodes.length})`, at, 'a Python-style branch or loop on a size', plan);
-    }
-  }
-
-  g0.nodes.forEach((n0, i) => {
-    const nodes = graphs.map((g) => g.nodes[i]!);
-    for (const [t, n] of nodes.entries()) {
-      const same = n.op === n0.op && n.inputs.length === n0.inputs.length && n.outputs.length === n0.outputs.length && n.inputs.every((v, k) => ids[t]!.get(v) === ids[0]!.get(n0.inputs[k]!));
-      if (!same) throw notPolymorphic(`the traces differ at op #${i} (${n0.op} vs ${n.op})`, n0, 'different graph structure', plan);
-    }
-    let op = n0.op;
-    const schema = OPS[op].attrs as Record<string, AttrKind>;
-    const attrs: Record<string, AttrValue> = {};
-    for (const [key, kind] of Object.entries(schema)) {
-      const vals = nodes.map((n) => n.attrs[key]!);
-      if (kind === 'tensor') {
-        const ts = vals as TensorData[];
-        if (ts.every((x) => tensorDataEq(x, ts[0]!))) { attrs[key] = ts[0]!; continue; }
-        // A scalar computed from a size in JavaScript (e.g. a mean's divisor): becomes sym_const.
-        if (op === 'const' && ts.every((x) => x.shape.length === 0)) {
-          const d = u.fit(ts.map((x) => Number(x.data[0]!)));
-          if (d !== undefined) { op = 'sym_const'; attrs.value = d; attrs.dtype = ts[0]!.dtype; continue; }
-        }
-        // A splat (every element equal, e.g. a gradient seed of ones) whose shape follows the size: becomes fill.
-        const splat = (x: TensorData) => x.data.length > 0 && Array.prototype.every.call(x.data, (e: number | bigint) => e === x.data[0]);
-        if (op === 'const' && ts.every(splat) && ts.every((x) => x.data[0] === ts[0]!.data[0] && x.shape.length === ts[0]!.shape.length)) {
-          const shape = ts[0]!.shape.map((_, k) => u.fit(ts.map((x) => x.shape[k]!)));
-          if (shape.every((d) => d !== undefined)) {
-            op = 'fill'; attrs.shape = shape as Dim[]; attrs.value = Number(ts[0]!.data[0]!); attrs.dtype = ts[0]!.dtype;
-            continue;
-          }
-        }
-        throw notPolymorphic(`a constant depends on the traced size`, n0, ts.map((x) => `${x.dtype}[${x.shape.join(',')}]`).join(' / '), plan);
-      }
-      const nums = vals.map(attrNumbers);
-      if (nums.every((x) => x !== undefined) && nums.some((x) => x!.join(',') !== nums[0]!.join(','))) {
-        if (nums.some((x) => x!.length !== nums[0]!.length)) throw notPolymorphic(`attr '${key}' of ${op} changes length`, n0, nums.map((x) => `[${x}]`).join(' / '), plan);
-        const fitted = nums[0]!.map((_, k) => u.fit(nums.map((x) => x![k]!)));
-        if ((kind !== 'dims' && kind !== 'dim') || fitted.some((d) => d === undefined)) {
-          throw notPolymorphic(`attr '${key}' of ${op} depends on the traced size`, n0, nums.map((x) => `[${x}]`).join(' / '), plan);
-        }
-        attrs[key] = kind === 'dim' ? fitted[0]! : (fitted as Dim[]);
-        continue;
-      }
-      if (kind === 'dims' || kind === 'dim' || kind === 'int' || kind === 'ints' || kind === 'float') { attrs[key] = vals[0]!; continue; }
-      if (vals.some((x) => JSON.stringify(x) !== JSON.stringify(vals[0]))) {
-        throw notPolymorphic(`attr '${key}' of ${op} differs between traces`, n0, vals.map((x) => JSON.stringify(x)).join(' / '), plan);
-      }
-      attrs[key] = vals[0]!;
-    }
-    if (op === 'sym_const' || op === 'fill') {
-      const keep = Object.keys(OPS[op].attrs);
-      for (const k of Object.keys(attrs)) if (!keep.includes(k)) delete attrs[k];
-    }
-    const outTypes = n0.outputs.map((_, k) => fitShape(nodes.map((n) => n.outputs[k]!.type), n0, `the result of ${op}`));
-    const inputs = n0.inputs.map((v) => vmap.get(v)!);
-    checkInference(op, inputs, attrs, outTypes, n0);
-    const node = out.addNode(op, inputs, attrs as Attrs, n0.loc, outTypes);
-    n0.outputs.forEach((v, k) => {
-      vmap.set(v, node.outputs[k]!);
-      if (v.name !== undefined) out.setName(node.outputs[k]!, v.name);
-    });
-  });
-  for (const g of graphs) {
-    if (g.outputs.length !== g0.outputs.length || g.outputs.some((o, i) => o.name !== g0.outputs[i]!.name || ids[graphs.indexOf(g)]!.get(o.value) !== ids[0]!.get(g0.outputs[i]!.value))) {
-      throw notPolymorphic(`the function returns different outputs (${g0.outputs.length} vs ${g.outputs.length})`, undefined, 'a result list whose length follows the size', plan);
-    }
-  }
+  unifyBody(graphs, out, vmap, ids);
   for (const o of g0.outputs) out.setOutput(o.name, vmap.get(o.value)!);
   return out;
+
+  /**
+   * The nodes of `gs` (one graph per trace, inputs and states already mapped in `vm`) into `dst`;
+   * a control-flow node's regions are unified the same way, block arguments fitted like inputs.
+   */
+  function unifyBody(gs: Graph[], dst: Graph, vm: Map<Value, Value>, gids: Map<Value, string>[]): void {
+    const h0 = gs[0]!;
+    for (const g of gs) {
+      if (g.nodes.length !== h0.nodes.length) {
+        const at = h0.nodes.find((n, i) => g.nodes[i]?.op !== n.op);
+        throw notPolymorphic(`traces have different numbers of ops (${h0.nodes.length} vs ${g.nodes.length})`, at, 'a Python-style branch or loop on a size', plan);
+      }
+    }
+
+    h0.nodes.forEach((n0, i) => {
+      const nodes = gs.map((g) => g.nodes[i]!);
+      for (const [t, n] of nodes.entries()) {
+        const same = n.op === n0.op && n.inputs.length === n0.inputs.length && n.outputs.length === n0.outputs.length && n.inputs.every((v, k) => gids[t]!.get(v) === gids[0]!.get(n0.inputs[k]!));
+        if (!same) throw notPolymorphic(`the traces differ at op #${i} (${n0.op} vs ${n.op})`, n0, 'different graph structure', plan);
+      }
+      let op = n0.op;
+      const schema = OPS[op].attrs as Record<string, AttrKind>;
+      const attrs: Record<string, AttrValue> = {};
+      for (const [key, kind] of Object.entries(schema)) {
+        const vals = nodes.map((n) => n.attrs[key]!);
+        if (kind === 'tensor') {
+          const ts = vals as TensorData[];
+          if (ts.every((x) => tensorDataEq(x, ts[0]!))) { attrs[key] = ts[0]!; continue; }
+          // A scalar computed from a size in JavaScript (e.g. a mean's divisor): becomes sym_const.
+          if (op === 'const' && ts.every((x) => x.shape.length === 0)) {
+            const d = u.fit(ts.map((x) => Number(x.data[0]!)));
+            if (d !== undefined) { op = 'sym_const'; attrs.value = d; attrs.dtype = ts[0]!.dtype; continue; }
+          }
+          // A splat (every element equal, e.g. a gradient seed of ones) whose shape follows the size: becomes fill.
+          const splat = (x: TensorData) => x.data.length > 0 && Array.prototype.every.call(x.data, (e: number | bigint) => e === x.data[0]);
+          if (op === 'const' && ts.every(splat) && ts.every((x) => x.data[0] === ts[0]!.data[0] && x.shape.length === ts[0]!.shape.length)) {
+            const shape = ts[0]!.shape.map((_, k) => u.fit(ts.map((x) => x.shape[k]!)));
+            if (shape.every((d) => d !== undefined)) {
+              op = 'fill'; attrs.shape = shape as Dim[]; attrs.value = Number(ts[0]!.data[0]!); attrs.dtype = ts[0]!.dtype;
+              continue;
+            }
+          }
+          throw notPolymorphic(`a constant depends on the traced size`, n0, ts.map((x) => `${x.dtype}[${x.shape.join(',')}]`).join(' / '), plan);
+        }
+        const nums = vals.map(attrNumbers);
+        if (nums.every((x) => x !== undefined) && nums.some((x) => x!.join(',') !== nums[0]!.join(','))) {
+          if (nums.some((x) => x!.length !== nums[0]!.length)) throw notPolymorphic(`attr '${key}' of ${op} changes length`, n0, nums.map((x) => `[${x}]`).join(' / '), plan);
+          const fitted = nums[0]!.map((_, k) => u.fit(nums.map((x) => x![k]!)));
+          if ((kind !== 'dims' && kind !== 'dim') || fitted.some((d) => d === undefined)) {
+            throw notPolymorphic(`attr '${key}' of ${op} depends on the traced size`, n0, nums.map((x) => `[${x}]`).join(' / '), plan);
+          }
+          attrs[key] = kind === 'dim' ? fitted[0]! : (fitted as Dim[]);
+          continue;
+        }
+        if (kind === 'dims' || kind === 'dim' || kind === 'int' || kind === 'ints' || kind === 'float') { attrs[key] = vals[0]!; continue; }
+        if (vals.some((x) => JSON.stringify(x) !== JSON.stringify(vals[0]))) {
+          throw notPolymorphic(`attr '${key}' of ${op} differs between traces`, n0, vals.map((x) => JSON.stringify(x)).join(' / '), plan);
+        }
+        attrs[key] = vals[0]!;
+      }
+      if (op === 'sym_const' || op === 'fill') {
+        const keep = Object.keys(OPS[op].attrs);
+        for (const k of Object.keys(attrs)) if (!keep.includes(k)) delete attrs[k];
+      }
+      const outTypes = n0.outputs.map((_, k) => fitShape(nodes.map((n) => n.outputs[k]!.type), n0, `the result of ${op}`));
+      const inputs = n0.inputs.map((v) => vm.get(v)!);
+      const regions = n0.regions.map((r0, ri) => unifyRegion(nodes.map((n) => n.regions[ri]!), n0, r0.name));
+      checkInference(op, inputs, attrs, outTypes, n0, regions);
+      const node = dst.addNode(op, inputs, attrs as Attrs, n0.loc, outTypes, regions.length === 0 ? undefined : regions);
+      n0.outputs.forEach((v, k) => {
+        vm.set(v, node.outputs[k]!);
+        if (v.name !== undefined) dst.setName(node.outputs[k]!, v.name);
+      });
+    });
+    for (const g of gs) {
+      if (g.outputs.length !== h0.outputs.length || g.outputs.some((o, i) => o.name !== h0.outputs[i]!.name || gids[gs.indexOf(g)]!.get(o.value) !== gids[0]!.get(h0.outputs[i]!.value))) {
+        throw notPolymorphic(`the function returns different outputs (${h0.outputs.length} vs ${g.outputs.length})`, undefined, 'a result list whose length follows the size', plan);
+      }
+    }
+  }
+
+  /** One region of a control-flow node, from its graph in every trace: block arguments fitted as inputs are. */
+  function unifyRegion(rs: Graph[], owner: Node, role: string): Graph {
+    const r0 = rs[0]!;
+    for (const r of rs) {
+      if (r.inputs.length !== r0.inputs.length || r.outputs.length !== r0.outputs.length) {
+        throw notPolymorphic(`region '${role}' of ${owner.op} differs between traces (${r0.inputs.length} vs ${r.inputs.length} block arguments)`, owner, 'different region signatures', plan);
+      }
+    }
+    const dst = new Graph(r0.name);
+    const vm = new Map<Value, Value>();
+    r0.inputs.forEach((v, i) => {
+      vm.set(v, dst.addInput(v.name ?? `a${i}`, fitShape(rs.map((r) => r.inputs[i]!.type), owner, `block argument ${i} of region '${role}'`)));
+    });
+    unifyBody(rs, dst, vm, rs.map(idx));
+    for (const o of r0.outputs) dst.setOutput(o.name, vm.get(o.value)!);
+    return dst;
+  }
 }
 
-function checkInference(op: Node['op'], inputs: Value[], attrs: Record<string, AttrValue>, fitted: TensorType[], n0: Node): void {
+function checkInference(op: Node['op'], inputs: Value[], attrs: Record<string, AttrValue>, fitted: TensorType[], n0: Node, regions: readonly Graph[] = []): void {
   let inferred: TensorType[];
   try {
-    inferred = inferTypes(op, inputs.map((v) => v.type), attrs, n0.loc);
+    inferred = inferTypes(op, inputs.map((v) => v.type), attrs, n0.loc, regions.map(regionType));
   } catch {
     return; // inference cannot follow these symbolic dims; the fitted types stand
   }
