@@ -257,7 +257,9 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
     refs.push(rs);
   }
   const inits = new Map<string, Value>();
-  for (let t = 0; t < T; t++) {
+  // Steps 2… first, step 0 (which starts the carries) last: a failure names the general case.
+  const order = [...Array.from({ length: T - 1 }, (_, i) => i + 1), 0];
+  for (const t of order) {
     if (steps[t]!.length !== tmpl.length) return fail(`step ${t} has ${steps[t]!.length} ops, step 1 ${tmpl.length}`, steps[t]![0]);
     for (let k = 0; k < tmpl.length; k++) {
       const n = steps[t]![k]!, m = tmpl[k]!;

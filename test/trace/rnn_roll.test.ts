@@ -1,0 +1,206 @@
+/**
+ * RNNs over any sequence length (src/trace/roll_loops.ts, roll_traces.ts): a JavaScript loop
+ * over the time steps (tfjs-layers SimpleRNN / GRU / LSTM; a hand-written loop over
+ * tf.unstack(x, 1)) compiled with a symbolic 'time' dim traces once, holds one scan instead of a
+ * chain of steps, and gives eager's numbers at time 3, 17 and 50 and batch 1 and 4, on cpu and
+ * wasm. Loops that are not one repeated step keep the trace error, which now says why.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import * as gc from 'graphc';
+import type { Graph } from '../../ir/graph.js';
+import { walkNodes } from '../../ir/regions.js';
+import { GcError } from '../../ir/errors.js';
+import { rollLoops } from '../../src/trace/roll_loops.js';
+
+await tf.setBackend('cpu');
+
+const LENGTHS = [3, 17, 50];
+const BATCHES = [1, 4];
+
+/** max over elements of |y − e| − tol·|e|: ≤ tol means every element is within tol + tol·|e|. */
+function excess(y: tf.Tensor, e: tf.Tensor, tol: number): number {
+  return tf.tidy(() => tf.max(tf.sub(tf.abs(tf.sub(y, e)), tf.mul(tf.abs(e), tol))).dataSync()[0]!);
+}
+
+const ops = (g: Graph) => g.nodes.map((n) => n.op);
+const count = (g: Graph, op: string) => [...walkNodes(g)].filter((w) => w.depth === 0 && w.node.op === op).length;
+
+/** Weights drawn from a seed (not the layers' own initializers, which tfjs-layers draws unseeded). */
+function randomize(m: tfl.LayersModel, seed: number): void {
+  const ws = m.weights.map((w, i) => tf.randomNormal(w.shape as number[], 0, 0.5, 'float32', seed + i));
+  m.setWeights(ws);
+  tf.dispose(ws);
+}
+
+interface Case {
+  label: string;
+  fn: (x: tf.Tensor) => tf.Tensor;
+  /** Result shape at batch b, time t. */
+  shape: (b: number, t: number) => number[];
+}
+
+const layerCases: Case[] = [];
+for (const [kind, make] of [['SimpleRNN', tfl.layers.simpleRNN], ['GRU', tfl.layers.gru], ['LSTM', tfl.layers.lstm]] as const) {
+  for (const returnSequences of [false, true]) {
+    for (const goBackwards of kind === 'SimpleRNN' || kind === 'GRU' ? [false, true] : [false]) {
+      const m = tfl.sequential({ layers: [make({ units: 5, returnSequences, goBackwards, inputShape: [null, 8] })] });
+      randomize(m, 100 * layerCases.length);
+      layerCases.push({
+        label: `${kind}${returnSequences ? ' return_sequences' : ''}${goBackwards ? ' goBackwards' : ''}`,
+        fn: (x) => m.predict(x) as tf.Tensor,
+        shape: (b, t) => (returnSequences ? [b, t, 5] : [b, 5]),
+      });
+    }
+  }
+}
+{
+  // Two stacked layers: two loops, each rolled.
+  const m = tfl.sequential({ layers: [tfl.layers.lstm({ units: 6, returnSequences: true, inputShape: [null, 8] }), tfl.layers.gru({ units: 3 })] });
+  randomize(m, 7000);
+  layerCases.push({ label: 'LSTM(return_sequences) → GRU', fn: (x) => m.predict(x) as tf.Tensor, shape: (b) => [b, 3] });
+}
+
+const W = tf.variable(tf.randomNormal([8, 6], 0, 0.4, 'float32', 1), true, 'rnnroll_W');
+const U = tf.variable(tf.randomNormal([6, 6], 0, 0.4, 'float32', 2), true, 'rnnroll_U');
+const B = tf.variable(tf.randomNormal([6], 0, 0.4, 'float32', 3), true, 'rnnroll_B');
+const zeros = (x: tf.Tensor) => tf.zeros([x.shape[0]!, 6]);
+
+const handCases: Case[] = [
+  {
+    label: 'hand-written: x·W first, last carry',
+    fn: (x) => {
+      let h = zeros(x);
+      for (const xt of tf.unstack(x, 1)) h = tf.tanh(tf.add(tf.add(tf.matMul(xt, W), tf.matMul(h, U)), B));
+      return h;
+    },
+    shape: (b) => [b, 6],
+  },
+  {
+    // The step starts before the node that reads its slice (h·U, then x·W): the phase search.
+    label: 'hand-written: h·U first, tf.stack of every h',
+    fn: (x) => {
+      let h = zeros(x);
+      const hs: tf.Tensor[] = [];
+      for (const xt of tf.unstack(x, 1)) { h = tf.tanh(tf.add(tf.matMul(h, U), tf.matMul(xt, W))); hs.push(h); }
+      return tf.stack(hs, 1);
+    },
+    shape: (b, t) => [b, t, 6],
+  },
+  {
+    label: 'hand-written: concat of expandDims, two carries, a map after the loop and addN',
+    fn: (x) => {
+      let h = zeros(x), c = zeros(x);
+      const hs: tf.Tensor[] = [], cs: tf.Tensor[] = [];
+      for (const xt of tf.unstack(x, 1)) {
+        c = tf.add(tf.mul(c, 0.5), tf.matMul(xt, W));
+        h = tf.sigmoid(tf.add(tf.matMul(h, U), c));
+        hs.push(tf.expandDims(h, 1));
+        cs.push(c);
+      }
+      const squares = cs.map((v) => tf.square(v));
+      return tf.add(tf.sum(tf.concat(hs, 1), 2), tf.sum(tf.addN(squares), 1, true));
+    },
+    shape: (b, t) => [b, t],
+  },
+];
+
+describe.each(['cpu', 'wasm'] as const)('a loop over a symbolic time dim compiles once into a scan (%s)', (backend) => {
+  beforeAll(async () => { await tf.setBackend('cpu'); });
+  afterAll(async () => { await tf.setBackend('cpu'); });
+
+  it.each([...layerCases, ...handCases])('$label', async (c) => {
+    const f = gc.compile(c.fn, { inputs: [gc.spec(['batch', 'time', 8])], backend });
+    for (const t of LENGTHS) {
+      for (const b of BATCHES) {
+        const x = tf.randomNormal([b, t, 8], 0, 1, 'float32', 31 * t + b);
+        const y = (await f(x)) as tf.Tensor;
+        const e = c.fn(x);
+        expect(y.shape).toEqual(c.shape(b, t));
+        expect(excess(y, e, 1e-5), `time ${t}, batch ${b}`).toBeLessThanOrEqual(1e-5);
+        tf.dispose([x, y, e]);
+      }
+    }
+    expect(f.traceCount).toBe(1);
+    // One graph for every length: scans, no unpack into a traced number of slices.
+    expect(count(f.graph, 'scan')).toBeGreaterThanOrEqual(1);
+    expect(ops(f.graph)).not.toContain('unpack');
+    expect(f.graph.inputs[0]!.type.shape).toEqual(['batch', 'time', 8].map((d) => (typeof d === 'string' ? { sym: d, k: 1, c: 0 } : d)));
+  });
+});
+
+describe('the raw trace holds one scan per loop', () => {
+  it('tfjs-layers LSTM: the unified graph has one scan whose xs are [time, batch, 8]', () => {
+    const c = layerCases.find((k) => k.label === 'LSTM return_sequences')!;
+    const g = gc.trace(c.fn, [gc.spec(['batch', 'time', 8])]);
+    expect(count(g, 'scan')).toBe(1);
+    const scan = g.nodes.find((n) => n.op === 'scan')!;
+    expect(scan.attrs).toMatchObject({ num_carries: 2, num_xs: 1, reverse: false });
+    expect(g.toString()).toMatch(/f32\[time,batch,8\] = transpose %/);
+    // h and c carried; the body is one LSTM step (35 ops in tfjs-layers 4.22), not T of them.
+    expect(scan.regions[0]!.nodes.length).toBeLessThan(40);
+    expect(g.nodes.length).toBeLessThan(15);
+  });
+
+  it('stacked layers: two scans', () => {
+    const c = layerCases.find((k) => k.label.startsWith('LSTM(return_sequences)'))!;
+    expect(count(gc.trace(c.fn, [gc.spec(['batch', 'time', 8])]), 'scan')).toBe(2);
+  });
+
+  it('a static length: rollLoops makes the same number of nodes at every length, and the same numbers as the chain', async () => {
+    const c = layerCases.find((k) => k.label === 'GRU return_sequences')!;
+    const sizes: number[] = [];
+    for (const t of [4, 9]) {
+      const chain = gc.trace(c.fn, [gc.spec([2, t, 8])]);
+      const r = rollLoops(chain);
+      expect(r.rolled).toBe(1);
+      expect(r.failures).toEqual([]);
+      sizes.push([...walkNodes(r.graph)].length);
+      const x = tf.randomNormal([2, t, 8], 0, 1, 'float32', t);
+      const s1 = await gc.Session.create(chain, { backend: 'cpu' }), s2 = await gc.Session.create(r.graph, { backend: 'cpu' });
+      const [a, b] = [await s1.run('output_0', { x }), await s2.run('output_0', { x })] as tf.Tensor[];
+      expect(excess(b!, a!, 1e-6)).toBeLessThanOrEqual(1e-6);
+      s1.dispose(); s2.dispose();
+    }
+    expect(sizes[0]).toBe(sizes[1]);
+  });
+});
+
+describe('a loop that is not one repeated step keeps the trace error, with the reason', () => {
+  const fails = (fn: (x: tf.Tensor) => tf.Tensor, reason: RegExp) => {
+    let err: unknown;
+    try { gc.trace(fn, [gc.spec(['batch', 'time', 8])]); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(GcError);
+    const e = err as GcError;
+    expect(e.info.code).toBe('GC0103');
+    expect(e.info.message).toMatch(/could not roll it into a scan/);
+    expect(e.info.message).toMatch(reason);
+    expect(e.info.help).toMatch(/fixed size in gc\.spec/);
+  };
+
+  it('a step that reads two steps back', () => fails((x) => {
+    let h = zeros(x), prev = zeros(x);
+    for (const xt of tf.unstack(x, 1)) { const next = tf.tanh(tf.add(tf.add(tf.matMul(xt, W), tf.matMul(h, U)), prev)); prev = h; h = next; }
+    return h;
+  }, /reads a value of step \d+ \(only the previous step's values can be carried\)/));
+
+  it('steps that differ (a branch on the step number)', () => fails((x) => {
+    let h = zeros(x);
+    tf.unstack(x, 1).forEach((xt, t) => { const a = tf.add(tf.matMul(xt, W), tf.matMul(h, U)); h = t % 2 === 0 ? tf.tanh(a) : tf.relu(a); });
+    return h;
+  }, /step \d+ differs from step 1 at its op #\d+: (tanh vs relu|relu vs tanh)/));
+
+  it('a result read from one step in the middle', () => fails((x) => {
+    let h = zeros(x);
+    const hs: tf.Tensor[] = [];
+    for (const xt of tf.unstack(x, 1)) { h = tf.tanh(tf.add(tf.matMul(xt, W), tf.matMul(h, U))); hs.push(h); }
+    return tf.add(hs[1]!, h);
+  }, /reads a value of step 1 of \d+/));
+
+  it('a loop over the size without tf.unstack', () => fails((x) => {
+    let h = zeros(x);
+    for (let t = 0; t < x.shape[1]!; t++) h = tf.tanh(tf.add(h, tf.matMul(tf.squeeze(tf.slice(x, [0, t, 0], [-1, 1, -1]), [1]), W)));
+    return h;
+  }, /no tf\.unstack into \d+ slices/));
+});
