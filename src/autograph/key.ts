@@ -7,4 +7,4 @@
 export const RUNTIME_KEY = 'graphc.autograph';
 
 /** Text that may hold a recognized tensor read (checked before parsing: most modules have none). */
-export const READ_HINT = /\.\s*(dataSync|arraySync)\s*\(|\bitem\s*\(|['"]graphc['"]/;
+export const READ_HINT = /\.\s*(dataSync|arraySync)\s*\(|\.\s*(data|array)\s*\(\s*\)|\bitem\s*\(|['"]graphc['"]/;

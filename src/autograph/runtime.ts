@@ -190,6 +190,20 @@ export function math(name: string, ...args: Val[]): Val {
 
 // ---- control flow -----------------------------------------------------------------------------
 
+/**
+ * The body of an async function whose awaits were all reads of tensor data in conditions, now run
+ * synchronously: while tracing it returns the body's value (a compiled function is synchronous);
+ * otherwise a Promise of it, as the async function did (a throw becomes a rejection).
+ */
+export function async_<T>(body: () => T): T | Promise<Awaited<T>> {
+  if (isTracing()) return body();
+  try {
+    return Promise.resolve(body());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 function isTensor(v: unknown): v is tf.Tensor {
   return v instanceof tf.Tensor;
 }

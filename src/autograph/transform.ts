@@ -34,7 +34,7 @@ import { READ_HINT, RUNTIME_KEY } from './key.js';
 /** The identifier the transformed module binds the runtime to. */
 export const RUNTIME_NAME = '__ag';
 
-export type ConversionKind = 'if' | 'if-return' | 'ternary' | 'while' | 'do' | 'for';
+export type ConversionKind = 'if' | 'if-return' | 'ternary' | 'while' | 'do' | 'for' | 'async';
 
 export interface Conversion {
   kind: ConversionKind;
@@ -127,7 +127,15 @@ class Transformer {
   private readonly graphcNamespaces = new Set<string>();
   private readonly checker: ts.TypeChecker;
 
-  constructor(private readonly sf: SourceFile, checker: ts.TypeChecker) {
+  /** Ranges of the conditions of converted constructs. */
+  readonly conditions: [number, number][] = [];
+
+  /**
+   * `syncable`: async functions whose every await is a read of tensor data in the condition of a
+   * construct (`(await t.data())[0] > 0`): they become functions whose body runs synchronously
+   * (eagerly they still return a Promise), with those reads made as the synchronous ones.
+   */
+  constructor(private readonly sf: SourceFile, checker: ts.TypeChecker, private readonly syncable: ReadonlySet<Node> = new Set()) {
     this.text = sf.getFullText();
     this.checker = checker;
     for (const imp of sf.getImportDeclarations()) {
@@ -170,13 +178,20 @@ class Transformer {
         idx.unshift(a);
         cur = cur.getExpression();
       }
+      const aw = this.awaitRead(cur);
+      if (aw && (aw.kind === 'array' || idx.length === 1)) {
+        const recv = aw.recv;
+        return aw.kind === 'data'
+          ? () => `${RUNTIME_NAME}.read(${this.render(recv.getStart(), recv.getEnd())}, ${this.render(idx[0]!.getStart(), idx[0]!.getEnd())})`
+          : () => `${RUNTIME_NAME}.readArray(${this.render(recv.getStart(), recv.getEnd())}, [${idx.map((i) => this.render(i.getStart(), i.getEnd())).join(', ')}])`;
+      }
       const base = this.arraySyncReceiver(cur);
       if (base) {
         return () => `${RUNTIME_NAME}.readArray(${this.render(base.getStart(), base.getEnd())}, [${idx.map((i) => this.render(i.getStart(), i.getEnd())).join(', ')}])`;
       }
       return undefined;
     }
-    const base = this.arraySyncReceiver(e);
+    const base = this.arraySyncReceiver(e) ?? (Node.isAwaitExpression(e) && this.awaitRead(e)?.kind === 'array' ? this.awaitRead(e)!.recv : undefined);
     if (base) return () => `${RUNTIME_NAME}.readArray(${this.render(base.getStart(), base.getEnd())}, [])`;
     if (Node.isCallExpression(e) && e.getArguments().length === 1) {
       const callee = e.getExpression();
@@ -187,6 +202,16 @@ class Transformer {
       if (isItem && !Node.isSpreadElement(arg)) return () => `${RUNTIME_NAME}.item(${this.render(arg.getStart(), arg.getEnd())})`;
     }
     return undefined;
+  }
+
+  /** `await t.data()` / `await t.array()` (in parentheses or not) in a function made synchronous. */
+  private awaitRead(e: Node): { recv: Node; kind: 'data' | 'array' } | undefined {
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    if (!Node.isAwaitExpression(e)) return undefined;
+    const r = awaitedTensorRead(e);
+    if (!r) return undefined;
+    const f = enclosingFunction(e);
+    return f !== undefined && this.syncable.has(f) ? r : undefined;
   }
 
   private arraySyncReceiver(e: Node): Node | undefined {
@@ -310,7 +335,7 @@ class Transformer {
         if (Node.isReturnStatement(n) && !allowReturn) problem = `it contains a return (line ${this.line(n)})`;
         else if ((Node.isBreakStatement(n) || Node.isContinueStatement(n)) && !this.targetInside(n, body)) {
           problem = `it contains a ${Node.isBreakStatement(n) ? 'break' : 'continue'} that leaves it (line ${this.line(n)})`;
-        } else if (Node.isAwaitExpression(n) || Node.isForOfStatement(n) && n.isAwaited()) problem = `it contains await (line ${this.line(n)})`;
+        } else if ((Node.isAwaitExpression(n) && !this.awaitRead(n)) || (Node.isForOfStatement(n) && n.isAwaited())) problem = `it contains await (line ${this.line(n)})`;
         else if (Node.isYieldExpression(n)) problem = `it contains yield (line ${this.line(n)})`;
         else if (Node.isVariableDeclarationList(n) && n.getDeclarationKind() === 'var') problem = `it declares a var (line ${this.line(n)}); use let or const`;
       }
@@ -414,6 +439,7 @@ class Transformer {
     const t = this.text;
     const c = n.getExpression();
     if (returns) {
+      this.conditions.push([c.getStart(), c.getEnd()]);
       this.converted.push({ kind: 'if-return', line, vars: [] });
       this.edits.push({
         start: n.getStart(), end: n.getEnd(),
@@ -422,6 +448,7 @@ class Transformer {
       return;
     }
     const vars = this.modifiedVars(branches, n);
+    this.conditions.push([c.getStart(), c.getEnd()]);
     this.converted.push({ kind: 'if', line, vars });
     this.edits.push({
       start: n.getStart(), end: n.getEnd(),
@@ -447,6 +474,7 @@ class Transformer {
     }
     const t = this.text;
     const c = n.getCondition();
+    this.conditions.push([c.getStart(), c.getEnd()]);
     this.converted.push({ kind: 'ternary', line, vars: [] });
     this.edits.push({
       start: n.getStart(), end: n.getEnd(),
@@ -471,6 +499,7 @@ class Transformer {
     const scope = Node.isForStatement(n) ? body : n;
     const vars = this.modifiedVars([c, ...(update ? [update] : []), body], scope);
     // Variables the for's initializer declares live outside the loop closures: carried too.
+    this.conditions.push([c.getStart(), c.getEnd()]);
     this.converted.push({ kind, line, vars });
     const t = this.text;
     if (Node.isWhileStatement(n)) {
@@ -507,6 +536,22 @@ class Transformer {
     }
   }
 
+  /** An async function made synchronous: its body runs through the runtime's async_ (a Promise eagerly, the value when traced). */
+  wrapAsync(f: Node): void {
+    this.converted.push({ kind: 'async', line: this.line(f), vars: [] });
+    const kw = (f as import('ts-morph').FunctionDeclaration).getModifiers().find((m) => m.getKind() === SyntaxKind.AsyncKeyword)!;
+    const body = (f as import('ts-morph').FunctionDeclaration | import('ts-morph').ArrowFunction).getBody()!;
+    this.edits.push({
+      start: f.getStart(), end: f.getEnd(),
+      render: () => {
+        const head = this.render(f.getStart(), kw.getStart()) + this.render(kw.getEnd(), body.getStart()).replace(/^ /, '');
+        const inner = this.render(body.getStart(), body.getEnd());
+        const wrapped = Node.isBlock(body) ? `{ return ${RUNTIME_NAME}.async_(() => ${inner}); }` : `${RUNTIME_NAME}.async_(() => (${inner}))`;
+        return head + wrapped + this.render(body.getEnd(), f.getEnd());
+      },
+    });
+  }
+
   // ---- rendering ---------------------------------------------------------------------------
 
   /** text[start, end) with every outermost edit inside it applied. */
@@ -520,6 +565,52 @@ class Transformer {
     }
     return out + this.text.slice(pos, end);
   }
+}
+
+function enclosingFunction(n: Node): Node | undefined {
+  for (let p = n.getParent(); p; p = p.getParent()) if (isFunctionBoundary(p)) return p;
+  return undefined;
+}
+
+/** `await t.data()` / `await t.array()`: the tensor and which read. */
+function awaitedTensorRead(a: import('ts-morph').AwaitExpression): { recv: Node; kind: 'data' | 'array' } | undefined {
+  const call = a.getExpression();
+  if (!Node.isCallExpression(call) || call.getArguments().length !== 0 || call.hasQuestionDotToken()) return undefined;
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.hasQuestionDotToken()) return undefined;
+  const name = callee.getName();
+  return name === 'data' || name === 'array' ? { recv: callee.getExpression(), kind: name } : undefined;
+}
+
+/** The awaits of an async function's own body (not of functions nested in it); for-await counts as one that is not a read. */
+function ownAwaits(f: Node): Node[] {
+  const out: Node[] = [];
+  const visit = (n: Node): void => {
+    if (Node.isAwaitExpression(n) || (Node.isForOfStatement(n) && n.isAwaited())) out.push(n);
+    n.forEachChild((c) => { if (!isFunctionBoundary(c)) visit(c); });
+  };
+  f.forEachChild((c) => { if (!isFunctionBoundary(c)) visit(c); });
+  return out;
+}
+
+function isConditionOf(n: Node): boolean {
+  const p = n.getParent();
+  if (!p) return false;
+  if ((Node.isIfStatement(p) || Node.isWhileStatement(p) || Node.isDoStatement(p)) && p.getExpression() === n) return true;
+  if (Node.isForStatement(p) && p.getCondition() === n) return true;
+  return Node.isConditionalExpression(p) && p.getCondition() === n;
+}
+
+/** An async function (not a generator) whose awaits are all `await t.data()`/`t.array()` inside conditions. */
+function maySync(f: Node): boolean {
+  if (!(Node.isFunctionDeclaration(f) || Node.isFunctionExpression(f) || Node.isArrowFunction(f) || Node.isMethodDeclaration(f))) return false;
+  if (!f.isAsync() || (!Node.isArrowFunction(f) && f.isGenerator()) || f.getBody() === undefined) return false;
+  const awaits = ownAwaits(f);
+  return awaits.length > 0 && awaits.every((a) => {
+    if (!Node.isAwaitExpression(a) || !awaitedTensorRead(a)) return false;
+    for (let p: Node | undefined = a; p && p !== f; p = p.getParent()) if (isConditionOf(p)) return true;
+    return false;
+  });
 }
 
 /** Whether every path through `s` ends in a return or throw. */
@@ -543,12 +634,27 @@ export function transformSource(text: string, opts: TransformOptions = {}): Tran
     compilerOptions: { allowJs: true, noLib: true, noResolve: true, types: [] },
   });
   const sf = project.createSourceFile(js ? 'module.js' : fileName.endsWith('.tsx') ? 'module.tsx' : 'module.ts', text);
-  const tr = new Transformer(sf, project.getTypeChecker().compilerObject);
-  sf.forEachDescendant((n) => {
-    if (Node.isIfStatement(n)) tr.visitIf(n);
-    else if (Node.isConditionalExpression(n)) tr.visitTernary(n);
-    else if (Node.isWhileStatement(n) || Node.isDoStatement(n) || Node.isForStatement(n)) tr.visitLoop(n);
-  });
+  const checker = project.getTypeChecker().compilerObject;
+  const syncable = new Set<Node>();
+  sf.forEachDescendant((n) => { if (maySync(n)) syncable.add(n); });
+  const dropped: Node[] = [];
+  let tr: Transformer;
+  for (;;) {
+    tr = new Transformer(sf, checker, syncable);
+    const t = tr;
+    sf.forEachDescendant((n) => {
+      if (Node.isIfStatement(n)) t.visitIf(n);
+      else if (Node.isConditionalExpression(n)) t.visitTernary(n);
+      else if (Node.isWhileStatement(n) || Node.isDoStatement(n) || Node.isForStatement(n)) t.visitLoop(n);
+    });
+    // An async function stays as it was unless every await in it went into a converted condition.
+    const keep = [...syncable].filter((f) => ownAwaits(f).some((a) => !t.conditions.some(([s, e]) => a.getStart() >= s && a.getEnd() <= e)));
+    if (keep.length === 0) break;
+    keep.forEach((f) => syncable.delete(f));
+    dropped.push(...keep);
+  }
+  for (const f of syncable) tr.wrapAsync(f);
+  for (const f of dropped) tr.refused.push({ kind: 'async', line: f.getStartLineNumber(), reason: 'an await in a condition it reads tensor data with is in a construct that stays plain JavaScript, so the function stays async' });
   if (tr.edits.length === 0) return { code: text, converted: [], refused: tr.refused };
   tr.edits.sort((a, b) => a.start - b.start || b.end - a.end);
   const first = sf.getStatements()[0]!;

@@ -105,6 +105,23 @@ describe('autograph, eagerly: transformed ≡ original', () => {
     expect(a).toEqual([3, 6, 12, 'small']);
   });
 
+  it('an async function with awaited reads in its conditions still returns a Promise of the same value, and rejects the same', async () => {
+    const text = `async function main(x) {
+  let y = x;
+  while ((await tf.max(tf.abs(y)).data())[0] < 50) { y = tf.mul(y, 3); }
+  if ((await y.array())[0] > 100) throw new Error('too big: ' + (y.arraySync()[0]));
+  return (await y.array())[1] > 0 ? y : tf.neg(y);
+}`;
+    const { plain, graph } = both(text);
+    for (const x of [tf.tensor([1, 2]), tf.tensor([7, -1]), tf.tensor([-1, -2])]) {
+      const p = graph(x);
+      expect(p).toBeInstanceOf(Promise);
+      expect(value(await p)).toEqual(value(await plain(x)));
+    }
+    await expect(graph(tf.tensor([40, 2])) as Promise<unknown>).rejects.toThrow('too big: 120');
+    await expect(plain(tf.tensor([40, 2])) as Promise<unknown>).rejects.toThrow('too big: 120');
+  });
+
   it('an error thrown by a converted branch is the error the original throws', () => {
     const { plain, graph } = both(`function main(x) {\n  if (x.dataSync()[0] > 0) { throw new RangeError('positive: ' + x.dataSync()[0]); }\n  return x;\n}`);
     expect(() => plain(tf.scalar(2))).toThrow(new RangeError('positive: 2'));

@@ -177,6 +177,41 @@ describe('autograph transform (golden)', () => {
     expect(transformSource(input).converted).toEqual([{ kind: 'if', line: 3, vars: ['y'] }]);
   });
 
+  it('an async function whose awaits are all tensor reads in conditions runs its body through async_ (one with other awaits stays as it was)', () => {
+    const input = `export async function f(x) {
+  let y = x;
+  if ((await x.data())[0] > 0) {
+    y = tf.neg(y);
+  }
+  while ((await tf.sum(y).array()) < 10) y = y.mul(2);
+  return y;
+}
+const g = async (x) => (await x.array())[0] > 1 ? x : tf.neg(x);
+async function h(x) {
+  if ((await x.data())[0] > 0) y = x;
+  await sleep(1);
+  return x;
+}
+`;
+    const r = transformSource(input, { fileName: 'm.js' });
+    expect(r.code).toBe(`const __ag = globalThis[Symbol.for("graphc.autograph")]; export function f(x) { return __ag.async_(() => {
+  let y = x;
+  __ag.if_(__ag.op(">", __ag.read(x, 0), 0), () => {
+    y = tf.neg(y);
+  }, undefined, () => [y], (__ag_v) => { [y] = __ag_v; }, ["y"]);
+  __ag.while_(() => __ag.op("<", (__ag.readArray(tf.sum(y), [])), 10), undefined, () => { y = y.mul(2); }, () => [y], (__ag_v) => { [y] = __ag_v; }, ["y"]);
+  return y;
+}); }
+const g = (x) => __ag.async_(() => (__ag.ifExp(__ag.op(">", __ag.readArray(x, [0]), 1), () => (x), () => (tf.neg(x)))));
+async function h(x) {
+  if ((await x.data())[0] > 0) y = x;
+  await sleep(1);
+  return x;
+}
+`);
+    expect(r.converted.map((c) => `${c.kind}@${c.line}`)).toEqual(['async@1', 'if@3', 'while@6', 'ternary@9', 'async@9']);
+  });
+
   it('skips text with no tensor read before parsing', () => {
     expect(mayNeedTransform('if (a > 0) b();')).toBe(false);
     expect(mayNeedTransform('if (t.dataSync()[0] > 0) b();')).toBe(true);
