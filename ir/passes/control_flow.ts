@@ -8,7 +8,8 @@
  *   cond inside a loop on a constant outside folds too);
  * - a `cond` result, or a `scan` y, that nobody uses is no longer yielded;
  * - a loop value or scan carry that the body yields unchanged becomes a capture (its result is
- *   its initial value);
+ *   its initial value); one that nothing outside reads and that feeds only its own next value is
+ *   dropped;
  * - loop-invariant code motion: a node of a while_loop's or scan's region whose operands are all
  *   captures or constants moves out in front of the loop, and its results become captures.
  *
@@ -168,6 +169,55 @@ function invariantCarries(g: Graph, n: Node): Node | undefined {
   return rebuild(g, n, inputs, keep);
 }
 
+/** The values of region `r` that its outputs other than `skip`, and its random and io nodes, read (transitively). */
+function liveWithout(r: Graph, skip: number): Set<Value> {
+  const live = new Set<Value>();
+  const stack: Value[] = r.outputs.filter((_, i) => i !== skip).map((o) => o.value);
+  for (const m of r.nodes) if (nodeEffect(m) !== 'pure') stack.push(...m.inputs);
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    if (live.has(v)) continue;
+    live.add(v);
+    if (v.producer) stack.push(...v.producer.inputs);
+  }
+  return live;
+}
+
+/**
+ * A loop value (while_loop) or carry (scan) that nothing outside reads and that feeds only its
+ * own next value (not the loop condition, another loop value, a y, nor a random or io node):
+ * dropped. The rebuilt node, or undefined.
+ */
+function deadCarries(g: Graph, n: Node): Node | undefined {
+  if (n.op !== 'while_loop' && n.op !== 'scan') return undefined;
+  const body = n.regions[n.regions.length - 1]!;
+  const count = n.op === 'scan' ? (n.attrs.num_carries as number) : body.outputs.length;
+  for (let i = 0; i < count; i++) {
+    if (!unused(g, n.outputs[i]!)) continue;
+    if (n.op === 'while_loop' && count === 1) break;
+    const inCond = n.op === 'while_loop' && liveWithout(n.regions[0]!, -1).has(n.regions[0]!.inputs[i]!);
+    if (inCond || liveWithout(body, i).has(body.inputs[i]!)) continue;
+    setRegionOutputs(body, regionResults(body).filter((_, k) => k !== i));
+    for (const r of n.regions) {
+      const arg = r.inputs[i]!;
+      // What read it in the body fed only the dropped output: gone with it.
+      for (const m of [...r.nodes].reverse()) {
+        if (nodeEffect(m) === 'pure' && m.outputs.every((o) => o.uses.length === 0 && !r.isOutput(o))) r.removeNode(m);
+      }
+      if (arg.uses.length === 0 && !r.isOutput(arg)) r.removeInput(arg);
+      else throw new Error(`deadCarries: block argument ${i} of ${n.op} is still read`);
+    }
+    const inputs = n.inputs.filter((_, k) => k !== i);
+    const keep = allOutputs(n).filter((k) => k !== i);
+    const attrs = n.op === 'scan' ? { ...n.attrs, num_carries: count - 1 } : n.attrs;
+    const m = insertBefore(g, n, () => g.addNode(n.op, inputs, attrs, n.loc, undefined, n.regions));
+    keep.forEach((k, j) => replaceValue(g, n.outputs[k]!, m.outputs[j]!));
+    g.removeNode(n);
+    return m;
+  }
+  return undefined;
+}
+
 /**
  * Moves one loop-invariant node out of a while_loop / scan region: a pure node (a pure cond or loop too) whose
  * operands are all captured block arguments or constants. Its results become new captures.
@@ -217,6 +267,7 @@ export const controlFlow: Pass = {
       };
       step(pruneResults);
       step(invariantCarries);
+      while (step(deadCarries));
       step(pruneCaptures);
       // Hoist to a fixed point on this loop (a chain of invariant nodes moves out one by one).
       for (let k = 0; k < 64 && step(hoistInvariant); k++);

@@ -60,16 +60,20 @@ function grow(g: Graph, r: Rand, pool: Value[], steps: number, depth: number): V
       const caps = [any(), any()];
       // Now and then a third loop value that the body yields unchanged (it becomes a capture).
       const through = r() < 0.5 ? [any()] : [];
-      const [out, , kept] = addWhileLoop(g, [any(), n, ...through], caps,
+      // And a loop value that only feeds itself (dropped by the passes).
+      const dead = r() < 0.3 ? [any()] : [];
+      const t = through.length, d = dead.length;
+      const [out, , ...rest] = addWhileLoop(g, [any(), n, ...through, ...dead], caps,
         (q, [, kk]) => q.add('greater', [kk!, scalar(q, 0, 'int32')]),
         (q, args) => {
           const [lv, kk] = args;
-          const [c0, c1] = args.slice(2 + through.length);
+          const [c0, c1] = args.slice(2 + t + d);
           const inv = q.add('tanh', [q.add('mul', [c0!, scalar(q, 0.5)])]);
-          const body = grow(q, r, [lv!, inv, c1!, ...args.slice(2, 2 + through.length)], 1 + Math.floor(r() * 2), depth - 1);
-          return [q.add('tanh', [body[body.length - 1]!]), q.add('sub', [kk!, scalar(q, 1, 'int32')]), ...args.slice(2, 2 + through.length)];
+          const body = grow(q, r, [lv!, inv, c1!, ...args.slice(2, 2 + t)], 1 + Math.floor(r() * 2), depth - 1);
+          return [q.add('tanh', [body[body.length - 1]!]), q.add('sub', [kk!, scalar(q, 1, 'int32')]), ...args.slice(2, 2 + t),
+            ...args.slice(2 + t, 2 + t + d).map((a) => q.add('tanh', [q.add('add', [a, a])]))];
         }, r() < 0.3 ? { maximumIterations: 2 } : {});
-      v = kept === undefined ? out! : g.add('add', [out!, kept]);
+      v = t === 0 ? out! : g.add('add', [out!, rest[0]!]);
     } else {
       // scan along axis 0: carry a row, ys the running rows; a captured row is invariant.
       const xs = any();

@@ -381,6 +381,76 @@ graph @f(%x: f32[2], %p: bool[], %n: i32[]) {
 }
 // EXPECT: unchanged`);
 
+  pass('a loop value and a scan carry that feed only themselves and are not read outside are dropped', `// RUN: control-flow,dce
+graph @f(%x: f32[2], %j: f32[2], %n: i32[], %xs: f32[time,2]) {
+  %0: f32[2], %1: f32[2], %2: i32[] = while_loop %x, %j, %n
+    region cond(%v: f32[2], %u: f32[2], %k: i32[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[2], %u: f32[2], %k: i32[]) {
+      %0: f32[2] = tanh %v
+      %1: f32[2] = mul %u, %u
+      %2: f32[2] = add %1, %0
+      %3: i32[] = const {value = dense<i32[]> [1]}
+      %4: i32[] = sub %k, %3
+      return %0, %2, %4
+    }
+  %3: f32[2], %4: f32[2], %5: f32[time,2] = scan %x, %j, %xs {num_carries = 2, num_xs = 1, reverse = false}
+    region body(%c: f32[2], %d: f32[2], %s: f32[2]) {
+      %0: f32[2] = add %c, %s
+      %1: f32[2] = mul %d, %s
+      return %0, %1, %0
+    }
+  %6: f32[2] = add %0, %3
+  return y = %6, ys = %5
+}
+// EXPECT:
+graph @f(%x: f32[2], %j: f32[2], %n: i32[], %xs: f32[time,2]) {
+  %0: f32[2], %1: i32[] = while_loop %x, %n
+    region cond(%v: f32[2], %k: i32[]) {
+      %0: i32[] = const {value = dense<i32[]> [0]}
+      %1: bool[] = greater %k, %0
+      return %1
+    }
+    region body(%v: f32[2], %k: i32[]) {
+      %0: f32[2] = tanh %v
+      %1: i32[] = const {value = dense<i32[]> [1]}
+      %2: i32[] = sub %k, %1
+      return %0, %2
+    }
+  %2: f32[2], %3: f32[time,2] = scan %x, %xs {num_carries = 1, num_xs = 1, reverse = false}
+    region body(%c: f32[2], %s: f32[2]) {
+      %0: f32[2] = add %c, %s
+      return %0, %0
+    }
+  %4: f32[2] = add %0, %2
+  return y = %4, ys = %3
+}`);
+
+  pass('negative: a loop value read by the condition, by another loop value, by a print, or outside stays', `// RUN: control-flow,dce
+graph @f(%x: f32[2], %n: i32[]) {
+  %0: f32[2], %1: f32[2], %2: f32[2], %3: i32[] = while_loop %x, %x, %x, %n
+    region cond(%a: f32[2], %b: f32[2], %c: f32[2], %k: i32[]) {
+      %0: f32[] = reduce_sum %b {axes = [0], keep_dims = false}
+      %1: f32[] = const {value = dense<f32[]> [100]}
+      %2: bool[] = less %0, %1
+      return %2
+    }
+    region body(%a: f32[2], %b: f32[2], %c: f32[2], %k: i32[]) {
+      %0: f32[2] = exp %a
+      %1: f32[2] = add %b, %c
+      print %c {verbose = false}
+      %2: f32[2] = tanh %c
+      %3: i32[] = const {value = dense<i32[]> [1]}
+      %4: i32[] = sub %k, %3
+      return %0, %1, %2, %4
+    }
+  return y = %3, a = %0
+}
+// EXPECT: unchanged`);
+
   pass('negative: random and io nodes stay in the loop; what depends on a loop value stays', `// RUN: control-flow,cse,dce
 graph @f(%x: f32[2], %w: f32[2]) {
   %0: f32[2] = while_loop %x, %w {maximum_iterations = 3}
