@@ -19,10 +19,10 @@ export class Emitter {
   private doc = '';
   private nodeBase = 'node';
   private valueBase = 't';
-  private readonly nodeNames = new NameAllocator();
   private readonly shared = new Map<string, string>();
 
-  constructor(readonly g: OnnxGraph, readonly values: NameAllocator, readonly opset: number) {}
+  /** `nodeNames`: shared with the emitters of the model's other graphs (subgraphs), so node names are unique in the model. */
+  constructor(readonly g: OnnxGraph, readonly values: NameAllocator, readonly opset: number, readonly nodeNames = new NameAllocator()) {}
 
   /** Subsequent nodes come from IR node `n` (its location, its names). */
   at(n: Node | undefined, valueBase: string): void {

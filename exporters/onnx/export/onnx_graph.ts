@@ -15,7 +15,17 @@ export type OnnxAttr =
   | { readonly kind: 'float'; readonly value: number }
   | { readonly kind: 'floats'; readonly value: readonly number[] }
   | { readonly kind: 'string'; readonly value: string }
-  | { readonly kind: 'tensor'; readonly value: TensorData };
+  | { readonly kind: 'tensor'; readonly value: TensorData }
+  | OnnxGraphAttr;
+
+/**
+ * A graph-valued attribute (If's branches, Loop's and Scan's body): the subgraph itself, so
+ * that passes rewrite it as a graph. Its nodes may read names of the graphs around it (ONNX's
+ * outer scope); every name it defines is unique in the whole model.
+ */
+export interface OnnxGraphAttr extends OnnxGraph {
+  readonly kind: 'graph';
+}
 
 export type OnnxAttrs = Record<string, OnnxAttr>;
 
@@ -26,6 +36,7 @@ export const attr = {
   floats: (value: readonly number[]): OnnxAttr => ({ kind: 'floats', value }),
   str: (value: string): OnnxAttr => ({ kind: 'string', value }),
   tensor: (value: TensorData): OnnxAttr => ({ kind: 'tensor', value }),
+  graph: (g: OnnxGraph): OnnxGraphAttr => Object.assign(g, { kind: 'graph' as const }),
 };
 
 export interface OnnxNode {
@@ -56,6 +67,46 @@ export interface OnnxGraph {
   metadata?: Record<string, string>;
 }
 
+/** The subgraphs a node holds (graph-valued attributes), in attribute-name order. */
+export function subgraphsOf(n: OnnxNode): OnnxGraph[] {
+  const out: OnnxGraph[] = [];
+  for (const k of Object.keys(n.attrs).sort()) {
+    const a = n.attrs[k]!;
+    if (a.kind === 'graph') out.push(a);
+  }
+  return out;
+}
+
+/** Whether any node of `g` holds a subgraph. */
+export function hasSubgraphs(g: OnnxGraph): boolean {
+  return g.nodes.some((n) => subgraphsOf(n).length > 0);
+}
+
+/**
+ * The names a subgraph reads from the graphs around it (its own nested subgraphs' included):
+ * those it reads or yields without defining them as an input, initializer or node output.
+ */
+export function outerNames(g: OnnxGraph): Set<string> {
+  const defined = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
+  for (const n of g.nodes) for (const o of n.outputs) if (o !== '') defined.add(o);
+  const out = new Set<string>();
+  for (const n of g.nodes) {
+    for (const i of n.inputs) if (i !== '' && !defined.has(i)) out.add(i);
+    for (const s of subgraphsOf(n)) for (const i of outerNames(s)) if (!defined.has(i)) out.add(i);
+  }
+  for (const o of g.outputs) if (!defined.has(o.name)) out.add(o.name);
+  return out;
+}
+
+/** What node `n` reads: its operands, then the outer names its subgraphs read (each once). */
+export function readsOf(n: OnnxNode): string[] {
+  const subs = subgraphsOf(n);
+  if (subs.length === 0) return n.inputs;
+  const extra = new Set<string>();
+  for (const s of subs) for (const i of outerNames(s)) if (!n.inputs.includes(i)) extra.add(i);
+  return [...n.inputs, ...extra];
+}
+
 /** Producer node of each value name. */
 export function producers(g: OnnxGraph): Map<string, OnnxNode> {
   const m = new Map<string, OnnxNode>();
@@ -63,11 +114,14 @@ export function producers(g: OnnxGraph): Map<string, OnnxNode> {
   return m;
 }
 
-/** Consumers of each value name (a node appears once per operand slot that reads it). */
+/**
+ * Consumers of each value name (a node appears once per operand slot that reads it, and once
+ * more for each name its subgraphs read from outside: a pass never sees such a name unread).
+ */
 export function consumers(g: OnnxGraph): Map<string, OnnxNode[]> {
   const m = new Map<string, OnnxNode[]>();
   for (const n of g.nodes) {
-    for (const i of n.inputs) {
+    for (const i of readsOf(n)) {
       if (i === '') continue;
       let l = m.get(i);
       if (!l) m.set(i, (l = []));
@@ -92,7 +146,7 @@ export function removeDead(g: OnnxGraph): boolean {
     const n = g.nodes[i]!;
     if (n.outputs.some((o) => live.has(o))) {
       keep.push(n);
-      for (const x of n.inputs) live.add(x);
+      for (const x of readsOf(n)) live.add(x);
     }
   }
   keep.reverse();
@@ -104,7 +158,13 @@ export function removeDead(g: OnnxGraph): boolean {
   return changed;
 }
 
-/** Points every operand that reads `from` at `to` (graph outputs are not touched). */
+/**
+ * Points every operand that reads `from` at `to`, in subgraphs too (names are unique in the
+ * model, so a subgraph's `from` is the outer one); graph outputs are not touched.
+ */
 export function replaceUses(g: OnnxGraph, from: string, to: string): void {
-  for (const n of g.nodes) n.inputs = n.inputs.map((i) => (i === from ? to : i));
+  for (const n of g.nodes) {
+    n.inputs = n.inputs.map((i) => (i === from ? to : i));
+    for (const s of subgraphsOf(n)) replaceUses(s, from, to);
+  }
 }

@@ -5,6 +5,7 @@
  */
 import type { OpName } from '../../../ir/ops.js';
 import type { ExportRule, Unsupported } from './rule_types.js';
+import { EXPORT_CONTROL_FLOW_RULES } from './rules/control_flow.js';
 import { EXPORT_ELEMENTWISE_RULES } from './rules/elementwise.js';
 import { fusedElementwiseRule } from './rules/fused.js';
 import { EXPORT_NN_RULES } from './rules/nn.js';
@@ -18,10 +19,8 @@ export const EXPORT_RULES: Record<OpName, ExportRule | Unsupported> = {
   ...EXPORT_REDUCTION_RULES,
   ...EXPORT_NN_RULES,
   ...EXPORT_SHAPE_RULES,
-  // Structured control flow (ir/control_flow.ts): If / Loop / Scan rules to come.
-  cond: { unsupported: 'cond has no ONNX export rule yet (If is to come)', help: 'export a function without gc.cond, or run it with a graphc Session' },
-  while_loop: { unsupported: 'while_loop has no ONNX export rule yet (Loop is to come)', help: 'export a function without gc.whileLoop, or run it with a graphc Session' },
-  scan: { unsupported: 'scan has no ONNX export rule yet (Scan is to come)', help: 'export a function without gc.scan, or run it with a graphc Session' },
+  // Structured control flow (ir/control_flow.ts): If / Loop / Scan with their regions as subgraphs.
+  ...EXPORT_CONTROL_FLOW_RULES,
   // Expands into its program's ops, each by its own rule above.
   fused_elementwise: fusedElementwiseRule((op) => EXPORT_RULES[op]),
 };

@@ -24,6 +24,7 @@ function attrProto(name: string, a: OnnxAttr): onnx.IAttributeProto {
     case 'floats': return { name, type: AttrType.FLOATS, floats: [...a.value] };
     case 'string': return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) };
     case 'tensor': return { name, type: AttrType.TENSOR, t: tensorProto(a.value) };
+    case 'graph': return { name, type: AttrType.GRAPH, g: graphProto(a) };
   }
 }
 
@@ -46,8 +47,9 @@ export interface ModelMeta {
   producerVersion: string;
 }
 
-export function serializeModel(g: OnnxGraph, meta: ModelMeta): Uint8Array {
-  const graph: onnx.IGraphProto = {
+/** A graph (the model's, or a subgraph held by an attribute). */
+function graphProto(g: OnnxGraph): onnx.IGraphProto {
+  return {
     name: g.name,
     node: g.nodes.map((n) => ({
       input: n.inputs,
@@ -62,6 +64,10 @@ export function serializeModel(g: OnnxGraph, meta: ModelMeta): Uint8Array {
     input: g.inputs.map(valueInfo),
     output: g.outputs.map(valueInfo),
   };
+}
+
+export function serializeModel(g: OnnxGraph, meta: ModelMeta): Uint8Array {
+  const graph = graphProto(g);
   const model: onnx.IModelProto = {
     irVersion: meta.irVersion,
     opsetImport: [{ domain: '', version: meta.opset }],

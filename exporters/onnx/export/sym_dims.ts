@@ -20,15 +20,22 @@ export class SymDims {
   private readonly dims = new Map<string, string>();
   private readonly scalars = new Map<string, string>();
 
-  constructor(private readonly e: Emitter, graph: Pick<Graph, 'inputs'>, names: ReadonlyMap<Value, string>) {
-    for (const v of graph.inputs) {
-      v.shape.forEach((d, axis) => {
-        if (isStatic(d)) return;
-        const prev = this.sources.get(d.sym);
-        // Prefer a plain `sym` dim over an affine one.
-        if (!prev || (prev.dim.k !== 1 || prev.dim.c !== 0) && d.k === 1 && d.c === 0) this.sources.set(d.sym, { input: names.get(v)!, axis, dim: d });
-      });
-    }
+  /**
+   * `parent`: the SymDims of the graph around this one (a subgraph's), asked for symbols that
+   * no value learnt here has; what it emits there, this graph reads from its outer scope.
+   */
+  constructor(private readonly e: Emitter, graph: Pick<Graph, 'inputs'>, names: ReadonlyMap<Value, string>, private readonly parent?: SymDims) {
+    for (const v of graph.inputs) this.learn(names.get(v)!, v.shape);
+  }
+
+  /** The ONNX value `name` has shape `shape`: its symbolic dims can be read from it (Shape → Gather). */
+  learn(name: string, shape: readonly Dim[]): void {
+    shape.forEach((d, axis) => {
+      if (isStatic(d)) return;
+      const prev = this.sources.get(d.sym);
+      // Prefer a plain `sym` dim over an affine one.
+      if (!prev || (prev.dim.k !== 1 || prev.dim.c !== 0) && d.k === 1 && d.c === 0) this.sources.set(d.sym, { input: name, axis, dim: d });
+    });
   }
 
   /** The value of symbol `s` as int64 [1]. */
@@ -37,6 +44,7 @@ export class SymDims {
     const hit = this.dims.get(key);
     if (hit) return hit;
     const src = this.sources.get(s);
+    if (!src && this.parent) return this.parent.symbol(s);
     if (!src) throw new RuleFailure(`the symbolic dim '${s}' appears in no graph input, so its size cannot be read at run time`);
     let shape = this.shapeOf.get(src.input);
     if (!shape) {

@@ -1,5 +1,6 @@
 /** The contract of passes over an exported OnnxGraph, and the driver that runs them to a fixed point. */
 import type { OnnxGraph } from '../onnx_graph.js';
+import { subgraphsOf } from '../onnx_graph.js';
 
 export interface PassCtx {
   /** A fresh value name derived from `base`. */
@@ -28,4 +29,13 @@ export function runOnnxPasses(g: OnnxGraph, passes: readonly OnnxPass[], ctx: Pa
     }
     if (!changed) return;
   }
+}
+
+/**
+ * Runs the passes in every subgraph (innermost first, each as a graph of its own whose outer
+ * names are values it cannot see into), then in `g`.
+ */
+export function runOnnxPassesDeep(g: OnnxGraph, passes: readonly OnnxPass[], ctx: PassCtx, maxRounds = 50): void {
+  for (const n of g.nodes) for (const s of subgraphsOf(n)) runOnnxPassesDeep(s, passes, ctx, maxRounds);
+  runOnnxPasses(g, passes, ctx, maxRounds);
 }

@@ -299,8 +299,8 @@ describe('ONNX export: checker, onnxruntime ≡ graphc Session', () => {
 describe('ONNX export: model contents', () => {
   beforeAll(async () => { await tf.setBackend('cpu'); });
 
-  it('every op with an export rule is run by some case above (random ops: by the distribution test below)', () => {
-    const seen = new Set<string>(['random_uniform', 'random_normal']);
+  it('every op with an export rule is run by some case above (random ops: by the distribution test below; control flow: control_flow_export.test.ts)', () => {
+    const seen = new Set<string>(['random_uniform', 'random_normal', 'cond', 'while_loop', 'scan']);
     for (const { graph } of exported.values()) for (const n of graph.nodes) seen.add(n.op);
     const missing = gc.OP_NAMES.filter((op) => !isUnsupported(EXPORT_RULES[op]) && !seen.has(op));
     expect(missing).toEqual([]);
