@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { DType } from '../ir/dtype.js';
+import type { TensorData } from '../ir/tensor_data.js';
 import { Codes, GcError } from '../ir/errors.js';
 import type { Graph } from '../ir/graph.js';
 import { typeToString } from '../ir/graph.js';
@@ -77,8 +78,16 @@ export interface CompiledFunction<R = unknown> {
   sync(...args: (tf.Tensor | StaticArg)[]): R;
   /** Selects and initialises the backend (and creates the session of a traced signature), so that f.sync can run. */
   ready(): Promise<void>;
-  /** An ONNX ModelProto of `graph` (opts.opset default 17). */
+  /**
+   * An ONNX ModelProto of `graph` (opts.opset default 17), with the variables' values now (the
+   * live tf.Variables, hyper-parameters' current values), not those the function was traced with.
+   */
   toOnnx(opts?: OnnxExportOptions): Uint8Array;
+  /**
+   * The value a variable of `graph` holds now, as exported (undefined: not a live variable); pass
+   * it as `stateValues` to gc.exportOnnx / gc.initialStateModel of this function's graph.
+   */
+  stateValues(variable: string): TensorData | undefined;
   dispose(): void;
 }
 
@@ -160,6 +169,19 @@ function abandoned<T>(err: GcError): Promise<T> {
 }
 
 /** tf.keep of every tensor in a compiled function's result (a tensor, an array or a record of them). */
+/** A tf.Variable's values as TensorData of its graph dtype (int64 widened from tfjs's int32; bools 0/1). */
+function liveTensorData(v: tf.Tensor, dtype: DType): TensorData {
+  const data = v.dataSync() as ArrayLike<number>;
+  const shape = [...v.shape];
+  switch (dtype) {
+    case 'float32': return { dtype, shape, data: Float32Array.from(data) };
+    case 'int32': return { dtype, shape, data: Int32Array.from(data) };
+    case 'bool': return { dtype, shape, data: Uint8Array.from(data, (x) => (x ? 1 : 0)) };
+    case 'int64': return { dtype, shape, data: BigInt64Array.from(Array.from(data, (x) => BigInt(x))) };
+  }
+  throw new GcError({ code: Codes.exportOptions, message: `toOnnx: a variable of dtype ${String(dtype)} cannot be exported from its live value` });
+}
+
 function keepAll<T>(r: T): T {
   if (r instanceof tf.Tensor) tf.keep(r);
   else if (Array.isArray(r)) for (const t of r) { if (t instanceof tf.Tensor) tf.keep(t); }
@@ -490,13 +512,23 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     specs: { get: () => opts.inputs },
     traceCount: { get: () => traces },
   });
-  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; dispose: () => void; sync: (...a: unknown[]) => R; ready: () => Promise<void> };
+  const f = call as unknown as CompiledFunction<R> & { session: () => Promise<Session>; toOnnx: (o?: OnnxExportOptions) => Uint8Array; stateValues: (n: string) => TensorData | undefined; dispose: () => void; sync: (...a: unknown[]) => R; ready: () => Promise<void> };
   f.sync = sync;
   f.ready = async () => {
     const c = await resolveChoice();
     if (last !== undefined && last.ready === undefined) settle(last, c);
   };
-  f.toOnnx = (o) => toOnnx(f.graph, o);
+  f.stateValues = (name) => {
+    const e = last;
+    const st = e?.graph.stateByName(name);
+    if (e === undefined || st === undefined) return undefined;
+    const h = e.hyper.get(name);
+    if (h !== undefined) return { dtype: 'float32', shape: [], data: Float32Array.of(h()) };
+    const v = registered()[name];
+    if (v === undefined || v.isDisposed) return undefined;
+    return liveTensorData(v, st.value.dtype);
+  };
+  f.toOnnx = (o) => toOnnx(f.graph, { stateValues: f.stateValues, ...o });
   f.session = () => { if (!last) throw new GcError({ code: Codes.inputMismatch, message: 'the function has not been traced yet' }); return sessionFor(last); };
   f.dispose = () => {
     disposed = true;

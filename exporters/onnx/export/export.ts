@@ -19,6 +19,7 @@
  */
 import { Codes, GcError } from '../../../ir/errors.js';
 import type { Graph, GraphOutput, Node, Value } from '../../../ir/graph.js';
+import { typeToString } from '../../../ir/graph.js';
 import { AttrReader } from '../../../ir/ops.js';
 import { printNode, ValueNames } from '../../../ir/printer.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
@@ -26,14 +27,12 @@ import { Emitter } from './emitter.js';
 import { buildNameMap, nameValues } from './names.js';
 import type { ExportView, NameMap } from './names.js';
 import type { OnnxGraph, OnnxNode } from './onnx_graph.js';
-import { subgraphsOf } from './onnx_graph.js';
 import type { OnnxPass, PassCtx } from './passes/pass.js';
-import { runOnnxPassesDeep } from './passes/pass.js';
+import { runOnnxPasses } from './passes/pass.js';
 import { EXPORT_RULES, isUnsupported } from './rules.js';
-import type { EmitScope, RegionExport, RuleCtx } from './rule_types.js';
+import type { ExportRule, RuleCtx } from './rule_types.js';
 import { RuleFailure } from './rule_types.js';
 import { serializeModel } from './serialize.js';
-import { RegionExporter } from './regions.js';
 import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNodes } from './passes/cleanup.js';
 import { SymDims } from './sym_dims.js';
 import { sinkTransposes } from './passes/transpose_sinking.js';
@@ -64,6 +63,12 @@ export interface OnnxExportOptions {
    * first step's come from `initialStateModel`). The model's metadata_props 'graphc.state' lists them as JSON (`OnnxExport.state` here).
    */
   state?: 'initializers' | 'inputs';
+  /**
+   * Each variable's value to write (initializers, and initialStateModel's outputs); undefined
+   * for a variable: its init in the graph (the value it was traced with). A compiled function's
+   * toOnnx passes the live tf.Variables' values (CompiledFunction.stateValues).
+   */
+  stateValues?: (variable: string) => TensorData | undefined;
 }
 
 /** A variable of a model exported with state 'inputs': its input, and the output of its new value when the model assigns it. */
@@ -181,21 +186,40 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
       state.push({ variable: s.name, input: nameOf(s.value) });
     }
   } else {
-    for (const s of graph.states) e.initializer(nameOf(s.value), s.init);
+    for (const s of graph.states) e.initializer(nameOf(s.value), stateValue(graph, s.name, opts));
   }
   const dims = new SymDims(e, view, naming.names);
 
   const constOf = (v: Value): TensorData | undefined => {
     if (v.kind === 'state') {
       const st = graph.states[v.index]!;
-      if (!stateInputs) return st.init;
+      if (!stateInputs) return stateValue(graph, st.name, opts);
       return assigned.has(st.name) ? undefined : select?.constants?.get(st.name);
     }
     if (v.producer?.op === 'const') return v.producer.attrs.value as TensorData;
     return undefined;
   };
-  const regions = new RegionExporter({ e, dims }, naming.alloc, opset, exportNode);
-  for (const n of nodes) exportNode(n, regions.scope, nameOf, constOf, graph, regions);
+  for (const n of nodes) {
+    e.at(n, n.outputs.length ? nameOf(n.outputs[0]!) : `${n.op}_${n.id}`);
+    const cx: RuleCtx = {
+      node: n,
+      a: new AttrReader(n.op, n.attrs),
+      ins: n.inputs.map(nameOf),
+      outs: n.outputs.map(nameOf),
+      e, dims, opset,
+      inType: (i) => n.inputs[i]!.type,
+      outType: (i = 0) => n.outputs[i]!.type,
+      constOf: (i) => constOf(n.inputs[i]!),
+      fail: (reason, help) => { throw new RuleFailure(reason, help); },
+    };
+    try {
+      (EXPORT_RULES[n.op] as ExportRule)(cx);
+    } catch (err) {
+      if (err instanceof RuleFailure) throw nodeError(graph, n, `${n.op}: cannot be exported to ONNX: ${err.message}`, err.help);
+      if (err instanceof GcError) throw err;
+      throw nodeError(graph, n, `${n.op}: ONNX export failed: ${(err as Error).message}`);
+    }
+  }
   e.at(undefined, 'output');
   for (const c of naming.outputCopies) e.op('Identity', [c.from], {}, c.to);
   for (const s of state) {
@@ -212,7 +236,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
 
   if (opts.optimize ?? true) {
     const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b) };
-    runOnnxPassesDeep(og, EXPORT_PASSES, ctx);
+    runOnnxPasses(og, EXPORT_PASSES, ctx);
   }
   checkWellFormed(og);
   const present = new Set<string>([...og.inputs.map((i) => i.name), ...og.initializers.keys(), ...og.nodes.flatMap((n) => n.outputs)]);
@@ -220,51 +244,32 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
   return { bytes, names: buildNameMap(view, naming, (x) => present.has(x)), graph: og, state };
 }
 
-/** Exports IR node `n` by its rule into `at` (the main graph, or a region's graph: regions.ts). */
-function exportNode(n: Node, at: EmitScope, nameOf: (v: Value) => string, constOf: (v: Value) => TensorData | undefined, graph: Graph, regions: RegionExport): void {
-  const { e, dims } = at;
-  e.at(n, n.outputs.length ? nameOf(n.outputs[0]!) : `${n.op}_${n.id}`);
-  const cx: RuleCtx = {
-    node: n,
-    a: new AttrReader(n.op, n.attrs),
-    ins: n.inputs.map(nameOf),
-    outs: n.outputs.map(nameOf),
-    e, dims, opset: e.opset, regions,
-    inType: (i) => n.inputs[i]!.type,
-    outType: (i = 0) => n.outputs[i]!.type,
-    constOf: (i) => constOf(n.inputs[i]!),
-    fail: (reason, help) => { throw new RuleFailure(reason, help); },
-  };
-  const rule = EXPORT_RULES[n.op];
-  try {
-    if (isUnsupported(rule)) throw new RuleFailure(rule.unsupported, rule.help);
-    rule(cx);
-  } catch (err) {
-    if (err instanceof RuleFailure) throw nodeError(graph, n, `${n.op}: cannot be exported to ONNX: ${err.message}`, err.help);
-    if (err instanceof GcError) throw err;
-    throw nodeError(graph, n, `${n.op}: ONNX export failed: ${(err as Error).message}`);
+/**
+ * The starting values of a model exported with state 'inputs': a model with no inputs whose
+ * outputs, named as the state inputs, are the variables' values when traced. Run it once and
+ * feed its outputs to the first step. (Not defaults inside the step model: an initializer that
+ * is also an input cannot be fed through onnxruntime-node, which lists only required inputs.)
+ */
+/** A variable's value to export: opts.stateValues', else its init; checked against the variable's dtype and shape. */
+function stateValue(graph: Graph, name: string, opts: Pick<OnnxExportOptions, 'stateValues'>): TensorData {
+  const st = graph.stateByName(name)!;
+  const v = opts.stateValues?.(name);
+  if (v === undefined) return st.init;
+  const want = st.value.type;
+  if (v.dtype !== want.dtype || v.shape.length !== want.shape.length || v.shape.some((d, i) => typeof want.shape[i] === 'number' && want.shape[i] !== d)) {
+    throw new GcError({ code: Codes.exportOptions, message: `toOnnx: variable '${name}' is ${v.dtype}[${v.shape.join(',')}] now, but the graph was traced with ${typeToString(want)}`,
+      help: 'trace the function again (a variable was disposed and made again with another shape or dtype)' });
   }
+  return v;
 }
 
-/**
- * The starting values of a model exported with state 'inputs': a model with no inputs whose
- * outputs, named as the state inputs, are the variables' values when traced. Run it once and
- * feed its outputs to the first step. (Not defaults inside the step model: an initializer that
- * is also an input cannot be fed through onnxruntime-node, which lists only required inputs.)
- */
-/**
- * The starting values of a model exported with state 'inputs': a model with no inputs whose
- * outputs, named as the state inputs, are the variables' values when traced. Run it once and
- * feed its outputs to the first step. (Not defaults inside the step model: an initializer that
- * is also an input cannot be fed through onnxruntime-node, which lists only required inputs.)
- */
-export function initialStateModel(graph: Graph, state: readonly OnnxStateIO[], opts: Pick<OnnxExportOptions, 'opset' | 'producerVersion'> = {}): Uint8Array {
+export function initialStateModel(graph: Graph, state: readonly OnnxStateIO[], opts: Pick<OnnxExportOptions, 'opset' | 'producerVersion' | 'stateValues'> = {}): Uint8Array {
   const opset = opts.opset ?? DEFAULT_OPSET;
   checkOpset(opset);
   const og: OnnxGraph = { name: `${graph.name}_initial_state`, nodes: [], initializers: new Map(), inputs: [], outputs: [] };
   for (const s of state) {
-    const init = graph.stateByName(s.variable)?.init;
-    if (init === undefined) throw new GcError({ code: Codes.exportOptions, message: `initialStateModel: the graph has no variable '${s.variable}'` });
+    if (graph.stateByName(s.variable) === undefined) throw new GcError({ code: Codes.exportOptions, message: `initialStateModel: the graph has no variable '${s.variable}'` });
+    const init = stateValue(graph, s.variable, opts);
     og.initializers.set(`${s.input}.init`, init);
     og.nodes.push({ opType: 'Identity', inputs: [`${s.input}.init`], outputs: [s.input], attrs: {}, name: `init_${og.nodes.length}`, doc: '' });
     og.outputs.push({ name: s.input, dtype: init.dtype, shape: init.shape });
@@ -273,33 +278,20 @@ export function initialStateModel(graph: Graph, state: readonly OnnxStateIO[], o
   return serializeModel(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
 }
 
-/**
- * Every operand defined before use (in a subgraph: or in a graph around it), every name
- * defined once in the whole model, every output produced: a broken export is a bug here, not a
- * bad model file.
- */
-function checkWellFormed(g: OnnxGraph, outer: ReadonlySet<string> = new Set(), all = new Set<string>()): void {
-  const defined = new Set<string>(outer);
-  for (const x of [...g.inputs.map((i) => i.name), ...g.initializers.keys()]) {
-    if (all.has(x)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: '${x}' is defined twice (graph ${g.name})` });
-    all.add(x);
-    defined.add(x);
-  }
+/** Every operand defined before use, every output produced once: a broken export is a bug here, not a bad model file. */
+function checkWellFormed(g: OnnxGraph): void {
+  const defined = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
   for (const n of g.nodes) {
     for (const i of n.inputs) {
       if (i !== '' && !defined.has(i)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: node ${n.name} (${n.opType}) reads '${i}' before it is defined` });
     }
-    for (const s of subgraphsOf(n)) checkWellFormed(s, defined, all);
     for (const o of n.outputs) {
-      if (o === '') continue;
-      if (all.has(o)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: '${o}' is defined twice (node ${n.name})` });
-      all.add(o);
+      if (defined.has(o)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: '${o}' is defined twice (node ${n.name})` });
       defined.add(o);
     }
   }
-  const own = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys(), ...g.nodes.flatMap((n) => n.outputs)]);
   for (const o of g.outputs) {
-    if (!own.has(o.name)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: output '${o.name}' of graph ${g.name} is never produced` });
+    if (!defined.has(o.name)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: output '${o.name}' is never produced` });
   }
 }
 

@@ -100,4 +100,30 @@ describe('exported training step', () => {
     expect(model.graph!.node!.flatMap((n) => n.output!)).toContain(ex.names.toOnnx.get('hidden'));
     f.dispose();
   });
+
+  it('toOnnx writes the variables as they are now: a predict function traced before a compiled training step exports the trained weights; initialStateModel takes stateValues', async () => {
+    await tf.setBackend('cpu');
+    const w = tf.variable(tf.tensor2d([[1, 0], [0, 1], [1, 1]]), true, 'live_w');
+    const predict = gc.compile((x: tf.Tensor) => tf.matMul(x, w), { inputs: [gc.spec(['b', 3])] });
+    const opt = tf.train.sgd(0.1);
+    const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.meanSquaredError(y, tf.matMul(x, w)) as tf.Scalar, true)!, { inputs: [gc.spec(['b', 3]), gc.spec(['b', 2])] });
+    const x = tf.tensor2d([[1, 2, 3], [0.5, -1, 2]]), y = tf.tensor2d([[3, -1], [0, 2]]);
+    const exportedBefore = predict.toOnnx();
+    for (let i = 0; i < 3; i++) (await step(x, y) as tf.Tensor).dispose();
+    const want = Array.from(await tf.matMul(x, w).data());
+    const feed = { [predict.graph.inputs[0]!.name!]: new ort.Tensor('float32', Float32Array.from(x.dataSync()), [2, 3]) };
+    const run = async (bytes: Uint8Array) => Array.from((await (await ort.InferenceSession.create(bytes)).run(feed))[predict.graph.outputs[0]!.name]!.data as Float32Array);
+    const after = await run(predict.toOnnx());
+    after.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+    // The weights moved, so the file written before training differs: the test tells the two apart.
+    const before = await run(exportedBefore);
+    expect(Math.max(...before.map((v, i) => Math.abs(v - want[i]!)))).toBeGreaterThan(1e-2);
+    // The training step's starting state, now: the live values, not the traced ones.
+    const ex = gc.exportOnnx(step.graph, { stateValues: step.stateValues });
+    const init = await ort.InferenceSession.create(gc.initialStateModel(step.graph, ex.state, { stateValues: step.stateValues }));
+    const st = await init.run({});
+    const wIn = ex.state.find((s) => s.variable === 'live_w')!.input;
+    expect(Array.from(st[wIn]!.data as Float32Array)).toEqual(Array.from(w.dataSync()));
+    predict.dispose(); step.dispose(); w.dispose(); opt.dispose();
+  });
 });
