@@ -430,6 +430,10 @@ class Transformer {
       return;
     }
     const thenS = n.getThenStatement(), elseS = n.getElseStatement();
+    if (elseS === undefined && definitelyReturns(thenS)) {
+      this.earlyReturn(n, cond.render, line);
+      return;
+    }
     const returns = elseS !== undefined && definitelyReturns(thenS) && definitelyReturns(elseS);
     const branches = elseS ? [thenS, elseS] : [thenS];
     for (const b of branches) {
@@ -457,6 +461,35 @@ class Transformer {
         s += elseS ? `() =>${newlines(t, thenS.getEnd(), elseS.getStart())} ${this.asBlock(elseS)}` : 'undefined';
         return `${s}, ${this.stateArgs(vars)});`;
       },
+    });
+  }
+
+  /**
+   * `if (c) { …return a; } rest…` where the rest of the block returns on every path: the rest
+   * becomes the else branch (`return ifExp(c, () => {…}, () => { rest… })`), as AutoGraph does.
+   */
+  private earlyReturn(n: import('ts-morph').IfStatement, renderCond: () => string, line: number): void {
+    const parent = n.getParent();
+    const thenS = n.getThenStatement();
+    if (!Node.isBlock(parent)) {
+      this.refused.push({ kind: 'if', line, reason: 'its branch returns and it has no else, outside a block' });
+      return;
+    }
+    const rest = parent.getStatements().slice(parent.getStatements().indexOf(n) + 1);
+    if (!rest.some(definitelyReturns)) {
+      this.refused.push({ kind: 'if', line, reason: 'its branch returns, it has no else, and the statements after it do not return on every path' });
+      return;
+    }
+    const p = this.bodyProblem(thenS, true) ?? rest.map((r) => (Node.isFunctionDeclaration(r) ? `a function is declared after it (line ${this.line(r)})` : this.bodyProblem(r, true))).find((x) => x !== undefined);
+    if (p) { this.refused.push({ kind: 'if', line, reason: p }); return; }
+    const t = this.text;
+    const c = n.getExpression();
+    const first = rest[0]!, last = rest[rest.length - 1]!;
+    this.conditions.push([c.getStart(), c.getEnd()]);
+    this.converted.push({ kind: 'if-return', line, vars: [] });
+    this.edits.push({
+      start: n.getStart(), end: last.getEnd(),
+      render: () => `return ${RUNTIME_NAME}.ifExp(${newlines(t, n.getStart(), c.getStart())}${renderCond()}, () =>${newlines(t, c.getEnd(), thenS.getStart())} ${this.asBlock(thenS)}, () => {${newlines(t, thenS.getEnd(), first.getStart())} ${this.render(first.getStart(), last.getEnd())} });`,
     });
   }
 

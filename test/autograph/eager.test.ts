@@ -71,6 +71,14 @@ function main(x) {
   while (n-- > 0 || !(x.dataSync()[0] <= 0)) { y = tf.add(y, 1); x = tf.sub(x, 1); }
   return [y, n];
 }`, [[tf.scalar(3), 5], [tf.scalar(-2), 1], [tf.scalar(0), 0], [tf.scalar(9), 2]]],
+  ['early returns', `function main(x) {
+  if (x.dataSync()[0] > 0) return [x, 'positive'];
+  const y = tf.mul(x, 0.1);
+  if (y.dataSync()[0] < -1) {
+    return [tf.scalar(-1), 'clipped'];
+  }
+  return [y, 'scaled'];
+}`, [[tf.scalar(3)], [tf.scalar(-3)], [tf.scalar(-30)]]],
   ['NaN and 0 are false, as in JavaScript', `function main(x) {
   let y = tf.scalar(0);
   if (x.dataSync()[0]) y = tf.scalar(1);

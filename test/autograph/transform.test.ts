@@ -127,7 +127,7 @@ function f(x) {
   {
     name: "refused: return, break, property assignment, user call",
     input: `function f(x, o) {
-  if (x.dataSync()[0] > 0) return x;
+  if (x.dataSync()[0] > 0) return x; else x = x.abs();
   while (x.dataSync()[0] > 0) { if (o.stop) break; x = x.sub(1); }
   if (x.dataSync()[0] > 1) o.last = x;
   if (check(x.dataSync()[0])) x = x.neg();
@@ -210,6 +210,37 @@ async function h(x) {
 }
 `);
     expect(r.converted.map((c) => `${c.kind}@${c.line}`)).toEqual(['async@1', 'if@3', 'while@6', 'ternary@9', 'async@9']);
+  });
+
+  it('an early return: the statements after the if become its else branch when they return on every path', () => {
+    const input = `function relu(x) {
+  if (x.dataSync()[0] > 0) return x;
+  const y = tf.mul(x, 0.1);
+  if (y.dataSync()[0] < -1) {
+    return tf.scalar(-1);
+  }
+  return y;
+}
+function g(x) {
+  if (x.dataSync()[0] > 0) return x;
+  console.log('no');
+}
+`;
+    const r = transformSource(input, { fileName: 'm.js' });
+    expect(r.code).toBe(`const __ag = globalThis[Symbol.for("graphc.autograph")]; function relu(x) {
+  return __ag.ifExp(__ag.op(">", __ag.read(x, 0), 0), () => { return x; }, () => {
+ const y = tf.mul(x, 0.1);
+  return __ag.ifExp(__ag.op("<", __ag.read(y, 0), -1), () => {
+    return tf.scalar(-1);
+  }, () => {
+ return y; }); });
+}
+function g(x) {
+  if (x.dataSync()[0] > 0) return x;
+  console.log('no');
+}
+`);
+    expect(r.refused).toEqual([{ kind: 'if', line: 10, reason: 'its branch returns, it has no else, and the statements after it do not return on every path' }]);
   });
 
   it('skips text with no tensor read before parsing', () => {
