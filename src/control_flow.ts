@@ -326,7 +326,9 @@ export function cond<R>(pred: tf.Tensor, thenFn: () => R, elseFn: () => R): R {
   const rec = activeRecorder();
   if (rec === undefined || (!isTraceTensor(pred) && !(pred instanceof tf.Variable))) {
     // Eager, or a predicate known while tracing (a constant tensor): plain JavaScript.
-    return truth(pred) ? thenFn() : elseFn();
+    // In a tf.tidy: the branch's intermediates are freed, its results kept.
+    const take = truth(pred) ? thenFn : elseFn;
+    return tf.tidy(() => take() as tf.TensorContainer) as R;
   }
   return condTraced(rec, pred, thenFn as () => unknown, elseFn as () => unknown, loc) as R;
 }
