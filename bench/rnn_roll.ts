@@ -11,6 +11,7 @@
 import '../src/tfjs_setup.js';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import * as ort from 'onnxruntime-node';
 import * as gc from '../src/index.js';
 import type { Graph } from '../ir/graph.js';
 import { walkNodes } from '../ir/regions.js';
@@ -20,7 +21,8 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : dflt;
 };
-const backends = arg('backends', 'cpu,wasm').split(',') as ('cpu' | 'wasm')[];
+/** 'onnxruntime' here: each graph exported (gc.toOnnx) and run by an onnxruntime-node InferenceSession. */
+const backends = arg('backends', 'cpu,wasm,onnxruntime').split(',') as ('cpu' | 'wasm' | 'onnxruntime')[];
 const rounds = Number(arg('rounds', '15'));
 const lengths = arg('lengths', '4,16,64').split(',').map(Number);
 const batches = arg('batches', '1,32').split(',').map(Number);
@@ -53,15 +55,22 @@ async function main(): Promise<void> {
         if (rolled.rolled !== 1) throw new Error(`${cell} T=${T}: not rolled (${rolled.failures.map((f) => f.reason).join('; ')})`);
         const g1 = gc.optimize(chain).graph, g2 = gc.optimize(rolled.graph).graph;
         for (const backend of backends) {
-          const s1 = await gc.Session.create(g1, { backend }), s2 = await gc.Session.create(g2, { backend });
           const x = tf.randomNormal([b, T, 16]);
-          const once = async (s: gc.Session) => {
+          type Runner = { run: () => Promise<void>; dispose: () => void };
+          const runner = async (g: Graph): Promise<Runner> => {
+            if (backend === 'onnxruntime') {
+              const s = await ort.InferenceSession.create(gc.toOnnx(g), { logSeverityLevel: 3 });
+              const feed = { [s.inputNames[0]!]: new ort.Tensor('float32', x.dataSync() as Float32Array, [b, T, 16]) };
+              return { run: async () => { await s.run(feed); }, dispose: () => { void s.release(); } };
+            }
+            const s = await gc.Session.create(g, { backend });
+            return { run: async () => { const y = (await s.run('output_0', { x })) as tf.Tensor; y.dataSync(); y.dispose(); }, dispose: () => s.dispose() };
+          };
+          const s1 = await runner(g1), s2 = await runner(g2);
+          const once = async (s: Runner) => {
             const t0 = performance.now();
-            const y = (await s.run('output_0', { x })) as tf.Tensor;
-            y.dataSync();
-            const dt = performance.now() - t0;
-            y.dispose();
-            return dt;
+            await s.run();
+            return performance.now() - t0;
           };
           for (let w = 0; w < 3; w++) { await once(s1); await once(s2); }
           const a: number[] = [], r: number[] = [];
