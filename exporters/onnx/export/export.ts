@@ -27,12 +27,14 @@ import { Emitter } from './emitter.js';
 import { buildNameMap, nameValues } from './names.js';
 import type { ExportView, NameMap } from './names.js';
 import type { OnnxGraph, OnnxNode } from './onnx_graph.js';
+import { subgraphsOf } from './onnx_graph.js';
 import type { OnnxPass, PassCtx } from './passes/pass.js';
-import { runOnnxPasses } from './passes/pass.js';
+import { runOnnxPassesDeep } from './passes/pass.js';
 import { EXPORT_RULES, isUnsupported } from './rules.js';
-import type { ExportRule, RuleCtx } from './rule_types.js';
+import type { EmitScope, RegionExport, RuleCtx } from './rule_types.js';
 import { RuleFailure } from './rule_types.js';
 import { serializeModel } from './serialize.js';
+import { RegionExporter } from './regions.js';
 import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNodes } from './passes/cleanup.js';
 import { SymDims } from './sym_dims.js';
 import { sinkTransposes } from './passes/transpose_sinking.js';
@@ -199,27 +201,8 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
     if (v.producer?.op === 'const') return v.producer.attrs.value as TensorData;
     return undefined;
   };
-  for (const n of nodes) {
-    e.at(n, n.outputs.length ? nameOf(n.outputs[0]!) : `${n.op}_${n.id}`);
-    const cx: RuleCtx = {
-      node: n,
-      a: new AttrReader(n.op, n.attrs),
-      ins: n.inputs.map(nameOf),
-      outs: n.outputs.map(nameOf),
-      e, dims, opset,
-      inType: (i) => n.inputs[i]!.type,
-      outType: (i = 0) => n.outputs[i]!.type,
-      constOf: (i) => constOf(n.inputs[i]!),
-      fail: (reason, help) => { throw new RuleFailure(reason, help); },
-    };
-    try {
-      (EXPORT_RULES[n.op] as ExportRule)(cx);
-    } catch (err) {
-      if (err instanceof RuleFailure) throw nodeError(graph, n, `${n.op}: cannot be exported to ONNX: ${err.message}`, err.help);
-      if (err instanceof GcError) throw err;
-      throw nodeError(graph, n, `${n.op}: ONNX export failed: ${(err as Error).message}`);
-    }
-  }
+  const regions = new RegionExporter({ e, dims }, naming.alloc, opset, exportNode);
+  for (const n of nodes) exportNode(n, regions.scope, nameOf, constOf, graph, regions);
   e.at(undefined, 'output');
   for (const c of naming.outputCopies) e.op('Identity', [c.from], {}, c.to);
   for (const s of state) {
@@ -236,7 +219,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
 
   if (opts.optimize ?? true) {
     const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b) };
-    runOnnxPasses(og, EXPORT_PASSES, ctx);
+    runOnnxPassesDeep(og, EXPORT_PASSES, ctx);
   }
   checkWellFormed(og);
   const present = new Set<string>([...og.inputs.map((i) => i.name), ...og.initializers.keys(), ...og.nodes.flatMap((n) => n.outputs)]);
@@ -244,12 +227,32 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
   return { bytes, names: buildNameMap(view, naming, (x) => present.has(x)), graph: og, state };
 }
 
-/**
- * The starting values of a model exported with state 'inputs': a model with no inputs whose
- * outputs, named as the state inputs, are the variables' values when traced. Run it once and
- * feed its outputs to the first step. (Not defaults inside the step model: an initializer that
- * is also an input cannot be fed through onnxruntime-node, which lists only required inputs.)
- */
+/** Exports IR node `n` by its rule into `at` (the main graph, or a region's graph: regions.ts). */
+function exportNode(n: Node, at: EmitScope, nameOf: (v: Value) => string, constOf: (v: Value) => TensorData | undefined, graph: Graph, regions: RegionExport): void {
+  const { e, dims } = at;
+  e.at(n, n.outputs.length ? nameOf(n.outputs[0]!) : `${n.op}_${n.id}`);
+  const cx: RuleCtx = {
+    node: n,
+    a: new AttrReader(n.op, n.attrs),
+    ins: n.inputs.map(nameOf),
+    outs: n.outputs.map(nameOf),
+    e, dims, opset: e.opset, regions,
+    inType: (i) => n.inputs[i]!.type,
+    outType: (i = 0) => n.outputs[i]!.type,
+    constOf: (i) => constOf(n.inputs[i]!),
+    fail: (reason, help) => { throw new RuleFailure(reason, help); },
+  };
+  const rule = EXPORT_RULES[n.op];
+  try {
+    if (isUnsupported(rule)) throw new RuleFailure(rule.unsupported, rule.help);
+    rule(cx);
+  } catch (err) {
+    if (err instanceof RuleFailure) throw nodeError(graph, n, `${n.op}: cannot be exported to ONNX: ${err.message}`, err.help);
+    if (err instanceof GcError) throw err;
+    throw nodeError(graph, n, `${n.op}: ONNX export failed: ${(err as Error).message}`);
+  }
+}
+
 /** A variable's value to export: opts.stateValues', else its init; checked against the variable's dtype and shape. */
 function stateValue(graph: Graph, name: string, opts: Pick<OnnxExportOptions, 'stateValues'>): TensorData {
   const st = graph.stateByName(name)!;
@@ -263,6 +266,18 @@ function stateValue(graph: Graph, name: string, opts: Pick<OnnxExportOptions, 's
   return v;
 }
 
+/**
+ * The starting values of a model exported with state 'inputs': a model with no inputs whose
+ * outputs, named as the state inputs, are the variables' values when traced. Run it once and
+ * feed its outputs to the first step. (Not defaults inside the step model: an initializer that
+ * is also an input cannot be fed through onnxruntime-node, which lists only required inputs.)
+ */
+/**
+ * The starting values of a model exported with state 'inputs': a model with no inputs whose
+ * outputs, named as the state inputs, are the variables' values when traced. Run it once and
+ * feed its outputs to the first step. (Not defaults inside the step model: an initializer that
+ * is also an input cannot be fed through onnxruntime-node, which lists only required inputs.)
+ */
 export function initialStateModel(graph: Graph, state: readonly OnnxStateIO[], opts: Pick<OnnxExportOptions, 'opset' | 'producerVersion' | 'stateValues'> = {}): Uint8Array {
   const opset = opts.opset ?? DEFAULT_OPSET;
   checkOpset(opset);
@@ -278,20 +293,33 @@ export function initialStateModel(graph: Graph, state: readonly OnnxStateIO[], o
   return serializeModel(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
 }
 
-/** Every operand defined before use, every output produced once: a broken export is a bug here, not a bad model file. */
-function checkWellFormed(g: OnnxGraph): void {
-  const defined = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys()]);
+/**
+ * Every operand defined before use (in a subgraph: or in a graph around it), every name
+ * defined once in the whole model, every output produced: a broken export is a bug here, not a
+ * bad model file.
+ */
+function checkWellFormed(g: OnnxGraph, outer: ReadonlySet<string> = new Set(), all = new Set<string>()): void {
+  const defined = new Set<string>(outer);
+  for (const x of [...g.inputs.map((i) => i.name), ...g.initializers.keys()]) {
+    if (all.has(x)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: '${x}' is defined twice (graph ${g.name})` });
+    all.add(x);
+    defined.add(x);
+  }
   for (const n of g.nodes) {
     for (const i of n.inputs) {
       if (i !== '' && !defined.has(i)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: node ${n.name} (${n.opType}) reads '${i}' before it is defined` });
     }
+    for (const s of subgraphsOf(n)) checkWellFormed(s, defined, all);
     for (const o of n.outputs) {
-      if (defined.has(o)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: '${o}' is defined twice (node ${n.name})` });
+      if (o === '') continue;
+      if (all.has(o)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: '${o}' is defined twice (node ${n.name})` });
+      all.add(o);
       defined.add(o);
     }
   }
+  const own = new Set<string>([...g.inputs.map((i) => i.name), ...g.initializers.keys(), ...g.nodes.flatMap((n) => n.outputs)]);
   for (const o of g.outputs) {
-    if (!defined.has(o.name)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: output '${o.name}' is never produced` });
+    if (!own.has(o.name)) throw new GcError({ code: Codes.exportInternal, message: `ONNX export: output '${o.name}' of graph ${g.name} is never produced` });
   }
 }
 
