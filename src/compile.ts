@@ -23,6 +23,7 @@ import { isTraceTensor } from './trace/backend.js';
 import type { TensorSpec } from './trace/spec.js';
 import { specToString } from './trace/spec.js';
 import { isStaticArg, traceFunction } from './trace/trace_function.js';
+import type { LoopMode } from './trace/roll_loops.js';
 import type { StaticArg } from './trace/trace_function.js';
 import type { TraceGuard } from './trace/hyperparams.js';
 import type { OptimizeOptions } from './optimize.js';
@@ -54,6 +55,12 @@ export interface CompileOptions {
    * see the optimized graph; gc.trace stays raw. Options choose passes and limits.
    */
   optimize?: boolean | OptimizeOptions;
+  /**
+   * A JavaScript loop over tf.unstack slices (an RNN's time steps): 'auto' (default) rolls a
+   * loop over a symbolic dim into one scan and keeps fixed lengths unrolled; 'roll' rolls fixed
+   * lengths too; 'unroll' never rolls (see LoopMode in src/trace/roll_loops.ts).
+   */
+  loops?: LoopMode;
 }
 
 export interface CompiledFunction<R = unknown> {
@@ -272,7 +279,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e = undefined;
     }
     if (!e) {
-      const t = traceFunction(fn, [...specs], materializeCreated, graphName, statics);
+      const t = traceFunction(fn, [...specs], materializeCreated, graphName, statics, opts.loops);
       traces++;
       if (opts.outputs) {
         if (opts.outputs.length !== t.graph.outputs.length) {

@@ -12,6 +12,8 @@ import type { DType } from '../ir/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import type { TensorSpec } from './trace/spec.js';
 import { traceFunction } from './trace/trace_function.js';
+import type { LoopMode } from './trace/roll_loops.js';
+export type { LoopMode } from './trace/roll_loops.js';
 import { materializeCreated } from './compile.js';
 
 export { compile } from './compile.js';
@@ -47,9 +49,9 @@ export type { ImportOptions } from '../exporters/onnx/import/import.js';
 export type { ImportBudget } from '../exporters/onnx/import/budget.js';
 export { OnnxImportError } from '../exporters/onnx/import/errors.js';
 
-/** Traces `fn` for the given input specs into a raw (unoptimized) graph. */
-export function trace(fn: (...args: tf.Tensor[]) => unknown, inputs: TensorSpec[]): Graph {
-  return traceFunction(fn, inputs, materializeCreated).graph;
+/** Traces `fn` for the given input specs into a raw (unoptimized) graph; `opts.loops` as for gc.compile. */
+export function trace(fn: (...args: tf.Tensor[]) => unknown, inputs: TensorSpec[], opts: { loops?: LoopMode } = {}): Graph {
+  return traceFunction(fn, inputs, materializeCreated, undefined, undefined, opts.loops).graph;
 }
 
 /**

@@ -31,6 +31,16 @@ import { addScan, nodeEffect } from '../../ir/regions.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { tensorDataEq } from '../../ir/tensor_data.js';
 
+/**
+ * What tracing does with a JavaScript loop over tf.unstack slices (gc.compile's `loops`):
+ * 'auto' (default) rolls a loop over a symbolic dim into a scan (the only way such a function
+ * has one graph) and keeps a loop of a fixed length unrolled, as traced (measured faster on the
+ * tfjs engines: bench/rnn_roll.ts); 'roll' rolls fixed lengths too (a graph and an ONNX file
+ * whose size does not grow with the length); 'unroll' rolls nothing (a loop over a symbolic dim
+ * is then an error).
+ */
+export type LoopMode = 'auto' | 'roll' | 'unroll';
+
 export interface RollOptions {
   /** Roll only unpacks into exactly this many slices (the traced size of a symbolic dim). */
   steps?: number;
@@ -46,6 +56,11 @@ export interface RollFailure {
 
 export interface RollReport {
   graph: Graph;
+  /**
+   * Where node i of the graph given is in `graph` (the nodes before and after a loop are copied
+   * one for one); undefined for a node that became part of a scan.
+   */
+  nodeIndex: (i: number) => number | undefined;
   /** Loops rolled into scans. */
   rolled: number;
   /** The candidate loops (unpacks into T slices) that stayed unrolled, and why. */
@@ -59,16 +74,34 @@ export function rollLoops(g: Graph, opts: RollOptions = {}): RollReport {
     && n.outputs.length >= 2;
   let cur = g, rolled = 0;
   const failures: RollFailure[] = [];
+  /** Each node of `g` → the node it is now (absent: rolled into a scan). */
+  const now = new Map<Node, Node>(g.nodes.map((n) => [n, n]));
   for (;;) {
     const candidates = cur.nodes.filter(isCandidate);
     // Candidates that failed stay in front (a rolled loop is replaced by a scan, after them).
     const next = candidates[failures.length];
     if (next === undefined) break;
     const r = rollOne(cur, next);
-    if (r instanceof Graph) { cur = r; rolled++; } else failures.push(r);
+    if (!('reason' in r)) {
+      for (const [orig, n] of now) {
+        const m = r.copied.get(n);
+        if (m === undefined) now.delete(orig); else now.set(orig, m);
+      }
+      cur = r.graph;
+      rolled++;
+    } else failures.push(r);
   }
-  return { graph: cur, rolled, failures };
+  const before = g.nodes;
+  const at = new Map<Node, number>(cur.nodes.map((n, i) => [n, i]));
+  const nodeIndex = (i: number) => {
+    const n = before[i] === undefined ? undefined : now.get(before[i]!);
+    return n === undefined ? undefined : at.get(n);
+  };
+  return { graph: cur, nodeIndex, rolled, failures };
 }
+
+/** A rolled graph and, for each node copied from the graph before, its copy. */
+interface Rolled { graph: Graph; copied: Map<Node, Node> }
 
 // ---- matching ---------------------------------------------------------------------------------
 
@@ -147,7 +180,7 @@ function fail(reason: string, node?: Node): RollFailure {
 }
 
 /** Rolls the loop over the slices of `src` (an unpack), or says why not. */
-function rollOne(g: Graph, src: Node): Graph | RollFailure {
+function rollOne(g: Graph, src: Node): Rolled | RollFailure {
   const nodes = g.nodes;
   const index = new Map<Node, number>();
   nodes.forEach((n, i) => index.set(n, i));
@@ -171,13 +204,13 @@ function rollOne(g: Graph, src: Node): Graph | RollFailure {
   let firstFailure: RollFailure | undefined;
   for (let p = phase; p >= 0; p--) {
     const r = rollAt(g, nodes, index, src, first.map((c) => c - p), S);
-    if (r instanceof Graph) return r;
+    if (!('reason' in r)) return r;
     firstFailure ??= r;
   }
   return firstFailure!;
 }
 
-function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, starts: number[], S: number): Graph | RollFailure {
+function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, starts: number[], S: number): Rolled | RollFailure {
   const T = starts.length;
   const end = starts[T - 1]! + S;
   if (end > nodes.length) return fail('the last step is cut short', src);
@@ -223,7 +256,7 @@ function isJoiner(n: Node, T: number, where: Map<Node, readonly [number, number]
   });
 }
 
-function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, start0: number, L: Layout): Graph | RollFailure {
+function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, start0: number, L: Layout): Rolled | RollFailure {
   const { T, steps, where } = L;
   const xSources: Node[] = [];
   const classify = (v: Value, t: number, user: Node): Ref | RollFailure => {
@@ -357,10 +390,12 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
   // ---- the rolled graph ----
   const out = new Graph(g.name);
   const vmap = new Map<Value, Value>();
+  const copied = new Map<Node, Node>();
   g.inputs.forEach((v) => vmap.set(v, out.addInput(v.name!, v.type)));
   g.states.forEach((s) => vmap.set(s.value, out.addState(s.name, s.value.type, s.initSource, s.trainable, s.value.name)));
   const copyNode = (n: Node, inputs: Value[]) => {
     const m = out.addNode(n.op, inputs, n.attrs, n.loc, n.outputs.map((v) => v.type), n.regions.map((r) => r.clone()));
+    copied.set(n, m);
     n.outputs.forEach((v, k) => {
       vmap.set(v, m.outputs[k]!);
       if (v.name !== undefined) out.setName(m.outputs[k]!, v.name);
@@ -433,7 +468,7 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
     copyNode(s.n, s.ins.map((a) => valueOf(a, s.n.loc)));
   }
   g.outputs.forEach((o, i) => out.setOutput(o.name, valueOf(outs[i]!, undefined)));
-  return out;
+  return { graph: out, copied };
 }
 
 /** The joiner `n` of every step's value, from those values stacked along a new axis 0 (`ys`). */

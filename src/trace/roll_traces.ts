@@ -10,10 +10,16 @@ import type { Graph } from '../../ir/graph.js';
 import { rollLoops } from './roll_loops.js';
 import type { TracePlan } from './unify.js';
 
+export interface RolledTraces {
+  graphs: Graph[];
+  /** Where node i of trace 0 is in graphs[0] (undefined: inside a scan); absent when nothing was rolled. */
+  nodeIndex?: (i: number) => number | undefined;
+}
+
 /** The traces with their loops over a symbolic dim rolled into scans (the traces themselves when all have the same number of ops). */
-export function rollTraces(graphs: readonly Graph[], plan: TracePlan): Graph[] {
+export function rollTraces(graphs: readonly Graph[], plan: TracePlan): RolledTraces {
   const n0 = graphs[0]!.nodes.length;
-  if (graphs.every((g) => g.nodes.length === n0)) return [...graphs];
+  if (graphs.every((g) => g.nodes.length === n0)) return { graphs: [...graphs] };
   // The symbols whose own traces (2j+1, 2j+2) change the number of ops: the loop's length.
   const loopSyms = plan.symbols.map((_, j) => j).filter((j) => [2 * j + 1, 2 * j + 2].some((i) => graphs[i] !== undefined && graphs[i]!.nodes.length !== n0));
   const sizes = (j: number) => graphs.map((g, i) => `${g.nodes.length} ops at ${plan.display[j]}=${plan.sizes[i]![j]}`).filter((x, i, a) => a.indexOf(x) === i);
@@ -25,7 +31,8 @@ export function rollTraces(graphs: readonly Graph[], plan: TracePlan): Graph[] {
       help: loopSyms.length > 0 ? help(loopSyms[0]!) : 'declare the dims with fixed sizes in gc.spec' });
   }
   const j = loopSyms[0]!;
-  return graphs.map((g, i) => {
+  let nodeIndex: RolledTraces['nodeIndex'];
+  const rolled = graphs.map((g, i) => {
     const T = plan.sizes[i]![j]!;
     const r = rollLoops(g, { steps: T });
     const failure = r.failures[0];
@@ -39,6 +46,27 @@ export function rollTraces(graphs: readonly Graph[], plan: TracePlan): Graph[] {
         notes: [`traced ${sizes(j).join(', ')}`],
         help: help(j) });
     }
+    if (i === 0) nodeIndex = r.nodeIndex;
     return r.graph;
   });
+  return { graphs: rolled, nodeIndex };
+}
+
+/**
+ * Entries keyed by node index in the unrolled trace (an optimizer's hyperparameter constants),
+ * moved to the indices of the rolled graph. A constant inside a rolled loop has no node of its
+ * own there: an error, rather than a changed hyperparameter that would not take effect.
+ */
+export function remapNodeKeys<T>(byIndex: ReadonlyMap<number, T>, nodeIndex: (i: number) => number | undefined): Map<number, T> {
+  const out = new Map<number, T>();
+  for (const [i, v] of byIndex) {
+    const j = nodeIndex(i);
+    if (j === undefined) {
+      throw new GcError({ code: Codes.tracePolymorphic,
+        message: 'an optimizer hyperparameter (learning rate, beta, …) is read inside a JavaScript loop that graphc rolled into a scan',
+        help: 'step the optimizer outside the loop over time steps, or give the loop a fixed length in gc.spec' });
+    }
+    out.set(j, v);
+  }
+  return out;
 }

@@ -22,7 +22,9 @@ import { revokeVariable } from './backend.js';
 import type { UserDims } from './user_shapes.js';
 import { sizesMentioned, speakUserDims } from './user_shapes.js';
 import { makePlan, unify } from './unify.js';
-import { rollTraces } from './roll_traces.js';
+import { remapNodeKeys, rollTraces } from './roll_traces.js';
+import type { LoopMode } from './roll_loops.js';
+import { rollLoops } from './roll_loops.js';
 import { userLocation } from './source_loc.js';
 import type { TraceGuard } from './hyperparams.js';
 import { applyHyperPlan, optimizerSteps, planHyperparams, snapshotOptimizer } from './hyperparams.js';
@@ -95,6 +97,8 @@ interface Attempt {
   symbols: (string | null)[][];
   /** The base sizes' inputs (for the hyperparameter traces). */
   baseInputs: ConcreteInput[];
+  /** Where node i of first.graph is in `graph`, when loops were rolled (roll_traces.ts). */
+  nodeIndex?: (i: number) => number | undefined;
 }
 
 /** Most groupings of anonymous dims traced one by one (finest first); beyond, a search guided by the error. */
@@ -103,7 +107,7 @@ const MAX_TRIES = 200;
 const MAX_ENUMERATED_DIMS = 6;
 
 export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly TensorSpec[], materialize: Materialize, graphName = 'f',
-  statics: ReadonlyMap<number, StaticArg> = new Map()): TracedFunction {
+  statics: ReadonlyMap<number, StaticArg> = new Map(), loops: LoopMode = 'auto'): TracedFunction {
   const positions = tensorPositions(specs.length, statics);
   const names = inputNamesFor(fn, specs, positions);
   if (fn.length > specs.length + statics.size) {
@@ -180,14 +184,23 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
       }
     }
     const baseInputs = concrete(plan.sizes[0]!);
-    if (symList.length === 0) return { first, graph: first.graph, symbols, baseInputs };
+    if (symList.length === 0) return rollFixed({ first, graph: first.graph, symbols, baseInputs });
     const graphs = [first.graph];
     for (const sizes of plan.sizes.slice(1)) {
       const r = traceAt(sizes);
       if (r.created.length > 0) throw new GcError({ code: Codes.traceVariable, message: 'the function created variables in a later trace', help: 'create variables outside the function' });
       graphs.push(r.graph);
     }
-    return { first, graph: unify(rollTraces(graphs, plan), plan), symbols, baseInputs };
+    const rolled = loops === 'unroll' ? { graphs } : rollTraces(graphs, plan);
+    return rollFixed({ first, graph: unify(rolled.graphs, plan), symbols, baseInputs, nodeIndex: rolled.nodeIndex });
+  };
+  /** With loops: 'roll', the loops of a fixed length too (a symbolic length is rolled in any mode but 'unroll'). */
+  const rollFixed = (a: Attempt): Attempt => {
+    if (loops !== 'roll') return a;
+    const r = rollLoops(a.graph);
+    if (r.rolled === 0) return a;
+    const inner = a.nodeIndex;
+    return { ...a, graph: r.graph, nodeIndex: (i) => { const j = inner === undefined ? i : inner(i); return j === undefined ? undefined : r.nodeIndex(j); } };
   };
 
   const createdHere: tf.Variable[] = [];
@@ -208,12 +221,13 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
       done = grouped;
     }
 
-    const { first, graph, symbols, baseInputs } = done;
+    const { first, graph, symbols, baseInputs, nodeIndex } = done;
     const hyperPlan = planHyperparams(first.graph, first.optimizers, () => {
       const r = traceOnce(call, baseInputs, graphName, hooks);
       if (r.created.length > 0) throw new Error('created variables');
       return r.graph;
     });
+    if (nodeIndex !== undefined) hyperPlan.consts = remapNodeKeys(hyperPlan.consts, nodeIndex);
     const hyper = applyHyperPlan(graph, hyperPlan);
     return { graph, structure: first.structure, inputNames: names, symbols, hyper, guards: hyperPlan.guards, afterCall: optimizerSteps(first.optimizers, first.optimizerSteps) };
   } catch (err) {

@@ -204,3 +204,60 @@ describe('a loop that is not one repeated step keeps the trace error, with the r
     return h;
   }, /no tf\.unstack into \d+ slices/));
 });
+
+describe('an optimizer step after a rolled loop', () => {
+  // The loop shifts every node after it: the optimizer's hyperparameter constants (found by
+  // node index in the unrolled trace) must be found in the rolled graph, not at their old index.
+  it('learning-rate changes between calls take effect, as eagerly (sgd, adam)', async () => {
+    for (const make of [() => tf.train.sgd(0.1), () => tf.train.adam(0.05)]) {
+      const wc = tf.variable(tf.randomNormal([8, 3], 0, 0.5, 'float32', 11)), we = tf.variable(wc.clone());
+      const oc = make(), oe = make();
+      const step = (w: tf.Variable, opt: tf.Optimizer) => (x: tf.Tensor) => {
+        let h = tf.zeros([x.shape[0]!, 8]);
+        for (const xt of tf.unstack(x, 1)) h = tf.tanh(tf.add(tf.mul(h, 0.5), xt));
+        return opt.minimize(() => tf.mean(tf.square(tf.matMul(h, w))), true, [w])!;
+      };
+      const f = gc.compile(step(wc, oc), { inputs: [gc.spec(['batch', 'time', 8])], backend: 'cpu' });
+      const eager = step(we, oe);
+      for (const [i, t] of [5, 17, 3, 9].entries()) {
+        if (i === 2) { (oc as unknown as { learningRate: number }).learningRate = 0.01; (oe as unknown as { learningRate: number }).learningRate = 0.01; }
+        const x = tf.randomNormal([2, t, 8], 0, 1, 'float32', 100 + i);
+        const lc = (await f(x)) as tf.Tensor, le = eager(x);
+        expect(excess(lc, le, 1e-5), `call ${i}`).toBeLessThanOrEqual(1e-5);
+        expect(excess(wc, we, 1e-5), `call ${i}`).toBeLessThanOrEqual(1e-5);
+      }
+      expect(f.traceCount).toBe(1);
+      expect(count(f.graph, 'scan')).toBe(1);
+    }
+  });
+});
+
+describe("compile's loops option", () => {
+  const c = () => layerCases.find((k) => k.label === 'LSTM return_sequences')!;
+
+  it("'roll' keeps a loop at a fixed length: the graph's size does not follow the length, numbers as eager (cpu, wasm)", async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const sizes: number[] = [];
+      for (const t of [4, 13]) {
+        const f = gc.compile(c().fn, { inputs: [gc.spec(['batch', t, 8])], backend, loops: 'roll' });
+        const x = tf.randomNormal([3, t, 8], 0, 1, 'float32', t);
+        const y = (await f(x)) as tf.Tensor, e = c().fn(x);
+        expect(excess(y, e, 1e-5)).toBeLessThanOrEqual(1e-5);
+        expect(count(f.graph, 'scan')).toBe(1);
+        sizes.push([...walkNodes(f.graph)].length);
+      }
+      expect(sizes[0]).toBe(sizes[1]);
+    }
+  });
+
+  it("'auto' (default) keeps a fixed length unrolled, as traced", () => {
+    const g = gc.trace(c().fn, [gc.spec(['batch', 4, 8])]);
+    expect(count(g, 'scan')).toBe(0);
+    expect(count(g, 'unpack')).toBe(1);
+    expect(count(gc.trace(c().fn, [gc.spec(['batch', 4, 8])], { loops: 'roll' }), 'scan')).toBe(1);
+  });
+
+  it("'unroll' rolls nothing: a loop over a symbolic dim is the trace error of before", () => {
+    expect(() => gc.trace(c().fn, [gc.spec(['batch', 'time', 8])], { loops: 'unroll' })).toThrow(/traces have different numbers of ops/);
+  });
+});
