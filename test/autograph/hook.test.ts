@@ -44,8 +44,8 @@ if (typeof gc.cond === 'function') {
 console.log(JSON.stringify(out));
 `;
 
-function run(args: string[]): { eager: number[][]; stack: string; compiled?: number[][] } {
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000 });
+function run(args: string[], env: Record<string, string> = {}): { eager: number[][]; stack: string; compiled?: number[][] } {
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
   expect(r.stderr.replace(/=+\n|Hi, looks like.*\n/g, '').trim()).toBe('');
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
@@ -85,7 +85,10 @@ describe('node --import graphc/autograph', () => {
   it.skipIf(!built)('the built package before tsx: node --import graphc/autograph --import tsx app.ts', () => {
     const app = path.join(dir, 'app_dist.ts');
     writeFileSync(app, APP(true));
-    check(run(['--import', 'graphc/autograph', '--import', tsx, app]), app);
+    // tsx without the repository's tsconfig (whose paths map 'graphc' to src/): the app imports the built package too.
+    const tsconfig = path.join(dir, 'tsconfig.json');
+    writeFileSync(tsconfig, '{}');
+    check(run(['--import', 'graphc/autograph', '--import', tsx, app], { TSX_TSCONFIG_PATH: tsconfig }), app);
   });
 
   it('without the hook the same app cannot branch on traced data but runs eagerly', () => {
