@@ -17,32 +17,12 @@ import { Codes, GcError } from '../../ir/errors.js';
 import { isTraceTensor } from '../trace/backend.js';
 import { isTracing } from '../trace/tracer.js';
 import { userLocation } from '../trace/source_loc.js';
-import * as api from '../index.js';
+import { cond, whileLoop } from '../control_flow.js';
 import { item as eagerItem } from './item.js';
 
 /** A scalar computed from data of a traced tensor: a tensor of the graph standing for a JS value. */
 export class Sym {
   constructor(readonly t: tf.Tensor) {}
-}
-
-export interface ControlFlow {
-  cond: (pred: tf.Tensor, thenFn: () => unknown, elseFn: () => unknown) => unknown;
-  whileLoop: (condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[]) => tf.Tensor[];
-}
-
-let registered: Partial<ControlFlow> = {};
-
-/** Lets the API module hand its gc.cond / gc.whileLoop over (otherwise they are looked up on it when first needed). */
-export function registerControlFlow(cf: Partial<ControlFlow>): void {
-  registered = { ...registered, ...cf };
-}
-
-function controlFlow<K extends keyof ControlFlow>(k: K): ControlFlow[K] {
-  const f = registered[k] ?? (api as unknown as Partial<ControlFlow>)[k];
-  if (f === undefined) {
-    throw new GcError({ code: Codes.traceUnsupported, message: `autograph: gc.${k} is not available in this build of graphc, so a condition on traced tensor data cannot become a graph`, loc: userLocation() });
-  }
-  return f;
 }
 
 function traced(t: unknown): boolean {
@@ -251,16 +231,15 @@ export function if_(c: Val, thenFn: () => void, elseFn: (() => void) | undefined
     }
     return tensorsOf(vals);
   };
-  const outs = controlFlow('cond')(truthy(c), branch(thenFn, 'then'), branch(elseFn, 'else')) as tf.Tensor[] | tf.Tensor;
-  const list = Array.isArray(outs) ? outs : [outs];
+  const outs = cond(truthy(c), branch(thenFn, 'then'), branch(elseFn, 'else'));
   let k = 0;
-  set(thenVals.map((v, i) => (shape![i] ? list[k++] : v)));
+  set(thenVals.map((v, i) => (shape![i] ? outs[k++] : v)));
 }
 
 /** `c ? a() : b()`, and `if (c) return a(); else return b();`. */
 export function ifExp<T>(c: Val, a: () => T, b: () => T): T {
   if (!(c instanceof Sym)) return c ? a() : b();
-  return controlFlow('cond')(truthy(c), a, b) as T;
+  return cond(truthy(c), a, b);
 }
 
 /**
@@ -297,6 +276,14 @@ function graphLoop(test: () => Val, update: (() => void) | undefined, body: () =
       });
     }
   });
+  if (!isT.some((t) => t)) {
+    throw new GcError({
+      code: Codes.traceUnsupported,
+      message: `autograph: a loop on traced data carries no tensor${names.length === 0 ? ' (it assigns no variable)' : ` (${names.map((n) => `'${n}'`).join(', ')} ${names.length === 1 ? 'is not a tensor' : 'are not tensors'})`}`,
+      loc: userLocation(),
+      help: 'a graph loop computes new values of tensor variables: assign the tensors the loop updates to variables declared before it',
+    });
+  }
   const state = (vs: tf.Tensor[]): unknown[] => {
     let k = 0;
     return init.map((v, i) => (isT[i] ? vs[k++] : v));
@@ -325,6 +312,6 @@ function graphLoop(test: () => Val, update: (() => void) | undefined, body: () =
     });
     return tensorsOf(after);
   };
-  const outs = controlFlow('whileLoop')(condFn, bodyFn, tensorsOf(init));
+  const outs = whileLoop(condFn, bodyFn, tensorsOf(init));
   set(state(outs));
 }
