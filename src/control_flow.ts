@@ -429,11 +429,13 @@ function checkBodyResult(r: unknown, loopVars: readonly { dtype: string; shape: 
     throw new GcError({ code: Codes.traceUnsupported, message: `${what} returned ${Array.isArray(r) ? `${r.length} values` : typeof r}, but there are ${loopVars.length} loop variables`, loc,
       help: 'the body returns the next value of every loop variable, as an array in their order' });
   }
+  // Eagerly a loop variable may change shape (plain JavaScript); a graph's carried values keep theirs.
+  const strict = activeRecorder() !== undefined;
   (ts as tf.Tensor[]).forEach((t, i) => {
     const v = loopVars[i]!;
-    if (t.dtype !== v.dtype || t.shape.join(',') !== v.shape.join(',')) {
+    if (t.dtype !== v.dtype || (strict && t.shape.join(',') !== v.shape.join(','))) {
       throw new GcError({ code: t.dtype !== v.dtype ? Codes.dtype : Codes.shape, message: `${what}: loop variable ${i} is ${v.dtype}${shapeText(v.shape)} but the body returns ${t.dtype}${shapeText(t.shape)}`, loc,
-        help: 'a loop variable keeps its dtype and shape from step to step (a value that grows: preallocate it at full size and write into it)' });
+        help: 'in a compiled function a loop variable keeps its dtype and shape from step to step (a value that grows: preallocate it at full size and write into it)' });
     }
   });
   return ts as tf.Tensor[];

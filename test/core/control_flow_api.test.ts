@@ -242,6 +242,9 @@ describe('gc.cond / gc.whileLoop / gc.scan: errors, memory, variables, random', 
     const z = gc.whileLoop(() => tf.scalar(false, 'bool'), (v) => [v], [a]);
     expect(z[0]).not.toBe(a);
     expect(maxDiff(z[0]!, a)).toBe(0);
+    // Eagerly a loop variable may grow (plain JavaScript); compiled, that is the GcError above.
+    const grown = gc.whileLoop((v) => tf.less(tf.scalar(v.shape[0]!), 8), (v) => [tf.concat([v, v])], [tf.ones([1])]);
+    expect(grown[0]!.shape).toEqual([8]);
   });
 
   it('variables: read inside a branch, assigned in a branch (one more cond result, assigned after it)', async () => {
