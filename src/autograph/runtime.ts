@@ -25,8 +25,13 @@ export class Sym {
   constructor(readonly t: tf.Tensor) {}
 }
 
+/**
+ * Whether a read of `t` is a value of the graph being traced: a traced tensor, or a tf.Variable
+ * (its value at each call, not at trace time: read eagerly, a branch on it would be fixed when
+ * tracing). Any other tensor is a constant of the graph and is read as it is.
+ */
 function traced(t: unknown): boolean {
-  return t instanceof tf.Tensor && isTracing() && isTraceTensor(t);
+  return t instanceof tf.Tensor && isTracing() && (isTraceTensor(t) || t instanceof tf.Variable);
 }
 
 // ---- reads ------------------------------------------------------------------------------------

@@ -188,6 +188,20 @@ describe('AutoGraph: plain if/while on tensor data, compiled ≡ eager', () => {
     });
   }
 
+  it('a branch on a tf.Variable follows its value at each call, not the value it had when traced', async () => {
+    await tf.setBackend('cpu');
+    const v = tf.variable(tf.scalar(1));
+    const text = `function f(x) {\n  let y = x;\n  if (v.dataSync()[0] > 0) y = tf.mul(x, 10); else y = tf.neg(x);\n  return y;\n}`;
+    const f = new Function('tf', 'v', `${transformSource(text).code}\nreturn f;`)(tf, v) as (x: tf.Tensor) => tf.Tensor;
+    const c = gc.compile(f, { inputs: [gc.spec([2])], backend: 'cpu' });
+    const x = tf.tensor1d([1, -2]);
+    expectClose(await c(x), tf.tensor1d([10, -20]));
+    v.assign(tf.scalar(-1));
+    expectClose(await c(x), tf.tensor1d([-1, 2]));
+    expect(c.traceCount).toBe(1);
+    v.dispose();
+  });
+
   it('a JS number changed by a loop on traced data is an error that says how to fix it', () => {
     expect(() => gc.trace(graph.counted!, [gc.spec([3])])).toThrow(/'n' is number 0 before the body and number 1 after it[\s\S]*make 'n' a tensor \(tf\.scalar\(0\)\)/);
     // Eagerly it runs as the original.
