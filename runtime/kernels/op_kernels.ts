@@ -227,7 +227,22 @@ function fusedMatMulSlow(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tens
       if (tb) w = swapLast(w);
       ta = tb = false;
     }
+    // tfjs-backend-wasm 4.22's _FusedMatMul reads the wrong rows when the operands' batch dims
+    // broadcast ([3,1,4,8] × [1,8,5] + bias: max |Δ| 1.04 against tfjs-cpu; its BatchMatMul is
+    // right): there the product, then the bias and activation.
+    if (ctx.backend === 'wasm' && !sameBatch(x, w)) {
+      const y = tf.matMul(x, w, ta, tb);
+      const z = extras.bias !== undefined ? tf.add(y, extras.bias) : y;
+      return activate(z, extras.activation, extras.leakyreluAlpha) ?? tf.prelu(z, extras.preluActivationWeights!);
+    }
     return tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, ...extras });
+}
+
+/** Whether two matmul operands have the same batch dims (nothing to broadcast). */
+function sameBatch(x: tf.Tensor, w: tf.Tensor): boolean {
+  if (x.rank !== w.rank) return false;
+  for (let i = 0; i < x.rank - 2; i++) if (x.shape[i] !== w.shape[i]) return false;
+  return true;
 }
 
 /**
