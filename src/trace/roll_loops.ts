@@ -24,8 +24,8 @@
  * step by step; anything else is a failure with a reason, and the trace is left as it was.
  */
 import { Codes, GcError } from '../../ir/errors.js';
-import { Graph, typeToString } from '../../ir/graph.js';
-import type { Node, Value } from '../../ir/graph.js';
+import { Graph, Node, typeToString } from '../../ir/graph.js';
+import type { Value } from '../../ir/graph.js';
 import type { AttrValue, Attrs } from '../../ir/ops.js';
 import { addScan, nodeEffect } from '../../ir/regions.js';
 import type { TensorData } from '../../ir/tensor_data.js';
@@ -70,14 +70,13 @@ export interface RollReport {
 /** Rolls every loop over unpacked slices that it can into a `scan`; returns `g` itself when none. */
 export function rollLoops(g: Graph, opts: RollOptions = {}): RollReport {
   const minSteps = opts.minSteps ?? 2;
-  const isCandidate = (n: Node) => n.op === 'unpack' && (opts.steps !== undefined ? n.outputs.length === opts.steps : n.outputs.length >= minSteps)
-    && n.outputs.length >= 2;
+  const fits = (T: number) => T >= 2 && (opts.steps !== undefined ? T === opts.steps : T >= minSteps);
   let cur = g, rolled = 0;
   const failures: RollFailure[] = [];
   /** Each node of `g` → the node it is now (absent: rolled into a scan). */
   const now = new Map<Node, Node>(g.nodes.map((n) => [n, n]));
   for (;;) {
-    const candidates = cur.nodes.filter(isCandidate);
+    const candidates = sources(cur, fits);
     // Candidates that failed stay in front (a rolled loop is replaced by a scan, after them).
     const next = candidates[failures.length];
     if (next === undefined) break;
@@ -103,13 +102,51 @@ export function rollLoops(g: Graph, opts: RollOptions = {}): RollReport {
 /** A rolled graph and, for each node copied from the graph before, its copy. */
 interface Rolled { graph: Graph; copied: Map<Node, Node> }
 
+/**
+ * Slices of one value along one axis, one per step, in step order: tf.slice(x, [0, t, 0],
+ * [-1, 1, -1]) written in the loop. Each is a node of its step's block.
+ */
+interface SliceFamily { readonly nodes: readonly Node[]; readonly input: Value; readonly axis: number; readonly begin0: number }
+
+/** What a loop's steps read one slice of each: an unpack into T values, or T slices. */
+type Source = { readonly k: 'unpack'; readonly node: Node } | { readonly k: 'slices'; readonly fam: SliceFamily };
+
+const sourceSteps = (s: Source) => (s.k === 'unpack' ? s.node.outputs.length : s.fam.nodes.length);
+const sourceNode = (s: Source) => (s.k === 'unpack' ? s.node : s.fam.nodes[0]!);
+
+/** The loop sources of `g` whose number of steps `fits`, by the position of their first node. */
+function sources(g: Graph, fits: (T: number) => boolean): Source[] {
+  const out: { at: number; s: Source }[] = [];
+  const groups = new Map<string, { at: number; nodes: Node[] }>();
+  g.nodes.forEach((n, i) => {
+    if (n.op === 'unpack' && fits(n.outputs.length)) out.push({ at: i, s: { k: 'unpack', node: n } });
+    if (n.op === 'slice') {
+      const key = `${n.inputs[0]!.id}|${JSON.stringify(n.attrs['size'])}`;
+      const grp = groups.get(key);
+      if (grp === undefined) groups.set(key, { at: i, nodes: [n] }); else grp.nodes.push(n);
+    }
+  });
+  for (const { at, nodes } of groups.values()) {
+    if (!fits(nodes.length)) continue;
+    const begins = nodes.map((n) => n.attrs['begin'] as readonly unknown[]);
+    const size = nodes[0]!.attrs['size'] as readonly unknown[];
+    const axes = begins[0]!.map((_, a) => a).filter((a) => begins.some((b) => b[a] !== begins[0]![a]));
+    if (axes.length !== 1 || size[axes[0]!] !== 1) continue;
+    const axis = axes[0]!;
+    const b0 = begins[0]![axis];
+    if (typeof b0 !== 'number' || !begins.every((b, t) => b[axis] === b0 + t)) continue;
+    out.push({ at, s: { k: 'slices', fam: { nodes, input: nodes[0]!.inputs[0]!, axis, begin0: b0 } } });
+  }
+  return out.sort((a, b) => a.at - b.at).map((x) => x.s);
+}
+
 // ---- matching ---------------------------------------------------------------------------------
 
 /** What an operand of a step node is. */
 type Ref =
   | { readonly k: 'local'; readonly pos: number; readonly out: number } // a value of the same step
   | { readonly k: 'carry'; readonly pos: number; readonly out: number } // the previous step's value
-  | { readonly k: 'x'; readonly src: Node }                             // this step's slice of an unpack
+  | { readonly k: 'x'; readonly src: Node | SliceFamily }              // this step's slice (of an unpack, or its tf.slice)
   | { readonly k: 'outer'; readonly v: Value };                         // a value from before the loop
 
 function refEq(a: Ref, b: Ref): boolean {
@@ -145,12 +182,12 @@ function attrsEq(a: Attrs, b: Attrs): boolean {
   return ka.length === kb.length && ka.every((k) => attrEq(a[k], b[k]));
 }
 
-/** A node's op, attrs and result types: what must agree between steps (operands aside). */
-function sameNode(a: Node, b: Node): string | undefined {
+/** A node's op, attrs and result types: what must agree between steps (operands aside; attrs unless `slices`, each step's own). */
+function sameNode(a: Node, b: Node, slices = false): string | undefined {
   if (a.op !== b.op) return `${a.op} vs ${b.op}`;
   if (a.inputs.length !== b.inputs.length) return `${a.op} with ${a.inputs.length} vs ${b.inputs.length} operands`;
   if (a.outputs.length !== b.outputs.length) return `${a.op} with ${a.outputs.length} vs ${b.outputs.length} results`;
-  if (!attrsEq(a.attrs, b.attrs)) return `${a.op} with other attrs`;
+  if (!slices && !attrsEq(a.attrs, b.attrs)) return `${a.op} with other attrs`;
   for (let i = 0; i < a.outputs.length; i++) {
     const ta = typeToString(a.outputs[i]!.type), tb = typeToString(b.outputs[i]!.type);
     if (ta !== tb) return `${a.op} of type ${ta} vs ${tb}`;
@@ -179,15 +216,17 @@ function fail(reason: string, node?: Node): RollFailure {
   return node === undefined ? { reason } : { reason, node };
 }
 
-/** Rolls the loop over the slices of `src` (an unpack), or says why not. */
-function rollOne(g: Graph, src: Node): Rolled | RollFailure {
+/** Rolls the loop over the slices of `source`, or says why not. */
+function rollOne(g: Graph, source: Source): Rolled | RollFailure {
   const nodes = g.nodes;
   const index = new Map<Node, number>();
   nodes.forEach((n, i) => index.set(n, i));
-  const T = src.outputs.length;
+  const src = sourceNode(source);
+  const T = sourceSteps(source);
   const first: number[] = [];
   for (let t = 0; t < T; t++) {
-    const uses = src.outputs[t]!.uses;
+    if (source.k === 'slices') { first.push(index.get(source.fam.nodes[t]!)!); continue; }
+    const uses = source.node.outputs[t]!.uses;
     if (uses.length === 0) return fail(`slice ${t} of the unpack is never read`, src);
     first.push(Math.min(...uses.map((u) => index.get(u.node)!)));
   }
@@ -199,18 +238,20 @@ function rollOne(g: Graph, src: Node): Rolled | RollFailure {
   // The phase: a step may start before the node that reads its slice (h·U before x·W); the
   // block starts as far back as the nodes before step 0 and step 1 agree.
   let phase = 0;
-  while (phase + 1 < S && first[0]! - phase - 1 > index.get(src)!
+  const floor = source.k === 'unpack' ? index.get(src)! : -1;
+  while (phase + 1 < S && first[0]! - phase - 1 > floor
     && sigOf(nodes[first[0]! - phase - 1]!) === sigOf(nodes[first[1]! - phase - 1]!)) phase++;
   let firstFailure: RollFailure | undefined;
   for (let p = phase; p >= 0; p--) {
-    const r = rollAt(g, nodes, index, src, first.map((c) => c - p), S);
+    const r = rollAt(g, nodes, index, source, first.map((c) => c - p), S);
     if (!('reason' in r)) return r;
     firstFailure ??= r;
   }
   return firstFailure!;
 }
 
-function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, starts: number[], S: number): Rolled | RollFailure {
+function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, source: Source, starts: number[], S: number): Rolled | RollFailure {
+  const src = sourceNode(source);
   const T = starts.length;
   const end = starts[T - 1]! + S;
   if (end > nodes.length) return fail('the last step is cut short', src);
@@ -242,7 +283,7 @@ function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src:
     }
   }
   const layout: Layout = { T, steps, where, end, run };
-  return build(g, nodes, index, src, starts[0]!, layout);
+  return build(g, nodes, index, source, starts[0]!, layout);
 }
 
 function isJoiner(n: Node, T: number, where: Map<Node, readonly [number, number]>): boolean {
@@ -256,10 +297,16 @@ function isJoiner(n: Node, T: number, where: Map<Node, readonly [number, number]
   });
 }
 
-function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: Node, start0: number, L: Layout): Rolled | RollFailure {
+function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, source: Source, start0: number, L: Layout): Rolled | RollFailure {
   const { T, steps, where } = L;
-  const xSources: Node[] = [];
+  const src = sourceNode(source);
+  const fam = source.k === 'slices' ? source.fam : undefined;
+  /** The step's own tf.slice nodes → their step. */
+  const stepSlice = new Map<Node, number>(fam?.nodes.map((n, t) => [n, t]) ?? []);
+  for (const [n, t] of stepSlice) if (where.get(n)?.[0] !== t) return fail(`the slice for step ${t} is not in step ${t}`, n);
+  const xSources: (Node | SliceFamily)[] = fam === undefined ? [] : [fam];
   const classify = (v: Value, t: number, user: Node): Ref | RollFailure => {
+    if (fam !== undefined && v === fam.input && stepSlice.get(user) === t) return { k: 'x', src: fam };
     const p = v.producer;
     if (p === null) return { k: 'outer', v };
     const w = where.get(p);
@@ -296,7 +343,7 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
     if (steps[t]!.length !== tmpl.length) return fail(`step ${t} has ${steps[t]!.length} ops, step 1 ${tmpl.length}`, steps[t]![0]);
     for (let k = 0; k < tmpl.length; k++) {
       const n = steps[t]![k]!, m = tmpl[k]!;
-      const diff = sameNode(n, m);
+      const diff = sameNode(n, m, stepSlice.has(n) && stepSlice.has(m));
       if (diff !== undefined) return fail(`step ${t} differs from step 1 at its op #${k}: ${diff}`, n);
       if (n.regions.length > 0) return fail(`a step holds control flow (${n.op}): nested loops are not rolled`, n);
       const eff = nodeEffect(n);
@@ -335,6 +382,7 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
   }
   // The slices are read by their steps only.
   for (const x of xSources) {
+    if (!(x instanceof Node)) continue; // a step's tf.slice is a node of its step
     for (const [t, v] of x.outputs.entries()) {
       for (const u of v.uses) if (where.get(u.node)?.[0] !== t) return fail(`slice ${t} is also read outside its step (by ${u.node.op})`, u.node);
     }
@@ -357,7 +405,7 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
         if (c !== undefined) return { k: 'final', carry: c };
         return { k: 'last', pos: w[1], out: v.index };
       }
-      if (xSources.includes(p)) return fail('a slice is read after the loop', user);
+      if (xSources.includes(p) || stepSlice.has(p)) return fail('a slice is read after the loop', user);
     }
     return { k: 'value', v };
   };
@@ -409,15 +457,19 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
   };
   for (let i = 0; i < start0; i++) {
     const n = nodes[i]!;
-    if (xSources.includes(n)) continue;
+    if ((xSources as object[]).includes(n)) continue;
     copyNode(n, n.inputs.map(mapped));
   }
   const xs = xSources.map((x) => {
-    const axis = x.attrs['axis'] as number;
-    const v = mapped(x.inputs[0]!);
+    const [axis, loc] = x instanceof Node ? [x.attrs['axis'] as number, x.loc] : [x.axis, x.nodes[0]!.loc];
+    let v = mapped(x instanceof Node ? x.inputs[0]! : x.input);
+    if (!(x instanceof Node) && (x.begin0 !== 0 || v.shape[axis] !== T)) {
+      // The steps read T slices from begin0 on: those, and no more.
+      v = out.add('slice', [v], { begin: v.shape.map((_, i) => (i === axis ? x.begin0 : 0)), size: v.shape.map((d, i) => (i === axis ? T : d)) }, loc);
+    }
     if (axis === 0) return v;
     const perm = [axis, ...v.shape.map((_, i) => i).filter((i) => i !== axis)];
-    return out.add('transpose', [v], { perm }, x.loc);
+    return out.add('transpose', [v], { perm }, loc);
   });
   const captures: Value[] = [];
   for (const rs of refs) for (const r of rs) if (r.k === 'outer' && !captures.includes(r.v)) captures.push(r.v);
@@ -434,7 +486,9 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, src: 
           case 'outer': return args[nC + nX + captures.indexOf(ref.v)]!;
         }
       });
-      built.push(r.addNode(m.op, ins, m.attrs, m.loc, m.outputs.map((v) => v.type)));
+      // A step's own tf.slice: the scan's slice, given back its axis of size 1.
+      if (stepSlice.has(m)) built.push(r.addNode('reshape', [ins[0]!], { shape: m.outputs[0]!.shape }, m.loc));
+      else built.push(r.addNode(m.op, ins, m.attrs, m.loc, m.outputs.map((v) => v.type)));
     });
     return [...carries.map(([pos, o]) => built[pos]!.outputs[o]!), ...ys.map(([pos, o]) => built[pos]!.outputs[o]!)];
   }, { carriedTypes: carries.map(([pos, o]) => tmpl[pos]!.outputs[o]!.type) }, src.loc);

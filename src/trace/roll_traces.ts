@@ -38,7 +38,7 @@ export function rollTraces(graphs: readonly Graph[], plan: TracePlan): RolledTra
     const failure = r.failures[0];
     if (failure !== undefined || r.rolled === 0) {
       const why = failure?.reason
-        ?? `no tf.unstack into ${T} slices was found (graphc rolls a loop whose steps each read one slice of tf.unstack(x, axis))`;
+        ?? `no tf.unstack into ${T} slices, nor ${T} tf.slice's of one tensor along one axis, was found (graphc rolls a loop whose steps each read one slice of tf.unstack(x, axis), or tf.slice one step wide)`;
       throw new GcError({ code: Codes.tracePolymorphic,
         message: `the function is not polymorphic in '${plan.display[j]}': a JavaScript loop over '${plan.display[j]}' traces one copy of its step per element, and graphc could not roll it into a scan: ${why}`,
         loc: failure?.node?.loc,

@@ -54,9 +54,10 @@ describe.skipIf(noExport !== undefined)('a tfjs-layers RNN over a symbolic time 
     const ops = opTypes(model.graph!);
     const loops = ops.filter((o) => o.depth === 0 && (o.op === 'Scan' || o.op === 'Loop'));
     expect(loops.length).toBe(1);
-    // Not a chain: one step's ops in the body, a handful around it.
-    expect(ops.filter((o) => o.depth === 0).length).toBeLessThan(20);
-    expect(ops.filter((o) => o.op === 'MatMul' || o.op === 'Gemm').every((o) => o.depth === 1)).toBe(true);
+    // Not a chain: one step's ops in the body, a handful around it (the input projection may be
+    // hoisted out of the body as one MatMul over every step); one file serves every length below.
+    expect(ops.filter((o) => o.depth === 0).length).toBeLessThan(30);
+    expect(ops.filter((o) => o.op === 'MatMul' || o.op === 'Gemm').length).toBeLessThanOrEqual(3);
     // The time dim is a dim_param of the input, not a number.
     const dims = model.graph!.input![0]!.type!.tensorType!.shape!.dim!;
     expect(dims.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 'time', 8]);
