@@ -60,14 +60,20 @@ export async function load(url: string, context: Record<string, unknown>, nextLo
   if (!READ_HINT.test(disk)) return r;
   const src = text(r.source) ?? disk;
   transformer ??= await import(new URL(import.meta.url.endsWith('.ts') ? './transform.ts' : './transform.js', import.meta.url).href) as typeof import('./transform.js');
-  if (src !== disk) {
-    // A hook that runs before this one (tsx, registered first) compiled the module already, its
-    // lines joined: transform the file itself, and compile TypeScript here (a source map to the file).
-    const out = transformer.transformSource(disk, { fileName: file });
+  try {
+    if (src !== disk) {
+      // A hook that runs before this one (tsx, registered first) compiled the module already, its
+      // lines joined: transform the file itself, and compile TypeScript here (a source map to the file).
+      const out = transformer.transformSource(disk, { fileName: file });
+      if (out.converted.length === 0) return r;
+      return { format: 'module', source: /\.[mc]?tsx?$/.test(file) ? transformer.transpileTs(out.code, file) : out.code, shortCircuit: true };
+    }
+    const out = transformer.transformSource(src, { fileName: file });
     if (out.converted.length === 0) return r;
-    return { format: 'module', source: /\.[mc]?tsx?$/.test(file) ? transformer.transpileTs(out.code, file) : out.code, shortCircuit: true };
+    return { ...r, source: out.code };
+  } catch (e) {
+    // A failure of the transform never stops a module from loading: it runs as written.
+    console.warn(`graphc autograph: ${file}: the transform failed (${String((e as Error).message ?? e).split('\n')[0]}); the module runs as written`);
+    return r;
   }
-  const out = transformer.transformSource(src, { fileName: file });
-  if (out.converted.length === 0) return r;
-  return { ...r, source: out.code };
 }
