@@ -6,7 +6,7 @@
  * error says why and what to do instead.
  */
 import { Codes, GcError } from '../../ir/errors.js';
-import type { Graph } from '../../ir/graph.js';
+import type { Graph, Node } from '../../ir/graph.js';
 import { rollLoops } from './roll_loops.js';
 import type { TracePlan } from './unify.js';
 
@@ -37,12 +37,15 @@ export function rollTraces(graphs: readonly Graph[], plan: TracePlan): RolledTra
     const r = rollLoops(g, { steps: T });
     const failure = r.failures[0];
     if (failure !== undefined || r.rolled === 0) {
-      const why = failure?.reason
-        ?? `no tf.unstack into ${T} slices, nor ${T} tf.slice's of one tensor along one axis, was found (graphc rolls a loop whose steps each read one slice of tf.unstack(x, axis), or tf.slice one step wide)`;
+      const d = plan.display[j]!;
+      const message = failure !== undefined
+        ? `the function is not polymorphic in '${d}': a JavaScript loop over '${d}' traces one copy of its step per element, and graphc could not roll it into a scan: ${failure.reason}`
+        // Nothing that looks like a loop over slices: a branch on the size, or a loop graphc does not recognise.
+        : `the function is not polymorphic in '${d}': its number of ops follows '${d}', from a JavaScript branch on that size or a loop over it that graphc cannot roll into a scan — no tf.unstack into ${T} slices, nor ${T} tf.slice's one step wide of one tensor (graphc rolls a loop whose steps each read one such slice)`;
       throw new GcError({ code: Codes.tracePolymorphic,
-        message: `the function is not polymorphic in '${plan.display[j]}': a JavaScript loop over '${plan.display[j]}' traces one copy of its step per element, and graphc could not roll it into a scan: ${why}`,
-        loc: failure?.node?.loc,
-        node: failure?.node?.op,
+        message,
+        loc: (failure?.node ?? firstDifference(graphs))?.loc,
+        node: (failure?.node ?? firstDifference(graphs))?.op,
         notes: [`traced ${sizes(j).join(', ')}`],
         help: help(j) });
     }
@@ -50,6 +53,13 @@ export function rollTraces(graphs: readonly Graph[], plan: TracePlan): RolledTra
     return r.graph;
   });
   return { graphs: rolled, nodeIndex };
+}
+
+/** The first op of trace 0 that a trace with another number of ops does not have at its place. */
+function firstDifference(graphs: readonly Graph[]): Node | undefined {
+  const g0 = graphs[0]!;
+  const other = graphs.find((g) => g.nodes.length !== g0.nodes.length);
+  return other === undefined ? undefined : g0.nodes.find((n, k) => other.nodes[k]?.op !== n.op);
 }
 
 /**
