@@ -134,6 +134,14 @@ interface TracedRegion {
   outTypes: { dtype: DType; shape: number[] }[];
   /** Variables the region assigned, with their new value in the region. */
   assigned: Map<tf.Variable, Value>;
+  /** The values of the carried variables (VarCarry) at the end of the region. */
+  carriedOuts: Value[];
+}
+
+/** Variables a loop body assigns, carried as loop values: their block arguments start at `argOffset`. */
+interface VarCarry {
+  vars: readonly tf.Variable[];
+  argOffset: number;
 }
 
 /** Nesting depth of the runKernel hook that records the outer tensors regions read. */
@@ -156,7 +164,7 @@ function installUseHook(rec: Recorder): () => void {
 }
 
 /** Variables may not be assigned in this region (a loop body): say what to do instead. */
-type AssignPolicy = 'thread' | 'refuse' | 'ignore';
+type AssignPolicy = 'thread' | 'refuse' | 'ignore' | 'carry';
 
 /**
  * Traces `fn` into a region graph named `role` whose block arguments are `args` (fresh trace
@@ -164,7 +172,7 @@ type AssignPolicy = 'thread' | 'refuse' | 'ignore';
  * it), and a region has its own gradient state (engine.gradients works inside).
  */
 function traceRegion(rec: Recorder, role: string, args: readonly ArgSpec[], fn: (args: tf.Tensor[]) => unknown, what: string, loc: SourceLoc | undefined,
-  assignPolicy: AssignPolicy): TracedRegion {
+  assignPolicy: AssignPolicy, carry: VarCarry = { vars: [], argOffset: 0 }): TracedRegion {
   const e = engine();
   const backend = e.findBackend(TRACE_BACKEND) as TraceBackend;
   const g = new Graph(role);
@@ -180,6 +188,7 @@ function traceRegion(rec: Recorder, role: string, args: readonly ArgSpec[], fn: 
   let outs: Value[] = [];
   let outTypes: { dtype: DType; shape: number[] }[] = [];
   const assigned = new Map<tf.Variable, Value>();
+  let carriedOuts: Value[] = [];
   try {
     tf.tidy(() => {
       const ts = args.map((a) => {
@@ -188,8 +197,11 @@ function traceRegion(rec: Recorder, role: string, args: readonly ArgSpec[], fn: 
         backend.adopt(id);
         return e.makeTensorFromTensorInfo({ dataId: id, shape: a.shape, dtype: tfDtype(a.dtype) }, backend);
       });
+      // A carried variable reads (and is assigned over) its block argument.
+      carry.vars.forEach((v, j) => { (v as unknown as { dataId: DataId }).dataId = ts[carry.argOffset + j]!.dataId; });
       const r = fn(ts);
       const flat = flatten(r, what, loc);
+      carriedOuts = carry.vars.map((v) => rec.valueOf(v.dataId, `variable '${v.name}'`));
       layout = flat.layout;
       outs = flat.tensors.map((t) => rec.valueOf(t.dataId, what));
       outTypes = flat.tensors.map((t) => ({ dtype: t.dtype as DType, shape: [...t.shape] }));
@@ -199,12 +211,12 @@ function traceRegion(rec: Recorder, role: string, args: readonly ArgSpec[], fn: 
           throw new GcError({ code: Codes.traceVariable, message: `${what} creates variable '${v.name}'`, loc,
             help: 'create variables outside gc.cond / gc.whileLoop / gc.scan (and outside the compiled function)' });
         }
-        if (v.dataId === was) continue;
+        if (v.dataId === was || carry.vars.includes(v)) continue;
         if (assignPolicy === 'refuse') {
           throw new GcError({ code: Codes.traceUnsupported, message: `${what} assigns variable '${v.name}'`, loc,
             help: 'a loop cannot assign a variable in its body: carry the value as a loop variable (or scan carry), return it, and assign it after the loop' });
         }
-        if (assignPolicy === 'thread') assigned.set(v, rec.valueOf(v.dataId, `assign to '${v.name}'`));
+        if (assignPolicy === 'thread' || assignPolicy === 'carry') assigned.set(v, rec.valueOf(v.dataId, `assign to '${v.name}'`));
       }
     });
   } finally {
@@ -214,7 +226,7 @@ function traceRegion(rec: Recorder, role: string, args: readonly ArgSpec[], fn: 
     unhook?.();
     rec.popFrame(frame);
   }
-  return { graph: g, frame, layout, outs, outTypes, assigned };
+  return { graph: g, frame, layout, outs, outTypes, assigned, carriedOuts };
 }
 
 /**
@@ -375,12 +387,7 @@ function condTraced(rec: Recorder, pred: tf.Tensor, thenFn: () => unknown, elseF
   const forward = (): tf.Tensor[] => {
     const node = rec.graph.addNode('cond', [predV, ...captures], {}, loc, undefined, [thenR.graph, elseR.graph]);
     const n = thenR.outs.length;
-    const backend = engine().findBackend(TRACE_BACKEND) as TraceBackend;
-    assignedVars.forEach((v, i) => {
-      const id = rec.bind(node.outputs[n + i]!);
-      backend.adopt(id);
-      (v as unknown as { dataId: DataId }).dataId = id;
-    });
+    assignAfter(rec, assignedVars, node.outputs.slice(n));
     return tensorsFor(rec, node.outputs.slice(0, n));
   };
   let results: tf.Tensor[];
@@ -404,6 +411,21 @@ let gradDepth = 0;
 function gradRun<T>(fn: () => T): T {
   gradDepth++;
   try { return fn(); } finally { gradDepth--; }
+}
+
+/** Block arguments for carried variables. */
+function varArgs(vars: readonly tf.Variable[]): ArgSpec[] {
+  return vars.map((v, j) => ({ name: `s${j}`, dtype: v.dtype as DType, shape: [...v.shape] }));
+}
+
+/** Assigns each variable its value after the node (an `assign` at the end of the trace, as tf.Variable.assign). */
+function assignAfter(rec: Recorder, vars: readonly tf.Variable[], values: readonly Value[]): void {
+  const backend = engine().findBackend(TRACE_BACKEND) as TraceBackend;
+  vars.forEach((v, i) => {
+    const id = rec.bind(values[i]!);
+    backend.adopt(id);
+    (v as unknown as { dataId: DataId }).dataId = id;
+  });
 }
 
 // ---- whileLoop --------------------------------------------------------------------------------
@@ -459,21 +481,35 @@ function whileEager(condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...var
 
 function whileTraced(rec: Recorder, condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[], loc: SourceLoc | undefined): tf.Tensor[] {
   noteUses(rec, loopVars);
-  const inits = loopVars.map((t) => rec.valueOf(t.dataId, 'gc.whileLoop'));
-  const args: ArgSpec[] = loopVars.map((t, i) => ({ name: `v${i}`, dtype: t.dtype as DType, shape: [...t.shape] }));
-  const condR = traceRegion(rec, 'cond', args, (vs) => {
-    const c = condFn(...vs);
-    checkPredicate(c, 'gc.whileLoop: the condition', loc);
-    // One bool with one element: nonzero is true.
-    const b = c.dtype === 'bool' ? c : tf.notEqual(c, tf.zerosLike(c));
-    return b.rank === 0 ? b : tf.reshape(b, []);
-  }, 'the condition of gc.whileLoop', loc, 'refuse');
-  const bodyR = traceRegion(rec, 'body', args, (vs) => checkBodyResult(bodyFn(...vs), loopVars, 'gc.whileLoop: the body', loc), 'the body of gc.whileLoop', loc, 'refuse');
+  const n = loopVars.length;
+  const loopArgs: ArgSpec[] = loopVars.map((t, i) => ({ name: `v${i}`, dtype: t.dtype as DType, shape: [...t.shape] }));
+  const trace = (vars: readonly tf.Variable[], policy: AssignPolicy) => {
+    const args = [...loopArgs, ...varArgs(vars)];
+    const carry = { vars, argOffset: n };
+    const condR = traceRegion(rec, 'cond', args, (vs) => {
+      const c = condFn(...vs.slice(0, n));
+      checkPredicate(c, 'gc.whileLoop: the condition', loc);
+      // One bool with one element: nonzero is true.
+      const b = c.dtype === 'bool' ? c : tf.notEqual(c, tf.zerosLike(c));
+      return b.rank === 0 ? b : tf.reshape(b, []);
+    }, 'the condition of gc.whileLoop', loc, 'refuse', carry);
+    const bodyR = traceRegion(rec, 'body', args, (vs) => checkBodyResult(bodyFn(...vs.slice(0, n)), loopVars, 'gc.whileLoop: the body', loc), 'the body of gc.whileLoop', loc, policy, carry);
+    return { condR, bodyR };
+  };
+  // Variables the body assigns are carried as loop values (a second trace, with them carried), assigned after the loop.
+  let { condR, bodyR } = trace([], 'carry');
+  const vars = [...bodyR.assigned.keys()];
+  if (vars.length > 0) ({ condR, bodyR } = trace(vars, 'refuse'));
+  const inits = [...loopVars.map((t) => rec.valueOf(t.dataId, 'gc.whileLoop')), ...vars.map((v) => rec.valueOf(v.dataId, `variable '${v.name}'`))];
   setRegionOutputs(condR.graph, condR.outs);
-  setRegionOutputs(bodyR.graph, bodyR.outs);
-  const captures = unifyCaptures([condR, bodyR], loopVars.length);
+  setRegionOutputs(bodyR.graph, [...bodyR.outs, ...bodyR.carriedOuts]);
+  const captures = unifyCaptures([condR, bodyR], n + vars.length);
   const used = usedUnion(condR, bodyR);
-  const forward = () => tensorsFor(rec, rec.graph.addNode('while_loop', [...inits, ...captures], {}, loc, undefined, [condR.graph, bodyR.graph]).outputs);
+  const forward = () => {
+    const outs = rec.graph.addNode('while_loop', [...inits, ...captures], {}, loc, undefined, [condR.graph, bodyR.graph]).outputs;
+    assignAfter(rec, vars, outs.slice(n));
+    return tensorsFor(rec, outs.slice(0, n));
+  };
   if (tapeOn()) {
     return asTapeOp([...loopVars, ...used.filter((t) => !loopVars.includes(t))], forward, () => {
       throw new GcError({ code: Codes.traceUnsupported, message: 'gc.whileLoop has no gradient: a gradient was asked through the results of this loop', loc,
@@ -587,17 +623,30 @@ function scanTraced(rec: Recorder, inits: tf.Tensor[], xs: tf.Tensor[], body: Sc
   ];
   const keepCarries = tapeOn();
   let ny = 0;
-  const bodyR = traceRegion(rec, 'body', args, (vs) => {
-    const r = body(vs.slice(0, nc), vs.slice(nc));
+  const trace = (vars: readonly tf.Variable[], policy: AssignPolicy) => traceRegion(rec, 'body', [...args.slice(0, nc), ...varArgs(vars), ...args.slice(nc)], (vs) => {
+    const r = body(vs.slice(0, nc), vs.slice(nc + vars.length));
     ny = r.ys.length;
     return [...r.carries, ...r.ys, ...(keepCarries ? vs.slice(0, nc) : [])];
-  }, 'the body of gc.scan', loc, 'refuse');
-  setRegionOutputs(bodyR.graph, bodyR.outs);
-  const captures = unifyCaptures([bodyR], nc + xs.length);
+  }, 'the body of gc.scan', loc, policy, { vars, argOffset: nc });
+  // Variables the body assigns are carried (a second trace, with them carried), assigned after the scan.
+  let bodyR = trace([], 'carry');
+  const vars = [...bodyR.assigned.keys()];
+  if (vars.length > 0) {
+    if (keepCarries) {
+      throw new GcError({ code: Codes.traceUnsupported, message: `the body of gc.scan assigns variable '${vars[0]!.name}' under a gradient tape`, loc,
+        help: 'carry the value (return it as part of the carry) and assign it after the scan' });
+    }
+    bodyR = trace(vars, 'refuse');
+  }
+  const nv = vars.length;
+  setRegionOutputs(bodyR.graph, [...bodyR.outs.slice(0, nc), ...bodyR.carriedOuts, ...bodyR.outs.slice(nc)]);
+  const captures = unifyCaptures([bodyR], nc + nv + xs.length);
   const used = usedUnion(bodyR).filter((t) => !inits.includes(t) && !xs.includes(t));
+  const varInits = vars.map((v) => rec.valueOf(v.dataId, `variable '${v.name}'`));
   const forward = () => {
-    const node = rec.graph.addNode('scan', [...initVs, ...xsVs, ...captures], { num_carries: nc, num_xs: xs.length, reverse }, loc, undefined, [bodyR.graph]);
-    return tensorsFor(rec, node.outputs);
+    const node = rec.graph.addNode('scan', [...initVs, ...varInits, ...xsVs, ...captures], { num_carries: nc + nv, num_xs: xs.length, reverse }, loc, undefined, [bodyR.graph]);
+    assignAfter(rec, vars, node.outputs.slice(nc, nc + nv));
+    return tensorsFor(rec, [...node.outputs.slice(0, nc), ...node.outputs.slice(nc + nv)]);
   };
   if (!keepCarries) {
     const outs = forward();

@@ -262,9 +262,28 @@ describe('gc.cond / gc.whileLoop / gc.scan: errors, memory, variables, random', 
       expectClose(v, ve);
     }
     expect(Array.from(v.dataSync())).toEqual([4, 3.5]);
-    // A loop body that assigns is refused with the fix.
-    expect(() => gc.compile((x: tf.Tensor) => gc.scan((c, xt) => { v.assign(xt as tf.Tensor1D); return c; }, x, tf.stack([x, x])), { inputs: [gc.spec([2])], backend: 'cpu' }))
-      .toThrow(/assigns variable 'cf_var_cond'[\s\S]*carry the value/);
+  });
+
+  it('variables assigned in a loop body or a scan body: carried as loop values, assigned after the loop', async () => {
+    await useBackend('cpu');
+    const mk = (p: string) => ({ acc: tf.variable(tf.zeros([2]), true, `${p}_acc`), n: tf.variable(tf.scalar(0), true, `${p}_n`) });
+    const comp = mk('cf_loopvar'), eager = mk('cf_loopvar_eager');
+    // The loop reads the variable it assigns: each step sees the previous step's value.
+    const prog = (p: ReturnType<typeof mk>) => (x: tf.Tensor) => {
+      const [i] = gc.whileLoop((j) => tf.less(j, tf.sum(tf.abs(x))), (j) => {
+        p.acc.assign(tf.add(tf.mul(p.acc, 0.5), x));
+        return [tf.add(j, 1)];
+      }, [tf.scalar(0)]);
+      const ys = gc.scan((c, xt) => { p.n.assign(tf.add(p.n, tf.sum(xt as tf.Tensor))); return tf.add(c as tf.Tensor, p.n); }, tf.zeros([]), x) as tf.Tensor;
+      return [i!, ys];
+    };
+    const f = gc.compile(prog(comp), { inputs: [gc.spec([2])], backend: 'cpu' });
+    expect(f.graph.nodes.filter((n) => n.op === 'assign').map((n) => n.attrs.var).sort()).toEqual(['cf_loopvar_acc', 'cf_loopvar_n']);
+    for (const x of [tf.tensor1d([1, 2]), tf.tensor1d([-0.5, 4]), tf.tensor1d([0.2, 0.1])]) {
+      expectClose(await f(x), prog(eager)(x));
+      expectClose([comp.acc, comp.n], [eager.acc, eager.n]);
+    }
+    expect(comp.n.dataSync()[0]).toBeCloseTo(1 + 2 - 0.5 + 4 + 0.2 + 0.1, 5);
   });
 
   it('a random op in a scan body draws anew each step', async () => {
