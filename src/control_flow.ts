@@ -12,8 +12,8 @@
  * RegionFrame in trace/backend.ts). The results are trace tensors of the enclosing graph.
  *
  * Variables: a read inside a region is a capture of the variable's value; a variable a cond
- * branch assigns becomes one more result of the cond, assigned after it. A loop body that assigns
- * a variable is refused (the new value is a loop variable: return it and assign after the loop).
+ * branch assigns becomes one more result of the cond, a variable a loop or scan body assigns one
+ * more carried value (the body is traced again with it carried), assigned after the node.
  *
  * Gradients: under a tape (tf.grad, tf.variableGrads, optimizer.minimize inside the traced
  * function) the node is one tfjs op with a gradient function, as tfjs's tape needs: the
