@@ -147,7 +147,17 @@ type Ref =
   | { readonly k: 'local'; readonly pos: number; readonly out: number } // a value of the same step
   | { readonly k: 'carry'; readonly pos: number; readonly out: number } // the previous step's value
   | { readonly k: 'x'; readonly src: Node | SliceFamily }              // this step's slice (of an unpack, or its tf.slice)
-  | { readonly k: 'outer'; readonly v: Value };                         // a value from before the loop
+  | { readonly k: 'outer'; readonly v: Value }                          // a value from before the loop
+  | { readonly k: 'const'; readonly node: Node; readonly out: number };  // a constant (compared by value)
+
+/**
+ * A node without operands that computes the same thing wherever it is (const, fill): the tracer
+ * makes one where a step first uses an outer tensor, or anew in every step (tf.scalar(0.5)).
+ * Such nodes are not part of the step sequence; steps compare them by value.
+ */
+function floating(n: Node): boolean {
+  return n.inputs.length === 0 && n.regions.length === 0 && nodeEffect(n) === 'pure';
+}
 
 function refEq(a: Ref, b: Ref): boolean {
   if (a.k !== b.k) return false;
@@ -155,6 +165,11 @@ function refEq(a: Ref, b: Ref): boolean {
     case 'local': case 'carry': return a.pos === (b as typeof a).pos && a.out === (b as typeof a).out;
     case 'x': return a.src === (b as typeof a).src;
     case 'outer': return a.v === (b as typeof a).v;
+    case 'const': {
+      const c = b as typeof a;
+      return a.out === c.out && a.node.op === c.node.op && attrsEq(a.node.attrs, c.node.attrs)
+        && typeToString(a.node.outputs[a.out]!.type) === typeToString(c.node.outputs[c.out]!.type);
+    }
   }
 }
 
@@ -164,6 +179,7 @@ function refText(r: Ref): string {
     case 'carry': return `the previous step's node #${r.pos}`;
     case 'x': return 'the step\'s slice';
     case 'outer': return `%${r.v.name ?? r.v.id} from before the loop`;
+    case 'const': return `a ${r.node.op}`;
   }
 }
 
@@ -218,7 +234,7 @@ function fail(reason: string, node?: Node): RollFailure {
 
 /** Rolls the loop over the slices of `source`, or says why not. */
 function rollOne(g: Graph, source: Source): Rolled | RollFailure {
-  const nodes = g.nodes;
+  const nodes = g.nodes.filter((n) => !floating(n));
   const index = new Map<Node, number>();
   nodes.forEach((n, i) => index.set(n, i));
   const src = sourceNode(source);
@@ -309,6 +325,7 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sourc
     if (fam !== undefined && v === fam.input && stepSlice.get(user) === t) return { k: 'x', src: fam };
     const p = v.producer;
     if (p === null) return { k: 'outer', v };
+    if (floating(p)) return { k: 'const', node: p, out: v.index };
     const w = where.get(p);
     if (w !== undefined) {
       if (w[0] === t) return { k: 'local', pos: w[1], out: v.index };
@@ -354,11 +371,12 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sourc
         if (!('k' in r)) return r;
         const want = refs[k]![i]!;
         if (t === 0 && want.k === 'carry') {
-          if (r.k !== 'outer') return fail(`step 0 reads ${refText(r)} where the next steps read ${refText(want)}`, n);
+          if (r.k !== 'outer' && r.k !== 'const') return fail(`step 0 reads ${refText(r)} where the next steps read ${refText(want)}`, n);
+          const v = n.inputs[i]!;
           const key = `${want.pos}:${want.out}`;
           const before = inits.get(key);
-          if (before !== undefined && before !== r.v) return fail(`step 0 starts one carried value from two values (%${before.name ?? before.id}, %${r.v.name ?? r.v.id})`, n);
-          inits.set(key, r.v);
+          if (before !== undefined && before !== v) return fail(`step 0 starts one carried value from two values (%${before.name ?? before.id}, %${v.name ?? v.id})`, n);
+          inits.set(key, v);
           continue;
         }
         if (!refEq(r, want)) return fail(`step ${t} reads ${refText(r)} where step 1 reads ${refText(want)} (operand ${i} of its op #${k}, ${n.op})`, n);
@@ -455,6 +473,12 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sourc
     if (w === undefined) throw new Error(`rollLoops: %${v.name ?? v.id} has no value in the rolled graph`);
     return w;
   };
+  // Constants read outside the steps (or starting a carry) come first; those only steps read are made in the body.
+  const initSet = new Set(inits.values());
+  for (const n of g.nodes) {
+    if (!floating(n)) continue;
+    if (n.outputs.some((v) => initSet.has(v) || g.isOutput(v) || v.uses.some((u) => !where.has(u.node)))) copyNode(n, []);
+  }
   for (let i = 0; i < start0; i++) {
     const n = nodes[i]!;
     if ((xSources as object[]).includes(n)) continue;
@@ -477,6 +501,12 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sourc
   const nC = carries.length, nX = xs.length;
   const results = addScan(out, initVals, xs, captures.map(mapped), (r, args) => {
     const built: Node[] = [];
+    const consts = new Map<Node, Node>();
+    const constIn = (c: Node) => {
+      let m = consts.get(c);
+      if (m === undefined) { m = r.addNode(c.op, [], c.attrs, c.loc, c.outputs.map((v) => v.type)); consts.set(c, m); }
+      return m;
+    };
     tmpl.forEach((m, k) => {
       const ins = refs[k]!.map((ref) => {
         switch (ref.k) {
@@ -484,6 +514,7 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sourc
           case 'carry': return args[carryIndex.get(`${ref.pos}:${ref.out}`)!]!;
           case 'x': return args[nC + xSources.indexOf(ref.src)]!;
           case 'outer': return args[nC + nX + captures.indexOf(ref.v)]!;
+          case 'const': return constIn(ref.node).outputs[ref.out]!;
         }
       });
       // A step's own tf.slice: the scan's slice, given back its axis of size 1.

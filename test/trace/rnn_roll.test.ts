@@ -119,6 +119,18 @@ handCases.push({
   shape: (b) => [b, 6],
 });
 
+// Plain tensors, not variables: the trace makes each a constant where a step first reads it (in step 0).
+const Wc = tf.randomNormal([8, 6], 0, 0.4, 'float32', 4), Uc = tf.randomNormal([6, 6], 0, 0.4, 'float32', 5);
+handCases.push({
+  label: 'hand-written: plain tensors as weights (constants first made inside step 0), a last value that is not carried',
+  fn: (x) => {
+    let h = zeros(x), y = h;
+    for (const xt of tf.unstack(x, 1)) { h = tf.tanh(tf.add(tf.matMul(xt, Wc), tf.matMul(h, Uc))); y = tf.sigmoid(tf.mul(h, 2)); }
+    return y;
+  },
+  shape: (b) => [b, 6],
+});
+
 describe.each(['cpu', 'wasm'] as const)('a loop over a symbolic time dim compiles once into a scan (%s)', (backend) => {
   beforeAll(async () => { await tf.setBackend('cpu'); });
   afterAll(async () => { await tf.setBackend('cpu'); });
@@ -140,6 +152,24 @@ describe.each(['cpu', 'wasm'] as const)('a loop over a symbolic time dim compile
     expect(count(f.graph, 'scan')).toBeGreaterThanOrEqual(1);
     expect(ops(f.graph)).not.toContain('unpack');
     expect(f.graph.inputs[0]!.type.shape).toEqual(['batch', 'time', 8].map((d) => (typeof d === 'string' ? { sym: d, k: 1, c: 0 } : d)));
+  });
+});
+
+describe('the initial state as an input, time-major', () => {
+  it('h0 fed, x of shape [time, batch, 8] unstacked along axis 0', async () => {
+    const fn = (x: tf.Tensor, h0: tf.Tensor) => {
+      let h = h0;
+      for (const xt of tf.unstack(x)) h = tf.tanh(tf.add(tf.matMul(xt, Wc), tf.matMul(h, Uc)));
+      return h;
+    };
+    const f = gc.compile(fn, { inputs: [gc.spec(['time', 'batch', 8]), gc.spec(['batch', 6])], backend: 'cpu' });
+    for (const t of LENGTHS) {
+      const x = tf.randomNormal([t, 3, 8], 0, 1, 'float32', t), h0 = tf.randomNormal([3, 6], 0, 1, 'float32', t + 1);
+      const y = (await f(x, h0)) as tf.Tensor;
+      expect(excess(y, fn(x, h0), 1e-5)).toBeLessThanOrEqual(1e-5);
+    }
+    expect(f.traceCount).toBe(1);
+    expect(count(f.graph, 'scan')).toBe(1);
   });
 });
 
