@@ -435,14 +435,23 @@ function assignAfter(rec: Recorder, vars: readonly tf.Variable[], values: readon
  * from `loopVars`; returns the final loop variables. The body returns as many tensors as there
  * are loop variables, each with its loop variable's dtype and shape.
  */
-export function whileLoop(condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[]): tf.Tensor[] {
+export function whileLoop(condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[], opts: WhileLoopOptions = {}): tf.Tensor[] {
   const loc = userLocation();
   if (!Array.isArray(loopVars) || loopVars.length === 0 || !loopVars.every((t) => t instanceof tf.Tensor)) {
     throw new GcError({ code: Codes.traceUnsupported, message: 'gc.whileLoop: loopVars must be a non-empty array of tensors', loc });
   }
+  const max = opts.maximumIterations;
+  if (max !== undefined && !(Number.isSafeInteger(max) && max >= 0)) {
+    throw new GcError({ code: Codes.attr, message: `gc.whileLoop: maximumIterations must be an integer ≥ 0, got ${max}`, loc });
+  }
   const rec = activeRecorder();
-  if (rec === undefined) return whileEager(condFn, bodyFn, loopVars, loc);
-  return whileTraced(rec, condFn, bodyFn, loopVars, loc);
+  if (rec === undefined) return whileEager(condFn, bodyFn, loopVars, loc, max);
+  return whileTraced(rec, condFn, bodyFn, loopVars, loc, max);
+}
+
+export interface WhileLoopOptions {
+  /** Run the body at most this many times (tf.while_loop's maximum_iterations). */
+  maximumIterations?: number;
 }
 
 function checkBodyResult(r: unknown, loopVars: readonly { dtype: string; shape: readonly number[] }[], what: string, loc: SourceLoc | undefined): tf.Tensor[] {
@@ -463,9 +472,10 @@ function checkBodyResult(r: unknown, loopVars: readonly { dtype: string; shape: 
   return ts as tf.Tensor[];
 }
 
-function whileEager(condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[], loc: SourceLoc | undefined): tf.Tensor[] {
+function whileEager(condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[], loc: SourceLoc | undefined,
+  max: number | undefined): tf.Tensor[] {
   let vars = loopVars;
-  for (;;) {
+  for (let step = 0; max === undefined || step < max; step++) {
     const go = tf.tidy(() => {
       const c = condFn(...vars);
       checkPredicate(c, 'gc.whileLoop: the condition', loc);
@@ -479,7 +489,8 @@ function whileEager(condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...var
   return vars === loopVars ? loopVars.map((t) => t.clone()) : vars;
 }
 
-function whileTraced(rec: Recorder, condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[], loc: SourceLoc | undefined): tf.Tensor[] {
+function whileTraced(rec: Recorder, condFn: (...vars: tf.Tensor[]) => tf.Tensor, bodyFn: (...vars: tf.Tensor[]) => tf.Tensor[], loopVars: tf.Tensor[], loc: SourceLoc | undefined,
+  max: number | undefined): tf.Tensor[] {
   noteUses(rec, loopVars);
   const n = loopVars.length;
   const loopArgs: ArgSpec[] = loopVars.map((t, i) => ({ name: `v${i}`, dtype: t.dtype as DType, shape: [...t.shape] }));
@@ -506,7 +517,7 @@ function whileTraced(rec: Recorder, condFn: (...vars: tf.Tensor[]) => tf.Tensor,
   const captures = unifyCaptures([condR, bodyR], n + vars.length);
   const used = usedUnion(condR, bodyR);
   const forward = () => {
-    const outs = rec.graph.addNode('while_loop', [...inits, ...captures], {}, loc, undefined, [condR.graph, bodyR.graph]).outputs;
+    const outs = rec.graph.addNode('while_loop', [...inits, ...captures], max === undefined ? {} : { maximum_iterations: max }, loc, undefined, [condR.graph, bodyR.graph]).outputs;
     assignAfter(rec, vars, outs.slice(n));
     return tensorsFor(rec, outs.slice(0, n));
   };

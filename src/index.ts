@@ -26,7 +26,7 @@ export { name } from './trace/tracer.js';
 export { GradientTape } from './gradient_tape.js';
 export { item } from './autograph/item.js';
 export { cond, whileLoop, scan } from './control_flow.js';
-export type { Tensors } from './control_flow.js';
+export type { Tensors, WhileLoopOptions } from './control_flow.js';
 export { Session } from '../runtime/session.js';
 export type { SessionOptions, RunOptions, Feed } from '../runtime/session.js';
 export { selectBackend, ensureBackend, releaseBackend } from '../runtime/backends/select.js';

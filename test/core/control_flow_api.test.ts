@@ -166,14 +166,29 @@ describe('gc.cond / gc.whileLoop / gc.scan: compiled ≡ eager', () => {
     });
   }
 
-  it('tf.grad over a compiled loss with a branch equals tf.grad over the eager loss (cpu)', async () => {
+  it('tf.grad over a compiled loss with a branch or a scan equals tf.grad over the eager loss (cpu)', async () => {
     await useBackend('cpu');
-    const w = tf.tensor1d([0.5, -1, 2]);
+    const w = tf.tensor1d([0.5, -1, 2]), u = tf.scalar(0.8);
     const loss = gc.compile((x: tf.Tensor) => branchLoss(x, w), { inputs: [gc.spec(['batch', 3])], backend: 'cpu' });
+    const sloss = gc.compile((x: tf.Tensor) => scanLoss(x, u), { inputs: [gc.spec(['batch', 3])], backend: 'cpu' });
     for (const sign of [1, -1]) {
       const x = rows(3, 3, 50, sign);
       const compiled = tf.grad((t: tf.Tensor) => loss(t) as unknown as tf.Tensor)(x);
       expectClose(compiled, tf.grad((t: tf.Tensor) => branchLoss(t, w))(x));
+      expectClose(tf.grad((t: tf.Tensor) => sloss(t) as unknown as tf.Tensor)(x), tf.grad((t: tf.Tensor) => scanLoss(t, u))(x));
+    }
+  });
+
+  it('maximumIterations stops a loop that would run on, eagerly and compiled (cpu, wasm)', async () => {
+    const count = (x: tf.Tensor) => gc.whileLoop((v) => tf.greater(tf.sum(v), 0), (v) => [tf.add(v, 1)], [x], { maximumIterations: 7 });
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const f = gc.compile(count, { inputs: [gc.spec(['batch'])], backend });
+      expect(f.graph.nodes.find((n) => n.op === 'while_loop')?.attrs.maximum_iterations).toBe(7);
+      for (const x of [tf.tensor1d([1, 2]), tf.tensor1d([-5, 1, 1])]) {
+        expectClose(await f(x), count(x));
+        expect(Array.from(count(x)[0]!.dataSync())).toEqual(Array.from(x.dataSync()).map((v) => v + (tf.sum(x).dataSync()[0]! > 0 ? 7 : 0)));
+      }
     }
   });
 
