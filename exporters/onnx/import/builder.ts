@@ -45,8 +45,16 @@ export class Builder {
   /**
    * `evaluate` computes nodes on constants (folding); `budget` is what the import may spend.
    */
-  constructor(readonly g: Graph, private readonly evaluate: ConstEvaluator, budget: Partial<ImportBudget> = {}) {
-    this.meter = new ImportMeter(budget);
+  constructor(readonly g: Graph, private readonly evaluate: ConstEvaluator, budget: Partial<ImportBudget> | ImportMeter = {}) {
+    this.meter = budget instanceof ImportMeter ? budget : new ImportMeter(budget);
+  }
+
+  /** A builder of region graph `r` (a control-flow node's), spending from this import's budget. */
+  forRegion(r: Graph): Builder {
+    const b = new Builder(r, this.evaluate, this.meter);
+    b.shared = this.shared;
+    b.loc = this.loc;
+    return b;
   }
 
   // ---- constants --------------------------------------------------------------

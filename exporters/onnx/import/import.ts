@@ -25,6 +25,8 @@ import { shapeToString, sym } from '../../../ir/dim.js';
 import { Codes, GcError } from '../../../ir/errors.js';
 import type { SourceLoc } from '../../../ir/errors.js';
 import { Graph } from '../../../ir/graph.js';
+import type { TensorType } from '../../../ir/graph.js';
+import { dynamicDim, setRegionOutputs } from '../../../ir/regions.js';
 import type { Value } from '../../../ir/graph.js';
 import { dce } from '../../../ir/passes/dce.js';
 import { verifyGraph } from '../../../ir/verify.js';
@@ -35,6 +37,7 @@ import { Builder } from './builder.js';
 import { describeNode, NeedsConstant, OnnxImportError, RuleError } from './errors.js';
 import type { ConstEvaluator } from './fold.js';
 import { NodeCtx } from './node_ctx.js';
+import type { RegionImporter } from './node_ctx.js';
 import { checkModel } from './check.js';
 import { ruleFor } from './rules.js';
 import { TRAINING_DOMAIN } from './rules/training.js';
@@ -117,6 +120,23 @@ export function importOnnxModel(model: onnx.IModelProto, evaluate: ConstEvaluato
   }
 }
 
+/**
+ * The names subgraph `g` reads from the graphs around it (its nested subgraphs' included), in
+ * order of first use: read or yielded, and not its input, initializer or node output.
+ */
+function outerNamesOf(g: onnx.IGraphProto): string[] {
+  const defined = new Set<string>([...(g.input ?? []).map((i) => i.name ?? ''), ...(g.initializer ?? []).map((t) => t.name ?? '')]);
+  const out = new Set<string>();
+  const read = (x: string) => { if (x !== '' && !defined.has(x)) out.add(x); };
+  for (const n of g.node ?? []) {
+    for (const i of n.input ?? []) read(i);
+    for (const a of n.attribute ?? []) for (const sg of [...(a.g ? [a.g] : []), ...(a.graphs ?? [])]) for (const x of outerNamesOf(sg)) read(x);
+    for (const o of n.output ?? []) if (o !== '') defined.add(o);
+  }
+  for (const o of g.output ?? []) read(o.name ?? '');
+  return [...out];
+}
+
 /** The words of an import failure that is graphc's bug (the fuzzer counts these as findings). */
 export const INTERNAL_ERROR = 'internal error of the importer';
 
@@ -129,9 +149,17 @@ function locFromDoc(doc: string | null | undefined): SourceLoc | undefined {
   return m ? { file: m[1]!, line: Number(m[2]), col: Number(m[3]) } : undefined;
 }
 
-class Importer {
+/**
+ * Control-flow regions nested deeper than this fail with GC0510 (a model's subgraphs may nest
+ * up to check.ts's MAX_SUBGRAPH_DEPTH; every later walk over regions recurses once per level).
+ */
+export const MAX_REGION_DEPTH = 64;
+
+class Importer implements RegionImporter {
   private readonly g: Graph;
-  private readonly b: Builder;
+  /** The builder of the graph being built: the main graph's, or a region's while one is imported. */
+  private b: Builder;
+  private regionDepth = 0;
   private readonly env = new Map<string, Value>();
   private readonly initializers = new Map<string, onnx.ITensorProto>();
   private readonly dimSymbols = new Map<string, string>();
@@ -265,7 +293,8 @@ class Importer {
       this.b.loc = undefined;                              // an initializer has no source line
       const c = this.b.constant(t);
       this.b.loc = loc;
-      this.env.set(name, c);
+      // Made in a region: visible there only (the region's builder made it).
+      if (this.regionDepth > 0) this.bind(name, c); else this.env.set(name, c);
       return c;
     }
     if (node) throw new RuleError(`operand '${name}' is not defined before this node`);
@@ -277,7 +306,7 @@ class Importer {
     for (const o of n.output ?? []) if (o !== '') this.producers.set(o, n);
     this.b.loc = locFromDoc(n.docString);
     const ctx = new NodeCtx(n, this.opset, this.b, (name) => this.value(name, n), (name) => this.onnxTypes.get(name),
-      (g, inputs) => this.runSubgraph(g, inputs));
+      (g, inputs) => this.runSubgraph(g, inputs), this);
     try {
       if (domain !== '' && domain !== 'ai.onnx' && domain !== TRAINING_DOMAIN) {
         throw new RuleError(`the domain '${domain}' is not supported (graphc reads the default ONNX domain and ${TRAINING_DOMAIN})`);
@@ -314,6 +343,60 @@ class Importer {
       const jsError = e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError;
       const msg = e instanceof Error ? e.message : String(e);
       throw ctx.error(jsError ? `${INTERNAL_ERROR} (${(e as Error).name}: ${msg})` : msg, jsError ? 'please report it with the model' : undefined, this.operandNotes(n));
+    }
+  }
+
+  private dyn = 0;
+
+  dynamicDim(): Dim {
+    return dynamicDim(`onnx${this.dyn++}`);
+  }
+
+  captures(gs: readonly onnx.IGraphProto[]): { names: string[]; values: Value[] } {
+    const names: string[] = [], values: Value[] = [];
+    const seen = new Set<string>();
+    for (const g of gs) {
+      for (const name of outerNamesOf(g)) {
+        if (seen.has(name)) continue;
+        seen.add(name);
+        const v = this.env.get(name);
+        // Not in scope: an initializer of the main graph, made as a constant in the region that reads it.
+        if (v === undefined) continue;
+        names.push(name);
+        values.push(v);
+      }
+    }
+    return { names, values };
+  }
+
+  region(role: string, args: readonly TensorType[], caps: readonly Value[], build: (b: Builder, args: Value[]) => Value[]): Graph {
+    if (this.regionDepth >= MAX_REGION_DEPTH) {
+      throw new RuleError(`control flow is nested more than ${MAX_REGION_DEPTH} deep`, 'graphc imports If / Loop / Scan as regions nested at most that deep');
+    }
+    const r = new Graph(role);
+    const blockArgs = [...args.map((t, i) => r.addInput(`a${i}`, t)), ...caps.map((v, k) => r.addInput(`c${k}`, v.type))];
+    const outer = this.b;
+    this.b = outer.forRegion(r);
+    this.regionDepth++;
+    try {
+      setRegionOutputs(r, build(this.b, blockArgs));
+    } finally {
+      this.regionDepth--;
+      this.b = outer;
+    }
+    return r;
+  }
+
+  body(g: onnx.IGraphProto, inputs: readonly Value[], capNames: readonly string[], capArgs: readonly Value[]): Value[] {
+    this.b.meter.charge('nodes', 1 + (g.node?.length ?? 0), 'importing a subgraph as a region');
+    const undo: [string, Value | undefined][] = [];
+    this.scopes.push(undo);
+    try {
+      capNames.forEach((name, k) => this.bind(name, capArgs[k]!));
+      return this.runSubgraph(g, [...inputs]);
+    } finally {
+      this.scopes.pop();
+      for (const [k, v] of undo.reverse()) if (v === undefined) this.env.delete(k); else this.env.set(k, v);
     }
   }
 
@@ -367,7 +450,7 @@ class Importer {
       seen.add(v);
       const producer = this.producers.get(v);
       if (producer) stack.push(...(producer.input ?? []));
-      else if (this.env.get(v)?.kind === 'input') found.add(v);
+      else if (this.g.inputs.includes(this.env.get(v)!)) found.add(v);   // a graph input (not a region's block argument)
     }
     return [...found].sort();
   }

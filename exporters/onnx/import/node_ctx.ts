@@ -7,7 +7,7 @@ import type { Dim } from '../../../ir/dim.js';
 import { dimToString, isStatic } from '../../../ir/dim.js';
 import { Codes } from '../../../ir/errors.js';
 import type { GcError } from '../../../ir/errors.js';
-import type { Value } from '../../../ir/graph.js';
+import type { Graph, TensorType, Value } from '../../../ir/graph.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 import { elementAt } from '../../../ir/tensor_data.js';
 import type { onnx } from '../proto.js';
@@ -15,6 +15,25 @@ import { NodeAttrs } from './attrs.js';
 import type { Builder } from './builder.js';
 import { DIMS_LIMIT } from './builder.js';
 import { describeNode, NeedsConstant, OnnxImportError, ruleFail } from './errors.js';
+
+/** What the control-flow rules build regions with (import.ts): subgraphs imported as region graphs. */
+export interface RegionImporter {
+  /** The values of the graphs around that these subgraphs read (their captures), with their ONNX names, in order of first use. */
+  captures(gs: readonly onnx.IGraphProto[]): { names: string[]; values: Value[] };
+  /**
+   * A region graph `role` whose block arguments are typed `args`, then one per capture (typed as
+   * it); `build` fills it with a builder of the region and the block arguments, and returns what
+   * it yields. Fails past the region nesting limit.
+   */
+  region(role: string, args: readonly TensorType[], caps: readonly Value[], build: (b: Builder, args: Value[]) => Value[]): Graph;
+  /**
+   * Imports the nodes of subgraph `g` into the region being built: its inputs bound to `inputs`,
+   * the capture names to the region's capture arguments. Its outputs.
+   */
+  body(g: onnx.IGraphProto, inputs: readonly Value[], capNames: readonly string[], capArgs: readonly Value[]): Value[];
+  /** A data-dependent dim (ir/control_flow.ts) not used before in this import. */
+  dynamicDim(): Dim;
+}
 
 /** One ONNX node as a rule sees it. */
 export class NodeCtx {
@@ -27,6 +46,7 @@ export class NodeCtx {
     private readonly lookup: (name: string) => Value,
     private readonly typeOf: (name: string) => number | undefined = () => undefined,
     private readonly runGraph: (g: onnx.IGraphProto, inputs: Value[]) => Value[] = () => ruleFail('subgraphs are not supported here'),
+    private readonly regionImporter?: RegionImporter,
   ) {
     this.attr = new NodeAttrs(node);
   }
@@ -72,6 +92,16 @@ export class NodeCtx {
     // Each instantiation counts (loops unroll their body once per iteration, nested loops multiply).
     this.b.meter.charge('nodes', 1 + (g.node?.length ?? 0), `importing the subgraph '${name}' again`);
     return this.runGraph(g, inputs);
+  }
+
+  /** Imports subgraphs as region graphs (control-flow nodes). */
+  get regions(): RegionImporter {
+    return this.regionImporter ?? ruleFail('subgraphs are not supported here');
+  }
+
+  /** The subgraph held by attribute `name`. */
+  graphAttr(name: string): onnx.IGraphProto {
+    return this.attr.graph(name) ?? ruleFail(`attribute '${name}' (a graph) is missing`);
   }
 
   /** Number of inputs of the subgraph held by attribute `name`. */

@@ -1,28 +1,42 @@
 /**
- * Import rules: control flow, resolved at import time. An If with a constant condition is
- * its chosen branch, inline; a Loop with a constant trip count (and a condition that stays
- * constant) and a Scan over a static length are unrolled. Conditions and trip counts
- * computed at run time fail with NeedsConstant (graphc graphs have no control flow).
+ * Import rules: control flow. ONNX If, Loop and Scan become graphc's structured control flow
+ * (ir/control_flow.ts): cond, while_loop and scan nodes whose regions are the imported
+ * subgraphs. A subgraph reads the graphs around it by name; each value it reads becomes a
+ * capture of the node (a block argument of its regions). An If whose condition is known at
+ * import is its chosen branch, inline (so what follows stays constant where it was).
+ *
+ *   If    cond(pred, ...captures) { then, else }
+ *   Loop  while_loop over [i: int64, cond: bool, ...v, ...stacked scan outputs]: region 'cond'
+ *         is cond && i < M (cond alone without M); the body runs the ONNX body on (i, cond, v),
+ *         then i + 1, and appends each scan output to its stack (a loop value whose length
+ *         grows: a data-dependent dim), which starts empty.
+ *   Scan  (opset 9+) scan(...states, ...scan inputs, ...captures) along axis 0, forward or
+ *         reverse (every scan_input_direction and scan_output_direction 1); other axes, and
+ *         mixed directions, are refused naming the attribute. Opset 8's Scan (a batch axis
+ *         first) is unrolled over a static batch and length, as before.
+ *
+ * A body that needs, at import time, a value that changes from one iteration to the next (a
+ * Slice at the iteration number) is unrolled instead, as before, where the trip count is known.
+ *
+ * A loop value whose shape changes from one iteration to the next (a Loop or Scan state that
+ * grows) gets a data-dependent dim where its dims differ: the body is imported once with the
+ * initial types, and again with the dims that changed made data-dependent.
  */
-import { isStatic, shapeToString } from '../../../../ir/dim.js';
-import type { Value } from '../../../../ir/graph.js';
+import type { Dim } from '../../../../ir/dim.js';
+import { dimEq, isStatic, shapeToString } from '../../../../ir/dim.js';
+import type { Graph, TensorType, Value } from '../../../../ir/graph.js';
+import { isDynamicDim } from '../../../../ir/control_flow.js';
 import { elementAt, tensorData } from '../../../../ir/tensor_data.js';
+import type { Builder } from '../builder.js';
 import type { ImportRule, NodeCtx, RuleTable } from '../node_ctx.js';
-import { ruleFail as fail } from '../errors.js';
+import { OnnxImportError, ruleFail as fail } from '../errors.js';
 import type { MadeBy } from '../made_by.js';
 
 /**
- * Iterations of one loop unrolled at most. Every unrolled body also counts against the
- * import's node budget (ImportBudget.nodes), which bounds nested loops: 4096 × 4096
- * iterations of an empty body, or 30 nested loops of 2, stop with GC0520.
+ * Iterations of an opset-8 Scan unrolled at most. Every unrolled body also counts against the
+ * import's node budget (ImportBudget.nodes).
  */
 const UNROLL_LIMIT = 4096;
-
-function constBool(c: NodeCtx, v: Value, what: string): boolean {
-  const t = c.b.constOf(v);
-  if (!t) fail(`${what} is computed at run time; graphc unrolls loops with conditions known at import time`);
-  return elementAt(t, 0) !== 0;
-}
 
 /** Slice i of `axis`, the axis dropped. */
 function take(c: NodeCtx, x: Value, axis: number, i: number): Value {
@@ -31,12 +45,114 @@ function take(c: NodeCtx, x: Value, axis: number, i: number): Value {
   return c.b.squeeze(c.b.op('slice', [x], { begin, size }), [axis]);
 }
 
+const typeText = (t: TensorType) => `${t.dtype}${shapeToString(t.shape)}`;
+const BOOL: TensorType = { dtype: 'bool', shape: [] };
+const I64: TensorType = { dtype: 'int64', shape: [] };
+
+/** A one-element value as a rank-0 value of `dtype` (If's and Loop's conditions, Loop's M). */
+function scalarOf(b: Builder, v: Value, dtype: 'bool' | 'int64', what: string): Value {
+  if (!v.shape.every((d) => d === 1)) fail(`${what} must have one element, got ${typeText(v.type)}`);
+  return b.cast(v.shape.length === 0 ? v : b.reshape(v, []), dtype);
+}
+
+/**
+ * The carried types a loop body needs: `carried` where each `next` (what the body yields for it)
+ * is an instance, else undefined when they are; the dims that differ become data-dependent.
+ */
+function widen(c: NodeCtx, carried: readonly TensorType[], next: readonly TensorType[], what: string): TensorType[] | undefined {
+  let changed = false;
+  const out = carried.map((t, k) => {
+    const n = next[k]!;
+    if (n.dtype !== t.dtype || n.shape.length !== t.shape.length) fail(`${what} ${k} is ${typeText(t)} before an iteration and ${typeText(n)} after it`, 'a loop-carried value keeps its element type and rank');
+    const shape: Dim[] = t.shape.map((d, j) => {
+      if (dimEq(d, n.shape[j]!) || isDynamicDim(d)) return d;
+      changed = true;
+      return c.regions.dynamicDim();
+    });
+    return { dtype: t.dtype, shape };
+  });
+  return changed ? out : undefined;
+}
+
+/** Builds a loop body with carried types widened until what it yields fits them (at most twice more). */
+function fitCarried<R extends { next: TensorType[] }>(c: NodeCtx, init: readonly TensorType[], build: (carried: TensorType[]) => R, what: string): { r: R; carried: TensorType[] } {
+  let carried = [...init];
+  for (let attempt = 0; ; attempt++) {
+    const r = build(carried);
+    const w = widen(c, carried, r.next, what);
+    if (w === undefined) return { r, carried };
+    if (attempt === 2) fail(`the shape of ${what}s keeps changing from iteration to iteration`);
+    carried = w;
+  }
+}
+
 const ifRule: ImportRule = (c) => {
-  const cond = c.constRequired(0, 'cond');
-  return c.subgraph(elementAt(cond, 0) !== 0 ? 'then_branch' : 'else_branch', []);
+  const known = c.constInput(0);
+  if (known !== undefined) return c.subgraph(elementAt(known, 0) !== 0 ? 'then_branch' : 'else_branch', []);
+  const pred = scalarOf(c.b, c.input(0, 'cond'), 'bool', 'the condition');
+  const thenG = c.graphAttr('then_branch'), elseG = c.graphAttr('else_branch');
+  const nOut = c.numOutputs;
+  for (const [role, g] of [['then_branch', thenG], ['else_branch', elseG]] as const) {
+    if ((g.output?.length ?? 0) !== nOut) fail(`'${role}' yields ${g.output?.length ?? 0} values; If has ${nOut} outputs`);
+  }
+  const caps = c.regions.captures([thenG, elseG]);
+  const branch = (g: typeof thenG, role: string): Graph => c.regions.region(role, [], caps.values, (_b, args) => c.regions.body(g, [], caps.names, args));
+  const regions = [branch(thenG, 'then'), branch(elseG, 'else')];
+  c.b.meter.charge('nodes', 1, 'a cond node');
+  return c.b.g.addNode('cond', [pred, ...caps.values], {}, c.b.loc, undefined, regions).outputs;
 };
 
-const loop: ImportRule = (c) => {
+const loopRegion: ImportRule = (c) => {
+  const body = c.graphAttr('body');
+  const n = c.numInputs - 2;
+  if (n < 0) fail('Loop takes M, cond and the loop-carried values');
+  if ((body.input?.length ?? 0) !== n + 2) fail(`the body takes ${body.input?.length ?? 0} inputs; with ${n} loop-carried values it must take ${n + 2} (iteration number, condition, the values)`);
+  const k = (body.output?.length ?? 0) - 1 - n;
+  if (k < 0 || c.numOutputs !== n + k) fail(`the body yields ${body.output?.length ?? 0} values; with ${n} loop-carried values and ${c.numOutputs} outputs it must yield ${1 + c.numOutputs}`);
+  const init = Array.from({ length: n }, (_, j) => c.input(2 + j, `loop-carried value ${j}`));
+  const m = c.has(0) ? scalarOf(c.b, c.input(0, 'M'), 'int64', 'the trip count M') : undefined;
+  const cond0 = c.has(1) ? scalarOf(c.b, c.input(1, 'cond'), 'bool', 'the condition') : c.b.constant(tensorData('bool', [], [1]));
+  const caps = c.regions.captures([body]);
+  const capValues = m ? [...caps.values, m] : caps.values;
+
+  const build = (carried: TensorType[], stacks: TensorType[] | undefined) => {
+    const args = [I64, BOOL, ...carried, ...(stacks ?? [])];
+    let next: TensorType[] = [], ys: TensorType[] = [];
+    const region = c.regions.region('body', args, capValues, (b, a) => {
+      const [i, cnd] = a as [Value, Value];
+      const outs = c.regions.body(body, [i, cnd, ...a.slice(2, 2 + n)], caps.names, a.slice(args.length, args.length + caps.values.length));
+      const cOut = scalarOf(b, outs[0]!, 'bool', 'the condition the body yields');
+      const vs = outs.slice(1, 1 + n), y = outs.slice(1 + n);
+      next = vs.map((v) => v.type);
+      ys = y.map((v) => v.type);
+      const grown = stacks ? y.map((v, j) => b.op('concat', [a[2 + n + j]!, b.unsqueeze(v, [0])], { axis: 0 })) : [];
+      return [b.op('add', [i, b.constant(tensorData('int64', [], [1]))]), cOut, ...vs, ...grown];
+    });
+    return { region, next, ys };
+  };
+  const { r: first, carried } = fitCarried(c, init.map((v) => v.type), (t) => build(t, undefined), 'loop-carried value');
+  let stacks: TensorType[] = [];
+  let bodyR = first.region;
+  if (k > 0) {
+    stacks = first.ys.map((t, j) => {
+      if (!t.shape.every((d) => !isDynamicDim(d))) fail(`scan output ${j} of the body is ${typeText(t)}, whose shape changes from iteration to iteration`, 'ONNX stacks scan outputs of one shape');
+      return { dtype: t.dtype, shape: [c.regions.dynamicDim(), ...t.shape] };
+    });
+    bodyR = build(carried, stacks).region;
+  }
+  const args = [I64, BOOL, ...carried, ...stacks];
+  const condR = c.regions.region('cond', args, capValues, (b, a) => {
+    const cnd = a[1]!;
+    return [m ? b.op('logical_and', [cnd, b.op('less', [a[0]!, a[a.length - 1]!])]) : cnd];
+  });
+  const empty = stacks.map((t) => c.b.op('fill', [], { shape: [0, ...t.shape.slice(1)], value: 0, dtype: t.dtype }));
+  c.b.meter.charge('nodes', 1, 'a while_loop node');
+  const outs = c.b.g.addNode('while_loop', [c.b.constant(tensorData('int64', [], [0])), cond0, ...init, ...empty, ...capValues], {}, c.b.loc, undefined, [condR, bodyR]).outputs;
+  return outs.slice(2);
+};
+
+/** Loop unrolled (its trip count and condition known at import): for a body that needs a value of each iteration at import time. */
+const unrollLoop: ImportRule = (c) => {
   const maxTrips = c.has(0) ? Number(c.ints(0, 'M')[0]) : Infinity;
   let cond = c.has(1) ? elementAt(c.constRequired(1, 'cond'), 0) !== 0 : true;
   const carried = c.inputs().slice((c.has(0) ? 1 : 0) + (c.has(1) ? 1 : 0));
@@ -61,9 +177,29 @@ const loop: ImportRule = (c) => {
   });
   return [...state, ...scanOut];
 };
+/**
+ * Loop as a while_loop; a body that needs, at import time, a value that changes from one
+ * iteration to the next (a Slice at the iteration number: graphc's slice bounds are static) is
+ * unrolled instead when the trip count and condition are known here (else that error stands,
+ * naming what to make constant).
+ */
+const loop: ImportRule = (c) => {
+  try {
+    return loopRegion(c);
+  } catch (e) {
+    if (e instanceof OnnxImportError && e.needsConstant !== undefined) return unrollLoop(c);
+    throw e;
+  }
+};
 
-/** Scan (opset 9+): states carried over slices of the scan inputs along their axes. */
-function scan9(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
+function constBool(c: NodeCtx, v: Value, what: string): boolean {
+  const t = c.b.constOf(v);
+  if (!t) fail(`${what} is computed at run time; graphc unrolls loops with conditions known at import time`);
+  return elementAt(t, 0) !== 0;
+}
+
+/** Scan unrolled over a static length: for a body that needs a value of each iteration at import time. */
+function unrollScan9(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
   const inAxes = c.attr.ints('scan_input_axes', xs.map(() => 0)).map((a, k) => c.axis(a, xs[k]!.shape.length));
   const inDirs = c.attr.ints('scan_input_directions', xs.map(() => 0));
   const lengths = xs.map((x, k) => x.shape[inAxes[k]!]!);
@@ -90,13 +226,59 @@ function scan9(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
   return [...st, ...stacked];
 }
 
+/** Every entry of ints attribute `name` (default all `dflt`) equal to one value; fails naming the attribute. */
+function uniform(c: NodeCtx, name: string, count: number, dflt: number, allowed: readonly number[], why: string): number {
+  const vs = c.attr.ints(name, new Array<number>(count).fill(dflt));
+  if (vs.length !== count) fail(`${name} has ${vs.length} entries, for ${count} values`);
+  const v = vs[0] ?? dflt;
+  if (vs.some((x) => x !== v) || !allowed.includes(v)) fail(`${name} [${vs.join(', ')}] is not supported: ${why}`);
+  return v;
+}
+
+/** Scan (opset 9+): a scan node over axis 0, forward or reverse. */
+function scan9(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
+  const axes = c.attr.ints('scan_input_axes', xs.map(() => 0)).map((a, j) => c.axis(a, xs[j]!.shape.length, 'scan_input_axes entry'));
+  if (axes.some((a) => a !== 0)) fail(`scan_input_axes [${axes.join(', ')}] is not supported: graphc scans along axis 0`, 'transpose the scanned inputs so that the scanned axis comes first');
+  const dir = uniform(c, 'scan_input_directions', xs.length, 0, [0, 1], 'every scan input must go the same way');
+  const nOut = c.numOutputs - states.length;
+  if (nOut < 0) fail(`Scan has ${c.numOutputs} outputs, fewer than its ${states.length} states`);
+  const outAxes = c.attr.ints('scan_output_axes', new Array<number>(nOut).fill(0));
+  if (outAxes.some((a) => a !== 0)) fail(`scan_output_axes [${outAxes.join(', ')}] is not supported: graphc stacks scan outputs along axis 0`);
+  uniform(c, 'scan_output_directions', nOut, 0, [dir], `graphc stacks each scan output ${dir ? 'in reverse (direction 1), as the inputs are read' : 'forward (direction 0), as the inputs are read'}`);
+  const len = xs[0]!.shape[0]!;
+  if (xs.some((x) => !dimEq(x.shape[0]!, len))) fail(`the scan inputs differ in length (${xs.map((x) => shapeToString([x.shape[0]!])).join(', ')})`);
+  const body = c.graphAttr('body');
+  if ((body.input?.length ?? 0) !== states.length + xs.length) fail(`the body takes ${body.input?.length ?? 0} inputs; Scan has ${states.length} states and ${xs.length} scan inputs`);
+  if ((body.output?.length ?? 0) !== c.numOutputs) fail(`the body yields ${body.output?.length ?? 0} values; Scan has ${c.numOutputs} outputs`);
+  const caps = c.regions.captures([body]);
+  const slices: TensorType[] = xs.map((x) => ({ dtype: x.dtype, shape: x.shape.slice(1) }));
+  const { r } = fitCarried(c, states.map((v) => v.type), (carried) => {
+    const args = [...carried, ...slices];
+    let next: TensorType[] = [];
+    const region = c.regions.region('body', args, caps.values, (_b, a) => {
+      const outs = c.regions.body(body, a.slice(0, args.length), caps.names, a.slice(args.length));
+      next = outs.slice(0, states.length).map((v) => v.type);
+      return outs;
+    });
+    return { region, next };
+  }, 'scan state');
+  c.b.meter.charge('nodes', 1, 'a scan node');
+  return c.b.g.addNode('scan', [...states, ...xs, ...caps.values], { num_carries: states.length, num_xs: xs.length, reverse: dir === 1 }, c.b.loc, undefined, [r.region]).outputs;
+}
+
 const scanRule: ImportRule = (c) => {
   const numScan = c.attr.int('num_scan_inputs') ?? fail('num_scan_inputs is missing');
   const operands = c.opset >= 9 ? c.numInputs : c.numInputs - 1;
   if (numScan < 1 || numScan > operands) fail(`num_scan_inputs is ${numScan}; it must be between 1 and the ${operands} operands`);
   if (c.opset >= 9) {
     const ins = c.inputs();
-    return scan9(c, ins.slice(0, ins.length - numScan), ins.slice(ins.length - numScan));
+    const states = ins.slice(0, ins.length - numScan), xs = ins.slice(ins.length - numScan);
+    try {
+      return scan9(c, states, xs);
+    } catch (e) {
+      if (e instanceof OnnxImportError && e.needsConstant !== undefined) return unrollScan9(c, states, xs);
+      throw e;
+    }
   }
   // Opset 8: operand 0 is sequence_lens; every operand has a leading batch axis, scanned along axis 1.
   if (c.has(0)) fail('sequence_lens is not supported');
@@ -137,5 +319,12 @@ export const IMPORT_CONTROL_RULES = {
 
 /** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
 export const IMPORT_CONTROL_MAKES = {
+  cond: ['If'],
+  while_loop: ['Loop'],
+  scan: ['Scan'],
   pack: ['Loop', 'Scan'],
+  // Loop's stacked scan outputs (concat, starting from an empty fill) and its trip count.
+  concat: ['Loop'],
+  fill: ['Loop'],
+  logical_and: ['Loop'],
 } satisfies MadeBy<typeof IMPORT_CONTROL_RULES>;
