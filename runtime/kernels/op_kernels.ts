@@ -238,6 +238,30 @@ function fusedMatMulSlow(ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tens
     return tf.fused.matMul({ a: x, b: w, transposeA: ta, transposeB: tb, ...extras });
 }
 
+/**
+ * matmul / fused_matmul of a left operand with batch dims by a right one without (rank 2, or
+ * batch dims all 1; a bias or PReLU slope of rank ≤ 1): one 2-D product over all the rows,
+ * reshaped back. A scan's hoisted input projection ([time,1,batch,16] × [1,16,128]) is such a
+ * product; tfjs multiplies it batch by batch (wasm: 5.9 ms against 1.0 ms flat, 64 batches).
+ */
+function flatBatch(k: OpKernel): OpKernel {
+  return (ins, a, ctx) => {
+    const [x, w] = ins as [tf.Tensor, tf.Tensor];
+    const r = x.rank;
+    if (r <= 2 || w.rank < 2 || a.bool('transpose_a') || w.shape.slice(0, -2).some((d) => d !== 1) || ins.slice(2).some((t) => t.rank > 1)) return k(ins, a, ctx);
+    const m = x.shape[r - 2]!, kk = x.shape[r - 1]!;
+    const n = a.bool('transpose_b') ? w.shape[w.rank - 2]! : w.shape[w.rank - 1]!;
+    const batch = x.shape.slice(0, -2);
+    while (batch.length < w.rank - 2) batch.unshift(1);
+    const rows = x.size / kk;
+    if (!Number.isInteger(rows) || kk === 0) return k(ins, a, ctx);
+    return tf.tidy(() => {
+      const y = k([tf.reshape(x, [rows, kk]), tf.reshape(w, w.shape.slice(-2)), ...ins.slice(2)], a, ctx);
+      return tf.reshape(Array.isArray(y) ? y[0]! : y, [...batch, m, n]);
+    });
+  };
+}
+
 /** Whether two matmul operands have the same batch dims (nothing to broadcast). */
 function sameBatch(x: tf.Tensor, w: tf.Tensor): boolean {
   if (x.rank !== w.rank) return false;
@@ -501,9 +525,12 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   log_softmax: ([x], a) => alongLastAxis(x!, a.int('axis'), (t) => tf.logSoftmax(t)),
 
   // linear algebra and nn
-  matmul: bare(([x, w], a, ctx) => emptyMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')) ?? wasmMatMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
-    ?? cpuMatMul([x!, w!], a, ctx, false) ?? tf.tidy(() => tf.matMul(x!, w!, a.bool('transpose_a'), a.bool('transpose_b')))),
-  fused_matmul: bare((ins, a, ctx) => {
+  matmul: bare(flatBatch((ins, a, ctx) => {
+    const [x, w] = ins as [tf.Tensor, tf.Tensor];
+    return emptyMatMul(x, w, a.bool('transpose_a'), a.bool('transpose_b')) ?? wasmMatMul(x, w, a.bool('transpose_a'), a.bool('transpose_b'), undefined, 'linear', undefined, ctx)
+      ?? cpuMatMul([x, w], a, ctx, false) ?? tf.tidy(() => tf.matMul(x, w, a.bool('transpose_a'), a.bool('transpose_b')));
+  })),
+  fused_matmul: bare(flatBatch((ins, a, ctx) => {
     const e = emptyMatMul(ins[0]!, ins[1]!, a.bool('transpose_a'), a.bool('transpose_b'));
     if (e) {
       // An empty inner dim: zeros, then the bias and activation as the fused kernel adds them.
@@ -513,7 +540,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     }
     const r = fusedMatMulFast(ins, a, ctx);
     return r ?? tf.tidy(() => fusedMatMulSlow(ins, a, ctx));
-  }),
+  })),
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
   conv2d: ([x, f], a, ctx) => emptyConv([x!, f!], a, false) ?? cpuConv([x!, f!], a, ctx, false)
     ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, false), dataFormat: 'NHWC' }),
