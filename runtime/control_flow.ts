@@ -26,7 +26,10 @@ import type { ExecCtx } from './kernels/kernel_types.js';
 import type { RunFrame, RunResult } from './executors/executor.js';
 import { bindDims, bindPlan, buildPlan } from './plan.js';
 import type { Plan } from './plan.js';
+import { directCallsAllowed, engineInternals } from './backends/tfjs_engine.js';
 import { tfDtype } from './tensor_data.js';
+import type { Dt, WasmBackendLike } from './wasm/tfjs_wasm.js';
+import { BYTES, wasmBackend } from './wasm/tfjs_wasm.js';
 import type { TensorLimit } from './tensor_limits.js';
 import { describeNode } from './tensor_limits.js';
 
@@ -49,6 +52,18 @@ function mix(a: number, b: number): number {
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35) >>> 0;
   return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Slice `i` of `x` along axis 0 on tfjs-backend-wasm: its bytes copied within the heap into a new tensor. */
+function heapSlice(be: WasmBackendLike, x: tf.Tensor, i: number): tf.Tensor {
+  const shape = x.shape.slice(1);
+  const bytes = tf.util.sizeFromShape(shape) * BYTES[x.dtype as Dt];
+  const out = be.makeOutput(shape, x.dtype);
+  const from = be.dataIdMap.get(x.dataId)!.memoryOffset + i * bytes;
+  // Read the heap only now: making the output may have grown it.
+  be.wasm.HEAPU8.copyWithin(be.dataIdMap.get(out.dataId)!.memoryOffset, from, from + bytes);
+  const engine = engineInternals();
+  return engine.makeTensorFromTensorInfo(out, engine.backend);
 }
 
 /** Whether a one-element predicate tensor holds (nonzero), read synchronously on the session's backend. */
@@ -226,9 +241,13 @@ export class ControlFlowRunner {
     const slices: tf.Tensor[][] = [];
     let done = false;
     try {
-      for (const x of xs) slices.push(tf.unstack(x));
+      // On wasm each step's slice is copied out of the heap when it is needed: tfjs-backend-wasm's
+      // Slice (and so Unpack) copies the whole tensor to JavaScript for every slice it makes.
+      const onHeap = parent.ctx.backend === 'wasm' && directCallsAllowed() ? wasmBackend() : undefined;
+      for (const x of xs) slices.push(onHeap !== undefined && x.dtype in BYTES ? new Array<tf.Tensor>(length) : tf.unstack(x));
       for (let k = 0; k < length; k++) {
         const t = reverse ? length - 1 - k : k;
+        xs.forEach((x, j) => { if (slices[j]![t] === undefined) slices[j]![t] = heapSlice(onHeap!, x, t); });
         const outs = this.runRegion(n, body, [...carries, ...slices.map((s) => s[t]!), ...caps], parent, seedBase, k, sub);
         for (const s of slices) s[t]!.dispose();
         if (mine) for (const c of carries) c.dispose();
@@ -245,7 +264,7 @@ export class ControlFlowRunner {
       return [...(mine ? carries : carries.map((c) => c.clone())), ...stacked];
     } finally {
       if (!done && mine) for (const c of carries) c.dispose();
-      for (const s of slices) for (const t of s) if (!t.isDisposed) t.dispose();
+      for (const s of slices) for (const t of s) if (t !== undefined && !t.isDisposed) t.dispose();
       for (const steps of ys) for (const t of steps) if (t !== undefined && !t.isDisposed) t.dispose();
     }
   }
