@@ -269,14 +269,25 @@ function rollOne(g: Graph, source: Source): Rolled | RollFailure {
 function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, source: Source, starts: number[], S: number): Rolled | RollFailure {
   const src = sourceNode(source);
   const T = starts.length;
-  const end = starts[T - 1]! + S;
-  if (end > nodes.length) return fail('the last step is cut short', src);
   const where = new Map<Node, readonly [number, number]>();
   const steps: Node[][] = [];
-  for (let t = 0; t < T; t++) {
+  for (let t = 0; t < T - 1; t++) {
     steps.push(nodes.slice(starts[t]!, starts[t]! + S));
+    if (steps[t]!.length < S) return fail('the last step is cut short', src);
     steps[t]!.forEach((n, k) => where.set(n, [t, k]));
   }
+  // The last step may lack what only the next step would have read (the tracer keeps only what
+  // reaches a result: a masked RNN's last carried state): its nodes are matched to the template's
+  // positions in order, skipping such positions (the rolled body computes them; they are unused).
+  const carriedOnly = T >= 3 ? nextStepOnly(steps[1]!, new Set(steps[2] ?? [])) : new Set<number>();
+  const lastStep: Node[] = new Array<Node>(S);
+  let end = starts[T - 1]!;
+  for (let k = 0; k < S; k++) {
+    const n = nodes[end];
+    if (n !== undefined && sameNode(n, steps[1]![k]!, true) === undefined) { lastStep[k] = n; where.set(n, [T - 1, k]); end++; continue; }
+    if (!carriedOnly.has(k)) return fail(`the last step is cut short (it has no op #${k}, ${steps[1]![k]!.op}, which step 1 uses itself)`, n ?? src);
+  }
+  steps.push(lastStep);
   // A per-step run after the loop: group t reads block t (tf.stack's expandDims, a map over the results).
   const stepOfValue = (v: Value) => (v.producer === null ? undefined : where.get(v.producer)?.[0]);
   const readsStep = (i: number, t: number) => nodes[i]!.inputs.some((v) => stepOfValue(v) === t);
@@ -300,6 +311,24 @@ function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sour
   }
   const layout: Layout = { T, steps, where, end, run };
   return build(g, nodes, index, source, starts[0]!, layout);
+}
+
+/**
+ * Positions of a step (its nodes `step`) whose values only the next step reads (`next`), directly
+ * or through other such positions.
+ */
+function nextStepOnly(step: readonly Node[], next: ReadonlySet<Node>): Set<number> {
+  const pos = new Map<Node, number>(step.map((n, k) => [n, k]));
+  const out = new Set<number>(step.map((_, k) => k));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [n, k] of pos) {
+      if (!out.has(k)) continue;
+      const ok = n.outputs.every((v) => v.uses.length > 0 && v.uses.every((u) => next.has(u.node) || (pos.has(u.node) && out.has(pos.get(u.node)!))));
+      if (!ok) { out.delete(k); changed = true; }
+    }
+  }
+  return out;
 }
 
 function isJoiner(n: Node, T: number, where: Map<Node, readonly [number, number]>): boolean {
@@ -357,9 +386,10 @@ function build(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sourc
   // Steps 2… first, step 0 (which starts the carries) last: a failure names the general case.
   const order = [...Array.from({ length: T - 1 }, (_, i) => i + 1), 0];
   for (const t of order) {
-    if (steps[t]!.length !== tmpl.length) return fail(`step ${t} has ${steps[t]!.length} ops, step 1 ${tmpl.length}`, steps[t]![0]);
+    if (steps[t]!.length !== tmpl.length) return fail(`step ${t} has ${steps[t]!.length} ops, step 1 ${tmpl.length}`, steps[t]!.find((n) => n !== undefined));
     for (let k = 0; k < tmpl.length; k++) {
-      const n = steps[t]![k]!, m = tmpl[k]!;
+      const n = steps[t]![k], m = tmpl[k]!;
+      if (n === undefined) continue; // a position the last step lacks (read by no one)
       const diff = sameNode(n, m, stepSlice.has(n) && stepSlice.has(m));
       if (diff !== undefined) return fail(`step ${t} differs from step 1 at its op #${k}: ${diff}`, n);
       if (n.regions.length > 0) return fail(`a step holds control flow (${n.op}): nested loops are not rolled`, n);
