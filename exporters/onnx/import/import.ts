@@ -361,7 +361,8 @@ class Importer implements RegionImporter {
         seen.add(name);
         const v = this.env.get(name);
         // Not in scope: an initializer of the main graph, made as a constant in the region that reads it.
-        if (v === undefined) continue;
+        // A constant: made again in the region (body()), where rules can read it at import time.
+        if (v === undefined || v.producer?.op === 'const') continue;
         names.push(name);
         values.push(v);
       }
@@ -393,6 +394,10 @@ class Importer implements RegionImporter {
     this.scopes.push(undo);
     try {
       capNames.forEach((name, k) => this.bind(name, capArgs[k]!));
+      for (const name of outerNamesOf(g)) {
+        const v = this.env.get(name);
+        if (v?.producer?.op === 'const' && !capNames.includes(name)) this.bind(name, this.b.constant(v.producer.attrs.value as TensorData));
+      }
       return this.runSubgraph(g, [...inputs]);
     } finally {
       this.scopes.pop();

@@ -99,6 +99,17 @@ describe('ONNX If / Loop / Scan → cond / while_loop / scan', () => {
     await roundTrip(bytes, [feeds(1, 1), feeds(4, -1), feeds(2, 1)], 'If', 'cond');
   });
 
+  it('a branch reads an outer Constant node (a Reshape target): made again inside the region, known at import time', async () => {
+    const shape = tensor('', T.INT64, [2], [3, 2]);
+    const then: onnx.IGraphProto = { name: 'then', node: [node('Reshape', ['x', 's'], ['t'])], output: [f32('t', [3, 2])] };
+    const els: onnx.IGraphProto = { name: 'else', node: [node('Neg', ['x'], ['n2']), node('Reshape', ['n2', 's'], ['e'])], output: [f32('e', [3, 2])] };
+    const bytes = model({ opset: 13,
+      nodes: [node('Constant', [], ['s'], [{ name: 'value', type: A.TENSOR, t: shape }]), node('If', ['c'], ['r'], [gattr('then_branch', then), gattr('else_branch', els)])],
+      inputs: [valueInfo('c', T.BOOL, []), f32('x', [2, 3])], outputs: [f32('r', [3, 2])] });
+    const feeds = (c: boolean): Feeds => ({ c: { data: Uint8Array.of(c ? 1 : 0), dims: [], type: 'bool' }, x: { data: randn(6, 5), dims: [2, 3], type: 'float32' } });
+    await roundTrip(bytes, [feeds(true), feeds(false)], 'If', 'cond');
+  });
+
   /** Loop(M, cond) over a running product and a growing carried value, with a stacked scan output. */
   function loopModel(withCond: boolean): Uint8Array {
     const body: onnx.IGraphProto = { name: 'body',
