@@ -266,6 +266,12 @@ describe('a loop that is not one repeated step keeps the trace error, with the r
     return h;
   }, /branch on that size or a loop over it that graphc cannot roll into a scan — no tf\.unstack into \d+ slices, nor \d+ tf\.slice's/));
 
+  it('a gradient through the loop (training a SimpleRNN): the backward pass reads every step\'s values', () => {
+    const m = tfl.sequential({ layers: [tfl.layers.simpleRNN({ units: 4, inputShape: [null, 8] })] });
+    const opt = tf.train.sgd(0.1);
+    fails((x) => opt.minimize(() => tf.mean(tf.square(m.predict(x) as tf.Tensor)), true)!, /after the loop reads a value of step \d+ of \d+/);
+  });
+
   it('a branch on the size (no loop at all)', () => {
     let base: number | undefined; // the first traced size: the others take the other branch
     fails((x) => { base ??= x.shape[1]!; return x.shape[1] === base ? tf.tanh(tf.matMul(tf.sum(x, 1), W)) : tf.matMul(tf.sum(x, 1), W); },
