@@ -7,11 +7,15 @@
  *
  * What a rollable trace looks like (T = the number of slices):
  *
- *   prefix    nodes before the loop; among them an `unpack` into T slices x_0 … x_{T-1}
+ *   prefix    nodes before the loop; among them an `unpack` into T slices x_0 … x_{T-1} (or,
+ *             instead, each block starts from a tf.slice one step wide of one tensor, at step t)
  *   block t   S nodes for step t, t = 0 … T-1, one after the other; block t reads x_t, values of
  *             its own block, values of block t-1 (the carries: h, c) and values from before the
  *             loop (weights: the scan's captures). Block 0 reads, where the others read a carry,
- *             its initial value. Every block has the same ops, attrs and types in the same order.
+ *             its initial value. Every block has the same ops, attrs and types in the same order;
+ *             the last block may lack nodes that only a next step would read (the tracer drops
+ *             them). Constants (nodes without operands) stand apart and compare by value: the
+ *             tracer makes an outer tensor's constant where step 0 first reads it.
  *   per step  optionally, after the loop, a run of T groups of nodes, group t reading block t
  *             (a map over the steps' results written after the loop): appended to the step.
  *   joiners   a `pack` / `concat` / `add_n` of one value of every step, in step order (tf.stack of
