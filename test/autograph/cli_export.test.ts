@@ -2,7 +2,9 @@
  * `graphc export module.ts` runs AutoGraph on the module, as a user runs it (`npx tsx
  * src/cli/main.ts export …`, and the built CLI when dist/ is built): functions written with plain
  * `if`/`while` on tensor data export as ONNX If/Loop, and onnxruntime-node gives the numbers of
- * the same functions run eagerly (untransformed) at two batch sizes, each branch taken. An error
+ * the same functions run eagerly (untransformed) at two batch sizes, each branch taken: a branch,
+ * Newton to convergence, a cond nested in a while, a running sum (a plain JS for loop) and the
+ * gradient of a loss with an if. An error
  * inside a converted branch names the module's own line and column.
  */
 import { spawnSync } from 'node:child_process';
@@ -53,6 +55,26 @@ export function nested(x: gc.Input<'float32', ['batch', 2]>) {
   return [s, i];
 }
 
+export function runningSum(x: gc.Input<'float32', ['batch', 6]>) {
+  let c = tf.zerosLike(tf.slice(x, [0, 0], [-1, 1]));
+  const outs: tf.Tensor[] = [];
+  for (let t = 0; t < 6; t++) {
+    c = tf.add(c, tf.slice(x, [0, t], [-1, 1]));
+    outs.push(c);
+  }
+  return tf.concat(outs, 1);
+}
+
+function loss(x: tf.Tensor) {
+  let y;
+  if (tf.sum(x).dataSync()[0] > 0) y = tf.tanh(tf.mul(x, 2)); else y = tf.square(tf.sub(x, 1));
+  return tf.sum(y);
+}
+
+export function gradBranch(x: gc.Input<'float32', ['batch', 3]>) {
+  return tf.grad(loss)(x);
+}
+
 export function bad(x: gc.Input<'float32', ['batch', 3]>) {
   let y = x;
   if (tf.sum(x).dataSync()[0] > 0) {
@@ -63,7 +85,7 @@ export function bad(x: gc.Input<'float32', ['batch', 3]>) {
   return y;
 }
 `;
-const BAD_AT = 'mod.ts:38:12'; // tf.matMul's line and column in MODULE
+const BAD_AT = 'mod.ts:58:12'; // tf.matMul's line and column in MODULE
 
 type Via = 'tsx' | 'dist';
 
@@ -96,7 +118,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-type Eager = Record<'branch' | 'newton' | 'nested', (x: tf.Tensor) => tf.Tensor | tf.Tensor[]>;
+type Eager = Record<'branch' | 'newton' | 'nested' | 'runningSum' | 'gradBranch', (x: tf.Tensor) => tf.Tensor | tf.Tensor[]>;
 let eager: Eager;
 
 describe('graphc export with AutoGraph, run in onnxruntime-node', () => {
@@ -115,6 +137,10 @@ describe('graphc export with AutoGraph, run in onnxruntime-node', () => {
         { fn: 'branch', input: 'x', ops: ['If'], xs: [1, 5].flatMap((b) => [rows(b, 3, b, 1), rows(b, 3, b, -1)]) },
         { fn: 'newton', input: 'a', ops: ['Loop'], xs: [tf.reshape(rows(1, 1, 3, 1, 2), [1]), tf.reshape(rows(5, 1, 4, 1, 900), [5])] },
         { fn: 'nested', input: 'x', ops: ['Loop', 'If'], xs: [1, 5].flatMap((b) => [rows(b, 2, 20 + b, 1), rows(b, 2, 20 + b, -1)]) },
+        // A plain JS for loop (a JS condition: stays JavaScript, traced step by step).
+        { fn: 'runningSum', input: 'x', ops: [], xs: [rows(1, 6, 30, 1), rows(5, 6, 31, -1)] },
+        // The gradient of a loss with an if: a cond of the branches' gradients.
+        { fn: 'gradBranch', input: 'x', ops: ['If'], xs: [1, 5].flatMap((b) => [rows(b, 3, 40 + b, 1), rows(b, 3, 40 + b, -1)]) },
       ] as const;
       for (const c of cases) {
         const out = path.join(dir, `${c.fn}_${via}.onnx`);
