@@ -21,7 +21,7 @@ describe('gc.optimize and compile({optimize})', () => {
     expect(g.toString()).toBe(before);
     expect(ops(graph)).toEqual(['const', 'exp', 'add', 'add']);
     expect(graph.nodes.length).toBeLessThan(g.nodes.length);
-    expect(report.map((r) => r.name)).toEqual(['fold-constants', 'simplify', 'cse', 'dce', 'fold-batch-norm', 'lower-for-backend', 'fuse-matmul-bias-act', 'fuse-elementwise']);
+    expect(report.map((r) => r.name)).toEqual(['fold-constants', 'simplify', 'control-flow', 'cse', 'dce', 'fold-batch-norm', 'lower-for-backend', 'fuse-matmul-bias-act', 'fuse-elementwise']);
     for (const r of report) expect(r).toMatchObject({ changed: expect.any(Boolean), runs: expect.any(Number), ms: expect.any(Number) });
   });
 

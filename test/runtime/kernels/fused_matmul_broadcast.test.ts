@@ -17,7 +17,7 @@ const graph = (activation: string, a: string, b: string, out: string) => `graph 
 
 describe('fused_matmul with broadcast batch dims', () => {
   // The first three are one 2-D product over all rows (flatBatch); the last broadcasts the left operand.
-  for (const [a, b, out] of [['3,1,4,8', '1,8,5', '3,1,4,5'], ['2,4,8', '8,5', '2,4,5'], ['3,4,8', '1,8,5', '3,4,5'], ['1,4,8', '3,8,5', '3,4,5']]) {
+  for (const [a, b, out] of <[string, string, string][]>[['3,1,4,8', '1,8,5', '3,1,4,5'], ['2,4,8', '8,5', '2,4,5'], ['3,4,8', '1,8,5', '3,4,5'], ['1,4,8', '3,8,5', '3,4,5']]) {
     it(`[${a}] × [${b}] + bias, relu: wasm equals cpu`, async () => {
       const dims = (s: string) => s.split(',').map(Number);
       const feeds = { a: tf.randomNormal(dims(a), 0, 1, 'float32', 1), b: tf.randomNormal(dims(b), 0, 1, 'float32', 2), c: tf.randomNormal([5], 0, 1, 'float32', 3) };
