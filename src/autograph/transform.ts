@@ -660,6 +660,9 @@ function definitelyReturns(s: Node): boolean {
 /** Transforms one module's text. */
 export function transformSource(text: string, opts: TransformOptions = {}): TransformResult {
   if (!mayNeedTransform(text)) return { code: text, converted: [], refused: [] };
+  if (new RegExp(`\\b${RUNTIME_NAME}\\b`).test(text)) {
+    return { code: text, converted: [], refused: [{ kind: 'if', line: 1, reason: `the module already uses the name ${RUNTIME_NAME}, which AutoGraph binds its runtime to` }] };
+  }
   const fileName = opts.fileName ?? 'module.ts';
   const js = /\.(m|c)?jsx?$/.test(fileName);
   const project = new Project({
@@ -690,8 +693,12 @@ export function transformSource(text: string, opts: TransformOptions = {}): Tran
   for (const f of dropped) tr.refused.push({ kind: 'async', line: f.getStartLineNumber(), reason: 'an await in a condition it reads tensor data with is in a construct that stays plain JavaScript, so the function stays async' });
   if (tr.edits.length === 0) return { code: text, converted: [], refused: tr.refused };
   tr.edits.sort((a, b) => a.start - b.start || b.end - a.end);
-  const first = sf.getStatements()[0]!;
-  const at = first.getStart();
+  // After a directive prologue ('use strict'), which must stay first.
+  const stmts = sf.getStatements();
+  let k = 0;
+  const directive = (st: Node): boolean => Node.isExpressionStatement(st) && Node.isStringLiteral(st.getExpression());
+  while (k < stmts.length - 1 && directive(stmts[k]!)) k++;
+  const at = stmts[k]!.getStart();
   const code = `${text.slice(0, at)}${PRELUDE}${tr.render(at, text.length)}`;
   tr.converted.sort((a, b) => a.line - b.line);
   tr.refused.sort((a, b) => a.line - b.line);

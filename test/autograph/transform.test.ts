@@ -243,6 +243,15 @@ function g(x) {
     expect(r.refused).toEqual([{ kind: 'if', line: 10, reason: 'its branch returns, it has no else, and the statements after it do not return on every path' }]);
   });
 
+  it("the runtime goes after a 'use strict' prologue; a module that already uses __ag is left alone", () => {
+    const input = `'use strict';\n"another";\nlet y;\nif (t.dataSync()[0] > 0) y = t;\n`;
+    expect(transformSource(input, { fileName: 'm.js' }).code).toBe(`'use strict';\n"another";\nconst __ag = globalThis[Symbol.for("graphc.autograph")]; let y;\n__ag.if_(__ag.op(">", __ag.read(t, 0), 0), () => { y = t; }, undefined, () => [y], (__ag_v) => { [y] = __ag_v; }, ["y"]);\n`);
+    const taken = `const __ag = 1;\nlet y;\nif (t.dataSync()[0] > 0) y = t;\n`;
+    const r = transformSource(taken);
+    expect(r.code).toBe(taken);
+    expect(r.refused[0]!.reason).toMatch(/already uses the name __ag/);
+  });
+
   it('skips text with no tensor read before parsing', () => {
     expect(mayNeedTransform('if (a > 0) b();')).toBe(false);
     expect(mayNeedTransform('if (t.dataSync()[0] > 0) b();')).toBe(true);
