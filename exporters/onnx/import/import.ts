@@ -347,6 +347,9 @@ class Importer implements RegionImporter {
   }
 
   private dyn = 0;
+  /** Work known at import of the regions being built (innermost last) and of those built (regions.ts' workOf). */
+  private readonly work: number[] = [];
+  private readonly works = new WeakMap<Graph, number>();
 
   dynamicDim(): Dim {
     return dynamicDim(`onnx${this.dyn++}`);
@@ -379,13 +382,25 @@ class Importer implements RegionImporter {
     const outer = this.b;
     this.b = outer.forRegion(r);
     this.regionDepth++;
+    this.work.push(0);
+    let nested = 0;
     try {
       setRegionOutputs(r, build(this.b, blockArgs));
     } finally {
+      nested = this.work.pop()!;
       this.regionDepth--;
       this.b = outer;
     }
+    this.works.set(r, r.nodes.length + nested);
     return r;
+  }
+
+  workOf(r: Graph): number {
+    return this.works.get(r) ?? r.nodes.length;
+  }
+
+  addWork(n: number): void {
+    if (this.work.length > 0) this.work[this.work.length - 1]! += n;
   }
 
   body(g: onnx.IGraphProto, inputs: readonly Value[], capNames: readonly string[], capArgs: readonly Value[]): Value[] {

@@ -33,6 +33,15 @@ export interface RegionImporter {
   body(g: onnx.IGraphProto, inputs: readonly Value[], capNames: readonly string[], capArgs: readonly Value[]): Value[];
   /** A data-dependent dim (ir/control_flow.ts) not used before in this import. */
   dynamicDim(): Dim;
+  /**
+   * The work of one run of region `r` known at import: its nodes, plus what the control flow
+   * nested in it reported (addWork). A loop whose trip count is known at import charges trips ×
+   * its body's work to the budget (so nested loops multiply, as if unrolled: a hostile model
+   * fails at import rather than running 64^32 bodies).
+   */
+  workOf(r: Graph): number;
+  /** Reports the work of a control-flow node to the region around it (none at the top level). */
+  addWork(n: number): void;
 }
 
 /** One ONNX node as a rule sees it. */

@@ -18,6 +18,10 @@
  * A body that needs, at import time, a value that changes from one iteration to the next (a
  * Slice at the iteration number) is unrolled instead, as before, where the trip count is known.
  *
+ * Work known at import counts against the import's node budget as if unrolled: a Loop whose
+ * trip count is known (M constant, the condition passed on unchanged) charges M times
+ * its body (nested loops multiply), a Scan over a static length its length times its body.
+ *
  * A loop value whose shape changes from one iteration to the next (a Loop or Scan state that
  * grows) gets a data-dependent dim where its dims differ: the body is imported once with the
  * initial types, and again with the dims that changed made data-dependent.
@@ -98,6 +102,7 @@ const ifRule: ImportRule = (c) => {
   const caps = c.regions.captures([thenG, elseG]);
   const branch = (g: typeof thenG, role: string): Graph => c.regions.region(role, [], caps.values, (_b, args) => c.regions.body(g, [], caps.names, args));
   const regions = [branch(thenG, 'then'), branch(elseG, 'else')];
+  c.regions.addWork(Math.max(c.regions.workOf(regions[0]!), c.regions.workOf(regions[1]!)));
   c.b.meter.charge('nodes', 1, 'a cond node');
   return c.b.g.addNode('cond', [pred, ...caps.values], {}, c.b.loc, undefined, regions).outputs;
 };
@@ -118,21 +123,27 @@ const loopRegion: ImportRule = (c) => {
   const build = (carried: TensorType[], stacks: TensorType[] | undefined) => {
     const args = [I64, BOOL, ...carried, ...(stacks ?? [])];
     let next: TensorType[] = [], ys: TensorType[] = [];
+    let keepsGoing = false;
     const region = c.regions.region('body', args, capValues, (b, a) => {
       const [i, cnd] = a as [Value, Value];
       const outs = c.regions.body(body, [i, cnd, ...a.slice(2, 2 + n)], caps.names, a.slice(args.length, args.length + caps.values.length));
       const cOut = scalarOf(b, outs[0]!, 'bool', 'the condition the body yields');
+      const k = b.constOf(cOut);
+      keepsGoing = cOut === cnd || (k !== undefined && elementAt(k, 0) !== 0);
       const vs = outs.slice(1, 1 + n), y = outs.slice(1 + n);
       next = vs.map((v) => v.type);
       ys = y.map((v) => v.type);
       const grown = stacks ? y.map((v, j) => b.op('concat', [a[2 + n + j]!, b.unsqueeze(v, [0])], { axis: 0 })) : [];
       return [b.op('add', [i, b.constant(tensorData('int64', [], [1]))]), cOut, ...vs, ...grown];
     });
-    return { region, next, ys };
+    return { region, next, ys, keepsGoing };
   };
   const { r: first, carried } = fitCarried(c, init.map((v) => v.type), (t) => build(t, undefined), 'loop-carried value');
   let stacks: TensorType[] = [];
   let bodyR = first.region;
+  // A body that passes the condition on unchanged cannot stop the loop: it runs M bodies (or none).
+  const mk = m && c.b.constOf(m);
+  const trips = mk && first.keepsGoing ? Math.max(0, elementAt(mk, 0)) : undefined;
   if (k > 0) {
     stacks = first.ys.map((t, j) => {
       if (!t.shape.every((d) => !isDynamicDim(d))) fail(`scan output ${j} of the body is ${typeText(t)}, whose shape changes from iteration to iteration`, 'ONNX stacks scan outputs of one shape');
@@ -146,6 +157,9 @@ const loopRegion: ImportRule = (c) => {
     return [m ? b.op('logical_and', [cnd, b.op('less', [a[0]!, a[a.length - 1]!])]) : cnd];
   });
   const empty = stacks.map((t) => c.b.op('fill', [], { shape: [0, ...t.shape.slice(1)], value: 0, dtype: t.dtype }));
+  const work = c.regions.workOf(bodyR) + c.regions.workOf(condR);
+  if (trips !== undefined) c.b.meter.charge('nodes', trips * work, `a Loop of up to ${trips} iterations (known at import) over a body of ${work} nodes`);
+  c.regions.addWork((trips ?? 1) * work);
   c.b.meter.charge('nodes', 1, 'a while_loop node');
   const outs = c.b.g.addNode('while_loop', [c.b.constant(tensorData('int64', [], [0])), cond0, ...init, ...empty, ...capValues], {}, c.b.loc, undefined, [condR, bodyR]).outputs;
   return outs.slice(2);
@@ -262,6 +276,9 @@ function scan9(c: NodeCtx, states: Value[], xs: Value[]): Value[] {
     });
     return { region, next };
   }, 'scan state');
+  const work = c.regions.workOf(r.region), steps = isStatic(len) ? len : 1;
+  if (isStatic(len)) c.b.meter.charge('nodes', len * work, `a Scan of ${len} steps over a body of ${work} nodes`);
+  c.regions.addWork(steps * work);
   c.b.meter.charge('nodes', 1, 'a scan node');
   return c.b.g.addNode('scan', [...states, ...xs, ...caps.values], { num_carries: states.length, num_xs: xs.length, reverse: dir === 1 }, c.b.loc, undefined, [r.region]).outputs;
 }

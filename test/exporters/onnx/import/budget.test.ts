@@ -205,18 +205,30 @@ describe('loops and subgraphs count against the budget', () => {
       inputs: [f32('x', [1])], outputs: [f32('y', [1])], initializers: [i64('M', [trips], []), tensor('one', T.FLOAT, [], [1])] });
   }
 
-  // Loops are imported as while_loop nodes (rules/control.ts), not unrolled: their cost is their
-  // bodies' size, once, whatever the trip counts.
-  it('Loop(4096) { Loop(4096) { Identity } } imports as two nested while_loops within a small budget', () => {
-    const g = gc.fromOnnx(nest(2, 4096, false), { budget: { nodes: 200 } });
-    const outer = g.nodes.filter((n) => n.op === 'while_loop');
-    expect(outer).toHaveLength(1);
-    expect(outer[0]!.regions[1]!.nodes.filter((n) => n.op === 'while_loop')).toHaveLength(1);
+  // Loops are imported as while_loop nodes (rules/control.ts), not unrolled; a loop whose trip
+  // count is known at import still charges trips × its body (nested loops multiply), so a hostile
+  // model fails at import instead of running 4096^2 or 2^30 bodies.
+  it('Loop(4096) { Loop(4096) { Identity } } stops at the node budget, naming the loops', () => {
+    const e = importError(nest(2, 4096, false), { budget: { nodes: 20_000 } });
+    expect(e.code).toBe('GC0520');
+    expect(e.summary).toMatch(/^onnx node 'outer' \(Loop\): .*a Loop of up to 4096 iterations \(known at import\).*budget of 20000 nodes/);
   });
 
-  it('30 nested Loops of 2 iterations import as 30 nested while_loops and run: x + 2^30 steps is not unrolled', async () => {
+  it('30 nested Loops of 2 iterations stop at the node budget', () => {
+    expect(importError(nest(30, 2, false), { budget: { nodes: 20_000 } }).code).toBe('GC0520');
+  });
+
+  it('30 nested Loops whose trip count is a graph input import as 30 nested while_loops within a small budget', () => {
+    const m = onnx.ModelProto.decode(nest(30, 2, false));
+    m.graph!.initializer = m.graph!.initializer!.filter((t) => t.name !== 'M');
+    m.graph!.input!.push(valueInfo('M', T.INT64, []));
+    // Each body's trip count M<d> becomes a copy of the graph input M (read from the outer scope).
+    for (let g = m.graph!.node![0]!.attribute![0]!.g; g; g = g.node!.find((n) => n.opType === 'Loop')?.attribute![0]!.g) {
+      for (const t of g.initializer ?? []) g.node!.unshift(node('Identity', ['M'], [t.name!]));
+      g.initializer = [];
+    }
     let depth = 0;
-    for (let r: gc.Graph | undefined = gc.fromOnnx(nest(30, 2, false), { budget: { nodes: 2000 } }); r; depth++) {
+    for (let r: gc.Graph | undefined = gc.fromOnnx(onnx.ModelProto.encode(m).finish(), { budget: { nodes: 2000 } }); r; depth++) {
       r = r.nodes.find((n) => n.op === 'while_loop')?.regions[1];
     }
     expect(depth - 1).toBe(30);
