@@ -27,4 +27,9 @@ export interface BackendTraits {
   readonly fusedReluKeepsNaN: boolean;
   /** The lower-for-backend rules whose lowered form measured faster here. */
   readonly lowerings: readonly LoweringName[];
+  /**
+   * Whether computation on a scan's slices alone (an RNN's input projection) pays as one op over
+   * every step before the loop (the control-flow pass then hoists it), rather than per step.
+   */
+  readonly batchScanInputs: boolean;
 }

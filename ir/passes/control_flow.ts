@@ -11,13 +11,17 @@
  *   its initial value); one that nothing outside reads and that feeds only its own next value is
  *   dropped;
  * - loop-invariant code motion: a node of a while_loop's or scan's region whose operands are all
- *   captures or constants moves out in front of the loop, and its results become captures.
+ *   captures or constants moves out in front of the loop, and its results become captures;
+ * - computation on a scan's slices alone (an RNN's input projection) moves out as one op over
+ *   every step, scanned as one more x, on backends where that measured faster
+ *   (BackendTraits.batchScanInputs: cpu).
  *
  * Never moved or folded: random and io nodes (nodeEffect), so a draw inside a loop stays one
  * draw per iteration. A node is hoisted even if the loop might run zero times: it is pure, so
  * that costs time, never a different result.
  */
-import type { Graph, Node, Value } from '../graph.js';
+import type { Graph, Node, TensorType, Value } from '../graph.js';
+import { OPS } from '../ops.js';
 import { nodeEffect, regionResults, setRegionOutputs } from '../regions.js';
 import type { Pass } from './pass.js';
 import { constData, insertBefore, replaceBlocker, replaceValue, splatValue, typeEq } from './rewrite.js';
@@ -250,9 +254,105 @@ function hoistInvariant(g: Graph, n: Node): Node | undefined {
   return undefined;
 }
 
+/** Moves block argument `arg` of region `r` to position `at` (the other arguments keep their order). */
+function moveArg(r: Graph, arg: Value, at: number): void {
+  const ins = r.inputs;
+  ins.splice(ins.indexOf(arg), 1);
+  ins.splice(at, 0, arg);
+  ins.forEach((v, k) => { v.index = k; });
+}
+
+/**
+ * Scan inputs the body no longer reads (a hoisted computation reads them outside): dropped,
+ * keeping one. The rebuilt node, or undefined.
+ */
+function pruneXs(g: Graph, n: Node): Node | undefined {
+  if (n.op !== 'scan') return undefined;
+  const body = n.regions[0]!;
+  const nc = n.attrs.num_carries as number, nx = n.attrs.num_xs as number;
+  const drop: number[] = [];
+  for (let j = nc; j < nc + nx && nx - drop.length > 1; j++) {
+    const a = body.inputs[j]!;
+    if (a.uses.length === 0 && !body.isOutput(a)) drop.push(j);
+  }
+  if (drop.length === 0) return undefined;
+  for (const j of [...drop].reverse()) body.removeInput(body.inputs[j]!);
+  const attrs = { ...n.attrs, num_xs: nx - drop.length };
+  const m = insertBefore(g, n, () => g.addNode(n.op, n.inputs.filter((_, j) => !drop.includes(j)), attrs, n.loc, undefined, n.regions));
+  n.outputs.forEach((o, i) => replaceValue(g, o, m.outputs[i]!));
+  g.removeNode(n);
+  return m;
+}
+
+/**
+ * Computation on the scanned slices alone, hoisted out of a scan as one op over every step: a
+ * pure node of the body whose operands are slices, captures or constants (a slice among them),
+ * of a kind that maps over a leading axis (an elementwise op whose slice operands have the
+ * result's rank and whose other operands no higher; a matmul on a slice by a capture; a reshape;
+ * a transpose), computed on the stacked xs before the loop and scanned as one more x. The input
+ * projection of an RNN (x·W for every step) becomes one matmul this way. The rebuilt node, or
+ * undefined.
+ */
+function hoistMapped(g: Graph, n: Node): Node | undefined {
+  if (n.op !== 'scan') return undefined;
+  // Where it pays (BackendTraits.batchScanInputs; checked by the caller).
+  const body = n.regions[0]!;
+  const nc = n.attrs.num_carries as number, nx = n.attrs.num_xs as number;
+  const slices = new Set(body.inputs.slice(nc, nc + nx));
+  const captured = new Set(body.inputs.slice(nc + nx));
+  const length = n.inputs[nc]!.shape[0]!;
+  const outerOf = (v: Value): Value => {
+    if (slices.has(v) || captured.has(v)) return n.inputs[v.index]!;
+    const p = v.producer!;
+    return insertBefore(g, n, () => g.addNode('const', [], p.attrs, p.loc, [v.type])).outputs[0]!;
+  };
+  for (const m of body.nodes) {
+    if (m.outputs.length !== 1 || m.regions.length > 0 || nodeEffect(m) !== 'pure' || m.op === 'const') continue;
+    if (!m.inputs.some((v) => slices.has(v))) continue;
+    if (!m.inputs.every((v) => slices.has(v) || captured.has(v) || v.producer?.op === 'const')) continue;
+    const out = m.outputs[0]!, rank = out.shape.length;
+    let attrs = m.attrs;
+    const d = OPS[m.op];
+    if (d.fusion === 'elementwise') {
+      if (!m.inputs.every((v) => (slices.has(v) ? v.shape.length === rank : v.shape.length <= rank))) continue;
+    } else if (m.op === 'matmul' || m.op === 'fused_matmul') {
+      if (!slices.has(m.inputs[0]!) || m.inputs[0]!.shape.length !== rank || m.inputs.slice(1).some((v) => slices.has(v) || v.shape.length > rank)) continue;
+    } else if (m.op === 'reshape') {
+      // The slice's result shape (a -1 resolved): the stacked element count may not be affine.
+      attrs = { ...m.attrs, shape: [length, ...out.shape] };
+    } else if (m.op === 'transpose') {
+      attrs = { ...m.attrs, perm: [0, ...(m.attrs.perm as readonly number[]).map((p) => p + 1)] };
+    } else continue;
+    const want: TensorType = { dtype: out.dtype, shape: [length, ...out.shape] };
+    let stacked: Node;
+    const made = g.track(() => {
+      try {
+        stacked = insertBefore(g, n, () => g.addNode(m.op, m.inputs.map(outerOf), attrs, m.loc));
+        return typeEq(stacked.outputs[0]!.type, want);
+      } catch {
+        return false;
+      }
+    });
+    if (!made.result) {
+      for (const x of [...made.added].reverse()) g.removeNode(x);
+      continue;
+    }
+    const arg = body.addInput(body.freshName('xs'), out.type);
+    moveArg(body, arg, nc + nx);
+    body.replaceAllUsesWith(out, arg, { outputs: true });
+    body.removeNode(m);
+    const inputs = [...n.inputs.slice(0, nc + nx), stacked!.outputs[0]!, ...n.inputs.slice(nc + nx)];
+    const m2 = insertBefore(g, n, () => g.addNode(n.op, inputs, { ...n.attrs, num_xs: nx + 1 }, n.loc, undefined, n.regions));
+    n.outputs.forEach((o, i) => replaceValue(g, o, m2.outputs[i]!));
+    g.removeNode(n);
+    return m2;
+  }
+  return undefined;
+}
+
 export const controlFlow: Pass = {
   name: 'control-flow',
-  run(g) {
+  run(g, ctx) {
     let changed = false;
     for (const n of [...g.nodes]) {
       if (n.regions.length === 0 || !g.hasNode(n)) continue;
@@ -271,6 +371,10 @@ export const controlFlow: Pass = {
       step(pruneCaptures);
       // Hoist to a fixed point on this loop (a chain of invariant nodes moves out one by one).
       for (let k = 0; k < 64 && step(hoistInvariant); k++);
+      if (ctx.backend?.batchScanInputs === true) {
+        for (let k = 0; k < 64 && step(hoistMapped); k++);
+        step(pruneXs);
+      }
     }
     return changed;
   },

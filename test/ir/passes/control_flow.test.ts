@@ -451,6 +451,76 @@ graph @f(%x: f32[2], %n: i32[]) {
 }
 // EXPECT: unchanged`);
 
+  pass('an RNN input projection (reshape, matmul by a capture, reshape of each slice) moves out of a scan as one op over all steps', `// RUN: control-flow,dce backend=cpu
+graph @f(%x: f32[time,batch,16], %w: f32[1,16,8], %u: f32[8,8], %h: f32[batch,8]) {
+  %0: f32[batch,8], %1: f32[time,batch,8] = scan %h, %x, %w, %u {num_carries = 1, num_xs = 1, reverse = false}
+    region body(%c: f32[batch,8], %s: f32[batch,16], %cw: f32[1,16,8], %cu: f32[8,8]) {
+      %0: f32[1,batch,16] = reshape %s {shape = [1, -1, 16]}
+      %1: f32[1,batch,8] = matmul %0, %cw {transpose_a = false, transpose_b = false}
+      %2: f32[batch,8] = reshape %1 {shape = [-1, 8]}
+      %3: f32[batch,8] = matmul %c, %cu {transpose_a = false, transpose_b = false}
+      %4: f32[batch,8] = add %2, %3
+      %5: f32[batch,8] = tanh %4
+      return %5, %5
+    }
+  return h = %0, hs = %1
+}
+// EXPECT:
+graph @f(%x: f32[time,batch,16], %w: f32[1,16,8], %u: f32[8,8], %h: f32[batch,8]) {
+  %0: f32[time,1,batch,16] = reshape %x {shape = [time, 1, batch, 16]}
+  %1: f32[time,1,batch,8] = matmul %0, %w {transpose_a = false, transpose_b = false}
+  %2: f32[time,batch,8] = reshape %1 {shape = [time, batch, 8]}
+  %3: f32[batch,8], %4: f32[time,batch,8] = scan %h, %2, %u {num_carries = 1, num_xs = 1, reverse = false}
+    region body(%c: f32[batch,8], %xs_2: f32[batch,8], %cu: f32[8,8]) {
+      %0: f32[batch,8] = matmul %c, %cu {transpose_a = false, transpose_b = false}
+      %1: f32[batch,8] = add %xs_2, %0
+      %2: f32[batch,8] = tanh %1
+      return %2, %2
+    }
+  return h = %3, hs = %4
+}`);
+
+  pass('negative: on wasm (BackendTraits.batchScanInputs false) the input projection stays in the scan', `// RUN: control-flow,dce backend=wasm
+graph @f(%x: f32[time,batch,16], %w: f32[16,8], %h: f32[batch,8]) {
+  %0: f32[batch,8] = scan %h, %x, %w {num_carries = 1, num_xs = 1, reverse = false}
+    region body(%c: f32[batch,8], %s: f32[batch,16], %cw: f32[16,8]) {
+      %0: f32[batch,8] = matmul %s, %cw {transpose_a = false, transpose_b = false}
+      %1: f32[batch,8] = add %0, %c
+      return %1
+    }
+  return h = %0
+}
+// EXPECT: unchanged`);
+
+  pass('negative: a slice on the right of a matmul, or broadcast against a capture of higher rank, stays in the scan', `// RUN: control-flow,dce backend=cpu
+graph @f(%x: f32[time,4], %w: f32[3,4], %b: f32[3,4]) {
+  %0: f32[time,3] = scan %x, %w, %b {num_carries = 0, num_xs = 1, reverse = false}
+    region body(%s: f32[4], %cw: f32[3,4], %cb: f32[3,4]) {
+      %0: f32[4,1] = reshape %s {shape = [4, 1]}
+      %1: f32[3,1] = matmul %cw, %0 {transpose_a = false, transpose_b = false}
+      %2: f32[3,4] = add %cb, %s
+      %3: f32[3] = reduce_sum %2 {axes = [1], keep_dims = false}
+      %4: f32[3] = reshape %1 {shape = [3]}
+      %5: f32[3] = add %3, %4
+      return %5
+    }
+  return ys = %0
+}
+// EXPECT:
+graph @f(%x: f32[time,4], %w: f32[3,4], %b: f32[3,4]) {
+  %0: f32[time,4,1] = reshape %x {shape = [time, 4, 1]}
+  %1: f32[time,3] = scan %x, %0, %w, %b {num_carries = 0, num_xs = 2, reverse = false}
+    region body(%s: f32[4], %xs: f32[4,1], %cw: f32[3,4], %cb: f32[3,4]) {
+      %0: f32[3,1] = matmul %cw, %xs {transpose_a = false, transpose_b = false}
+      %1: f32[3,4] = add %cb, %s
+      %2: f32[3] = reduce_sum %1 {axes = [1], keep_dims = false}
+      %3: f32[3] = reshape %0 {shape = [3]}
+      %4: f32[3] = add %2, %3
+      return %4
+    }
+  return ys = %1
+}`);
+
   pass('negative: random and io nodes stay in the loop; what depends on a loop value stays', `// RUN: control-flow,cse,dce
 graph @f(%x: f32[2], %w: f32[2]) {
   %0: f32[2] = while_loop %x, %w {maximum_iterations = 3}
