@@ -34,7 +34,7 @@ import { READ_HINT, RUNTIME_KEY } from './key.js';
 /** The identifier the transformed module binds the runtime to. */
 export const RUNTIME_NAME = '__ag';
 
-export type ConversionKind = 'if' | 'if-return' | 'ternary' | 'while' | 'do' | 'for' | 'async';
+export type ConversionKind = 'if' | 'if-return' | 'ternary' | 'while' | 'do' | 'for' | 'async' | 'const';
 
 export interface Conversion {
   kind: ConversionKind;
@@ -135,7 +135,9 @@ class Transformer {
    * construct (`(await t.data())[0] > 0`): they become functions whose body runs synchronously
    * (eagerly they still return a Promise), with those reads made as the synchronous ones.
    */
-  constructor(private readonly sf: SourceFile, checker: ts.TypeChecker, private readonly syncable: ReadonlySet<Node> = new Set()) {
+  constructor(private readonly sf: SourceFile, checker: ts.TypeChecker, private readonly syncable: ReadonlySet<Node> = new Set(),
+    /** `const v = <a read>` whose every use is in a converted condition: v is a read too. */
+    private readonly bound: ReadonlySet<ts.Symbol> = new Set()) {
     this.text = sf.getFullText();
     this.checker = checker;
     for (const imp of sf.getImportDeclarations()) {
@@ -158,6 +160,10 @@ class Transformer {
 
   /** `t.dataSync()[k]`, `t.arraySync()[i]...`, `t.arraySync()`, `gc.item(t)`: the replacement, or undefined. */
   readOf(e: Node): (() => string) | undefined {
+    if (Node.isIdentifier(e) && this.bound.size > 0) {
+      const sym = this.checker.getSymbolAtLocation(e.compilerNode);
+      if (sym !== undefined && this.bound.has(sym) && !Node.isShorthandPropertyAssignment(e.getParent())) return () => e.getText();
+    }
     if (Node.isElementAccessExpression(e)) {
       // t.dataSync()[k]
       const obj = e.getExpression();
@@ -569,6 +575,15 @@ class Transformer {
     }
   }
 
+  /** `const v = <a read>` whose uses are all converted conditions: the initializer is rendered as one. */
+  bindRead(d: import('ts-morph').VariableDeclaration): void {
+    const init = d.getInitializerOrThrow();
+    const c = this.condition(init);
+    if (!('render' in c)) return;
+    this.converted.push({ kind: 'const', line: this.line(d), vars: [d.getName()] });
+    this.edits.push({ start: init.getStart(), end: init.getEnd(), render: c.render });
+  }
+
   /** An async function made synchronous: its body runs through the runtime's async_ (a Promise eagerly, the value when traced). */
   wrapAsync(f: Node): void {
     this.converted.push({ kind: 'async', line: this.line(f), vars: [] });
@@ -673,10 +688,30 @@ export function transformSource(text: string, opts: TransformOptions = {}): Tran
   const checker = project.getTypeChecker().compilerObject;
   const syncable = new Set<Node>();
   sf.forEachDescendant((n) => { if (maySync(n)) syncable.add(n); });
+  // const v = <a read>: bound while every use of the name is in a converted condition.
+  const probe = new Transformer(sf, checker, syncable);
+  const bound = new Map<ts.Symbol, import('ts-morph').VariableDeclaration>();
+  sf.forEachDescendant((n) => {
+    if (!Node.isVariableDeclaration(n) || n.getVariableStatement()?.getDeclarationKind() !== 'const') return;
+    const name = n.getNameNode(), init = n.getInitializer();
+    if (!Node.isIdentifier(name) || init === undefined || !('render' in probe.condition(init))) return;
+    const sym = checker.getSymbolAtLocation(name.compilerNode);
+    if (sym !== undefined) bound.set(sym, n);
+  });
+  // The identifiers that may name the const: its symbol's, or the same name unresolved (counted, to be safe).
+  const usesOf = (sym: ts.Symbol, d: import('ts-morph').VariableDeclaration): Node[] => {
+    const name = d.getName();
+    return sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => {
+      if (id.getText() !== name || id === d.getNameNode()) return false;
+      const p = id.getParent();
+      const s = Node.isShorthandPropertyAssignment(p) ? checker.getShorthandAssignmentValueSymbol(p.compilerNode) : checker.getSymbolAtLocation(id.compilerNode);
+      return s === undefined || s === sym;
+    });
+  };
   const dropped: Node[] = [];
   let tr: Transformer;
   for (;;) {
-    tr = new Transformer(sf, checker, syncable);
+    tr = new Transformer(sf, checker, syncable, new Set(bound.keys()));
     const t = tr;
     sf.forEachDescendant((n) => {
       if (Node.isIfStatement(n)) t.visitIf(n);
@@ -684,12 +719,16 @@ export function transformSource(text: string, opts: TransformOptions = {}): Tran
       else if (Node.isWhileStatement(n) || Node.isDoStatement(n) || Node.isForStatement(n)) t.visitLoop(n);
     });
     // An async function stays as it was unless every await in it went into a converted condition.
-    const keep = [...syncable].filter((f) => ownAwaits(f).some((a) => !t.conditions.some(([s, e]) => a.getStart() >= s && a.getEnd() <= e)));
-    if (keep.length === 0) break;
+    const inCondition = (a: Node): boolean => t.conditions.some(([s, e]) => a.getStart() >= s && a.getEnd() <= e);
+    const keep = [...syncable].filter((f) => ownAwaits(f).some((a) => !inCondition(a)));
+    const unbind = [...bound].filter(([sym, d]) => usesOf(sym, d).some((u) => !inCondition(u)));
+    unbind.forEach(([sym]) => bound.delete(sym));
+    if (keep.length === 0 && unbind.length === 0) break;
     keep.forEach((f) => syncable.delete(f));
     dropped.push(...keep);
   }
   for (const f of syncable) tr.wrapAsync(f);
+  for (const d of bound.values()) tr.bindRead(d);
   for (const f of dropped) tr.refused.push({ kind: 'async', line: f.getStartLineNumber(), reason: 'an await in a condition it reads tensor data with is in a construct that stays plain JavaScript, so the function stays async' });
   if (tr.edits.length === 0) return { code: text, converted: [], refused: tr.refused };
   tr.edits.sort((a, b) => a.start - b.start || b.end - a.end);

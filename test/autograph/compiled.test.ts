@@ -66,13 +66,19 @@ function loss(x, w) {
   if (tf.sum(x).dataSync()[0] > 0) y = tf.tanh(tf.mul(x, w)); else y = tf.square(tf.sub(x, w));
   return tf.sum(y);
 }
+function bound(x) {
+  const m = tf.max(x).dataSync()[0];
+  let y = x;
+  if (m > 1 && m < 4) y = tf.div(x, tf.max(x)); else y = tf.mul(x, 2);
+  return y;
+}
 function counted(x) {
   let n = 0;
   while (tf.sum(x).dataSync()[0] < 10) { x = tf.add(x, 1); n++; }
   return x;
 }
 `;
-const NAMES = ['branch', 'newton', 'nested', 'clip', 'doubling', 'awaited', 'loss', 'counted'];
+const NAMES = ['branch', 'newton', 'nested', 'clip', 'doubling', 'awaited', 'loss', 'bound', 'counted'];
 
 let plain: Record<string, Fn>, graph: Record<string, Fn>;
 
@@ -101,7 +107,7 @@ beforeAll(() => {
   installRuntime();
   const r = transformSource(MODULE);
   expect(r.refused).toEqual([]);
-  expect(r.converted.map((c) => c.kind).sort()).toEqual(['async', 'for', 'if', 'if', 'if', 'if', 'if-return', 'ternary', 'ternary', 'while', 'while', 'while'].sort());
+  expect(r.converted.map((c) => c.kind).sort()).toEqual(['async', 'const', 'for', 'if', 'if', 'if', 'if', 'if', 'if-return', 'ternary', 'ternary', 'while', 'while', 'while'].sort());
   plain = load(MODULE, NAMES);
   graph = load(r.code, NAMES);
 });
@@ -171,6 +177,17 @@ describe('AutoGraph: plain if/while on tensor data, compiled ≡ eager', () => {
           for (const sign of [1, -1]) {
             const x = rows(b, 3, 50 + b, sign);
             expectClose(await a(x), await (plain.awaited!(x) as Promise<tf.Tensor>));
+          }
+        }
+      });
+
+      it('a branch on a const holding a read (const m = t.dataSync()[0]; if (m > 1 && m < 4))', async () => {
+        const f = gc.compile(graph.bound!, { inputs: [gc.spec(['batch', 3])], backend });
+        expect(ops(f)).toContain('cond');
+        for (const b of [1, 5]) {
+          for (const scale of [0.2, 1, 30]) {
+            const x = rows(b, 3, 70 + b, 1, scale);
+            expectClose(await f(x), plain.bound!(x));
           }
         }
       });

@@ -146,7 +146,7 @@ function f(x) {
   let y = x;
   if (n > 0) y = x.mul(2);
   while (n-- > 0) y = y.add(1);
-  const v = x.dataSync()[0];
+  let v = x.dataSync()[0];
   if (v > 0) y = y.neg();
   return y;
 }
@@ -250,6 +250,33 @@ function g(x) {
     const r = transformSource(taken);
     expect(r.code).toBe(taken);
     expect(r.refused[0]!.reason).toMatch(/already uses the name __ag/);
+  });
+
+  it('const v = <a read> is a read where every use of v is a converted condition; one used elsewhere stays a number', () => {
+    const input = `function f(x) {
+  const v = tf.sum(x).dataSync()[0];
+  let y = x;
+  if (v > 0) y = tf.neg(x);
+  const w = x.dataSync()[1];
+  if (w > 0) y = tf.exp(y);
+  console.log(w);
+  const u = x.dataSync()[2], z = 3;
+  return u > 1 ? y : tf.add(y, z);
+}
+`;
+    const r = transformSource(input, { fileName: 'm.js' });
+    expect(r.code).toBe(`const __ag = globalThis[Symbol.for("graphc.autograph")]; function f(x) {
+  const v = __ag.read(tf.sum(x), 0);
+  let y = x;
+  __ag.if_(__ag.op(">", v, 0), () => { y = tf.neg(x); }, undefined, () => [y], (__ag_v) => { [y] = __ag_v; }, ["y"]);
+  const w = x.dataSync()[1];
+  if (w > 0) y = tf.exp(y);
+  console.log(w);
+  const u = __ag.read(x, 2), z = 3;
+  return __ag.ifExp(__ag.op(">", u, 1), () => (y), () => (tf.add(y, z)));
+}
+`);
+    expect(r.converted.map((c) => `${c.kind}@${c.line}`)).toEqual(['const@2', 'if@4', 'const@8', 'ternary@9']);
   });
 
   it('skips text with no tensor read before parsing', () => {
