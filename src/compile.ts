@@ -56,9 +56,9 @@ export interface CompileOptions {
    */
   optimize?: boolean | OptimizeOptions;
   /**
-   * A JavaScript loop over tf.unstack slices (an RNN's time steps): 'auto' (default) rolls a
-   * loop over a symbolic dim into one scan and keeps fixed lengths unrolled; 'roll' rolls fixed
-   * lengths too; 'unroll' never rolls (see LoopMode in src/trace/roll_loops.ts).
+   * A JavaScript loop over tf.unstack slices (an RNN's time steps): 'auto' (default) and 'roll'
+   * roll it into one scan, over a symbolic dim or a fixed length; 'unroll' keeps the chain as
+   * traced (see LoopMode in src/trace/roll_loops.ts).
    */
   loops?: LoopMode;
 }

@@ -194,9 +194,9 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
     const rolled = loops === 'unroll' ? { graphs } : rollTraces(graphs, plan);
     return rollFixed({ first, graph: unify(rolled.graphs, plan), symbols, baseInputs, nodeIndex: rolled.nodeIndex });
   };
-  /** With loops: 'roll', the loops of a fixed length too (a symbolic length is rolled in any mode but 'unroll'). */
+  /** The loops of a fixed length too, in any mode but 'unroll' (kept as traced where a loop cannot be rolled). */
   const rollFixed = (a: Attempt): Attempt => {
-    if (loops !== 'roll') return a;
+    if (loops === 'unroll') return a;
     const r = rollLoops(a.graph);
     if (r.rolled === 0) return a;
     const inner = a.nodeIndex;

@@ -214,7 +214,7 @@ describe('the raw trace holds one scan per loop', () => {
     const c = layerCases.find((k) => k.label === 'GRU return_sequences')!;
     const sizes: number[] = [];
     for (const t of [4, 9]) {
-      const chain = gc.trace(c.fn, [gc.spec([2, t, 8])]);
+      const chain = gc.trace(c.fn, [gc.spec([2, t, 8])], { loops: 'unroll' });
       const r = rollLoops(chain);
       expect(r.rolled).toBe(1);
       expect(r.failures).toEqual([]);
@@ -324,11 +324,14 @@ describe("compile's loops option", () => {
     }
   });
 
-  it("'auto' (default) keeps a fixed length unrolled, as traced", () => {
+  it("'auto' (default) keeps a loop for a fixed length too (as 'roll'); 'unroll' keeps the chain, as traced", () => {
     const g = gc.trace(c().fn, [gc.spec(['batch', 4, 8])]);
-    expect(count(g, 'scan')).toBe(0);
-    expect(count(g, 'unpack')).toBe(1);
+    expect(count(g, 'scan')).toBe(1);
+    expect(count(g, 'unpack')).toBe(0);
     expect(count(gc.trace(c().fn, [gc.spec(['batch', 4, 8])], { loops: 'roll' }), 'scan')).toBe(1);
+    const chain = gc.trace(c().fn, [gc.spec(['batch', 4, 8])], { loops: 'unroll' });
+    expect(count(chain, 'scan')).toBe(0);
+    expect(count(chain, 'unpack')).toBe(1);
   });
 
   it("'unroll' rolls nothing: a loop over a symbolic dim is the trace error of before", () => {
