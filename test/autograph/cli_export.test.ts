@@ -28,7 +28,7 @@ import * as gc from 'graphc';
 
 export function branch(x: gc.Input<'float32', ['batch', 3]>) {
   let y = tf.mul(x, 2);
-  if (tf.sum(x).dataSync()[0] > 0) {
+  if (tf.sum(x).dataSync()[0]! > 0) {
     y = tf.add(y, 1);
   } else {
     y = tf.neg(tf.square(y));
@@ -38,7 +38,7 @@ export function branch(x: gc.Input<'float32', ['batch', 3]>) {
 
 export function newton(a: gc.Input<'float32', ['batch']>) {
   let y: tf.Tensor = a, i = tf.scalar(0);
-  while (tf.max(tf.abs(tf.sub(tf.square(y), a))).dataSync()[0] > 1e-4 && gc.item(i) < 100) {
+  while (tf.max(tf.abs(tf.sub(tf.square(y), a))).dataSync()[0]! > 1e-4 && gc.item(i) < 100) {
     y = tf.mul(0.5, tf.add(y, tf.div(a, y)));
     i = tf.add(i, 1);
   }
@@ -47,9 +47,9 @@ export function newton(a: gc.Input<'float32', ['batch']>) {
 
 export function nested(x: gc.Input<'float32', ['batch', 2]>) {
   let s: tf.Tensor = x, i = tf.scalar(0);
-  const limit = tf.sum(x).dataSync()[0] > 0 ? tf.scalar(5) : tf.scalar(4);
+  const limit = tf.sum(x).dataSync()[0]! > 0 ? tf.scalar(5) : tf.scalar(4);
   while (i.arraySync() < limit.arraySync()) {
-    if (tf.sum(s).dataSync()[0] > 3) { s = tf.sub(s, 3); } else { s = tf.add(tf.mul(s, 2), 1); }
+    if (tf.sum(s).dataSync()[0]! > 3) { s = tf.sub(s, 3); } else { s = tf.add(tf.mul(s, 2), 1); }
     i = tf.add(i, 1);
   }
   return [s, i];
@@ -67,7 +67,7 @@ export function runningSum(x: gc.Input<'float32', ['batch', 6]>) {
 
 function loss(x: tf.Tensor) {
   let y;
-  if (tf.sum(x).dataSync()[0] > 0) y = tf.tanh(tf.mul(x, 2)); else y = tf.square(tf.sub(x, 1));
+  if (tf.sum(x).dataSync()[0]! > 0) y = tf.tanh(tf.mul(x, 2)); else y = tf.square(tf.sub(x, 1));
   return tf.sum(y);
 }
 
@@ -77,7 +77,7 @@ export function gradBranch(x: gc.Input<'float32', ['batch', 3]>) {
 
 export function bad(x: gc.Input<'float32', ['batch', 3]>) {
   let y = x;
-  if (tf.sum(x).dataSync()[0] > 0) {
+  if (tf.sum(x).dataSync()[0]! > 0) {
     y = tf.add(y, 1);
   } else {
     y = tf.matMul(x, tf.ones([4, 2]));

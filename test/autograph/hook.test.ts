@@ -30,7 +30,7 @@ function clip(x${ts ? ': tf.Tensor' : ''}) {
   return y;
 }
 function boom(x${ts ? ': tf.Tensor' : ''}) {
-  if (x.dataSync()[0] > 0) {
+  if (x.dataSync()[0]${ts ? '!' : ''} > 0) {
     throw new Error('boom');
   }
   return x;
