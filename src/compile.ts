@@ -50,6 +50,8 @@ export interface CompileOptions {
   executionProviders?: readonly ExecutionProvider[];
   /** Backend 'onnxruntime': threads of its CPU provider (default: one per core). */
   intraOpThreads?: number;
+  /** Bodies one while_loop or scan may run per call before the call fails with GC0403 (default 10^6), as Session's. */
+  maxLoopIterations?: number;
   /**
    * Optimize the traced graph before running it (default true): `f.graph` and the Session
    * see the optimized graph; gc.trace stays raw. Options choose passes and limits.
@@ -327,7 +329,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       e.optimizedFor = c.name;
       e.raw = undefined;
     }
-    e.ready = Session.createReady(e.graph, c, { seed: opts.seed, maxTensorBytes: opts.maxTensorBytes, intraOpThreads: opts.intraOpThreads });
+    e.ready = Session.createReady(e.graph, c, { seed: opts.seed, maxTensorBytes: opts.maxTensorBytes, intraOpThreads: opts.intraOpThreads, maxLoopIterations: opts.maxLoopIterations });
     return e.ready;
   };
   const sessionFor = (e: Entry): Promise<Session> => {

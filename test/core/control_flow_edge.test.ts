@@ -72,4 +72,15 @@ describe('edge', () => {
     const g = gc.compile((x: tf.Tensor) => tf.grad(loss2)(x), { inputs: [gc.spec([2])], backend: 'cpu' });
     close(await g(tf.tensor1d([1, 2])), tf.tensor1d([10, 10]));
   });
+
+  it('a compiled loop that does not end stops at maxLoopIterations with a GcError; one that ends within it runs', async () => {
+    await tf.setBackend('cpu');
+    const forever = gc.compile((x: tf.Tensor) => gc.whileLoop((v) => tf.greater(tf.sum(v), -1), (v) => [tf.add(v, 1)], [x])[0]!,
+      { inputs: [gc.spec([2])], backend: 'cpu', maxLoopIterations: 50 });
+    await expect(forever(tf.tensor1d([0, 0]))).rejects.toThrow(/the loop ran 50 times without ending/);
+    const ends = gc.compile((x: tf.Tensor) => gc.whileLoop((v) => tf.less(tf.sum(v), 80), (v) => [tf.add(v, 1)], [x])[0]!,
+      { inputs: [gc.spec([2])], backend: 'cpu', maxLoopIterations: 50 });
+    close(await ends(tf.tensor1d([0, 0])), tf.tensor1d([40, 40]));
+    forever.dispose(); ends.dispose();
+  });
 });
