@@ -13,12 +13,20 @@
  *   scan        Scan(...initial carries, ...xs) { body } with num_scan_inputs = num_xs, scanned
  *               along axis 0 (scan_input_axes / scan_output_axes left at 0); reverse sets every
  *               scan_input_direction and scan_output_direction to 1 (walk from the last slice,
- *               and prepend each y, so y stays at the index of its slice).
+ *               and prepend each y, so y stays at the index of its slice). A length that may be
+ *               0 (symbolic, or 0) is If(length = 0) { the initial carries, empty ys } else
+ *               { Scan }: ONNX Runtime's Scan fails on 0 steps (Loop would not: its stacked
+ *               outputs of 0 iterations have no known shape, so Scan in an If it is).
  */
 import type { Graph, TensorType } from '../../../../ir/graph.js';
+import type { Dim } from '../../../../ir/dim.js';
+import { isStatic } from '../../../../ir/dim.js';
 import { onnxDType } from '../../dtypes.js';
+import type { OnnxAttrs } from '../onnx_graph.js';
 import { attr } from '../onnx_graph.js';
 import type { EmitScope, ExportRule, RuleCtx } from '../rule_types.js';
+import { RuleFailure } from '../rule_types.js';
+import { valueAttr } from './helpers.js';
 
 const BOOL_SCALAR: TensorType = { dtype: 'bool', shape: [] };
 const I64_SCALAR: TensorType = { dtype: 'int64', shape: [] };
@@ -79,14 +87,43 @@ const scanRule: ExportRule = (cx) => {
   const ins = bodyR.inputs.slice(0, nc + nx).map((v, i) => ({ name: cx.regions.fresh(`${base}_${i < nc ? `v${i}` : `x${i - nc}`}`), dtype: v.dtype, shape: v.shape }));
   const body = cx.regions.subgraph(`${base}_body`, ins, (at) => ({ names: cx.regions.inline(bodyR, [...ins.map((i) => i.name), ...caps], at), types: types(bodyR) }));
   const ny = bodyR.outputs.length - nc;
-  cx.e.opN('Scan', operands, {
+  const attrs = {
     body: attr.graph(body),
     num_scan_inputs: attr.int(nx),
     ...(reverse ? { scan_input_directions: attr.ints(new Array<number>(nx).fill(1)) } : {}),
     ...(reverse && ny > 0 ? { scan_output_directions: attr.ints(new Array<number>(ny).fill(1)) } : {}),
-  }, cx.outs);
+  };
+  const len = cx.inType(nc).shape[0]!;
+  if (isStatic(len) && len > 0 || !emptyScanGuard(cx, len, nc, operands, attrs, base)) cx.e.opN('Scan', operands, attrs, cx.outs);
   learnResults(cx);
 };
+
+/**
+ * A scan whose length may be 0 (symbolic, or 0): If(length = 0) { the initial carries, empty ys }
+ * else { Scan } — ONNX Runtime's Scan fails on 0 steps ("Invalid dim0_offset of 0"), where graphc
+ * gives the initial carries and empty ys. False (nothing emitted that is used) where a dim of
+ * the empty ys cannot be computed here (a dim only the body knows): then a plain Scan.
+ */
+function emptyScanGuard(cx: RuleCtx, len: Dim, nc: number, operands: readonly string[], attrs: OnnxAttrs, base: string): boolean {
+  const outTypes = cx.node.outputs.map((v) => v.type);
+  try {
+    const empty = cx.regions.subgraph(`${base}_empty`, [], (at) => ({
+      names: [...operands.slice(0, nc), ...outTypes.slice(nc).map((t) => at.e.op('ConstantOfShape', [at.dims.shape([0, ...t.shape.slice(1)])], { value: attr.tensor(valueAttr(0, t.dtype)) }))],
+      types: outTypes,
+    }));
+    const steps = cx.regions.subgraph(`${base}_steps`, [], (at) => {
+      const outs = cx.outs.map((o) => cx.regions.fresh(`${o}_steps`));
+      at.e.opN('Scan', operands, attrs, outs);
+      return { names: outs, types: outTypes };
+    });
+    const isEmpty = boolScalar(cx.regions.scope, cx.e.op('Equal', [cx.dims.dim1(len), cx.e.i64([0])]), { dtype: 'bool', shape: [1] });
+    cx.e.opN('If', [isEmpty], { then_branch: attr.graph(empty), else_branch: attr.graph(steps) }, cx.outs);
+    return true;
+  } catch (err) {
+    if (err instanceof RuleFailure) return false;
+    throw err;
+  }
+}
 
 export const EXPORT_CONTROL_FLOW_RULES = {
   cond: condRule,
