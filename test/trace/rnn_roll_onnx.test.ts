@@ -52,7 +52,8 @@ describe.skipIf(noExport !== undefined)('a tfjs-layers RNN over a symbolic time 
     const bytes = f.toOnnx();
     const model = onnx.ModelProto.decode(bytes);
     const ops = opTypes(model.graph!);
-    const loops = ops.filter((o) => o.depth === 0 && (o.op === 'Scan' || o.op === 'Loop'));
+    // At the top, or in the If that gives a time of 0 its empty result (ORT's Scan fails on 0 steps).
+    const loops = ops.filter((o) => o.depth <= 1 && (o.op === 'Scan' || o.op === 'Loop'));
     expect(loops.length).toBe(1);
     // Not a chain: one step's ops in the body, a handful around it (the input projection may be
     // hoisted out of the body as one MatMul over every step); one file serves every length below.
