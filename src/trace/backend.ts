@@ -239,13 +239,13 @@ export class TraceBackend extends tf.KernelBackend {
 
   override readSync(): tf.backend_util.BackendValues {
     if (!active) throw afterTrace('dataSync()/arraySync() (or an op on another backend)');
-    throw readError('dataSync()/arraySync()');
+    throw traceReadError('dataSync()/arraySync()');
   }
 
   override read(): Promise<tf.backend_util.BackendValues> {
     if (!active) throw afterTrace('data()/array()');
     // tfjs's data() is async: this error becomes a rejection the function may never look at.
-    const err = readError('data()/array()');
+    const err = traceReadError('data()/array()');
     active.asyncRead ??= err;
     throw err;
   }
@@ -298,13 +298,17 @@ export class TraceBackend extends tf.KernelBackend {
   }
 }
 
-function readError(what: string): GcError {
+/** A read of a traced value's data: a trace error at the user's line (also for variables, src/trace/tracer.ts). */
+export function traceReadError(what: string, variable?: string): GcError {
   const loc = userLocation();
   return new GcError({
     code: Codes.traceRead,
-    message: `${what} on a traced value: inside a compiled function tensors have no data yet`,
+    message: variable === undefined ? `${what} on a traced value: inside a compiled function tensors have no data yet`
+      : `${what} on variable '${variable}' inside a compiled function: while tracing, a variable has no data`,
     loc,
-    help: 'return the tensor from the function and read it after the call, or use gc.name() to fetch it from a Session; x.print() prints at run time',
+    help: variable === undefined
+      ? 'return the tensor from the function and read it after the call, or use gc.name() to fetch it from a Session; x.print() prints at run time'
+      : 'use the variable as a tensor (ops on it are recorded and read its value at each call), or read it outside and pass the number in as an argument',
   });
 }
 

@@ -11,7 +11,7 @@ import type { Value } from '../../ir/graph.js';
 import { tensorData } from '../../ir/tensor_data.js';
 import { tfDtype } from '../../runtime/tensor_data.js';
 import type { TensorData } from '../../ir/tensor_data.js';
-import { Recorder, registerTraceBackend, setRecorder, TRACE_BACKEND } from './backend.js';
+import { Recorder, registerTraceBackend, setRecorder, TRACE_BACKEND, traceReadError } from './backend.js';
 import type { TraceBackend } from './backend.js';
 import { userLocation } from './source_loc.js';
 import { installPrint } from './print.js';
@@ -209,6 +209,20 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
   };
   recorder = new Recorder(g, foreign);
 
+  // A variable's data id is a placeholder while the trace runs, unknown to tfjs: reading it
+  // (v.dataSync(), await v.data()) is the trace's read error at the user's line, not tfjs's
+  // TypeError about a missing backend.
+  const readSync = engine.readSync, read = engine.read;
+  engine.readSync = function (this: typeof engine, dataId: DataId) {
+    const v = placeholders.get(dataId);
+    if (v !== undefined) throw traceReadError('dataSync()/arraySync()', v.name);
+    return readSync.call(this, dataId);
+  };
+  engine.read = function (this: typeof engine, dataId: DataId) {
+    const v = placeholders.get(dataId);
+    if (v !== undefined) return Promise.reject(traceReadError('data()/array()', v.name));
+    return read.call(this, dataId);
+  };
   const makeVariable = engine.makeVariable;
   engine.makeVariable = function (this: typeof engine, ...args: Parameters<typeof makeVariable>) {
     const name = args[2];
@@ -327,6 +341,8 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     setRecorder(undefined);
     current = undefined;
     engine.makeVariable = makeVariable;
+    engine.readSync = readSync;
+    engine.read = read;
     switchBackend(prevBackend);
     for (const [v, id] of original) setId(v, id);
     Object.assign(state, counters);

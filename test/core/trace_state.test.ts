@@ -28,6 +28,17 @@ describe('asynchronous work a traced function leaves behind', () => {
     expect(() => gc.trace((x: tf.Tensor) => { void x.data(); return tf.neg(x); }, [gc.spec([2])])).toThrow(/GC0101[\s\S]*data\(\)\/array\(\) on a traced value[\s\S]*trace_state\.test\.ts/);
   });
 
+  it('reading a variable\'s data inside a traced function is the trace error at the user\'s line, naming the variable (it was a TypeError from tfjs)', async () => {
+    const v = tf.variable(tf.tensor1d([1, 2]), true, 'read_me');
+    expect(() => gc.trace((x: tf.Tensor) => tf.mul(x, v.dataSync()[0]!), [gc.spec([2])])).toThrow(/GC0101[\s\S]*dataSync\(\)\/arraySync\(\) on variable 'read_me'[\s\S]*trace_state\.test\.ts/);
+    expect(() => gc.trace((x: tf.Tensor) => tf.mul(x, (v.arraySync() as number[])[1]!), [gc.spec([2])])).toThrow(/GC0101[\s\S]*variable 'read_me'/);
+    expect(() => gc.trace((x: tf.Tensor) => { void v.data(); return tf.neg(x); }, [gc.spec([2])])).toThrow(/GC010[16]/);
+    // After the trace the variable reads as before.
+    expect(Array.from(v.dataSync())).toEqual([1, 2]);
+    expect(Array.from(await v.data())).toEqual([1, 2]);
+    v.dispose();
+  });
+
   it('an async helper left running is GC0106 at the line that started it', () => {
     const helper = async (y: tf.Tensor) => { await null; return tf.exp(y); };
     expect(() => gc.trace((x: tf.Tensor) => { void helper(x); return tf.neg(x); }, [gc.spec([2])])).toThrow(/GC0106[\s\S]*trace_state\.test\.ts/);
