@@ -12,8 +12,9 @@
  *                      A Reshape reading the region reads the squeezed value (same elements, same
  *                      order); any other reader, or a graph output, gets an Unsqueeze.
  *   dropNoopReshapes   Reshape(x, s) whose result has x's shape → Identity (removed by the clean-up).
- *   matmulToGemm       MatMul(a, w) of 2-D float operands → Gemm; a Transpose of a or w as transA / transB;
- *                      an Add of a bias that broadcasts to the result, its only reader, as C.
+ *   matmulToGemm       MatMul(a, w) of 2-D float operands → Gemm; a Transpose of a or w (of a MatMul
+ *                      or a Gemm) as transA / transB; an Add of a bias that broadcasts to the
+ *                      result, its only reader, as C.
  *   globalPools        ReduceMean / ReduceMax over H and W of a 4-D value → GlobalAveragePool / GlobalMaxPool.
  */
 import type { TensorData } from '../../../../ir/tensor_data.js';
@@ -287,6 +288,18 @@ export const matmulToGemm: OnnxPass = {
     };
     let changed = false;
     for (const n of [...g.nodes]) {
+      // A Gemm reading a 2-D Transpose that nothing else reads takes it as transA / transB
+      // (a graph lowered for tfjs-wasm transposes matmul operands explicitly).
+      if (n.opType === 'Gemm') {
+        const xs = untransposed(n.inputs[0]!), bs = untransposed(n.inputs[1]!);
+        if (xs !== undefined || bs !== undefined) {
+          const flipped: OnnxAttrs = { ...n.attrs };
+          if (xs !== undefined) { n.inputs[0] = xs; flipped.transA = attr.int(1 - intAttr(n, 'transA', 0)); }
+          if (bs !== undefined) { n.inputs[1] = bs; flipped.transB = attr.int(1 - intAttr(n, 'transB', 0)); }
+          n.attrs = flipped;
+          changed = true;
+        }
+      }
       if (n.opType !== 'MatMul' && !bareGemm(n)) continue;
       let [x, b] = n.inputs as [string, string];
       const y = n.outputs[0]!;

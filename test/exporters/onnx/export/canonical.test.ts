@@ -131,6 +131,32 @@ describe('ONNX export: tfjs-layers models in the canonical form', () => {
     expect(Array.from(got.data as Float32Array)).toEqual(Array.from(want));
     tf.dispose([w, b]);
   });
+
+  it('a graph optimized for wasm (matmul operands transposed explicitly) exports its Gemms with transA / transB, no Transpose: an MLP training step, same loss in ORT', async () => {
+    await gc.ensureBackend('wasm');
+    await tf.setBackend('wasm');
+    try {
+      const m = mlp();
+      const opt = tf.train.sgd(0.1);
+      const step = (x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x) as tf.Tensor) as tf.Scalar, true)!;
+      const f = gc.compile(step, { inputs: [gc.spec(['b', 784]), gc.spec(['b', 10])], backend: 'wasm' });
+      expect(f.graph.nodes.some((n) => n.op === 'transpose')).toBe(true);
+      const ex = exportOnnx(f.graph);
+      expect(ex.graph.nodes.filter((n) => n.opType === 'Transpose')).toEqual([]);
+      expect(ex.graph.nodes.some((n) => n.opType === 'Gemm' && (n.attrs.transA?.kind === 'int' && n.attrs.transA.value === 1))).toBe(true);
+      const r = rng(3);
+      const xd = Float32Array.from({ length: 8 * 784 }, () => r() - 0.5), yd = new Float32Array(8 * 10).map((_, i) => (i % 10 === i % 7 ? 1 : 0));
+      const inputs: Record<string, InputData> = { [f.graph.inputs[0]!.name!]: { dtype: 'float32', shape: [8, 784], data: xd }, [f.graph.inputs[1]!.name!]: { dtype: 'float32', shape: [8, 10], data: yd } };
+      const init = await runOrt(gc.initialStateModel(f.graph, ex.state, { stateValues: f.stateValues }), {}, ex.state.map((s) => s.input));
+      for (const s of ex.state) inputs[s.input] = { dtype: init[s.input]!.type as 'float32', shape: init[s.input]!.dims as number[], data: init[s.input]!.data as Float32Array };
+      const out = await runOrt(ex.bytes, inputs, [ex.graph.outputs[0]!.name]);
+      const loss = (await ((await f(tf.tensor2d(xd, [8, 784]), tf.tensor2d(yd, [8, 10]))) as tf.Tensor).data())[0]!;
+      expect(Math.abs((out[ex.graph.outputs[0]!.name]!.data as Float32Array)[0]! - loss)).toBeLessThan(1e-5);
+      f.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
 });
 
 // ---- the passes on hand-built graphs -------------------------------------------------------------
