@@ -15,14 +15,14 @@ async function call(f: gc.CompiledFunction<unknown>, ...args: tf.Tensor[]): Prom
 }
 
 describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
-  it('records a choice per feed shapes within 12 runs, with timings in the reason, and every run equals eager', async () => {
+  it('records a choice per feed shapes within 20 runs, with timings in the reason, and every run equals eager', async () => {
     await tf.setBackend('cpu');
     const w = tf.variable(tf.randomNormal([32, 16], 0, 1, 'float32', 3));
     const f = gc.compile((x: tf.Tensor) => tf.relu(tf.matMul(x, w)), { inputs: [gc.spec(['n', 32])] });
     for (const n of [1, 200]) {
       const x = tf.randomNormal([n, 32], 0, 1, 'float32', n);
       const want = Array.from(await tf.relu(tf.matMul(x, w)).data());
-      for (let i = 0; i < 14; i++) {
+      for (let i = 0; i < 20; i++) {
         const got = await call(f, x);
         let worst = 0;
         got.forEach((g, k) => { worst = Math.max(worst, Math.abs(g - want[k]!)); });
@@ -60,7 +60,7 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
     expect(a.engineChoices()).toEqual([]);
     // A plan that only ever runs on tfjs (two shapes, each a clear win for the tfjs engine here) has no ORT session left.
     const tiny = gc.compile((x: tf.Tensor) => tf.add(x, 1), { inputs: [gc.spec(['n'])] });
-    for (const n of [1, 2]) for (let i = 0; i < 12; i++) await call(tiny, tf.ones([n]));
+    for (const n of [1, 2]) for (let i = 0; i < 20; i++) await call(tiny, tf.ones([n]));
     const ts = await tiny.session();
     const won = ts.engineChoices();
     expect(won.map((c) => c.shapes)).toEqual(['1;', '2;']);
