@@ -14,7 +14,7 @@ import type { OnnxExportOptions } from '../exporters/onnx/export/export.js';
 import type { BackendName } from '../runtime/backends/select.js';
 import type { ExecutionProvider } from '../runtime/backends/onnxruntime.js';
 import { Session } from '../runtime/session.js';
-import { holdTensor, withBackend } from '../runtime/backends/tfjs_engine.js';
+import { backendNameOf, holdTensor, holderOf, withBackend } from '../runtime/backends/tfjs_engine.js';
 import { tfDtype } from '../runtime/tensor_data.js';
 import { ensureBackend, selectBackend } from '../runtime/backends/select.js';
 import type { BackendChoice } from '../runtime/backends/select.js';
@@ -394,12 +394,20 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   /** A run's results: variables assigned what the step assigned, outputs rebuilt into the function's structure. */
   const finish = (e: Entry, s: Session, res: ReturnType<Session['execute']>): R => {
     const { outputs, updates } = res;
-    if (updates.size > 0) withBackend(s.backend.tfjsName, () => {
-      for (const [name, t] of updates) {
-        registered()[name]!.assign(t);
-        t.dispose();
-      }
-    });
+    // Assigned under the backend that holds the new values: Variable.assign increments the data's
+    // reference on the current backend, which moves data another backend holds onto it (ONNX
+    // Runtime's results are tfjs-cpu tensors; under auto, assigning them with wasm current moved
+    // an MLP Adam step's 2.8 MB of state into the wasm heap on every step, 0.4 ms of its 4.3 ms).
+    if (updates.size > 0) {
+      const first = updates.values().next().value as tf.Tensor;
+      const holder = backendNameOf(holderOf(first));
+      withBackend(holder !== 'unknown' ? holder : s.backend.tfjsName, () => {
+        for (const [name, t] of updates) {
+          registered()[name]!.assign(t);
+          t.dispose();
+        }
+      });
+    }
     e.afterCall?.();
     return rebuild(e.structure, outputs) as R;
   };

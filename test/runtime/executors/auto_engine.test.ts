@@ -76,4 +76,27 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
     step.dispose();
     v.dispose();
   });
+
+  it('a training step ORT runs leaves its variables where ORT\'s results are (tfjs-cpu), not moved into the wasm heap on each step', async () => {
+    await gc.ensureBackend('wasm');
+    await tf.setBackend('wasm');
+    try {
+      const r = (seed: number, shape: number[]) => tf.randomNormal(shape, 0, 0.3, 'float32', seed);
+      const [w1, w2] = [tf.variable(r(1, [256, 256])), tf.variable(r(2, [256, 10]))];
+      const opt = tf.train.adam(0.01);
+      const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.relu(tf.matMul(x, w1)), w2)) as tf.Scalar, true)!,
+        { inputs: [gc.spec(['b', 256]), gc.spec(['b', 10])] });
+      const x = r(3, [64, 256]), y = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32'), 10).toFloat();
+      for (let i = 0; i < 24; i++) (await step(x, y) as tf.Tensor).dispose();
+      const s = await step.session();
+      const chose = s.engineChoices()[0]!.engine;
+      const holder = (t: tf.Tensor) => (tf.engine() as unknown as { state: { tensorInfo: { get(id: object): { backend: unknown } } } }).state.tensorInfo.get(t.dataId).backend;
+      expect(holder(w1)).toBe(tf.findBackend(chose === 'onnxruntime' ? 'cpu' : 'wasm'));
+      step.dispose();
+      tf.dispose([w1, w2, x, y]);
+      opt.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
 });
