@@ -112,6 +112,7 @@ export const Codes = {
   cliNotAFile: 'GC0610', // a directory or missing path given where a file is expected
   cliInputCount: 'GC0611', // more --input specs than the function has parameters
   cliProcessExit: 'GC0612', // a user module that called process.exit while loading
+  cliGraphModel: 'GC0613', // a tfjs GraphModel topology graphc cannot convert (malformed nodes, unknown or control-flow ops, shapes)
 } as const;
 
 /** A code of the Codes table: GcError refuses any other string at compile time. */
