@@ -39,6 +39,7 @@ import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNod
 import { SymDims } from './sym_dims.js';
 import { sinkTransposes } from './passes/transpose_sinking.js';
 import { dropNoopReshapes, globalPools, matmulToGemm, squeezeUnitBatch } from './passes/canonical_matmul.js';
+import { STANDARD_OP_PASSES } from './passes/standard_ops.js';
 
 /** graphc's version, written as producer_version (test/exporters checks it against package.json). */
 export const GRAPHC_VERSION = '0.1.0';
@@ -106,7 +107,7 @@ export interface OnnxExport {
 
 /** The exporter's passes, in order; repeated to a fixed point. */
 export const EXPORT_PASSES: readonly OnnxPass[] = [eliminateIdentities, mergeReshapes, foldConstantReshapes, sinkTransposes,
-  squeezeUnitBatch, dropNoopReshapes, matmulToGemm, globalPools, removeDeadNodes];
+  squeezeUnitBatch, dropNoopReshapes, matmulToGemm, globalPools, ...STANDARD_OP_PASSES, removeDeadNodes];
 
 export function toOnnx(graph: Graph, opts: OnnxExportOptions = {}): Uint8Array {
   return exportOnnx(graph, opts).bytes;
@@ -218,7 +219,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
   renameIntoOutputs(og, pinned);
 
   if (opts.optimize ?? true) {
-    const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b) };
+    const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b), opset };
     runOnnxPassesDeep(og, EXPORT_PASSES, ctx);
   }
   checkWellFormed(og);

@@ -7,6 +7,8 @@ export interface PassCtx {
   freshValue(base: string): string;
   /** A fresh node name derived from `base`. */
   freshNode(base: string): string;
+  /** The model's opset: passes that write ops of a later opset (LayerNormalization: 17) check it; undefined writes none of those. */
+  readonly opset?: number;
 }
 
 export interface OnnxPass {
