@@ -38,6 +38,12 @@ export interface CompileOptions {
   /** Names for the outputs, in order (default output_0, output_1… or gc.name'd names). */
   outputs?: string[];
   backend?: BackendName;
+  /**
+   * A backend already selected and initialised (gc.selectBackend, then gc.ensureBackend), in place
+   * of `backend`: f.sync runs from the first call, with no f.ready() (gc.accelerate's steps, which
+   * tfjs-layers calls synchronously).
+   */
+  backendChoice?: BackendChoice;
   /** Seeds the graph's random ops (dropout, tf.random*) so that runs are reproducible. */
   seed?: number;
   /** Graph name (default: the function's name or 'f'). */
@@ -310,7 +316,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
   if (opts.inputs && fn.length <= opts.inputs.length) traceFor(opts.inputs);
 
   /** The backend choice, once resolved (the same for every signature): later sessions are created without waiting. */
-  let choice: BackendChoice | undefined;
+  let choice: BackendChoice | undefined = opts.backendChoice;
   const resolveChoice = async (): Promise<BackendChoice> => {
     if (choice === undefined) {
       const c = await selectBackend(opts.backend ?? 'auto', { allowSoftwareWebgpu: opts.allowSoftwareWebgpu, executionProviders: opts.executionProviders });
