@@ -90,26 +90,34 @@ function shardPath(file: string, dir: string, p: unknown): string {
   return real;
 }
 
-/** A tfjs LayersModel saved as model.json plus weight files next to it. */
-export async function loadLayersModelFile(file: string): Promise<tfl.LayersModel> {
-  requireFile(file, 'model.json');
+/** The largest weight data graphc reads in one piece (Node's Buffer limit, 4 GiB). */
+export const MAX_WEIGHT_BYTES = 2 ** 32;
+
+/**
+ * The weights a model.json's weightsManifest declares, read from the shard files next to it with
+ * the hostile-file rules: every path stays inside the model's folder (no URL, absolute path, '..'
+ * or symlink out), every entry has a known dtype and a shape of non-negative integers, each group's
+ * files hold exactly the bytes its entries declare, and the total is within MAX_WEIGHT_BYTES — all
+ * checked before a byte is read. `hint` is the help of a malformed-manifest error.
+ */
+export function readWeightsManifest(file: string, manifest: unknown, hint = 'save the model again with model.save("file://...") from tfjs-layers'): { specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer } {
+  const malformed = (what: string) => new GcError({ code: Codes.cliManifest, message: `${file}: malformed weightsManifest: ${what}`, help: hint });
+  if (!Array.isArray(manifest)) throw malformed('not a list of {paths, weights} groups');
   const abs = path.resolve(file);
-  let json: { modelTopology?: unknown; weightsManifest?: unknown; format?: string };
-  try {
-    json = JSON.parse(readFileSync(abs, 'utf8'));
-  } catch (e) {
-    throw new CliError(`${file}: not a JSON file (${(e as Error).message})`);
-  }
-  if (typeof json !== 'object' || json === null || !json.modelTopology) throw new CliError(`${file}: not a tfjs LayersModel (no modelTopology)`, undefined, 'save the model with model.save("file://...") from tfjs-layers');
-  const manifest = json.weightsManifest ?? [];
-  if (!Array.isArray(manifest)) throw manifestError(file, 'not a list of {paths, weights} groups');
   const dir = realpathSync(path.dirname(abs));
   // Every shard is checked, and the sizes summed, before any byte is read.
   const specs: tf.io.WeightsManifestEntry[] = [];
   const shards: { p: string; real: string; size: number }[] = [];
   for (const [gi, group] of (manifest as WeightsGroup[]).entries()) {
-    if (typeof group !== 'object' || group === null || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw manifestError(file, `group ${gi} is not {paths: [...], weights: [...]}`);
-    const want = group.weights.reduce((a, w, wi) => a + entryBytes(file, w, `group ${gi} weight ${wi}`), 0);
+    if (typeof group !== 'object' || group === null || !Array.isArray(group.paths) || !Array.isArray(group.weights)) throw malformed(`group ${gi} is not {paths: [...], weights: [...]}`);
+    let want = 0;
+    for (const [wi, w] of group.weights.entries()) {
+      try {
+        want += entryBytes(file, w, `group ${gi} weight ${wi}`);
+      } catch (e) {
+        throw e instanceof GcError && e.code === Codes.cliManifest ? new GcError({ code: Codes.cliManifest, message: e.message, help: hint }) : e;
+      }
+    }
     specs.push(...group.weights);
     let have = 0;
     const mine: typeof shards = [];
@@ -136,6 +144,9 @@ export async function loadLayersModelFile(file: string): Promise<tfl.LayersModel
     shards.push(...mine);
   }
   const total = shards.reduce((n, s) => n + s.size, 0);
+  if (total > MAX_WEIGHT_BYTES) {
+    throw new GcError({ code: Codes.cliWeightSize, message: `${file}: the weights take ${total} bytes, over graphc's limit of ${MAX_WEIGHT_BYTES} bytes (4 GiB) for one model`, help: 'export a smaller model, or split it' });
+  }
   const data = new Uint8Array(total);
   let off = 0;
   for (const s of shards) {
@@ -153,5 +164,29 @@ export async function loadLayersModelFile(file: string): Promise<tfl.LayersModel
     }
     off += s.size;
   }
-  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: data.buffer }));
+  return { specs, data: data.buffer };
+}
+
+/** The largest model.json graphc parses (a topology of a few MB is usual; weights live in the shards). */
+export const MAX_MODEL_JSON_BYTES = 512 * 2 ** 20;
+
+/** model.json parsed: a CliError when it is not JSON, a GcError when it is over MAX_MODEL_JSON_BYTES. */
+export function readModelJson(file: string): unknown {
+  const st = requireFile(file, 'model.json');
+  if (st.isFile() && st.size > MAX_MODEL_JSON_BYTES) {
+    throw new GcError({ code: Codes.cliManifest, message: `${file}: ${st.size} bytes, over graphc's limit of ${MAX_MODEL_JSON_BYTES} bytes for a model.json`, help: 'a model.json holds the topology; its weights belong in the weight files of weightsManifest' });
+  }
+  try {
+    return JSON.parse(readFileSync(path.resolve(file), 'utf8'));
+  } catch (e) {
+    throw new CliError(`${file}: not a JSON file (${(e as Error).message})`);
+  }
+}
+
+/** A tfjs LayersModel saved as model.json plus weight files next to it. */
+export async function loadLayersModelFile(file: string): Promise<tfl.LayersModel> {
+  const json = readModelJson(file) as { modelTopology?: unknown; weightsManifest?: unknown; format?: string } | null;
+  if (typeof json !== 'object' || json === null || !json.modelTopology) throw new CliError(`${file}: not a tfjs LayersModel (no modelTopology)`, undefined, 'save the model with model.save("file://...") from tfjs-layers');
+  const { specs, data } = readWeightsManifest(file, json.weightsManifest ?? []);
+  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: specs, weightData: data }));
 }

@@ -1,0 +1,299 @@
+/**
+ * tfjs GraphModels (what tensorflowjs_converter writes from a SavedModel, Keras .h5 or TF Hub
+ * module: model.json with format 'graph-model', a GraphDef as JSON, and binary weight shards) as
+ * a CLI target: the tfjs counterpart of `tf2onnx --tfjs`.
+ *
+ * The model.json and its shards are treated as hostile: the topology is checked node by node
+ * (names unique, operands that exist, no cycle, an op tfjs-converter knows, no control flow or
+ * data-dependent shapes, Placeholder shapes and dtypes graphc can trace, one weight of the Const's
+ * shape and dtype for every Const) and the weights are read with load.ts's rules (paths stay in
+ * the model's folder, sizes checked against the manifest) before tfjs-converter sees any of it.
+ * Then `model.execute` is traced like any tfjs code: the converter's ops are tfjs-core ops, its
+ * weights (tensors on the cpu backend) become constants of the graph, and the shape operands it
+ * reads with dataSync (a Reshape's Const target) are read from those constants.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfconv from '@tensorflow/tfjs-converter';
+import { Codes, GcError } from '../../ir/errors.js';
+import type { DType } from '../../ir/dtype.js';
+import type { TensorSpec } from '../trace/spec.js';
+import { readModelJson, readWeightsManifest } from './load.js';
+
+/** The most nodes a GraphModel topology may have (large detection models have ~10⁴). */
+export const MAX_GRAPH_MODEL_NODES = 1_000_000;
+/** The largest dim a Placeholder may declare (tfjs indexes with int32). */
+const MAX_DIM = 2 ** 31 - 1;
+
+/**
+ * Ops graphc refuses, with why. tfjs-converter runs these only in executeAsync (their results'
+ * shapes or their control flow depend on tensor values), so they cannot be traced into a static
+ * graph: graphc's own gc.cond / gc.whileLoop are not built from them.
+ */
+const REFUSED: Record<string, string> = {
+  Switch: 'TF1 control flow (tf.cond)',
+  Merge: 'TF1 control flow (tf.cond / tf.while_loop)',
+  Enter: 'TF1 control flow (tf.while_loop)',
+  Exit: 'TF1 control flow (tf.while_loop)',
+  NextIteration: 'TF1 control flow (tf.while_loop)',
+  LoopCond: 'TF1 control flow (tf.while_loop)',
+  If: 'TF2 control flow (tf.cond)',
+  StatelessIf: 'TF2 control flow (tf.cond)',
+  While: 'TF2 control flow (tf.while_loop)',
+  StatelessWhile: 'TF2 control flow (tf.while_loop)',
+  PartitionedCall: 'a call of a function of the graph library',
+  StatefulPartitionedCall: 'a call of a function of the graph library',
+  NonMaxSuppressionV2: 'a result whose shape depends on the data',
+  NonMaxSuppressionV3: 'a result whose shape depends on the data',
+  NonMaxSuppressionV4: 'a result whose shape depends on the data',
+  NonMaxSuppressionV5: 'a result whose shape depends on the data',
+  Where: 'a result whose shape depends on the data',
+  ListDiff: 'a result whose shape depends on the data',
+  HashTable: 'a hash table (tfjs resources)',
+  HashTableV2: 'a hash table (tfjs resources)',
+  LookupTableImport: 'a hash table (tfjs resources)',
+  LookupTableImportV2: 'a hash table (tfjs resources)',
+  LookupTableFind: 'a hash table (tfjs resources)',
+  LookupTableFindV2: 'a hash table (tfjs resources)',
+  LookupTableSize: 'a hash table (tfjs resources)',
+  LookupTableSizeV2: 'a hash table (tfjs resources)',
+};
+/** Op name prefixes refused as a family (TensorArray and TensorList ops: dynamic lists of tensors). */
+const REFUSED_PREFIXES: [string, string][] = [['TensorArray', 'a TensorArray (tf.while_loop state)'], ['TensorList', 'a TensorList (tf.while_loop state)']];
+
+/** TF dtype enum names → the tfjs dtype tfjs-converter gives them (as its parseDtypeParam does). */
+const TF_DTYPES: Record<string, DType> = {
+  DT_FLOAT: 'float32', DT_INT32: 'int32', DT_INT64: 'int32', DT_INT8: 'int32', DT_UINT8: 'int32', DT_INT16: 'int32', DT_UINT16: 'int32', DT_BOOL: 'bool',
+};
+
+interface NodeDef { name: string; op: string; input: string[]; attr: Record<string, unknown> }
+
+function graphError(file: string, message: string, help?: string): GcError {
+  return new GcError({ code: Codes.cliGraphModel, message: `${file}: ${message}`, help: help ?? 'convert the model again with tensorflowjs_converter --output_format=tfjs_graph_model' });
+}
+
+/** Whether a parsed model.json is a tfjs GraphModel (format 'graph-model', or a GraphDef topology: a node list, no Keras class_name). */
+export function isGraphModelJson(json: unknown): boolean {
+  if (typeof json !== 'object' || json === null) return false;
+  const j = json as { format?: unknown; modelTopology?: unknown };
+  if (j.format === 'graph-model') return true;
+  if (j.format === 'layers-model') return false;
+  const t = j.modelTopology;
+  if (typeof t !== 'object' || t === null) return false;
+  return Array.isArray((t as { node?: unknown }).node) && !('class_name' in t) && !('model_config' in t);
+}
+
+/** The node name an operand refers to: '^name' (a control input), 'name', 'name:1'. */
+function operandNode(input: string): string {
+  const s = input.startsWith('^') ? input.slice(1) : input;
+  const m = /^(.*?)(?::\d+)?$/.exec(s);
+  return m![1]!;
+}
+
+function refusal(op: string): string | undefined {
+  if (Object.prototype.hasOwnProperty.call(REFUSED, op)) return REFUSED[op];
+  for (const [p, why] of REFUSED_PREFIXES) if (op.startsWith(p)) return why;
+  return undefined;
+}
+
+/** The topology's nodes, checked: objects with a unique name and an op, operands that name nodes, no cycle, no refused op. */
+function checkNodes(file: string, topology: unknown): NodeDef[] {
+  if (typeof topology !== 'object' || topology === null || !Array.isArray((topology as { node?: unknown }).node)) {
+    throw graphError(file, 'modelTopology has no node list (a GraphModel\'s modelTopology is a GraphDef: {node: [...]})');
+  }
+  const raw = (topology as { node: unknown[] }).node;
+  if (raw.length > MAX_GRAPH_MODEL_NODES) throw graphError(file, `modelTopology has ${raw.length} nodes, over graphc's limit of ${MAX_GRAPH_MODEL_NODES}`, 'split the model');
+  const nodes: NodeDef[] = [];
+  const byName = new Map<string, NodeDef>();
+  for (const [i, n] of raw.entries()) {
+    if (typeof n !== 'object' || n === null) throw graphError(file, `node ${i} is not an object`);
+    const { name, op, input, attr } = n as { name?: unknown; op?: unknown; input?: unknown; attr?: unknown };
+    if (typeof name !== 'string' || name === '') throw graphError(file, `node ${i} has no name`);
+    if (typeof op !== 'string' || op === '') throw graphError(file, `node '${name}' has no op`);
+    if (input !== undefined && (!Array.isArray(input) || !input.every((s) => typeof s === 'string'))) throw graphError(file, `node '${name}' (${op}): input is not a list of node names`);
+    if (attr !== undefined && (typeof attr !== 'object' || attr === null || Array.isArray(attr))) throw graphError(file, `node '${name}' (${op}): attr is not an object`);
+    if (byName.has(name)) throw graphError(file, `two nodes are named '${name}'`);
+    const why = refusal(op);
+    if (why !== undefined) {
+      throw graphError(file, `node '${name}' is a ${op}: ${why}, which graphc cannot turn into a static graph`,
+        'graphc converts GraphModels without control flow or data-dependent shapes; export the part of the model before and after it, or write the control flow in TypeScript with gc.cond / gc.whileLoop and export that module');
+    }
+    const def: NodeDef = { name, op, input: (input as string[] | undefined) ?? [], attr: (attr as Record<string, unknown> | undefined) ?? {} };
+    nodes.push(def);
+    byName.set(name, def);
+  }
+  for (const n of nodes) {
+    for (const s of n.input) {
+      if (!byName.has(operandNode(s))) throw graphError(file, `node '${n.name}' (${n.op}) reads '${s}', and no node is named '${operandNode(s)}'`);
+    }
+  }
+  // No cycle (tfjs-converter's scheduler would wait forever): an iterative depth-first search.
+  const state = new Map<string, 1 | 2>();
+  for (const root of nodes) {
+    if (state.has(root.name)) continue;
+    const stack: [NodeDef, number][] = [[root, 0]];
+    state.set(root.name, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const [n, k] = top;
+      if (k === n.input.length) {
+        state.set(n.name, 2);
+        stack.pop();
+        continue;
+      }
+      top[1] = k + 1;
+      const m = byName.get(operandNode(n.input[k]!))!;
+      const s = state.get(m.name);
+      if (s === 1) throw graphError(file, `the graph has a cycle through node '${m.name}' (${m.op}) and '${n.name}' (${n.op})`, 'a GraphModel without control flow is acyclic: the file is damaged');
+      if (s === undefined) {
+        state.set(m.name, 1);
+        stack.push([m, 0]);
+      }
+    }
+  }
+  return nodes;
+}
+
+/** A GraphDef shape attr ({dim: [{size: '-1'}, ...]} or {unknownRank: true}) as dims (-1: unknown), or undefined for an unknown rank. */
+function shapeOf(file: string, node: NodeDef, v: unknown): number[] | undefined {
+  if (typeof v !== 'object' || v === null) throw graphError(file, `node '${node.name}' (${node.op}): shape is not {dim: [...]}`);
+  const s = v as { dim?: unknown; unknownRank?: unknown };
+  if (s.unknownRank === true) return undefined;
+  if (s.dim === undefined) return [];
+  if (!Array.isArray(s.dim)) throw graphError(file, `node '${node.name}' (${node.op}): shape.dim is not a list`);
+  return s.dim.map((d) => {
+    const size = typeof d === 'object' && d !== null ? (d as { size?: unknown }).size : undefined;
+    const n = size === undefined ? 1 : typeof size === 'string' && /^-?\d+$/.test(size) ? Number(size) : typeof size === 'number' ? size : NaN;
+    if (!Number.isSafeInteger(n) || n < -1 || n > MAX_DIM) {
+      throw graphError(file, `node '${node.name}' (${node.op}) has dim ${JSON.stringify(size)}: dims are -1 (unknown) or 0…${MAX_DIM}`);
+    }
+    return n;
+  });
+}
+
+function dtypeAttr(file: string, node: NodeDef, key: string): DType {
+  const a = node.attr[key] as { type?: unknown } | undefined;
+  const t = a?.type ?? 'DT_FLOAT';
+  const d = typeof t === 'string' && Object.prototype.hasOwnProperty.call(TF_DTYPES, t) ? TF_DTYPES[t] : undefined;
+  if (d === undefined) {
+    throw graphError(file, `node '${node.name}' (${node.op}) has dtype ${JSON.stringify(t)}; graphc traces ${Object.keys(TF_DTYPES).join(', ')}`, 'string and complex tensors have no graphc dtype');
+  }
+  return d;
+}
+
+/** A name usable as an ONNX / graphc value name: [A-Za-z_][A-Za-z0-9_]*, unique among `taken`. */
+function sanitize(name: string, taken: Set<string>): string {
+  let s = name.replace(/:0$/, '').replace(/[^A-Za-z0-9_]/g, '_');
+  if (!/^[A-Za-z_]/.test(s)) s = `_${s}`;
+  let u = s;
+  for (let k = 1; taken.has(u); k++) u = `${s}_${k}`;
+  taken.add(u);
+  return u;
+}
+
+/** What GraphModel internals graphc reads when present (tfjs-converter 4.x): each node's op category (undefined: an op it does not know). */
+interface ExecutorView { executor?: { graph?: { nodes?: Record<string, { op?: string; category?: string }> } } }
+
+/**
+ * A tfjs GraphModel saved as model.json plus weight shards, as something to trace: `fn` runs
+ * `model.execute` on the inputs (in the signature's order) and returns its outputs as a record
+ * keyed by their sanitized names (in the signature's order), `specs` are the Placeholders'
+ * shapes and dtypes (-1 → 'batch' as dim 0, null elsewhere).
+ */
+export async function loadGraphModelTarget(file: string): Promise<{ name: string; fn: (...xs: tf.Tensor[]) => unknown; specs: TensorSpec[] }> {
+  const json = readModelJson(file) as Record<string, unknown> | null;
+  if (!isGraphModelJson(json)) throw graphError(file, 'not a tfjs GraphModel (no format "graph-model" and no GraphDef node list)');
+  const j = json as { modelTopology?: unknown; weightsManifest?: unknown; signature?: unknown; userDefinedMetadata?: unknown; modelInitializer?: unknown };
+  const nodes = checkNodes(file, j.modelTopology);
+  const library = (j.modelTopology as { library?: { function?: unknown } }).library;
+  if (Array.isArray(library?.function) && library.function.length > 0) {
+    const names = (library.function as { signature?: { name?: unknown } }[]).map((f) => String(f?.signature?.name)).slice(0, 3);
+    throw graphError(file, `the graph has a function library (${names.join(', ')}${library.function.length > 3 ? ', …' : ''}): control flow or calls graphc cannot convert`,
+      'graphc converts GraphModels without control flow; write the control flow in TypeScript with gc.cond / gc.whileLoop');
+  }
+  const init = j.modelInitializer as { node?: unknown[] } | undefined;
+  if (init !== undefined && init !== null && Array.isArray(init.node) && init.node.length > 0) {
+    throw graphError(file, `the model has an initializer graph (${init.node.length} nodes, for hash tables): graphc cannot convert tfjs resources`);
+  }
+  const hint = 'convert the model again with tensorflowjs_converter, or check that the weight files belong to this model.json';
+  const { specs: weightSpecs, data } = readWeightsManifest(file, j.weightsManifest ?? [], hint);
+  // Every Const has its weight, of its shape and dtype (tfjs-converter would run with a wrong one or crash).
+  const weights = new Map(weightSpecs.map((w) => [w.name, w]));
+  for (const n of nodes) {
+    if (n.op !== 'Const') continue;
+    const w = weights.get(n.name);
+    if (w === undefined) throw graphError(file, `Const node '${n.name}' has no weight in weightsManifest`, hint);
+    const want = dtypeAttr(file, n, 'dtype');
+    const have = w.dtype === 'float32' || w.dtype === 'int32' || w.dtype === 'bool' ? w.dtype : undefined;
+    if (have !== want) throw graphError(file, `Const node '${n.name}' is ${want}, its weight is ${w.dtype}`, hint);
+    const tensor = (n.attr.value as { tensor?: { tensorShape?: unknown } } | undefined)?.tensor;
+    if (tensor?.tensorShape !== undefined) {
+      const shape = shapeOf(file, n, tensor.tensorShape);
+      if (shape !== undefined && (shape.length !== w.shape.length || shape.some((d, i) => d !== w.shape[i]))) {
+        throw graphError(file, `Const node '${n.name}' has shape [${shape.join(',')}], its weight [${w.shape.join(',')}]`, hint);
+      }
+    }
+  }
+  let model: tfconv.GraphModel;
+  try {
+    model = await tfconv.loadGraphModel(tf.io.fromMemory({
+      modelTopology: j.modelTopology as object, weightSpecs, weightData: data, format: 'graph-model',
+      signature: j.signature as object | undefined, userDefinedMetadata: j.userDefinedMetadata as Record<string, object> | undefined,
+    } as tf.io.ModelArtifacts));
+  } catch (e) {
+    if (e instanceof GcError) throw e;
+    throw graphError(file, `tfjs-converter could not read the model: ${(e as Error).message}`);
+  }
+  const known = (model as unknown as ExecutorView).executor?.graph?.nodes;
+  if (known !== undefined) {
+    for (const n of nodes) {
+      const c = known[n.name]?.category;
+      if (c === undefined) {
+        throw graphError(file, `node '${n.name}' has op '${n.op}', which tfjs-converter does not know`,
+          'tfjs-converter runs the ops listed at https://github.com/tensorflow/tfjs/blob/master/tfjs-converter/docs/supported_ops.md');
+      }
+      if (c === 'control' || c === 'dynamic' || c === 'hash_table') {
+        throw graphError(file, `node '${n.name}' is a ${n.op} (a ${c} op), which graphc cannot turn into a static graph`);
+      }
+    }
+  }
+  const taken = new Set<string>();
+  const inputKeys = model.inputNodes;
+  const specs: TensorSpec[] = model.inputs.map((inp, i) => {
+    const node = nodes.find((n) => n.name === inp.name);
+    const label = `input '${inputKeys[i] ?? inp.name}' (node '${inp.name}')`;
+    const shape = inp.shape;
+    if (shape === undefined) {
+      throw graphError(file, `${label} has no shape (unknown rank)`, 'convert the model from a SavedModel whose signature gives the input shapes (None for the batch)');
+    }
+    const dtype: DType = node !== undefined ? dtypeAttr(file, node, 'dtype') : (inp.dtype as DType | undefined) ?? 'float32';
+    return {
+      shape: shape.map((d, k) => (d === -1 ? (k === 0 ? 'batch' : null) : d)),
+      dtype,
+      name: sanitize(inputKeys[i] ?? inp.name, taken),
+    };
+  });
+  const outputKeys = model.outputNodes;
+  const outTaken = new Set(taken);
+  const outNames = outputKeys.map((k) => sanitize(k, outTaken));
+  const fn = (...xs: tf.Tensor[]): Record<string, tf.Tensor> => {
+    const feeds: tf.NamedTensorMap = {};
+    inputKeys.forEach((k, i) => {
+      feeds[k] = xs[i]!;
+    });
+    let out: tf.Tensor | tf.Tensor[];
+    try {
+      out = model.execute(feeds, outputKeys);
+    } catch (e) {
+      if (e instanceof GcError) throw e;
+      throw graphError(file, `tfjs-converter failed to run the model: ${(e as Error).message}`);
+    }
+    const list = Array.isArray(out) ? out : [out];
+    const rec: Record<string, tf.Tensor> = {};
+    outNames.forEach((n, i) => {
+      rec[n] = list[i]!;
+    });
+    return rec;
+  };
+  const stem = file.replace(/\\/g, '/').split('/').slice(-2).join('_').replace(/\.json$/, '');
+  return { name: stem.replace(/[^A-Za-z0-9_]/g, '_'), fn, specs };
+}

@@ -1,0 +1,141 @@
+// tfjs GraphModels as `graphc export` input (issue 13): GraphModels the tests write themselves
+// (test/cli/graph_model_fixtures.ts) are loaded through graphc's hostile-file reader, traced,
+// optimized and exported; onnxruntime-node runs the ONNX file with the numbers tfjs-converter's
+// own execute gives eagerly, at batch 1 and 4.
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfconv from '@tensorflow/tfjs-converter';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import '../../src/tfjs_setup.js';
+import { onnx } from '../../exporters/onnx/proto.js';
+import { exportOnnx } from '../../exporters/onnx/export/export.js';
+import { materializeCreated } from '../../src/compile.js';
+import { optimizeInPlace } from '../../src/optimize.js';
+import { traceFunction } from '../../src/trace/trace_function.js';
+import { isGraphModelJson, loadGraphModelTarget } from '../../src/cli/graph_model.js';
+import type { GraphModelBuilder, Signature } from './graph_model_fixtures.js';
+import { cnn, mlp, seeded, sequence, twoInTwoOut } from './graph_model_fixtures.js';
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'graphc-graph-model-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** tfjs-converter's own GraphModel of the builder's artifacts (not read through graphc's loader). */
+async function reference(b: GraphModelBuilder, signature?: Signature): Promise<tfconv.GraphModel> {
+  const { json, files } = b.artifacts({ signature });
+  const weightData = new Uint8Array(Buffer.concat(Object.values(files))).buffer; // a copy: Buffer.concat may return a view into a pool
+  const manifest = (json.weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[])[0]!;
+  return tfconv.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: manifest.weights, weightData, format: 'graph-model', signature: json.signature as object | undefined } as tf.io.ModelArtifacts));
+}
+
+/** Exports model.json as `graphc export` does (trace, optimize, ONNX) and returns the ONNX bytes. */
+async function exportGraphModel(file: string): Promise<Uint8Array> {
+  const t = await loadGraphModelTarget(file);
+  const traced = traceFunction(t.fn, t.specs, materializeCreated, t.name);
+  optimizeInPlace(traced.graph, { freeze: true });
+  return exportOnnx(traced.graph, {}).bytes;
+}
+
+type Feed = { data: Float32Array | Int32Array; shape: number[]; dtype: 'float32' | 'int32' };
+
+function randomFeed(shape: number[], dtype: 'float32' | 'int32', seed: number, max = 10): Feed {
+  const r = seeded(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = dtype === 'float32' ? Float32Array.from({ length: n }, () => r(2)) : Int32Array.from({ length: n }, () => Math.floor((r(1) + 1) / 2 * max));
+  return { data, shape, dtype };
+}
+
+/** Max |ORT − tfjs-converter eager| over every output, outputs matched by name; also checks ORT's output names and order. */
+async function compare(bytes: Uint8Array, ref: tfconv.GraphModel, feeds: Record<string, Feed>, refKeys: Record<string, string>, outNames: string[]): Promise<number> {
+  const session = await ort.InferenceSession.create(bytes);
+  expect(session.outputNames).toEqual(outNames);
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [k, f] of Object.entries(feeds)) ortFeeds[k] = new ort.Tensor(f.dtype, f.data, f.shape);
+  const got = await session.run(ortFeeds);
+  const tfFeeds: tf.NamedTensorMap = {};
+  for (const [k, f] of Object.entries(feeds)) tfFeeds[refKeys[k]!] = tf.tensor(f.data, f.shape, f.dtype);
+  const outs = ref.execute(tfFeeds, ref.outputNodes);
+  const list = Array.isArray(outs) ? outs : [outs];
+  let worst = 0;
+  outNames.forEach((name, i) => {
+    const want = list[i]!;
+    const have = got[name]!;
+    expect(have.dims).toEqual(want.shape);
+    const w = want.dataSync();
+    const h = have.data as Float32Array;
+    for (let k = 0; k < w.length; k++) worst = Math.max(worst, Math.abs(w[k]! - h[k]!));
+  });
+  tf.dispose([...list, ...Object.values(tfFeeds)]);
+  return worst;
+}
+
+describe('graphc export of a tfjs GraphModel', () => {
+  it('tells a GraphModel model.json from a LayersModel one', () => {
+    expect(isGraphModelJson(mlp().artifacts().json)).toBe(true);
+    const { json } = mlp().artifacts();
+    delete json.format;
+    expect(isGraphModelJson(json)).toBe(true);
+    expect(isGraphModelJson({ format: 'layers-model', modelTopology: { class_name: 'Sequential', config: {} } })).toBe(false);
+    expect(isGraphModelJson({ modelTopology: { class_name: 'Sequential', config: {} } })).toBe(false);
+    expect(isGraphModelJson(null)).toBe(false);
+  });
+
+  it('an MLP (_FusedMatMul, MatMul, BiasAdd, Relu, AddV2, Softmax) runs in ORT as tfjs-converter runs it, at batch 1 and 4', async () => {
+    const b = mlp();
+    const file = b.write(path.join(dir, 'mlp'), { shards: 3 });
+    const t = await loadGraphModelTarget(file);
+    expect(t.specs).toEqual([{ shape: ['batch', 16], dtype: 'float32', name: 'x' }]);
+    const bytes = await exportGraphModel(file);
+    const g = onnx.ModelProto.decode(bytes).graph!;
+    // The weights are initializers (3 kernels, 3 biases), not nodes.
+    const inits = g.initializer!.map((i) => (i.dims ?? []).map(Number).join('x')).sort();
+    expect(inits).toEqual(expect.arrayContaining(['16x32', '32', '32x24', '24', '24x10', '10']));
+    expect(g.input!.map((i) => i.name)).toEqual(['x']);
+    expect(g.input![0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 16]);
+    const ref = await reference(b);
+    for (const n of [1, 4]) {
+      const d = await compare(bytes, ref, { x: randomFeed([n, 16], 'float32', 10 + n) }, { x: 'x' }, ['Identity']);
+      expect(d).toBeLessThan(1e-5);
+    }
+  });
+
+  it('a CNN (Conv2D, MaxPool, FusedBatchNormV3, _FusedConv2D with Relu6, Reshape by a Const) runs in ORT as tfjs-converter runs it, at batch 1 and 4', async () => {
+    const b = cnn();
+    const file = b.write(path.join(dir, 'cnn'));
+    const bytes = await exportGraphModel(file);
+    const ref = await reference(b);
+    for (const n of [1, 4]) {
+      const d = await compare(bytes, ref, { image: randomFeed([n, 8, 8, 2], 'float32', 20 + n) }, { image: 'image' }, ['Identity']);
+      expect(d).toBeLessThan(1e-5);
+    }
+  });
+
+  it('two inputs (float and int32) and two outputs keep the signature\'s names and order', async () => {
+    const { builder, signature } = twoInTwoOut();
+    const file = builder.write(path.join(dir, 'two'), { signature });
+    const t = await loadGraphModelTarget(file);
+    expect(t.specs.map((s) => [s.name, s.dtype, s.shape])).toEqual([['ids', 'int32', ['batch', 3]], ['features', 'float32', ['batch', 6]]]);
+    const bytes = await exportGraphModel(file);
+    const ref = await reference(builder, signature);
+    for (const n of [1, 4]) {
+      const feeds = { ids: randomFeed([n, 3], 'int32', 30 + n), features: randomFeed([n, 6], 'float32', 40 + n) };
+      const d = await compare(bytes, ref, feeds, { ids: 'ids', features: 'features' }, ['energy', 'scores']);
+      expect(d).toBeLessThan(1e-5);
+    }
+  });
+
+  it('a dynamic batch and a dynamic length ([-1, -1, 4]) stay symbolic', async () => {
+    const b = sequence();
+    const file = b.write(path.join(dir, 'seq'));
+    const t = await loadGraphModelTarget(file);
+    expect(t.specs[0]!.shape).toEqual(['batch', null, 4]);
+    const bytes = await exportGraphModel(file);
+    const ref = await reference(b);
+    for (const [n, len] of [[1, 3], [4, 7]] as const) {
+      const d = await compare(bytes, ref, { seq: randomFeed([n, len, 4], 'float32', 50 + n) }, { seq: 'seq' }, ['out']);
+      expect(d).toBeLessThan(1e-5);
+    }
+  });
+});
