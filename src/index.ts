@@ -17,6 +17,8 @@ export type { LoopMode } from './trace/roll_loops.js';
 import { materializeCreated } from './compile.js';
 
 export { compile } from './compile.js';
+export { accelerate, accelerated } from './accelerate.js';
+export type { AccelerateOptions, Acceleration } from './accelerate.js';
 export { optimize } from './optimize.js';
 export type { OptimizeOptions, PassReport } from './optimize.js';
 export type { CompileOptions, CompiledFunction } from './compile.js';
