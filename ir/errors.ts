@@ -93,12 +93,14 @@ export const Codes = {
   exportUnsupported: 'GC0510', // an IR node the ONNX exporter has no rule for at the requested opset
   exportOptions: 'GC0511', // an invalid toOnnx option (an opset outside the supported range)
   exportInternal: 'GC0512', // a ModelProto the exporter built that is not well formed (a bug in an export rule)
+  onnxTooLarge: 'GC0513', // a model over protobuf's 2 GiB limit written as one file (externalData false), or too large even with external data
   importBudget: 'GC0520', // an ONNX import past its budget of nodes, folding work or constant bytes (ImportOptions.budget)
   onnxNames: 'GC0530', // an ONNX model whose names are not well formed: duplicates, undefined operands, cycles
   onnxArity: 'GC0531', // an ONNX node with more or fewer operands or results than its op schema allows
   onnxAttr: 'GC0532', // an ONNX attribute value that is invalid whatever the shapes (a kernel of 0, an LRN size of 0)
   onnxDims: 'GC0533', // a negative dim in an ONNX initializer, graph input/output or value_info
   onnxOpsetTwice: 'GC0534', // an ONNX model that imports one domain twice
+  onnxExternalData: 'GC0535', // an ONNX tensor's external data that leaves the model's folder, is not a regular file, lies outside its file, overlaps another, or is past the byte budget
   // GC06xx: files the CLI reads and writes
   cliWeightPath: 'GC0601', // a weightsManifest path that leaves the model's folder
   cliWeightFile: 'GC0602', // a weight shard that is missing, a directory, or unreadable
