@@ -10,6 +10,7 @@ import type { Dim } from '../../../../ir/dim.js';
 import type { DType } from '../../../../ir/dtype.js';
 import { dimDiv, dimEq, dimProduct, isStatic } from '../../../../ir/dim.js';
 import type { OnnxGraph, OnnxNode } from '../onnx_graph.js';
+import { irDTypeOf } from '../../dtypes.js';
 import { LAYOUT_CLASS } from './transpose_sinking.js';
 
 /** A dim that may be unknown. */
@@ -93,22 +94,55 @@ function windowShape(n: OnnxNode, x: PShape, outC: PDim): PShape | undefined {
   return [x[0], outC, ...spatial];
 }
 
+/**
+ * The contents of a 1-D int64 value that holds a shape, as dims: an initializer, Shape(v) of a
+ * value whose shape is known, Gather of constant indices from such a value, and Concat of those
+ * (how the exporter spells shapes with symbolic dims: sym_dims.ts); else undefined.
+ */
+export function shapeValue(g: OnnxGraph, name: string | undefined, shapes: ReadonlyMap<string, PShape>, prod: ReadonlyMap<string, OnnxNode>): PShape | undefined {
+  if (name === undefined) return undefined;
+  const c = constInts(g, name);
+  if (c) return c;
+  const n = prod.get(name);
+  if (!n) return undefined;
+  switch (n.opType) {
+    case 'Shape':
+      return n.attrs.start === undefined && n.attrs.end === undefined ? shapes.get(n.inputs[0]!) : undefined;
+    case 'Gather': {
+      const src = shapeValue(g, n.inputs[0], shapes, prod);
+      const idx = constInts(g, n.inputs[1]);
+      if (!src || !idx || int(n, 'axis', 0) !== 0) return undefined;
+      const picked = idx.map((i) => src[i < 0 ? i + src.length : i]);
+      return idx.every((i) => (i < 0 ? i + src.length : i) < src.length) ? picked : undefined;
+    }
+    case 'Concat': {
+      const parts = n.inputs.map((i) => shapeValue(g, i, shapes, prod));
+      return parts.every((p) => p !== undefined) ? (parts as PShape[]).flat() : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
 /** The shape of each value name that can be told (graph inputs, initializers, and what follows from them). */
 export function inferShapes(g: OnnxGraph): Map<string, PShape> {
   const m = new Map<string, PShape>();
+  const prod = new Map<string, OnnxNode>();
   for (const i of g.inputs) m.set(i.name, i.shape);
   for (const [k, t] of g.initializers) m.set(k, t.shape);
   for (const n of g.nodes) {
-    const s = nodeShape(g, n, (i) => (n.inputs[i] === undefined ? undefined : m.get(n.inputs[i]!)));
+    const s = nodeShape(g, n, (i) => (n.inputs[i] === undefined ? undefined : m.get(n.inputs[i]!)), (name) => shapeValue(g, name, m, prod));
     if (s && n.outputs[0] !== undefined) m.set(n.outputs[0], s);
+    for (const o of n.outputs) if (o !== '') prod.set(o, n);
   }
   return m;
 }
 
-function nodeShape(g: OnnxGraph, n: OnnxNode, inp: (i: number) => PShape | undefined): PShape | undefined {
+function nodeShape(g: OnnxGraph, n: OnnxNode, inp: (i: number) => PShape | undefined, valueOf: (name: string | undefined) => PShape | undefined): PShape | undefined {
   const x = inp(0);
   const cls = LAYOUT_CLASS[n.opType];
-  if (cls === 'unary' || n.opType === 'Identity' || n.opType === 'Softmax' || n.opType === 'LogSoftmax' || n.opType === 'BatchNormalization') return x;
+  if (cls === 'unary' || n.opType === 'Identity' || n.opType === 'Softmax' || n.opType === 'LogSoftmax' || n.opType === 'BatchNormalization'
+    || n.opType === 'LayerNormalization') return x;
   if (cls === 'broadcast') {
     const ins = n.inputs.map((_, i) => inp(i));
     return ins.every((s) => s !== undefined) ? broadcast(ins as PShape[]) : undefined;
@@ -155,6 +189,29 @@ function nodeShape(g: OnnxGraph, n: OnnxNode, inp: (i: number) => PShape | undef
       const keep = int(n, 'keepdims', 1) === 1;
       return x.flatMap((d, i) => (set.has(i) ? (keep ? [1] : []) : [d]));
     }
+    case 'Gather': {
+      const idx = inp(1);
+      if (!x || !idx) return undefined;
+      const a = int(n, 'axis', 0), ax = a < 0 ? a + x.length : a;
+      return [...x.slice(0, ax), ...idx, ...x.slice(ax + 1)];
+    }
+    case 'Expand': {
+      const spec = valueOf(n.inputs[1]);
+      return x && spec ? broadcast([x, spec]) : undefined;
+    }
+    case 'Unsqueeze': case 'Squeeze': {
+      const axes = n.inputs.length > 1 ? constInts(g, n.inputs[1]) : ints(n, 'axes');
+      if (!x || !axes) return undefined;
+      if (n.opType === 'Squeeze') {
+        const set = new Set(axes.map((a) => (a < 0 ? a + x.length : a)));
+        return set.size === axes.length && [...set].every((a) => x[a] === 1) ? x.filter((_, i) => !set.has(i)) : undefined;
+      }
+      const r = x.length + axes.length;
+      const set = new Set(axes.map((a) => (a < 0 ? a + r : a)));
+      if (set.size !== axes.length || [...set].some((a) => a < 0 || a >= r)) return undefined;
+      const rest = [...x];
+      return Array.from({ length: r }, (_, i) => (set.has(i) ? 1 : rest.shift()));
+    }
     case 'GlobalAveragePool': case 'GlobalMaxPool':
       return x ? [x[0], x[1], ...x.slice(2).map(() => 1)] : undefined;
     default:
@@ -165,8 +222,8 @@ function nodeShape(g: OnnxGraph, n: OnnxNode, inp: (i: number) => PShape | undef
 const BOOL_OUT = new Set(['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsInf', 'IsNaN']);
 /** Ops whose result has the dtype of operand 0. */
 const SAME_AS_FIRST = new Set(['Reshape', 'Flatten', 'Transpose', 'MatMul', 'Gemm', 'Conv', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
-  'GlobalMaxPool', 'BatchNormalization', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd',
-  'Squeeze', 'Unsqueeze', 'Expand', 'Concat', 'Slice', 'Pad']);
+  'GlobalMaxPool', 'BatchNormalization', 'LayerNormalization', 'Softmax', 'LogSoftmax', 'ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd',
+  'Squeeze', 'Unsqueeze', 'Expand', 'Concat', 'Slice', 'Pad', 'Gather']);
 
 /** The dtype of each value name that can be told: inputs, initializers, and ops whose result type follows from an operand. */
 export function inferDTypes(g: OnnxGraph): Map<string, DType> {
@@ -178,7 +235,7 @@ export function inferDTypes(g: OnnxGraph): Map<string, DType> {
     if (out === undefined || n.outputs.length !== 1) continue;
     let dt: DType | undefined;
     if (BOOL_OUT.has(n.opType)) dt = 'bool';
-    else if (n.opType === 'Cast') dt = undefined;
+    else if (n.opType === 'Cast') dt = n.attrs.to?.kind === 'int' ? irDTypeOf(n.attrs.to.value) : undefined;
     else if (n.opType === 'Where') dt = m.get(n.inputs[1] ?? '');
     else if (LAYOUT_CLASS[n.opType] !== undefined || SAME_AS_FIRST.has(n.opType)) dt = m.get(n.inputs[0] ?? '');
     if (dt !== undefined) m.set(out, dt);
