@@ -1,19 +1,30 @@
 /**
  * OnnxGraph → ModelProto bytes. Deterministic: fields in schema order, nodes, initializers,
  * inputs and outputs in the graph's order, no timestamps; the same graph gives the same bytes.
+ *
+ * A tensor's raw_data is a view on its TensorData (on a little-endian machine): the weights are
+ * copied once, by the encoder into the model's bytes, or not at all when writeOnnxModel
+ * (external_data.ts) writes them to a data file.
  */
 import type { Dim } from '../../../ir/dim.js';
 import { dimToString, isStatic } from '../../../ir/dim.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 import { tensorBytes } from '../../../ir/tensor_bytes.js';
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 import { onnxDType } from '../dtypes.js';
-import type { OnnxAttr, OnnxGraph, OnnxValueInfo } from './onnx_graph.js';
+import type { OnnxAttr, OnnxGraph, OnnxValueInfo, OnnxValueType } from './onnx_graph.js';
 import { onnx } from '../proto.js';
 
 const AttrType = onnx.AttributeProto.AttributeType;
 
+/** The elements as little-endian bytes: a view on the data where the machine is little-endian (the proto must not outlive changes to it). */
+function rawBytes(t: TensorData): Uint8Array {
+  return LITTLE_ENDIAN ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : tensorBytes(t);
+}
+
 export function tensorProto(t: TensorData, name?: string): onnx.ITensorProto {
-  return { dims: [...t.shape], dataType: onnxDType(t.dtype), ...(name !== undefined ? { name } : {}), rawData: tensorBytes(t) };
+  return { dims: [...t.shape], dataType: onnxDType(t.dtype), ...(name !== undefined ? { name } : {}), rawData: rawBytes(t) };
 }
 
 function attrProto(name: string, a: OnnxAttr): onnx.IAttributeProto {
@@ -41,6 +52,12 @@ function valueInfo(v: OnnxValueInfo): onnx.IValueInfoProto {
   return { name: v.name, type: { tensorType: { elemType: onnxDType(v.dtype), shape: { dim: v.shape.map(dimProto) } } } };
 }
 
+/** value_info: an unknown dim is a Dimension with neither field, an unknown shape no shape. */
+function valueTypeInfo(v: OnnxValueType): onnx.IValueInfoProto {
+  const shape = v.shape === undefined ? {} : { shape: { dim: v.shape.map((d) => (d === undefined ? {} : dimProto(d))) } };
+  return { name: v.name, type: { tensorType: { elemType: onnxDType(v.dtype), ...shape } } };
+}
+
 export interface ModelMeta {
   opset: number;
   irVersion: number;
@@ -63,12 +80,15 @@ function graphProto(g: OnnxGraph): onnx.IGraphProto {
     initializer: [...g.initializers].map(([name, t]) => tensorProto(t, name)),
     input: g.inputs.map(valueInfo),
     output: g.outputs.map(valueInfo),
+    ...(g.valueInfo !== undefined && g.valueInfo.length > 0 ? { valueInfo: g.valueInfo.map(valueTypeInfo) } : {}),
+    ...(g.doc !== undefined ? { docString: g.doc } : {}),
   };
 }
 
-export function serializeModel(g: OnnxGraph, meta: ModelMeta): Uint8Array {
+/** The ModelProto of an OnnxGraph, not yet encoded (its raw_data are views on the graph's tensors). */
+export function modelProto(g: OnnxGraph, meta: ModelMeta): onnx.IModelProto {
   const graph = graphProto(g);
-  const model: onnx.IModelProto = {
+  return {
     irVersion: meta.irVersion,
     opsetImport: [{ domain: '', version: meta.opset }],
     producerName: 'graphc',
@@ -76,5 +96,8 @@ export function serializeModel(g: OnnxGraph, meta: ModelMeta): Uint8Array {
     graph,
     ...(g.metadata !== undefined ? { metadataProps: Object.keys(g.metadata).sort().map((key) => ({ key, value: g.metadata![key]! })) } : {}),
   };
-  return onnx.ModelProto.encode(model).finish();
+}
+
+export function serializeModel(g: OnnxGraph, meta: ModelMeta): Uint8Array {
+  return onnx.ModelProto.encode(modelProto(g, meta)).finish();
 }
