@@ -118,6 +118,14 @@ function checkNodes(file: string, topology: unknown): NodeDef[] {
         'graphc converts GraphModels without control flow or data-dependent shapes; export the part of the model before and after it, or write the control flow in TypeScript with gc.cond / gc.whileLoop and export that module');
     }
     const def: NodeDef = { name, op, input: (input as string[] | undefined) ?? [], attr: (attr as Record<string, unknown> | undefined) ?? {} };
+    if (op.startsWith('Placeholder')) {
+      dtypeAttr(file, def, 'dtype');
+      const sh = def.attr.shape;
+      if (sh !== undefined) {
+        if (typeof sh !== 'object' || sh === null) throw graphError(file, `node '${name}' (${op}): attr shape is not {shape: {dim: [...]}}`);
+        shapeOf(file, def, (sh as { shape?: unknown }).shape);
+      }
+    }
     nodes.push(def);
     byName.set(name, def);
   }
