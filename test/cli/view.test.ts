@@ -1,0 +1,444 @@
+/**
+ * `graphc view` pages and `graphc inspect --dot`, on models graphc exports itself (the interop
+ * suite's MLP and CNN, a function with gc.cond and gc.whileLoop) and on hand-made models (layer
+ * groups from '/' names, a 1200-node graph, hostile names). The pages are opened in headless
+ * chromium: the assertions read the DOM after the page's script drew the graph, and a
+ * screenshot's pixels; without a chromium these tests are skipped, saying why.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as gc from 'graphc';
+import { onnx } from '../../exporters/onnx/proto.js';
+import { renderGraphHtml, toDot } from '../../src/cli/view.js';
+import { interopModels } from '../exporters/onnx/interop_models.js';
+import { colourCount, dumpDom, noBrowser, readPng, screenshot } from './view_browser.js';
+
+await tf.setBackend('cpu');
+
+const BROWSER_TIMEOUT = 180_000;
+let dir = '';
+beforeAll(() => { dir = mkdtempSync(path.join(tmpdir(), 'graphc-view-')); });
+afterAll(() => { if (dir) rmSync(dir, { recursive: true, force: true }); });
+
+if (noBrowser) console.warn(noBrowser);
+
+/** The line this is called from, in this file. */
+function lineHere(): number {
+  const at = (new Error().stack ?? '').split('\n')[2] ?? '';
+  return Number(/view\.test\.ts:(\d+)/.exec(at)?.[1] ?? 0);
+}
+
+function exported(fn: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: gc.TensorSpec[]): onnx.ModelProto {
+  return onnx.ModelProto.decode(gc.compile(fn, { inputs }).toOnnx());
+}
+
+function writePage(name: string, model: onnx.ModelProto, title?: string): string {
+  const file = path.join(dir, `${name}.html`);
+  writeFileSync(file, renderGraphHtml(model, title === undefined ? {} : { title }));
+  return file;
+}
+
+// ---- reading the dumped DOM -------------------------------------------------------------------
+
+const count = (html: string, re: RegExp): number => (html.match(re) ?? []).length;
+/** The drawn node elements: <g class="gc-node …" data-i=… data-kind=…>. */
+const drawnNodes = (dom: string): { kind: string; cls: string }[] =>
+  [...dom.matchAll(/<g class="(gc-node[^"]*)" data-i="\d+" data-kind="(\w+)"/g)].map((m) => ({ cls: m[1]!, kind: m[2]! }));
+/** The text of every <text> element, in order. */
+const texts = (dom: string): string[] => [...dom.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]!);
+const bodyAttr = (dom: string, name: string): string | undefined => new RegExp(`<body[^>]*\\s${name}="([^"]*)"`).exec(dom)?.[1];
+
+// ---- independent counts from the ModelProto ---------------------------------------------------
+
+function graphCounts(g: onnx.IGraphProto): { nodes: number; io: number } {
+  const inits = new Set((g.initializer ?? []).map((t) => t.name));
+  let nodes = 0, io = (g.input ?? []).filter((v) => !inits.has(v.name)).length + (g.output ?? []).length;
+  for (const n of g.node ?? []) {
+    nodes++;
+    for (const a of n.attribute ?? []) if (a.g) { const c = graphCounts(a.g); nodes += c.nodes; io += c.io; }
+  }
+  return { nodes, io };
+}
+
+function shapeOf(t: onnx.ITypeProto | null | undefined): string {
+  const tt = t?.tensorType;
+  const dims = (tt?.shape?.dim ?? []).map((d) => d.dimParam || String(d.dimValue));
+  return `[${dims.join(',')}]`;
+}
+
+// ---- hand-made models -------------------------------------------------------------------------
+
+const F = onnx.TensorProto.DataType.FLOAT;
+const vi = (name: string, dims: (number | string)[]): onnx.IValueInfoProto => ({
+  name, type: { tensorType: { elemType: F, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } },
+});
+const node = (opType: string, name: string, input: string[], output: string[], docString = ''): onnx.INodeProto => ({ opType, name, input, output, docString });
+
+/** x → block1/conv/{Conv,Relu} → block1/pool → head/{MatMul,Add} → Softmax: groups block1 ⊃ block1/conv, and head. */
+function groupedModel(): onnx.ModelProto {
+  const w = { name: 'head/w', dims: [8, 4], dataType: F, floatData: new Array(32).fill(0.5) };
+  return onnx.ModelProto.create({
+    irVersion: 8, producerName: 'hand', opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'grouped',
+      input: [vi('x', ['batch', 2, 4, 4])], output: [vi('y', ['batch', 4])],
+      initializer: [w, { name: 'k', dims: [2, 2, 1, 1], dataType: F, floatData: [1, 0, 0, 1] }],
+      valueInfo: [vi('c', ['batch', 2, 4, 4]), vi('r', ['batch', 2, 4, 4]), vi('p', ['batch', 8]), vi('m', ['batch', 4]), vi('a', ['batch', 4])],
+      node: [
+        node('Conv', 'block1/conv/Conv', ['x', 'k'], ['c'], 'model.ts:12:7'),
+        node('Relu', 'block1/conv/Relu', ['c'], ['r'], 'at relu (src/model.ts:13:9)'),
+        node('GlobalAveragePool', 'block1/pool', ['r'], ['p'], 'a pooling layer with no location'),
+        node('MatMul', 'head/MatMul', ['p', 'head/w'], ['m']),
+        node('Relu', 'head/Relu', ['m'], ['a']),
+        node('Softmax', 'Softmax', ['a'], ['y']),
+      ],
+    },
+  });
+}
+
+/** `groups` layers of `per` chained nodes each: a graph too big to show unfolded. */
+function bigModel(groups: number, per: number): onnx.ModelProto {
+  const nodes: onnx.INodeProto[] = [];
+  let prev = 'x';
+  for (let g = 0; g < groups; g++) {
+    for (let k = 0; k < per; k++) {
+      const out = `v${g}_${k}`;
+      nodes.push(node(k % 2 ? 'Relu' : 'Sigmoid', `layer_${g}/op_${k}`, [prev], [out]));
+      prev = out;
+    }
+  }
+  nodes.push(node('Identity', 'out', [prev], ['y']));
+  return onnx.ModelProto.create({
+    irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
+    graph: { name: 'big', input: [vi('x', [1, 4])], output: [vi('y', [1, 4])], node: nodes },
+  });
+}
+
+const HOSTILE = [
+  '</script><script>document.title="pwned-script"</script>',
+  '<img src=x onerror="document.title=\'pwned-img\'">',
+  '"><svg onload="document.title=\'pwned-svg\'">',
+  'back\\slash "quote" \n newline {brace} ;semi -> arrow',
+];
+
+/** Every name, op type, doc string and the graph's name is hostile text. */
+function hostileModel(): onnx.ModelProto {
+  const [a, b, c, d] = HOSTILE as [string, string, string, string];
+  return onnx.ModelProto.create({
+    irVersion: 8, producerName: a, opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: d,
+      input: [vi(a, [1, 2])], output: [vi(c, [1, 2])],
+      valueInfo: [vi(b, [1, 2])],
+      node: [
+        node('Relu', `${b}/first`, [a], [b], `${c} ${a}`),
+        node(`<b>${b}</b>`, `${b}/second`, [b], [d]),
+        node('Identity', d, [d], [c], d),
+      ],
+    },
+  });
+}
+
+// ---- the page --------------------------------------------------------------------------------
+
+describe('graphc view: the HTML page', () => {
+  it('is one self-contained file: no external URL, one data block and one script, names only as escaped data', () => {
+    const html = renderGraphHtml(hostileModel(), { title: HOSTILE[0] });
+    expect(html).not.toMatch(/\b(src|href)\s*=\s*["']?(https?:|\/\/)/i);
+    expect(html).not.toMatch(/@import|url\(\s*["']?https?:/i);
+    expect(count(html, /<script\b/gi)).toBe(2);
+    expect(count(html, /<\/script/gi)).toBe(2);
+    expect(html).toContain("default-src 'none'");
+    // the hostile strings are nowhere in the file as markup
+    for (const h of HOSTILE.slice(0, 3)) expect(html).not.toContain(h);
+    expect(count(html, /<img/gi)).toBe(0);
+  });
+
+  it.skipIf(noBrowser !== undefined)('a hostile model\'s names render as text in chromium: no script, handler or element of theirs runs', async () => {
+    const file = writePage('hostile', hostileModel(), HOSTILE[0]);
+    const dom = await dumpDom(file, 'expand=all');
+    expect(bodyAttr(dom, 'data-ready')).toBe('1');
+    // document.title is the escaped first name, not what an injected script or handler would set
+    expect(dom).not.toMatch(/<title>pwned-/);
+    expect(count(dom, /<img/gi)).toBe(0);
+    expect(count(dom, /<script\b/gi)).toBe(2);
+    expect(count(dom, /<[a-z]+\b[^>]*\son(?:error|load)=/gi)).toBe(0);
+    // the names are there, as text: the title element holds the escaped first one
+    expect(dom).toContain('<title>&lt;/script&gt;&lt;script&gt;document.title="pwned-script"&lt;/script&gt;</title>');
+    const t = texts(dom).join('\n');
+    expect(t).toContain('&lt;b&gt;');
+    // 3 nodes, 1 input, 1 output, nothing folded (expand=all)
+    expect(drawnNodes(dom)).toHaveLength(5);
+  }, BROWSER_TIMEOUT);
+
+  it.skipIf(noBrowser !== undefined)('layer groups: drawn open (small graph), folded by #expand=none, one level opened by #expand=block1', async () => {
+    const model = groupedModel();
+    const file = writePage('grouped', model);
+    const open = await dumpDom(file);
+    expect(bodyAttr(open, 'data-ready')).toBe('1');
+    // 6 nodes + x + y, boxes for block1, block1/conv and head
+    expect(drawnNodes(open).map((n) => n.kind).sort()).toEqual(['in', 'op', 'op', 'op', 'op', 'op', 'op', 'out']);
+    expect(count(open, /<g class="gc-cluster[^"]*" data-i=/g)).toBe(3);
+    const t = texts(open);
+    for (const s of ['Conv', 'GlobalAveragePool', 'MatMul', 'Softmax', 'float32[batch,2,4,4]', 'float32[batch,4]', 'model.ts:12', 'model.ts:13']) expect(t).toContain(s);
+    // the sidebar: the initializers with shape, dtype and bytes, largest first
+    expect(open).toMatch(/<td[^>]*>head\/w<\/td><td[^>]*>float32\[8,4\] · 128 bytes<\/td>.*<td[^>]*>k<\/td><td[^>]*>float32\[2,2,1,1\] · 16 bytes/s);
+
+    const folded = await dumpDom(file, 'expand=none');
+    const f = drawnNodes(folded);
+    expect(f.map((n) => n.kind).sort()).toEqual(['grp', 'grp', 'in', 'op', 'out']);
+    expect(count(folded, /<g class="gc-cluster/g)).toBe(0);
+    const ft = texts(folded);
+    expect(ft).toContain('▸ block1');
+    expect(ft).toContain('3 nodes · 4 params');
+    expect(ft).toContain('▸ head');
+    expect(ft).toContain('2 nodes · 32 params');
+    expect(ft).not.toContain('Conv');
+
+    const one = await dumpDom(file, 'expand=block1');
+    // block1 open: its conv subgroup folded and its pool node; head folded
+    expect(drawnNodes(one).map((n) => n.kind).sort()).toEqual(['grp', 'grp', 'in', 'op', 'op', 'out']);
+    expect(count(one, /<g class="gc-cluster/g)).toBe(1);
+    expect(texts(one)).toContain('▸ conv');
+  }, BROWSER_TIMEOUT);
+
+  it.skipIf(noBrowser !== undefined)('graphc\'s own exports: the MLP and CNN of the interop suite, every node with its op and output shape, and a screenshot that is a drawing', async () => {
+    const [mlpCase, cnnCase] = interopModels() as [typeof interopModels extends () => (infer C)[] ? C : never, typeof interopModels extends () => (infer C)[] ? C : never];
+    const mlp = exported(mlpCase.fn, mlpCase.shapes.map((s) => gc.spec(['batch', ...s])));
+    const cnn = exported(cnnCase.fn, cnnCase.shapes.map((s) => gc.spec(['batch', ...s])));
+    for (const [name, model] of [['mlp', mlp], ['cnn', cnn]] as const) {
+      const file = writePage(name, model);
+      const dom = await dumpDom(file, 'expand=all');
+      expect(bodyAttr(dom, 'data-ready'), name).toBe('1');
+      const g = model.graph as onnx.GraphProto;
+      const c = graphCounts(g);
+      const drawn = drawnNodes(dom);
+      expect(drawn.filter((n) => n.kind === 'op'), name).toHaveLength(c.nodes);
+      expect(drawn, name).toHaveLength(c.nodes + c.io);
+      const t = texts(dom);
+      for (const n of g.node) expect(t, `${name}: ${n.opType}`).toContain(n.opType);
+      for (const o of g.output) expect(t.join('\n'), name).toContain(shapeOf(o.type).replace(/^\[/, 'float32['));
+      // every node's source line (its doc string names where the model was called)
+      const src = /([\w.-]+\.ts):(\d+)/.exec(g.node[0]!.docString ?? '');
+      if (src) expect(t).toContain(`${src[1]}:${src[2]}`);
+      // the largest initializer's size in the sidebar
+      const size = (t: onnx.ITensorProto): number => (t.dims ?? []).reduce((x: number, y) => x * Number(y), 1);
+      const big = [...g.initializer].sort((a, b) => size(b) - size(a))[0]!;
+      expect(dom).toContain(`float32[${(big.dims ?? []).join(',')}] · ${size(big) * 4} bytes`);
+    }
+    // MLP: [784,300] float32 weights are 940800 bytes
+    expect((mlp.graph as onnx.GraphProto).initializer.some((t) => (t.dims ?? []).map(Number).join(',') === '784,300')).toBe(true);
+
+    const png = path.join(dir, 'cnn.png');
+    await screenshot(writePage('cnn-shot', cnn), png);
+    expect(existsSync(png)).toBe(true);
+    const img = readPng(png);
+    expect([img.width, img.height]).toEqual([1200, 900]);
+    // boxes, text, edges in several colours: far more than a blank or one-colour page
+    expect(colourCount(img)).toBeGreaterThan(50);
+  }, BROWSER_TIMEOUT);
+
+  it.skipIf(noBrowser !== undefined)('control flow: If and Loop are drawn folded with their subgraphs; #expand=all draws every node of the subgraphs', async () => {
+    const line = lineHere() + 2;
+    const model = exported((x: tf.Tensor) => {
+      const y = gc.cond(tf.sum(x).greater(0), () => tf.relu(x), () => tf.neg(x));
+      const [, z] = gc.whileLoop((i: tf.Tensor) => i.less(tf.scalar(5, 'int32')), (i: tf.Tensor, v: tf.Tensor) => [i.add(tf.scalar(1, 'int32')), v.mul(2)], [tf.scalar(0, 'int32'), y]);
+      return z!;
+    }, [gc.spec([3])]);
+    const g = model.graph as onnx.GraphProto;
+    const ops = g.node.map((n) => n.opType);
+    expect(ops).toContain('If');
+    expect(ops).toContain('Loop');
+    const file = writePage('control_flow', model);
+    const folded = await dumpDom(file);
+    expect(bodyAttr(folded, 'data-ready')).toBe('1');
+    const top = g.input.length + g.output.length + g.node.length;
+    expect(drawnNodes(folded)).toHaveLength(top);
+    expect(drawnNodes(folded).filter((n) => n.cls.includes('gc-cf'))).toHaveLength(2);
+    const t = texts(folded);
+    expect(t).toContain('▸ If');
+    expect(t).toContain('▸ Loop');
+    expect(t.some((s) => s.startsWith('view.test.ts:') && Math.abs(Number(s.split(':')[1]) - line) <= 2)).toBe(true);
+
+    const all = await dumpDom(file, 'expand=all');
+    const c = graphCounts(g);
+    const subs = g.node.reduce((a, n) => a + (n as onnx.NodeProto).attribute.filter((x) => x.g).length, 0);
+    expect(subs).toBe(3); // then_branch, else_branch, body
+    expect(drawnNodes(all).filter((n) => n.kind === 'op')).toHaveLength(c.nodes);
+    expect(drawnNodes(all)).toHaveLength(c.nodes + c.io);
+    expect(count(all, /<g class="gc-cluster gc-subc" data-i=/g)).toBe(subs);
+    expect(texts(all)).toContain('▾ If');
+    const body = (g.node.find((n) => n.opType === 'Loop') as onnx.NodeProto).attribute.find((a) => a.name === 'body')!.g as onnx.GraphProto;
+    for (const n of body.node) expect(texts(all)).toContain(n.opType);
+  }, BROWSER_TIMEOUT);
+
+  it.skipIf(noBrowser !== undefined)('a 1200-node graph opens folded by layer (12 groups drawn) and unfolds with #expand=all', async () => {
+    const file = writePage('big', bigModel(12, 100));
+    const folded = await dumpDom(file);
+    expect(bodyAttr(folded, 'data-ready')).toBe('1');
+    const f = drawnNodes(folded);
+    expect(f.filter((n) => n.kind === 'grp')).toHaveLength(12);
+    expect(f).toHaveLength(12 + 1 /* Identity */ + 2);
+    // folded groups chain: one edge between consecutive layers
+    expect(bodyAttr(folded, 'data-edges')).toBe(String(1 + 11 + 1 + 1));
+    const all = await dumpDom(file, 'expand=all');
+    expect(drawnNodes(all)).toHaveLength(1201 + 2);
+    expect(bodyAttr(all, 'data-edges')).toBe('1202');
+    expect(bodyAttr(all, 'data-clusters')).toBe('12');
+  }, BROWSER_TIMEOUT);
+});
+
+// ---- DOT ---------------------------------------------------------------------------------------
+
+type DotStmt =
+  | { kind: 'node'; id: string; attrs: Record<string, string> }
+  | { kind: 'edge'; from: string; to: string; attrs: Record<string, string> }
+  | { kind: 'subgraph'; id: string; body: DotStmt[] }
+  | { kind: 'attr'; target: string; attrs: Record<string, string> }
+  | { kind: 'set'; key: string; value: string };
+
+/**
+ * A parser for the DOT that toDot writes (Graphviz's grammar: IDs are quoted strings or
+ * alphanumeric words; statements node, edge, attr, subgraph and a=b), returning the unescaped
+ * strings; it throws on anything else, so a bad escape or an unbalanced brace fails the test.
+ */
+function parseDot(src: string): { id: string; body: DotStmt[] } {
+  const toks: { t: 'id' | 'p'; v: string }[] = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i]!;
+    if (/\s/.test(c)) { i++; continue; }
+    if (c === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        if (i >= src.length) throw new Error('unterminated string');
+        const d = src[i]!;
+        if (d === '"') { i++; break; }
+        if (d === '\n') throw new Error(`raw newline in a string at ${i}`);
+        if (d === '\\') {
+          const e = src[i + 1];
+          if (e === '"') v += '"';
+          else if (e === '\\') v += '\\';
+          else if (e === 'n') v += '\n';
+          else throw new Error(`unknown escape \\${e} at ${i}`);
+          i += 2;
+          continue;
+        }
+        v += d; i++;
+      }
+      toks.push({ t: 'id', v });
+      continue;
+    }
+    if (src.startsWith('->', i)) { toks.push({ t: 'p', v: '->' }); i += 2; continue; }
+    if ('{}[];,='.includes(c)) { toks.push({ t: 'p', v: c }); i++; continue; }
+    const m = /^[A-Za-z_][A-Za-z0-9_]*|^-?(?:\.\d+|\d+(?:\.\d*)?)/.exec(src.slice(i));
+    if (!m) throw new Error(`unexpected '${c}' at ${i}`);
+    toks.push({ t: 'id', v: m[0] });
+    i += m[0].length;
+  }
+  let k = 0;
+  const peek = () => toks[k];
+  const take = (v?: string): string => {
+    const t = toks[k++];
+    if (!t) throw new Error('unexpected end');
+    if (v !== undefined && t.v !== v) throw new Error(`expected '${v}', got '${t.v}'`);
+    if (v === undefined && t.t !== 'id') throw new Error(`expected an id, got '${t.v}'`);
+    return t.v;
+  };
+  const attrList = (): Record<string, string> => {
+    const a: Record<string, string> = {};
+    take('[');
+    while (peek()?.v !== ']') {
+      const key = take(); take('='); a[key] = take();
+      if (peek()?.v === ',' || peek()?.v === ';') k++;
+    }
+    take(']');
+    return a;
+  };
+  const stmts = (): DotStmt[] => {
+    const out: DotStmt[] = [];
+    take('{');
+    while (peek()?.v !== '}') {
+      const t = peek();
+      if (!t) throw new Error('unexpected end');
+      if (t.t === 'id' && t.v === 'subgraph') {
+        k++;
+        const id = take();
+        out.push({ kind: 'subgraph', id, body: stmts() });
+      } else if (t.t === 'id' && ['graph', 'node', 'edge'].includes(t.v) && toks[k + 1]?.v === '[') {
+        k++;
+        out.push({ kind: 'attr', target: t.v, attrs: attrList() });
+      } else {
+        const id = take();
+        if (peek()?.v === '=') { k++; out.push({ kind: 'set', key: id, value: take() }); }
+        else if (peek()?.v === '->') { k++; const to = take(); out.push({ kind: 'edge', from: id, to, attrs: peek()?.v === '[' ? attrList() : {} }); }
+        else out.push({ kind: 'node', id, attrs: peek()?.v === '[' ? attrList() : {} });
+      }
+      if (peek()?.v === ';') k++;
+    }
+    take('}');
+    return out;
+  };
+  take('digraph');
+  const id = take();
+  const body = stmts();
+  if (k !== toks.length) throw new Error('text after the graph');
+  return { id, body };
+}
+
+function dotNodes(body: DotStmt[], out = new Map<string, Record<string, string>>(), clusters: string[] = []): { nodes: Map<string, Record<string, string>>; edges: DotStmt[]; clusters: string[] } {
+  const edges: DotStmt[] = [];
+  for (const s of body) {
+    if (s.kind === 'node') out.set(s.id, s.attrs);
+    if (s.kind === 'edge') edges.push(s);
+    if (s.kind === 'subgraph') {
+      const label = s.body.find((x): x is Extract<DotStmt, { kind: 'set' }> => x.kind === 'set' && x.key === 'label');
+      clusters.push(label?.value ?? s.id);
+      edges.push(...dotNodes(s.body, out, clusters).edges);
+    }
+  }
+  return { nodes: out, edges, clusters };
+}
+
+describe('graphc inspect --dot', () => {
+  it('the grouped model: a node per ONNX node, input and output, a cluster per layer group, edges between declared nodes', () => {
+    const dot = toDot(groupedModel());
+    const g = parseDot(dot);
+    expect(g.id).toBe('grouped');
+    const { nodes, edges, clusters } = dotNodes(g.body);
+    expect(nodes.size).toBe(8);
+    expect(clusters.sort()).toEqual(['block1 (3 nodes)', 'block1/conv (2 nodes)', 'head (2 nodes)']);
+    for (const e of edges) if (e.kind === 'edge') { expect(nodes.has(e.from)).toBe(true); expect(nodes.has(e.to)).toBe(true); }
+    expect(edges).toHaveLength(7);
+    const labels = [...nodes.values()].map((a) => a.label);
+    expect(labels).toContain('Conv\nblock1/conv/Conv\nfloat32[batch,2,4,4]\nmodel.ts:12:7');
+    expect(labels).toContain('Input\nx\nfloat32[batch,2,4,4]');
+    // block1/conv sits inside block1
+    expect(dot).toMatch(/subgraph "cluster_\d+" \{\n\s+label="block1 \(3 nodes\)";[^]*?\n\s+subgraph "cluster_\d+" \{\n\s+label="block1\/conv/);
+  });
+
+  it('hostile names come back unchanged from the parsed DOT (quotes, backslashes, newlines, braces, arrows)', () => {
+    const dot = toDot(hostileModel());
+    const g = parseDot(dot);
+    expect(g.id).toBe(HOSTILE[3]);
+    const { nodes, edges } = dotNodes(g.body);
+    expect(nodes.size).toBe(5);
+    const labels = [...nodes.values()].map((a) => a.label ?? '');
+    expect(labels.find((l) => l.startsWith('Identity'))).toBe(`Identity\n${HOSTILE[3]}\n${'float32[1,2]'}`);
+    expect(labels).toContain(`Input\n${HOSTILE[0]}\nfloat32[1,2]`);
+    expect(labels.some((l) => l.startsWith(`<b>${HOSTILE[1]}</b>`))).toBe(true);
+    expect(edges).toHaveLength(4);
+  });
+
+  it('control flow: the subgraphs of If and Loop are clusters beside their node, entered by dashed edges', () => {
+    const model = exported((x: tf.Tensor) => gc.cond(tf.sum(x).greater(0), () => tf.relu(x), () => tf.neg(x)), [gc.spec([3])]);
+    const { nodes, edges, clusters } = dotNodes(parseDot(toDot(model)).body);
+    expect(clusters.filter((c) => /\.(then|else)_branch \(\d+ nodes\)$/.test(c))).toHaveLength(2);
+    expect(nodes.size).toBe(graphCounts(model.graph!).nodes + graphCounts(model.graph!).io);
+    expect(edges.filter((e) => e.kind === 'edge' && e.attrs.style === 'dashed').length).toBeGreaterThanOrEqual(2);
+  });
+});
