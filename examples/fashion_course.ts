@@ -100,7 +100,7 @@ export async function trainCourse(data: CourseData, opts: CourseOptions = {}): P
   let history: tfl.History;
   try {
     history = await model.fitDataset(pipeline.dataset, {
-      epochs, validationData: [val.xs, val.ys], callbacks, verbose: 0,
+      epochs, validationData: [val.xs, val.ys], validationBatchSize: 500, callbacks, verbose: 0,
     });
   } finally {
     pipeline.dispose();
@@ -381,7 +381,7 @@ export interface StepTiming { backend: string; compiledBackend: string; eagerMsP
  * `trainOnBatch` on the same batches, interleaved rounds of `perRound` steps each; medians.
  */
 export async function timeSteps(data: CourseData, opts: { rounds?: number; perRound?: number; batchSize?: number } = {}): Promise<StepTiming> {
-  const rounds = opts.rounds ?? 5, perRound = opts.perRound ?? 10, bs = opts.batchSize ?? 64;
+  const rounds = opts.rounds ?? 5, perRound = opts.perRound ?? 6, bs = opts.batchSize ?? 64;
   const eager = buildSequential(), fast = buildSequential();
   compileModel(eager, 1e-3, false);
   compileModel(fast, 1e-3, true);

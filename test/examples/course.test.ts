@@ -95,7 +95,7 @@ describe.skipIf(!haveData)('the course workflow on a slice of Fashion-MNIST', ()
     expect(vl[2]! - vl[best]!).toBeGreaterThan(0.01);
     expect(run.stopper.restored).toBe(true);
     const val = splitTensors(data.val);
-    const r = run.model.evaluate(val.xs, val.ys, { batchSize: 32 }) as tf.Scalar[];
+    const r = run.model.evaluate(val.xs, val.ys, { batchSize: 500 }) as tf.Scalar[];
     const loss = (await r[0]!.data())[0]!;
     tf.dispose([val.xs, val.ys, ...r]);
     expect(Math.abs(loss - vl[best]!)).toBeLessThan(1e-5);  // …and its weights are the ones on the model
