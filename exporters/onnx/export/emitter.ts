@@ -9,7 +9,7 @@ import { locToString } from '../../../ir/errors.js';
 import type { Node } from '../../../ir/graph.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 import { tensorData } from '../../../ir/tensor_data.js';
-import type { OnnxAttrs, OnnxGraph } from './onnx_graph.js';
+import type { OnnxAttrs, OnnxGraph, OnnxNode } from './onnx_graph.js';
 import { NameAllocator } from './names.js';
 
 /** Constants with at most this many elements are shared between all their uses. */
@@ -19,6 +19,7 @@ export class Emitter {
   private doc = '';
   private nodeBase = 'node';
   private valueBase = 't';
+  private origin: Node | undefined;
   private readonly shared = new Map<string, string>();
 
   /** `nodeNames`: shared with the emitters of the model's other graphs (subgraphs), so node names are unique in the model. */
@@ -28,6 +29,7 @@ export class Emitter {
   at(n: Node | undefined, valueBase: string): void {
     this.doc = n?.loc ? locToString(n.loc) : '';
     this.nodeBase = n ? `${n.op}_${n.id}` : 'node';
+    this.origin = n;
     this.valueBase = valueBase;
   }
 
@@ -48,7 +50,9 @@ export class Emitter {
 
   /** Emits one node with the given outputs. */
   opN(opType: string, inputs: readonly string[], attrs: OnnxAttrs, outs: readonly string[]): readonly string[] {
-    this.g.nodes.push({ opType, inputs: [...inputs], outputs: [...outs], attrs, name: this.nodeNames.fresh(this.nodeBase), doc: this.doc });
+    const node: OnnxNode = { opType, inputs: [...inputs], outputs: [...outs], attrs, name: this.nodeNames.fresh(this.nodeBase), doc: this.doc };
+    if (this.origin !== undefined) node.origin = this.origin;
+    this.g.nodes.push(node);
     return outs;
   }
 

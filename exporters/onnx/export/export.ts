@@ -6,9 +6,11 @@
  *   const bytes = gc.toOnnx(graph, { opset: 17 });
  *
  * - Inputs keep the graph's input names, outputs the graph's output names; variables are
- *   initializers named after their value names (names.ts); `exportOnnx` also returns the
- *   map between graphc names and ONNX names.
+ *   initializers named after the user's variables (`dense_Dense1/kernel`, names.ts); nodes
+ *   are named after their layer or gc.name'd value (`dense_Dense1/Gemm`, readable.ts);
+ *   `exportOnnx` also returns the map between graphc names and ONNX names.
  * - Symbolic dims are dim_param: the symbol's name, or the affine text (`2*batch`).
+ * - value_info types every value between the nodes; the graph's doc_string says what made it.
  * - Each node's doc_string is the user's source location (file:line:col).
  * - With `state: 'inputs'`, variables are inputs instead and each assigned variable's new value
  *   is an output `<input>.new`: a training step that any ONNX Runtime binding runs by feeding
@@ -18,14 +20,14 @@
  * - Deterministic: the same graph gives byte-identical output.
  */
 import { Codes, GcError } from '../../../ir/errors.js';
-import type { Graph, GraphOutput, Node, Value } from '../../../ir/graph.js';
+import type { Graph, GraphOutput, Node, TensorType, Value } from '../../../ir/graph.js';
 import { typeToString } from '../../../ir/graph.js';
 import { AttrReader } from '../../../ir/ops.js';
 import { printNode, ValueNames } from '../../../ir/printer.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 import { Emitter } from './emitter.js';
 import { buildNameMap, nameValues } from './names.js';
-import type { ExportView, NameMap } from './names.js';
+import type { ExportView, NameMap, ValueNaming } from './names.js';
 import type { OnnxGraph, OnnxNode } from './onnx_graph.js';
 import { subgraphsOf } from './onnx_graph.js';
 import type { OnnxPass, PassCtx } from './passes/pass.js';
@@ -35,6 +37,7 @@ import type { EmitScope, RegionExport, RuleCtx } from './rule_types.js';
 import { RuleFailure } from './rule_types.js';
 import { serializeModel } from './serialize.js';
 import { RegionExporter } from './regions.js';
+import { addValueInfo, keepVariableNames, nameNodes, variableScope } from './readable.js';
 import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNodes } from './passes/cleanup.js';
 import { SymDims } from './sym_dims.js';
 import { sinkTransposes } from './passes/transpose_sinking.js';
@@ -179,17 +182,22 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
   };
   const e = new Emitter(og, naming.alloc, opset);
   const state: OnnxStateIO[] = [];
+  // Each variable initializer's name → its data (readable.ts gives the name back to a pass's copy).
+  const varInits = new Map<string, TensorData>();
   if (stateInputs) {
     const read = new Set<Value>([...nodes.flatMap((n) => n.inputs), ...view.outputs.map((o) => o.value)]);
     for (const s of graph.states) {
       if (!read.has(s.value) && !assigned.has(s.name)) continue;
       const fixed = assigned.has(s.name) ? undefined : select?.constants?.get(s.name);
-      if (fixed !== undefined) { e.initializer(nameOf(s.value), fixed); continue; }
+      if (fixed !== undefined) { varInits.set(e.initializer(nameOf(s.value), fixed), fixed); continue; }
       og.inputs.push({ name: nameOf(s.value), dtype: s.value.dtype, shape: s.value.shape });
       state.push({ variable: s.name, input: nameOf(s.value) });
     }
   } else {
-    for (const s of graph.states) e.initializer(nameOf(s.value), stateValue(graph, s.name, opts));
+    for (const s of graph.states) {
+      const t = stateValue(graph, s.name, opts);
+      varInits.set(e.initializer(nameOf(s.value), t), t);
+    }
   }
   const dims = new SymDims(e, view, naming.names);
 
@@ -202,8 +210,14 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
     if (v.producer?.op === 'const') return v.producer.attrs.value as TensorData;
     return undefined;
   };
-  const regions = new RegionExporter({ e, dims }, naming.alloc, opset, exportNode);
-  for (const n of nodes) exportNode(n, regions.scope, nameOf, constOf, graph, regions);
+  // The IR type of each ONNX name that stands for an IR value (value_info).
+  const types = new Map<string, TensorType>();
+  const exportTyped: typeof exportNode = (n, at, nameOfV, constOfV, g, r) => {
+    exportNode(n, at, nameOfV, constOfV, g, r);
+    for (const v of n.outputs) types.set(nameOfV(v), v.type);
+  };
+  const regions = new RegionExporter({ e, dims }, naming.alloc, opset, exportTyped);
+  for (const n of nodes) exportTyped(n, regions.scope, nameOf, constOf, graph, regions);
   e.at(undefined, 'output');
   for (const c of naming.outputCopies) e.op('Identity', [c.from], {}, c.to);
   for (const s of state) {
@@ -222,10 +236,38 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
     const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b), opset };
     runOnnxPassesDeep(og, EXPORT_PASSES, ctx);
   }
+  readableModel(og, view, naming, varInits, types, opts.producerVersion ?? GRAPHC_VERSION);
   checkWellFormed(og);
   const present = new Set<string>([...og.inputs.map((i) => i.name), ...og.initializers.keys(), ...og.nodes.flatMap((n) => n.outputs)]);
   const bytes = serializeModel(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
   return { bytes, names: buildNameMap(view, naming, (x) => present.has(x)), graph: og, state };
+}
+
+/**
+ * Names and types for people reading the model (readable.ts): variable initializers keep the
+ * variables' names, nodes are named after their layer or gc.name'd value, value_info types
+ * the values between the nodes, and the graph's doc_string says what made it.
+ */
+function readableModel(og: OnnxGraph, view: ExportView, naming: ValueNaming, varInits: ReadonlyMap<string, TensorData>,
+  types: ReadonlyMap<string, TensorType>, version: string): void {
+  const names = naming.names;
+  const copies = keepVariableNames(og, varInits);
+  const scopes = new Map<string, string>();
+  for (const s of view.states) {
+    const n = names.get(s.value);
+    if (n !== undefined) scopes.set(n, variableScope(s.name));
+  }
+  for (const [copy, of] of copies) {
+    const sc = scopes.get(of);
+    if (sc !== undefined) scopes.set(copy, sc);
+  }
+  const userNames = new Set<string>();
+  for (const v of view.values()) if (v.kind === 'node' && v.name !== undefined && names.has(v)) userNames.add(names.get(v)!);
+  const renamed = nameNodes(og, scopes, userNames, naming.alloc);
+  const typed = new Map<string, TensorType>();
+  for (const [k, t] of types) typed.set(renamed.get(k) ?? k, t);
+  addValueInfo(og, typed);
+  og.doc = `${view.name}, exported by graphc ${version}. Each node's doc_string is the source line (file:line:col) that made it.`;
 }
 
 /** Exports IR node `n` by its rule into `at` (the main graph, or a region's graph: regions.ts). */

@@ -3,7 +3,9 @@
  *
  * - Graph inputs keep their names, graph outputs get exactly the graph's output names: a
  *   Session's feed and fetch names are the ONNX model's input and output names.
- * - Variables become initializers named after their (sanitized) value names.
+ * - Variables become initializers named after the user's variables (a tfjs-layers Dense's kernel
+ *   is `dense_Dense1/kernel`, its tfjs name); exported as inputs (state 'inputs'), they keep
+ *   their value names (`dense_Dense1_kernel`), which a Session feeds.
  * - Values named with gc.name keep their names where nothing else claims them first;
  *   other values are `v<id>`. Helper values the rules create derive from these.
  * - Allocation is deterministic: the same graph always gets the same names.
@@ -36,9 +38,12 @@ export class NameAllocator {
   }
 }
 
-/** A name of letters, digits, `_` and `.`, not starting with a digit. */
+/**
+ * A name of letters, digits, `_`, `.`, `/` and `:` (the separators of tfjs variable and layer
+ * names, as tf2onnx and torch.onnx write them), starting with a letter or `_`.
+ */
 export function sanitizeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.]/g, '_').replace(/^(?=[0-9.])/, '_') || 'v';
+  return s.replace(/[^A-Za-z0-9_./:]/g, '_').replace(/^(?=[0-9./:])/, '_') || 'v';
 }
 
 export interface ValueNaming {
@@ -69,7 +74,8 @@ export function nameValues(graph: ExportView, statesFirst = false): ValueNaming 
   for (const o of graph.outputs) {
     if (o.value.kind === 'node' && !names.has(o.value)) names.set(o.value, o.name);
   }
-  if (!statesFirst) for (const s of graph.states) names.set(s.value, alloc.fresh(s.value.name ?? s.name));
+  // Initializers: the variable's own name (tfjs's `dense_Dense1/kernel`, not the value name `dense_Dense1_kernel`).
+  if (!statesFirst) for (const s of graph.states) names.set(s.value, alloc.fresh(s.name));
   for (const n of graph.nodes) {
     for (const v of n.outputs) if (!names.has(v) && v.name !== undefined) names.set(v, alloc.fresh(v.name));
   }

@@ -6,7 +6,8 @@
  * and graph inputs and outputs keep their names.
  */
 import type { DType } from '../../../ir/dtype.js';
-import type { Shape } from '../../../ir/dim.js';
+import type { Dim, Shape } from '../../../ir/dim.js';
+import type { Node } from '../../../ir/graph.js';
 import type { TensorData } from '../../../ir/tensor_data.js';
 
 export type OnnxAttr =
@@ -48,12 +49,21 @@ export interface OnnxNode {
   name: string;
   /** The user's source location (file:line:col) of the IR node this came from. */
   doc: string;
+  /** The IR node a rule emitted this for (readable.ts names the nodes of one IR node alike); passes leave it unset. */
+  origin?: Node;
 }
 
 export interface OnnxValueInfo {
   readonly name: string;
   readonly dtype: DType;
   readonly shape: Shape;
+}
+
+/** A value's type as far as it is known: a dim or the whole shape may be unknown (value_info). */
+export interface OnnxValueType {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly (Dim | undefined)[] | undefined;
 }
 
 export interface OnnxGraph {
@@ -65,6 +75,10 @@ export interface OnnxGraph {
   outputs: OnnxValueInfo[];
   /** The model's metadata_props, by key. */
   metadata?: Record<string, string>;
+  /** The graph's doc_string. */
+  doc?: string;
+  /** The types of the values between the nodes (value_info), set by the exporter after its passes. */
+  valueInfo?: OnnxValueType[];
 }
 
 /** The subgraphs a node holds (graph-valued attributes), in attribute-name order. */
