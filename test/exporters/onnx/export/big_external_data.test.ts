@@ -107,7 +107,7 @@ print(json.dumps({t.name: hashlib.sha256(numpy_helper.to_array(t).tobytes()).hex
     const g = fromOnnxModel(readOnnxModelFile(out));
     const s = await gc.Session.create(g, { backend: 'cpu' });
     const s0 = await gc.Session.create(gc.fromOnnx(bytes), { backend: 'cpu' });
-    const feed = { [g.inputs[0]!.name]: tf.tensor(x, [3, 40]) };
+    const feed = { [g.inputs[0]!.name!]: tf.tensor(x, [3, 40]) };
     const y = (await s.run(g.outputs[0]!.name, feed)) as tf.Tensor;
     const y0 = (await s0.run(g.outputs[0]!.name, feed)) as tf.Tensor;
     expect(Array.from(y.dataSync())).toEqual(Array.from(y0.dataSync()));
