@@ -92,7 +92,7 @@ type Via = 'tsx' | 'dist';
 function graphc(via: Via, ...args: string[]) {
   const [cmd, argv] = via === 'dist' ? [process.execPath, [builtCli, ...args]] : [tsxCli, [path.join(root, 'src/cli/main.ts'), ...args]];
   const r = spawnSync(cmd, argv, { cwd: root, encoding: 'utf8', timeout: 180_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr.replace(/=+\n|Hi, looks like.*\n/g, '').trim() };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.replace(/=+\n|Hi, looks like.*\n/g, '').replace(/^\[graphc\] .*\n/gm, '').trim() };
 }
 
 function opTypes(file: string): string[] {
