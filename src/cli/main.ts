@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-// The `graphc` command: export, inspect, optimize, run. Bad input is a one-line error and
-// exit code 1; --verbose adds the stack.
+// The `graphc` command: export, inspect, optimize, run. Results go to stdout, the status of long
+// steps to stderr (--quiet: none). A usage error (an unknown option, a bad value, a missing
+// argument, flags that do not go together) is one line and exit code 2; any other failure is
+// one line and exit code 1; --verbose adds the stack.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES } from '../../runtime/backends/names.js';
 import type { BackendName } from '../../runtime/backends/names.js';
 import { GcError } from '../../ir/errors.js';
-import { CliError } from './cli_error.js';
+import { CliError, UsageError } from './cli_error.js';
+import { makeStatus } from './progress.js';
 
 /** graphc's package.json version, found by walking up from this file (src/cli or dist/src/cli). */
 function packageVersion(): string {
@@ -33,13 +36,26 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative number, got '${value}'`);
+  return n;
+}
+
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
 let verbose = false;
+let quiet = false;
+let program: Command;
 
 function report(command: string, e: unknown): void {
+  if (e instanceof UsageError) {
+    // Worded and numbered as commander's own usage errors.
+    if (verbose && e.stack) process.stderr.write(`${e.stack}\n`);
+    program.error(`error: ${e.message}${e.hint ? ` (hint: ${e.hint})` : ''} (see 'graphc ${command} --help')`, { exitCode: 2, code: 'graphc.usage' });
+  }
   if (e instanceof GcError) {
     // A compiler diagnostic about the user's code: what, where, and a hint, on a few lines.
     process.stderr.write(`graphc ${command}: ${e.message}\n`);
@@ -68,7 +84,10 @@ function action<A extends unknown[]>(command: string, f: (...args: A) => Promise
   };
 }
 
-const log = (line: string) => { process.stdout.write(`${line}\n`); };
+/** Where a command writes: results on stdout, status on stderr; `json` for --json. */
+function io(json = false) {
+  return { out: (line: string) => { process.stdout.write(`${line}\n`); }, status: makeStatus({ quiet }), json };
+}
 
 async function commands() {
   // Loaded on demand: `graphc --help` stays fast.
@@ -77,6 +96,10 @@ async function commands() {
 
 function buildProgram(): Command {
   const program = new Command('graphc')
+    // Usage errors exit 2 (POSIX utilities' and argparse's convention), help and --version 0.
+    .exitOverride((err: CommanderError) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    })
     .description('graphc: trace TensorFlow.js code into a graph, optimize it, run it, export ONNX')
     .version(packageVersion(), '-V, --version', 'print the graphc version')
     .helpOption('-h, --help', 'show help')
@@ -87,8 +110,10 @@ function buildProgram(): Command {
     })
     .showSuggestionAfterError(true)
     .option('--verbose', 'print the stack trace of errors, and what tfjs and Dawn print (GRAPHC_LOG=verbose)')
+    .option('-q, --quiet', 'print no status or progress on stderr (results and errors only)')
     .hook('preAction', (cmd) => {
       verbose = Boolean(cmd.opts().verbose);
+      quiet = Boolean(cmd.opts().quiet);
       // Read by runtime/backends/log.ts when backends are set up (after this hook: commands load lazily).
       if (verbose && process.env.GRAPHC_LOG !== 'debug') process.env.GRAPHC_LOG = 'verbose';
     });
@@ -105,15 +130,25 @@ function buildProgram(): Command {
     .option('--dump-ir <dir>', 'write the IR text as traced and after each pass that changes it into <dir>')
     .option('--verify', 'verify the graph after every optimization pass (names the pass that broke it)')
     .option('--force', 'write even over the input or an existing file that is not .onnx / .ir')
-    .action(action('export', async (file: string, o: { fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean; force?: boolean }) => {
-      await (await commands()).exportCommand(file, o, log);
+    .option('--output-names <names>', 'name the graph outputs, in order, e.g. logits,probs')
+    .option('--check', 'run the written file in onnxruntime-node against graphc on random inputs (symbolic dims at 1 and 3); exit 1 when max |Δ| > --atol')
+    .option('--atol <x>', 'with --check: the largest |Δ| allowed (default 1e-4)', nonNegativeNumber)
+    .addOption(new Option('--backend <name>', 'with --check: the backend graphc runs on (default auto)').choices(BACKEND_NAMES))
+    .action(action('export', async (file: string, o: import('./commands.js').ExportOptions) => {
+      await (await commands()).exportCommand(file, o, io());
     }));
 
   program
     .command('inspect')
     .description('show inputs, outputs, op histogram and parameters')
     .argument('<model.onnx | module.ts>', 'an ONNX model or a TypeScript module')
-    .action(action('inspect', async (file: string) => { await (await commands()).inspectCommand(file, log); }));
+    .option('--input <name=d0,d1,...>', 'fix an input\'s shape: the dim_params of an .onnx input, the spec of a module\'s input (repeatable)', collect)
+    .option('--fn <name>', 'for a module: the exported function or model to inspect')
+    .option('--json', 'print one JSON document on stdout (inputs, outputs, ops, parameters)')
+    .option('--dot', 'print the graph as Graphviz DOT on stdout')
+    .action(action('inspect', async (file: string, o: import('./commands.js').InspectOptions & { json?: boolean }) => {
+      await (await commands()).inspectCommand(file, o, io(o.json));
+    }));
 
   program
     .command('optimize')
@@ -122,19 +157,21 @@ function buildProgram(): Command {
     .requiredOption('-o, --output <out.onnx>', 'where to write the optimized model')
     .option('--verify', 'verify the graph after every optimization pass (names the pass that broke it)')
     .option('--force', 'write even over the input (read first; the write is atomic) or an existing file that is not .onnx')
-    .action(action('optimize', async (file: string, o: { output: string; verify?: boolean; force?: boolean }) => { await (await commands()).optimizeCommand(file, o, log); }));
+    .option('--opset <n>', 'write this ONNX opset (default: the model\'s own)', positiveInt)
+    .action(action('optimize', async (file: string, o: { output: string; verify?: boolean; force?: boolean; opset?: number }) => { await (await commands()).optimizeCommand(file, o, io()); }));
 
   program
     .command('run')
     .description('run a model or module on a backend and print its outputs')
     .argument('<model.onnx | module.ts>', 'an ONNX model or a TypeScript module')
-    .option('--input <name=file.npy|random>', 'feed an input from a .npy file or random values (repeatable; float64 is rounded to float32, int64/uint64 must fit int32)', collect)
+    .option('--input <name=file.npy|random|d0,d1,...>', 'feed an input from a .npy file, or random values (of the shape given, e.g. x=1,28,28; symbolic dims 1 by default) (repeatable; float64 is rounded to float32, int64/uint64 must fit int32)', collect)
     .addOption(new Option('--backend <name>', 'the backend to run on').choices(BACKEND_NAMES).default('auto'))
     .option('--fn <name>', 'for a module: the exported function or model to run')
     .option('--save <dir>', 'write each output to <dir>/<name>.npy (the name made safe as a file name)')
     .option('--force', 'with --save: write even over an input file')
-    .action(action('run', async (file: string, o: { input?: string[]; backend: BackendName; fn?: string; save?: string; force?: boolean }) => {
-      await (await commands()).runCommand(file, o, log);
+    .option('--json', 'print one JSON document on stdout: the backend, the inputs fed, each output\'s dtype, shape, min, max, mean and values')
+    .action(action('run', async (file: string, o: { input?: string[]; backend: BackendName; fn?: string; save?: string; force?: boolean; json?: boolean }) => {
+      await (await commands()).runCommand(file, o, io(o.json));
     }));
 
   program.addHelpText('after', () => commandSynopses(program));
@@ -157,7 +194,7 @@ function commandSynopses(program: Command): string {
   return lines.join('\n');
 }
 
-const program = buildProgram();
+program = buildProgram();
 if (process.argv.length <= 2) {
   // `graphc` alone: a one-line usage error rather than the whole help text.
   const names = program.commands.map((c) => c.name()).join(', ');

@@ -16,6 +16,7 @@ import type * as TsMorph from 'ts-morph';
 import type { Node, SourceFile, TypeNode } from 'ts-morph';
 import { isDType } from '../../ir/dtype.js';
 import type { TensorSpec } from '../trace/spec.js';
+import { UsageError } from './cli_error.js';
 import { spec } from '../trace/spec.js';
 
 export interface ExportedThing {
@@ -220,4 +221,30 @@ export function parseInputFlag(text: string): TensorSpec {
   if (!isDType(m[2])) throw new Error(`--input '${text}': dtype '${m[2]}' is not one of float32, int32, bool, int64`);
   const dims = m[3]!.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s === '?' || s === 'null' ? null : s));
   return spec(dims, m[2], m[1]);
+}
+
+/** `--input name=d0,d1,...`: a concrete shape for an input (run, inspect). */
+export interface ShapeOverride { name: string; shape: number[]; text: string }
+
+const SHAPE_TEXT = /^\[?\s*(\d+(?:\s*,\s*\d+)*)?\s*\]?$/;
+
+/**
+ * `--input name=1,28,28` (also `name=[1,28,28]`, `name=[]` for a scalar) → {name, shape}. A flag
+ * of another form is a UsageError, or (with `others`) left out of the result: `graphc run` reads
+ * it as a file or `random`.
+ */
+export function parseShapeOverrides(flags: readonly string[] | undefined, others = false): ShapeOverride[] {
+  const out: ShapeOverride[] = [];
+  for (const text of flags ?? []) {
+    const m = /^([^=]+)=(.*)$/.exec(text);
+    const dims = m ? SHAPE_TEXT.exec(m[2]!.trim()) : null;
+    const bracketsOk = m ? (m[2]!.trim().startsWith('[') === m[2]!.trim().endsWith(']')) && m[2]!.trim() !== '' : false;
+    if (!m || !dims || !bracketsOk) {
+      if (others) continue;
+      throw new UsageError(`option '--input <name=d0,d1,...>' argument '${text}' is invalid: expected an input name and a shape, e.g. x=1,28,28`);
+    }
+    if (out.some((o) => o.name === m[1])) throw new UsageError(`option '--input': '${m[1]}' is given twice`);
+    out.push({ name: m[1]!, shape: dims[1] === undefined ? [] : dims[1].split(',').map((d) => Number(d.trim())), text });
+  }
+  return out;
 }

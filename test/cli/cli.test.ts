@@ -28,7 +28,7 @@ describe('graphc CLI (built)', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     for (const cmd of ['export', 'inspect', 'optimize', 'run']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
-    for (const flag of ['--fn <name>', '-o, --output <out.onnx>', '--opset <n>', '--input <name:dtype[dims]>', '--no-optimize', '--dump-ir <dir>', '--input <name=file.npy|random>', '--backend <name>']) {
+    for (const flag of ['--fn <name>', '-o, --output <out.onnx>', '--opset <n>', '--input <name:dtype[dims]>', '--no-optimize', '--dump-ir <dir>', '--input <name=file.npy|random|d0,d1,...>', '--backend <name>', '--check', '--atol <x>', '--output-names <names>', '--json', '--quiet', '--input <name=d0,d1,...>']) {
       expect(r.stdout).toContain(flag);
     }
     expect(r.stdout).toContain('"auto", "webgpu", "tensorflow", "wasm", "cpu"');
@@ -44,7 +44,7 @@ describe('graphc CLI (built)', () => {
   ])('%s with bad input exits 1 with a one-line error', (_name, args, message) => {
     const r = spawnSync(process.execPath, [cli, ...(args as string[])], { encoding: 'utf8', cwd: root });
     expect(r.status).toBe(1);
-    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^=+$|Hi, looks like|tfjs-node/.test(l));
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '' && !/^=+$|Hi, looks like|tfjs-node|^\[graphc\] /.test(l));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     // The stack appears only under --verbose.
@@ -61,9 +61,10 @@ describe('graphc CLI (built)', () => {
     [['export', 'm.ts', '--opset', 'x'], /^graphc: error: .*--opset.*expected a positive integer, got 'x'/],
     [['optimize', 'in.onnx'], /^graphc: error: required option '-o, --output <out.onnx>' not specified/],
     [['run', 'm.onnx', '--backend', 'gpu'], /^graphc: error: .*'gpu' is invalid. Allowed choices are auto, webgpu, tensorflow, wasm, cpu/],
-  ])('bad usage %j exits 1 with a one-line error', (args, message) => {
+    [['export', 'm.ts', '--opset', '19'], /^graphc: error: option '--opset <n>' argument '19' is invalid: graphc exports opsets 13 to 18/],
+  ])('bad usage %j exits 2 with a one-line error', (args, message) => {
     const r = graphc(...(args as string[]));
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);

@@ -23,7 +23,8 @@ describe.skipIf(!existsSync(cli))('graphc export / inspect / run / optimize', ()
 
   it('exports the MLP from its gc.Input parameter types, with IR dumps', () => {
     const r = graphc('export', 'examples/fashion_mlp.ts', '--fn', 'predict', '-o', onnxFile, '--dump-ir', path.join(dir, 'ir'));
-    expect(r.stderr.replace(/=+\n|Hi, looks like.*\n/g, '').trim()).toBe('');
+    expect(r.stderr.replace(/=+\n|Hi, looks like.*\n/g, '').replace(/^\[graphc\] .*\n/gm, '').trim()).toBe('');
+    expect(r.stderr).toMatch(/^\[graphc\] tracing predict … /m);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/wrote .*mlp\.onnx: images: f32\[batch,28,28\] → output_0: f32\[batch,10\] \(opset 17/);
     const traced = readFileSync(path.join(dir, 'ir/00-traced.ir'), 'utf8');

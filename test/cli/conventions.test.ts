@@ -1,0 +1,183 @@
+// CLI conventions, run as a user runs graphc from the sources (`npx tsx src/cli/main.ts ...`):
+// usage errors exit 2 before anything loads, other failures 1; results on stdout, status on
+// stderr (none under --quiet); --json for inspect and run; --input shape overrides; export's
+// --output-names and --check (onnxruntime-node against graphc).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+// Inside the repo so that modules written here resolve @tensorflow/*; *.tmp.* is git-ignored.
+const dir = mkdtempSync(path.join(root, 'test/cli/conv.tmp.'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function graphc(...args: string[]) {
+  const r = spawnSync(tsx, [path.join(root, 'src/cli/main.ts'), ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A module that records being loaded: a usage error must come before it is. */
+const marker = path.join(dir, 'loaded.marker');
+const mod = path.join(dir, 'two.ts');
+writeFileSync(mod, `import * as tf from '@tensorflow/tfjs-core';
+import type * as gc from 'graphc';
+import { writeFileSync } from 'node:fs';
+writeFileSync(${JSON.stringify(marker)}, 'loaded');
+const w = tf.tensor2d(Array.from({ length: 12 }, (_, i) => Math.sin(i)), [4, 3]);
+export function heads(x: gc.Input<'float32', ['batch', 4]>) {
+  const h = tf.matMul(x, w);
+  return [h, tf.softmax(h)];
+}
+`);
+
+const mlp = path.join(dir, 'mlp.onnx');
+
+describe('usage errors exit 2, before anything is loaded', () => {
+  it.each([
+    [['export', mod, '--opset', '19'], /^graphc: error: option '--opset <n>' argument '19' is invalid: graphc exports opsets 13 to 18 \(default 17\)/],
+    [['export', mod, '--atol', '1e-3'], /^graphc: error: option '--atol <x>' needs --check/],
+    [['export', mod, '--atol', 'x', '--check'], /^graphc: error: option '--atol <x>' argument 'x' is invalid\. expected a non-negative number/],
+    [['export', mod, '--output-names', 'a,a'], /^graphc: error: option '--output-names <names>' argument 'a,a' is invalid: 'a' is given twice/],
+    [['export', mod, '--backend', 'cpu'], /^graphc: error: option '--backend <name>' needs --check/],
+    [['export', mod, '--frobnicate'], /^graphc: error: unknown option '--frobnicate'/],
+    [['inspect', mod, '--input', 'x=1,a'], /^graphc: error: option '--input <name=d0,d1,...>' argument 'x=1,a' is invalid/],
+    [['inspect', mod, '--dot', '--json'], /^graphc: error: options --dot and --json cannot be used together/],
+    [['run', mod, '--input', 'x'], /^graphc: error: option '--input <name=file\.npy\|random\|d0,d1,...>' argument 'x' is invalid/],
+    [['optimize', 'in.onnx', '-o', 'out.onnx', '--opset', '12'], /^graphc: error: option '--opset <n>' argument '12' is invalid/],
+    [['export'], /^graphc: error: missing required argument/],
+  ])('%j', (args, message) => {
+    const r = graphc(...(args as string[]));
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('a failure that is not about usage stays exit 1', () => {
+    const r = graphc('export', path.join(dir, 'missing.ts'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^graphc export: .*missing\.ts: no such file\n$/);
+  });
+});
+
+describe('export: --output-names, --check, status on stderr, --quiet', () => {
+  let exported: ReturnType<typeof graphc>;
+  beforeAll(() => {
+    exported = graphc('export', 'examples/fashion_mlp.ts', '--fn', 'predict', '-o', mlp, '--check');
+  }, 180_000);
+
+  it('--check runs the file in onnxruntime-node against graphc at batch 1 and 3 and passes', () => {
+    expect(exported.code).toBe(0);
+    const rows = [...exported.stdout.matchAll(/^ {2}batch=(\d)  output_0: float32\[(\d),10\]  max \|Δ\| (\S+)$/gm)];
+    expect(rows.map((m) => [m[1], m[2]])).toEqual([['1', '1'], ['3', '3']]);
+    for (const m of rows) expect(Number(m[3])).toBeLessThan(1e-4);
+    expect(exported.stdout).toMatch(/^check passed: max \|Δ\| \S+ ≤ atol 0\.0001$/m);
+  });
+
+  it('status goes to stderr as plain lines (stderr is not a terminal), results to stdout', () => {
+    const status = exported.stderr.split('\n').filter((l) => l !== '');
+    expect(status.map((l) => /^\[graphc\] (\w+)/.exec(l)?.[1])).toEqual(['loading', 'tracing', 'optimizing', 'exporting', 'writing', 'checking']);
+    for (const l of status) expect(l).toMatch(/ … \d+\.\d+ s$/);
+    expect(exported.stdout).not.toContain('[graphc]');
+    expect(exported.stdout).toMatch(/^wrote .*mlp\.onnx: images: f32\[batch,28,28\] → output_0: f32\[batch,10\]/m);
+  });
+
+  it('--output-names renames the outputs; --quiet prints nothing on stderr; a wrong count is a usage error', async () => {
+    const out = path.join(dir, 'heads.onnx');
+    const r = graphc('--quiet', 'export', mod, '--output-names', 'logits,probs', '-o', out, '--check');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/x: f32\[batch,4\] → logits: f32\[batch,3\], probs: f32\[batch,3\]/);
+    expect(r.stdout).toMatch(/^ {2}batch=3  probs: float32\[3,3\]  max \|Δ\| /m);
+    const s = await ort.InferenceSession.create(out);
+    expect(s.outputNames).toEqual(['logits', 'probs']);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: 8 }, (_, i) => i / 8), [2, 4]);
+    const res = await s.run({ x });
+    const probs = res.probs!.data as Float32Array;
+    expect(probs[0]! + probs[1]! + probs[2]!).toBeCloseTo(1, 5);
+    const bad = graphc('export', mod, '--output-names', 'only', '-o', path.join(dir, 'bad.onnx'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/option '--output-names <names>': 1 name given, but 'heads' has 2 outputs \(output_0, output_1\)/);
+  }, 120_000);
+
+  it('--check fails (exit 1) when the difference is over --atol', () => {
+    // A sum of 4096 exponentials: ONNX Runtime and tfjs add in different orders, so |Δ| > 0.
+    const sum = path.join(dir, 'sum.ts');
+    writeFileSync(sum, `import * as tf from '@tensorflow/tfjs-core';
+import type * as gc from 'graphc';
+export function total(x: gc.Input<'float32', ['batch', 4096]>) { return tf.sum(tf.exp(x), 1); }
+`);
+    const r = graphc('export', sum, '-o', path.join(dir, 'sum.onnx'), '--check', '--atol', '0');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^graphc export: --check failed: max \|Δ\| \S+ is over --atol 0 \(the file is written: .*sum\.onnx\)/m);
+  }, 120_000);
+});
+
+describe('inspect and run: --json, --input shapes', () => {
+  beforeAll(() => {
+    if (!existsSync(mlp)) {
+      const r = graphc('export', 'examples/fashion_mlp.ts', '--fn', 'predict', '-o', mlp);
+      if (r.code !== 0) throw new Error(r.stderr);
+    }
+  }, 180_000);
+
+  it('inspect --json --input fixes the dim_params of an .onnx file', () => {
+    const r = graphc('inspect', mlp, '--json', '--input', 'images=2,28,28');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { format: string; opsets: Record<string, number>; inputs: unknown[]; outputs: unknown[]; ops: Record<string, number>; parameters: { count: number } };
+    expect(j.format).toBe('onnx');
+    expect(j.opsets['ai.onnx']).toBe(17);
+    expect(j.inputs).toEqual([{ name: 'images', dtype: 'float32', shape: [2, 28, 28] }]);
+    expect(j.outputs).toEqual([{ name: 'output_0', dtype: 'float32', shape: [2, 10] }]);
+    expect(j.ops.Gemm).toBe(3);
+    expect(j.parameters.count).toBeGreaterThanOrEqual(266600);
+    const text = graphc('inspect', mlp);
+    expect(text.stdout).toContain('  images: float[batch,28,28]');
+    const wrong = graphc('inspect', mlp, '--input', 'images=2,28');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--input images=2,28: 'images' is float\[batch,28,28\]; the shape given must have its rank and its fixed dims/);
+  });
+
+  it('inspect --json --input traces a module at the shape given', () => {
+    const r = graphc('inspect', mod, '--json', '--input', 'x=5,4');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { format: string; inputs: unknown[]; outputs: unknown[] };
+    expect(j.format).toBe('graphc');
+    expect(j.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: [5, 4] }]);
+    expect(j.outputs).toEqual([{ name: 'output_0', dtype: 'float32', shape: [5, 3] }, { name: 'output_1', dtype: 'float32', shape: [5, 3] }]);
+    const sym = JSON.parse(graphc('inspect', mod, '--json').stdout) as { inputs: unknown[] };
+    expect(sym.inputs).toEqual([{ name: 'x', dtype: 'float32', shape: ['batch', 4] }]);
+  });
+
+  it('run --json --input name=shape feeds random values of that shape; values are the ones ONNX Runtime gives for the saved input', async () => {
+    const r = graphc('run', mlp, '--json', '--backend', 'cpu', '--input', 'images=4,28,28');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { backend: string; inputs: { name: string; shape: number[]; source: string }[]; outputs: { name: string; shape: number[]; values: number[]; mean: number }[] };
+    expect(j.backend).toMatch(/^cpu/);
+    expect(j.inputs).toEqual([{ name: 'images', dtype: 'float32', shape: [4, 28, 28], source: 'random' }]);
+    expect(j.outputs[0]!.shape).toEqual([4, 10]);
+    expect(j.outputs[0]!.values).toHaveLength(40);
+    // Softmax rows: the mean of 4 rows of 10 probabilities is 0.1.
+    expect(j.outputs[0]!.mean).toBeCloseTo(0.1, 5);
+    const { writeNpy } = await import('../../src/cli/npy.js');
+    const x = Float32Array.from({ length: 784 }, (_, i) => Math.cos(i));
+    writeFileSync(path.join(dir, 'x.npy'), writeNpy({ dtype: 'float32', shape: [1, 28, 28], data: x }));
+    const f = graphc('run', mlp, '--json', '--backend', 'cpu', '--input', `images=${path.join(dir, 'x.npy')}`);
+    const got = (JSON.parse(f.stdout) as { outputs: { values: number[] }[] }).outputs[0]!.values;
+    const s = await ort.InferenceSession.create(mlp);
+    const want = (await s.run({ images: new ort.Tensor('float32', x, [1, 28, 28]) })).output_0!.data as Float32Array;
+    for (let i = 0; i < 10; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
+    const bad = graphc('run', mlp, '--input', 'images=4,28,27');
+    expect(bad.code).toBe(2);
+  }, 120_000);
+
+  it('the README shows what these commands print', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    for (const flag of ['--check', '--atol', '--output-names', '--json', '--quiet', '--input images=2,28,28']) expect(readme).toContain(flag);
+  });
+});
