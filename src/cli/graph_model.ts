@@ -17,7 +17,7 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import { Codes, GcError } from '../../ir/errors.js';
 import type { DType } from '../../ir/dtype.js';
 import type { TensorSpec } from '../trace/spec.js';
-import { readModelJson, readWeightsManifest } from './load.js';
+import { entryBytes, readModelJson, readWeightsManifest } from './load.js';
 
 /** The most nodes a GraphModel topology may have (large detection models have ~10⁴). */
 export const MAX_GRAPH_MODEL_NODES = 1_000_000;
@@ -198,6 +198,70 @@ function sanitize(name: string, taken: Set<string>): string {
   return u;
 }
 
+/**
+ * Keras's Reshape layer (and tf.reshape(x, [tf.shape(x)[0], 3, 4]) in general) computes its
+ * target shape from the input's dims: Reshape(x, Pack(StridedSlice(Shape(x)), 3, 4)).
+ * tfjs-converter reads a Reshape's shape operand with dataSync, which a trace cannot answer (the
+ * Pack is a value of the graph). When every element of the Pack but one is a Const scalar (and
+ * none is -1), the one computed element is the only unknown, and a Const shape with -1 in its
+ * place reshapes every valid input the same way: this rewrites the Reshape to read such a Const
+ * (a new Const node and weight). Returns the nodes rewritten.
+ */
+function constReshapeTargets(nodes: NodeDef[], rawNodes: unknown[], weightSpecs: tf.io.WeightsManifestEntry[], data: ArrayBuffer, file: string): { rewritten: string[]; data: ArrayBuffer } {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  // Byte offset of each weight in `data`, for reading int32 scalars.
+  const offsets = new Map<string, number>();
+  let off = 0;
+  for (const [i, w] of weightSpecs.entries()) {
+    offsets.set(w.name, off);
+    off += entryBytes(file, w, `weight ${i}`);
+  }
+  const view = new DataView(data);
+  const scalar = (name: string): number | undefined => {
+    const n = byName.get(operandNode(name));
+    if (n === undefined || n.op !== 'Const' || name.includes(':') && !name.endsWith(':0')) return undefined;
+    const w = weightSpecs.find((x) => x.name === n.name);
+    const at = offsets.get(n.name);
+    if (w === undefined || at === undefined || w.dtype !== 'int32' || w.quantization !== undefined || w.shape.length !== 0) return undefined;
+    return view.getInt32(at, true);
+  };
+  const extra: { name: string; values: number[] }[] = [];
+  const rewritten: string[] = [];
+  for (const n of nodes) {
+    if (n.op !== 'Reshape' || n.input.length < 2) continue;
+    const pack = byName.get(operandNode(n.input[1]!));
+    if (pack === undefined || pack.op !== 'Pack' || pack.input.some((s) => s.startsWith('^'))) continue;
+    const axis = (pack.attr.axis as { i?: unknown } | undefined)?.i;
+    if (axis !== undefined && Number(axis) !== 0) continue;
+    const values = pack.input.map(scalar);
+    const unknown = values.filter((v) => v === undefined).length;
+    if (unknown !== 1 || values.includes(-1)) continue;
+    let name = `${n.name}/graphc_const_shape`;
+    for (let k = 1; byName.has(name); k++) name = `${n.name}/graphc_const_shape_${k}`;
+    const def: NodeDef = {
+      name, op: 'Const', input: [],
+      attr: { dtype: { type: 'DT_INT32' }, value: { tensor: { dtype: 'DT_INT32', tensorShape: { dim: [{ size: String(values.length) }] } } } },
+    };
+    byName.set(name, def);
+    nodes.push(def);
+    rawNodes.push({ name: def.name, op: def.op, attr: def.attr });
+    extra.push({ name, values: values.map((v) => v ?? -1) });
+    n.input[1] = name; // the same array as the raw node's input
+    rewritten.push(n.name);
+  }
+  if (extra.length === 0) return { rewritten, data };
+  const added = extra.reduce((a, e) => a + 4 * e.values.length, 0);
+  const out = new Uint8Array(data.byteLength + added);
+  out.set(new Uint8Array(data), 0);
+  let at = data.byteLength;
+  for (const e of extra) {
+    out.set(new Uint8Array(Int32Array.from(e.values).buffer), at);
+    at += 4 * e.values.length;
+    weightSpecs.push({ name: e.name, shape: [e.values.length], dtype: 'int32' });
+  }
+  return { rewritten, data: out.buffer };
+}
+
 /** What GraphModel internals graphc reads when present (tfjs-converter 4.x): each node's op category (undefined: an op it does not know). */
 interface ExecutorView { executor?: { graph?: { nodes?: Record<string, { op?: string; category?: string }> } } }
 
@@ -223,7 +287,8 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
     throw graphError(file, `the model has an initializer graph (${init.node.length} nodes, for hash tables): graphc cannot convert tfjs resources`);
   }
   const hint = 'convert the model again with tensorflowjs_converter, or check that the weight files belong to this model.json';
-  const { specs: weightSpecs, data } = readWeightsManifest(file, j.weightsManifest ?? [], hint);
+  const read = readWeightsManifest(file, j.weightsManifest ?? [], hint);
+  const weightSpecs = read.specs;
   // Every Const has its weight, of its shape and dtype (tfjs-converter would run with a wrong one or crash).
   const weights = new Map(weightSpecs.map((w) => [w.name, w]));
   for (const n of nodes) {
@@ -241,6 +306,10 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
       }
     }
   }
+  // Without a signature tfjs-converter's outputs are the nodes nothing reads: taken before the rewrite below leaves a Pack unread.
+  const read0 = new Set(nodes.flatMap((n) => n.input.map(operandNode)));
+  const sinks = nodes.filter((n) => !read0.has(n.name)).map((n) => n.name);
+  const { data } = constReshapeTargets(nodes, (j.modelTopology as { node: unknown[] }).node, weightSpecs, read.data, file);
   let model: tfconv.GraphModel;
   try {
     model = await tfconv.loadGraphModel(tf.io.fromMemory({
@@ -280,7 +349,8 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
       name: sanitize(inputKeys[i] ?? inp.name, taken),
     };
   });
-  const outputKeys = model.outputNodes;
+  const hasSignature = Object.keys((j.signature as { outputs?: object } | undefined)?.outputs ?? {}).length > 0;
+  const outputKeys = hasSignature ? model.outputNodes : sinks;
   const outTaken = new Set(taken);
   const outNames = outputKeys.map((k) => sanitize(k, outTaken));
   const fn = (...xs: tf.Tensor[]): Record<string, tf.Tensor> => {
@@ -292,7 +362,15 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
     try {
       out = model.execute(feeds, outputKeys);
     } catch (e) {
-      if (e instanceof GcError) throw e;
+      if (e instanceof GcError) {
+        // The location would be this file's line: say which model instead, and for a read what to do.
+        const read = e.code === Codes.traceRead;
+        throw new GcError({
+          ...e.info, loc: undefined, message: `${file}: ${e.info.message}`,
+          notes: [...(e.info.notes ?? []), `while tracing tfjs-converter's execute of ${file}${read ? ': an op reads a shape, size or axis operand that the graph computes (from Shape, Size or a computation on them)' : ''}`],
+          help: read ? 'graphc traces these operands when they are Const nodes (a Reshape target computed from tf.shape(x)[0] and constants is made a Const with -1); convert the model with fixed shapes, or compute the operand from constants' : e.info.help,
+        });
+      }
       throw graphError(file, `tfjs-converter failed to run the model: ${(e as Error).message}`);
     }
     const list = Array.isArray(out) ? out : [out];

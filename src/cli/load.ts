@@ -54,7 +54,7 @@ function manifestError(file: string, what: string): GcError {
 }
 
 /** The bytes one manifest entry takes in its shard (checked: a shape of non-negative integers, a known dtype). */
-function entryBytes(file: string, w: tf.io.WeightsManifestEntry, where: string): number {
+export function entryBytes(file: string, w: tf.io.WeightsManifestEntry, where: string): number {
   if (typeof w !== 'object' || w === null || typeof w.name !== 'string') throw manifestError(file, `${where} is not {name, shape, dtype}`);
   if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw manifestError(file, `weight '${w.name}' has shape ${JSON.stringify(w.shape)}, not a list of non-negative integers`);
   const per = w.quantization ? QUANT_BYTES[w.quantization.dtype] : DTYPE_BYTES[w.dtype];

@@ -15,9 +15,10 @@ import { exportOnnx } from '../../exporters/onnx/export/export.js';
 import { materializeCreated } from '../../src/compile.js';
 import { optimizeInPlace } from '../../src/optimize.js';
 import { traceFunction } from '../../src/trace/trace_function.js';
+import { GcError } from '../../ir/errors.js';
 import { isGraphModelJson, loadGraphModelTarget } from '../../src/cli/graph_model.js';
 import type { GraphModelBuilder, Signature } from './graph_model_fixtures.js';
-import { cnn, mlp, seeded, sequence, twoInTwoOut } from './graph_model_fixtures.js';
+import { cnn, kerasReshape, mlp, seeded, sequence, twoInTwoOut } from './graph_model_fixtures.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'graphc-graph-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -137,5 +138,39 @@ describe('graphc export of a tfjs GraphModel', () => {
       const d = await compare(bytes, ref, { seq: randomFeed([n, len, 4], 'float32', 50 + n) }, { seq: 'seq' }, ['out']);
       expect(d).toBeLessThan(1e-5);
     }
+  });
+
+  it('a Keras Reshape layer (target [Shape(x)[0], 3, 4] by Pack) traces with a symbolic batch; the signature names the ONNX input and output', async () => {
+    const { builder, signature } = kerasReshape();
+    const file = builder.write(path.join(dir, 'keras_reshape'), { signature });
+    const bytes = await exportGraphModel(file);
+    const g = onnx.ModelProto.decode(bytes).graph!;
+    expect(g.input!.map((i) => i.name)).toEqual(['input_1']);
+    const ref = await reference(builder, signature);
+    for (const n of [1, 4]) {
+      const d = await compare(bytes, ref, { input_1: randomFeed([n, 12], 'float32', 60 + n) }, { input_1: 'input_1' }, ['output_0']);
+      expect(d).toBeLessThan(1e-5);
+    }
+  });
+
+  it('a shape the graph computes that is not a Reshape target is GC0101 naming the model, with what to do', async () => {
+    const { builder } = kerasReshape();
+    // Fill(Pack(batch, 5), 1): a tensor of ones the size of the batch — not rewritten.
+    const pk = builder.nodes.find((n) => n.op === 'Pack')!.name;
+    builder.nodes.push({ name: 'ones', op: 'Fill', input: [pk, builder.const('one', [], [1])], attr: { T: { type: 'DT_FLOAT' }, index_type: { type: 'DT_INT32' } } });
+    const file = builder.write(path.join(dir, 'fill'));
+    const t = await loadGraphModelTarget(file);
+    let err: unknown;
+    try {
+      traceFunction(t.fn, t.specs, materializeCreated, t.name);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(GcError);
+    const e = err as GcError;
+    expect(e.code).toBe('GC0101');
+    expect(e.message).toContain(file);
+    expect(e.message).toMatch(/an op reads a shape, size or axis operand that the graph computes/);
+    expect(e.loc).toBeUndefined();
   });
 });

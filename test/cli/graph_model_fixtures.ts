@@ -205,3 +205,25 @@ export function sequence(seed = 4): GraphModelBuilder {
   g.op('out', 'Elu', [g.op('dense/BiasAdd', 'BiasAdd', [mm, g.const('dense/bias', [6])], NHWC)]);
   return g;
 }
+
+/**
+ * What Keras's Reshape layer converts to, with a signature whose keys are not the node names
+ * (input_1, output_0): Reshape(x, Pack(StridedSlice(Shape(x), [0], [1]), 3, 4)), Transpose,
+ * Reshape by a Const, MatMul, Tanh, Identity.
+ */
+export function kerasReshape(seed = 6): { builder: GraphModelBuilder; signature: Signature } {
+  const g = new GraphModelBuilder(seed);
+  const x = g.placeholder('serving_default_input_1', [-1, 12]);
+  const shp = g.op('model/reshape/Shape', 'Shape', [x], { out_type: A.type('DT_INT32') });
+  const b = g.op('model/reshape/strided_slice', 'StridedSlice', [shp, g.const('model/reshape/strided_slice/stack', [1], [0], 'DT_INT32'),
+    g.const('model/reshape/strided_slice/stack_1', [1], [1], 'DT_INT32'), g.const('model/reshape/strided_slice/stack_2', [1], [1], 'DT_INT32')],
+  { T: A.type('DT_INT32'), Index: A.type('DT_INT32'), begin_mask: A.i(0), end_mask: A.i(0), ellipsis_mask: A.i(0), new_axis_mask: A.i(0), shrink_axis_mask: A.i(1) });
+  const pk = g.op('model/reshape/Reshape/shape', 'Pack', [b, g.const('model/reshape/Reshape/shape/1', [], [3], 'DT_INT32'), g.const('model/reshape/Reshape/shape/2', [], [4], 'DT_INT32')],
+    { T: A.type('DT_INT32'), N: A.i(3), axis: A.i(0) });
+  const r = g.op('model/reshape/Reshape', 'Reshape', [x, pk], { Tshape: A.type('DT_INT32') });
+  const tr = g.op('model/permute/transpose', 'Transpose', [r, g.const('model/permute/perm', [3], [0, 2, 1], 'DT_INT32')], { Tperm: A.type('DT_INT32') });
+  const flat = g.op('model/flatten/Reshape', 'Reshape', [tr, g.const('model/flatten/Const', [2], [-1, 12], 'DT_INT32')], { Tshape: A.type('DT_INT32') });
+  const mm = g.op('model/dense/MatMul', 'MatMul', [flat, g.const('model/dense/kernel', [12, 5])], { transpose_a: A.b(false), transpose_b: A.b(false) });
+  g.op('Identity', 'Identity', [g.op('model/dense/Tanh', 'Tanh', [mm])]);
+  return { builder: g, signature: { inputs: { input_1: 'serving_default_input_1:0' }, outputs: { output_0: 'Identity:0' } } };
+}
