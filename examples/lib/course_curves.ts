@@ -39,7 +39,7 @@ function ticks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
-function panel(h: Curves, x0: number, title: string, train: string, val: string): string {
+function panel(h: Curves, x0: number, title: string, train: string, val: string, legendAtBottom: boolean): string {
   const W = 440, H = 300, L = 56, R = 16, T = 34, B = 44;
   const pw = W - L - R, ph = H - T - B;
   const curves = [
@@ -69,10 +69,15 @@ function panel(h: Curves, x0: number, title: string, train: string, val: string)
     parts.push(`<text x="${xOf(i).toFixed(1)}" y="${T + ph + 16}" text-anchor="middle" font-size="11">${e + 1}</text>`);
   });
   parts.push(`<text x="${x0 + L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12">epoch</text>`);
-  curves.forEach((c, k) => {
+  curves.forEach((c) => {
     const pts = series(h, c.key).map((v, i) => `${xOf(i).toFixed(2)},${yOf(v).toFixed(2)}`).join(' ');
     parts.push(`<polyline class="curve" data-series="${esc(c.key)}" points="${pts}" fill="none" stroke="${c.colour}" stroke-width="2"${c.dash}/>`);
-    const ly = T + 14 + k * 16;
+  });
+  // The legend, over the curves on a white box: top right for loss, bottom right for accuracy.
+  const legendTop = legendAtBottom ? T + ph - 8 - 16 * curves.length : T + 6;
+  parts.push(`<rect x="${x0 + L + pw - 116}" y="${legendTop}" width="108" height="${16 * curves.length + 4}" fill="white" fill-opacity="0.85"/>`);
+  curves.forEach((c, k) => {
+    const ly = legendTop + 10 + k * 16;
     parts.push(`<line x1="${x0 + L + pw - 110}" x2="${x0 + L + pw - 90}" y1="${ly}" y2="${ly}" stroke="${c.colour}" stroke-width="2"${c.dash}/>`);
     parts.push(`<text x="${x0 + L + pw - 86}" y="${ly}" dominant-baseline="middle" font-size="11">${c.label}</text>`);
   });
@@ -86,8 +91,8 @@ export function curvesSvg(h: Curves, title = 'Training curves'): string {
     '<svg xmlns="http://www.w3.org/2000/svg" width="880" height="320" viewBox="0 0 880 320" font-family="sans-serif">',
     `<title>${esc(title)}</title>`,
     '<rect width="880" height="320" fill="white"/>',
-    panel(h, 0, 'loss', 'loss', 'val_loss'),
-    panel(h, 440, 'accuracy', 'acc', 'val_acc'),
+    panel(h, 0, 'loss', 'loss', 'val_loss', false),
+    panel(h, 440, 'accuracy', 'acc', 'val_acc', true),
     '</svg>',
     '',
   ].join('\n');
