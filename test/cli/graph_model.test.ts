@@ -24,8 +24,8 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'graphc-graph-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** tfjs-converter's own GraphModel of the builder's artifacts (not read through graphc's loader). */
-async function reference(b: GraphModelBuilder, signature?: Signature): Promise<tfconv.GraphModel> {
-  const { json, files } = b.artifacts({ signature });
+async function reference(b: GraphModelBuilder, signature?: Signature, quantize?: 'uint8' | 'float16'): Promise<tfconv.GraphModel> {
+  const { json, files } = b.artifacts({ signature, quantize });
   const weightData = new Uint8Array(Buffer.concat(Object.values(files))).buffer; // a copy: Buffer.concat may return a view into a pool
   const manifest = (json.weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[])[0]!;
   return tfconv.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology as object, weightSpecs: manifest.weights, weightData, format: 'graph-model', signature: json.signature as object | undefined } as tf.io.ModelArtifacts));
@@ -172,5 +172,17 @@ describe('graphc export of a tfjs GraphModel', () => {
     expect(e.message).toContain(file);
     expect(e.message).toMatch(/an op reads a shape, size or axis operand that the graph computes/);
     expect(e.loc).toBeUndefined();
+  });
+
+  it.each(['uint8', 'float16'] as const)('weights quantized as %s (tensorflowjs_converter --quantize_*) are dequantized as tfjs-converter does', async (q) => {
+    const b = mlp(7);
+    const file = b.write(path.join(dir, `mlp_${q}`), { quantize: q });
+    const bytes = await exportGraphModel(file);
+    const ref = await reference(b, undefined, q);
+    const d = await compare(bytes, ref, { x: randomFeed([4, 16], 'float32', 70) }, { x: 'x' }, ['Identity']);
+    expect(d).toBeLessThan(1e-5);
+    // The quantization is real: the float32 model gives other numbers.
+    const exact = await compare(await exportGraphModel(b.write(path.join(dir, `mlp_${q}_f32`))), ref, { x: randomFeed([4, 16], 'float32', 70) }, { x: 'x' }, ['Identity']);
+    expect(exact).toBeGreaterThan(1e-5);
   });
 });

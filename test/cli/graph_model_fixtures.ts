@@ -71,12 +71,17 @@ export class GraphModelBuilder {
     return name;
   }
 
-  /** The model.json object and the weight bytes, split into `shards` files (group1-shardKofN.bin). */
-  artifacts(opts: { signature?: Signature; shards?: number } = {}): { json: Record<string, unknown>; files: Record<string, Uint8Array> } {
-    const total = this.weights.reduce((n, w) => n + w.bytes.length, 0);
+  /**
+   * The model.json object and the weight bytes, split into `shards` files (group1-shardKofN.bin);
+   * `quantize` stores the float32 weights as tensorflowjs_converter's --quantize_uint8 or
+   * --quantize_float16 does.
+   */
+  artifacts(opts: { signature?: Signature; shards?: number; quantize?: 'uint8' | 'float16' } = {}): { json: Record<string, unknown>; files: Record<string, Uint8Array> } {
+    const stored = this.weights.map((w) => (w.dtype === 'float32' && opts.quantize ? quantize(w, opts.quantize) : { entry: { name: w.name, shape: w.shape, dtype: w.dtype } as Record<string, unknown>, bytes: w.bytes }));
+    const total = stored.reduce((n, w) => n + w.bytes.length, 0);
     const all = new Uint8Array(total);
     let off = 0;
-    for (const w of this.weights) {
+    for (const w of stored) {
       all.set(w.bytes, off);
       off += w.bytes.length;
     }
@@ -95,7 +100,7 @@ export class GraphModelBuilder {
       generatedBy: '2.15.0',
       convertedBy: 'graphc tests (GraphModelBuilder)',
       modelTopology: { node: this.nodes, library: {}, versions: { producer: 1482 } },
-      weightsManifest: [{ paths, weights: this.weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })) }],
+      weightsManifest: [{ paths, weights: stored.map((w) => w.entry) }],
     };
     if (sig) {
       const entry = (tensorName: string) => {
@@ -112,7 +117,7 @@ export class GraphModelBuilder {
   }
 
   /** Writes model.json and its shards into `dir` (created); the path of model.json. */
-  write(dir: string, opts: { signature?: Signature; shards?: number } = {}): string {
+  write(dir: string, opts: { signature?: Signature; shards?: number; quantize?: 'uint8' | 'float16' } = {}): string {
     mkdirSync(dir, { recursive: true });
     const { json, files } = this.artifacts(opts);
     for (const [p, b] of Object.entries(files)) writeFileSync(path.join(dir, p), b);
@@ -120,6 +125,33 @@ export class GraphModelBuilder {
     writeFileSync(file, JSON.stringify(json));
     return file;
   }
+}
+
+/** float32 → IEEE half bits (round to nearest even; the weights here are small normal numbers). */
+function toHalf(v: number): number {
+  const f = new Float32Array([v]);
+  const x = new Uint32Array(f.buffer)[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = ((x >>> 23) & 0xff) - 127 + 15;
+  let mant = x & 0x7fffff;
+  if (exp <= 0) return sign; // flushed to zero (no weight here is that small)
+  if (exp >= 31) return sign | 0x7c00;
+  const round = mant & 0x1fff;
+  mant >>>= 13;
+  let h = sign | (exp << 10) | mant;
+  if (round > 0x1000 || (round === 0x1000 && (mant & 1) === 1)) h += 1;
+  return h;
+}
+
+function quantize(w: Weight, as: 'uint8' | 'float16'): { entry: Record<string, unknown>; bytes: Uint8Array } {
+  const v = new Float32Array(w.bytes.buffer.slice(w.bytes.byteOffset, w.bytes.byteOffset + w.bytes.byteLength));
+  if (as === 'float16') {
+    return { entry: { name: w.name, shape: w.shape, dtype: 'float32', quantization: { dtype: 'float16' } }, bytes: new Uint8Array(Uint16Array.from(v, toHalf).buffer) };
+  }
+  const min = Math.min(...v);
+  const max = Math.max(...v);
+  const scale = max > min ? (max - min) / 255 : 1;
+  return { entry: { name: w.name, shape: w.shape, dtype: 'float32', quantization: { dtype: 'uint8', min, scale } }, bytes: Uint8Array.from(v, (x) => Math.round((x - min) / scale)) };
 }
 
 const NHWC = { data_format: A.s('NHWC') };
