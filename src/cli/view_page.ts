@@ -6,9 +6,10 @@
  * - what is drawn: every item whose ancestors are all expanded; a folded layer group or
  *   subgraph is one node, an expanded one a box around its members;
  * - layout: a layered DAG — longest-path layers (a node with no inputs moves down next to its
- *   first consumer), then barycentric ordering sweeps that keep each group's members together,
- *   then x by the mean of each node's neighbours; cycles (possible between folded groups) are
- *   broken in node order;
+ *   first consumer), a virtual node on each layer a long edge crosses (so edges go around
+ *   nodes, not through them), barycentric ordering sweeps that keep each group's members
+ *   together, then x by the mean of each node's neighbours; cycles (possible between folded
+ *   groups) are broken in node order;
  * - names reach the DOM only as textContent and attribute values, never as markup.
  *
  * The URL hash sets the first state: `#expand=all`, `#expand=none`, `#expand=dense_1,block/conv`
@@ -118,6 +119,12 @@ function computeRep() {
 
 function short(s, n) { return s.length > n ? s.slice(0, n - 1) + '\u2026' : s; }
 function lastSeg(s) { var k = s.lastIndexOf('/'); return k >= 0 && k < s.length - 1 ? s.slice(k + 1) : s; }
+/** A node's name inside its layer group (the group's path left out), or its full name. */
+function relName(j) {
+  var it = items[j], p = it.p;
+  if (p >= 0 && items[p].k === 'grp' && it.name.indexOf(items[p].name + '/') >= 0) return it.name.slice(it.name.indexOf(items[p].name + '/') + items[p].name.length + 1);
+  return it.name;
+}
 function srcShort(s) { var m = /([^\/\\:]+):(\d+)(?::\d+)?$/.exec(s); return m ? m[1] + ':' + m[2] : s; }
 function fmtNum(n) {
   if (n >= 1e9) return (n / 1e9).toFixed(2) + 'G';
@@ -141,7 +148,8 @@ function nodeLines(j) {
     return lines;
   }
   lines.push((children[j].length ? (expanded[j] ? '\u25be ' : '\u25b8 ') : '') + short(it.op, 32));
-  if (it.name && lastSeg(it.name) !== it.op) lines.push(short(lastSeg(it.name), 34));
+  var nm = relName(j);
+  if (nm && nm !== it.op) lines.push(short(nm, 34));
   var outs = it.outs || [];
   if (outs.length) {
     var t = outs[0].t || '?';
@@ -151,7 +159,7 @@ function nodeLines(j) {
   return lines;
 }
 
-var L, leaves, idx, lay, E, posX, posY, W, H, layers, maxLayer;
+var L, leaves, idx, lay, E, posX, posY, W, H, layers, maxLayer, layerTop, layerH;
 
 function layout() {
   computeRep();
@@ -195,21 +203,40 @@ function layout() {
     for (s = 0; s < succs[v].length; s++) m = Math.min(m, lay[succs[v][s]]);
     if (m !== Infinity && m - 1 > lay[v]) lay[v] = m - 1;
   }
-  maxLayer = 0;
-  for (v = 0; v < L; v++) maxLayer = Math.max(maxLayer, lay[v]);
-  layers = [];
-  for (l = 0; l <= maxLayer; l++) layers.push([]);
-  for (v = 0; v < L; v++) layers[lay[v]].push(v);
-  // ordering: barycentre sweeps on normalised positions, keeping groups together
-  var pos = new Float64Array(L);
-  function setPos() { layers.forEach(function (ly) { for (var q = 0; q < ly.length; q++) pos[ly[q]] = (q + 0.5) / ly.length; }); }
-  setPos();
-  var chains = [];
+  // long edges pass through one small virtual node per layer they cross (up to a budget), so
+  // ordering keeps them apart from the nodes and they are drawn around, not through, them
+  var V = L, vlay = Array.from(lay), chains = [];
   for (v = 0; v < L; v++) {
     var ch = [];
     for (var q = items[leaves[v]].p; q >= 0; q = items[q].p) if (isCluster(q)) ch.push(q);
     ch.reverse(); chains.push(ch);
   }
+  var P = [], S = [];
+  for (v = 0; v < L; v++) { P.push([]); S.push([]); }
+  var budget = 40000;
+  E.forEach(function (ed) {
+    var span = lay[ed.b] - lay[ed.a];
+    ed.path = [ed.a];
+    if (span > 1 && span - 1 <= budget) {
+      budget -= span - 1;
+      var ca = chains[ed.a], cb = chains[ed.b], common = [];
+      for (var d = 0; d < ca.length && d < cb.length && ca[d] === cb[d]; d++) common.push(ca[d]);
+      for (var z = lay[ed.a] + 1; z < lay[ed.b]; z++) {
+        vlay.push(z); chains.push(common); P.push([]); S.push([]);
+        ed.path.push(V++);
+      }
+    }
+    ed.path.push(ed.b);
+    for (var k2 = 1; k2 < ed.path.length; k2++) { S[ed.path[k2 - 1]].push(ed.path[k2]); P[ed.path[k2]].push(ed.path[k2 - 1]); }
+  });
+  maxLayer = 0;
+  for (v = 0; v < V; v++) maxLayer = Math.max(maxLayer, vlay[v]);
+  layers = [];
+  for (l = 0; l <= maxLayer; l++) layers.push([]);
+  for (v = 0; v < V; v++) layers[vlay[v]].push(v);
+  // ordering: barycentre sweeps on normalised positions, keeping groups together
+  var pos = new Float64Array(V);
+  layers.forEach(function (ly) { for (var q = 0; q < ly.length; q++) pos[ly[q]] = (q + 0.5) / ly.length; });
   function sortLayer(ly, key) {
     var mean = new Map();
     ly.forEach(function (x) { chains[x].forEach(function (c) { var o = mean.get(c); if (!o) mean.set(c, o = [0, 0]); o[0] += key[x]; o[1]++; }); });
@@ -224,14 +251,14 @@ function layout() {
       }
     });
   }
-  var key = new Float64Array(L);
-  var sweeps = L > 3000 ? 2 : 6;
+  var key = new Float64Array(V);
+  var sweeps = V > 6000 ? 2 : 6;
   for (var it = 0; it < sweeps; it++) {
     var down = it % 2 === 0;
     for (var li = 0; li <= maxLayer; li++) {
       var ly = layers[down ? li : maxLayer - li];
       for (q = 0; q < ly.length; q++) {
-        var x = ly[q], nb = down ? preds[x] : succs[x], sum = 0, n = 0;
+        var x = ly[q], nb = down ? P[x] : S[x], sum = 0, n = 0;
         for (var t = 0; t < nb.length; t++) { sum += pos[nb[t]]; n++; }
         key[x] = n ? sum / n : pos[x];
       }
@@ -240,43 +267,49 @@ function layout() {
     }
   }
   // sizes
-  W = new Float64Array(L); H = new Float64Array(L);
-  for (v = 0; v < L; v++) {
+  W = new Float64Array(V); H = new Float64Array(V);
+  for (v = 0; v < V; v++) {
+    if (v >= L) { W[v] = 4; H[v] = 0; continue; }
     var lines = nodeLines(leaves[v]), mx = 0;
     lines.forEach(function (s) { mx = Math.max(mx, s.length); });
     W[v] = Math.max(80, Math.min(260, mx * 6.8 + 18));
     H[v] = lines.length * 14 + 10;
   }
-  // y by layer
-  posY = new Float64Array(L); posX = new Float64Array(L);
-  var y = 20;
-  var ly2 = layers;
-  var maxDepth = 0;
-  chains.forEach(function (c) { maxDepth = Math.max(maxDepth, c.length); });
+  // y by layer: room above a node for the labels of the boxes it opens, below for their bottoms
+  posY = new Float64Array(V); posX = new Float64Array(V);
+  layerTop = []; layerH = [];
+  var y = 20, depthOf = function (x) { return Math.min(chains[x].length, 6); };
   for (l = 0; l <= maxLayer; l++) {
-    var hmax = 0;
-    ly2[l].forEach(function (x) { posY[x] = y; hmax = Math.max(hmax, H[x]); });
-    y += hmax + 44 + Math.min(maxDepth, 3) * 8;
+    var hmax = 0, dIn = 0;
+    layers[l].forEach(function (x) { if (x < L) dIn = Math.max(dIn, depthOf(x)); });
+    if (l > 0) y += 22 * dIn;
+    layers[l].forEach(function (x) { posY[x] = y; hmax = Math.max(hmax, H[x]); });
+    layerTop.push(y); layerH.push(hmax);
+    var dOut = 0;
+    layers[l].forEach(function (x) { if (x < L) dOut = Math.max(dOut, depthOf(x)); });
+    y += hmax + 30 + 10 * dOut;
   }
+  for (v = L; v < V; v++) H[v] = layerH[vlay[v]];
   // x: pack each layer in order with gaps between groups, then pull towards neighbours
   function gapBetween(x0, x1) {
     var c0 = chains[x0], c1 = chains[x1], d = 0;
     while (d < c0.length && d < c1.length && c0[d] === c1[d]) d++;
-    return 18 + 14 * ((c0.length - d) + (c1.length - d));
+    var base = x0 >= L && x1 >= L ? 6 : x0 >= L || x1 >= L ? 12 : 18;
+    return base + 14 * ((c0.length - d) + (c1.length - d));
   }
   for (l = 0; l <= maxLayer; l++) {
     var xx = 20, lyr = layers[l];
     for (q = 0; q < lyr.length; q++) { if (q) xx += gapBetween(lyr[q - 1], lyr[q]); posX[lyr[q]] = xx; xx += W[lyr[q]]; }
   }
-  for (it = 0; it < 4; it++) {
+  for (it = 0; it < 6; it++) {
     down = it % 2 === 0;
     for (li = 0; li <= maxLayer; li++) {
       ly = layers[down ? li : maxLayer - li];
       if (!ly.length) continue;
       var want = [], shift = 0;
       for (q = 0; q < ly.length; q++) {
-        x = ly[q]; nb = down ? preds[x] : succs[x];
-        if (!nb.length) nb = down ? succs[x] : preds[x];
+        x = ly[q]; nb = down ? P[x] : S[x];
+        if (!nb.length) nb = down ? S[x] : P[x];
         sum = 0; n = 0;
         for (t = 0; t < nb.length; t++) { sum += posX[nb[t]] + W[nb[t]] / 2; n++; }
         want.push(n ? sum / n - W[x] / 2 : posX[x]);
@@ -294,31 +327,31 @@ function layout() {
     }
   }
   var minX = Infinity;
-  for (v = 0; v < L; v++) minX = Math.min(minX, posX[v]);
-  var off = 30 + Math.min(maxDepth, 6) * 16 - (L ? minX : 0);
-  for (v = 0; v < L; v++) posX[v] += off;
+  for (v = 0; v < V; v++) minX = Math.min(minX, posX[v]);
+  var maxDepth = 0;
+  chains.forEach(function (c) { maxDepth = Math.max(maxDepth, c.length); });
+  var off = 30 + Math.min(maxDepth, 6) * 12 - (V ? minX : 0);
+  for (v = 0; v < V; v++) posX[v] += off;
 }
 
 function clusterBoxes() {
-  var box = new Map(), height = new Map();
+  // each drawn node pushes the boxes around it out: 22 px a level above (the label), 10 below and beside
+  var box = new Map();
   for (var v = 0; v < L; v++) {
-    var hgt = 0;
-    for (var q = items[leaves[v]].p; q >= 0; q = items[q].p) {
-      if (!isCluster(q)) continue;
-      var b = box.get(q);
-      if (!b) box.set(q, b = [Infinity, Infinity, -Infinity, -Infinity]);
-      b[0] = Math.min(b[0], posX[v]); b[1] = Math.min(b[1], posY[v]);
-      b[2] = Math.max(b[2], posX[v] + W[v]); b[3] = Math.max(b[3], posY[v] + H[v]);
-      height.set(q, Math.max(height.get(q) || 0, hgt));
-      hgt++;
+    var chain = [];
+    for (var q = items[leaves[v]].p; q >= 0; q = items[q].p) if (isCluster(q)) chain.push(q);
+    for (var k = 0; k < chain.length; k++) {
+      var c = chain[k], b = box.get(c), side = 8 + 10 * k;
+      if (!b) box.set(c, b = [Infinity, Infinity, -Infinity, -Infinity]);
+      b[0] = Math.min(b[0], posX[v] - side); b[1] = Math.min(b[1], posY[v] - 22 * (k + 1));
+      b[2] = Math.max(b[2], posX[v] + W[v] + side); b[3] = Math.max(b[3], posY[v] + H[v] + side);
     }
   }
   var out = [];
   box.forEach(function (b, c) {
-    var h = height.get(c) || 0, pad = 8 + 12 * h;
     var depth = 0;
     for (var q = items[c].p; q >= 0; q = items[q].p) depth++;
-    out.push({ c: c, depth: depth, x: b[0] - pad, y: b[1] - pad - 14, w: b[2] - b[0] + 2 * pad, h: b[3] - b[1] + 2 * pad + 14 });
+    out.push({ c: c, depth: depth, x: b[0], y: b[1], w: b[2] - b[0], h: b[3] - b[1] });
   });
   out.sort(function (a, b) { return a.depth - b.depth; });
   return out;
@@ -335,7 +368,7 @@ function render() {
   layout();
   var boxes = clusterBoxes();
   var width = 200, height = 200, v;
-  for (v = 0; v < L; v++) { width = Math.max(width, posX[v] + W[v] + 40); height = Math.max(height, posY[v] + H[v] + 40); }
+  for (v = 0; v < posX.length; v++) { width = Math.max(width, posX[v] + W[v] + 40); height = Math.max(height, posY[v] + H[v] + 40); }
   boxes.forEach(function (b) { width = Math.max(width, b.x + b.w + 20); });
   var svg = el('svg:svg', { id: 'gc-svg', width: width * scale, height: height * scale, viewBox: '0 0 ' + width + ' ' + height });
   var defs = el('svg:defs');
@@ -354,15 +387,27 @@ function render() {
     g.appendChild(el('svg:title', null, (it.k === 'sub' ? 'subgraph ' : 'group ') + it.name + ' \u2014 click to fold'));
     gClusters.appendChild(g);
   });
-  var d = [];
   E.forEach(function (ed) {
-    var sx = posX[ed.a] + W[ed.a] / 2, sy = posY[ed.a] + H[ed.a], tx = posX[ed.b] + W[ed.b] / 2, ty = posY[ed.b];
-    var back = lay[ed.b] <= lay[ed.a], dy = Math.max(24, Math.abs(ty - sy) / 2);
-    var path = back
-      ? 'M' + sx + ',' + sy + ' C' + (sx + 60) + ',' + (sy + 60) + ' ' + (tx + 60) + ',' + (ty - 60) + ' ' + tx + ',' + ty
-      : 'M' + sx + ',' + sy + ' C' + sx + ',' + (sy + dy) + ' ' + tx + ',' + (ty - dy) + ' ' + tx + ',' + ty;
+    var a = ed.a, b = ed.b, back = lay[b] <= lay[a];
+    var pts = [[posX[a] + W[a] / 2, posY[a] + H[a]]];
+    for (var k = 1; k < ed.path.length - 1; k++) {
+      var dv = ed.path[k], dx = posX[dv] + W[dv] / 2, top = layerTop[lay[a] + k];
+      pts.push([dx, top - 6]); pts.push([dx, top + layerH[lay[a] + k] + 6]);
+    }
+    pts.push([posX[b] + W[b] / 2, posY[b]]);
+    var path = 'M' + pts[0][0].toFixed(1) + ',' + pts[0][1].toFixed(1);
+    if (back) {
+      var s0 = pts[0], t0 = pts[pts.length - 1];
+      path += ' C' + (s0[0] + 80) + ',' + (s0[1] + 80) + ' ' + (t0[0] + 80) + ',' + (t0[1] - 80) + ' ' + t0[0] + ',' + t0[1];
+    } else {
+      for (k = 1; k < pts.length; k++) {
+        var p0 = pts[k - 1], p1 = pts[k], my = ((p0[1] + p1[1]) / 2).toFixed(1);
+        path += p0[0] === p1[0] ? ' L' + p1[0].toFixed(1) + ',' + p1[1].toFixed(1)
+          : ' C' + p0[0].toFixed(1) + ',' + my + ' ' + p1[0].toFixed(1) + ',' + my + ' ' + p1[0].toFixed(1) + ',' + p1[1].toFixed(1);
+      }
+    }
     var p = el('svg:path', { d: path, 'class': 'gc-edge' + (ed.dash ? ' gc-dash' : '') + (back ? ' gc-back' : ''), 'marker-end': 'url(#gc-arrow)' });
-    var tip = ed.names.filter(function (x) { return x; }).map(function (x) { return x; }).join(', ');
+    var tip = ed.names.filter(function (x) { return x; }).join(', ');
     if (tip) p.appendChild(el('svg:title', null, tip));
     gEdges.appendChild(p);
   });
