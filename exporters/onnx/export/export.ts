@@ -35,7 +35,8 @@ import { runOnnxPassesDeep } from './passes/pass.js';
 import { EXPORT_RULES, isUnsupported } from './rules.js';
 import type { EmitScope, RegionExport, RuleCtx } from './rule_types.js';
 import { RuleFailure } from './rule_types.js';
-import { serializeModel } from './serialize.js';
+import { modelProto, serializeModel } from './serialize.js';
+import { onnx } from '../proto.js';
 import { RegionExporter } from './regions.js';
 import { addValueInfo, keepVariableNames, nameNodes, variableScope } from './readable.js';
 import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNodes } from './passes/cleanup.js';
@@ -99,7 +100,10 @@ export interface ExportSelection {
 }
 
 export interface OnnxExport {
+  /** The encoded ModelProto (encoded when first read). */
   bytes: Uint8Array;
+  /** The ModelProto before encoding (its raw_data are views on the graph's tensors): writeOnnxModel writes it, with external data past 2 GiB, without the bytes. */
+  model: onnx.IModelProto;
   /** graphc names ↔ ONNX names of the inputs, outputs, variables and named values that the model has. */
   names: NameMap;
   /** The exported graph before serialization (for inspection and tests). */
@@ -239,8 +243,9 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
   readableModel(og, view, naming, varInits, types, opts.producerVersion ?? GRAPHC_VERSION);
   checkWellFormed(og);
   const present = new Set<string>([...og.inputs.map((i) => i.name), ...og.initializers.keys(), ...og.nodes.flatMap((n) => n.outputs)]);
-  const bytes = serializeModel(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
-  return { bytes, names: buildNameMap(view, naming, (x) => present.has(x)), graph: og, state };
+  const model = modelProto(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
+  let bytes: Uint8Array | undefined;
+  return { get bytes() { return (bytes ??= onnx.ModelProto.encode(model).finish()); }, model, names: buildNameMap(view, naming, (x) => present.has(x)), graph: og, state };
 }
 
 /**
