@@ -12,6 +12,7 @@
  * weights (tensors on the cpu backend) become constants of the graph, and the shape operands it
  * reads with dataSync (a Reshape's Const target) are read from those constants.
  */
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import { Codes, GcError } from '../../ir/errors.js';
@@ -380,6 +381,9 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
     });
     return rec;
   };
-  const stem = file.replace(/\\/g, '/').split('/').slice(-2).join('_').replace(/\.json$/, '');
-  return { name: stem.replace(/[^A-Za-z0-9_]/g, '_'), fn, specs };
+  // Every GraphModel is a model.json: its folder names it (mobilenet/model.json → mobilenet), else the file does.
+  const base = path.basename(file, '.json');
+  const folder = path.basename(path.dirname(path.resolve(file)));
+  const name = (base === 'model' && folder !== '' && folder !== path.sep ? folder : base).replace(/[^A-Za-z0-9_]/g, '_');
+  return { name: /^[A-Za-z_]/.test(name) ? name : `_${name}`, fn, specs };
 }

@@ -88,6 +88,7 @@ describe('graphc export of a tfjs GraphModel', () => {
     const file = b.write(path.join(dir, 'mlp'), { shards: 3 });
     const t = await loadGraphModelTarget(file);
     expect(t.specs).toEqual([{ shape: ['batch', 16], dtype: 'float32', name: 'x' }]);
+    expect(t.name).toBe('mlp'); // the folder names a model.json
     const bytes = await exportGraphModel(file);
     const g = onnx.ModelProto.decode(bytes).graph!;
     // The weights are initializers (3 kernels, 3 biases), not nodes.
