@@ -16,7 +16,8 @@
  * under 10000) and N/6 test images. Results go to stdout, progress to stderr, files to --out
  * (default course_out/).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -139,11 +140,17 @@ async function ort(): Promise<typeof ortTypes> {
   return ortModule ??= (await import('onnxruntime-node')) as typeof ortTypes;
 }
 
-/** Runs an ONNX model in onnxruntime-node on named float32 feeds, in batches along dim 0; returns each output flattened. */
-export async function ortRun(onnx: Uint8Array, feeds: Record<string, { data: Float32Array; shape: number[] }>, batch = 1000): Promise<Record<string, Float32Array>> {
+type Feed = { data: Float32Array; shape: number[] };
+
+/**
+ * Runs an ONNX model in onnxruntime-node on float32 feeds (by name, or an array in the model's
+ * input order), in batches along dim 0; returns each output flattened.
+ */
+export async function ortRun(onnx: Uint8Array, feedsIn: Record<string, Feed> | Feed[], batch = 1000): Promise<Record<string, Float32Array>> {
   const o = await ort();
   const session = await o.InferenceSession.create(onnx);
   try {
+    const feeds = Array.isArray(feedsIn) ? Object.fromEntries(session.inputNames.map((n, i) => [n, feedsIn[i]!])) : feedsIn;
     const n = Object.values(feeds)[0]!.shape[0]!;
     const parts: Record<string, Float32Array[]> = {};
     for (let i = 0; i < n; i += batch) {
@@ -195,17 +202,51 @@ export interface OnnxCheck {
   maxAbsDiff: number;
 }
 
-/** Exports the Sequential model and computes its test accuracy in tfjs and in onnxruntime-node. */
-export async function exportAndCheck(model: tfl.LayersModel, test: CourseSplit, file: string): Promise<OnnxCheck> {
-  const bytes = await exportModel(model, [gc.spec(['batch', 28, 28], 'float32', 'images')], file);
+/** The test accuracy of an ONNX file (input `images`) in onnxruntime-node, beside the tfjs model's. */
+export async function checkOnnx(model: tfl.LayersModel, test: CourseSplit, file: string): Promise<OnnxCheck> {
+  const bytes = new Uint8Array(readFileSync(file));
   const mine = tfjsPredict(model, test);
-  const outs = await ortRun(bytes, { images: { data: test.images, shape: [test.count, 28, 28] } });
+  const outs = await ortRun(bytes, [{ data: test.images, shape: [test.count, 28, 28] }]);
   const probs = Object.values(outs)[0]!;
   const theirs = argmaxRows(probs, 10);
   let disagreements = 0, maxAbsDiff = 0;
   theirs.forEach((c, i) => { if (c !== mine.classes[i]) disagreements++; });
   probs.forEach((p, i) => { maxAbsDiff = Math.max(maxAbsDiff, Math.abs(p - mine.probs[i]!)); });
   return { file, bytes: bytes.length, tfjsAccuracy: accuracy(mine.classes, test.labels), ortAccuracy: accuracy(theirs, test.labels), disagreements, maxAbsDiff };
+}
+
+/** Exports the Sequential model in-process (gc.compile + toOnnx) and checks its test accuracy in onnxruntime-node. */
+export async function exportAndCheck(model: tfl.LayersModel, test: CourseSplit, file: string): Promise<OnnxCheck> {
+  await exportModel(model, [gc.spec(['batch', 28, 28], 'float32', 'images')], file);
+  return checkOnnx(model, test, file);
+}
+
+/** Saves a LayersModel as tfjs does on disk: model.json + weights.bin in `dir`; returns model.json's path. */
+export async function saveLayersModel(model: tfl.LayersModel, dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  await model.save(tf.io.withSaveHandler(async (a) => {
+    writeFileSync(path.join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+    writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
+      format: 'layers-model', generatedBy: 'graphc examples/fashion_course.ts', convertedBy: null,
+      modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }],
+    }));
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+  }));
+  return path.join(dir, 'model.json');
+}
+
+/**
+ * `graphc export model.json -o file --check --output-names probs`, the CLI run through tsx from
+ * this checkout (installed: `npx graphc export …`). Returns its stdout (stderr has the status);
+ * throws with both when it exits non-zero (a --check over its tolerance exits 1).
+ */
+export function graphcExportCheck(modelJson: string, file: string): { stdout: string; command: string } {
+  const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+  const args = ['export', modelJson, '-o', file, '--force', '--check', '--output-names', 'probs'];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 300_000 });
+  const command = `graphc ${args.join(' ')}`;
+  if (r.status !== 0) throw new Error(`${command} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
+  return { stdout: r.stdout, command };
 }
 
 // ───────────────────────────── Functional API: two inputs, two outputs ─────────────────────────────
@@ -447,7 +488,10 @@ async function main(): Promise<void> {
   console.log(`learning rates: ${run.schedule.rates.map((r) => r.toExponential(2)).join(' ')}`);
   console.log(`curves: ${run.files.csv}, ${run.files.svg}`);
 
-  const check = await exportAndCheck(run.model, data.test, path.join(args.out, 'course_mlp.onnx'));
+  const modelJson = await saveLayersModel(run.model, path.join(args.out, 'course_mlp'));
+  const cli = graphcExportCheck(modelJson, path.join(args.out, 'course_mlp.onnx'));
+  console.log(`$ ${cli.command}\n${cli.stdout.trimEnd()}`);
+  const check = await checkOnnx(run.model, data.test, path.join(args.out, 'course_mlp.onnx'));
   console.log(`test accuracy: tfjs ${(100 * check.tfjsAccuracy).toFixed(2)}%, ONNX Runtime ${(100 * check.ortAccuracy).toFixed(2)}% on ${data.test.count} images` +
     ` (${check.disagreements} predictions differ; max |Δ| of the probabilities ${check.maxAbsDiff.toExponential(2)}); wrote ${check.file} (${check.bytes} bytes)`);
 
