@@ -243,9 +243,11 @@ function convertGraph(g: onnx.IGraphProto, outer: ReadonlyMap<string, number>, n
     // An initializer that is a graph output stays float32 too (read through a Cast like an input).
     for (const o of g.output ?? []) if (elemOf(o) === FLOAT && o.name && inits.has(o.name)) edgeIn.push(o.name);
   }
+  const edgeOf = new Map<string, string>();
   for (const x of edgeIn) {
     const half = names.fresh(`${x}_fp16`);
     renameReads(g, x, half);
+    edgeOf.set(half, x);
     nodes.push(castNode(names, x, half, FLOAT16));
   }
 
@@ -269,6 +271,9 @@ function convertGraph(g: onnx.IGraphProto, outer: ReadonlyMap<string, number>, n
     if (op === 'Cast' && keep32.has(n.output?.[0] ?? '')) { nodes.push(n); continue; }
     if (FP32_OPS.has(op) && (n.domain ?? '') === '') {
       n.input = (n.input ?? []).map((x) => {
+        // A float32 graph input (or output initializer) is read as it is.
+        const edge = edgeOf.get(x);
+        if (edge !== undefined) return edge;
         if (!isFloat(x)) return x;
         if (inits.has(x)) {
           let c = fp32Copies.get(x);

@@ -221,5 +221,42 @@ describe('convertToFloat16 on the interop models, LayerNorm and control flow', (
       if (bytes.length > 20_000) expect(ratio).toBeLessThan(0.56);
     });
   }
+  it('ops without float16 kernels compute in float32 between Casts; a weight only they read stays float32', async () => {
+    const w = tf.variable(tf.randomNormal([6, 4, 3], 0, 0.5, 'float32', 5), true, 'fp32/w');
+    const graph = gc.trace((x: tf.Tensor) => {
+      const m = tf.cumsum(tf.maximum(x, w), 1);
+      return tf.minimum(tf.mul(m, 2), 1.5);
+    }, [gc.spec(['batch', 6, 4, 3], 'float32', 'x')]);
+    const bytes = gc.toOnnx(graph);
+    const m16 = convertToFloat16(onnx.ModelProto.decode(bytes));
+    const half = onnx.ModelProto.encode(m16).finish();
+    expect(checkModels(new Map([['m', half]])).get('m')).toBeNull();
+    const nodes = m16.graph!.node!;
+    const producer = (x: string) => nodes.find((n) => n.output!.includes(x));
+    const toOf = (n: onnx.INodeProto | undefined) => Number(n?.attribute?.find((a) => a.name === 'to')?.i);
+    for (const op of ['Max', 'CumSum', 'Min']) {
+      const n = nodes.find((k) => k.opType === op);
+      expect(n, op).toBeDefined();
+      // Its float operand comes from a Cast to float32 (or is the float32 weight); its result is Cast back to float16.
+      const x = n!.input![0]!;
+      const init = m16.graph!.initializer!.find((t) => t.name === x);
+      const input = m16.graph!.input!.find((v) => v.name === x);
+      if (init) expect(init.dataType).toBe(onnx.TensorProto.DataType.FLOAT);
+      else if (input) expect(input.type!.tensorType!.elemType).toBe(onnx.TensorProto.DataType.FLOAT);
+      else expect([producer(x)?.opType, toOf(producer(x))], op).toEqual(['Cast', onnx.TensorProto.DataType.FLOAT]);
+      const reader = nodes.find((k) => k.input!.includes(n!.output![0]!));
+      expect([reader?.opType, toOf(reader)], op).toEqual(['Cast', onnx.TensorProto.DataType.FLOAT16]);
+    }
+    const wInit = m16.graph!.initializer!.filter((t) => t.dims!.length === 3);
+    expect(wInit.map((t) => t.dataType)).toEqual([onnx.TensorProto.DataType.FLOAT]);
+    for (const [k, batch] of [1, 3].entries()) {
+      const inputs = makeInputs(graph, { batch }, 90 + k);
+      const want = values((await ortRun(bytes, feedsOf(inputs)))[graph.outputs[0]!.name]!);
+      const got = values((await ortRun(half, feedsOf(inputs)))[graph.outputs[0]!.name]!);
+      const scale = Math.max(1, ...want.map(Math.abs));
+      expect(Math.max(...got.map((g, i) => Math.abs(g - want[i]!)))).toBeLessThanOrEqual(5e-3 * scale);
+    }
+  });
+
   it('report', () => { for (const r of report) console.log(r); expect(report.length).toBe(all.length); });
 });
