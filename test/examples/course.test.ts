@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gc from 'graphc';
 import {
-  exportAndCheck, trainCourse, trainFunctional, trainSubclassed,
+  checkOnnx, exportAndCheck, graphcExportCheck, saveLayersModel, trainCourse, trainFunctional, trainSubclassed,
 } from '../../examples/fashion_course.js';
 import type { CourseRun } from '../../examples/fashion_course.js';
 import { loadCourseData, splitTensors } from '../../examples/lib/course_data.js';
@@ -109,6 +109,19 @@ describe.skipIf(!haveData)('the course workflow on a slice of Fashion-MNIST', ()
     expect(check.maxAbsDiff).toBeLessThan(1e-5);
     expect(existsSync(check.file)).toBe(true);
   });
+
+  it('exports through the CLI (model.json → graphc export --check) with the same test accuracy in onnxruntime-node', async () => {
+    const json = await saveLayersModel(run.model, path.join(out, 'saved'));
+    const file = path.join(out, 'cli.onnx');
+    const r = graphcExportCheck(json, file);
+    expect(r.stdout).toMatch(/→ probs: f32\[batch,10\]/);
+    const passed = /check passed: max \|Δ\| (\S+) ≤ atol/.exec(r.stdout);
+    expect(passed, r.stdout).not.toBeNull();
+    expect(Number(passed![1])).toBeLessThan(1e-4);
+    const check = await checkOnnx(run.model, data.test, file);
+    expect(check.disagreements).toBe(0);
+    expect(check.ortAccuracy).toBe(check.tfjsAccuracy);
+  }, 300_000);
 
   it('trains and exports a Functional model with two inputs and two outputs', async () => {
     const r = await trainFunctional(data, { epochs: 2, out });
