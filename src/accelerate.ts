@@ -40,6 +40,12 @@ export interface AccelerateOptions {
   backend?: BackendName;
   /** Seeds the compiled graphs' random ops (dropout), as gc.compile's `seed`. */
   seed?: number;
+  /**
+   * A step graphc cannot trace (a layer reading tensor data in JavaScript, an op without a rule):
+   * false (default) runs that step eagerly, as tfjs would, says so once on stderr and lists it in
+   * gc.accelerated(model).refused; true throws the GcError.
+   */
+  strict?: boolean;
 }
 
 /** What gc.accelerated(model) tells about an accelerated model. */
@@ -48,7 +54,9 @@ export interface Acceleration {
   readonly backend: string | undefined;
   /** Traces of all its compiled functions together (a new batch size is not a new trace). */
   readonly traceCount: number;
-  /** Batches run by a compiled graph, and by tfjs eagerly (before the backend was ready, or under a gradient tape). */
+  /** The batch signatures graphc could not compile ('train f32[28,28];f32[10]'), with the error: they run eagerly. */
+  readonly refused: ReadonlyMap<string, GcError>;
+  /** Batches run by a compiled graph, and by tfjs eagerly (before the backend was ready, under a gradient tape, or refused). */
   readonly compiledRuns: number;
   readonly eagerRuns: number;
   /** The compiled functions by role and batch signature ('train f32[28,28];f32[10]'). */
@@ -94,6 +102,7 @@ class Accelerator implements Acceleration {
   private choice: BackendChoice | undefined;
   private choosing: Promise<void> | undefined;
   private readonly fns = new Map<string, CompiledFunction<tf.Tensor[]>>();
+  readonly refused = new Map<string, GcError>();
   /** The compile() of the model the compiled functions were traced for: a new one (model.compile again) drops them. */
   private generation: readonly unknown[] = [];
   private retired = 0;
@@ -139,6 +148,10 @@ class Accelerator implements Acceleration {
     });
     const key = `${role} ${parts.join(';')}`;
     let f = this.fns.get(key);
+    if (f === undefined && this.refused.has(key)) {
+      this.eagerRuns++;
+      return eager(data);
+    }
     if (f === undefined) {
       const present = data.map((t) => t !== null && t !== undefined);
       const step = (...ts: tf.Tensor[]): tf.Tensor[] => {
@@ -150,12 +163,21 @@ class Accelerator implements Acceleration {
           throw new GcError({ code: Codes.inputMismatch, message: `accelerate: a ${role} batch holds a scalar (${t.dtype}[]) where tfjs-layers passes batches`, help: 'give inputs and targets with a batch dimension' });
         }
       }
-      f = compile<tf.Tensor[]>(step, {
-        inputs: tensors.map((t) => spec(['batch', ...t.shape.slice(1)], dtypeOf(t))),
-        backendChoice: choice,
-        name: `${role}_step`,
-        ...(this.opts.seed !== undefined ? { seed: this.opts.seed } : {}),
-      });
+      try {
+        // Traced here (the specs are given): a step graphc cannot trace fails now, before it ran.
+        f = compile<tf.Tensor[]>(step, {
+          inputs: tensors.map((t) => spec(['batch', ...t.shape.slice(1)], dtypeOf(t))),
+          backendChoice: choice,
+          name: `${role}_step`,
+          ...(this.opts.seed !== undefined ? { seed: this.opts.seed } : {}),
+        });
+      } catch (err) {
+        if (this.opts.strict || !(err instanceof GcError)) throw err;
+        this.refused.set(key, err);
+        process.stderr.write(`graphc: gc.accelerate runs the ${role} step eagerly: it cannot be compiled (${err.summary})\n`);
+        this.eagerRuns++;
+        return eager(data);
+      }
       this.fns.set(key, f);
     }
     this.compiledRuns++;
@@ -174,6 +196,7 @@ class Accelerator implements Acceleration {
   dropFunctions(): void {
     for (const f of this.fns.values()) { this.retired += f.traceCount; f.dispose(); }
     this.fns.clear();
+    this.refused.clear();
   }
 
   /** Patches tfjs's training functions on `engine` (for a Sequential: its inner model, again after each model.compile, which builds a new one). */

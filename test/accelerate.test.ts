@@ -343,6 +343,38 @@ describe('gc.accelerate: datasets, Functional models, recompiling', () => {
     expect(gc.accelerated(acc)!.eagerRuns).toBe(0);
   });
 
+  it('a step graphc cannot trace (a layer reading tensor data) runs eagerly, as tfjs would, and says why; strict throws', async () => {
+    class Clip extends tfl.layers.Layer {
+      static readonly className = 'ClipToMax';
+      override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+        const t = Array.isArray(inputs) ? inputs[0]! : inputs;
+        const m = t.max().dataSync()[0]!; // a read in JavaScript: not traceable
+        return tf.div(t, Math.max(m, 1));
+      }
+    }
+    const build = () => tfl.sequential({ layers: [
+      tfl.layers.flatten({ inputShape: [28, 28] }),
+      new Clip({}),
+      tfl.layers.dense({ units: 10, activation: 'softmax' }),
+    ] });
+    const { eager, acc } = pair(build);
+    eager.compile(compileArgs(adam()));
+    gc.accelerate(acc, compileArgs(adam()));
+    const args = { epochs: 1, batchSize: 100, shuffle: false, verbose: 0 } as const;
+    const xs = x.slice(0, 300), ys = y.slice(0, 300);
+    const he = await eager.fit(xs, ys, args);
+    const ha = await acc.fit(xs, ys, args);
+    expectHistoriesClose(ha, he, 1e-6);
+    const info = gc.accelerated(acc)!;
+    expect([...info.refused.keys()]).toEqual(['train float32[28,28];float32[10];_']);
+    expect(info.refused.values().next().value).toBeInstanceOf(gc.GcError);
+    expect(info.eagerRuns).toBe(3);
+    expect(info.compiledRuns).toBe(0);
+    const strict = build();
+    gc.accelerate(strict, { ...compileArgs(adam()), strict: true });
+    await expect(strict.fit(xs, ys, args)).rejects.toBeInstanceOf(gc.GcError);
+  });
+
   it('refuses what is not a LayersModel, and an optimizer without a loss', () => {
     expect(() => gc.accelerate({} as tfl.LayersModel)).toThrow(/GC0\d+|expected a tfjs-layers LayersModel/);
     expect(() => gc.accelerate(mlp(), { optimizer: 'adam' })).toThrow(/optimizer given without loss/);
