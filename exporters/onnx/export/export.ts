@@ -76,6 +76,14 @@ export interface OnnxExportOptions {
    * toOnnx passes the live tf.Variables' values (CompiledFunction.stateValues).
    */
   stateValues?: (variable: string) => TensorData | undefined;
+  /**
+   * Names to keep (graphc optimize, from the import's ImportRecord): the ONNX name of an IR value
+   * that has no name of its own, and the name and doc_string of the ONNX node an IR node computes.
+   */
+  keepNames?: {
+    value(v: Value): string | undefined;
+    node(n: Node): { readonly name: string; readonly doc: string } | undefined;
+  };
 }
 
 /** A variable of a model exported with state 'inputs': its input, and the output of its new value when the model assigns it. */
@@ -175,7 +183,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
   const nodes = liveNodes(view, [...assigned.values()], new Set(select?.fed ?? []));
   checkExportable(graph, nodes, stateInputs);
 
-  const naming = nameValues(view, stateInputs);
+  const naming = nameValues(view, stateInputs, opts.keepNames?.value);
   const nameOf = (v: Value) => naming.names.get(v)!;
   const og: OnnxGraph = {
     name: graph.name,
@@ -240,7 +248,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
     const ctx: PassCtx = { freshValue: (b) => naming.alloc.fresh(b), freshNode: (b) => e.freshNodeName(b), opset };
     runOnnxPassesDeep(og, EXPORT_PASSES, ctx);
   }
-  readableModel(og, view, naming, varInits, types, opts.producerVersion ?? GRAPHC_VERSION);
+  readableModel(og, view, naming, varInits, types, opts.producerVersion ?? GRAPHC_VERSION, opts.keepNames);
   checkWellFormed(og);
   const present = new Set<string>([...og.inputs.map((i) => i.name), ...og.initializers.keys(), ...og.nodes.flatMap((n) => n.outputs)]);
   const model = modelProto(og, { opset, irVersion: IR_VERSION_FOR_OPSET[opset]!, producerVersion: opts.producerVersion ?? GRAPHC_VERSION });
@@ -254,7 +262,7 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
  * the values between the nodes, and the graph's doc_string says what made it.
  */
 function readableModel(og: OnnxGraph, view: ExportView, naming: ValueNaming, varInits: ReadonlyMap<string, TensorData>,
-  types: ReadonlyMap<string, TensorType>, version: string): void {
+  types: ReadonlyMap<string, TensorType>, version: string, keep: OnnxExportOptions['keepNames']): void {
   const names = naming.names;
   const copies = keepVariableNames(og, varInits);
   const scopes = new Map<string, string>();
@@ -268,7 +276,10 @@ function readableModel(og: OnnxGraph, view: ExportView, naming: ValueNaming, var
   }
   const userNames = new Set<string>();
   for (const v of view.values()) if (v.kind === 'node' && v.name !== undefined && names.has(v)) userNames.add(names.get(v)!);
-  const renamed = nameNodes(og, scopes, userNames, naming.alloc);
+  // Values named after the model they were imported from keep those names.
+  const kept = new Set<string>();
+  if (keep !== undefined) for (const v of view.values()) if (v.kind === 'node' && v.name === undefined && names.has(v) && keep.value(v) !== undefined) kept.add(names.get(v)!);
+  const renamed = nameNodes(og, scopes, userNames, naming.alloc, kept, keep === undefined ? undefined : (n) => keep.node(n));
   const typed = new Map<string, TensorType>();
   for (const [k, t] of types) typed.set(renamed.get(k) ?? k, t);
   addValueInfo(og, typed);

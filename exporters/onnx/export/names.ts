@@ -40,10 +40,10 @@ export class NameAllocator {
 
 /**
  * A name of letters, digits, `_`, `.`, `/` and `:` (the separators of tfjs variable and layer
- * names, as tf2onnx and torch.onnx write them), starting with a letter or `_`.
+ * names, as tf2onnx and torch.onnx write them), starting with a letter, `_` or `/`.
  */
 export function sanitizeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_./:]/g, '_').replace(/^(?=[0-9./:])/, '_') || 'v';
+  return s.replace(/[^A-Za-z0-9_./:]/g, '_').replace(/^(?=[0-9.:])/, '_') || 'v';
 }
 
 export interface ValueNaming {
@@ -54,8 +54,11 @@ export interface ValueNaming {
   readonly alloc: NameAllocator;
 }
 
-/** `statesFirst`: variables are inputs and claim their names right after the inputs (export with state 'inputs'). */
-export function nameValues(graph: ExportView, statesFirst = false): ValueNaming {
+/**
+ * `statesFirst`: variables are inputs and claim their names right after the inputs (export with
+ * state 'inputs'). `hint`: a name for a value that has none (graphc optimize: its ONNX name before).
+ */
+export function nameValues(graph: ExportView, statesFirst = false, hint?: (v: Value) => string | undefined): ValueNaming {
   const alloc = new NameAllocator();
   const names = new Map<Value, string>();
   for (const v of graph.inputs) {
@@ -80,7 +83,7 @@ export function nameValues(graph: ExportView, statesFirst = false): ValueNaming 
     for (const v of n.outputs) if (!names.has(v) && v.name !== undefined) names.set(v, alloc.fresh(v.name));
   }
   for (const n of graph.nodes) {
-    for (const v of n.outputs) if (!names.has(v)) names.set(v, alloc.fresh(`v${v.id}`));
+    for (const v of n.outputs) if (!names.has(v)) names.set(v, alloc.fresh(hint?.(v) ?? `v${v.id}`));
   }
   const outputCopies = graph.outputs
     .filter((o) => names.get(o.value) !== o.name)

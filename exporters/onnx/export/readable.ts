@@ -64,9 +64,10 @@ const isActivation = (op: string): boolean => LAYOUT_CLASS[op] === 'unary' || op
  * `userNames`: the ONNX names of gc.name'd values; `values`: the model's value names (all
  * names in use claimed). Returns the values renamed (old → new name).
  */
-export function nameNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, userNames: ReadonlySet<string>, values: NameAllocator): Map<string, string> {
+export function nameNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, userNames: ReadonlySet<string>, values: NameAllocator,
+  keptValues: ReadonlySet<string> = new Set(), keptNode?: (n: Node) => { readonly name: string; readonly doc: string } | undefined): Map<string, string> {
   const renamed = new Map<string, string>();
-  const fixed = new Set<string>(userNames);
+  const fixed = new Set<string>([...userNames, ...keptValues]);
   const collect = (x: OnnxGraph): void => {
     for (const i of x.inputs) fixed.add(i.name);
     for (const o of x.outputs) fixed.add(o.name);
@@ -74,7 +75,7 @@ export function nameNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, 
     for (const n of x.nodes) for (const sub of subgraphsOf(n)) collect(sub);
   };
   collect(g);
-  nameGraphNodes(g, varScopes, userNames, new NameAllocator(), (n) => {
+  nameGraphNodes(g, varScopes, userNames, new NameAllocator(), keptNode, (n) => {
     n.outputs.forEach((o, i) => { if (o !== '' && !fixed.has(o)) renamed.set(o, values.fresh(`${n.name}:${i}`)); });
   });
   if (renamed.size > 0) renameValues(g, renamed);
@@ -90,7 +91,8 @@ function renameValues(g: OnnxGraph, renamed: ReadonlyMap<string, string>): void 
   }
 }
 
-function nameGraphNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, userNames: ReadonlySet<string>, alloc: NameAllocator, named: (n: OnnxNode) => void): void {
+function nameGraphNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, userNames: ReadonlySet<string>, alloc: NameAllocator,
+  keptNode: ((n: Node) => { readonly name: string; readonly doc: string } | undefined) | undefined, named: (n: OnnxNode) => void): void {
   const scopeOf = new Map<OnnxNode, string>();
   const byOrigin = new Map<Node, string>();
   for (const n of g.nodes) {
@@ -108,9 +110,13 @@ function nameGraphNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, us
       s = p === undefined ? undefined : scopeOf.get(p);
     }
     if (s !== undefined) scopeOf.set(n, s);
-    n.name = alloc.fresh(s === undefined ? n.opType : `${s}/${n.opType}`);
+    // A node of an imported model keeps its name (the first of the ONNX nodes one IR node became) and doc_string.
+    const kept = n.origin !== undefined ? keptNode?.(n.origin) : undefined;
+    if (kept !== undefined && kept.name !== '' && !alloc.has(kept.name)) n.name = alloc.fresh(kept.name);
+    else n.name = alloc.fresh(s === undefined ? n.opType : `${s}/${n.opType}`);
+    if (kept !== undefined && n.doc === '' && kept.doc !== '') n.doc = kept.doc;
     named(n);
-    for (const sub of subgraphsOf(n)) nameGraphNodes(sub, varScopes, userNames, alloc, named);
+    for (const sub of subgraphsOf(n)) nameGraphNodes(sub, varScopes, userNames, alloc, keptNode, named);
   }
 }
 

@@ -25,7 +25,7 @@ import { shapeToString, sym } from '../../../ir/dim.js';
 import { Codes, GcError } from '../../../ir/errors.js';
 import type { SourceLoc } from '../../../ir/errors.js';
 import { Graph } from '../../../ir/graph.js';
-import type { TensorType } from '../../../ir/graph.js';
+import type { Node, TensorType } from '../../../ir/graph.js';
 import { dynamicDim, setRegionOutputs } from '../../../ir/regions.js';
 import type { Value } from '../../../ir/graph.js';
 import { dce } from '../../../ir/passes/dce.js';
@@ -66,6 +66,19 @@ export interface ImportOptions {
   constants?: Record<string, TensorData>;
   /** What the import may spend (nodes, folding work, constant bytes); see ImportBudget for the defaults. Past it: GC0520. */
   budget?: Partial<ImportBudget>;
+  /** Filled with the ONNX names of what the import made (graphc optimize keeps them on export). */
+  record?: ImportRecord;
+}
+
+/**
+ * The ONNX names behind an imported graph: what `graphc optimize` (src/cli/optimize_model.ts)
+ * hands back to the exporter so that the values and nodes that survive keep their names.
+ */
+export interface ImportRecord {
+  /** The ONNX name of each IR value an ONNX value (node output or initializer) became: the first bound to it. */
+  readonly values: Map<Value, string>;
+  /** The ONNX node (name, doc_string) whose output each IR node computes. */
+  readonly nodes: Map<Node, { readonly name: string; readonly doc: string }>;
 }
 
 function importError(message: string, help?: string, notes?: string[]): GcError {
@@ -171,6 +184,7 @@ class Importer implements RegionImporter {
   private anon = 0;
 
   private readonly constants: Record<string, TensorData>;
+  private readonly record: ImportRecord | undefined;
   private bind: (name: string, v: Value) => void = (name, v) => { this.env.set(name, v); };
   /** Per subgraph being imported (innermost last): the names it bound, with what they meant before. */
   private readonly scopes: [string, Value | undefined][][] = [];
@@ -179,6 +193,7 @@ class Importer implements RegionImporter {
     this.g = new Graph(opts.name ?? (gp.name || 'main'));
     this.b = new Builder(this.g, evaluate, opts.budget);
     this.constants = opts.constants ?? {};
+    this.record = opts.record;
     const inputs = new Set((gp.input ?? []).map((vi) => vi.name ?? ''));
     for (const name of Object.keys(this.constants)) {
       if (!inputs.has(name)) throw importError(`options.constants names '${name}', which is not a graph input`);
@@ -295,6 +310,7 @@ class Importer implements RegionImporter {
       this.b.loc = loc;
       // Made in a region: visible there only (the region's builder made it).
       if (this.regionDepth > 0) this.bind(name, c); else this.env.set(name, c);
+      if (this.record !== undefined && !this.record.values.has(c)) this.record.values.set(c, name);
       return c;
     }
     if (node) throw new RuleError(`operand '${name}' is not defined before this node`);
@@ -322,6 +338,11 @@ class Importer implements RegionImporter {
         const v = outs[i];
         if (v === undefined) throw new RuleError(`output ${i} ('${name}') is not produced by graphc's rule`);
         this.bind(name, v);
+        const rec = this.record;
+        if (rec !== undefined) {
+          if (!rec.values.has(v)) rec.values.set(v, name);
+          if (v.producer && !rec.nodes.has(v.producer)) rec.nodes.set(v.producer, { name: n.name ?? '', doc: n.docString ?? '' });
+        }
       });
     } catch (e) {
       if (e instanceof NeedsConstant) {
