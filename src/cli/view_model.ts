@@ -42,7 +42,7 @@ export interface ViewItem {
   attrs?: [string, string][];
   /** For 'grp' and 'sub': the number of nodes inside (subgraphs included); for 'op': nodes in its subgraphs. */
   count?: number;
-  /** For 'grp' and 'sub': parameters (elements of initializers) its nodes read. */
+  /** For 'grp' and 'sub': parameters (elements of initializers) its nodes read. A group's outs are the values read outside it. */
   params?: number;
 }
 
@@ -321,6 +321,19 @@ export function buildViewModel(model: onnx.IModelProto): ViewModel {
 
   const g = model.graph ?? {};
   addGraph(g, -1, new Map(), 0);
+
+  // A layer group's outputs: the values its nodes make that something outside it reads.
+  for (const [a, b, name, dashed] of edges) {
+    if (dashed || !name) continue;
+    const inB = new Set<number>();
+    for (let q = items[b]!.p; q >= 0; q = items[q]!.p) inB.add(q);
+    for (let q = items[a]!.p; q >= 0 && !inB.has(q); q = items[q]!.p) {
+      const it = items[q]!;
+      if (it.k !== 'grp') continue;
+      const outs = it.outs ?? (it.outs = []);
+      if (outs.length < 8 && !outs.some((o) => o.n === name)) outs.push(val(name));
+    }
+  }
 
   const info: [string, string][] = [];
   const producer = `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim();

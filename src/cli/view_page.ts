@@ -66,7 +66,7 @@ for (i = 0; i < N; i++) children.push([]);
 for (i = 0; i < N; i++) if (items[i].p >= 0) children[items[i].p].push(i);
 var expanded = new Uint8Array(N);
 var rep = new Int32Array(N);
-var selected = -1, query = '', scale = 1, matchCursor = -1;
+var selected = -1, pinned = false, dragged = false, query = '', scale = 1, matchCursor = -1, baseW = 0, baseH = 0;
 var canvas = document.getElementById('gc-canvas');
 var details = document.getElementById('gc-details');
 var status = document.getElementById('gc-status');
@@ -82,9 +82,26 @@ function el(tag, attrs, text) {
   return e;
 }
 
+/**
+ * A graph of up to FOLD_LIMIT nodes opens with every layer group open; a bigger one opens its
+ * groups level by level, outermost first, while the nodes drawn stay within FOLD_LIMIT.
+ * Subgraphs of If/Loop/Scan start folded.
+ */
 function defaults() {
-  var big = D.nodeCount > FOLD_LIMIT;
-  for (var j = 0; j < N; j++) expanded[j] = (!big && items[j].k === 'grp') ? 1 : 0;
+  expanded.fill(0);
+  if (D.nodeCount <= FOLD_LIMIT) { for (var j = 0; j < N; j++) if (items[j].k === 'grp') expanded[j] = 1; return; }
+  var drawn = 0, level = [];
+  for (j = 0; j < N; j++) if (items[j].p < 0) { drawn++; if (items[j].k === 'grp') level.push(j); }
+  while (level.length) {
+    var next = [];
+    for (var k = 0; k < level.length; k++) {
+      var g = level[k], more = children[g].length - 1;
+      if (drawn + more > FOLD_LIMIT) continue;
+      expanded[g] = 1; drawn += more;
+      children[g].forEach(function (c) { if (items[c].k === 'grp') next.push(c); });
+    }
+    level = next;
+  }
 }
 
 function expandAncestors(j) { for (var q = items[j].p; q >= 0; q = items[q].p) expanded[q] = 1; }
@@ -102,7 +119,7 @@ function applyHash() {
         for (var j = 0; j < N; j++) if (items[j].name === name && isContainer(j)) { expanded[j] = 1; expandAncestors(j); }
       }); }
     } else if (key === 'select') {
-      for (var j2 = 0; j2 < N; j2++) if (items[j2].name === v) { selected = j2; expandAncestors(j2); break; }
+      for (var j2 = 0; j2 < N; j2++) if (items[j2].name === v) { selected = j2; pinned = true; expandAncestors(j2); break; }
     } else if (key === 'q') {
       query = v;
       document.getElementById('gc-search').value = v;
@@ -138,6 +155,7 @@ function nodeLines(j) {
   if (it.k === 'grp' || it.k === 'sub') {
     lines.push('\u25b8 ' + short(it.op, 34));
     lines.push(it.count + ' node' + (it.count === 1 ? '' : 's') + (it.params ? ' \u00b7 ' + fmtNum(it.params) + ' params' : ''));
+    if (it.outs && it.outs.length) lines.push(short((it.outs[0].t || '?') + (it.outs.length > 1 ? ' +' + (it.outs.length - 1) : ''), 34));
     return lines;
   }
   if (it.k === 'in' || it.k === 'out') {
@@ -370,6 +388,7 @@ function render() {
   var width = 200, height = 200, v;
   for (v = 0; v < posX.length; v++) { width = Math.max(width, posX[v] + W[v] + 40); height = Math.max(height, posY[v] + H[v] + 40); }
   boxes.forEach(function (b) { width = Math.max(width, b.x + b.w + 20); });
+  baseW = width; baseH = height;
   var svg = el('svg:svg', { id: 'gc-svg', width: width * scale, height: height * scale, viewBox: '0 0 ' + width + ' ' + height });
   var defs = el('svg:defs');
   var mk = el('svg:marker', { id: 'gc-arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto' });
@@ -428,13 +447,21 @@ function render() {
     g.appendChild(el('svg:title', null, it.op + ' ' + it.name + (it.src ? '\n' + it.src : '')));
     gNodes.appendChild(g);
   }
-  gNodes.addEventListener('click', function (ev) {
+  function itemAt(ev) {
     var t = ev.target;
     while (t && t !== gNodes && !(t.getAttribute && t.getAttribute('data-i'))) t = t.parentNode;
-    if (!t || t === gNodes) return;
-    var j = Number(t.getAttribute('data-i'));
-    selected = j;
+    return !t || t === gNodes ? -1 : Number(t.getAttribute('data-i'));
+  }
+  gNodes.addEventListener('click', function (ev) {
+    var j = itemAt(ev);
+    if (j < 0 || dragged) return;
+    ev.stopPropagation();
+    selected = j; pinned = true;
     if (isContainer(j)) toggle(j); else { markSelected(); showDetails(j); }
+  });
+  gNodes.addEventListener('mouseover', function (ev) {
+    var j = itemAt(ev);
+    if (j >= 0 && !pinned) showDetails(j);
   });
   canvas.textContent = '';
   canvas.appendChild(svg);
@@ -453,6 +480,12 @@ function markSelected() {
     var j = Number(nodes[k].getAttribute('data-i'));
     if (j === selected) nodes[k].classList.add('gc-sel'); else nodes[k].classList.remove('gc-sel');
   }
+}
+
+function zoom(f) {
+  scale = Math.max(0.05, Math.min(4, scale * f));
+  var svg = document.getElementById('gc-svg');
+  if (svg) { svg.setAttribute('width', String(baseW * scale)); svg.setAttribute('height', String(baseH * scale)); }
 }
 
 function scrollTo(j) {
@@ -543,8 +576,26 @@ try {
   document.getElementById('gc-search').addEventListener('keydown', function (ev) { if (ev.key === 'Enter') nextMatch(); });
   document.getElementById('gc-expand').addEventListener('click', function () { for (var j = 0; j < N; j++) expanded[j] = isContainer(j) ? 1 : 0; render(); });
   document.getElementById('gc-fold').addEventListener('click', function () { expanded.fill(0); render(); });
-  document.getElementById('gc-zin').addEventListener('click', function () { scale *= 1.25; render(); });
-  document.getElementById('gc-zout').addEventListener('click', function () { scale /= 1.25; render(); });
+  document.getElementById('gc-zin').addEventListener('click', function () { zoom(1.25); });
+  document.getElementById('gc-zout').addEventListener('click', function () { zoom(0.8); });
+  canvas.addEventListener('wheel', function (ev) { if (ev.ctrlKey || ev.metaKey) { ev.preventDefault(); zoom(ev.deltaY < 0 ? 1.1 : 1 / 1.1); } }, { passive: false });
+  // drag the background to pan; a click on it lets hovering show details again
+  var drag = null;
+  canvas.addEventListener('mousedown', function (ev) {
+    if (ev.button !== 0) return;
+    drag = { x: ev.clientX, y: ev.clientY, l: canvas.scrollLeft, t: canvas.scrollTop, moved: false };
+  });
+  window.addEventListener('mousemove', function (ev) {
+    if (!drag) return;
+    var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    canvas.scrollLeft = drag.l - dx; canvas.scrollTop = drag.t - dy;
+  });
+  window.addEventListener('mouseup', function () { dragged = !!(drag && drag.moved); drag = null; });
+  canvas.addEventListener('click', function (ev) {
+    if (dragged) return;
+    if (ev.target === canvas || (ev.target.getAttribute && ev.target.getAttribute('id') === 'gc-svg')) { pinned = false; selected = -1; markSelected(); }
+  });
   sidebar();
   render();
   if (selected >= 0) scrollTo(selected);

@@ -99,14 +99,14 @@ function groupedModel(): onnx.ModelProto {
   });
 }
 
-/** `groups` layers of `per` chained nodes each: a graph too big to show unfolded. */
+/** `groups` layers (net/layer_<g>/…) of `per` chained nodes each, then an Identity: a graph too big to show unfolded. */
 function bigModel(groups: number, per: number): onnx.ModelProto {
   const nodes: onnx.INodeProto[] = [];
   let prev = 'x';
   for (let g = 0; g < groups; g++) {
     for (let k = 0; k < per; k++) {
       const out = `v${g}_${k}`;
-      nodes.push(node(k % 2 ? 'Relu' : 'Sigmoid', `layer_${g}/op_${k}`, [prev], [out]));
+      nodes.push(node(k % 2 ? 'Relu' : 'Sigmoid', `net/layer_${g}/op_${k}`, [prev], [out]));
       prev = out;
     }
   }
@@ -196,6 +196,9 @@ describe('graphc view: the HTML page', () => {
     expect(ft).toContain('3 nodes · 4 params');
     expect(ft).toContain('▸ head');
     expect(ft).toContain('2 nodes · 32 params');
+    // a folded group shows the type of what leaves it: block1's pool output p, head's a
+    expect(ft.filter((s) => s === 'float32[batch,8]')).toHaveLength(1);
+    expect(ft.filter((s) => s === 'float32[batch,4]').length).toBeGreaterThanOrEqual(2); // head, Softmax (and y)
     expect(ft).not.toContain('Conv');
 
     const one = await dumpDom(file, 'expand=block1');
@@ -275,19 +278,26 @@ describe('graphc view: the HTML page', () => {
     for (const n of body.node) expect(texts(all)).toContain(n.opType);
   }, BROWSER_TIMEOUT);
 
-  it.skipIf(noBrowser !== undefined)('a 1200-node graph opens folded by layer (12 groups drawn) and unfolds with #expand=all', async () => {
+  it.skipIf(noBrowser !== undefined)('a 1200-node graph opens folded, group by group while at most 300 nodes are drawn, and unfolds with #expand=all', async () => {
     const file = writePage('big', bigModel(12, 100));
     const folded = await dumpDom(file);
     expect(bodyAttr(folded, 'data-ready')).toBe('1');
     const f = drawnNodes(folded);
-    expect(f.filter((n) => n.kind === 'grp')).toHaveLength(12);
-    expect(f).toHaveLength(12 + 1 /* Identity */ + 2);
-    // folded groups chain: one edge between consecutive layers
-    expect(bodyAttr(folded, 'data-edges')).toBe(String(1 + 11 + 1 + 1));
+    // x, y, the last Identity, group net (open: 12 layers fit), then layer_0 and layer_1 open (100 nodes each);
+    // a third would draw 312 nodes
+    expect(f.filter((n) => n.kind === 'grp')).toHaveLength(10);
+    expect(f.filter((n) => n.kind === 'op')).toHaveLength(201);
+    expect(f).toHaveLength(10 + 201 + 2);
+    expect(bodyAttr(folded, 'data-clusters')).toBe('3');
+    // the chain: x → 200 nodes → 10 folded groups → Identity → y
+    expect(bodyAttr(folded, 'data-edges')).toBe(String(1 + 199 + 1 + 9 + 1 + 1));
+    expect(texts(folded)).toContain('▸ layer_11');
     const all = await dumpDom(file, 'expand=all');
     expect(drawnNodes(all)).toHaveLength(1201 + 2);
     expect(bodyAttr(all, 'data-edges')).toBe('1202');
-    expect(bodyAttr(all, 'data-clusters')).toBe('12');
+    expect(bodyAttr(all, 'data-clusters')).toBe('13');
+    const none = await dumpDom(file, 'expand=none');
+    expect(drawnNodes(none)).toHaveLength(4);
   }, BROWSER_TIMEOUT);
 });
 
