@@ -125,6 +125,31 @@ describe('gc.accelerate: model.fit', () => {
     expect(gc.accelerated(acc)!.traceCount).toBe(2);
   });
 
+  it('the progress output (a verbosity-1 logger as tfjs-node registers one) prints what it prints for eager tfjs', async () => {
+    let lines: string[] = [];
+    // Logs hold numbers or, as tfjs hands them to loggers, scalar tensors (tfjs-node's ProgbarLogger reads them).
+    const num = (v: unknown) => (v instanceof tf.Tensor ? v.dataSync()[0]! : (v as number));
+    const fmt = (logs?: tfl.Logs) => Object.entries(logs ?? {}).map(([k, v]) => `${k}=${num(v).toFixed(3)}`).join(' ');
+    class Progress extends tfl.Callback {
+      override async onTrainBegin() { lines.push(`params ${JSON.stringify(this.params)}`); }
+      override async onBatchEnd(batch: number, logs?: tfl.Logs) { lines.push(`batch ${batch} ${fmt(logs)}`); }
+      override async onEpochEnd(epoch: number, logs?: tfl.Logs) { lines.push(`epoch ${epoch} ${fmt(logs)}`); }
+    }
+    tfl.registerCallbackConstructor(1, Progress);
+    const { eager, acc } = pair(mlp);
+    eager.compile(compileArgs(adam()));
+    gc.accelerate(acc, compileArgs(adam()));
+    const args = { epochs: 2, batchSize: 100, validationSplit: 0.25, shuffle: false, verbose: 1 } as const;
+    await eager.fit(x.slice(0, 800), y.slice(0, 800), args);
+    const eagerLines = lines;
+    lines = [];
+    await acc.fit(x.slice(0, 800), y.slice(0, 800), args);
+    expect(eagerLines.length).toBe(1 + 2 * 6 + 2);
+    expect(eagerLines[0]).toContain('"verbose":1');
+    expect(lines).toEqual(eagerLines);
+    expect(gc.accelerated(acc)!.eagerRuns).toBe(0);
+  });
+
   it('classWeight: the weighted losses of eager tfjs', async () => {
     const { eager, acc } = pair(mlp);
     eager.compile(compileArgs(adam()));
