@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import { Codes, GcError } from '../../ir/errors.js';
 import type { DType } from '../../ir/dtype.js';
+import { cond, whileLoop } from '../control_flow.js';
 import type { TensorSpec } from '../trace/spec.js';
 import { entryBytes, readModelJson, readWeightsManifest } from './load.js';
 
@@ -28,7 +29,9 @@ const MAX_DIM = 2 ** 31 - 1;
 /**
  * Ops graphc refuses, with why. tfjs-converter runs these only in executeAsync (their results'
  * shapes or their control flow depend on tensor values), so they cannot be traced into a static
- * graph: graphc's own gc.cond / gc.whileLoop are not built from them.
+ * graph. TF2's functional control flow is converted instead: If / StatelessIf become gc.cond and
+ * While / StatelessWhile gc.whileLoop (see CONTROL_FLOW); TF1's frames (Switch, Merge, Enter…)
+ * and TensorArray / TensorList state are refused.
  */
 const REFUSED: Record<string, string> = {
   Switch: 'TF1 control flow (tf.cond)',
@@ -37,10 +40,6 @@ const REFUSED: Record<string, string> = {
   Exit: 'TF1 control flow (tf.while_loop)',
   NextIteration: 'TF1 control flow (tf.while_loop)',
   LoopCond: 'TF1 control flow (tf.while_loop)',
-  If: 'TF2 control flow (tf.cond)',
-  StatelessIf: 'TF2 control flow (tf.cond)',
-  While: 'TF2 control flow (tf.while_loop)',
-  StatelessWhile: 'TF2 control flow (tf.while_loop)',
   PartitionedCall: 'a call of a function of the graph library',
   StatefulPartitionedCall: 'a call of a function of the graph library',
   NonMaxSuppressionV2: 'a result whose shape depends on the data',
@@ -61,12 +60,76 @@ const REFUSED: Record<string, string> = {
 /** Op name prefixes refused as a family (TensorArray and TensorList ops: dynamic lists of tensors). */
 const REFUSED_PREFIXES: [string, string][] = [['TensorArray', 'a TensorArray (tf.while_loop state)'], ['TensorList', 'a TensorList (tf.while_loop state)']];
 
+/**
+ * TF2 functional control flow → graphc control flow. tfjs-converter runs If / While only in
+ * executeAsync (it reads the condition with await), so graphc renames them in the topology to
+ * ops of its own, registered with tfconv.registerOp, whose executors call gc.cond / gc.whileLoop
+ * with the branch, condition and body functions of the graph's library, each run by
+ * tfjs-converter's executor for that function (synchronously: execute, not executeAsync).
+ */
+const CONTROL_FLOW: Record<string, string> = { If: 'GraphcIf', StatelessIf: 'GraphcIf', While: 'GraphcWhile', StatelessWhile: 'GraphcWhile' };
+/** The function attrs of each converted op. */
+const FUNCTION_ATTRS: Record<string, string[]> = { GraphcIf: ['then_branch', 'else_branch'], GraphcWhile: ['cond', 'body'] };
+
+/** tfjs-converter's executor of one library function (GraphExecutor internals, tfjs-converter 4.x). */
+interface FunctionExecutor {
+  inputs: { name: string }[];
+  outputNodes: string[];
+  execute(inputs: tf.NamedTensorMap, outputs: string[]): tf.Tensor | tf.Tensor[];
+}
+/** What a custom op's executor is handed beyond tfconv's GraphNode: the node and its execution context. */
+interface NodeInternals { node: { name: string; rawAttrs: Record<string, { func?: { name?: string } }> }; context: { functionMap: Record<string, FunctionExecutor> } }
+
+function runFunction(fx: FunctionExecutor, args: tf.Tensor[]): tf.Tensor[] {
+  const feeds: tf.NamedTensorMap = {};
+  fx.inputs.forEach((inp, i) => {
+    feeds[inp.name] = args[i]!;
+  });
+  const out = fx.execute(feeds, fx.outputNodes);
+  return Array.isArray(out) ? out : [out];
+}
+
+function functionOf(g: tfconv.GraphNode, attr: string): FunctionExecutor {
+  const { node, context } = g as unknown as NodeInternals;
+  const name = node.rawAttrs[attr]?.func?.name;
+  const fx = name === undefined ? undefined : context.functionMap[name];
+  if (fx === undefined) throw new GcError({ code: Codes.cliGraphModel, message: `node '${node.name}': its ${attr} function ${JSON.stringify(name)} is not in the graph's library` });
+  return fx;
+}
+
+/** A condition as gc.cond and gc.whileLoop take it: a bool scalar (TF: a number is true when non-zero). */
+function predicate(t: tf.Tensor): tf.Tensor {
+  const s = t.size === 1 && t.rank !== 0 ? tf.reshape(t, []) : t;
+  return s.dtype === 'bool' ? s : tf.notEqual(s, tf.scalar(0, s.dtype));
+}
+
+let controlFlowRegistered = false;
+function registerControlFlow(): void {
+  if (controlFlowRegistered) return;
+  controlFlowRegistered = true;
+  tfconv.registerOp('GraphcIf', (g) => {
+    const [pred, ...args] = g.inputs;
+    const thenFx = functionOf(g, 'then_branch');
+    const elseFx = functionOf(g, 'else_branch');
+    return cond(predicate(pred!), () => runFunction(thenFx, args), () => runFunction(elseFx, args));
+  });
+  tfconv.registerOp('GraphcWhile', (g) => {
+    const condFx = functionOf(g, 'cond');
+    const bodyFx = functionOf(g, 'body');
+    return whileLoop((...vs) => predicate(runFunction(condFx, vs)[0]!), (...vs) => runFunction(bodyFx, vs), g.inputs);
+  });
+}
+
 /** TF dtype enum names → the tfjs dtype tfjs-converter gives them (as its parseDtypeParam does). */
 const TF_DTYPES: Record<string, DType> = {
   DT_FLOAT: 'float32', DT_INT32: 'int32', DT_INT64: 'int32', DT_INT8: 'int32', DT_UINT8: 'int32', DT_INT16: 'int32', DT_UINT16: 'int32', DT_BOOL: 'bool',
 };
 
 interface NodeDef { name: string; op: string; input: string[]; attr: Record<string, unknown> }
+
+function graphErrorAt(file: string, message: string, help?: string): GcError {
+  return graphError(file, message, help);
+}
 
 function graphError(file: string, message: string, help?: string): GcError {
   return new GcError({ code: Codes.cliGraphModel, message: `${file}: ${message}`, help: help ?? 'convert the model again with tensorflowjs_converter --output_format=tfjs_graph_model' });
@@ -83,11 +146,10 @@ export function isGraphModelJson(json: unknown): boolean {
   return Array.isArray((t as { node?: unknown }).node) && !('class_name' in t) && !('model_config' in t);
 }
 
-/** The node name an operand refers to: '^name' (a control input), 'name', 'name:1'. */
+/** The node name an operand refers to: '^name' (a control input), 'name', 'name:1', 'name:output:0' (in a function). */
 function operandNode(input: string): string {
   const s = input.startsWith('^') ? input.slice(1) : input;
-  const m = /^(.*?)(?::\d+)?$/.exec(s);
-  return m![1]!;
+  return s.split(':')[0]!;
 }
 
 function refusal(op: string): string | undefined {
@@ -97,11 +159,9 @@ function refusal(op: string): string | undefined {
 }
 
 /** The topology's nodes, checked: objects with a unique name and an op, operands that name nodes, no cycle, no refused op. */
-function checkNodes(file: string, topology: unknown): NodeDef[] {
-  if (typeof topology !== 'object' || topology === null || !Array.isArray((topology as { node?: unknown }).node)) {
-    throw graphError(file, 'modelTopology has no node list (a GraphModel\'s modelTopology is a GraphDef: {node: [...]})');
-  }
-  const raw = (topology as { node: unknown[] }).node;
+function checkNodes(file: string, raw: unknown[], fn?: { name: string; args: string[] }): NodeDef[] {
+  const at = fn === undefined ? '' : `function '${fn.name}': `;
+  const graphError = (f: string, message: string, help?: string) => graphErrorAt(f, at + message, help);
   if (raw.length > MAX_GRAPH_MODEL_NODES) throw graphError(file, `modelTopology has ${raw.length} nodes, over graphc's limit of ${MAX_GRAPH_MODEL_NODES}`, 'split the model');
   const nodes: NodeDef[] = [];
   const byName = new Map<string, NodeDef>();
@@ -112,13 +172,14 @@ function checkNodes(file: string, topology: unknown): NodeDef[] {
     if (typeof op !== 'string' || op === '') throw graphError(file, `node '${name}' has no op`);
     if (input !== undefined && (!Array.isArray(input) || !input.every((s) => typeof s === 'string'))) throw graphError(file, `node '${name}' (${op}): input is not a list of node names`);
     if (attr !== undefined && (typeof attr !== 'object' || attr === null || Array.isArray(attr))) throw graphError(file, `node '${name}' (${op}): attr is not an object`);
-    if (byName.has(name)) throw graphError(file, `two nodes are named '${name}'`);
+    if (byName.has(name) || fn?.args.includes(name)) throw graphError(file, `two nodes are named '${name}'`);
+    if (Object.prototype.hasOwnProperty.call(CONTROL_FLOW, op)) (n as { op: string }).op = CONTROL_FLOW[op]!; // converted: see CONTROL_FLOW
     const why = refusal(op);
     if (why !== undefined) {
       throw graphError(file, `node '${name}' is a ${op}: ${why}, which graphc cannot turn into a static graph`,
         'graphc converts GraphModels without control flow or data-dependent shapes; export the part of the model before and after it, or write the control flow in TypeScript with gc.cond / gc.whileLoop and export that module');
     }
-    const def: NodeDef = { name, op, input: (input as string[] | undefined) ?? [], attr: (attr as Record<string, unknown> | undefined) ?? {} };
+    const def: NodeDef = { name, op: (n as { op: string }).op, input: (input as string[] | undefined) ?? [], attr: (attr as Record<string, unknown> | undefined) ?? {} };
     if (op.startsWith('Placeholder')) {
       dtypeAttr(file, def, 'dtype');
       const sh = def.attr.shape;
@@ -132,7 +193,7 @@ function checkNodes(file: string, topology: unknown): NodeDef[] {
   }
   for (const n of nodes) {
     for (const s of n.input) {
-      if (!byName.has(operandNode(s))) throw graphError(file, `node '${n.name}' (${n.op}) reads '${s}', and no node is named '${operandNode(s)}'`);
+      if (!byName.has(operandNode(s)) && !fn?.args.includes(operandNode(s))) throw graphError(file, `node '${n.name}' (${n.op}) reads '${s}', and no node is named '${operandNode(s)}'`);
     }
   }
   // No cycle (tfjs-converter's scheduler would wait forever): an iterative depth-first search.
@@ -150,7 +211,8 @@ function checkNodes(file: string, topology: unknown): NodeDef[] {
         continue;
       }
       top[1] = k + 1;
-      const m = byName.get(operandNode(n.input[k]!))!;
+      const m = byName.get(operandNode(n.input[k]!));
+      if (m === undefined) continue; // a function argument
       const s = state.get(m.name);
       if (s === 1) throw graphError(file, `the graph has a cycle through node '${m.name}' (${m.op}) and '${n.name}' (${n.op})`, 'a GraphModel without control flow is acyclic: the file is damaged');
       if (s === undefined) {
@@ -160,6 +222,65 @@ function checkNodes(file: string, topology: unknown): NodeDef[] {
     }
   }
   return nodes;
+}
+
+/**
+ * The graph's function library (the branches and loop bodies of If / While), checked as the
+ * graph is: each function a {signature: {name, inputArg, outputArg}, nodeDef, ret} whose nodes
+ * pass checkNodes with its arguments as operands and whose results name its nodes or arguments;
+ * every function a converted op names exists; no function calls itself (directly or not).
+ * Returns the nodes of every function.
+ */
+function checkLibrary(file: string, library: unknown, nodes: NodeDef[]): NodeDef[] {
+  const list = typeof library === 'object' && library !== null ? (library as { function?: unknown }).function : undefined;
+  if (list !== undefined && !Array.isArray(list)) throw graphError(file, 'library.function is not a list');
+  const fns = new Map<string, NodeDef[]>();
+  let total = nodes.length;
+  for (const [i, f] of ((list as unknown[] | undefined) ?? []).entries()) {
+    const sig = typeof f === 'object' && f !== null ? (f as { signature?: unknown }).signature as { name?: unknown; inputArg?: unknown; outputArg?: unknown } | undefined : undefined;
+    const name = sig?.name;
+    if (typeof name !== 'string' || name === '') throw graphError(file, `library function ${i} has no signature.name`);
+    if (fns.has(name)) throw graphError(file, `two library functions are named '${name}'`);
+    const argList = (a: unknown, what: string): string[] => {
+      if (a === undefined) return [];
+      if (!Array.isArray(a) || !a.every((x) => typeof x === 'object' && x !== null && typeof (x as { name?: unknown }).name === 'string' && (x as { name: string }).name !== '')) {
+        throw graphError(file, `function '${name}': signature.${what} is not a list of {name, type}`);
+      }
+      return a.map((x) => (x as { name: string }).name);
+    };
+    const args = argList(sig!.inputArg, 'inputArg');
+    const outs = argList(sig!.outputArg, 'outputArg');
+    const body = (f as { nodeDef?: unknown }).nodeDef ?? [];
+    if (!Array.isArray(body)) throw graphError(file, `function '${name}': nodeDef is not a list`);
+    total += body.length;
+    if (total > MAX_GRAPH_MODEL_NODES) throw graphError(file, `the graph and its functions have over ${MAX_GRAPH_MODEL_NODES} nodes, graphc's limit`, 'split the model');
+    const fnNodes = checkNodes(file, body, { name, args });
+    const ret = (f as { ret?: unknown }).ret;
+    for (const o of outs) {
+      const r = typeof ret === 'object' && ret !== null ? (ret as Record<string, unknown>)[o] : undefined;
+      if (typeof r !== 'string' || !(fnNodes.some((n) => n.name === operandNode(r)) || args.includes(operandNode(r)))) {
+        throw graphError(file, `function '${name}': its result '${o}' is ${JSON.stringify(r)}, not a node or argument of the function`);
+      }
+    }
+    fns.set(name, fnNodes);
+  }
+  // The functions each converted op names exist; the call graph has no cycle.
+  const callees = (ns: NodeDef[]): string[] => ns.flatMap((n) => (FUNCTION_ATTRS[n.op] ?? []).map((a) => {
+    const f = (n.attr[a] as { func?: { name?: unknown } } | undefined)?.func?.name;
+    if (typeof f !== 'string' || !fns.has(f)) throw graphError(file, `node '${n.name}' (${n.op === 'GraphcIf' ? 'If' : 'While'}): its ${a} function ${JSON.stringify(f)} is not in the graph's library`);
+    return f;
+  }));
+  const state = new Map<string, 1 | 2>();
+  const visit = (f: string, path: string[]): void => {
+    if (state.get(f) === 2) return;
+    if (state.get(f) === 1) throw graphError(file, `function '${f}' calls itself (${[...path, f].join(' → ')}): graphc converts If and While, not recursion`);
+    state.set(f, 1);
+    for (const g of callees(fns.get(f)!)) visit(g, [...path, f]);
+    state.set(f, 2);
+  };
+  for (const f of callees(nodes)) visit(f, []);
+  for (const f of fns.keys()) visit(f, []);
+  return [...fns.values()].flat();
 }
 
 /** A GraphDef shape attr ({dim: [{size: '-1'}, ...]} or {unknownRank: true}) as dims (-1: unknown), or undefined for an unknown rank. */
@@ -276,13 +397,13 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
   const json = readModelJson(file) as Record<string, unknown> | null;
   if (!isGraphModelJson(json)) throw graphError(file, 'not a tfjs GraphModel (no format "graph-model" and no GraphDef node list)');
   const j = json as { modelTopology?: unknown; weightsManifest?: unknown; signature?: unknown; userDefinedMetadata?: unknown; modelInitializer?: unknown };
-  const nodes = checkNodes(file, j.modelTopology);
-  const library = (j.modelTopology as { library?: { function?: unknown } }).library;
-  if (Array.isArray(library?.function) && library.function.length > 0) {
-    const names = (library.function as { signature?: { name?: unknown } }[]).map((f) => String(f?.signature?.name)).slice(0, 3);
-    throw graphError(file, `the graph has a function library (${names.join(', ')}${library.function.length > 3 ? ', …' : ''}): control flow or calls graphc cannot convert`,
-      'graphc converts GraphModels without control flow; write the control flow in TypeScript with gc.cond / gc.whileLoop');
+  const topology = j.modelTopology;
+  if (typeof topology !== 'object' || topology === null || !Array.isArray((topology as { node?: unknown }).node)) {
+    throw graphError(file, 'modelTopology has no node list (a GraphModel\'s modelTopology is a GraphDef: {node: [...]})');
   }
+  const nodes = checkNodes(file, (topology as { node: unknown[] }).node);
+  const functionNodes = checkLibrary(file, (topology as { library?: unknown }).library, nodes);
+  if (functionNodes.length > 0) registerControlFlow();
   const init = j.modelInitializer as { node?: unknown[] } | undefined;
   if (init !== undefined && init !== null && Array.isArray(init.node) && init.node.length > 0) {
     throw graphError(file, `the model has an initializer graph (${init.node.length} nodes, for hash tables): graphc cannot convert tfjs resources`);
@@ -292,7 +413,7 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
   const weightSpecs = read.specs;
   // Every Const has its weight, of its shape and dtype (tfjs-converter would run with a wrong one or crash).
   const weights = new Map(weightSpecs.map((w) => [w.name, w]));
-  for (const n of nodes) {
+  for (const n of [...nodes, ...functionNodes]) {
     if (n.op !== 'Const') continue;
     const w = weights.get(n.name);
     if (w === undefined) throw graphError(file, `Const node '${n.name}' has no weight in weightsManifest`, hint);

@@ -18,7 +18,7 @@ import { traceFunction } from '../../src/trace/trace_function.js';
 import { GcError } from '../../ir/errors.js';
 import { isGraphModelJson, loadGraphModelTarget } from '../../src/cli/graph_model.js';
 import type { GraphModelBuilder, Signature } from './graph_model_fixtures.js';
-import { cnn, kerasReshape, mlp, seeded, sequence, twoInTwoOut } from './graph_model_fixtures.js';
+import { cnn, ifModel, kerasReshape, mlp, seeded, sequence, twoInTwoOut, whileModel } from './graph_model_fixtures.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'graphc-graph-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -49,7 +49,7 @@ function randomFeed(shape: number[], dtype: 'float32' | 'int32', seed: number, m
 }
 
 /** Max |ORT − tfjs-converter eager| over every output, outputs matched by name; also checks ORT's output names and order. */
-async function compare(bytes: Uint8Array, ref: tfconv.GraphModel, feeds: Record<string, Feed>, refKeys: Record<string, string>, outNames: string[]): Promise<number> {
+async function compare(bytes: Uint8Array, ref: tfconv.GraphModel, feeds: Record<string, Feed>, refKeys: Record<string, string>, outNames: string[], async = false): Promise<number> {
   const session = await ort.InferenceSession.create(bytes);
   expect(session.outputNames).toEqual(outNames);
   const ortFeeds: Record<string, ort.Tensor> = {};
@@ -57,7 +57,8 @@ async function compare(bytes: Uint8Array, ref: tfconv.GraphModel, feeds: Record<
   const got = await session.run(ortFeeds);
   const tfFeeds: tf.NamedTensorMap = {};
   for (const [k, f] of Object.entries(feeds)) tfFeeds[refKeys[k]!] = tf.tensor(f.data, f.shape, f.dtype);
-  const outs = ref.execute(tfFeeds, ref.outputNodes);
+  // tfjs-converter runs control flow (If, While) only in executeAsync.
+  const outs = async ? await ref.executeAsync(tfFeeds, ref.outputNodes) : ref.execute(tfFeeds, ref.outputNodes);
   const list = Array.isArray(outs) ? outs : [outs];
   let worst = 0;
   outNames.forEach((name, i) => {
@@ -185,5 +186,39 @@ describe('graphc export of a tfjs GraphModel', () => {
     // The quantization is real: the float32 model gives other numbers.
     const exact = await compare(await exportGraphModel(b.write(path.join(dir, `mlp_${q}_f32`))), ref, { x: randomFeed([4, 16], 'float32', 70) }, { x: 'x' }, ['Identity']);
     expect(exact).toBeGreaterThan(1e-5);
+  });
+
+  it('TF2 If (StatelessIf with then/else functions) becomes gc.cond: an If region, and both branches agree with tfjs-converter\'s executeAsync', async () => {
+    const b = ifModel();
+    const file = b.write(path.join(dir, 'if'));
+    const t = await loadGraphModelTarget(file);
+    const traced = traceFunction(t.fn, t.specs, materializeCreated, t.name);
+    expect(traced.graph.nodes.map((n) => n.op)).toContain('cond');
+    const bytes = await exportGraphModel(file);
+    const g = onnx.ModelProto.decode(bytes).graph!;
+    expect(g.node!.map((n) => n.opType)).toContain('If');
+    const ref = await reference(b);
+    for (const n of [1, 4]) {
+      for (const shift of [0.7, -0.7]) { // Sum(x) > 0 and < 0: the then and the else branch
+        const f = randomFeed([n, 4], 'float32', 80 + n);
+        f.data = (f.data as Float32Array).map((v) => v / 4 + shift);
+        const d = await compare(bytes, ref, { x: f }, { x: 'x' }, ['Identity'], true);
+        expect(d).toBeLessThan(1e-5);
+      }
+    }
+  });
+
+  it('TF2 While (StatelessWhile with cond/body functions) becomes gc.whileLoop and agrees with tfjs-converter\'s executeAsync', async () => {
+    const b = whileModel();
+    const file = b.write(path.join(dir, 'while'));
+    const t = await loadGraphModelTarget(file);
+    const traced = traceFunction(t.fn, t.specs, materializeCreated, t.name);
+    expect(traced.graph.nodes.map((n) => n.op)).toContain('while_loop');
+    const bytes = await exportGraphModel(file);
+    const ref = await reference(b);
+    for (const n of [1, 4]) {
+      const d = await compare(bytes, ref, { x: randomFeed([n, 4], 'float32', 90 + n) }, { x: 'x' }, ['Identity'], true);
+      expect(d).toBeLessThan(1e-5);
+    }
   });
 });

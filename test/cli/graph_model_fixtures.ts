@@ -39,8 +39,12 @@ interface Weight { name: string; shape: number[]; dtype: 'float32' | 'int32' | '
 export interface Signature { inputs: Record<string, string>; outputs: Record<string, string> }
 
 /** Builds a GraphDef node by node, and writes model.json plus shards. */
+type NodeJson = { name: string; op: string; input?: string[]; attr?: Record<string, unknown> };
+
 export class GraphModelBuilder {
-  readonly nodes: { name: string; op: string; input?: string[]; attr?: Record<string, unknown> }[] = [];
+  nodes: NodeJson[] = [];
+  /** The GraphDef's function library (If branches, While conditions and bodies). */
+  readonly functions: Record<string, unknown>[] = [];
   readonly weights: Weight[] = [];
   private readonly rand: (scale?: number) => number;
   constructor(seed: number) {
@@ -63,6 +67,26 @@ export class GraphModelBuilder {
       attr: { dtype: A.type(dtype), value: { tensor: { dtype, tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } },
     });
     this.weights.push({ name, shape, dtype: TFJS[dtype], bytes: new Uint8Array(arr.buffer.slice(0)) });
+    return name;
+  }
+
+  /**
+   * A library function: `body` adds its nodes (ops and Consts, whose weights go to the manifest
+   * as a converted model's do) given its argument names, and returns the operands of its results.
+   */
+  func(name: string, args: [string, DT][], body: (...args: string[]) => string[]): string {
+    const outer = this.nodes;
+    this.nodes = [];
+    try {
+      const rets = body(...args.map(([a]) => a));
+      this.functions.push({
+        signature: { name, inputArg: args.map(([a, t]) => ({ name: a, type: t })), outputArg: rets.map((_, i) => ({ name: `out${i}`, type: 'DT_FLOAT' })) },
+        nodeDef: this.nodes,
+        ret: Object.fromEntries(rets.map((r, i) => [`out${i}`, r])),
+      });
+    } finally {
+      this.nodes = outer;
+    }
     return name;
   }
 
@@ -99,7 +123,7 @@ export class GraphModelBuilder {
       format: 'graph-model',
       generatedBy: '2.15.0',
       convertedBy: 'graphc tests (GraphModelBuilder)',
-      modelTopology: { node: this.nodes, library: {}, versions: { producer: 1482 } },
+      modelTopology: { node: this.nodes, library: this.functions.length > 0 ? { function: this.functions } : {}, versions: { producer: 1482 } },
       weightsManifest: [{ paths, weights: stored.map((w) => w.entry) }],
     };
     if (sig) {
@@ -258,4 +282,53 @@ export function kerasReshape(seed = 6): { builder: GraphModelBuilder; signature:
   const mm = g.op('model/dense/MatMul', 'MatMul', [flat, g.const('model/dense/kernel', [12, 5])], { transpose_a: A.b(false), transpose_b: A.b(false) });
   g.op('Identity', 'Identity', [g.op('model/dense/Tanh', 'Tanh', [mm])]);
   return { builder: g, signature: { inputs: { input_1: 'serving_default_input_1:0' }, outputs: { output_0: 'Identity:0' } } };
+}
+
+/**
+ * TF2 control flow: StatelessIf(Sum(x) > 0, x) with then = Relu(x) · scale (a Const of the
+ * branch) and else = Neg(x) + Tanh(x); a Const of the graph read by the branch is passed as an
+ * argument, as tf.function does.
+ */
+export function ifModel(seed = 8): GraphModelBuilder {
+  const g = new GraphModelBuilder(seed);
+  const x = g.placeholder('x', [-1, 4]);
+  const total = g.op('Sum', 'Sum', [x, g.const('Sum/axes', [2], [0, 1], 'DT_INT32')], { keep_dims: A.b(false), Tidx: A.type('DT_INT32') });
+  const pred = g.op('Greater', 'Greater', [total, g.const('zero', [], [0])]);
+  const bias = g.const('bias', [4]);
+  const thenFn = g.func('cond_true_5', [['x', 'DT_FLOAT'], ['b', 'DT_FLOAT']], (a, b) => {
+    const r = g.op('Relu', 'Relu', [a!]);
+    return [`${g.op('mul', 'Mul', [r, g.const('cond_true_5/scale', [4])])}:z:0`];
+  });
+  const elseFn = g.func('cond_false_6', [['x', 'DT_FLOAT'], ['b', 'DT_FLOAT']], (a, b) => {
+    const n = g.op('Neg', 'Neg', [a!]);
+    const t = g.op('Tanh', 'Tanh', [a!]);
+    return [`${g.op('add', 'AddV2', [g.op('add0', 'AddV2', [n, t]), b!])}:z:0`];
+  });
+  const cond = g.op('cond', 'StatelessIf', [pred, x, bias], {
+    Tcond: A.type('DT_BOOL'), Tin: { list: { type: ['DT_FLOAT', 'DT_FLOAT'] } }, Tout: { list: { type: ['DT_FLOAT'] } },
+    then_branch: { func: { name: thenFn } }, else_branch: { func: { name: elseFn } }, output_shapes: { list: { shape: [{ dim: [{ size: '-1' }, { size: '4' }] }] } },
+  });
+  g.op('Identity', 'Identity', [cond]);
+  return g;
+}
+
+/** TF2 control flow: StatelessWhile(i < 3) { i + 1, Tanh(v · w) } from (0, x), the result v. */
+export function whileModel(seed = 9): GraphModelBuilder {
+  const g = new GraphModelBuilder(seed);
+  const x = g.placeholder('x', [-1, 4]);
+  const i0 = g.const('i0', [], [0], 'DT_INT32');
+  const w = g.const('w', [4, 4], undefined, 'DT_FLOAT', 0.8);
+  const condFn = g.func('while_cond_3', [['i', 'DT_INT32'], ['v', 'DT_FLOAT'], ['w', 'DT_FLOAT']], (i) => [
+    `${g.op('Less', 'Less', [i!, g.const('while_cond_3/n', [], [3], 'DT_INT32')], { T: A.type('DT_INT32') })}:z:0`]);
+  const bodyFn = g.func('while_body_4', [['i', 'DT_INT32'], ['v', 'DT_FLOAT'], ['w', 'DT_FLOAT']], (i, v, wa) => {
+    const next = g.op('add', 'AddV2', [i!, g.const('while_body_4/one', [], [1], 'DT_INT32')], { T: A.type('DT_INT32') });
+    const mm = g.op('MatMul', 'MatMul', [v!, wa!], { transpose_a: A.b(false), transpose_b: A.b(false) });
+    return [`${next}:z:0`, `${g.op('Tanh', 'Tanh', [mm])}:y:0`, `${wa!}`];
+  });
+  const loop = g.op('while', 'StatelessWhile', [i0, x, w], {
+    T: { list: { type: ['DT_INT32', 'DT_FLOAT', 'DT_FLOAT'] } }, cond: { func: { name: condFn } }, body: { func: { name: bodyFn } },
+    parallel_iterations: A.i(10), output_shapes: { list: { shape: [{}, { dim: [{ size: '-1' }, { size: '4' }] }, { dim: [{ size: '4' }, { size: '4' }] }] } },
+  });
+  g.op('Identity', 'Identity', [`${loop}:1`]);
+  return g;
 }

@@ -15,7 +15,7 @@ import { CliError } from '../../src/cli/cli_error.js';
 import { loadGraphModelTarget } from '../../src/cli/graph_model.js';
 import { materializeCreated } from '../../src/compile.js';
 import { traceFunction } from '../../src/trace/trace_function.js';
-import { A, GraphModelBuilder, mlp } from './graph_model_fixtures.js';
+import { A, GraphModelBuilder, ifModel, mlp } from './graph_model_fixtures.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'graphc-graph-model-hostile-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }), 60_000);
@@ -129,7 +129,7 @@ describe('GraphModel weights stay inside the folder and match the manifest', () 
 describe('GraphModel topologies graphc cannot convert are GC0613 naming the node', () => {
   it.each([
     ['Switch', /node 'dense_1\/Relu' is a Switch: TF1 control flow/],
-    ['StatelessWhile', /is a StatelessWhile: TF2 control flow/],
+    ['Enter', /is a Enter: TF1 control flow/],
     ['TensorListReserve', /is a TensorListReserve: a TensorList/],
     ['NonMaxSuppressionV5', /a result whose shape depends on the data/],
     ['Where', /a result whose shape depends on the data/],
@@ -199,11 +199,34 @@ describe('GraphModel topologies graphc cannot convert are GC0613 naming the node
     expect((await gcError(str)).message).toMatch(/node 'x' \(Placeholder\) has dtype "DT_STRING"/);
   });
 
-  it('a function library (TF2 control flow, calls) and an initializer graph (hash tables) are refused', async () => {
-    const lib = variant((json) => {
-      json.modelTopology.library = { function: [{ signature: { name: 'cond_true_12' }, nodeDef: [] }] };
+  it('If / While naming functions that are missing, recursive or malformed, and an initializer graph (hash tables) are refused', async () => {
+    const noFn = variant((json) => {
+      Object.assign(nodeNamed(json, 'dense_1/Relu'), { op: 'StatelessWhile', attr: { cond: { func: { name: 'nowhere' } }, body: { func: { name: 'nowhere' } } } });
     });
-    expect((await gcError(lib)).message).toMatch(/function library \(cond_true_12\)/);
+    expect((await gcError(noFn)).message).toMatch(/node 'dense_1\/Relu' \(While\): its cond function "nowhere" is not in the graph's library/);
+    const fn = (name: string, calls?: string) => ({
+      signature: { name, inputArg: [{ name: 'a', type: 'DT_FLOAT' }], outputArg: [{ name: 'o', type: 'DT_FLOAT' }] },
+      nodeDef: calls === undefined ? [{ name: 'r', op: 'Relu', input: ['a'] }]
+        : [{ name: 'r', op: 'StatelessIf', input: ['a', 'a'], attr: { then_branch: { func: { name: calls } }, else_branch: { func: { name: calls } } } }],
+      ret: { o: 'r:0' },
+    });
+    const recursive = variant((json) => {
+      json.modelTopology.library = { function: [fn('f', 'g'), fn('g', 'f')] };
+      Object.assign(nodeNamed(json, 'dense_1/Relu'), { op: 'If', input: ['dense_1/BiasAdd', 'dense_1/BiasAdd'], attr: { then_branch: { func: { name: 'f' } }, else_branch: { func: { name: 'f' } } } });
+    });
+    expect((await gcError(recursive)).message).toMatch(/function 'f' calls itself \(f → g → f\)/);
+    const badRet = variant((json) => {
+      const f = fn('h');
+      f.ret = { o: 'missing:0' };
+      json.modelTopology.library = { function: [f] };
+    });
+    expect((await gcError(badRet)).message).toMatch(/function 'h': its result 'o' is "missing:0", not a node or argument/);
+    const badBody = variant((json) => {
+      const f = fn('k');
+      f.nodeDef[0]!.op = 'Switch';
+      json.modelTopology.library = { function: [f] };
+    });
+    expect((await gcError(badBody)).message).toMatch(/function 'k': node 'r' is a Switch/);
     const init = variant((json) => {
       json.modelInitializer = { node: [{ name: 'table', op: 'HashTableV2' }] };
     });
@@ -230,8 +253,8 @@ describe('random damage to a valid GraphModel', () => {
     return out;
   }
 
-  it('is a model that traces, or a GcError / CliError — never another error (generated)', async () => {
-    const base = mlp();
+  it.each([['an MLP', mlp], ['an If with its function library', ifModel]] as const)('of %s is a model that traces, or a GcError / CliError — never another error (generated)', async (_what, make) => {
+    const base = make();
     const { json } = base.artifacts();
     const spots = leaves(json).filter((p) => p.length > 0 && p[0] !== 'weightsManifest');
     let failures = 0;
@@ -248,7 +271,7 @@ describe('random damage to a valid GraphModel', () => {
           if (del) delete o[p[p.length - 1]!];
           else o[p[p.length - 1]!] = value;
         }
-      });
+      }, make());
       try {
         const t = await loadGraphModelTarget(file);
         traceFunction(t.fn, t.specs, materializeCreated, t.name);
