@@ -3,8 +3,9 @@
  * by itself, and these passes recognise the exact patterns that one ONNX op of the model's
  * opset computes (ctx.opset; none without it).
  */
+import { fuseActivations } from './activations.js';
 import { fuseLayerNorm } from './layer_norm.js';
 import type { OnnxPass } from './pass.js';
 
 /** The standard-op passes, in order (run among the exporter's passes). */
-export const STANDARD_OP_PASSES: readonly OnnxPass[] = [fuseLayerNorm];
+export const STANDARD_OP_PASSES: readonly OnnxPass[] = [fuseLayerNorm, fuseActivations];
