@@ -6,6 +6,7 @@
 import type { ImportOptions } from '../exporters/onnx/import/import.js';
 import { importOnnx, importOnnxModel } from '../exporters/onnx/import/import.js';
 import type { ConstEvaluator } from '../exporters/onnx/import/fold.js';
+import { readOnnxModelFile } from '../exporters/onnx/import/external_data.js';
 import type { onnx } from '../exporters/onnx/proto.js';
 import type { Graph } from '../ir/graph.js';
 import { evalNodeConst } from '../runtime/eval_const.js';
@@ -21,4 +22,13 @@ export function fromOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
 /** Reads a decoded ModelProto into an IR Graph. */
 export function fromOnnxModel(model: onnx.IModelProto, opts: ImportOptions = {}): Graph {
   return importOnnxModel(model, importEvaluator, opts);
+}
+
+/**
+ * Reads the ONNX file at `path` into an IR Graph, with its external data (tensors kept in files
+ * beside the model, as writeOnnxModel writes past 2 GiB): locations must stay inside the model's
+ * folder and ranges inside their files, within opts.budget.bytes (GC0535 otherwise).
+ */
+export function fromOnnxFile(path: string, opts: ImportOptions = {}): Graph {
+  return importOnnxModel(readOnnxModelFile(path, { budget: opts.budget }), importEvaluator, opts);
 }
