@@ -60,7 +60,7 @@ describe('writeOnnxModel with external data', () => {
     const sub = join(dir, 'forced');
     mkdirSync(sub);
     const out = join(sub, 'mlp.onnx');
-    const w = writeOnnxModel(model, out, { externalData: true, sizeThreshold: 64 });
+    const w = gc.writeOnnxModel(model, out, { externalData: true, sizeThreshold: 64 });
     expect(w.files).toEqual([out, `${out}.data`]);
     expect(readdirSync(sub).sort()).toEqual(['mlp.onnx', 'mlp.onnx.data']); // no temporary file left
     expect(w.bytes).toBe(readFileSync(out).length + readFileSync(`${out}.data`).length);
@@ -105,6 +105,7 @@ print(json.dumps({t.name: hashlib.sha256(numpy_helper.to_array(t).tobytes()).hex
 
     // graphc's import from the path: the same graph as from the one-file bytes, the same numbers.
     const g = fromOnnxModel(readOnnxModelFile(out));
+    expect(gc.fromOnnxFile(out).toString()).toBe(g.toString());
     const s = await gc.Session.create(g, { backend: 'cpu' });
     const s0 = await gc.Session.create(gc.fromOnnx(bytes), { backend: 'cpu' });
     const feed = { [g.inputs[0]!.name!]: tf.tensor(x, [3, 40]) };
