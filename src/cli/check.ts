@@ -84,8 +84,8 @@ function absDiff(a: number, b: number): number {
 export interface CheckOptions {
   /** The written file (external data is read from beside it). */
   file: string;
-  /** The written model, decoded (its inputs and outputs, in order). */
-  model: onnx.ModelProto;
+  /** The written model (its inputs and outputs, in order). */
+  model: onnx.IModelProto;
   /** graphc's reference: the graph as traced, before optimization. */
   graph: Graph;
   /** For each ONNX output in order, the reference graph's output name. */

@@ -5,7 +5,7 @@
 // First: tfjs's gradients and chained ops, registered before any user module loads (a module
 // that uses graphc only in types does not load graphc itself), and the quiet cpu backend.
 import '../tfjs_setup.js';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { onnx } from '../../exporters/onnx/proto.js';
@@ -14,6 +14,8 @@ import { typeToString } from '../../ir/graph.js';
 import { printGraph } from '../../ir/printer.js';
 import { formatReport } from '../../ir/passes/manager.js';
 import { DEFAULT_OPSET, exportOnnx, initialStateModel, IR_VERSION_FOR_OPSET, toOnnx } from '../../exporters/onnx/export/export.js';
+import type { OnnxExport } from '../../exporters/onnx/export/export.js';
+import { writeOnnxModel } from '../../exporters/onnx/export/external_data.js';
 import { dimToString } from '../../ir/dim.js';
 import { fromOnnx } from '../onnx_import.js';
 import type { BackendName } from '../../runtime/backends/select.js';
@@ -28,7 +30,8 @@ import { traceFunction } from '../trace/trace_function.js';
 import { CliError, UsageError } from './cli_error.js';
 import type { Status } from './progress.js';
 import { checkOutput, pathInside, requireFile, uniqueFileNames, writeFileAtomic } from './files.js';
-import { loadLayersModelFile, loadTsModule } from './load.js';
+import { isGraphModelJson, loadGraphModelTarget } from './graph_model.js';
+import { loadLayersModelFile, loadTsModule, readModelJson } from './load.js';
 import { readNpy, writeNpy } from './npy.js';
 import { parseInputFlag, parseShapeOverrides, readExports } from './signature.js';
 import type { ShapeOverride } from './signature.js';
@@ -95,8 +98,13 @@ async function traceTarget(file: string, opts: { fn?: string; input?: string[]; 
   let target: Target;
   const shapes = opts.shapes ?? [];
   if (file.endsWith('.json')) {
-    const model = await io.status.step(`loading ${path.basename(file)}`, () => loadLayersModelFile(file));
-    target = modelTarget(path.basename(file, '.json'), model as unknown as LayersLike);
+    // A tfjs GraphModel (tensorflowjs_converter's output) or a LayersModel (model.save).
+    if (isGraphModelJson(readModelJson(file))) {
+      target = await io.status.step(`loading the GraphModel ${path.basename(file)}`, () => loadGraphModelTarget(file));
+    } else {
+      const model = await io.status.step(`loading ${path.basename(file)}`, () => loadLayersModelFile(file));
+      target = modelTarget(path.basename(file, '.json'), model as unknown as LayersLike);
+    }
     target.specs = applyShapes(target.specs, shapes);
   } else if (/\.(ts|mts|js|mjs)$/.test(file)) {
     requireFile(file, 'module');
@@ -186,7 +194,7 @@ export function checkOpset(opset: number | undefined): void {
 
 export interface ExportOptions {
   fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean; force?: boolean;
-  check?: boolean; atol?: number; outputNames?: string; backend?: BackendName;
+  check?: boolean; atol?: number; outputNames?: string; backend?: BackendName; externalData?: boolean;
 }
 
 /** `--output-names a,b`: names, each once (the count is checked against the graph after tracing). */
@@ -243,17 +251,18 @@ export async function exportCommand(file: string, opts: ExportOptions, io: Io): 
     log(`passes: ${formatReport(report)}`);
   }
   const ex = await io.status.step('exporting ONNX', () => exportOnnx(graph, { opset: opts.opset }));
-  const bytes = ex.bytes;
   const out = opts.output ?? `${name}.onnx`;
   checkOutput(out, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
   if (opts.check && ex.state.length > 0) throw new CliError(`--check: '${name}' is a training step (it assigns ${ex.state.length} variables); --check compares functions without state`);
   // A training step: its state's starting values go beside it, as a model with no inputs (`<out>.init.onnx`).
   const initOut = ex.state.length > 0 ? `${out.replace(/\.onnx$/i, '')}.init.onnx` : undefined;
   if (initOut !== undefined) checkOutput(initOut, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
-  await io.status.step(`writing ${out} (${megabytes(bytes.length)})`, () => writeFileAtomic(out, bytes));
+  // Over protobuf's 2 GiB (or with --external-data) the weights go to <out>.data beside it.
+  const written = await io.status.step(`writing ${out}`, () => writeModel(out, ex, opts.externalData === true));
+  const extra = written.files.slice(1);
   const stateIn = new Set(ex.state.map((s) => s.input));
   const stateOut = new Set(ex.state.flatMap((s) => (s.output !== undefined ? [s.output] : [])));
-  log(`wrote ${out}: ${ex.graph.inputs.filter((v) => !stateIn.has(v.name)).map((v) => `${v.name}: ${typeToString(v)}`).join(', ')} → ${ex.graph.outputs.filter((o) => !stateOut.has(o.name)).map((o) => `${o.name}: ${typeToString(o)}`).join(', ')} (opset ${opts.opset ?? DEFAULT_OPSET}, ${bytes.length} bytes)`);
+  log(`wrote ${out}: ${ex.graph.inputs.filter((v) => !stateIn.has(v.name)).map((v) => `${v.name}: ${typeToString(v)}`).join(', ')} → ${ex.graph.outputs.filter((o) => !stateOut.has(o.name)).map((o) => `${o.name}: ${typeToString(o)}`).join(', ')} (opset ${opts.opset ?? DEFAULT_OPSET}, ${written.bytes} bytes${extra.length > 0 ? `; weights in ${extra.join(', ')}` : ''})`);
   if (initOut !== undefined) {
     writeFileAtomic(initOut, initialStateModel(graph, ex.state, { opset: opts.opset }));
     const assigned = ex.state.filter((s) => s.output !== undefined);
@@ -263,8 +272,7 @@ export async function exportCommand(file: string, opts: ExportOptions, io: Io): 
   if (opts.check && reference) {
     const atol = opts.atol ?? DEFAULT_ATOL;
     const { checkExport, CHECK_SIZES } = await import('./check.js');
-    const model = onnx.ModelProto.decode(bytes);
-    const r = await io.status.step(`checking ${out} in onnxruntime-node`, () => checkExport({ file: out, model, graph: reference, reference: referenceNames, backend: opts.backend ?? 'auto' }));
+    const r = await io.status.step(`checking ${out} in onnxruntime-node`, () => checkExport({ file: out, model: modelOf(ex), graph: reference, reference: referenceNames, backend: opts.backend ?? 'auto' }));
     log(`check: onnxruntime-node ${r.ortVersion} against graphc (backend ${r.backend}), random inputs, symbolic dims at ${CHECK_SIZES.join(' and ')}:`);
     for (const run of r.runs) {
       const at = Object.entries(run.dims).map(([d, v]) => `${d}=${v}`).join(', ') || 'fixed dims';
@@ -280,6 +288,32 @@ export async function exportCommand(file: string, opts: ExportOptions, io: Io): 
 
 /** --check's default tolerance on max |Δ|. */
 export const DEFAULT_ATOL = 1e-4;
+
+/** The export's ModelProto: `ex.model` where the exporter gives it (no bytes encoded), else its bytes decoded. */
+function modelOf(ex: OnnxExport): onnx.IModelProto {
+  return (ex as { model?: onnx.IModelProto }).model ?? onnx.ModelProto.decode(ex.bytes);
+}
+
+/**
+ * Writes the exported model to `out`: one file, or with its weights in `<out>.data` when it would
+ * pass protobuf's 2 GiB or `externalData` (writeOnnxModel). A device or FIFO (-o /dev/stdout) is
+ * written in place, as one file.
+ */
+function writeModel(out: string, ex: OnnxExport, externalData: boolean): { files: string[]; bytes: number } {
+  let special = false;
+  try {
+    const st = statSync(out);
+    special = !st.isFile() && !st.isDirectory();
+  } catch {
+    // not there yet
+  }
+  if (special && !externalData) {
+    const bytes = ex.bytes;
+    writeFileAtomic(out, bytes);
+    return { files: [out], bytes: bytes.length };
+  }
+  return writeOnnxModel(modelOf(ex), out, { externalData: externalData ? true : 'auto' });
+}
 
 function megabytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MB` : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} bytes`;
@@ -382,8 +416,7 @@ export async function inspectCommand(file: string, opts: InspectOptions, io: Io)
   }
   const { graph } = await traceTarget(file, { fn: opts.fn, shapes }, io);
   if (opts.dot) {
-    const ex = await io.status.step('exporting ONNX', () => exportOnnx(graph.clone(), {}));
-    log((await dotOf(onnx.ModelProto.decode(ex.bytes))).trimEnd());
+    log((await dotOf(await exportedModel(graph.clone(), true, io))).trimEnd());
     return;
   }
   const hist = new Map<string, number>();
@@ -414,10 +447,37 @@ export async function inspectCommand(file: string, opts: InspectOptions, io: Io)
 
 /** Graphviz DOT text of a model (src/cli/view.ts). */
 async function dotOf(model: onnx.ModelProto): Promise<string> {
-  const viewModule = './view.js';
-  const view = await import(viewModule).catch(() => undefined) as { toDot?: (m: onnx.ModelProto) => string } | undefined;
-  if (!view?.toDot) throw new CliError('--dot is not available in this build (src/cli/view.ts has no toDot)');
-  return view.toDot(model);
+  return (await import('./view.js')).toDot(model);
+}
+
+/** The ONNX model `graphc export` writes for a traced graph (optimized unless --no-optimize), decoded. */
+async function exportedModel(graph: Graph, optimize: boolean, io: Io): Promise<onnx.ModelProto> {
+  if (optimize) await io.status.step('optimizing', () => optimizeInPlace(graph, { freeze: true }));
+  const ex = await io.status.step('exporting ONNX', () => exportOnnx(graph, {}));
+  return onnx.ModelProto.decode(ex.bytes);
+}
+
+export interface ViewOptions { output?: string; fn?: string; input?: string[]; force?: boolean; optimize: boolean; title?: string }
+
+/** `graphc view`: the model as one self-contained HTML page (src/cli/view.ts's renderGraphHtml). */
+export async function viewCommand(file: string, opts: ViewOptions, io: Io): Promise<void> {
+  const stem = path.basename(file).replace(/\.(onnx|json|[cm]?[tj]s)$/i, '');
+  const out = opts.output ?? `${stem === 'model' && file.endsWith('.json') ? path.basename(path.dirname(path.resolve(file))) : stem}.html`;
+  checkOutput(out, { inputs: [file], ext: '.html', force: opts.force, flag: '-o' });
+  let model: onnx.ModelProto;
+  if (file.endsWith('.onnx')) {
+    if (opts.fn !== undefined || opts.input !== undefined) throw new UsageError('options --fn and --input are for a module or model.json; an .onnx file is drawn as it is');
+    model = readOnnxFile(file).model;
+  } else {
+    const { graph } = await traceTarget(file, { fn: opts.fn, input: opts.input }, io);
+    model = await exportedModel(graph, opts.optimize, io);
+  }
+  const { renderGraphHtml } = await import('./view.js');
+  const html = await io.status.step('drawing the page', () => renderGraphHtml(model, { title: opts.title ?? path.basename(file) }));
+  checkOutput(out, { inputs: [file], ext: '.html', force: opts.force, flag: '-o' });
+  await io.status.step(`writing ${out}`, () => writeFileAtomic(out, html));
+  const g = model.graph!;
+  io.out(`wrote ${out}: ${(g.node ?? []).length} nodes, ${(g.initializer ?? []).length} initializers (${Buffer.byteLength(html)} bytes; open it in a browser, it needs no network)`);
 }
 
 export async function optimizeCommand(file: string, opts: { output: string; verify?: boolean; force?: boolean; opset?: number }, io: Io): Promise<void> {

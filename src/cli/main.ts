@@ -134,6 +134,7 @@ function buildProgram(): Command {
     .option('--check', 'run the written file in onnxruntime-node against graphc on random inputs (symbolic dims at 1 and 3); exit 1 when max |Δ| > --atol')
     .option('--atol <x>', 'with --check: the largest |Δ| allowed (default 1e-4)', nonNegativeNumber)
     .addOption(new Option('--backend <name>', 'with --check: the backend graphc runs on (default auto)').choices(BACKEND_NAMES))
+    .option('--external-data', 'write the weights to <out>.data beside the model (done by itself over protobuf\'s 2 GiB)')
     .action(action('export', async (file: string, o: import('./commands.js').ExportOptions) => {
       await (await commands()).exportCommand(file, o, io());
     }));
@@ -148,6 +149,20 @@ function buildProgram(): Command {
     .option('--dot', 'print the graph as Graphviz DOT on stdout')
     .action(action('inspect', async (file: string, o: import('./commands.js').InspectOptions & { json?: boolean }) => {
       await (await commands()).inspectCommand(file, o, io(o.json));
+    }));
+
+  program
+    .command('view')
+    .description('draw a model as one self-contained HTML page (works offline)')
+    .argument('<model.onnx | module.ts | model.json>', 'an ONNX model, a TypeScript module, or a tfjs model.json')
+    .option('-o, --output <graph.html>', 'where to write the page (default <name>.html)')
+    .option('--fn <name>', 'for a module: the exported function or model to draw')
+    .option('--input <name:dtype[dims]>', 'for a module: an input signature, as for export (repeatable)', collect)
+    .option('--no-optimize', 'draw the graph as traced, without the optimization passes')
+    .option('--title <text>', 'the page title (default the file name)')
+    .option('--force', 'write even over the input or an existing file that is not .html')
+    .action(action('view', async (file: string, o: import('./commands.js').ViewOptions) => {
+      await (await commands()).viewCommand(file, o, io());
     }));
 
   program

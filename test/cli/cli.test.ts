@@ -27,7 +27,7 @@ describe('graphc CLI (built)', () => {
     const r = graphc('--help');
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    for (const cmd of ['export', 'inspect', 'optimize', 'run']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
+    for (const cmd of ['export', 'inspect', 'view', 'optimize', 'run']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd} `, 'm'));
     for (const flag of ['--fn <name>', '-o, --output <out.onnx>', '--opset <n>', '--input <name:dtype[dims]>', '--no-optimize', '--dump-ir <dir>', '--input <name=file.npy|random|d0,d1,...>', '--backend <name>', '--check', '--atol <x>', '--output-names <names>', '--json', '--quiet', '--input <name=d0,d1,...>']) {
       expect(r.stdout).toContain(flag);
     }
@@ -53,7 +53,7 @@ describe('graphc CLI (built)', () => {
   });
 
   it.each([
-    [[], /^graphc: error: missing command \(export, inspect, optimize, run\)/],
+    [[], /^graphc: error: missing command \(export, inspect, view, optimize, run\)/],
     [['frobnicate'], /^graphc: error: unknown command 'frobnicate'/],
     [['expor'], /^graphc: error: unknown command 'expor' \(Did you mean export\?\)/],
     [['--bogus'], /^graphc: error: unknown option '--bogus'/],

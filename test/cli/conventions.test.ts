@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mlp as graphModelMlp } from './graph_model_fixtures.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tsx = path.join(root, 'node_modules/.bin/tsx');
@@ -176,8 +177,57 @@ describe('inspect and run: --json, --input shapes', () => {
     expect(bad.code).toBe(2);
   }, 120_000);
 
+  it('inspect --dot prints Graphviz DOT of the file: one node per ONNX node plus inputs and outputs', () => {
+    const r = graphc('inspect', mlp, '--dot');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^digraph "predict" \{\n/);
+    expect(r.stdout.trimEnd().endsWith('}')).toBe(true);
+    // 7 nodes (Reshape, 3 Gemm, 2 Relu, Softmax) + 1 input + 1 output, a chain of 8 edges.
+    expect(r.stdout.match(/^ {2}"n\d+" \[label=/gm)).toHaveLength(9);
+    expect(r.stdout.match(/^ {2}"n\d+" -> "n\d+"/gm)).toHaveLength(8);
+    expect(r.stdout).toMatch(/label="Gemm\\n/);
+  });
+
+  it('view writes one self-contained page of the model (no external resources)', () => {
+    const page = path.join(dir, 'mlp.html');
+    const r = graphc('view', mlp, '-o', page);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^wrote .*mlp\.html: 7 nodes, 6 initializers \(\d+ bytes; open it in a browser, it needs no network\)\n$/);
+    const html = readFileSync(page, 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain('<title>mlp.onnx</title>');
+    expect(html).not.toMatch(/<(script|link|img)[^>]+(src|href)=["']?(https?:)?\/\//);
+    // Over a source file: refused without --force (exit 1), before anything is traced.
+    const src = path.join(dir, 'keep.ts');
+    writeFileSync(src, 'export {};\n');
+    const refused = graphc('view', mlp, '-o', src);
+    expect(refused.code).toBe(1);
+    expect(readFileSync(src, 'utf8')).toBe('export {};\n');
+  });
+
   it('the README shows what these commands print', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    for (const flag of ['--check', '--atol', '--output-names', '--json', '--quiet', '--input images=2,28,28']) expect(readme).toContain(flag);
+    for (const flag of ['--check', '--atol', '--output-names', '--json', '--quiet', '--input images=2,28,28', '--external-data', 'graphc view', '--dot']) expect(readme).toContain(flag);
   });
+});
+
+describe('export of a tfjs GraphModel, with external data', () => {
+  it('a GraphModel model.json (tensorflowjs_converter\'s format) exports, --check passes, and --external-data puts the weights beside it', async () => {
+    const json = graphModelMlp(1).write(path.join(dir, 'gm'));
+    const out = path.join(dir, 'gm.onnx');
+    const r = graphc('export', json, '-o', out, '--check', '--external-data');
+    expect(r.stderr).toMatch(/^\[graphc\] loading the GraphModel model\.json … /m);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/wrote .*gm\.onnx: x: f32\[batch,16\] → \S+: f32\[batch,10\] \(opset 17, \d+ bytes; weights in .*gm\.onnx\.data\)/);
+    expect(r.stdout).toMatch(/^ {2}batch=3  \S+: float32\[3,10\]  max \|Δ\| /m);
+    expect(r.stdout).toMatch(/^check passed/m);
+    expect(existsSync(`${out}.data`)).toBe(true);
+    // The two large kernels (16·32 and 32·24 floats: initializers of 1 kB or more) are in the data file, not the model.
+    expect(readFileSync(`${out}.data`).length).toBeGreaterThanOrEqual(4 * (16 * 32 + 32 * 24));
+    expect(readFileSync(out).length).toBeLessThan(4 * (16 * 32 + 32 * 24));
+    const s = await ort.InferenceSession.create(out);
+    const res = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(32).fill(0.5), [2, 16]) });
+    const p = res[s.outputNames[0]!]!.data as Float32Array;
+    expect(p.slice(0, 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+  }, 180_000);
 });
