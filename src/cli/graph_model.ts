@@ -229,9 +229,9 @@ function checkNodes(file: string, raw: unknown[], fn?: { name: string; args: str
  * graph is: each function a {signature: {name, inputArg, outputArg}, nodeDef, ret} whose nodes
  * pass checkNodes with its arguments as operands and whose results name its nodes or arguments;
  * every function a converted op names exists; no function calls itself (directly or not).
- * Returns the nodes of every function.
+ * Returns each function's nodes.
  */
-function checkLibrary(file: string, library: unknown, nodes: NodeDef[]): NodeDef[] {
+function checkLibrary(file: string, library: unknown, nodes: NodeDef[]): Map<string, NodeDef[]> {
   const list = typeof library === 'object' && library !== null ? (library as { function?: unknown }).function : undefined;
   if (list !== undefined && !Array.isArray(list)) throw graphError(file, 'library.function is not a list');
   const fns = new Map<string, NodeDef[]>();
@@ -280,7 +280,7 @@ function checkLibrary(file: string, library: unknown, nodes: NodeDef[]): NodeDef
   };
   for (const f of callees(nodes)) visit(f, []);
   for (const f of fns.keys()) visit(f, []);
-  return [...fns.values()].flat();
+  return fns;
 }
 
 /** A GraphDef shape attr ({dim: [{size: '-1'}, ...]} or {unknownRank: true}) as dims (-1: unknown), or undefined for an unknown rank. */
@@ -385,7 +385,8 @@ function constReshapeTargets(nodes: NodeDef[], rawNodes: unknown[], weightSpecs:
 }
 
 /** What GraphModel internals graphc reads when present (tfjs-converter 4.x): each node's op category (undefined: an op it does not know). */
-interface ExecutorView { executor?: { graph?: { nodes?: Record<string, { op?: string; category?: string }> } } }
+type KnownNodes = Record<string, { op?: string; category?: string }>;
+interface ExecutorView { executor?: { graph?: { nodes?: KnownNodes }; functionExecutorMap?: Record<string, { graph?: { nodes?: KnownNodes } }> } }
 
 /**
  * A tfjs GraphModel saved as model.json plus weight shards, as something to trace: `fn` runs
@@ -402,7 +403,8 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
     throw graphError(file, 'modelTopology has no node list (a GraphModel\'s modelTopology is a GraphDef: {node: [...]})');
   }
   const nodes = checkNodes(file, (topology as { node: unknown[] }).node);
-  const functionNodes = checkLibrary(file, (topology as { library?: unknown }).library, nodes);
+  const functions = checkLibrary(file, (topology as { library?: unknown }).library, nodes);
+  const functionNodes = [...functions.values()].flat();
   if (functionNodes.length > 0) registerControlFlow();
   const init = j.modelInitializer as { node?: unknown[] } | undefined;
   if (init !== undefined && init !== null && Array.isArray(init.node) && init.node.length > 0) {
@@ -442,19 +444,23 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
     if (e instanceof GcError) throw e;
     throw graphError(file, `tfjs-converter could not read the model: ${(e as Error).message}`);
   }
-  const known = (model as unknown as ExecutorView).executor?.graph?.nodes;
-  if (known !== undefined) {
-    for (const n of nodes) {
+  // Every op is one tfjs-converter knows (its op table gives each a category; an unknown op has none).
+  const executor = (model as unknown as ExecutorView).executor;
+  const checkKnown = (ns: NodeDef[], known: KnownNodes | undefined, at: string) => {
+    if (known === undefined) return;
+    for (const n of ns) {
       const c = known[n.name]?.category;
       if (c === undefined) {
-        throw graphError(file, `node '${n.name}' has op '${n.op}', which tfjs-converter does not know`,
+        throw graphError(file, `${at}node '${n.name}' has op '${n.op}', which tfjs-converter does not know`,
           'tfjs-converter runs the ops listed at https://github.com/tensorflow/tfjs/blob/master/tfjs-converter/docs/supported_ops.md');
       }
       if (c === 'control' || c === 'dynamic' || c === 'hash_table') {
-        throw graphError(file, `node '${n.name}' is a ${n.op} (a ${c} op), which graphc cannot turn into a static graph`);
+        throw graphError(file, `${at}node '${n.name}' is a ${n.op} (a ${c} op), which graphc cannot turn into a static graph`);
       }
     }
-  }
+  };
+  checkKnown(nodes, executor?.graph?.nodes, '');
+  for (const [f, ns] of functions) checkKnown(ns, executor?.functionExecutorMap?.[f]?.graph?.nodes, `function '${f}': `);
   const taken = new Set<string>();
   const inputKeys = model.inputNodes;
   const specs: TensorSpec[] = model.inputs.map((inp, i) => {

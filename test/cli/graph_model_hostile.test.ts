@@ -227,6 +227,12 @@ describe('GraphModel topologies graphc cannot convert are GC0613 naming the node
       json.modelTopology.library = { function: [f] };
     });
     expect((await gcError(badBody)).message).toMatch(/function 'k': node 'r' is a Switch/);
+    const unknownInBody = variant((json) => {
+      const f = fn('u');
+      f.nodeDef[0]!.op = 'FrobnicateV9';
+      json.modelTopology.library = { function: [f] };
+    });
+    expect((await gcError(unknownInBody)).message).toMatch(/function 'u': node 'r' has op 'FrobnicateV9', which tfjs-converter does not know/);
     const init = variant((json) => {
       json.modelInitializer = { node: [{ name: 'table', op: 'HashTableV2' }] };
     });
