@@ -30,7 +30,7 @@ const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').dig
 
 /** The page for a model; `opts.title` (default: the graph's name) heads it. */
 export function renderGraphHtml(model: onnx.ModelProto, opts: { title?: string } = {}): string {
-  const vm = buildViewModel(model);
+  const vm = buildViewModel(model, { chunk: 100 });
   const title = opts.title ?? (model.graph?.name || 'ONNX model');
   const data = scriptJson({ ...vm });
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${sha256(VIEW_SCRIPT)}'; img-src data:`;

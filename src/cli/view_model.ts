@@ -42,7 +42,7 @@ export interface ViewItem {
   attrs?: [string, string][];
   /** For 'grp' and 'sub': the number of nodes inside (subgraphs included); for 'op': nodes in its subgraphs. */
   count?: number;
-  /** For 'grp' and 'sub': parameters (elements of initializers) its nodes read. A group's outs are the values read outside it. */
+  /** Parameters (elements of initializers) the node, or the nodes of a 'grp' or 'sub', read. A group's outs are the values read outside it. */
   params?: number;
 }
 
@@ -174,8 +174,12 @@ const MAX_DEPTH = 64;
 /** Layer groups nest at most this deep (`a/b/c/…`); deeper prefixes share the deepest group. */
 const MAX_GROUP_DEPTH = 16;
 
-/** Reads the model into items and edges. */
-export function buildViewModel(model: onnx.IModelProto): ViewModel {
+/**
+ * Reads the model into items and edges. `opts.chunk`: in a (sub)graph with more than 6 × chunk
+ * nodes outside any layer group, those nodes are grouped in runs of `chunk` (`nodes 1–100`), so
+ * a big graph without '/' names still opens folded.
+ */
+export function buildViewModel(model: onnx.IModelProto, opts: { chunk?: number } = {}): ViewModel {
   const items: ViewItem[] = [];
   const edges: ViewEdge[] = [];
   const types = new Map<string, string>();
@@ -265,12 +269,27 @@ export function buildViewModel(model: onnx.IModelProto): ViewModel {
       }
       return p;
     };
+    // A graph with many nodes outside any layer group: those nodes fold in runs of `chunk`, in order.
+    const loose = nodes.filter((n) => !prefixesOf(n.name ?? '').some((pre) => (prefixCount.get(pre) ?? 0) >= 2)).length;
+    const chunk = opts.chunk !== undefined && loose > opts.chunk * 6 ? opts.chunk : 0;
+    let looseSeen = 0, chunkItem = -1;
+    const placeOf = (name: string): number => {
+      const p = groupOf(name);
+      if (p !== parent || chunk === 0) return p;
+      if (looseSeen % chunk === 0) {
+        const label = `nodes ${looseSeen + 1}–${Math.min(looseSeen + chunk, loose)}`;
+        chunkItem = items.push({ k: 'grp', p: parent, op: label, name: `${items[parent]?.name ?? ''}#${label}`, count: 0, params: 0 }) - 1;
+        made.push(chunkItem);
+      }
+      looseSeen++;
+      return chunkItem;
+    };
     for (const n of nodes) {
       const name = n.name ?? '';
       const doc = n.docString ?? '';
       const src = sourceOf(doc);
       const item: ViewItem = {
-        k: 'op', p: groupOf(name), op: `${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.opType ?? '?'}`, name,
+        k: 'op', p: placeOf(name), op: `${n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.` : ''}${n.opType ?? '?'}`, name,
         ins: (n.input ?? []).map((x) => val(x)),
         outs: (n.output ?? []).filter((x) => x !== '').map((x) => val(x)),
       };
@@ -282,6 +301,7 @@ export function buildViewModel(model: onnx.IModelProto): ViewModel {
       made.push(i);
       nodeCount++;
       const params = (n.input ?? []).reduce((a, x) => a + (initText.get(x)?.elems ?? 0), 0);
+      if (params > 0) item.params = params;
       credit(item.p, 1, params);
       for (const x of n.input ?? []) {
         if (x === '') continue;

@@ -173,6 +173,7 @@ function nodeLines(j) {
     var t = outs[0].t || '?';
     lines.push(short(t + (outs.length > 1 ? ' +' + (outs.length - 1) : ''), 34));
   }
+  if (it.params) lines.push(fmtNum(it.params) + ' params');
   if (it.src) lines.push(short(srcShort(it.src), 34));
   return lines;
 }
@@ -400,7 +401,7 @@ function render() {
     var it = items[b.c];
     var g = el('svg:g', { 'class': 'gc-cluster' + (it.k === 'sub' ? ' gc-subc' : ''), 'data-i': b.c });
     g.appendChild(el('svg:rect', { x: b.x, y: b.y, width: b.w, height: b.h, rx: 6 }));
-    var label = el('svg:text', { x: b.x + 6, y: b.y + 12 }, '\u25be ' + short(it.k === 'sub' ? it.name : it.op, 60) + ' (' + it.count + ' nodes)');
+    var label = el('svg:text', { x: b.x + 6, y: b.y + 12 }, '\u25be ' + short(it.k === 'sub' ? it.name : it.op, 60) + ' (' + it.count + (it.count === 1 ? ' node)' : ' nodes)'));
     label.addEventListener('click', function (ev) { ev.stopPropagation(); toggle(b.c); });
     g.appendChild(label);
     g.appendChild(el('svg:title', null, (it.k === 'sub' ? 'subgraph ' : 'group ') + it.name + ' \u2014 click to fold'));

@@ -15,7 +15,7 @@ export const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr
 /** Why the browser tests are skipped, or undefined when a chromium is there. */
 export const noBrowser = CHROMIUM === undefined ? 'no chromium at /usr/bin/chromium (apt-get install chromium): the browser checks of graphc view are skipped' : undefined;
 
-function chromium(args: string[], timeoutMs = 90_000): Promise<string> {
+function chromium(args: string[], timeoutMs = 150_000): Promise<string> {
   const profile = mkdtempSync(path.join(tmpdir(), 'graphc-view-chromium-'));
   return new Promise<string>((resolve, reject) => {
     execFile(CHROMIUM!, ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--no-default-browser-check',
