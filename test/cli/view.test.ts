@@ -206,6 +206,17 @@ describe('graphc view: the HTML page', () => {
     expect(drawnNodes(one).map((n) => n.kind).sort()).toEqual(['grp', 'grp', 'in', 'op', 'op', 'out']);
     expect(count(one, /<g class="gc-cluster/g)).toBe(1);
     expect(texts(one)).toContain('▸ conv');
+
+    // search and details: 'relu' marks head/Relu and the folded block1 that holds one; the selected
+    // MatMul's details list its initializer input with shape, dtype and bytes
+    const found = await dumpDom(file, 'q=relu&expand=none&select=head/MatMul');
+    const cls = [...found.matchAll(/<g class="([^"]*)" data-i="\d+" data-kind="\w+"[^>]*>.*?<text[^>]*>([^<]*)<\/text>/g)].map((m) => [m[2], m[1]]);
+    expect(cls).toContainEqual(['▸ block1', 'gc-node gc-grp gc-inside']);
+    expect(cls).toContainEqual(['Relu', 'gc-node gc-op gc-match']);
+    expect(cls).toContainEqual(['MatMul', 'gc-node gc-op gc-sel']);
+    expect(found).toMatch(/<h2>Selected node<\/h2>.*<td>name<\/td><td class="gc-mono">head\/MatMul<\/td>/s);
+    expect(found).toContain('head/w: float32[8,4]  [initializer float32[8,4], 128 bytes]');
+    expect(found).toMatch(/id="gc-status">[^<]*2 matches \(1 in folded groups: Enter\)/);
   }, BROWSER_TIMEOUT);
 
   it.skipIf(noBrowser !== undefined)('graphc\'s own exports: the MLP and CNN of the interop suite, every node with its op and output shape, and a screenshot that is a drawing', async () => {
