@@ -10,7 +10,7 @@
  * raw_data bytes at an offset that is a multiple of 64 (of 4096, a page, for tensors of 64 KiB or
  * more, so that a runtime can map them), and its TensorProto says data_location EXTERNAL with
  * external_data {location: 'model.onnx.data', offset, length}. The bytes are written straight
- * from the tensors' arrays: the weights are never assembled into one buffer.
+ * from the tensors' arrays, in one file or two: the weights are never assembled into one buffer.
  *
  * Both files are written to temporary files in outPath's folder, synced, then renamed into place
  * (the data file first): a failure part way leaves the old files as they were. Nothing is written
@@ -114,6 +114,48 @@ function writeChunks(fd: number, chunks: readonly Chunk[]): number {
   return pos;
 }
 
+/** protobufjs 7's Writer: a list of operations, each writing `len` bytes of `val` with `fn` (see finish()). */
+interface EncoderOp { fn: (val: unknown, buf: Uint8Array, pos: number) => void; len: number; next: EncoderOp | undefined; val: unknown }
+
+/** A bytes field this large is written from its own array rather than through the staging buffer. */
+const DIRECT_FROM = 64 * 1024;
+const STAGE = 1 << 20;
+
+/**
+ * Writes what `w` encodes to fd without assembling it in one buffer (finish() would allocate the
+ * model's size and copy every weight into it): the small fields go through a 1 MiB staging
+ * buffer, each large bytes field (a tensor's raw_data) straight from its array. The bytes are
+ * those finish() gives. A writer that does not look as protobufjs 7 builds it is finish()ed.
+ */
+function writeEncoded(fd: number, w: ReturnType<typeof onnx.ModelProto.encode>): number {
+  const head = (w as unknown as { head?: EncoderOp }).head;
+  const looksRight = (op: unknown): op is EncoderOp => typeof op === 'object' && op !== null && typeof (op as EncoderOp).fn === 'function' && typeof (op as EncoderOp).len === 'number';
+  if (!looksRight(head)) return writeChunks(fd, [{ offset: 0, bytes: w.finish() }]);
+  let stage = Buffer.allocUnsafe(STAGE);
+  let at = 0, written = 0;
+  const flush = () => {
+    if (at > 0) written += writeChunks(fd, [{ offset: 0, bytes: stage.subarray(0, at) }]);
+    at = 0;
+  };
+  for (let op = head.next; op !== undefined; op = op.next) {
+    if (!looksRight(op)) throw new Error('unexpected protobuf writer state');
+    if (op.len >= DIRECT_FROM && op.val instanceof Uint8Array && op.val.length === op.len) {
+      flush();
+      written += writeChunks(fd, [{ offset: 0, bytes: op.val }]);
+      continue;
+    }
+    if (at + op.len > stage.length) {
+      flush();
+      if (op.len > stage.length) stage = Buffer.allocUnsafe(op.len);
+    }
+    op.fn(op.val, stage, at);
+    at += op.len;
+  }
+  flush();
+  if (written !== w.len) throw new Error(`wrote ${written} bytes of an encoding of ${w.len}`);
+  return written;
+}
+
 /** A temporary file beside `target` (hidden, unique), written by `fill`, synced and closed. */
 function writeTemp(target: string, fill: (fd: number) => number): string {
   const tmp = path.join(path.dirname(target), `.${[...path.basename(target)].slice(0, 64).join('')}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -171,8 +213,7 @@ export function writeOnnxModel(model: onnx.IModelProto, outPath: string, opts: W
       throw new GcError({ code: Codes.onnxTooLarge, message: `${outPath}: the model takes ${inline.len} bytes, over protobuf's limit of ${PROTOBUF_LIMIT} (2 GiB) for one file`,
         help: "write it with external data (externalData: 'auto' or true; graphc export does so by itself)" });
     }
-    const bytes = inline.finish();
-    const tmp = writeTemp(outPath, (fd) => writeChunks(fd, [{ offset: 0, bytes }]));
+    const tmp = writeTemp(outPath, (fd) => writeEncoded(fd, inline));
     try {
       renameSync(tmp, path.join(dir, base));
     } catch (e) {
@@ -180,7 +221,7 @@ export function writeOnnxModel(model: onnx.IModelProto, outPath: string, opts: W
       throw writeError(outPath, e);
     }
     syncDir(dir);
-    return { files: [outPath], bytes: bytes.length };
+    return { files: [outPath], bytes: inline.len };
   }
 
   const location = `${base}.data`;
@@ -194,11 +235,10 @@ export function writeOnnxModel(model: onnx.IModelProto, outPath: string, opts: W
     throw new GcError({ code: Codes.onnxTooLarge, message: `${outPath}: with its initializers of ${threshold} bytes or more in ${location}, the model still takes ${encoded.len} bytes, over protobuf's limit of ${PROTOBUF_LIMIT} (2 GiB)`,
       help: 'lower sizeThreshold, or keep large constants as initializers rather than Constant nodes' });
   }
-  const bytes = encoded.finish();
   const dataTmp = writeTemp(dataPath, (fd) => writeChunks(fd, chunks));
   let modelTmp: string;
   try {
-    modelTmp = writeTemp(outPath, (fd) => writeChunks(fd, [{ offset: 0, bytes }]));
+    modelTmp = writeTemp(outPath, (fd) => writeEncoded(fd, encoded));
   } catch (e) {
     try { unlinkSync(dataTmp); } catch { /* gone */ }
     throw e;
@@ -213,7 +253,7 @@ export function writeOnnxModel(model: onnx.IModelProto, outPath: string, opts: W
     throw writeError(outPath, e);
   }
   syncDir(dir);
-  return { files: [outPath, dataPath], bytes: bytes.length + end.at };
+  return { files: [outPath, dataPath], bytes: encoded.len + end.at };
 }
 
 /** Makes the renames durable (best effort: not every platform can sync a folder). */

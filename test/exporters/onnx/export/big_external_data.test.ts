@@ -124,6 +124,31 @@ print(json.dumps({t.name: hashlib.sha256(numpy_helper.to_array(t).tobytes()).hex
     expect(sha(readFileSync(out))).toBe(sha(onnx.ModelProto.encode(model).finish()));
   });
 
+  it('one file is written in pieces (weights straight from their arrays) with the bytes finish() gives', () => {
+    // Long strings (written by Buffer methods), 2 MB of small fields (the staging buffer fills
+    // and flushes), a 3 MB doc string (larger than the staging buffer), raw_data of 100 KiB at
+    // odd offsets of a shared buffer (written from their arrays).
+    const shared = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31) % 251);
+    const model: onnx.IModelProto = {
+      irVersion: 8, opsetImport: [{ domain: '', version: 17 }], producerName: 'a producer name longer than forty characters, ünïcödé',
+      docString: 'd'.repeat(3 << 20),
+      graph: {
+        name: 'pieces',
+        initializer: [
+          ...Array.from({ length: 2000 }, (_, i) => ({ name: `small_${i}_${'n'.repeat(40)}`, dataType: 2, dims: [1000], rawData: shared.subarray(i, i + 1000) })),
+          { name: 'big_a', dataType: 2, dims: [102400], rawData: shared.subarray(3, 3 + 102400) },
+          { name: 'big_b', dataType: 2, dims: [102401], rawData: shared.subarray(150_001, 150_001 + 102401) },
+        ],
+        output: [],
+      },
+    };
+    const out = join(dir, 'pieces.onnx');
+    const w = writeOnnxModel(model, out, { externalData: false });
+    const want = onnx.ModelProto.encode(model).finish();
+    expect(w.bytes).toBe(want.length);
+    expect(sha(readFileSync(out))).toBe(sha(want));
+  });
+
   it('a model over 2 GiB is refused as one file (GC0513) before anything is written', () => {
     // 33 initializers that are views on one 64 MiB buffer: 2.06 GiB of raw_data, 64 MiB allocated.
     const raw = new Uint8Array(64 << 20);
