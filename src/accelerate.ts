@@ -41,9 +41,10 @@ export interface AccelerateOptions {
   /** Seeds the compiled graphs' random ops (dropout), as gc.compile's `seed`. */
   seed?: number;
   /**
-   * A step graphc cannot trace (a layer reading tensor data in JavaScript, an op without a rule):
-   * false (default) runs that step eagerly, as tfjs would, says so once on stderr and lists it in
-   * gc.accelerated(model).refused; true throws the GcError.
+   * A step graphc cannot trace (a layer reading tensor data in JavaScript, an op without a rule) or
+   * whose first run fails (a kernel the backend lacks): false (default) runs that step eagerly, as
+   * tfjs would, says so once on stderr and lists it in gc.accelerated(model).refused; true throws
+   * the GcError.
    */
   strict?: boolean;
 }
@@ -173,15 +174,35 @@ class Accelerator implements Acceleration {
         });
       } catch (err) {
         if (this.opts.strict || !(err instanceof GcError)) throw err;
-        this.refused.set(key, err);
-        process.stderr.write(`graphc: gc.accelerate runs the ${role} step eagerly: it cannot be compiled (${err.summary})\n`);
+        this.refuse(key, role, err);
         this.eagerRuns++;
         return eager(data);
       }
       this.fns.set(key, f);
+      // The first run, where the engine may lack a kernel the graph needs (tfjs-wasm has no
+      // Conv2DBackpropFilter): a failed run assigned nothing, so tfjs can run the step instead.
+      let out: tf.Tensor[];
+      try {
+        out = f.sync(...tensors);
+      } catch (err) {
+        if (this.opts.strict || !(err instanceof GcError)) throw err;
+        this.refuse(key, role, err);
+        this.retired += f.traceCount;
+        f.dispose();
+        this.fns.delete(key);
+        this.eagerRuns++;
+        return eager(data);
+      }
+      this.compiledRuns++;
+      return out;
     }
     this.compiledRuns++;
     return f.sync(...tensors);
+  }
+
+  private refuse(key: string, role: string, err: GcError): void {
+    this.refused.set(key, err);
+    process.stderr.write(`graphc: gc.accelerate runs the ${role} step eagerly: it cannot be compiled for ${this.choice?.name ?? 'its backend'} (${err.summary})\n`);
   }
 
   /** model.compile() again (a new optimizer, loss or metrics): the functions traced for the old ones go. */

@@ -400,6 +400,53 @@ describe('gc.accelerate: datasets, Functional models, recompiling', () => {
     await expect(strict.fit(xs, ys, args)).rejects.toBeInstanceOf(gc.GcError);
   });
 
+  it('batch normalization: the moving mean and variance the compiled step assigns are eager\'s', async () => {
+    const build = () => tfl.sequential({ layers: [
+      tfl.layers.flatten({ inputShape: [28, 28] }),
+      // No bias before the normalization: its gradient is 0 up to rounding, which Adam would amplify.
+      tfl.layers.dense({ units: 32, useBias: false }),
+      tfl.layers.batchNormalization(),
+      tfl.layers.activation({ activation: 'relu' }),
+      tfl.layers.dense({ units: 10, activation: 'softmax' }),
+    ] });
+    const { eager, acc } = pair(build);
+    eager.compile(compileArgs(adam()));
+    gc.accelerate(acc, compileArgs(adam()));
+    const args = { epochs: 2, batchSize: 64, shuffle: false, verbose: 0, validationSplit: 0.2 } as const;
+    const xs = x.slice(0, 600), ys = y.slice(0, 600);
+    expectHistoriesClose(await acc.fit(xs, ys, args), await eager.fit(xs, ys, args));
+    const names = acc.weights.map((w) => w.name);
+    const mean = acc.getWeights()[names.findIndex((n) => n.includes('moving_mean'))]!;
+    expect(tf.max(tf.abs(mean)).dataSync()[0]!).toBeGreaterThan(1e-3); // it moved from 0
+    expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-4);
+    expect(gc.accelerated(acc)!.eagerRuns).toBe(0);
+  });
+
+  it('a CNN: a step the backend cannot run (tfjs-wasm has no Conv2DBackpropFilter) runs eagerly, the others compiled, as eager', async () => {
+    const build = () => tfl.sequential({ layers: [
+      tfl.layers.reshape({ targetShape: [28, 28, 1], inputShape: [28, 28] }),
+      tfl.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu' }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 10, activation: 'softmax' }),
+    ] });
+    const { eager, acc } = pair(build);
+    eager.compile(compileArgs(adam()));
+    gc.accelerate(acc, compileArgs(adam()));
+    const args = { epochs: 1, batchSize: 64, shuffle: false, verbose: 0, validationSplit: 0.25 } as const;
+    const xs = x.slice(0, 400), ys = y.slice(0, 400);
+    expectHistoriesClose(await acc.fit(xs, ys, args), await eager.fit(xs, ys, args));
+    expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-4);
+    const info = gc.accelerated(acc)!;
+    // Validation runs compiled; training too where the backend has the gradient kernels.
+    expect([...info.functions().keys()].some((k) => k.startsWith('test '))).toBe(true);
+    for (const [k, e] of info.refused) {
+      expect(k.startsWith('train ')).toBe(true);
+      expect(e.summary).toMatch(/not registered for backend/);
+    }
+    expect(info.compiledRuns).toBeGreaterThan(0);
+  });
+
   it('refuses what is not a LayersModel, and an optimizer without a loss', () => {
     expect(() => gc.accelerate({} as tfl.LayersModel)).toThrow(/GC0\d+|expected a tfjs-layers LayersModel/);
     expect(() => gc.accelerate(mlp(), { optimizer: 'adam' })).toThrow(/optimizer given without loss/);
