@@ -5,7 +5,8 @@
  */
 import { fuseActivations } from './activations.js';
 import { fuseLayerNorm } from './layer_norm.js';
+import { dropRedundantExpands } from './shape_chains.js';
 import type { OnnxPass } from './pass.js';
 
 /** The standard-op passes, in order (run among the exporter's passes). */
-export const STANDARD_OP_PASSES: readonly OnnxPass[] = [fuseLayerNorm, fuseActivations];
+export const STANDARD_OP_PASSES: readonly OnnxPass[] = [fuseLayerNorm, fuseActivations, dropRedundantExpands];

@@ -83,7 +83,8 @@ describe('LayerNormalization export', () => {
       expect(ln.attrs.epsilon?.kind === 'float' && Math.abs(ln.attrs.epsilon.value - 1e-3) < 1e-9).toBe(true);
       const lnGamma = m.layers[1]!.getWeights()[0]!.dataSync();
       expect(Array.from(g.initializers.get(ln.inputs[1]!)!.data as Float32Array)).toEqual(Array.from(lnGamma));
-      expect(g.nodes.length, ops(g).join(' ')).toBeLessThan(at16.nodes.length - 15);
+      // 16 nodes where the decomposition has 26 (35 before Expands were dropped: shape_chains.ts).
+      expect(g.nodes.length, ops(g).join(' ')).toBeLessThanOrEqual(at16.nodes.length - 10);
     }
   });
 
