@@ -35,18 +35,34 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.len
  */
 export function keepVariableNames(g: OnnxGraph, vars: ReadonlyMap<string, TensorData>): Map<string, string> {
   const copies = new Map<string, string>();
+  // The initializers holding each data buffer, in order (one pass: a model has thousands).
+  const byData = new Map<unknown, string[]>();
+  for (const [k, u] of g.initializers) {
+    if (vars.has(k)) continue;
+    const l = byData.get(u.data);
+    if (l === undefined) byData.set(u.data, [k]); else l.push(k);
+  }
+  const renamed = new Map<string, string>();
   for (const [name, t] of vars) {
-    if (g.initializers.has(name)) { copies.set(name, name); continue; }
-    for (const [k, u] of g.initializers) {
-      if (u.data !== t.data || vars.has(k) || copies.has(k)) continue;
-      if (!sameShape(u.shape, t.shape) || isGraphOutput(g, k) || [...copies.values()].includes(name)) { copies.set(k, name); continue; }
-      const renamed = new Map<string, TensorData>();
-      for (const [k2, u2] of g.initializers) renamed.set(k2 === k ? name : k2, u2);
-      g.initializers = renamed;
-      replaceUses(g, k, name);
-      copies.set(name, name);
+    let named = g.initializers.has(name);
+    if (named) copies.set(name, name);
+    for (const k of byData.get(t.data) ?? []) {
+      if (copies.has(k)) continue;
+      const u = g.initializers.get(k)!;
+      if (!named && sameShape(u.shape, t.shape) && !isGraphOutput(g, k)) {
+        renamed.set(k, name);
+        copies.set(name, name);
+        named = true;
+      } else {
+        copies.set(k, name);
+      }
     }
   }
+  if (renamed.size === 0) return copies;
+  const inits = new Map<string, TensorData>();
+  for (const [k, u] of g.initializers) inits.set(renamed.get(k) ?? k, u);
+  g.initializers = inits;
+  renameValues(g, renamed);
   return copies;
 }
 
