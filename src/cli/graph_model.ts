@@ -18,6 +18,7 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import { Codes, GcError } from '../../ir/errors.js';
 import type { DType } from '../../ir/dtype.js';
 import { cond, whileLoop } from '../control_flow.js';
+import { name as gcName } from '../trace/tracer.js';
 import type { TensorSpec } from '../trace/spec.js';
 import { entryBytes, readModelJson, readWeightsManifest } from './load.js';
 
@@ -481,7 +482,12 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
   const outputKeys = hasSignature ? model.outputNodes : sinks;
   const outTaken = new Set(taken);
   const outNames = outputKeys.map((k) => sanitize(k, outTaken));
+  // Each weight's constant is named after its Const node (conv/kernel → conv_kernel), which the
+  // ONNX initializer keeps: the names people see in the converted model.
+  const weightNames = new Set<string>([...taken, ...outNames]);
+  const weightTensors = Object.entries(model.weights).flatMap(([k, ts]) => (ts.length === 1 ? [[sanitize(k, weightNames), ts[0]!] as const] : []));
   const fn = (...xs: tf.Tensor[]): Record<string, tf.Tensor> => {
+    for (const [label, t] of weightTensors) gcName(t, label);
     const feeds: tf.NamedTensorMap = {};
     inputKeys.forEach((k, i) => {
       feeds[k] = xs[i]!;

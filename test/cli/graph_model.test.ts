@@ -95,6 +95,8 @@ describe('graphc export of a tfjs GraphModel', () => {
     // The weights are initializers (3 kernels, 3 biases), not nodes.
     const inits = g.initializer!.map((i) => (i.dims ?? []).map(Number).join('x')).sort();
     expect(inits).toEqual(expect.arrayContaining(['16x32', '32', '32x24', '24', '24x10', '10']));
+    // Named after their Const nodes (dense_1/kernel → dense_1_kernel), not v14.
+    expect(g.initializer!.map((i) => i.name)).toEqual(expect.arrayContaining(['dense_bias', 'dense_1_kernel', 'dense_1_bias', 'dense_2_kernel', 'dense_2_bias']));
     expect(g.input!.map((i) => i.name)).toEqual(['x']);
     expect(g.input![0]!.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue))).toEqual(['batch', 16]);
     const ref = await reference(b);
