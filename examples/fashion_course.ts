@@ -108,7 +108,7 @@ export async function trainCourse(data: CourseData, opts: CourseOptions = {}): P
     tf.dispose([val.xs, val.ys]);
   }
   const trainSeconds = (performance.now() - t) / 1000;
-  const files = writeCurves(out, history, schedule.rates);
+  const files = writeCurves(out, history, schedule.rates, stopper.restored ? stopper.bestEpoch : undefined);
   return { model, history, schedule, stopper, files, trainSeconds, steps: history.epoch.length * stepsPerEpoch };
 }
 

@@ -39,7 +39,7 @@ function ticks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
-function panel(h: Curves, x0: number, title: string, train: string, val: string, legendAtBottom: boolean): string {
+function panel(h: Curves, x0: number, title: string, train: string, val: string, legendAtBottom: boolean, best: number | undefined): string {
   const W = 440, H = 300, L = 56, R = 16, T = 34, B = 44;
   const pw = W - L - R, ph = H - T - B;
   const curves = [
@@ -69,6 +69,11 @@ function panel(h: Curves, x0: number, title: string, train: string, val: string,
     parts.push(`<text x="${xOf(i).toFixed(1)}" y="${T + ph + 16}" text-anchor="middle" font-size="11">${e + 1}</text>`);
   });
   parts.push(`<text x="${x0 + L + pw / 2}" y="${H - 8}" text-anchor="middle" font-size="12">epoch</text>`);
+  if (best !== undefined && best >= 0 && best < n) {
+    const x = xOf(best).toFixed(1);
+    parts.push(`<line class="best" x1="${x}" x2="${x}" y1="${T}" y2="${T + ph}" stroke="#2ca02c" stroke-dasharray="2 3"/>`);
+    parts.push(`<text x="${x}" y="${T - 4}" text-anchor="middle" font-size="10" fill="#2ca02c">restored</text>`);
+  }
   curves.forEach((c) => {
     const pts = series(h, c.key).map((v, i) => `${xOf(i).toFixed(2)},${yOf(v).toFixed(2)}`).join(' ');
     parts.push(`<polyline class="curve" data-series="${esc(c.key)}" points="${pts}" fill="none" stroke="${c.colour}" stroke-width="2"${c.dash}/>`);
@@ -85,24 +90,26 @@ function panel(h: Curves, x0: number, title: string, train: string, val: string,
   return parts.join('\n');
 }
 
-export function curvesSvg(h: Curves, title = 'Training curves'): string {
+/** `best`: the epoch (0-based) whose weights were restored, marked in both panels. */
+export function curvesSvg(h: Curves, opts: { title?: string; best?: number } = {}): string {
+  const title = opts.title ?? 'Training curves';
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<svg xmlns="http://www.w3.org/2000/svg" width="880" height="320" viewBox="0 0 880 320" font-family="sans-serif">',
     `<title>${esc(title)}</title>`,
     '<rect width="880" height="320" fill="white"/>',
-    panel(h, 0, 'loss', 'loss', 'val_loss', false),
-    panel(h, 440, 'accuracy', 'acc', 'val_acc', true),
+    panel(h, 0, 'loss', 'loss', 'val_loss', false, opts.best),
+    panel(h, 440, 'accuracy', 'acc', 'val_acc', true, opts.best),
     '</svg>',
     '',
   ].join('\n');
 }
 
 /** Writes `<dir>/curves.csv` and `<dir>/curves.svg`; returns their paths. */
-export function writeCurves(dir: string, h: Curves, rates?: number[]): { csv: string; svg: string } {
+export function writeCurves(dir: string, h: Curves, rates?: number[], best?: number): { csv: string; svg: string } {
   mkdirSync(dir, { recursive: true });
   const csv = path.join(dir, 'curves.csv'), svg = path.join(dir, 'curves.svg');
   writeFileSync(csv, curvesCsv(h, rates));
-  writeFileSync(svg, curvesSvg(h));
+  writeFileSync(svg, curvesSvg(h, best === undefined ? {} : { best }));
   return { csv, svg };
 }

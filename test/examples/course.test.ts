@@ -73,11 +73,14 @@ describe.skipIf(!haveData)('the course workflow on a slice of Fashion-MNIST', ()
     const script = [
       'import json, sys, xml.etree.ElementTree as ET',
       'root = ET.parse(sys.argv[1]).getroot()',
-      "print(json.dumps({'root': root.tag, 'curves': [[p.get('data-series'), [list(map(float, xy.split(','))) for xy in p.get('points').split()]] for p in root.iter('{http://www.w3.org/2000/svg}polyline') if p.get('class') == 'curve']}))",
+      "best = [float(l.get('x1')) for l in root.iter('{http://www.w3.org/2000/svg}line') if l.get('class') == 'best']",
+      "print(json.dumps({'root': root.tag, 'best': best, 'curves': [[p.get('data-series'), [list(map(float, xy.split(','))) for xy in p.get('points').split()]] for p in root.iter('{http://www.w3.org/2000/svg}polyline') if p.get('class') == 'curve']}))",
     ].join('\n');
-    const parsed = JSON.parse(execFileSync('python3', ['-c', script, run.files.svg], { encoding: 'utf8' })) as { root: string; curves: [string, number[][]][] };
+    const parsed = JSON.parse(execFileSync('python3', ['-c', script, run.files.svg], { encoding: 'utf8' })) as { root: string; best: number[]; curves: [string, number[][]][] };
     expect(parsed.root).toBe('{http://www.w3.org/2000/svg}svg');
     expect(parsed.curves.map((c) => c[0])).toEqual(['loss', 'val_loss', 'acc', 'val_acc']);
+    // The restored epoch is marked in both panels, at its points' x.
+    expect(parsed.best).toEqual([parsed.curves[0]![1][run.stopper.bestEpoch]![0]!, parsed.curves[2]![1][run.stopper.bestEpoch]![0]!]);
     for (const [key, pts] of parsed.curves) {
       expect(pts, key).toHaveLength(3);
       // x increases with the epoch; a higher value is drawn higher up (smaller y).
