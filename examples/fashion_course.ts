@@ -85,7 +85,7 @@ export interface CourseRun {
 
 /** Trains the Sequential model through the tf.data pipeline with the course's callbacks; writes the curves. */
 export async function trainCourse(data: CourseData, opts: CourseOptions = {}): Promise<CourseRun> {
-  const epochs = opts.epochs ?? 30, batchSize = opts.batchSize ?? 64;
+  const epochs = opts.epochs ?? 25, batchSize = opts.batchSize ?? 64;
   const out = opts.out ?? 'course_out';
   const model = buildSequential(opts);
   const rate = opts.rate ?? exponentialDecay(opts.lr0 ?? 1e-3, opts.decay ?? 0.9);
@@ -449,7 +449,7 @@ export async function timeSteps(data: CourseData, opts: { rounds?: number; perRo
 // ───────────────────────────── the command ─────────────────────────────
 
 function parseArgs(argv: string[]): { epochs: number; limit: number | undefined; out: string; extras: boolean } {
-  const a = { epochs: 30, limit: undefined as number | undefined, out: 'course_out', extras: true };
+  const a = { epochs: 25, limit: undefined as number | undefined, out: 'course_out', extras: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!, v = argv[i + 1];
     const num = () => {
