@@ -174,7 +174,7 @@ class Accelerator implements Acceleration {
         });
       } catch (err) {
         if (this.opts.strict || !(err instanceof GcError)) throw err;
-        this.refuse(key, role, err);
+        this.refuse(key, role, 'graphc cannot trace it', err);
         this.eagerRuns++;
         return eager(data);
       }
@@ -186,7 +186,7 @@ class Accelerator implements Acceleration {
         out = f.sync(...tensors);
       } catch (err) {
         if (this.opts.strict || !(err instanceof GcError)) throw err;
-        this.refuse(key, role, err);
+        this.refuse(key, role, `its graph does not run on ${choice.name}`, err);
         this.retired += f.traceCount;
         f.dispose();
         this.fns.delete(key);
@@ -200,9 +200,9 @@ class Accelerator implements Acceleration {
     return f.sync(...tensors);
   }
 
-  private refuse(key: string, role: string, err: GcError): void {
+  private refuse(key: string, role: string, why: string, err: GcError): void {
     this.refused.set(key, err);
-    process.stderr.write(`graphc: gc.accelerate runs the ${role} step eagerly: it cannot be compiled for ${this.choice?.name ?? 'its backend'} (${err.summary})\n`);
+    process.stderr.write(`graphc: gc.accelerate runs the ${role} step eagerly: ${why} (${err.summary})\n`);
   }
 
   /** model.compile() again (a new optimizer, loss or metrics): the functions traced for the old ones go. */
