@@ -73,7 +73,7 @@ function dotLabel(it: ViewItem): string {
     if (v?.t) lines.push(v.t);
   } else {
     lines.push(it.op);
-    if (it.name) lines.push(it.name);
+    if (it.name && it.name !== it.op) lines.push(it.name);
     const outs = it.outs ?? [];
     if (outs.length) lines.push(outs.map((o) => o.t || '?').join(', '));
     if (it.src) lines.push(it.src);

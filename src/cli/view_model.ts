@@ -42,7 +42,7 @@ export interface ViewItem {
   attrs?: [string, string][];
   /** For 'grp' and 'sub': the number of nodes inside (subgraphs included); for 'op': nodes in its subgraphs. */
   count?: number;
-  /** Parameters (elements of initializers) the node, or the nodes of a 'grp' or 'sub', read. A group's outs are the values read outside it. */
+  /** Parameters (elements of float initializers) the node, or the nodes of a 'grp' or 'sub', read. A group's outs are the values read outside it. */
   params?: number;
 }
 
@@ -67,6 +67,8 @@ const ELEM_BYTES: Readonly<Record<number, number>> = {
   [ONNX_DTYPE.INT32]: 4, [ONNX_DTYPE.INT64]: 8, [ONNX_DTYPE.BOOL]: 1, [ONNX_DTYPE.FLOAT16]: 2, [ONNX_DTYPE.DOUBLE]: 8,
   [ONNX_DTYPE.UINT32]: 4, [ONNX_DTYPE.UINT64]: 8, [ONNX_DTYPE.COMPLEX64]: 8, [ONNX_DTYPE.COMPLEX128]: 16, [ONNX_DTYPE.BFLOAT16]: 2,
 };
+
+const FLOAT_TYPES = new Set<number>([ONNX_DTYPE.FLOAT, ONNX_DTYPE.FLOAT16, ONNX_DTYPE.DOUBLE, ONNX_DTYPE.BFLOAT16]);
 
 /** An element type's name as graphc users read it: float32, int64, float16… */
 export function dtypeName(t: number): string {
@@ -199,7 +201,9 @@ export function buildViewModel(model: onnx.IModelProto, opts: { chunk?: number }
       const name = t.name ?? '';
       inits.push({ name, dtype, dims, bytes });
       types.set(name, `${dtype}[${dims.join(',')}]`);
-      initText.set(name, { text: `${dtype}[${dims.join(',')}], ${bytes} bytes`, elems: dims.reduce((a, b) => a * b, 1) });
+      // parameters are the float tensors (an int64 shape operand is not one)
+      const isFloat = FLOAT_TYPES.has(t.dataType ?? 0);
+      initText.set(name, { text: `${dtype}[${dims.join(',')}], ${bytes} bytes`, elems: isFloat ? dims.reduce((a, b) => a * b, 1) : 0 });
     }
     if (depth >= MAX_DEPTH) return;
     for (const n of g.node ?? []) for (const [, sg] of subgraphsOf(n)) collectTypes(sg, depth + 1);

@@ -469,7 +469,7 @@ function render() {
   document.body.setAttribute('data-drawn', String(L));
   document.body.setAttribute('data-edges', String(E.length));
   document.body.setAttribute('data-clusters', String(boxes.length));
-  status.textContent = L + ' shown of ' + D.nodeCount + ' nodes, ' + E.length + ' edges, ' + boxes.length + ' open groups' +
+  status.textContent = L + ' boxes drawn for ' + D.nodeCount + ' nodes \u00b7 ' + E.length + ' edges \u00b7 ' + boxes.length + ' open groups' +
     (query ? ' \u00b7 ' + (shown + hidden) + ' matches' + (hidden ? ' (' + hidden + ' in folded groups: Enter)' : '') : '') +
     ' \u00b7 ' + (Date.now() - t0) + ' ms';
   if (selected >= 0) showDetails(selected);
