@@ -433,8 +433,8 @@ describe('gc.accelerate: datasets, Functional models, recompiling', () => {
     const { eager, acc } = pair(build);
     eager.compile(compileArgs(adam()));
     gc.accelerate(acc, compileArgs(adam()));
-    const args = { epochs: 1, batchSize: 64, shuffle: false, verbose: 0, validationSplit: 0.25 } as const;
-    const xs = x.slice(0, 400), ys = y.slice(0, 400);
+    const args = { epochs: 1, batchSize: 50, shuffle: false, verbose: 0, validationSplit: 0.25 } as const;
+    const xs = x.slice(0, 200), ys = y.slice(0, 200);
     expectHistoriesClose(await acc.fit(xs, ys, args), await eager.fit(xs, ys, args));
     expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-4);
     const info = gc.accelerated(acc)!;
