@@ -16,6 +16,9 @@ import { formatReport } from '../../ir/passes/manager.js';
 import { DEFAULT_OPSET, exportOnnx, initialStateModel, IR_VERSION_FOR_OPSET, toOnnx } from '../../exporters/onnx/export/export.js';
 import type { OnnxExport } from '../../exporters/onnx/export/export.js';
 import { writeOnnxModel } from '../../exporters/onnx/export/external_data.js';
+import { convertToFloat16 } from '../../exporters/onnx/export/fp16.js';
+import { loadExternalData } from '../../exporters/onnx/import/external_data.js';
+import { optimizeOnnxModel } from './optimize_model.js';
 import { dimToString } from '../../ir/dim.js';
 import { fromOnnx } from '../onnx_import.js';
 import type { BackendName } from '../../runtime/backends/select.js';
@@ -194,7 +197,7 @@ export function checkOpset(opset: number | undefined): void {
 
 export interface ExportOptions {
   fn?: string; output?: string; opset?: number; input?: string[]; optimize: boolean; dumpIr?: string; verify?: boolean; force?: boolean;
-  check?: boolean; atol?: number; outputNames?: string; backend?: BackendName; externalData?: boolean;
+  check?: boolean; atol?: number; outputNames?: string; backend?: BackendName; externalData?: boolean; fp16?: boolean;
 }
 
 /** `--output-names a,b`: names, each once (the count is checked against the graph after tracing). */
@@ -258,11 +261,13 @@ export async function exportCommand(file: string, opts: ExportOptions, io: Io): 
   const initOut = ex.state.length > 0 ? `${out.replace(/\.onnx$/i, '')}.init.onnx` : undefined;
   if (initOut !== undefined) checkOutput(initOut, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
   // Over protobuf's 2 GiB (or with --external-data) the weights go to <out>.data beside it.
-  const written = await io.status.step(`writing ${out}`, () => writeModel(out, ex, opts.externalData === true));
+  // --fp16: weights and compute in float16, graph inputs and outputs kept float32 (Casts at the edges).
+  const fp16 = opts.fp16 ? await io.status.step('converting to float16', () => convertToFloat16(onnx.ModelProto.decode(ex.bytes), { keepIoTypes: true })) : undefined;
+  const written = await io.status.step(`writing ${out}`, () => writeModel(out, fp16 ?? ex, opts.externalData === true));
   const extra = written.files.slice(1);
   const stateIn = new Set(ex.state.map((s) => s.input));
   const stateOut = new Set(ex.state.flatMap((s) => (s.output !== undefined ? [s.output] : [])));
-  log(`wrote ${out}: ${ex.graph.inputs.filter((v) => !stateIn.has(v.name)).map((v) => `${v.name}: ${typeToString(v)}`).join(', ')} → ${ex.graph.outputs.filter((o) => !stateOut.has(o.name)).map((o) => `${o.name}: ${typeToString(o)}`).join(', ')} (opset ${opts.opset ?? DEFAULT_OPSET}, ${written.bytes} bytes${extra.length > 0 ? `; weights in ${extra.join(', ')}` : ''})`);
+  log(`wrote ${out}: ${ex.graph.inputs.filter((v) => !stateIn.has(v.name)).map((v) => `${v.name}: ${typeToString(v)}`).join(', ')} → ${ex.graph.outputs.filter((o) => !stateOut.has(o.name)).map((o) => `${o.name}: ${typeToString(o)}`).join(', ')} (opset ${opts.opset ?? DEFAULT_OPSET}${fp16 ? ', float16' : ''}, ${written.bytes} bytes${extra.length > 0 ? `; weights in ${extra.join(', ')}` : ''})`);
   if (initOut !== undefined) {
     writeFileAtomic(initOut, initialStateModel(graph, ex.state, { opset: opts.opset }));
     const assigned = ex.state.filter((s) => s.output !== undefined);
@@ -270,9 +275,9 @@ export async function exportCommand(file: string, opts: ExportOptions, io: Io): 
     log(`wrote ${initOut}: no inputs → the starting value of each state input (run it once, feed its outputs to the first step, then each step's '.new' outputs to the next)`);
   }
   if (opts.check && reference) {
-    const atol = opts.atol ?? DEFAULT_ATOL;
+    const atol = opts.atol ?? (fp16 ? DEFAULT_ATOL_FP16 : DEFAULT_ATOL);
     const { checkExport, CHECK_SIZES } = await import('./check.js');
-    const r = await io.status.step(`checking ${out} in onnxruntime-node`, () => checkExport({ file: out, model: modelOf(ex), graph: reference, reference: referenceNames, backend: opts.backend ?? 'auto' }));
+    const r = await io.status.step(`checking ${out} in onnxruntime-node`, () => checkExport({ file: out, model: fp16 ?? modelOf(ex), graph: reference, reference: referenceNames, backend: opts.backend ?? 'auto' }));
     log(`check: onnxruntime-node ${r.ortVersion} against graphc (backend ${r.backend}), random inputs, symbolic dims at ${CHECK_SIZES.join(' and ')}:`);
     for (const run of r.runs) {
       const at = Object.entries(run.dims).map(([d, v]) => `${d}=${v}`).join(', ') || 'fixed dims';
@@ -288,6 +293,12 @@ export async function exportCommand(file: string, opts: ExportOptions, io: Io): 
 
 /** --check's default tolerance on max |Δ|. */
 export const DEFAULT_ATOL = 1e-4;
+/**
+ * With --fp16 (against graphc in float32): float16 keeps 11 significant bits, a relative error of
+ * 2^-11 ≈ 4.9e-4 per rounding, and a layer adds up many; 1e-2 holds for outputs of magnitude ~1
+ * (probabilities, normalised activations). Larger outputs need --atol.
+ */
+export const DEFAULT_ATOL_FP16 = 1e-2;
 
 /** The export's ModelProto: `ex.model` where the exporter gives it (no bytes encoded), else its bytes decoded. */
 function modelOf(ex: OnnxExport): onnx.IModelProto {
@@ -299,7 +310,7 @@ function modelOf(ex: OnnxExport): onnx.IModelProto {
  * pass protobuf's 2 GiB or `externalData` (writeOnnxModel). A device or FIFO (-o /dev/stdout) is
  * written in place, as one file.
  */
-function writeModel(out: string, ex: OnnxExport, externalData: boolean): { files: string[]; bytes: number } {
+function writeModel(out: string, ex: OnnxExport | onnx.ModelProto, externalData: boolean): { files: string[]; bytes: number } {
   let special = false;
   try {
     const st = statSync(out);
@@ -308,11 +319,11 @@ function writeModel(out: string, ex: OnnxExport, externalData: boolean): { files
     // not there yet
   }
   if (special && !externalData) {
-    const bytes = ex.bytes;
+    const bytes = ex instanceof onnx.ModelProto ? onnx.ModelProto.encode(ex).finish() : ex.bytes;
     writeFileAtomic(out, bytes);
     return { files: [out], bytes: bytes.length };
   }
-  return writeOnnxModel(modelOf(ex), out, { externalData: externalData ? true : 'auto' });
+  return writeOnnxModel(ex instanceof onnx.ModelProto ? ex : modelOf(ex), out, { externalData: externalData ? true : 'auto' });
 }
 
 function megabytes(n: number): string {
@@ -480,20 +491,21 @@ export async function viewCommand(file: string, opts: ViewOptions, io: Io): Prom
   io.out(`wrote ${out}: ${(g.node ?? []).length} nodes, ${(g.initializer ?? []).length} initializers (${Buffer.byteLength(html)} bytes; open it in a browser, it needs no network)`);
 }
 
-export async function optimizeCommand(file: string, opts: { output: string; verify?: boolean; force?: boolean; opset?: number }, io: Io): Promise<void> {
+export async function optimizeCommand(file: string, opts: { output: string; verify?: boolean; force?: boolean; opset?: number; externalData?: boolean }, io: Io): Promise<void> {
   const log = io.out;
   checkOpset(opts.opset);
   checkOutput(opts.output, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
-  const { bytes } = readOnnxFile(file);
-  const graph = await io.status.step('importing', () => fromOnnx(bytes));
-  const report = await io.status.step('optimizing', (tick) => {
+  const { model } = readOnnxFile(file);
+  // Weights in a data file beside the model are read in (checked: inside the model's folder).
+  loadExternalData(model, file);
+  // The model's opset, metadata, doc strings and names are kept (src/cli/optimize_model.ts).
+  const r = await io.status.step('optimizing', (tick) => {
     let k = 0;
-    return optimizeInPlace(graph, { freeze: true, verify: opts.verify }, { onPass: (pass) => tick(++k, 0, pass) });
+    return optimizeOnnxModel(model, { opset: opts.opset, verify: opts.verify, onPass: (pass) => tick(++k, 0, pass) });
   });
-  log(`passes: ${formatReport(report)}`);
-  const out = await io.status.step('exporting ONNX', () => toOnnx(graph, { opset: opts.opset }));
-  await io.status.step(`writing ${opts.output} (${megabytes(out.length)})`, () => writeFileAtomic(opts.output, out));
-  log(`wrote ${opts.output} (${out.length} bytes)`);
+  for (const line of r.report) log(line);
+  const written = await io.status.step(`writing ${opts.output}`, () => writeModel(opts.output, r.model, opts.externalData === true));
+  log(`wrote ${opts.output} (${written.bytes} bytes${written.files.length > 1 ? `; weights in ${written.files.slice(1).join(', ')}` : ''})`);
 }
 
 export interface RunOptions { input?: string[]; backend: BackendName; fn?: string; save?: string; force?: boolean }

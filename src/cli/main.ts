@@ -132,9 +132,10 @@ function buildProgram(): Command {
     .option('--force', 'write even over the input or an existing file that is not .onnx / .ir')
     .option('--output-names <names>', 'name the graph outputs, in order, e.g. logits,probs')
     .option('--check', 'run the written file in onnxruntime-node against graphc on random inputs (symbolic dims at 1 and 3); exit 1 when max |Δ| > --atol')
-    .option('--atol <x>', 'with --check: the largest |Δ| allowed (default 1e-4)', nonNegativeNumber)
+    .option('--atol <x>', 'with --check: the largest |Δ| allowed (default 1e-4; 1e-2 with --fp16)', nonNegativeNumber)
     .addOption(new Option('--backend <name>', 'with --check: the backend graphc runs on (default auto)').choices(BACKEND_NAMES))
     .option('--external-data', 'write the weights to <out>.data beside the model (done by itself over protobuf\'s 2 GiB)')
+    .option('--fp16', 'weights and compute in float16, inputs and outputs float32 (with --check: against graphc in float32, --atol default 1e-2)')
     .action(action('export', async (file: string, o: import('./commands.js').ExportOptions) => {
       await (await commands()).exportCommand(file, o, io());
     }));
@@ -173,7 +174,8 @@ function buildProgram(): Command {
     .option('--verify', 'verify the graph after every optimization pass (names the pass that broke it)')
     .option('--force', 'write even over the input (read first; the write is atomic) or an existing file that is not .onnx')
     .option('--opset <n>', 'write this ONNX opset (default: the model\'s own)', positiveInt)
-    .action(action('optimize', async (file: string, o: { output: string; verify?: boolean; force?: boolean; opset?: number }) => { await (await commands()).optimizeCommand(file, o, io()); }));
+    .option('--external-data', 'write the weights to <out>.data beside the model (done by itself over protobuf\'s 2 GiB)')
+    .action(action('optimize', async (file: string, o: { output: string; verify?: boolean; force?: boolean; opset?: number; externalData?: boolean }) => { await (await commands()).optimizeCommand(file, o, io()); }));
 
   program
     .command('run')
@@ -208,6 +210,12 @@ function commandSynopses(program: Command): string {
   lines.push('', 'Example: graphc export examples/fashion_mlp.ts --fn predict -o mlp.onnx && graphc inspect mlp.onnx');
   return lines.join('\n');
 }
+
+// `graphc inspect m.onnx --dot | head`: a reader that stops early ends graphc quietly, as it does other tools.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 program = buildProgram();
 if (process.argv.length <= 2) {

@@ -207,8 +207,43 @@ describe('inspect and run: --json, --input shapes', () => {
 
   it('the README shows what these commands print', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    for (const flag of ['--check', '--atol', '--output-names', '--json', '--quiet', '--input images=2,28,28', '--external-data', 'graphc view', '--dot']) expect(readme).toContain(flag);
+    for (const flag of ['--check', '--atol', '--output-names', '--json', '--quiet', '--input images=2,28,28', '--external-data', 'graphc view', '--dot', '--fp16', 'optimize mlp15.onnx -o mlp15o.onnx']) expect(readme).toContain(flag);
   });
+});
+
+describe('export --fp16, optimize --opset', () => {
+  it('--fp16 halves the file, keeps float32 inputs and outputs, and --check compares it with graphc in float32 at atol 1e-2', async () => {
+    const out = path.join(dir, 'mlp16.onnx');
+    const r = graphc('--quiet', 'export', 'examples/fashion_mlp.ts', '--fn', 'predict', '-o', out, '--fp16', '--check');
+    expect(r.code).toBe(0);
+    const m = /wrote .*: images: f32\[batch,28,28\] → output_0: f32\[batch,10\] \(opset 17, float16, (\d+) bytes\)/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    // 266,602 float32 parameters (1.07 MB) as float16.
+    expect(Number(m![1])).toBeLessThan(0.55 * 4 * 266602);
+    const deltas = [...r.stdout.matchAll(/^ {2}batch=\d  output_0: float32\[\d,10\]  max \|Δ\| (\S+)$/gm)].map((x) => Number(x[1]));
+    expect(deltas).toHaveLength(2);
+    // float16 rounding shows (float32 exports agree to ~1e-7) but stays within the tolerance.
+    expect(Math.max(...deltas)).toBeGreaterThan(1e-6);
+    expect(r.stdout).toMatch(/^check passed: max \|Δ\| \S+ ≤ atol 0\.01$/m);
+    const s = await ort.InferenceSession.create(out);
+    const y = (await s.run({ images: new ort.Tensor('float32', new Float32Array(784).fill(0.5), [1, 28, 28]) })).output_0!;
+    expect(y.type).toBe('float32');
+    const tight = graphc('--quiet', 'export', 'examples/fashion_mlp.ts', '--fn', 'predict', '-o', out, '--fp16', '--check', '--atol', '1e-7');
+    expect(tight.code).toBe(1);
+    expect(tight.stderr).toMatch(/--check failed: max \|Δ\| \S+ is over --atol 1e-7/);
+  }, 240_000);
+
+  it('optimize keeps the model\'s opset unless --opset asks', () => {
+    const at15 = path.join(dir, 'mlp15.onnx');
+    expect(graphc('--quiet', 'export', 'examples/fashion_mlp.ts', '--fn', 'predict', '-o', at15, '--opset', '15').code).toBe(0);
+    const kept = graphc('--quiet', 'optimize', at15, '-o', path.join(dir, 'o15.onnx'));
+    expect(kept.code).toBe(0);
+    expect(kept.stdout).toMatch(/^opset 15 \(the model's\)$/m);
+    expect((JSON.parse(graphc('inspect', path.join(dir, 'o15.onnx'), '--json').stdout) as { opsets: Record<string, number> }).opsets).toEqual({ 'ai.onnx': 15 });
+    const raised = graphc('--quiet', 'optimize', at15, '-o', path.join(dir, 'o18.onnx'), '--opset', '18');
+    expect(raised.stdout).toMatch(/^opset 18 \(the model's was 15\)$/m);
+    expect((JSON.parse(graphc('inspect', path.join(dir, 'o18.onnx'), '--json').stdout) as { opsets: Record<string, number> }).opsets).toEqual({ 'ai.onnx': 18 });
+  }, 240_000);
 });
 
 describe('export of a tfjs GraphModel, with external data', () => {
