@@ -13,7 +13,7 @@
  * child process (wall time, module load included), with the stages it printed.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdtempSync, openSync, readdirSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,19 +38,22 @@ function time<T>(f: () => T): [T, number] {
   return [r, (performance.now() - t) / 1000];
 }
 
-/** fs.writeFileSync of the bytes, and the same with an fsync (what an atomic write adds). */
-function referenceWrites(bytes: Uint8Array, dir: string): { plain: number; synced: number } {
-  const p = join(dir, 'reference.bin');
-  const [, plain] = time(() => writeFileSync(p, bytes));
-  rmSync(p);
-  const [, synced] = time(() => {
-    const fd = openSync(p, 'w');
-    for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 30));
-    fsyncSync(fd);
-    closeSync(fd);
-  });
-  rmSync(p);
-  return { plain, synced };
+/** Median of `xs`. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** Flushes the page cache's dirty pages so that each timed write starts alike (writeback of the last one would slow the next). */
+function settle(): void {
+  spawnSync('sync');
+}
+
+function writeSynced(p: string, bytes: Uint8Array): void {
+  const fd = openSync(p, 'w');
+  for (let off = 0; off < bytes.length;) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 30));
+  fsyncSync(fd);
+  closeSync(fd);
 }
 
 function buildCase(kind: string): { fn: (x: tf.Tensor) => tf.Tensor; dispose: () => void } {
@@ -89,30 +92,48 @@ async function inProcess(kind: string, dir: string): Promise<void> {
   const [, optimize] = time(() => optimizeInPlace(traced.graph, { freeze: true }));
   const [ex, exportGraph] = time(() => exportOnnx(traced.graph));
   const [bytes, encode] = time(() => ex.bytes);
-  const out = join(dir, `${kind}.onnx`);
-  const [, write] = time(() => writeFileAtomic(out, bytes));
-  const ref = referenceWrites(bytes, dir);
   const model = (ex as { model?: onnx.IModelProto }).model ?? proto.ModelProto.decode(bytes);
-  const ext = writeOnnxModel ? time(() => writeOnnxModel!(model, join(dir, `${kind}_ext.onnx`), { externalData: true })) : undefined;
-  const one = writeOnnxModel ? time(() => writeOnnxModel!(model, join(dir, `${kind}_one.onnx`), { externalData: false })) : undefined;
-  const ref2 = referenceWrites(bytes, dir);
-  const refPlain = Math.min(ref.plain, ref2.plain);
-  const refSynced = Math.min(ref.synced, ref2.synced);
+  // The writes, interleaved over `rounds` rounds (the disk's speed drifts), each after a sync, medians.
+  const variants: [string, () => void][] = [
+    ['writeFileSync', () => writeFileSync(join(dir, 'ref.bin'), bytes)],
+    ['writeFileSync + fsync', () => writeSynced(join(dir, 'ref.bin'), bytes)],
+    ['encode', () => proto.ModelProto.encode(model).finish()],
+    ['writeFileAtomic', () => writeFileAtomic(join(dir, `${kind}.onnx`), bytes)],
+    ...(writeOnnxModel ? [
+      ['writeOnnxModel one file', () => writeOnnxModel!(model, join(dir, `${kind}_one.onnx`), { externalData: false })],
+      ['writeOnnxModel external', () => writeOnnxModel!(model, join(dir, `${kind}_ext.onnx`), { externalData: true })],
+    ] as [string, () => void][] : []),
+  ];
+  const times = new Map<string, number[]>(variants.map(([k]) => [k, []]));
+  const rounds = Number(flag('--rounds') ?? 3);
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, f] of variants) {
+      for (const file of readdirSync(dir)) if (/\.(onnx|data|bin)$/.test(file)) rmSync(join(dir, file));
+      settle();
+      times.get(k)!.push(time(f)[1]);
+    }
+  }
+  const t = (k: string) => median(times.get(k) ?? [NaN]);
+  const refPlain = t('writeFileSync'), refSynced = t('writeFileSync + fsync');
   c.dispose();
 
   const mb = bytes.length / 1e6;
-  const row = (what: string, s: number, note = '') => console.log(`  ${what.padEnd(34)} ${s.toFixed(3).padStart(8)} s  ${(s / refPlain).toFixed(2).padStart(7)}× ${note}`);
-  console.log(`\ncase ${kind}: ${(params / 1e6).toFixed(1)}M parameters, ${mb.toFixed(1)} MB file; ratios to fs.writeFileSync of the same bytes (${refPlain.toFixed(3)} s, ${(mb / refPlain).toFixed(0)} MB/s; with fsync ${refSynced.toFixed(3)} s)`);
+  const row = (what: string, s: number, note = '') => console.log(`  ${what.padEnd(38)} ${s.toFixed(3).padStart(8)} s  ${(s / refPlain).toFixed(2).padStart(6)}×  ${(s / refSynced).toFixed(2).padStart(6)}×  ${note}`);
+  console.log(`\ncase ${kind}: ${(params / 1e6).toFixed(1)}M parameters, ${mb.toFixed(1)} MB file. Ratios to the same bytes written by fs.writeFileSync (${refPlain.toFixed(3)} s, ${(mb / refPlain).toFixed(0)} MB/s) and by write + fsync (${refSynced.toFixed(3)} s), medians of ${rounds} interleaved rounds:`);
+  console.log(`  ${'stage'.padEnd(38)} ${'time'.padStart(10)}  ${'/write'.padStart(6)}  ${'/+fsync'.padStart(7)}`);
   row('build the model (not export)', build);
   row('trace (twice: symbolic batch)', trace);
   row('optimize', optimize);
   row('export: IR → ONNX graph', exportGraph);
-  row('export: encode ModelProto', encode);
-  row('write (atomic: temp, fsync, rename)', write, `(${(write / refSynced).toFixed(2)}× writeFileSync + fsync)`);
-  row('export + encode + write (CLI today)', exportGraph + encode + write, '← target ≤ 2×');
-  row('trace → file (trace..write)', trace + optimize + exportGraph + encode + write);
-  if (one) row('export + writeOnnxModel, one file', exportGraph + one[1], `← target ≤ 2× (the model not encoded into one buffer; write ${(one[1] / refSynced).toFixed(2)}× writeFileSync + fsync)`);
-  if (ext) row('export + writeOnnxModel, external', exportGraph + ext[1], `(write ${(ext[1] / refSynced).toFixed(2)}× writeFileSync + fsync; ${ext[0].bytes} bytes)`);
+  row('export: encode ModelProto (first)', encode);
+  row('encode ModelProto (median)', t('encode'));
+  row('write: writeFileAtomic (temp, fsync)', t('writeFileAtomic'));
+  row('export + encode + writeFileAtomic', exportGraph + t('encode') + t('writeFileAtomic'), '(the CLI before writeOnnxModel)');
+  if (writeOnnxModel) {
+    row('export + writeOnnxModel, one file', exportGraph + t('writeOnnxModel one file'), '← target ≤ 2× (never one buffer)');
+    row('export + writeOnnxModel, external', exportGraph + t('writeOnnxModel external'), '(model.onnx + model.onnx.data)');
+  }
+  row('trace → file', trace + optimize + exportGraph + (writeOnnxModel ? t('writeOnnxModel one file') : t('encode') + t('writeFileAtomic')));
 }
 
 function cli(kind: string, dir: string): void {
@@ -127,7 +148,7 @@ function cli(kind: string, dir: string): void {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'src/cli/main.ts'), 'export', mod, '-o', out, ...(kind === 'tensors' ? ['--input', `x:float32[batch,${dims[0]}]`] : [])],
     { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 24 });
   const wall = (performance.now() - t) / 1000;
-  const lines = `${r.stderr}\n${r.stdout}`.split('\n').filter((l) => /took|wrote|error/i.test(l)).map((l) => `    ${l.trim().slice(0, 160)}`);
+  const lines = `${r.stderr}\n${r.stdout}`.split('\n').filter((l) => /took|wrote|error|^\[graphc\]/i.test(l)).map((l) => `    ${l.trim().slice(0, 160)}`);
   console.log(`  graphc export ${kind} module (child process, wall): ${wall.toFixed(1)} s, exit ${r.status}`);
   for (const l of lines) console.log(l);
 }
