@@ -47,13 +47,13 @@ function buildModel(): tfl.Sequential {
 }
 const compileArgs = () => ({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy', metrics: ['acc'] });
 
-export async function runAccelerateBench(cfg: { n?: number; epochs?: number; batch?: number; eagerWasm?: boolean } = {}): Promise<AccelerateBenchResult> {
+export async function runAccelerateBench(cfg: { n?: number; epochs?: number; batch?: number; eagerWasm?: boolean; onEpoch?: (row: AccelerateBenchResult['epochs'][number], stepsPerEpoch: number) => void } = {}): Promise<AccelerateBenchResult> {
   const n = cfg.n ?? Number(process.env.ACCEL_N ?? 60000);
   const epochs = cfg.epochs ?? Number(process.env.ACCEL_EPOCHS ?? 2);
   const batch = cfg.batch ?? Number(process.env.ACCEL_BATCH ?? 32);
   const eagerWasm = cfg.eagerWasm ?? process.env.ACCEL_EAGER_WASM !== '0';
   const { train } = loadFashionMnist();
-  const nVal = Math.min(5000, Math.floor(n / 10));
+  const nVal = Math.min(5000, Math.floor(n / 10)); // Keras's usual split: 5000 of 60000
   const nTrain = n - nVal;
   const x = tf.tensor3d(train.images.subarray(0, nTrain * 784), [nTrain, 28, 28]);
   const labels = tf.tensor1d(train.labels.subarray(0, n), 'int32');
@@ -80,6 +80,7 @@ export async function runAccelerateBench(cfg: { n?: number; epochs?: number; bat
     const ha = await accel.fit(x, y, fitArgs);
     const accelMs = performance.now() - t;
     rows.push({ epoch, eagerMs, accelMs, eager: last(he), accel: last(ha) });
+    cfg.onEpoch?.(rows[rows.length - 1]!, Math.ceil(nTrain / batch));
   }
   const first = rows[0]!;
   const firstEpochMaxDiff = Math.max(...Object.keys(first.eager).map((k) => Math.abs(first.eager[k]! - first.accel[k]!)));
@@ -128,14 +129,13 @@ export async function runAccelerateBench(cfg: { n?: number; epochs?: number; bat
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/accelerate.ts') || process.argv[1]?.endsWith('bench/accelerate.js')) {
-  const r = await runAccelerateBench();
-  console.log(`Fashion-MNIST, ${r.samples} training images, batch ${r.batch} (${r.stepsPerEpoch} steps/epoch), validation on 5000`);
-  console.log(`eager on '${r.eagerBackend}' (tfjs's default) vs gc.accelerate on auto → '${r.accelBackend}'`);
+  console.log(`Fashion-MNIST model.fit, batch ${process.env.ACCEL_BATCH ?? 32}: eager tfjs on its default backend vs gc.accelerate on auto`);
   console.log('epoch  eager ms/epoch  accel ms/epoch  eager ms/step  accel ms/step  ratio   eager loss / val_loss         accel loss / val_loss');
-  for (const e of r.epochs) {
-    const s = r.stepsPerEpoch;
+  // Each row as its epochs end (a full-size eager epoch on tfjs-cpu takes minutes).
+  const r = await runAccelerateBench({ onEpoch: (e, s) => {
     console.log(`${String(e.epoch).padStart(5)}  ${e.eagerMs.toFixed(0).padStart(14)}  ${e.accelMs.toFixed(0).padStart(14)}  ${(e.eagerMs / s).toFixed(2).padStart(13)}  ${(e.accelMs / s).toFixed(2).padStart(13)}  ${(e.eagerMs / e.accelMs).toFixed(1).padStart(5)}×  ${e.eager['loss']!.toFixed(6)} / ${e.eager['val_loss']!.toFixed(6)}   ${e.accel['loss']!.toFixed(6)} / ${e.accel['val_loss']!.toFixed(6)}`);
-  }
+  } });
+  console.log(`${r.samples} training images, ${r.stepsPerEpoch} steps/epoch, validation on ${Number(process.env.ACCEL_N ?? 60000) - r.samples}; eager on '${r.eagerBackend}', accelerated on '${r.accelBackend}'`);
   console.log(`first epoch: largest |Δ| of the history values (loss, acc, val_loss, val_acc) eager vs accelerated: ${r.firstEpochMaxDiff.toExponential(2)}`);
   console.log(`speedup per epoch (median of the epochs after the first, which traces): ${r.speedup.toFixed(2)}×`);
   if (r.eagerWasmMsPerEpoch !== undefined) {
