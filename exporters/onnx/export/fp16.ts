@@ -45,29 +45,29 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 
-/** The IEEE binary16 bits nearest to float32 `v` (ties to even; overflow to ±Inf; NaN stays NaN with its top payload bits). */
+/** The IEEE binary16 bits nearest to float32 `v` (ties to even; overflow to ±Inf; NaN a quiet NaN). */
 export function float32ToFloat16Bits(v: number): number {
   F32[0] = v;
-  const x = U32[0]!;
+  return halfOfBits(U32[0]!);
+}
+
+/** float32ToFloat16Bits of the float32 whose bits are `x`. */
+function halfOfBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant !== 0 ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    // A float16 subnormal (or 0): the 24-bit significand shifted right by 14 − e, rounded.
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1), mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && (h & 1) === 1)) h++;
-    return sign | h;
+  const f = x & 0x7fffffff;
+  if (f >= 0x47800000) return sign | (f > 0x7f800000 ? 0x7e00 : 0x7c00); // ≥ 2^16 (rounds to Inf), Inf, NaN
+  if (f >= 0x38800000) {
+    // Normal: rebias, add half an ulp less one plus the kept lsb (ties to even), drop 13 bits.
+    return sign | ((f - 0x38000000 + 0xfff + ((f >>> 13) & 1)) >>> 13);
   }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
+  // A float16 subnormal (or 0): the 24-bit significand shifted right by 14 − e, rounded.
+  const e = (f >>> 23) - 112;
+  if (e < -10) return sign;
+  const mant = (f & 0x7fffff) | 0x800000;
+  const shift = 14 - e;
+  let h = mant >>> shift;
+  const rem = mant & ((1 << shift) - 1), mid = 1 << (shift - 1);
+  if (rem > mid || (rem === mid && (h & 1) === 1)) h++;
   return sign | h;
 }
 
@@ -82,9 +82,16 @@ export function float16BitsToNumber(h: number): number {
 
 /** float16 bits of float32 values, as little-endian bytes. */
 export function toFloat16Bytes(values: Float32Array): Uint8Array {
-  const out = new Uint8Array(values.length * 2);
-  for (let i = 0; i < values.length; i++) {
-    const h = float32ToFloat16Bits(values[i]!);
+  const n = values.length;
+  const bits = new Uint32Array(values.buffer, values.byteOffset, n);
+  if (LITTLE_ENDIAN) {
+    const out = new Uint16Array(n);
+    for (let i = 0; i < n; i++) out[i] = halfOfBits(bits[i]!);
+    return new Uint8Array(out.buffer);
+  }
+  const out = new Uint8Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const h = halfOfBits(bits[i]!);
     out[2 * i] = h & 0xff;
     out[2 * i + 1] = h >>> 8;
   }
@@ -361,9 +368,35 @@ function convertGraph(g: onnx.IGraphProto, outer: ReadonlyMap<string, number>, n
  * unless keepIoTypes is false). The input model is not changed.
  */
 export function convertToFloat16(model: onnx.ModelProto, opts: Float16Options = {}): onnx.ModelProto {
-  const m = onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
-  if (!m.graph) return m;
-  const names = new Names(m.graph);
-  convertGraph(m.graph, new Map(), names, opts.keepIoTypes ?? true);
-  return m;
+  if (!model.graph) return onnx.ModelProto.decode(onnx.ModelProto.encode(model).finish());
+  const graph = cloneGraph(model.graph);
+  convertGraph(graph, new Map(), new Names(graph), opts.keepIoTypes ?? true);
+  return onnx.ModelProto.create({ ...copyFields(model), graph });
+}
+
+/** A message's fields (own or default) as a plain object. */
+function copyFields<T extends object>(m: T): T {
+  const o: Record<string, unknown> = {};
+  for (const k of Object.keys(m)) o[k] = (m as Record<string, unknown>)[k];
+  return o as T;
+}
+
+/**
+ * A copy of a graph that convertGraph may change: new graph, node and attribute objects and
+ * lists; tensors (their bytes) shared, as the conversion makes new ones instead of changing them.
+ */
+function cloneGraph(g: onnx.IGraphProto): onnx.IGraphProto {
+  return {
+    ...copyFields(g),
+    node: (g.node ?? []).map((n) => ({
+      ...copyFields(n),
+      input: [...n.input ?? []],
+      output: [...n.output ?? []],
+      attribute: (n.attribute ?? []).map((a) => ({ ...copyFields(a), ...(a.g ? { g: cloneGraph(a.g) } : {}), ...(a.graphs?.length ? { graphs: a.graphs.map(cloneGraph) } : {}) })),
+    })),
+    initializer: [...g.initializer ?? []],
+    input: [...g.input ?? []],
+    output: [...g.output ?? []],
+    valueInfo: [...g.valueInfo ?? []],
+  };
 }

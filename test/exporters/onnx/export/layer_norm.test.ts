@@ -132,6 +132,20 @@ describe('LayerNormalization export', () => {
     expect(count(g, 'LayerNormalization'), ops(g).join(' ')).toBe(1);
   });
 
+  it('γ and β as graph inputs of other shapes ([1, 16] reshaped, [1] expanded to the normalized shape)', async () => {
+    const g16 = tf.variable(tf.randomNormal([1, 16], 1, 0.3, 'float32', 4), true, 'ln/g16');
+    const b1 = tf.variable(tf.tensor1d([0.25]), true, 'ln/b1');
+    const graph = gc.trace((x: tf.Tensor) => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g16), b1);
+    }, x3);
+    const g = await exportAndRun(graph, 17, { state: 'inputs' });
+    const ln = g.nodes.find((n) => n.opType === 'LayerNormalization');
+    expect(ln, ops(g).join(' ')).toBeDefined();
+    const prodOf = (x: string) => g.nodes.find((n) => n.outputs.includes(x))?.opType;
+    expect([prodOf(ln!.inputs[1]!), prodOf(ln!.inputs[2]!)]).toEqual(['Reshape', 'Expand']);
+  });
+
   const negatives: Record<string, (x: tf.Tensor) => tf.Tensor> = {
     'normalized over axis 1, not the last axes': (x) => {
       const { mean, variance } = tf.moments(x, 1, true);
