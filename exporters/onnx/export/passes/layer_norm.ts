@@ -20,9 +20,9 @@
  * - Y's shape is X's up to leading 1s (put back by Unsqueeze, or taken away by Squeeze).
  * Only float32. Below opset 17 (ctx.opset) nothing changes.
  *
- * Numerics: ONNX Runtime's CPU kernel computes the variance as E[x²] − m² in float32 where tfjs
- * computes E[(x − m)²]; for rows whose mean is large against their spread the two differ by
- * about 2⁻²⁴·E[x²]/v relative (tests: ≤ 1e-5 on layer-norm inputs of the interop models).
+ * Numerics: onnxruntime-node 1.30's LayerNormalization gives tfjs's numbers within 4.8e-7 on
+ * rows of 64 with mean 0, 100 and 1000 (std 1), closer than the decomposition it replaces
+ * (1.7e-5 and 8.1e-5 at means 100 and 1000).
  */
 import type { DType } from '../../../../ir/dtype.js';
 import { isStatic } from '../../../../ir/dim.js';
