@@ -142,6 +142,37 @@ function hostileModel(): onnx.ModelProto {
   });
 }
 
+/** a1 → a2 → a3 with a1, a3 in group g and a2 in group h: folded, g → h → g is a cycle. */
+function cycleWhenFolded(): onnx.ModelProto {
+  return onnx.ModelProto.create({
+    irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'cycle', input: [vi('x', [2])], output: [vi('y', [2])],
+      node: [node('Relu', 'g/a1', ['x'], ['v1']), node('Neg', 'h/a2', ['v1'], ['v2']), node('Relu', 'h/a2b', ['v2'], ['v3']), node('Abs', 'g/a3', ['v3'], ['y'])],
+    },
+  });
+}
+
+/** If nested `depth` deep (each then_branch holds the next If), with empty, duplicate and 20 kB names. */
+function deepModel(depth: number): onnx.ModelProto {
+  const bool = onnx.TensorProto.DataType.BOOL;
+  let inner: onnx.IGraphProto = { name: 'leaf', node: [node('Identity', '', ['x'], ['r0'])], output: [vi('r0', [2])] };
+  for (let d = 1; d < depth; d++) {
+    const branch = { name: `b${d}`, node: [node('Identity', 'dup', ['x'], [`e${d}`])], output: [vi(`e${d}`, [2])] };
+    inner = {
+      name: `g${d}`, output: [vi(`r${d}`, [2])],
+      node: [{ opType: 'If', name: d % 2 ? 'dup' : 'x'.repeat(20_000), input: ['c'], output: [`r${d}`], attribute: [
+        { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: inner },
+        { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: branch },
+      ] }],
+    };
+  }
+  return onnx.ModelProto.create({
+    irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
+    graph: { name: 'deep', input: [vi('x', [2]), { name: 'c', type: { tensorType: { elemType: bool, shape: { dim: [] } } } }], output: inner.output!, node: inner.node! },
+  });
+}
+
 // ---- the page --------------------------------------------------------------------------------
 
 describe('graphc view: the HTML page', () => {
@@ -156,6 +187,35 @@ describe('graphc view: the HTML page', () => {
     for (const h of HOSTILE.slice(0, 3)) expect(html).not.toContain(h);
     expect(count(html, /<img/gi)).toBe(0);
   });
+
+  it('a model 200 Ifs deep: the page and the DOT are made, subgraphs past 64 levels left out (the nesting the importer allows)', () => {
+    const model = deepModel(200);
+    const html = renderGraphHtml(model);
+    const data = JSON.parse(/<script type="application\/json" id="gc-data">(.*?)<\/script>/s.exec(html)![1]!) as { items: { k: string; p: number }[] };
+    let deepest = 0;
+    data.items.forEach((it, i) => {
+      let d = 0;
+      for (let q = it.p; q >= 0; q = data.items[q]!.p) if (data.items[q]!.k === 'sub') d++;
+      deepest = Math.max(deepest, d);
+      expect(it.p).toBeLessThan(i); // a parent before its children
+    });
+    expect(deepest).toBe(64);
+    const dot = parseDot(toDot(model));
+    expect(dotNodes(dot.body).clusters.length).toBe(2 * 64);
+  });
+
+  it.skipIf(noBrowser !== undefined)('folded groups that feed each other (g → h → g) are drawn with the cycle broken; a 64-deep nest of Ifs opens with #expand=all, its 20 kB names cut in the drawing', async () => {
+    const dom = await dumpDom(writePage('cycle', cycleWhenFolded()), 'expand=none');
+    expect(bodyAttr(dom, 'data-ready')).toBe('1');
+    expect(drawnNodes(dom).map((n) => n.kind).sort()).toEqual(['grp', 'grp', 'in', 'out']);
+    expect(bodyAttr(dom, 'data-edges')).toBe('4'); // x → g, g → h, h → g, g → y
+    expect(count(dom, /class="gc-edge gc-back"/g)).toBe(1);
+    const deep = await dumpDom(writePage('deep', deepModel(200)), 'expand=all');
+    expect(bodyAttr(deep, 'data-ready')).toBe('1');
+    expect(bodyAttr(deep, 'data-clusters')).toBe(String(2 * 64));
+    // names are cut in the drawing (nodes 34 characters, box labels 60 and their count)
+    expect(Math.max(...texts(deep).map((t) => t.length))).toBeLessThanOrEqual(80);
+  }, BROWSER_TIMEOUT);
 
   it.skipIf(noBrowser !== undefined)('a hostile model\'s names render as text in chromium: no script, handler or element of theirs runs', async () => {
     const file = writePage('hostile', hostileModel(), HOSTILE[0]);
