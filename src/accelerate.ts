@@ -55,12 +55,12 @@ export interface Acceleration {
   readonly backend: string | undefined;
   /** Traces of all its compiled functions together (a new batch size is not a new trace). */
   readonly traceCount: number;
-  /** The batch signatures graphc could not compile ('train f32[28,28];f32[10]'), with the error: they run eagerly. */
+  /** The batch signatures graphc could not compile ('train float32[28,28];float32[10]', '_' for an absent one), with the error: they run eagerly. */
   readonly refused: ReadonlyMap<string, GcError>;
   /** Batches run by a compiled graph, and by tfjs eagerly (before the backend was ready, under a gradient tape, or refused). */
   readonly compiledRuns: number;
   readonly eagerRuns: number;
-  /** The compiled functions by role and batch signature ('train f32[28,28];f32[10]'). */
+  /** The compiled functions by role and batch signature ('train float32[28,28];float32[10]', '_' for an absent one). */
   functions(): ReadonlyMap<string, CompiledFunction<tf.Tensor[]>>;
   /** Selects and initialises the backend (fit and the other asynchronous methods await it themselves). */
   ready(): Promise<void>;
