@@ -7,7 +7,8 @@
  *   is `dense_Dense1/kernel`, its tfjs name); exported as inputs (state 'inputs'), they keep
  *   their value names (`dense_Dense1_kernel`), which a Session feeds.
  * - Values named with gc.name keep their names where nothing else claims them first;
- *   other values are `v<id>`. Helper values the rules create derive from these.
+ *   other values are `v<id>` (constants `const_<id>`). Helper values the rules create derive
+ *   from these; the values nodes compute are renamed after their nodes in the end (readable.ts).
  * - Allocation is deterministic: the same graph always gets the same names.
  */
 import type { Graph, Value } from '../../../ir/graph.js';
@@ -83,7 +84,7 @@ export function nameValues(graph: ExportView, statesFirst = false, hint?: (v: Va
     for (const v of n.outputs) if (!names.has(v) && v.name !== undefined) names.set(v, alloc.fresh(v.name));
   }
   for (const n of graph.nodes) {
-    for (const v of n.outputs) if (!names.has(v)) names.set(v, alloc.fresh(hint?.(v) ?? `v${v.id}`));
+    for (const v of n.outputs) if (!names.has(v)) names.set(v, alloc.fresh(hint?.(v) ?? (n.op === 'const' ? `const_${v.id}` : `v${v.id}`)));
   }
   const outputCopies = graph.outputs
     .filter((o) => names.get(o.value) !== o.name)

@@ -9,7 +9,9 @@
  *   scope being, first that applies: the gc.name'd value it computes; the layer of a variable
  *   it reads (`dense_Dense1` of `dense_Dense1/kernel`), also for the other nodes one IR node
  *   became (a fused matmul's Gemm and Relu); for an activation (Relu, Softmax, …) that alone
- *   reads the result of a scoped node, that node's scope (a Dense layer's softmax). Other
+ *   reads the result of a scoped matmul or convolution, that node's scope (a Dense layer's
+ *   softmax: Keras layers with an `activation` are these; a separate Activation layer after a
+ *   batch norm is not taken for part of it). Other
  *   nodes are named by their op type. Unique in the whole model, deterministic. The values
  *   the nodes compute are named after them, as TensorFlow does (`dense_Dense1/Relu:0`),
  *   except graph inputs, outputs, initializers and gc.name'd values, which keep their names.
@@ -73,6 +75,8 @@ export function variableScope(name: string): string {
 }
 
 const isActivation = (op: string): boolean => LAYOUT_CLASS[op] === 'unary' || op === 'Softmax' || op === 'LogSoftmax';
+/** The ops of layers that take an `activation` (Dense, Conv*): an activation right after one is the layer's. */
+const WITH_ACTIVATION = new Set(['Gemm', 'MatMul', 'Conv', 'ConvTranspose']);
 
 /**
  * Names every node of `g` and of its subgraphs, and the values they compute. `varScopes`:
@@ -123,7 +127,7 @@ function nameGraphNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, us
     const x = n.inputs[0];
     if (s === undefined && x !== undefined && isActivation(n.opType) && cons.get(x)?.length === 1 && !userNames.has(x) && !isGraphOutput(g, x)) {
       const p = prod.get(x);
-      s = p === undefined ? undefined : scopeOf.get(p);
+      s = p === undefined || !WITH_ACTIVATION.has(p.opType) ? undefined : scopeOf.get(p);
     }
     if (s !== undefined) scopeOf.set(n, s);
     // A node of an imported model keeps its name (the first of the ONNX nodes one IR node became) and doc_string.

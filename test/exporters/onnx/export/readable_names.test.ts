@@ -79,6 +79,7 @@ describe('ONNX export: names, types and documentation people can read', () => {
     const m = randomizeWeights(tfl.sequential({ layers: [
       tfl.layers.conv2d({ inputShape: [10, 10, 2], filters: 4, kernelSize: 3, activation: 'relu' }),
       tfl.layers.batchNormalization({}),
+      tfl.layers.activation({ activation: 'relu6' }),
       tfl.layers.maxPooling2d({ poolSize: 2 }),
       tfl.layers.flatten(),
       tfl.layers.dense({ units: 3 }),
@@ -87,14 +88,19 @@ describe('ONNX export: names, types and documentation people can read', () => {
     const ex = exportOnnx(gc.trace(fn, [gc.spec(['batch', 10, 10, 2], 'float32', 'x')]));
     const g = decode(ex.bytes).graph!;
     const weights = m.weights.map((w) => w.name);
-    const conv = m.layers[0]!.name, bn = m.layers[1]!.name, dense = m.layers[4]!.name;
-    for (const t of g.initializer!.filter((x) => x.dataType === onnx.TensorProto.DataType.FLOAT)) {
+    const conv = m.layers[0]!.name, bn = m.layers[1]!.name, dense = m.layers[5]!.name;
+    // relu6's bound 6 is a constant of the function, not a variable.
+    const T = onnx.TensorProto.DataType;
+    expect(g.initializer!.filter((x) => x.name!.startsWith('const_')).map((x) => [x.dataType, x.dims!.length])).toEqual([[T.FLOAT, 0], [T.INT64, 1]]);
+    for (const t of g.initializer!.filter((x) => x.dataType === onnx.TensorProto.DataType.FLOAT && !x.name!.startsWith('const_'))) {
       expect(weights.includes(t.name!) || weights.includes(t.name!.replace(/_oihw$/, '')), t.name!).toBe(true);
     }
     expect(g.initializer!.map((t) => t.name)).toContain(`${conv}/kernel_oihw`);
     const byOp = (op: string) => g.node!.filter((n) => n.opType === op).map((n) => n.name);
     expect(byOp('Conv')).toEqual([`${conv}/Conv`]);
     expect(byOp('BatchNormalization')).toEqual([`${bn}/BatchNormalization`]);
+    // The conv's fused relu is the conv's; the Activation layer after the batch norm is not the norm's.
+    expect(byOp('Relu')).toEqual([`${conv}/Relu`, 'Relu']);
     expect(byOp('Gemm')).toEqual([`${dense}/Gemm`]);
     const names = g.node!.map((n) => n.name);
     expect(new Set(names).size).toBe(names.length);
