@@ -279,6 +279,34 @@ describe('graphc view: the HTML page', () => {
     expect(found).toMatch(/id="gc-status">[^<]*2 matches \(1 in folded groups: Enter\)/);
   }, BROWSER_TIMEOUT);
 
+  it.skipIf(noBrowser !== undefined)('clicks: a folded group opens, its box label folds it, search + Enter opens the group of the match and selects it, + zooms', async () => {
+    // The page with a script of clicks after its own (its CSP, which would refuse that script, taken out).
+    const clicks = `<script>(function () {
+      var log = [], nodes = function () { return Array.prototype.slice.call(document.querySelectorAll('#gc-nodes .gc-node')); };
+      var click = function (e) { e.dispatchEvent(new MouseEvent('click', { bubbles: true })); };
+      log.push(nodes().length);
+      click(nodes().filter(function (n) { return n.textContent.indexOf('▸ block1') === 0; })[0].querySelector('rect'));
+      log.push(nodes().length);
+      click(Array.prototype.slice.call(document.querySelectorAll('#gc-clusters text')).filter(function (t) { return t.textContent.indexOf('▾ block1') === 0; })[0]);
+      log.push(nodes().length);
+      var s = document.getElementById('gc-search');
+      s.value = 'globalaverage'; s.dispatchEvent(new Event('input'));
+      s.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+      log.push(nodes().length, document.querySelector('#gc-nodes .gc-sel').textContent.slice(0, 17));
+      var svg = document.getElementById('gc-svg'), w = Number(svg.viewBox.baseVal.width);
+      document.getElementById('gc-zin').click();
+      log.push(Number(document.getElementById('gc-svg').getAttribute('width')) / w);
+      document.body.setAttribute('data-log', JSON.stringify(log));
+    })();</script>`;
+    const html = renderGraphHtml(groupedModel()).replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '').replace('</body>', `${clicks}</body>`);
+    const file = path.join(dir, 'clicks.html');
+    writeFileSync(file, html);
+    const dom = await dumpDom(file, 'expand=none');
+    expect(bodyAttr(dom, 'data-ready')).toBe('1');
+    // x, block1, head, Softmax, y → block1 open (its conv folded, pool) → folded → opened by the search
+    expect(JSON.parse((bodyAttr(dom, 'data-log') ?? 'null').replace(/&quot;/g, '"'))).toEqual([5, 6, 5, 6, 'GlobalAveragePool', 1.25]);
+  }, BROWSER_TIMEOUT);
+
   it.skipIf(noBrowser !== undefined)('graphc\'s own exports: the MLP and CNN of the interop suite, every node with its op and output shape, and a screenshot that is a drawing', async () => {
     const [mlpCase, cnnCase] = interopModels() as [typeof interopModels extends () => (infer C)[] ? C : never, typeof interopModels extends () => (infer C)[] ? C : never];
     const mlp = exported(mlpCase.fn, mlpCase.shapes.map((s) => gc.spec(['batch', ...s])));
