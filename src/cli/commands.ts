@@ -20,7 +20,7 @@ import { convertToFloat16 } from '../../exporters/onnx/export/fp16.js';
 import { loadExternalData } from '../../exporters/onnx/import/external_data.js';
 import { optimizeOnnxModel } from './optimize_model.js';
 import { dimToString } from '../../ir/dim.js';
-import { fromOnnx } from '../onnx_import.js';
+import { fromOnnxModel } from '../onnx_import.js';
 import type { BackendName } from '../../runtime/backends/select.js';
 import { releaseAllBackends } from '../../runtime/backends/select.js';
 import { Session } from '../../runtime/session.js';
@@ -543,8 +543,12 @@ async function runOn(file: string, opts: RunOptions, sources: RunSource[], io: I
   const log = io.json ? () => {} : io.out;
   let graph: Graph;
   if (file.endsWith('.onnx')) {
-    const { bytes } = readOnnxFile(file);
-    graph = await io.status.step('importing', () => fromOnnx(bytes));
+    const { model } = readOnnxFile(file);
+    graph = await io.status.step('importing', () => {
+      // Weights in a data file beside the model (export --external-data) are read in, checked.
+      loadExternalData(model, file);
+      return fromOnnxModel(model);
+    });
   } else {
     graph = (await traceTarget(file, { fn: opts.fn }, io)).graph;
   }

@@ -264,5 +264,11 @@ describe('export of a tfjs GraphModel, with external data', () => {
     const res = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(32).fill(0.5), [2, 16]) });
     const p = res[s.outputNames[0]!]!.data as Float32Array;
     expect(p.slice(0, 10).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+    // run and inspect read the data file too (run: the same numbers as ONNX Runtime).
+    writeFileSync(path.join(dir, 'half.npy'), (await import('../../src/cli/npy.js')).writeNpy({ dtype: 'float32', shape: [2, 16], data: new Float32Array(32).fill(0.5) }));
+    const run = graphc('run', out, '--json', '--backend', 'cpu', '--input', `${s.inputNames[0]}=${path.join(dir, 'half.npy')}`);
+    expect(run.code).toBe(0);
+    const got = (JSON.parse(run.stdout) as { outputs: { values: number[] }[] }).outputs[0]!.values;
+    for (let i = 0; i < 20; i++) expect(Math.abs(got[i]! - p[i]!)).toBeLessThan(1e-6);
   }, 180_000);
 });
