@@ -93,7 +93,8 @@ async function inProcess(kind: string, dir: string): Promise<void> {
   const [ex, exportGraph] = time(() => exportOnnx(traced.graph));
   const [bytes, encode] = time(() => ex.bytes);
   const model = (ex as { model?: onnx.IModelProto }).model ?? proto.ModelProto.decode(bytes);
-  // The writes, interleaved over `rounds` rounds (the disk's speed drifts), each after a sync, medians.
+  // The writes, interleaved over `rounds` rounds (the disk's speed drifts; every other round in
+  // reverse order, as what runs after a delete or a write may wait on it), each after a sync, medians.
   const variants: [string, () => void][] = [
     ['writeFileSync', () => writeFileSync(join(dir, 'ref.bin'), bytes)],
     ['writeFileSync + fsync', () => writeSynced(join(dir, 'ref.bin'), bytes)],
@@ -105,9 +106,9 @@ async function inProcess(kind: string, dir: string): Promise<void> {
     ] as [string, () => void][] : []),
   ];
   const times = new Map<string, number[]>(variants.map(([k]) => [k, []]));
-  const rounds = Number(flag('--rounds') ?? 3);
+  const rounds = Number(flag('--rounds') ?? 5);
   for (let r = 0; r < rounds; r++) {
-    for (const [k, f] of variants) {
+    for (const [k, f] of r % 2 === 0 ? variants : [...variants].reverse()) {
       for (const file of readdirSync(dir)) if (/\.(onnx|data|bin)$/.test(file)) rmSync(join(dir, file));
       settle();
       times.get(k)!.push(time(f)[1]);
