@@ -107,7 +107,9 @@ export const fuseActivations: OnnxPass = {
       if (y.outputs.length !== 1 || dtypes.get(y.outputs[0]!) !== 'float32') continue;
       for (const m of matchers) {
         const r = m(g, y, prod, rank);
-        if (!r || dtypes.get(r.input) !== 'float32') continue;
+        // A one-element constant of higher rank (1 as [1, 1, 1]) broadcasts y to more axes than x has.
+        const yRank = rank(y.outputs[0]!);
+        if (!r || dtypes.get(r.input) !== 'float32' || yRank === undefined || yRank !== rank(r.input)) continue;
         // The node becomes the op (its output keeps its name); what only it read is removed as dead.
         y.opType = r.opType;
         y.inputs = [r.input];

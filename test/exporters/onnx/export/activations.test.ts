@@ -82,6 +82,9 @@ describe('activations as one ONNX op', () => {
     'x / (|x| + 2)': (x) => tf.div(x, tf.add(tf.abs(x), 2)),
     'x / (|y| + 1) of another y': (x) => tf.div(x, tf.add(tf.abs(tf.mul(x, 3)), 1)),
     'x · tanh(softplus(2x))': (x) => tf.mul(x, tf.tanh(tf.softplus(tf.mul(x, 2)))),
+    'HardSigmoid\'s formula with an α of shape [1, 1, 1] (the result has one more axis)': (x) =>
+      tf.clipByValue(tf.add(tf.mul(x, tf.fill([1, 1, 1], 0.2)), 0.5), 0, 1),
+    'Softsign\'s formula with a 1 of shape [1, 1, 1]': (x) => tf.div(x, tf.add(tf.abs(x), tf.ones([1, 1, 1]))),
   };
   for (const [name, fn] of Object.entries(negatives)) {
     it(`not one op: ${name}`, async () => {
