@@ -174,6 +174,7 @@ function nodeLines(j) {
     lines.push(short(t + (outs.length > 1 ? ' +' + (outs.length - 1) : ''), 34));
   }
   if (it.params) lines.push(fmtNum(it.params) + ' params');
+  if (children[j].length) lines.push(children[j].length + (children[j].length === 1 ? ' subgraph' : ' subgraphs') + ' \u00b7 ' + (it.count || 0) + ' nodes');
   if (it.src) lines.push(short(srcShort(it.src), 34));
   return lines;
 }
@@ -401,7 +402,8 @@ function render() {
     var it = items[b.c];
     var g = el('svg:g', { 'class': 'gc-cluster' + (it.k === 'sub' ? ' gc-subc' : ''), 'data-i': b.c });
     g.appendChild(el('svg:rect', { x: b.x, y: b.y, width: b.w, height: b.h, rx: 6 }));
-    var label = el('svg:text', { x: b.x + 6, y: b.y + 12 }, '\u25be ' + short(it.k === 'sub' ? it.name : it.op, 60) + ' (' + it.count + (it.count === 1 ? ' node)' : ' nodes)'));
+    var text = '\u25be ' + (it.k === 'sub' ? it.name : it.op) + ' (' + it.count + (it.count === 1 ? ' node)' : ' nodes)');
+    var label = el('svg:text', { x: b.x + 6, y: b.y + 12 }, short(text, Math.max(30, Math.min(80, Math.floor((b.w - 10) / 6.2)))));
     label.addEventListener('click', function (ev) { ev.stopPropagation(); toggle(b.c); });
     g.appendChild(label);
     g.appendChild(el('svg:title', null, (it.k === 'sub' ? 'subgraph ' : 'group ') + it.name + ' \u2014 click to fold'));

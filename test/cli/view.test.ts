@@ -363,6 +363,11 @@ describe('graphc view: the HTML page', () => {
     const t = texts(folded);
     expect(t).toContain('▸ If');
     expect(t).toContain('▸ Loop');
+    // each control-flow node says what it holds
+    for (const n of g.node.filter((x) => x.opType === 'If' || x.opType === 'Loop')) {
+      const graphs = (n as onnx.NodeProto).attribute.filter((a) => a.g).map((a) => graphCounts(a.g!).nodes);
+      expect(t).toContain(`${graphs.length} subgraph${graphs.length === 1 ? '' : 's'} · ${graphs.reduce((a, b) => a + b, 0)} nodes`);
+    }
     expect(t.some((s) => s.startsWith('view.test.ts:') && Math.abs(Number(s.split(':')[1]) - line) <= 2)).toBe(true);
 
     const all = await dumpDom(file, 'expand=all');
