@@ -65,6 +65,8 @@ var children = [], i;
 for (i = 0; i < N; i++) children.push([]);
 for (i = 0; i < N; i++) if (items[i].p >= 0) children[items[i].p].push(i);
 var expanded = new Uint8Array(N);
+var typeOf = new Map();
+items.forEach(function (it) { (it.outs || []).concat(it.ins || []).forEach(function (v) { if (v.t && !typeOf.has(v.n)) typeOf.set(v.n, v.t); }); });
 var rep = new Int32Array(N);
 var selected = -1, pinned = false, dragged = false, query = '', scale = 1, matchCursor = -1, baseW = 0, baseH = 0;
 var canvas = document.getElementById('gc-canvas');
@@ -429,7 +431,7 @@ function render() {
       }
     }
     var p = el('svg:path', { d: path, 'class': 'gc-edge' + (ed.dash ? ' gc-dash' : '') + (back ? ' gc-back' : ''), 'marker-end': 'url(#gc-arrow)' });
-    var tip = ed.names.filter(function (x) { return x; }).join(', ');
+    var tip = ed.names.filter(function (x) { return x; }).map(function (x) { return typeOf.has(x) ? x + ': ' + typeOf.get(x) : x; }).join('\n');
     if (tip) p.appendChild(el('svg:title', null, tip));
     gEdges.appendChild(p);
   });

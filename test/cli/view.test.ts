@@ -6,6 +6,7 @@
  * screenshot's pixels; without a chromium these tests are skipped, saying why.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -242,6 +243,8 @@ describe('graphc view: the HTML page', () => {
     // 6 nodes + x + y, boxes for block1, block1/conv and head
     expect(drawnNodes(open).map((n) => n.kind).sort()).toEqual(['in', 'op', 'op', 'op', 'op', 'op', 'op', 'out']);
     expect(count(open, /<g class="gc-cluster[^"]*" data-i=/g)).toBe(3);
+    // hovering an edge names its value and type
+    expect(open).toMatch(/<path [^>]*class="gc-edge"[^>]*><title>c: float32\[batch,2,4,4\]<\/title><\/path>/);
     const t = texts(open);
     for (const s of ['Conv', 'GlobalAveragePool', 'MatMul', 'Softmax', 'float32[batch,2,4,4]', 'float32[batch,4]', 'model.ts:12', 'model.ts:13']) expect(t).toContain(s);
     // the sidebar: the initializers with shape, dtype and bytes, largest first
@@ -549,6 +552,14 @@ describe('graphc inspect --dot', () => {
     expect(labels).toContain('Input\nx\nfloat32[batch,2,4,4]');
     // block1/conv sits inside block1
     expect(dot).toMatch(/subgraph "cluster_\d+" \{\n\s+label="block1 \(3 nodes\)";[^]*?\n\s+subgraph "cluster_\d+" \{\n\s+label="block1\/conv/);
+  });
+
+  it.skipIf(!existsSync('/usr/bin/dot'))('Graphviz reads every DOT written here (skipped without /usr/bin/dot: the parser above checks them)', () => {
+    for (const model of [groupedModel(), hostileModel(), deepModel(70), cycleWhenFolded()]) {
+      const r = spawnSync('/usr/bin/dot', ['-Tsvg'], { input: toDot(model), encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('<svg');
+    }
   });
 
   it('hostile names come back unchanged from the parsed DOT (quotes, backslashes, newlines, braces, arrows)', () => {
