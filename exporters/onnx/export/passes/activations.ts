@@ -6,11 +6,13 @@
  *   HardSigmoid (6)  Clip(x·α + β, 0, 1)                                           'hardSigmoid' (α 0.2, β 0.5)
  *   Softsign (1)     x / (|x| + 1)                                                 'softsign'
  *   Mish (18)        x · tanh(softplus(x))                                         'mish'
+ *   Clip (11)        Min(Relu(x), c ≥ 0), Clip(Relu(x), ≤ 0, c)                    'relu6', reLU({maxValue})
  *
  * Not here, because ONNX ≤ 18 has no such op: Gelu (opset 20; tfjs-layers' 'gelu' via Erf and
  * 'gelu_new' via Tanh stay decomposed), Swish / SiLU (x·sigmoid(x): no ONNX op; HardSwish is
- * another function). Already one op from their rules: Elu, Selu, LeakyRelu, PRelu, Softplus,
- * Relu6 (Clip), Softmax.
+ * another function), ThresholdedRelu (tfjs-layers' x · (x > θ) is NaN at x = NaN or −Inf where
+ * ThresholdedRelu gives 0). Already one op from their rules: Elu, Selu, LeakyRelu, PRelu,
+ * Softplus, tf.relu6 (Clip), Softmax.
  */
 import type { OnnxGraph, OnnxNode } from '../onnx_graph.js';
 import { attr, producers } from '../onnx_graph.js';
@@ -37,7 +39,10 @@ function oneAxis(g: OnnxGraph, n: OnnxNode, r: number | undefined): number | und
   return a < 0 ? a + r : a;
 }
 
-interface Rewrite { opType: string; input: string; attrs: OnnxNode['attrs'] }
+/** Stands for a float32 0 scalar that the pass adds. */
+const ZERO = '\u0000zero';
+
+interface Rewrite { opType: string; input: string; attrs: OnnxNode['attrs']; extra?: string[] }
 
 type Matcher = (g: OnnxGraph, y: OnnxNode, prod: Map<string, OnnxNode>, rank: (v: string) => number | undefined) => Rewrite | undefined;
 
@@ -91,8 +96,24 @@ const mish: Matcher = (_g, y, prod) => {
   return undefined;
 };
 
+/** Min(Relu(x), c) and Clip(Relu(x), lo ≤ 0, c) with c ≥ 0: Clip(x, 0, c) (tfjs-layers' 'relu6' and reLU({maxValue})). */
+const reluCap: Matcher = (g, y, prod) => {
+  let r: string | undefined, cap: string | undefined;
+  if (y.opType === 'Min' && y.inputs.length === 2) {
+    for (const [a, b] of [[y.inputs[0]!, y.inputs[1]!], [y.inputs[1]!, y.inputs[0]!]] as const) {
+      if (prod.get(a)?.opType === 'Relu' && scalar(g, b) !== undefined) { r = a; cap = b; }
+    }
+  } else if (y.opType === 'Clip' && prod.get(y.inputs[0]!)?.opType === 'Relu') {
+    const lo = y.inputs[1] ? scalar(g, y.inputs[1]) : -Infinity;
+    if (lo !== undefined && lo <= 0 && y.inputs[2]) { r = y.inputs[0]; cap = y.inputs[2]; }
+  }
+  const c = scalar(g, cap);
+  if (r === undefined || cap === undefined || c === undefined || !(c >= 0)) return undefined;
+  return { opType: 'Clip', input: prod.get(r)!.inputs[0]!, attrs: {}, extra: [ZERO, cap] };
+};
+
 /** Each matcher with the first opset that has its op. */
-const MATCHERS: readonly (readonly [Matcher, number])[] = [[logSoftmax, 13], [hardSigmoid, 6], [softsign, 1], [mish, 18]];
+const MATCHERS: readonly (readonly [Matcher, number])[] = [[logSoftmax, 13], [hardSigmoid, 6], [softsign, 1], [mish, 18], [reluCap, 11]];
 
 export const fuseActivations: OnnxPass = {
   name: 'activations',
@@ -103,6 +124,14 @@ export const fuseActivations: OnnxPass = {
     const dtypes = inferDTypes(g), shapes = inferShapes(g), prod = producers(g);
     const rank = (v: string) => shapes.get(v)?.length;
     let changed = false;
+    let z: string | undefined;
+    const zero = () => {
+      if (z === undefined) {
+        z = ctx.freshValue('const_f32_zero');
+        g.initializers.set(z, { dtype: 'float32', shape: [], data: new Float32Array(1) });
+      }
+      return z;
+    };
     for (const y of g.nodes) {
       if (y.outputs.length !== 1 || dtypes.get(y.outputs[0]!) !== 'float32') continue;
       for (const m of matchers) {
@@ -112,7 +141,7 @@ export const fuseActivations: OnnxPass = {
         if (!r || dtypes.get(r.input) !== 'float32' || yRank === undefined || yRank !== rank(r.input)) continue;
         // The node becomes the op (its output keeps its name); what only it read is removed as dead.
         y.opType = r.opType;
-        y.inputs = [r.input];
+        y.inputs = [r.input, ...(r.extra ?? []).map((x) => (x === ZERO ? zero() : x))];
         y.attrs = r.attrs;
         changed = true;
         break;

@@ -1,6 +1,6 @@
 /**
  * One ONNX op for activations tfjs computes in pieces (passes/activations.ts): LogSoftmax,
- * HardSigmoid, Softsign, Mish (opset 18), each only where the model's opset has it and the
+ * HardSigmoid, Softsign, Mish (opset 18), Clip for a capped Relu, each only where the model's opset has it and the
  * pattern is its formula; look-alikes stay decomposed. Every model passes onnx.checker and
  * runs in onnxruntime-node with graphc's Session's numbers, NaN and ±Inf included.
  */
@@ -49,6 +49,8 @@ describe('activations as one ONNX op', () => {
     "tfjs-layers 'hardSigmoid'": { fn: direct('hardSigmoid'), op: 'HardSigmoid', from: 13 },
     "tfjs-layers 'softsign'": { fn: direct('softsign'), op: 'Softsign', from: 13 },
     "tfjs-layers 'mish' (opset 18)": { fn: direct('mish'), op: 'Mish', from: 18 },
+    "tfjs-layers 'relu6' (Relu, Min)": { fn: direct('relu6'), op: 'Clip', from: 13 },
+    'tfjs-layers reLU({maxValue: 2.5}) (Relu, Clip)': { fn: (x) => tfl.layers.reLU({ maxValue: 2.5 }).apply(x) as tf.Tensor, op: 'Clip', from: 13 },
   };
   for (const [name, c] of Object.entries(cases)) {
     it(name, async () => {
@@ -84,6 +86,7 @@ describe('activations as one ONNX op', () => {
     'x · tanh(softplus(2x))': (x) => tf.mul(x, tf.tanh(tf.softplus(tf.mul(x, 2)))),
     'HardSigmoid\'s formula with an α of shape [1, 1, 1] (the result has one more axis)': (x) =>
       tf.clipByValue(tf.add(tf.mul(x, tf.fill([1, 1, 1], 0.2)), 0.5), 0, 1),
+    'min(relu(x), −1): a negative cap': (x) => tf.minimum(tf.relu(x), -1),
     'Softsign\'s formula with a 1 of shape [1, 1, 1]': (x) => tf.div(x, tf.add(tf.abs(x), tf.ones([1, 1, 1]))),
   };
   for (const [name, fn] of Object.entries(negatives)) {
@@ -91,6 +94,7 @@ describe('activations as one ONNX op', () => {
       const graph = gc.trace(fn, [gc.spec(['batch', 4], 'float32', 'x')]);
       const g = await exportAndRun(graph, 18);
       for (const op of ['LogSoftmax', 'HardSigmoid', 'Softsign', 'Mish']) expect(ops(g), ops(g).join(' ')).not.toContain(op);
+      if (name.startsWith('min(relu')) expect(ops(g)).toEqual(['Relu', 'Min']);
     });
   }
 });
