@@ -79,7 +79,7 @@ interface FunctionExecutor {
   execute(inputs: tf.NamedTensorMap, outputs: string[]): tf.Tensor | tf.Tensor[];
 }
 /** What a custom op's executor is handed beyond tfconv's GraphNode: the node and its execution context. */
-interface NodeInternals { node: { name: string; rawAttrs: Record<string, { func?: { name?: string } }> }; context: { functionMap: Record<string, FunctionExecutor> } }
+interface NodeInternals { node: { name: string; rawAttrs: Record<string, { func?: { name?: string }; s?: unknown }> }; context: { functionMap: Record<string, FunctionExecutor> } }
 
 function runFunction(fx: FunctionExecutor, args: tf.Tensor[]): tf.Tensor[] {
   const feeds: tf.NamedTensorMap = {};
@@ -385,6 +385,155 @@ function constReshapeTargets(nodes: NodeDef[], rawNodes: unknown[], weightSpecs:
   return { rewritten, data: out.buffer };
 }
 
+/**
+ * Shape arithmetic on the host. A GraphModel computes some operands from its tensors' shapes —
+ * Keras's Conv2DTranspose passes [tf.shape(x)[0], h, w, c] as the output shape — and
+ * tfjs-converter reads such operands with dataSync, which a trace cannot answer. The nodes that
+ * compute only from shapes and int32 Consts (Shape, Size, Rank and then StridedSlice, Pack,
+ * ConcatV2, Cast, elementwise integer math, Prod, GatherV2, Identity on their results) are renamed
+ * to graphc's GraphcHost op, which computes them in JavaScript from the traced tensors' concrete
+ * shapes: the operand is a tensor on the cpu backend that dataSync reads, and each trace (graphc
+ * traces at two sizes) gets its own numbers, which it unifies into symbolic dims as it does for
+ * tfjs code that reads x.shape. A result that flows into the graph as a tensor, rather than being
+ * read, is a constant that depends on the traced size: GC0103.
+ */
+const HOST_OPS = new Set(['Shape', 'Size', 'Rank', 'StridedSlice', 'Pack', 'ConcatV2', 'Cast', 'Mul', 'AddV2', 'Add', 'Sub', 'FloorDiv', 'Maximum', 'Minimum', 'Prod', 'GatherV2', 'Identity']);
+const SHAPE_SOURCES = new Set(['Shape', 'Size', 'Rank']);
+
+interface HostValue { shape: number[]; values: number[] }
+
+function intAttr(attrs: Record<string, unknown>, key: string): number {
+  const v = (attrs[key] as { i?: unknown } | undefined)?.i;
+  return v === undefined ? 0 : Number(v);
+}
+
+/** One host op on small int vectors (its inputs' values, and the tensors for Shape/Size/Rank). */
+function hostCompute(op: string, attrs: Record<string, unknown>, ins: tf.Tensor[], vals: () => HostValue[]): HostValue {
+  const bad = (why: string) => new GcError({ code: Codes.cliGraphModel, message: `${op} on shapes: ${why}`, help: 'graphc computes shape arithmetic of GraphModels for 1-D int32 shapes' });
+  switch (op) {
+    case 'Shape': return { shape: [ins[0]!.rank], values: [...ins[0]!.shape] };
+    case 'Size': return { shape: [], values: [ins[0]!.size] };
+    case 'Rank': return { shape: [], values: [ins[0]!.rank] };
+    case 'Identity': case 'Cast': return vals()[0]!;
+    case 'Pack': {
+      const v = vals();
+      if (!v.every((x) => x.shape.length === 0) || intAttr(attrs, 'axis') !== 0) throw bad('only scalars packed on axis 0');
+      return { shape: [v.length], values: v.map((x) => x.values[0]!) };
+    }
+    case 'ConcatV2': {
+      const v = vals();
+      const parts = v.slice(0, -1);
+      if (!parts.every((x) => x.shape.length === 1)) throw bad('only 1-D parts');
+      return { shape: [parts.reduce((n, x) => n + x.values.length, 0)], values: parts.flatMap((x) => x.values) };
+    }
+    case 'StridedSlice': {
+      const [x, b, e, st] = vals();
+      if (x!.shape.length !== 1 || intAttr(attrs, 'ellipsis_mask') !== 0 || intAttr(attrs, 'new_axis_mask') !== 0) throw bad('only 1-D slices without ellipsis or new axes');
+      const n = x!.values.length;
+      const stride = st!.values[0] ?? 1;
+      if (stride === 0) throw bad('a stride of 0');
+      const norm = (i: number) => (i < 0 ? i + n : i);
+      let begin = intAttr(attrs, 'begin_mask') & 1 ? (stride > 0 ? 0 : n - 1) : norm(b!.values[0]!);
+      let end = intAttr(attrs, 'end_mask') & 1 ? (stride > 0 ? n : -1) : norm(e!.values[0]!);
+      if (intAttr(attrs, 'shrink_axis_mask') & 1) {
+        if (!(begin >= 0 && begin < n)) throw bad(`index ${b!.values[0]} of a shape of rank ${n}`);
+        return { shape: [], values: [x!.values[begin]!] };
+      }
+      begin = Math.max(stride > 0 ? 0 : -1, Math.min(begin, stride > 0 ? n : n - 1));
+      end = Math.max(stride > 0 ? 0 : -1, Math.min(end, stride > 0 ? n : n - 1));
+      const out: number[] = [];
+      for (let i = begin; stride > 0 ? i < end : i > end; i += stride) out.push(x!.values[i]!);
+      return { shape: [out.length], values: out };
+    }
+    case 'Prod': {
+      const [x] = vals();
+      if (x!.shape.length > 1) throw bad('only a 1-D product');
+      return { shape: intAttr(attrs, 'keep_dims') ? [1] : [], values: [x!.values.reduce((a, c) => a * c, 1)] };
+    }
+    case 'GatherV2': {
+      const [x, idx] = vals();
+      if (x!.shape.length !== 1) throw bad('only from a 1-D shape');
+      const n = x!.values.length;
+      if (idx!.values.some((i) => !(i >= -n && i < n))) throw bad(`indices [${idx!.values.join(',')}] of a shape of rank ${n}`);
+      return { shape: idx!.shape, values: idx!.values.map((i) => x!.values[i < 0 ? i + n : i]!) };
+    }
+    default: {
+      const [a, b] = vals();
+      const f = { Mul: (p: number, q: number) => p * q, AddV2: (p: number, q: number) => p + q, Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q,
+        FloorDiv: (p: number, q: number) => Math.floor(p / q), Maximum: Math.max, Minimum: Math.min }[op];
+      if (f === undefined) throw bad('not a host op');
+      const n = Math.max(a!.values.length, b!.values.length);
+      if (a!.values.length !== n && a!.values.length !== 1 || b!.values.length !== n && b!.values.length !== 1) throw bad('operands of different lengths');
+      const shape = a!.values.length === n ? a!.shape : b!.shape;
+      return { shape, values: Array.from({ length: n }, (_, i) => f(a!.values[a!.values.length === 1 ? 0 : i]!, b!.values[b!.values.length === 1 ? 0 : i]!)) };
+    }
+  }
+}
+
+let hostRegistered = false;
+function registerHostOps(): void {
+  if (hostRegistered) return;
+  hostRegistered = true;
+  tfconv.registerOp('GraphcHost', (g) => {
+    const { node } = g as unknown as NodeInternals;
+    const op = Buffer.from(String((node.rawAttrs.graphc_op as { s?: unknown } | undefined)?.s ?? ''), 'base64').toString();
+    const ins = g.inputs;
+    const vals = () => ins.map((t) => ({ shape: [...t.shape], values: Array.from(t.dataSync() as ArrayLike<number>, Number) }));
+    const r = hostCompute(op, node.rawAttrs as Record<string, unknown>, ins, vals);
+    const cpu = tf.engine().findBackend('cpu');
+    if (cpu === null) throw new GcError({ code: Codes.cliGraphModel, message: 'the cpu backend is not registered (graphc computes GraphModel shapes on it)' });
+    return tf.engine().makeTensor(Int32Array.from(r.values), r.shape, 'int32', cpu);
+  });
+}
+
+/** Renames the shape-only nodes (see HOST_OPS) to GraphcHost; returns their names. */
+function hostShapeNodes(nodes: NodeDef[], rawNodes: unknown[]): string[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const host = new Set<string>();
+  const intConst = (n: NodeDef) => n.op === 'Const' && (n.attr.dtype as { type?: unknown } | undefined)?.type === 'DT_INT32';
+  // Topological order: operands first (the graph is acyclic, checked).
+  const order: NodeDef[] = [];
+  const seen = new Set<string>();
+  for (const root of nodes) {
+    const stack: [NodeDef, number][] = [[root, 0]];
+    if (seen.has(root.name)) continue;
+    seen.add(root.name);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top[1] === top[0].input.length) {
+        order.push(top[0]);
+        stack.pop();
+        continue;
+      }
+      const m = byName.get(operandNode(top[0].input[top[1]++]!));
+      if (m !== undefined && !seen.has(m.name)) {
+        seen.add(m.name);
+        stack.push([m, 0]);
+      }
+    }
+  }
+  for (const n of order) {
+    if (!HOST_OPS.has(n.op) || n.input.some((s) => s.startsWith('^'))) continue;
+    const srcs = n.input.map((s) => byName.get(operandNode(s)));
+    if (SHAPE_SOURCES.has(n.op)) { host.add(n.name); continue; }
+    if (n.op === 'Cast' && (n.attr.DstT as { type?: unknown } | undefined)?.type !== 'DT_INT32') continue;
+    if (srcs.some((m) => m === undefined || !(host.has(m.name) || intConst(m))) || !srcs.some((m) => host.has(m!.name))) continue;
+    if (n.input.some((s) => s.includes(':') && !s.endsWith(':0'))) continue; // a second output (Split…) is not a host value
+    host.add(n.name);
+  }
+  const raw = new Map((rawNodes as { name?: unknown }[]).map((r) => [r.name, r as { op: string; attr?: Record<string, unknown> }]));
+  for (const name of host) {
+    const n = byName.get(name)!;
+    const r = raw.get(name)!;
+    const attr = { ...(r.attr ?? {}), graphc_op: { s: Buffer.from(n.op).toString('base64') } };
+    r.op = 'GraphcHost';
+    r.attr = attr;
+    n.op = 'GraphcHost';
+    n.attr = attr;
+  }
+  return [...host];
+}
+
 /** What GraphModel internals graphc reads when present (tfjs-converter 4.x): each node's op category (undefined: an op it does not know). */
 type KnownNodes = Record<string, { op?: string; category?: string }>;
 interface ExecutorView { executor?: { graph?: { nodes?: KnownNodes }; functionExecutorMap?: Record<string, { graph?: { nodes?: KnownNodes } }> } }
@@ -435,6 +584,7 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
   const read0 = new Set(nodes.flatMap((n) => n.input.map(operandNode)));
   const sinks = nodes.filter((n) => !read0.has(n.name)).map((n) => n.name);
   const { data } = constReshapeTargets(nodes, (j.modelTopology as { node: unknown[] }).node, weightSpecs, read.data, file);
+  if (hostShapeNodes(nodes, (j.modelTopology as { node: unknown[] }).node).length > 0) registerHostOps();
   let model: tfconv.GraphModel;
   try {
     model = await tfconv.loadGraphModel(tf.io.fromMemory({

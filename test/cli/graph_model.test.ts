@@ -157,12 +157,30 @@ describe('graphc export of a tfjs GraphModel', () => {
     }
   });
 
-  it('a shape the graph computes that is not a Reshape target is GC0101 naming the model, with what to do', async () => {
-    const { builder } = kerasReshape();
-    // Fill(Pack(batch, 5), 1): a tensor of ones the size of the batch — not rewritten.
+  it('shapes computed on the host: a Fill of [Shape(x)[0], 3, 4] ones traces with a symbolic batch and agrees with tfjs-converter', async () => {
+    const { builder, signature } = kerasReshape();
+    // ones(Pack(batch, 3, 4)) + the reshaped input: the Pack is read by Fill with dataSync.
     const pk = builder.nodes.find((n) => n.op === 'Pack')!.name;
-    builder.nodes.push({ name: 'ones', op: 'Fill', input: [pk, builder.const('one', [], [1])], attr: { T: { type: 'DT_FLOAT' }, index_type: { type: 'DT_INT32' } } });
-    const file = builder.write(path.join(dir, 'fill'));
+    const ones = builder.op('ones', 'Fill', [pk, builder.const('one', [], [1])], { index_type: { type: 'DT_INT32' } });
+    const r = builder.nodes.find((n) => n.name === 'model/reshape/Reshape')!.name;
+    builder.op('plus', 'AddV2', [r, ones]);
+    const sig = { inputs: signature.inputs, outputs: { plus: 'plus:0', output_0: 'Identity:0' } };
+    const file = builder.write(path.join(dir, 'fill'), { signature: sig });
+    const bytes = await exportGraphModel(file);
+    const ref = await reference(builder, sig);
+    for (const n of [1, 4]) {
+      const d = await compare(bytes, ref, { input_1: randomFeed([n, 12], 'float32', 65 + n) }, { input_1: 'input_1' }, ['plus', 'output_0']);
+      expect(d).toBeLessThan(1e-5);
+    }
+  });
+
+  it('a shape operand computed by ops graphc does not run on the host is GC0101 naming the model, with what to do', async () => {
+    const { builder, signature } = kerasReshape();
+    // Reshape(x, Neg(Neg(Pack(...)))): Neg is not shape arithmetic graphc computes on the host.
+    const reshape = builder.nodes.find((n) => n.name === 'model/reshape/Reshape')!;
+    const twice = builder.op('negneg', 'Neg', [builder.op('neg', 'Neg', [reshape.input![1]!], { T: { type: 'DT_INT32' } })], { T: { type: 'DT_INT32' } });
+    reshape.input![1] = twice;
+    const file = builder.write(path.join(dir, 'negneg'), { signature });
     const t = await loadGraphModelTarget(file);
     let err: unknown;
     try {

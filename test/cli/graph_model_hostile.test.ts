@@ -15,7 +15,7 @@ import { CliError } from '../../src/cli/cli_error.js';
 import { loadGraphModelTarget } from '../../src/cli/graph_model.js';
 import { materializeCreated } from '../../src/compile.js';
 import { traceFunction } from '../../src/trace/trace_function.js';
-import { A, GraphModelBuilder, ifModel, mlp } from './graph_model_fixtures.js';
+import { A, GraphModelBuilder, ifModel, kerasReshape, mlp } from './graph_model_fixtures.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'graphc-graph-model-hostile-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }), 60_000);
@@ -259,7 +259,7 @@ describe('random damage to a valid GraphModel', () => {
     return out;
   }
 
-  it.each([['an MLP', mlp], ['an If with its function library', ifModel]] as const)('of %s is a model that traces, or a GcError / CliError — never another error (generated)', async (_what, make) => {
+  it.each([['an MLP', mlp], ['an If with its function library', ifModel], ['a Keras Reshape (shape arithmetic on the host)', () => kerasReshape().builder]] as const)('of %s is a model that traces, or a GcError / CliError — never another error (generated)', async (_what, make) => {
     const base = make();
     const { json } = base.artifacts();
     const spots = leaves(json).filter((p) => p.length > 0 && p[0] !== 'weightsManifest');

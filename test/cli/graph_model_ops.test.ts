@@ -45,6 +45,8 @@ const cases: Case[] = [
   ['BatchMatMulV2', [-1, 3, 4], (g, x) => g.op('y', 'BatchMatMulV2', [x, g.const('w', [4, 5])], { adj_x: A.b(false), adj_y: A.b(false) })],
   ['Softplus', [-1, 8], (g, x) => g.op('y', 'Softplus', [x])],
   ['LogSoftmax', [-1, 8], (g, x) => g.op('y', 'LogSoftmax', [x])],
+  // Keras's Conv2DTranspose: the output shape [Shape(x)[0], 6, 6, 2] is computed on the host.
+  ['Conv2DBackpropInput', [-1, 3, 3, 4], (g, x) => g.op('y', 'Conv2DBackpropInput', [g.op('os', 'Pack', [g.op('b', 'StridedSlice', [g.op('sh', 'Shape', [x]), I32(g, 'b0', [0]), I32(g, 'b1', [1]), I32(g, 'b2', [1])], { shrink_axis_mask: A.i(1), begin_mask: A.i(0), end_mask: A.i(0), ellipsis_mask: A.i(0), new_axis_mask: A.i(0) }), I32(g, 'h', [6], []), I32(g, 'w', [6], []), I32(g, 'c', [2], [])], { N: A.i(4), axis: A.i(0) }), g.const('k', [2, 2, 2, 4]), x], { strides: A.ints([1, 2, 2, 1]), padding: A.s('SAME'), dilations: A.ints([1, 1, 1, 1]), ...NHWC })],
   ['OneHot', [-1, 8], (g, x) => g.op('y', 'OneHot', [g.op('am', 'ArgMax', [x, I32(g, 'ax', [1], [])], { output_type: A.type('DT_INT32') }), I32(g, 'd', [5], []), g.const('on', [], [1]), g.const('off', [], [0])], { axis: A.i(-1), TI: A.type('DT_INT32') })],
   ['Cumsum', [-1, 8], (g, x) => g.op('y', 'Cumsum', [x, I32(g, 'ax', [1], [])], { exclusive: A.b(false), reverse: A.b(false) })],
   ['Erf (Gelu)', [-1, 8], (g, x) => g.op('y', 'Erf', [x])],
