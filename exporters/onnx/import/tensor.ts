@@ -101,7 +101,7 @@ export function tensorFromProto(t: onnx.ITensorProto): TensorData {
   const what = t.name ? `tensor '${t.name}'` : 'tensor';
   if (dtype === undefined) throw new Error(`${what} has element type ${onnxTypeName(elemType)}, which graphc does not read`);
   if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0) {
-    throw new Error(`${what} keeps its data in an external file, which graphc does not read`);
+    throw new Error(`${what} keeps its data in an external file, which graphc reads only with the model's path (gc.fromOnnxFile(path), not fromOnnx(bytes))`);
   }
   const shape = (t.dims ?? []).map((d) => int64ToNumber(d as number | LongLike));
   const n = sizeOf(shape);

@@ -85,7 +85,7 @@ describe('reading external data', () => {
   it('without a path (bytes only) the importer says it does not read external files', () => {
     const p = model(ext('data.bin', 0, 64));
     const bytes = new Uint8Array(execFileSync('cat', [p]));
-    expect(() => gc.fromOnnx(bytes)).toThrow(/external file/);
+    expect(() => gc.fromOnnx(bytes)).toThrow(/tensor 'W' keeps its data in an external file, which graphc reads only with the model's path \(gc\.fromOnnxFile\(path\)/);
   });
 
   const cases: [string, () => string, RegExp][] = [
