@@ -7,10 +7,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import * as gc from 'graphc';
 import { exportOnnx } from '../../../../exporters/onnx/export/export.js';
 import type { OnnxGraph } from '../../../../exporters/onnx/export/onnx_graph.js';
+import { onnx } from '../../../../exporters/onnx/proto.js';
 import { checkModels, compareWithSession, makeInputs, randomizeWeights, runGraphc, runOrt } from '../harness.js';
 
 await tf.setBackend('cpu');
@@ -144,6 +146,41 @@ describe('LayerNormalization export', () => {
     expect(ln, ops(g).join(' ')).toBeDefined();
     const prodOf = (x: string) => g.nodes.find((n) => n.outputs.includes(x))?.opType;
     expect([prodOf(ln!.inputs[1]!), prodOf(ln!.inputs[2]!)]).toEqual(['Reshape', 'Expand']);
+  });
+
+  it('a training step through a layer norm: 10 SGD steps in ORT give the compiled steps\' losses and weights (LayerNormalization in the forward and backward)', async () => {
+    const w = tf.variable(tf.randomNormal([16, 4], 0, 0.5, 'float32', 11), true, 'lnt/w');
+    const g = tf.variable(tf.randomNormal([16], 1, 0.2, 'float32', 12), true, 'lnt/gamma');
+    const b = tf.variable(tf.randomNormal([16], 0, 0.2, 'float32', 13), true, 'lnt/beta');
+    const opt = tf.train.sgd(0.2);
+    const step = gc.compile((x: tf.Tensor) => opt.minimize(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      const y = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+      return tf.mean(tf.square(tf.sub(tf.matMul(y, w), 1))) as tf.Scalar;
+    }, true)!, { inputs: [gc.spec([6, 16], 'float32', 'x')], backend: 'cpu' });
+    const ex = gc.exportOnnx(step.graph, { opset: 17 });
+    const model = onnx.ModelProto.decode(ex.bytes);
+    expect(model.graph!.node!.filter((n) => n.opType === 'LayerNormalization').length).toBeGreaterThan(0);
+    const sess = await ort.InferenceSession.create(ex.bytes);
+    const init = await ort.InferenceSession.create(gc.initialStateModel(step.graph, ex.state));
+    const state: Record<string, ort.Tensor> = { ...(await init.run({})) };
+    const xs = Array.from({ length: 10 }, (_, i) => tf.randomNormal([6, 16], 0.5, 2, 'float32', 100 + i));
+    const compiled: number[] = [], inOrt: number[] = [];
+    for (const x of xs) {
+      const out = await sess.run({ x: new ort.Tensor('float32', x.dataSync() as Float32Array, [6, 16]), ...state });
+      inOrt.push((out[step.graph.outputs[0]!.name]!.data as Float32Array)[0]!);
+      for (const s of ex.state) if (s.output !== undefined) state[s.input] = out[s.output]!;
+      compiled.push((await (await step(x) as tf.Tensor).data())[0]!);
+    }
+    expect(compiled[9]!).toBeLessThan(compiled[0]! * 0.9);
+    inOrt.forEach((l, i) => expect(Math.abs(l - compiled[i]!), `step ${i}`).toBeLessThan(1e-4 * Math.max(1, compiled[i]!)));
+    for (const [v, name] of [[w, 'lnt/w'], [g, 'lnt/gamma'], [b, 'lnt/beta']] as const) {
+      const s = ex.state.find((e) => e.variable === name)!;
+      const got = state[s.input]!.data as Float32Array, want = v.dataSync();
+      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${name}[${i}]`).toBeLessThan(1e-4);
+    }
+    tf.dispose(xs);
+    step.dispose();
   });
 
   const negatives: Record<string, (x: tf.Tensor) => tf.Tensor> = {
