@@ -635,7 +635,9 @@ export async function loadGraphModelTarget(file: string): Promise<{ name: string
   // Each weight's constant is named after its Const node (conv/kernel → conv_kernel), which the
   // ONNX initializer keeps: the names people see in the converted model.
   const weightNames = new Set<string>([...taken, ...outNames]);
-  const weightTensors = Object.entries(model.weights).flatMap(([k, ts]) => (ts.length === 1 ? [[sanitize(k, weightNames), ts[0]!] as const] : []));
+  // Float weights only: an int32 Const is mostly a shape or axis that tfjs-converter reads with
+  // dataSync, never a value of the graph, and a named constant would stay in the graph unused.
+  const weightTensors = Object.entries(model.weights).flatMap(([k, ts]) => (ts.length === 1 && ts[0]!.dtype === 'float32' ? [[sanitize(k, weightNames), ts[0]!] as const] : []));
   const fn = (...xs: tf.Tensor[]): Record<string, tf.Tensor> => {
     for (const [label, t] of weightTensors) gcName(t, label);
     const feeds: tf.NamedTensorMap = {};
