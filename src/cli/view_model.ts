@@ -171,6 +171,18 @@ function subgraphsOf(n: onnx.INodeProto): [string, onnx.IGraphProto][] {
   return out;
 }
 
+/** The values a (sub)graph sees: its own, then its outer graphs' (ONNX subgraphs capture by name). */
+interface Scope { own: Map<string, number>; outer: Scope | undefined }
+
+/** The item that makes `name` in scope, or -1 (an initializer, or a name nothing makes). */
+function producerOf(scope: Scope, name: string): number {
+  for (let s: Scope | undefined = scope; s; s = s.outer) {
+    const i = s.own.get(name);
+    if (i !== undefined) return i;
+  }
+  return -1;
+}
+
 /** Subgraph nesting deeper than this is shown folded as one node (a hostile file may nest thousands deep). */
 const MAX_DEPTH = 64;
 /** Layer groups nest at most this deep (`a/b/c/…`); deeper prefixes share the deepest group. */
@@ -229,20 +241,21 @@ export function buildViewModel(model: onnx.IModelProto, opts: { chunk?: number }
   };
 
   /**
-   * Adds a (sub)graph's items under `parent`; `scope` maps each visible value to its producer's
-   * item (outer scopes first, so inner names shadow them). Returns the items made.
+   * Adds a (sub)graph's items under `parent`; `outer` is what the enclosing graphs see (the
+   * values made before the node that holds this graph). Returns the items made directly here.
    */
-  const addGraph = (g: onnx.IGraphProto, parent: number, outer: Map<string, number>, depth: number): number[] => {
+  const addGraph = (g: onnx.IGraphProto, parent: number, outer: Scope | undefined, depth: number): number[] => {
     const made: number[] = [];
-    const scope = new Map(outer);
+    // this graph's values; an initializer (-1: no node makes it) hides an outer value of its name
+    const scope: Scope = { own: new Map(), outer };
     const initNames = new Set((g.initializer ?? []).map((t) => t.name ?? ''));
-    for (const name of initNames) scope.delete(name);
+    for (const name of initNames) scope.own.set(name, -1);
     for (const v of g.input ?? []) {
       const name = v.name ?? '';
       if (initNames.has(name)) continue;
       const i = items.push({ k: 'in', p: parent, op: 'Input', name, outs: [val(name)] }) - 1;
       made.push(i);
-      scope.set(name, i);
+      scope.own.set(name, i);
     }
     // Layer groups: prefixes that two or more of this graph's nodes share.
     const nodes = g.node ?? [];
@@ -309,8 +322,8 @@ export function buildViewModel(model: onnx.IModelProto, opts: { chunk?: number }
       credit(item.p, 1, params);
       for (const x of n.input ?? []) {
         if (x === '') continue;
-        const from = scope.get(x);
-        if (from !== undefined) edges.push([from, i, x]);
+        const from = producerOf(scope, x);
+        if (from >= 0) edges.push([from, i, x]);
       }
       if (depth < MAX_DEPTH) {
         for (const [attr, sg] of subgraphsOf(n)) {
@@ -331,20 +344,20 @@ export function buildViewModel(model: onnx.IModelProto, opts: { chunk?: number }
           }
         }
       }
-      for (const x of n.output ?? []) if (x !== '') scope.set(x, i);
+      for (const x of n.output ?? []) if (x !== '') scope.own.set(x, i);
     }
     for (const v of g.output ?? []) {
       const name = v.name ?? '';
       const o = items.push({ k: 'out', p: parent, op: 'Output', name, ins: [val(name)] }) - 1;
       made.push(o);
-      const from = scope.get(name);
-      if (from !== undefined) edges.push([from, o, name]);
+      const from = producerOf(scope, name);
+      if (from >= 0) edges.push([from, o, name]);
     }
     return made;
   };
 
   const g = model.graph ?? {};
-  addGraph(g, -1, new Map(), 0);
+  addGraph(g, -1, undefined, 0);
 
   // A layer group's outputs: the values its nodes make that something outside it reads.
   for (const [a, b, name, dashed] of edges) {

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as gc from 'graphc';
 import { onnx } from '../../exporters/onnx/proto.js';
 import { renderGraphHtml, toDot } from '../../src/cli/view.js';
+import { buildViewModel } from '../../src/cli/view_model.js';
 import { interopModels } from '../exporters/onnx/interop_models.js';
 import { colourCount, dumpDom, noBrowser, readPng, screenshot } from './view_browser.js';
 
@@ -422,6 +423,33 @@ describe('graphc view: the HTML page', () => {
     expect(t).toContain('▸ nodes 301–400');
     expect(t).toContain('▾ nodes 1001–1001 (1 node)');
   }, BROWSER_TIMEOUT);
+});
+
+describe('the view model: who makes each value a subgraph reads', () => {
+  it('an outer value is captured by name; an initializer of the subgraph hides an outer value of its name', () => {
+    const g = (node: onnx.INodeProto[], init: onnx.ITensorProto[] = []): onnx.IGraphProto => ({ name: 'b', node, initializer: init, output: [vi('o', [2])] });
+    const model = onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'scopes', input: [vi('x', [2]), vi('c', [])], output: [vi('y', [2])],
+        node: [
+          node('Relu', 'r', ['x'], ['v']),
+          { opType: 'If', name: 'if', input: ['c'], output: ['y'], attribute: [
+            { name: 'then_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: g([node('Add', 'captures', ['v', 'x'], ['o'])]) },
+            { name: 'else_branch', type: onnx.AttributeProto.AttributeType.GRAPH, g: g([node('Neg', 'own', ['v'], ['o'])], [{ name: 'v', dims: [2], dataType: F, floatData: [1, 2] }]) },
+          ] },
+        ],
+      },
+    });
+    const vm = buildViewModel(model);
+    const at = (name: string) => vm.items.findIndex((it) => it.name === name);
+    const from = (name: string) => vm.edges.filter((e) => e[1] === at(name) && e[3] !== 1).map((e) => `${vm.items[e[0]]!.name}:${e[2]}`).sort();
+    expect(from('captures')).toEqual(['r:v', 'x:x']);
+    expect(from('own')).toEqual([]);
+    expect(vm.items[at('own')]!.ins![0]!.i).toBe('float32[2], 8 bytes');
+    // the If's dashed edges into each branch's first node
+    expect(vm.edges.filter((e) => e[0] === at('if') && e[3] === 1).map((e) => vm.items[e[1]]!.name).sort()).toEqual(['captures', 'own']);
+  });
 });
 
 // ---- DOT ---------------------------------------------------------------------------------------
