@@ -219,7 +219,9 @@ describe('gc.accelerate: steps, evaluation, prediction', () => {
     const le = await eager.trainOnBatch(xb, yb) as number[];
     const la = await acc.trainOnBatch(xb, yb) as number[];
     expect(Math.abs(la[0]! - le[0]!)).toBeLessThan(1e-4);
-    expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-4);
+    // At 0.05, Adam turns a weight's rounding-sized gradient into a step of up to ±0.05·|m/√v|:
+    // cpu and wasm round differently (1.5e-4 seen for one initialisation); a baked 0.01 is off by ~1e-2.
+    expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-3);
     expect(await maxWeightDiff(acc, (() => { const m = mlp(); m.setWeights(before.map((w, i) => tf.tensor(w, acc.getWeights()[i]!.shape))); return m; })())).toBeGreaterThan(1e-3);
     expect(gc.accelerated(acc)!.traceCount).toBe(1);
   });
