@@ -195,7 +195,8 @@ describe('gc.accelerate: steps, evaluation, prediction', () => {
     }
     expect(optA.iterations).toBe(5);
     la.forEach((l, i) => l.forEach((v, k) => expect(Math.abs(v - le[i]![k]!), `step ${i}`).toBeLessThan(1e-4)));
-    expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-4);
+    // Within 1e-3 (Adam at 0.01 may turn a rounding-sized gradient into a step of ±0.01); fresh m and v would be off by ~1e-2.
+    expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-3);
   });
 
   it('a learning rate set between steps reaches the compiled step without a retrace', async () => {
