@@ -555,7 +555,7 @@ async function runOn(file: string, opts: RunOptions, sources: RunSource[], io: I
   const given = new Map<string, RunSource>();
   for (const s of sources) {
     const v = graph.inputs.find((x) => x.name === s.name);
-    if (!v) throw new CliError(`--input '${s.text}': the model has no input '${s.name}' (inputs: ${graph.inputs.map((x) => x.name).join(', ')})`);
+    if (!v) throw new UsageError(`--input ${s.text}: the model has no input '${s.name}' (inputs: ${graph.inputs.map((x) => x.name).join(', ')})`);
     if (s.kind === 'shape') {
       checkShape({ name: s.name, shape: s.shape, text: s.text }, v.type.shape.map((d) => (typeof d === 'number' ? d : null)), typeToString(v.type));
     }

@@ -175,6 +175,9 @@ describe('inspect and run: --json, --input shapes', () => {
     for (let i = 0; i < 10; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
     const bad = graphc('run', mlp, '--input', 'images=4,28,27');
     expect(bad.code).toBe(2);
+    const unknown = graphc('run', mlp, '--input', 'image=4,28,28');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^graphc: error: --input image=4,28,28: the model has no input 'image' \(inputs: images\)/m);
   }, 120_000);
 
   it('inspect --dot prints Graphviz DOT of the file: one node per ONNX node plus inputs and outputs', () => {
