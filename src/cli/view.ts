@@ -45,7 +45,7 @@ export function renderGraphHtml(model: onnx.ModelProto, opts: { title?: string }
 <style>${VIEW_CSS}</style>
 </head>
 <body>
-<div id="gc-top"><h1>${escapeHtml(title)}</h1><input id="gc-search" type="search" placeholder="search op, name, file:line (Enter: next)" aria-label="search"><button id="gc-expand" type="button">expand all</button><button id="gc-fold" type="button">fold all</button><button id="gc-zout" type="button" aria-label="zoom out">&#8722;</button><button id="gc-zin" type="button" aria-label="zoom in">+</button><span id="gc-status">graphc view needs JavaScript to draw the graph</span></div>
+<div id="gc-top"><h1>${escapeHtml(title)}</h1><input id="gc-search" type="search" placeholder="search op, name, file:line (Enter: next)" aria-label="search"><button id="gc-expand" type="button">expand all</button><button id="gc-fold" type="button">fold all</button><button id="gc-zout" type="button" aria-label="zoom out">&#8722;</button><button id="gc-zin" type="button" aria-label="zoom in">+</button><button id="gc-fit" type="button">fit</button><span id="gc-status">graphc view needs JavaScript to draw the graph</span></div>
 <div id="gc-main"><div id="gc-canvas"><div id="gc-error"></div></div><div id="gc-side"><div id="gc-details"></div><div id="gc-model"></div></div></div>
 <script type="application/json" id="gc-data">${data}</script>
 <script>${VIEW_SCRIPT}</script>

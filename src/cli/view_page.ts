@@ -578,11 +578,17 @@ try {
   defaults();
   applyHash();
   document.getElementById('gc-search').addEventListener('input', function (ev) { query = ev.target.value.trim(); matchCursor = -1; render(); });
-  document.getElementById('gc-search').addEventListener('keydown', function (ev) { if (ev.key === 'Enter') nextMatch(); });
+  document.getElementById('gc-search').addEventListener('keydown', function (ev) {
+    if (ev.key === 'Enter') nextMatch();
+    if (ev.key === 'Escape') { ev.target.value = ''; query = ''; render(); }
+  });
   document.getElementById('gc-expand').addEventListener('click', function () { for (var j = 0; j < N; j++) expanded[j] = isContainer(j) ? 1 : 0; render(); });
   document.getElementById('gc-fold').addEventListener('click', function () { expanded.fill(0); render(); });
   document.getElementById('gc-zin').addEventListener('click', function () { zoom(1.25); });
   document.getElementById('gc-zout').addEventListener('click', function () { zoom(0.8); });
+  document.getElementById('gc-fit').addEventListener('click', function () {
+    zoom(Math.min(1, (canvas.clientWidth - 8) / baseW, (canvas.clientHeight - 8) / baseH) / scale);
+  });
   canvas.addEventListener('wheel', function (ev) { if (ev.ctrlKey || ev.metaKey) { ev.preventDefault(); zoom(ev.deltaY < 0 ? 1.1 : 1 / 1.1); } }, { passive: false });
   // drag the background to pan; a click on it lets hovering show details again
   var drag = null;

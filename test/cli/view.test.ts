@@ -283,7 +283,7 @@ describe('graphc view: the HTML page', () => {
     expect(found).toMatch(/id="gc-status">[^<]*2 matches \(1 in folded groups: Enter\)/);
   }, BROWSER_TIMEOUT);
 
-  it.skipIf(noBrowser !== undefined)('clicks: a folded group opens, its box label folds it, search + Enter opens the group of the match and selects it, + zooms', async () => {
+  it.skipIf(noBrowser !== undefined)('clicks: a folded group opens, its box label folds it, search + Enter opens the group of the match and selects it, + zooms, fit fits, Escape clears the search', async () => {
     // The page with a script of clicks after its own (its CSP, which would refuse that script, taken out).
     const clicks = `<script>(function () {
       var log = [], nodes = function () { return Array.prototype.slice.call(document.querySelectorAll('#gc-nodes .gc-node')); };
@@ -300,6 +300,11 @@ describe('graphc view: the HTML page', () => {
       var svg = document.getElementById('gc-svg'), w = Number(svg.viewBox.baseVal.width);
       document.getElementById('gc-zin').click();
       log.push(Number(document.getElementById('gc-svg').getAttribute('width')) / w);
+      document.getElementById('gc-fit').click();
+      var canvas = document.getElementById('gc-canvas'), fitted = document.getElementById('gc-svg');
+      log.push(Number(fitted.getAttribute('width')) <= canvas.clientWidth && Number(fitted.getAttribute('height')) <= canvas.clientHeight);
+      s.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
+      log.push(s.value, document.querySelectorAll('#gc-nodes .gc-match').length);
       document.body.setAttribute('data-log', JSON.stringify(log));
     })();</script>`;
     const html = renderGraphHtml(groupedModel()).replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '').replace('</body>', `${clicks}</body>`);
@@ -308,7 +313,7 @@ describe('graphc view: the HTML page', () => {
     const dom = await dumpDom(file, 'expand=none');
     expect(bodyAttr(dom, 'data-ready')).toBe('1');
     // x, block1, head, Softmax, y → block1 open (its conv folded, pool) → folded → opened by the search
-    expect(JSON.parse((bodyAttr(dom, 'data-log') ?? 'null').replace(/&quot;/g, '"'))).toEqual([5, 6, 5, 6, 'GlobalAveragePool', 1.25]);
+    expect(JSON.parse((bodyAttr(dom, 'data-log') ?? 'null').replace(/&quot;/g, '"'))).toEqual([5, 6, 5, 6, 'GlobalAveragePool', 1.25, true, '', 0]);
   }, BROWSER_TIMEOUT);
 
   it.skipIf(noBrowser !== undefined)('graphc\'s own exports: the MLP and CNN of the interop suite, every node with its op and output shape, and a screenshot that is a drawing', async () => {
