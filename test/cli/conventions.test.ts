@@ -206,6 +206,12 @@ describe('inspect and run: --json, --input shapes', () => {
     const refused = graphc('view', mlp, '-o', src);
     expect(refused.code).toBe(1);
     expect(readFileSync(src, 'utf8')).toBe('export {};\n');
+    // A module: traced and exported as export does, then drawn (MatMul + Softmax, two outputs).
+    const fromModule = graphc('--quiet', 'view', mod, '-o', path.join(dir, 'two.html'));
+    expect(fromModule.stderr).toBe('');
+    expect(fromModule.code).toBe(0);
+    expect(fromModule.stdout).toMatch(/^wrote .*two\.html: 2 nodes, 1 initializers /);
+    expect(readFileSync(path.join(dir, 'two.html'), 'utf8')).toContain('<title>two.ts</title>');
   });
 
   it('the README shows what these commands print', () => {
