@@ -89,9 +89,9 @@ describe('ONNX export: names, types and documentation people can read', () => {
     const g = decode(ex.bytes).graph!;
     const weights = m.weights.map((w) => w.name);
     const conv = m.layers[0]!.name, bn = m.layers[1]!.name, dense = m.layers[5]!.name;
-    // relu6's bound 6 is a constant of the function, not a variable.
+    // relu6's bounds 6 and 0 (its Relu, Min are one Clip: passes/activations.ts) are constants of the function, not variables.
     const T = onnx.TensorProto.DataType;
-    expect(g.initializer!.filter((x) => x.name!.startsWith('const_')).map((x) => [x.dataType, x.dims!.length])).toEqual([[T.FLOAT, 0], [T.INT64, 1]]);
+    expect(g.initializer!.filter((x) => x.name!.startsWith('const_')).map((x) => [x.dataType, x.dims!.length])).toEqual([[T.FLOAT, 0], [T.INT64, 1], [T.FLOAT, 0]]);
     for (const t of g.initializer!.filter((x) => x.dataType === onnx.TensorProto.DataType.FLOAT && !x.name!.startsWith('const_'))) {
       expect(weights.includes(t.name!) || weights.includes(t.name!.replace(/_oihw$/, '')), t.name!).toBe(true);
     }
@@ -100,7 +100,8 @@ describe('ONNX export: names, types and documentation people can read', () => {
     expect(byOp('Conv')).toEqual([`${conv}/Conv`]);
     expect(byOp('BatchNormalization')).toEqual([`${bn}/BatchNormalization`]);
     // The conv's fused relu is the conv's; the Activation layer after the batch norm is not the norm's.
-    expect(byOp('Relu')).toEqual([`${conv}/Relu`, 'Relu']);
+    expect(byOp('Relu')).toEqual([`${conv}/Relu`]);
+    expect(byOp('Clip')).toEqual(['Clip']); // the Activation layer's relu6 (Relu, Min → one Clip: passes/activations.ts)
     expect(byOp('Gemm')).toEqual([`${dense}/Gemm`]);
     const names = g.node!.map((n) => n.name);
     expect(new Set(names).size).toBe(names.length);
