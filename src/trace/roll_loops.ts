@@ -287,11 +287,13 @@ function rollAt(g: Graph, nodes: readonly Node[], index: Map<Node, number>, sour
   // positions in order, skipping such positions (the rolled body computes them; they are unused).
   const carriedOnly = T >= 3 ? nextStepOnly(steps[1]!, new Set(steps[2] ?? [])) : new Set<number>();
   const lastStep: Node[] = new Array<Node>(S);
+  // The last step's template: step 1 (step 0 may read initial values), or step 0 for two steps.
+  const template = steps[Math.min(1, steps.length - 1)]!;
   let end = starts[T - 1]!;
   for (let k = 0; k < S; k++) {
     const n = nodes[end];
-    if (n !== undefined && sameNode(n, steps[1]![k]!, true) === undefined) { lastStep[k] = n; where.set(n, [T - 1, k]); end++; continue; }
-    if (!carriedOnly.has(k)) return fail(`the last step is cut short (it has no op #${k}, ${steps[1]![k]!.op}, which step 1 uses itself)`, n ?? src);
+    if (n !== undefined && sameNode(n, template[k]!, true) === undefined) { lastStep[k] = n; where.set(n, [T - 1, k]); end++; continue; }
+    if (!carriedOnly.has(k)) return fail(`the last step is cut short (it has no op #${k}, ${template[k]!.op}, which step ${Math.min(1, steps.length - 1)} uses itself)`, n ?? src);
   }
   steps.push(lastStep);
   // A per-step run after the loop: group t reads block t (tf.stack's expandDims, a map over the results).
