@@ -66,8 +66,13 @@ function foldNode(g: Graph, n: Node, ctx: PassContext, cache: Map<Value, TensorD
     ins.push(c);
   }
   let outs: TensorData[];
+  const shape = n.outputs[0]!.type.shape;
   try {
-    outs = ctx.evaluate!(n.op, ins, n.attrs);
+    // A reshape keeps the data array (tensor data is immutable): no copy, and the exporter still
+    // sees a frozen variable's weights in it (freeze_variables.ts, frozenVariableNames).
+    outs = n.op === 'reshape' && shape.every((d) => typeof d === 'number')
+      ? [{ dtype: ins[0]!.dtype, shape: shape as number[], data: ins[0]!.data } as TensorData]
+      : ctx.evaluate!(n.op, ins, n.attrs);
   } catch {
     return false; // the evaluator cannot do it (unsupported kernel, symbolic attrs): leave the node
   }

@@ -12,8 +12,16 @@
  * The variable's value name (its fetch name) moves to the constant.
  */
 import type { Graph, Node } from '../graph.js';
+import type { TensorData } from '../tensor_data.js';
 import type { Pass } from './pass.js';
 import { replaceValue } from './rewrite.js';
+
+/**
+ * The variable each frozen constant's data array came from (its name, `dense_Dense1/kernel`, and
+ * its value): the ONNX exporter names the initializer of that data after the variable, as it
+ * names a variable's (readable.ts). Keyed by the data array, which a folded reshape keeps.
+ */
+export const frozenVariableNames = new WeakMap<object, { name: string; value: TensorData }>();
 
 export function freezeVariablesIn(g: Graph): boolean {
   const assigned = new Set(g.nodes.filter((n) => n.op === 'assign').map((n) => n.attrs.var as string));
@@ -22,6 +30,7 @@ export function freezeVariablesIn(g: Graph): boolean {
   for (const st of [...g.states]) {
     if (assigned.has(st.name)) continue;
     const c = g.addNode('const', [], { value: st.init });
+    if (typeof st.init.data === 'object') frozenVariableNames.set(st.init.data, { name: st.name, value: st.init });
     if (first) g.moveBefore(c, first);
     replaceValue(g, st.value, c.outputs[0]!);
     g.removeState(st.name);

@@ -29,16 +29,17 @@ import { Emitter } from './emitter.js';
 import { buildNameMap, nameValues } from './names.js';
 import type { ExportView, NameMap, ValueNaming } from './names.js';
 import type { OnnxGraph, OnnxNode } from './onnx_graph.js';
-import { subgraphsOf } from './onnx_graph.js';
+import { isGraphOutput, subgraphsOf } from './onnx_graph.js';
 import type { OnnxPass, PassCtx } from './passes/pass.js';
 import { runOnnxPassesDeep } from './passes/pass.js';
+import { frozenVariableNames } from '../../../ir/passes/freeze_variables.js';
 import { EXPORT_RULES, isUnsupported } from './rules.js';
 import type { EmitScope, RegionExport, RuleCtx } from './rule_types.js';
 import { RuleFailure } from './rule_types.js';
 import { modelProto, serializeModel } from './serialize.js';
 import { onnx } from '../proto.js';
 import { RegionExporter } from './regions.js';
-import { addValueInfo, keepVariableNames, nameNodes, variableScope } from './readable.js';
+import { addValueInfo, keepVariableNames, nameNodes, renameValues, variableScope } from './readable.js';
 import { eliminateIdentities, foldConstantReshapes, mergeReshapes, removeDeadNodes } from './passes/cleanup.js';
 import { SymDims } from './sym_dims.js';
 import { sinkTransposes } from './passes/transpose_sinking.js';
@@ -264,8 +265,43 @@ export function exportOnnx(graph: Graph, opts: OnnxExportOptions = {}, select?: 
 function readableModel(og: OnnxGraph, view: ExportView, naming: ValueNaming, varInits: ReadonlyMap<string, TensorData>,
   types: ReadonlyMap<string, TensorType>, version: string, keep: OnnxExportOptions['keepNames']): void {
   const names = naming.names;
-  const copies = keepVariableNames(og, varInits);
-  const scopes = new Map<string, string>();
+  // Constants that were variables (freeze-variables, as `graphc export` runs it) are named after the variable too.
+  const inits = new Map(varInits);
+  const frozenScopes = new Map<string, string>();
+  const held = new Set<TensorData>(varInits.values());
+  for (const n of view.nodes) {
+    if (n.op !== 'const') continue;
+    const frozen = frozenVariableNames.get((n.attrs.value as TensorData).data);
+    if (frozen === undefined || inits.has(frozen.name) || held.has(frozen.value) || !naming.alloc.claim(frozen.name)) continue;
+    inits.set(frozen.name, frozen.value);
+    held.add(frozen.value);
+    frozenScopes.set(frozen.name, variableScope(frozen.name));
+  }
+  // A frozen constant's initializer and the weight copies the rules derived from it (a conv
+  // kernel in OIHW: `conv_kernel_oihw`) take the variable's name: `conv/kernel_oihw`.
+  const frozenRenames = new Map<string, string>();
+  for (const n of view.nodes) {
+    if (n.op !== 'const') continue;
+    const frozen = frozenVariableNames.get((n.attrs.value as TensorData).data);
+    const from = names.get(n.outputs[0]!);
+    if (frozen === undefined || from === undefined || from === frozen.name) continue;
+    for (const suffix of ['', '_oihw', '_dw', '_2d', '_transpose']) {
+      const k = from + suffix;
+      if (!og.initializers.has(k) || frozenRenames.has(k) || isGraphOutput(og, k)) continue;
+      const to = frozen.name + suffix;
+      if (og.initializers.has(to) || (suffix === '' ? inits.get(to) !== frozen.value : !naming.alloc.claim(to))) continue;
+      frozenRenames.set(k, to);
+      frozenScopes.set(to, variableScope(frozen.name));
+    }
+  }
+  if (frozenRenames.size > 0) {
+    const renamedInits = new Map<string, TensorData>();
+    for (const [k, u] of og.initializers) renamedInits.set(frozenRenames.get(k) ?? k, u);
+    og.initializers = renamedInits;
+    renameValues(og, frozenRenames);
+  }
+  const copies = keepVariableNames(og, inits);
+  const scopes = new Map<string, string>(frozenScopes);
   for (const s of view.states) {
     const n = names.get(s.value);
     if (n !== undefined) scopes.set(n, variableScope(s.name));

@@ -102,7 +102,7 @@ export function nameNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, 
   return renamed;
 }
 
-function renameValues(g: OnnxGraph, renamed: ReadonlyMap<string, string>): void {
+export function renameValues(g: OnnxGraph, renamed: ReadonlyMap<string, string>): void {
   const rn = (x: string): string => renamed.get(x) ?? x;
   for (const n of g.nodes) {
     n.inputs = n.inputs.map(rn);
