@@ -186,9 +186,11 @@ describe('inspect and run: --json, --input shapes', () => {
     expect(r.stdout).toMatch(/^digraph "predict" \{\n/);
     expect(r.stdout.trimEnd().endsWith('}')).toBe(true);
     // 7 nodes (Reshape, 3 Gemm, 2 Relu, Softmax) + 1 input + 1 output, a chain of 8 edges.
-    expect(r.stdout.match(/^ {2}"n\d+" \[label=/gm)).toHaveLength(9);
+    expect(r.stdout.match(/^ +"n\d+" \[label=/gm)).toHaveLength(9);
     expect(r.stdout.match(/^ {2}"n\d+" -> "n\d+"/gm)).toHaveLength(8);
     expect(r.stdout).toMatch(/label="Gemm\\n/);
+    // The frozen weights keep their layers' names, so each Dense layer's Gemm and activation form a cluster.
+    expect(r.stdout.match(/label="dense_Dense\d \(2 nodes\)"/g)).toHaveLength(3);
   });
 
   it('view writes one self-contained page of the model (no external resources)', () => {
