@@ -3,6 +3,8 @@ export interface SourceLoc {
   readonly file: string;
   readonly line: number;
   readonly col: number;
+  /** The tfjs-layers layer that was being applied (src/trace/layer_scope.ts): exported node names start with it. */
+  readonly scope?: string;
 }
 
 export function locToString(l: SourceLoc): string {

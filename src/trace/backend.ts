@@ -17,6 +17,7 @@ import { KERNEL_RULES } from './kernel_rules.js';
 import type { TraceCtx } from './rule_types.js';
 import { recoverParams, RANDOM_OP_FUNCTIONS, SeedRecorder } from './random.js';
 import { captureStack, stackHasFunction, userLocation } from './source_loc.js';
+import { withLayerScope } from './layer_scope.js';
 
 export const TRACE_BACKEND = 'graphc-trace';
 
@@ -316,7 +317,7 @@ function kernelFunc(kernelName: string) {
   return ({ inputs, attrs }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap }): tf.TensorInfo | tf.TensorInfo[] => {
     const r = recorder();
     const rule = KERNEL_RULES[kernelName];
-    const loc = userLocation();
+    const loc = withLayerScope(userLocation());
     if (!rule) {
       throw new GcError({ code: Codes.traceUnsupported, message: `tfjs kernel '${kernelName}' is not supported by graphc's tracer`, loc,
         help: 'rewrite this step with supported ops, or open an issue naming the kernel' });

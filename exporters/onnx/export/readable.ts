@@ -123,7 +123,7 @@ function nameGraphNodes(g: OnnxGraph, varScopes: ReadonlyMap<string, string>, us
   for (const n of g.nodes) {
     const user = n.outputs.find((o) => userNames.has(o));
     const v = n.inputs.find((i) => varScopes.has(i));
-    let s = user ?? (v !== undefined ? varScopes.get(v) : undefined) ?? (n.origin !== undefined ? byOrigin.get(n.origin) : undefined);
+    let s = user ?? (v !== undefined ? varScopes.get(v) : undefined) ?? (n.origin !== undefined ? byOrigin.get(n.origin) ?? n.origin.loc?.scope : undefined);
     const x = n.inputs[0];
     if (s === undefined && x !== undefined && isActivation(n.opType) && cons.get(x)?.length === 1 && !userNames.has(x) && !isGraphOutput(g, x)) {
       const p = prod.get(x);

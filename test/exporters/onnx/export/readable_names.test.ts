@@ -58,10 +58,11 @@ describe('ONNX export: names, types and documentation people can read', () => {
       const gemm1 = g.node!.find((n) => n.name === `${d1}/Gemm`)!;
       expect(gemm1.input).toEqual([expect.any(String), `${d1}/kernel`, `${d1}/bias`]);
       expect(g.initializer!.find((t) => t.name === `${d1}/kernel`)!.dims!.map(Number)).toEqual([30, 12]);
-      // Nodes after their layers (the softmax of the second Dense is its activation).
-      expect(g.node!.map((n) => n.name)).toEqual(['Reshape', `${d1}/Gemm`, `${d1}/Relu`, `${d2}/Gemm`, `${d2}/Softmax`]);
+      // Nodes after their layers (the softmax of the second Dense is its activation; the Reshape
+      // is the first Dense's, recorded while tfjs-layers applied it: src/trace/layer_scope.ts).
+      expect(g.node!.map((n) => n.name)).toEqual([`${d1}/Reshape`, `${d1}/Gemm`, `${d1}/Relu`, `${d2}/Gemm`, `${d2}/Softmax`]);
       // Values computed by the nodes are named after them; input and output names are the Session's.
-      expect(g.node!.map((n) => n.output![0])).toEqual(['Reshape:0', `${d1}/Gemm:0`, `${d1}/Relu:0`, `${d2}/Gemm:0`, 'output_0']);
+      expect(g.node!.map((n) => n.output![0])).toEqual([`${d1}/Reshape:0`, `${d1}/Gemm:0`, `${d1}/Relu:0`, `${d2}/Gemm:0`, 'output_0']);
       expect(g.input!.map((i) => i.name)).toEqual(['x']);
       // value_info: every intermediate, float32, with the symbolic batch as dim_param.
       expect(g.valueInfo!.map((v) => v.name)).toEqual(intermediates(g));
@@ -88,7 +89,7 @@ describe('ONNX export: names, types and documentation people can read', () => {
     const ex = exportOnnx(gc.trace(fn, [gc.spec(['batch', 10, 10, 2], 'float32', 'x')]));
     const g = decode(ex.bytes).graph!;
     const weights = m.weights.map((w) => w.name);
-    const conv = m.layers[0]!.name, bn = m.layers[1]!.name, dense = m.layers[5]!.name;
+    const conv = m.layers[0]!.name, bn = m.layers[1]!.name, act = m.layers[2]!.name, pool = m.layers[3]!.name, dense = m.layers[5]!.name;
     // relu6's bounds 6 and 0 (its Relu, Min are one Clip: passes/activations.ts) are constants of the function, not variables.
     const T = onnx.TensorProto.DataType;
     expect(g.initializer!.filter((x) => x.name!.startsWith('const_')).map((x) => [x.dataType, x.dims!.length])).toEqual([[T.FLOAT, 0], [T.INT64, 1], [T.FLOAT, 0]]);
@@ -101,7 +102,9 @@ describe('ONNX export: names, types and documentation people can read', () => {
     expect(byOp('BatchNormalization')).toEqual([`${bn}/BatchNormalization`]);
     // The conv's fused relu is the conv's; the Activation layer after the batch norm is not the norm's.
     expect(byOp('Relu')).toEqual([`${conv}/Relu`]);
-    expect(byOp('Clip')).toEqual(['Clip']); // the Activation layer's relu6 (Relu, Min → one Clip: passes/activations.ts)
+    expect(byOp('Clip')).toEqual([`${act}/Clip`]); // the Activation layer's relu6 (Relu, Min → one Clip: passes/activations.ts)
+    // Layers without weights are named after the layer tfjs-layers was applying (src/trace/layer_scope.ts).
+    expect(byOp('MaxPool')).toEqual([`${pool}/MaxPool`]);
     expect(byOp('Gemm')).toEqual([`${dense}/Gemm`]);
     const names = g.node!.map((n) => n.name);
     expect(new Set(names).size).toBe(names.length);
