@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { onnx } from '../../exporters/onnx/proto.js';
+import { float16BitsToNumber, float32ToFloat16Bits } from '../../exporters/onnx/export/fp16.js';
 import type { Graph } from '../../ir/graph.js';
 import type { BackendName } from '../../runtime/backends/select.js';
 import { Session } from '../../runtime/session.js';
@@ -39,37 +40,6 @@ function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-function floatToHalf(f: number): number {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setFloat32(0, f);
-  const x = b.getUint32(0);
-  const sign = (x >>> 16) & 0x8000;
-  const exp = ((x >>> 23) & 0xff) - 127 + 15;
-  let mant = x & 0x7fffff;
-  if (((x >>> 23) & 0xff) === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  if (exp >= 0x1f) return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - exp;
-    let h = mant >> shift;
-    if ((mant >> (shift - 1)) & 1) h += 1;
-    return sign | h;
-  }
-  let h = sign | (exp << 10) | (mant >> 13);
-  if (mant & 0x1000) h += 1;
-  return h;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 const T = onnx.TensorProto.DataType;
@@ -133,7 +103,7 @@ export async function checkExport(o: CheckOptions): Promise<CheckResult> {
           }
         }
         if (elem === T.FLOAT) ortFeeds[inp.name!] = new ort.Tensor('float32', vals, shape);
-        else if (elem === T.FLOAT16) ortFeeds[inp.name!] = new ort.Tensor('float16', Uint16Array.from(vals, floatToHalf), shape);
+        else if (elem === T.FLOAT16) ortFeeds[inp.name!] = new ort.Tensor('float16', Uint16Array.from(vals, float32ToFloat16Bits), shape);
         else if (elem === T.DOUBLE) ortFeeds[inp.name!] = new ort.Tensor('float64', Float64Array.from(vals), shape);
         else if (elem === T.INT32) ortFeeds[inp.name!] = new ort.Tensor('int32', Int32Array.from(vals), shape);
         else if (elem === T.INT64) ortFeeds[inp.name!] = new ort.Tensor('int64', BigInt64Array.from(vals, (x) => BigInt(x)), shape);
@@ -141,7 +111,7 @@ export async function checkExport(o: CheckOptions): Promise<CheckResult> {
         else throw new CliError(`--check: input '${inp.name}' has ONNX element type ${T[elem] ?? elem}, which --check cannot feed`);
         const dt = irInput.type.dtype;
         gcFeeds[irInput.name!] = dt === 'bool' ? tf.tensor(Uint8Array.from(vals), shape, 'bool')
-          : dt === 'float32' ? tf.tensor(elem === T.FLOAT16 ? Float32Array.from(vals, (x) => halfToFloat(floatToHalf(x))) : vals, shape, 'float32')
+          : dt === 'float32' ? tf.tensor(elem === T.FLOAT16 ? Float32Array.from(vals, (x) => float16BitsToNumber(float32ToFloat16Bits(x))) : vals, shape, 'float32')
             : tf.tensor(Int32Array.from(vals), shape, 'int32');
       }
       const theirs = await session.run(ortFeeds);
@@ -153,7 +123,7 @@ export async function checkExport(o: CheckOptions): Promise<CheckResult> {
         const mine = ours[j]!;
         const a = await mine.data();
         const raw = t.data as ArrayLike<number | bigint>;
-        const b = t.type === 'float16' ? Array.from(raw as Uint16Array, halfToFloat) : raw;
+        const b = t.type === 'float16' ? Array.from(raw as Uint16Array, float16BitsToNumber) : raw;
         const shape = t.dims.map(Number);
         if (shape.join(',') !== mine.shape.join(',')) {
           throw new CliError(`--check: output '${out.name}' has shape [${shape.join(',')}] in onnxruntime but [${mine.shape.join(',')}] in graphc (${Object.entries(dims).map(([d, v]) => `${d}=${v}`).join(', ') || 'fixed dims'})`);

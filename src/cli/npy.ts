@@ -1,6 +1,7 @@
 /** NumPy .npy files (format 1.0/2.0/3.0, little-endian, C order): read as graphc feeds them, and written. */
 import type { DType } from '../../ir/dtype.js';
 import { Codes, GcError } from '../../ir/errors.js';
+import { float16BitsToNumber } from '../../exporters/onnx/export/fp16.js';
 
 export interface NpyArray {
   dtype: DType;
@@ -13,7 +14,7 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 /** What each .npy element type becomes: the bytes it takes, graphc's dtype, and how to read element i. */
 interface Kind { bytes: number; dtype: DType; read: (v: DataView, i: number) => number | bigint }
 const KINDS: Record<string, Kind> = {
-  f2: { bytes: 2, dtype: 'float32', read: (v, i) => halfToFloat(v.getUint16(2 * i, true)) },
+  f2: { bytes: 2, dtype: 'float32', read: (v, i) => float16BitsToNumber(v.getUint16(2 * i, true)) },
   f4: { bytes: 4, dtype: 'float32', read: (v, i) => v.getFloat32(4 * i, true) },
   f8: { bytes: 8, dtype: 'float32', read: (v, i) => v.getFloat64(8 * i, true) },
   i1: { bytes: 1, dtype: 'int32', read: (v, i) => v.getInt8(i) },
@@ -26,15 +27,6 @@ const KINDS: Record<string, Kind> = {
   u8: { bytes: 8, dtype: 'int32', read: (v, i) => v.getBigUint64(8 * i, true) },
   b1: { bytes: 1, dtype: 'bool', read: (v, i) => v.getUint8(i) },
 };
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
 
 /**
  * Reads a NumPy .npy file (format 1.0, 2.0 or 3.0; little-endian; C order). `what` names the file
