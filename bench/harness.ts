@@ -285,12 +285,12 @@ export async function benchRow(def: CaseDef, n: number, backend: string, timing:
       if (ortRun) diff.ort = maxAbsDiff(e, await ortRun.run());
     }
 
-    // Under 'auto' each plan and feed shape is first measured on both engines (12 to 20 calls):
+    // Under 'auto' each plan and feed shape is first measured on both engines (12 to 20 calls, up to 52 for a near tie):
     // warm-up, as tracing and compiling are; the timed rounds measure the engine it settled on.
     if (backend === 'auto') {
       for (const f of [fUnopt, fOpt]) {
         const s = await f.session();
-        for (let i = 0; i < 24 && s.engineChoices().length === 0; i++) await readBack(await f(...inst.args));
+        for (let i = 0; i < 60 && s.engineChoices().length === 0; i++) await readBack(await f(...inst.args));
       }
     }
     const variants: { name: string; run: () => Promise<void> }[] = [

@@ -15,14 +15,14 @@ async function call(f: gc.CompiledFunction<unknown>, ...args: tf.Tensor[]): Prom
 }
 
 describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
-  it('records a choice per feed shapes within 20 runs, with timings in the reason, and every run equals eager', async () => {
+  it('records a choice per feed shapes within 52 runs, with timings in the reason, and every run equals eager', async () => {
     await tf.setBackend('cpu');
     const w = tf.variable(tf.randomNormal([32, 16], 0, 1, 'float32', 3));
     const f = gc.compile((x: tf.Tensor) => tf.relu(tf.matMul(x, w)), { inputs: [gc.spec(['n', 32])] });
     for (const n of [1, 200]) {
       const x = tf.randomNormal([n, 32], 0, 1, 'float32', n);
       const want = Array.from(await tf.relu(tf.matMul(x, w)).data());
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < 52; i++) {
         const got = await call(f, x);
         let worst = 0;
         got.forEach((g, k) => { worst = Math.max(worst, Math.abs(g - want[k]!)); });
@@ -36,10 +36,13 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
     for (const c of choices) {
       expect(['onnxruntime', s.backend.name]).toContain(c.engine);
       const [, a, b, n] = /^measured: \w+ (\d+\.\d+) ms, onnxruntime \(cpu\) (\d+\.\d+) ms \(fastest of (\d) runs each\)$/.exec(c.reason)!;
-      // The engine named is the one whose best run was faster; fewer than 4 runs only for a clear winner (2×).
+      // The engine named is the one whose best run was faster; fewer than 4 runs only for a clear
+      // winner (2×); more than 4 (up to 12) only for a near tie (1.3×) on a cheap plan (under 2 ms).
       expect(c.engine === 'onnxruntime').toBe(Number(b) < Number(a));
       expect(Number(n)).toBeGreaterThanOrEqual(2);
+      expect(Number(n)).toBeLessThanOrEqual(12);
       if (Number(n) < 4) expect(Math.max(Number(a), Number(b))).toBeGreaterThanOrEqual(2 * Math.min(Number(a), Number(b)));
+      if (Number(n) === 4 && Math.max(Number(a), Number(b)) < 2) expect(Math.max(Number(a), Number(b))).toBeGreaterThanOrEqual(1.3 * Math.min(Number(a), Number(b)) - 0.0015);
     }
     // The plan's ORT session is released once the tfjs engine won every shape measured, kept otherwise.
     const ortEngine = (s as unknown as { ort: { sessionCount: number } }).ort;
@@ -60,7 +63,7 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
     expect(a.engineChoices()).toEqual([]);
     // A plan that only ever runs on tfjs (two shapes, each a clear win for the tfjs engine here) has no ORT session left.
     const tiny = gc.compile((x: tf.Tensor) => tf.add(x, 1), { inputs: [gc.spec(['n'])] });
-    for (const n of [1, 2]) for (let i = 0; i < 20; i++) await call(tiny, tf.ones([n]));
+    for (const n of [1, 2]) for (let i = 0; i < 52; i++) await call(tiny, tf.ones([n]));
     const ts = await tiny.session();
     const won = ts.engineChoices();
     expect(won.map((c) => c.shapes)).toEqual(['1;', '2;']);
@@ -87,8 +90,9 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
       const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.matMul(tf.relu(tf.matMul(x, w1)), w2)) as tf.Scalar, true)!,
         { inputs: [gc.spec(['b', 256]), gc.spec(['b', 10])] });
       const x = r(3, [64, 256]), y = tf.oneHot(tf.tensor1d(Array.from({ length: 64 }, (_, i) => i % 10), 'int32'), 10).toFloat();
-      for (let i = 0; i < 24; i++) (await step(x, y) as tf.Tensor).dispose();
       const s = await step.session();
+      for (let i = 0; i < 52 && s.engineChoices().length === 0; i++) (await step(x, y) as tf.Tensor).dispose();
+      for (let i = 0; i < 4; i++) (await step(x, y) as tf.Tensor).dispose();
       const chose = s.engineChoices()[0]!.engine;
       const holder = (t: tf.Tensor) => (tf.engine() as unknown as { state: { tensorInfo: { get(id: object): { backend: unknown } } } }).state.tensorInfo.get(t.dataId).backend;
       expect(holder(w1)).toBe(tf.findBackend(chose === 'onnxruntime' ? 'cpu' : 'wasm'));
