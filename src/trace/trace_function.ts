@@ -209,6 +209,7 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
     onVariable: (v) => { createdHere.push(v); },
     ownVariable: (v) => createdHere.includes(v),
     onOptimizer: (o) => { if (!optimizerStates.has(o)) optimizerStates.set(o, snapshotOptimizer(o)); },
+    copies: new WeakMap(),
   };
   try {
     const own = anon.map((d) => d.own);

@@ -140,6 +140,13 @@ export interface TraceHooks {
   ownVariable?: (v: tf.Variable) => boolean;
   /** Called once for each tf.train optimizer the function steps, before its first step. */
   onOptimizer?: (o: tf.Optimizer) => void;
+  /**
+   * The copies of tfjs data (variables' values, captured tensors) made by earlier traces of the
+   * same call (tracing twice for a symbolic batch): tfjs never changes a data id's values, so a
+   * later trace shares the copy's array instead of copying again (253 MB of weights took
+   * 0.27 s a copy, most of it page faults on the new array).
+   */
+  copies?: WeakMap<object, TensorData>;
 }
 
 export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: ConcreteInput[], graphName = 'f', hooks: TraceHooks = {}): TraceResult {
@@ -170,6 +177,14 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     setId(v, ph);
   }
 
+  /** A copy of a data id's values: made once per hooks.copies, shared (a new TensorData around the same array) after. */
+  const copied = (id: DataId, copy: () => TensorData): TensorData => {
+    const had = hooks.copies?.get(id);
+    if (had !== undefined) return { dtype: had.dtype, shape: [...had.shape], data: had.data };
+    const made = copy();
+    hooks.copies?.set(id, made);
+    return made;
+  };
   let recorder!: Recorder;
   const stateOf = (v: tf.Variable): Value => {
     let sv = stateValues.get(v);
@@ -180,7 +195,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
       let init: InitSource = { dtype, shape: [...v.shape], data: dtype === 'float32' ? new Float32Array(v.size) : dtype === 'int32' ? new Int32Array(v.size) : new Uint8Array(v.size) };
       if (orig !== undefined) {
         try {
-          init = copyOf(dtype, v.shape, engine.readSync(orig) as ArrayLike<number>);
+          init = copied(orig, () => copyOf(dtype, v.shape, engine.readSync(orig) as ArrayLike<number>));
         } catch {
           // A backend without synchronous reads (webgpu in Node): compile never needs the
           // initial value (it reads the variable itself); load it only if someone asks.
@@ -204,8 +219,8 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     if (v !== undefined) return stateOf(v);
     const info = state.tensorInfo.get(dataId);
     if (info === undefined || info.backend === engine.findBackend(TRACE_BACKEND)) return undefined;
-    const values = info.backend.readSync(dataId) as ArrayLike<number>;
-    return g.add('const', [], { value: tensorData(info.dtype as 'float32', info.shape, values) }, userLocation());
+    const value = copied(dataId, () => tensorData(info.dtype as 'float32', info.shape, info.backend.readSync(dataId) as ArrayLike<number>));
+    return g.add('const', [], { value }, userLocation());
   };
   recorder = new Recorder(g, foreign);
 
