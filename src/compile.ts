@@ -418,12 +418,16 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
     return rebuild(e.structure, outputs) as R;
   };
 
-  /** One run on a ready session. Synchronous: the inputs are read before the caller can free them. */
-  const runOn = (e: Entry, s: Session, feeds: Record<string, tf.Tensor>): R => {
+  /**
+   * One run on a ready session. Synchronous: the inputs are read before the caller can free them.
+   * `measured` (f.sync): under backend 'auto', ONNX Runtime is measured and used synchronously
+   * where it can be (Session.executeSync); else the tfjs engine runs it.
+   */
+  const runOn = (e: Entry, s: Session, feeds: Record<string, tf.Tensor>, measured = false): R => {
     const hyperIn: tf.Tensor[] = [];
     let res: ReturnType<Session['execute']>;
     try {
-      res = s.execute(outNamesOf(e), feeds, stateReader(e, hyperIn));
+      res = measured ? s.executeSync(outNamesOf(e), feeds, stateReader(e, hyperIn)) : s.execute(outNamesOf(e), feeds, stateReader(e, hyperIn));
     } finally {
       for (const t of hyperIn) t.dispose();
     }
@@ -527,7 +531,7 @@ export function compile<R = tf.Tensor>(fn: Fn, opts: CompileOptions = {}): Compi
       throw new GcError({ code: Codes.inputMismatch, message: `f.sync: an input is held by webgpu, which cannot be read synchronously by a ${s.backend.name} session`, loc: userLocation(),
         help: 'await f(...) instead, or move the data first: tf.tensor(await t.data(), t.shape, t.dtype)' });
     }
-    return runOn(e, s, feeds);
+    return runOn(e, s, feeds, true);
   };
 
   Object.defineProperties(call, {

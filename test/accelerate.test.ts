@@ -364,6 +364,13 @@ describe('gc.accelerate: datasets, Functional models, recompiling', () => {
       tf.dispose(acc.predict(xs) as tf.Tensor);
     };
     await round(); // traces, the optimizer's slots
+    // Under auto, until each step's engine is chosen (Session.engineTrials), the engines take
+    // turns and keep copies of the variables they read: bounded, not left behind.
+    const info = gc.accelerated(acc)!;
+    const measuring = async () => { let n = 0; for (const f of info.functions().values()) n += (await f.session()).engineTrials().length; return n; };
+    for (let i = 0; i < 80 && await measuring() > 0; i++) await round();
+    expect(await measuring()).toBe(0);
+    await round();
     const before = tf.memory().numTensors;
     await round();
     await round();

@@ -109,6 +109,23 @@ export function ortRunsSynchronously(): boolean {
 
 /** Makes an ORT session of a model (see OrtModelSession). */
 export async function openModel(ort: Ort, bytes: Uint8Array, options: SessionOptions): Promise<OrtModelSession> {
+  const now = openModelNow(bytes, options);
+  if (now !== undefined) return now;
+  const s = await ort.InferenceSession.create(bytes, options);
+  return {
+    inputNames: s.inputNames,
+    outputNames: s.outputNames,
+    native: false,
+    run: (feeds) => s.run(feeds) as Promise<Record<string, ortNs.Tensor>>,
+    release: () => { void s.release().catch(() => undefined); },
+  };
+}
+
+/**
+ * openModel(), synchronously, where onnxruntime-node's native binding is reachable (its
+ * loadModel is synchronous); undefined elsewhere. Errors (a model ORT refuses) are thrown.
+ */
+export function openModelNow(bytes: Uint8Array, options: SessionOptions): OrtModelSession | undefined {
   const Native = nativeSessionClass();
   if (Native !== null) {
     const n = new Native();
@@ -125,14 +142,7 @@ export async function openModel(ort: Ort, bytes: Uint8Array, options: SessionOpt
       release: () => n.dispose(),
     };
   }
-  const s = await ort.InferenceSession.create(bytes, options);
-  return {
-    inputNames: s.inputNames,
-    outputNames: s.outputNames,
-    native: false,
-    run: (feeds) => s.run(feeds) as Promise<Record<string, ortNs.Tensor>>,
-    release: () => { void s.release().catch(() => undefined); },
-  };
+  return undefined;
 }
 
 /** The providers this onnxruntime-node binary carries (bundled: usable without further downloads). */

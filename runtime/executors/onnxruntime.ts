@@ -37,7 +37,7 @@ import type { Plan } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import type { ExecutionProvider, Ort } from '../backends/onnxruntime.js';
 import type { OrtModelSession } from '../backends/onnxruntime.js';
-import { defaultIntraOpThreads, openModel } from '../backends/onnxruntime.js';
+import { defaultIntraOpThreads, openModel, openModelNow, ortRunsSynchronously } from '../backends/onnxruntime.js';
 import type { RunResult } from './executor.js';
 
 /** What one plan runs in ORT: its session, and which value each input and output is. */
@@ -106,7 +106,47 @@ export class OrtEngine {
     return e.session;
   }
 
+  /**
+   * The plan's session made now, where ORT loads models synchronously (onnxruntime-node's native
+   * binding), as sessionFor makes it: true when runNow can then run the plan. False (nothing
+   * made) without the native binding, for a plan ORT has nothing to run for, or while the plan's
+   * session is being made asynchronously. Throws what ORT or the exporter threw.
+   */
+  prepareNow(plan: Plan, state: (name: string) => tf.Tensor): boolean {
+    if (this.disposed || !ortRunsSynchronously() || !(plan.fetches.some((v) => v.kind === 'node') || plan.assigns.length > 0)) return false;
+    const stateOf = memoState(state);
+    let entry = this.sessions.get(plan);
+    if (entry !== undefined) {
+      const ready = entry.ready;
+      if (ready === undefined) return false;
+      const changed = ready.baked.filter((b) => stateOf(b.variable).dataId !== b.dataId);
+      if (changed.length === 0) return ready.session.native;
+      for (const b of changed) entry.volatile.add(b.variable);
+      ready.session.release();
+      entry.ready = undefined;
+    } else {
+      entry = { session: Promise.resolve(undefined as unknown as PlanSession), volatile: new Set() };
+      this.sessions.set(plan, entry);
+    }
+    try {
+      const d = this.describe(plan, stateOf, entry.volatile);
+      const ps = d.make(openModelNow(d.bytes, d.options)!);
+      entry.ready = ps;
+      entry.session = Promise.resolve(ps);
+      return true;
+    } catch (e) {
+      if (this.sessions.get(plan) === entry) this.sessions.delete(plan);
+      throw e;
+    }
+  }
+
   private async build(plan: Plan, state: (name: string) => tf.Tensor, volatile: ReadonlySet<string>): Promise<PlanSession> {
+    const d = this.describe(plan, state, volatile);
+    return d.make(await openModel(this.ort, d.bytes, d.options));
+  }
+
+  /** A plan's model (exported as the engine runs it) and its ORT session options; make() completes the PlanSession with the session opened. */
+  private describe(plan: Plan, state: (name: string) => tf.Tensor, volatile: ReadonlySet<string>): { bytes: Uint8Array; options: ortNs.InferenceSession.SessionOptions; make: (session: OrtModelSession) => PlanSession } {
     const graph = this.seeded();
     const byId = new Map<number, Value>();
     for (const v of graph.values()) byId.set(v.id, v);
@@ -143,19 +183,23 @@ export class OrtEngine {
       return { name: i.name, variable: st.variable, dtype: i.dtype };
     });
     const threads = this.opts.intraOpThreads ?? defaultIntraOpThreads();
-    const session = await openModel(this.ort, ex.bytes, {
+    const options: ortNs.InferenceSession.SessionOptions = {
       executionProviders: [...this.opts.providers],
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
-    });
+    };
     return {
-      session,
-      inputs,
-      draws: new Map(),
-      baked,
-      outputs: outputs.map((o, i) => ({ name: ex.graph.outputs[i]!.name, value: plan.fetches.find((f) => f.id === o.value.id)! })),
-      updates: ex.state.filter((s) => s.output !== undefined).map((s) => ({ name: s.output!, variable: s.variable, dtype: graph.stateByName(s.variable)!.value.dtype })),
+      bytes: ex.bytes,
+      options,
+      make: (session) => ({
+        session,
+        inputs,
+        draws: new Map(),
+        baked,
+        outputs: outputs.map((o, i) => ({ name: ex.graph.outputs[i]!.name, value: plan.fetches.find((f) => f.id === o.value.id)! })),
+        updates: ex.state.filter((s) => s.output !== undefined).map((s) => ({ name: s.output!, variable: s.variable, dtype: graph.stateByName(s.variable)!.value.dtype })),
+      }),
     };
   }
 
