@@ -6,7 +6,7 @@
  * The default dims are a 63.3M-parameter MLP (253 MB of float32 weights). Case 'layers' is a
  * tfjs-layers Sequential of Dense layers; 'tensors' a function closing over tf.Tensors (each
  * weight a constant of the trace). In one process, for each case: trace (as `graphc export`
- * does, twice for the symbolic batch), optimize, export (IR → ONNX graph, then encoding), the
+ * does, twice for the symbolic batch, weights borrowed), optimize, export (IR → ONNX graph, then encoding), the
  * CLI's atomic write (temp file, fsync, rename), and writeOnnxModel (one file, and external data) — each
  * next to fs.writeFileSync of the same bytes, timed in the same run (the reference), and
  * printed as a ratio to it. Then, unless --no-cli, the whole `graphc export module.ts` in a
@@ -88,7 +88,8 @@ async function inProcess(kind: string, dir: string): Promise<void> {
   }
 
   const [c, build] = time(() => buildCase(kind));
-  const [traced, trace] = time(() => traceFunction(c.fn as (...a: never[]) => unknown, [{ shape: ['batch', dims[0]!], dtype: 'float32', name: 'x' }], materializeCreated, 'mlp'));
+  // As `graphc export` traces: twice (symbolic batch), the weights borrowed from tfjs, not copied (older checkouts ignore the option).
+  const [traced, trace] = time(() => traceFunction(c.fn as (...a: never[]) => unknown, [{ shape: ['batch', dims[0]!], dtype: 'float32', name: 'x' }], materializeCreated, 'mlp', undefined, undefined, { borrow: true }));
   const [, optimize] = time(() => optimizeInPlace(traced.graph, { freeze: true }));
   const [ex, exportGraph] = time(() => exportOnnx(traced.graph));
   const [bytes, encode] = time(() => ex.bytes);

@@ -97,7 +97,7 @@ function checkShape(s: ShapeOverride, declared: readonly (number | null)[], text
 }
 
 /** What `graphc export`/`inspect`/`run` works on: a traced graph from a module or model.json. */
-async function traceTarget(file: string, opts: { fn?: string; input?: string[]; shapes?: readonly ShapeOverride[] }, io: Io): Promise<{ graph: Graph; name: string }> {
+async function traceTarget(file: string, opts: { fn?: string; input?: string[]; shapes?: readonly ShapeOverride[]; borrow?: boolean }, io: Io): Promise<{ graph: Graph; name: string }> {
   let target: Target;
   const shapes = opts.shapes ?? [];
   if (file.endsWith('.json')) {
@@ -152,7 +152,7 @@ async function traceTarget(file: string, opts: { fn?: string; input?: string[]; 
     throw new CliError(`${file}: expected a TypeScript module (.ts) or a tfjs model.json`);
   }
   if (target.graph) return { graph: target.graph, name: target.name };
-  const traced = await io.status.step(`tracing ${target.name}`, () => traceFunction(target.fn, target.specs, materializeCreated, target.name.replace(/[^A-Za-z0-9_]/g, '_')));
+  const traced = await io.status.step(`tracing ${target.name}`, () => traceFunction(target.fn, target.specs, materializeCreated, target.name.replace(/[^A-Za-z0-9_]/g, '_'), undefined, undefined, { borrow: opts.borrow }));
   return { graph: traced.graph, name: target.name };
 }
 
@@ -220,7 +220,8 @@ export async function exportCommand(file: string, opts: ExportOptions, io: Io): 
   // Refused before the (slow) trace when -o names the input or a source file.
   if (opts.output !== undefined) checkOutput(opts.output, { inputs: [file], ext: '.onnx', force: opts.force, flag: '-o' });
   if (opts.check) await import('./check.js').then((m) => m.loadOrt());
-  const { graph, name } = await traceTarget(file, opts, io);
+  // The weights are not copied at trace time: export owns the graph from the trace to the file and writes no array in place.
+  const { graph, name } = await traceTarget(file, { ...opts, borrow: true }, io);
   if (outputNames !== undefined) {
     if (outputNames.length !== graph.outputs.length) {
       throw new UsageError(`option '--output-names <names>': ${outputNames.length} name${outputNames.length === 1 ? '' : 's'} given, but '${name}' has ${graph.outputs.length} output${graph.outputs.length === 1 ? '' : 's'} (${graph.outputs.map((o) => o.name).join(', ')})`);

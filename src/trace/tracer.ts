@@ -90,9 +90,10 @@ export function name<T extends tf.Tensor>(t: T, label: string): T {
  * dtype's canonical one (every trace reads every variable: tensorData's per-element conversion
  * made a training step's trace of a 784-300-100-10 MLP with Adam take 240 ms, mostly copying).
  */
-function copyOf(dtype: 'float32' | 'int32' | 'bool', shape: number[], values: ArrayLike<number>): TensorData {
+function copyOf(dtype: 'float32' | 'int32' | 'bool', shape: number[], values: ArrayLike<number>, borrow = false): TensorData {
   if ((dtype === 'float32' && values instanceof Float32Array) || (dtype === 'int32' && values instanceof Int32Array)) {
-    return { dtype, shape: [...shape], data: values.slice() };
+    if (values.length !== shape.reduce((a, b) => a * b, 1)) return tensorData(dtype, shape, values);
+    return { dtype, shape: [...shape], data: borrow ? values : values.slice() };
   }
   return tensorData(dtype, shape, values);
 }
@@ -147,6 +148,11 @@ export interface TraceHooks {
    * 0.27 s a copy, most of it page faults on the new array).
    */
   copies?: WeakMap<object, TensorData>;
+  /**
+   * Take float32 and int32 arrays as the backend hands them out instead of copying them (see
+   * traceFunction's `borrow`): the graph's constants and initial values then share tfjs's arrays.
+   */
+  borrow?: boolean;
 }
 
 export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: ConcreteInput[], graphName = 'f', hooks: TraceHooks = {}): TraceResult {
@@ -195,7 +201,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
       let init: InitSource = { dtype, shape: [...v.shape], data: dtype === 'float32' ? new Float32Array(v.size) : dtype === 'int32' ? new Int32Array(v.size) : new Uint8Array(v.size) };
       if (orig !== undefined) {
         try {
-          init = copied(orig, () => copyOf(dtype, v.shape, engine.readSync(orig) as ArrayLike<number>));
+          init = copied(orig, () => copyOf(dtype, v.shape, engine.readSync(orig) as ArrayLike<number>, hooks.borrow));
         } catch {
           // A backend without synchronous reads (webgpu in Node): compile never needs the
           // initial value (it reads the variable itself); load it only if someone asks.
@@ -219,7 +225,7 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
     if (v !== undefined) return stateOf(v);
     const info = state.tensorInfo.get(dataId);
     if (info === undefined || info.backend === engine.findBackend(TRACE_BACKEND)) return undefined;
-    const value = copied(dataId, () => tensorData(info.dtype as 'float32', info.shape, info.backend.readSync(dataId) as ArrayLike<number>));
+    const value = copied(dataId, () => copyOf(info.dtype as 'float32', info.shape, info.backend.readSync(dataId) as ArrayLike<number>, hooks.borrow));
     return g.add('const', [], { value }, userLocation());
   };
   recorder = new Recorder(g, foreign);
