@@ -440,8 +440,12 @@ export async function timeSteps(data: CourseData, opts: { rounds?: number; perRo
   tf.dispose([xs, ys, ...batches.flat()]);
   const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
   const eagerMsPerStep = med(e), compiledMsPerStep = med(c);
+  // Under 'auto' each compiled step runs on the engine measured faster for it (wasm or ONNX Runtime).
+  const info = gc.accelerated(fast);
+  const engines = new Set<string>();
+  for (const [role, f] of info?.functions() ?? []) if (role.startsWith('train ')) for (const ch of (await f.session()).engineChoices()) engines.add(ch.engine);
   return {
-    backend: tf.getBackend(), compiledBackend: gc.accelerated(fast)?.backend ?? '?',
+    backend: tf.getBackend(), compiledBackend: `${info?.backend ?? '?'}${engines.size > 0 ? ` (train step on ${[...engines].join(', ')})` : ''}`,
     eagerMsPerStep, compiledMsPerStep, speedup: eagerMsPerStep / compiledMsPerStep, steps: rounds * perRound,
   };
 }
