@@ -299,12 +299,13 @@ export class Session {
     if (this.asyncOnly) return this.runOnOrt(ort, plan, feeds, stateIn);
     // Backend 'auto': the engine chosen for the plan and feed shapes, or the next run of the measurement.
     const key = shapeKey(plan, feeds);
-    if (key === undefined || !measurable(plan, this.seed)) return this.execute(fetchNames, feeds, stateIn, opts);
+    const tfjs = () => this.tfjsElseOrt(plan, key, () => this.execute(fetchNames, feeds, stateIn, opts), () => this.runOnOrt(ort, plan, feeds, stateIn));
+    if (key === undefined || !measurable(plan, this.seed)) return tfjs();
     let m = this.choices.get(plan);
     if (m === undefined) { m = new Map(); this.choices.set(plan, m); }
     let c = m.get(key);
     if (c === undefined) { c = { tfjs: [], ort: [], runs: 0 }; m.set(key, c); }
-    if ('engine' in c) return c.engine === 'tfjs' ? this.execute(fetchNames, feeds, stateIn, opts) : this.runOnOrt(ort, plan, feeds, stateIn);
+    if ('engine' in c) return c.engine === 'tfjs' ? tfjs() : this.runOnOrt(ort, plan, feeds, stateIn);
     const trial = c;
     // Runs 0–3 warm each engine up twice (ONNX Runtime builds its session, wasm its direct
     // program); then each engine runs twice in a row and the second run is timed: the first after
@@ -316,7 +317,10 @@ export class Session {
     trial.runs++;
     const t0 = performance.now();
     if (!onOrt) {
-      const r = this.execute(fetchNames, feeds, stateIn, opts);
+      const r0 = tfjs();
+      // A promise only where the tfjs engine lacked a kernel and ORT runs the plan from now on.
+      if (r0 instanceof Promise) return r0;
+      const r = r0;
       if (timed) trial.tfjs.push(performance.now() - t0);
       this.decide(plan, m, key, trial);
       return r;
@@ -345,12 +349,13 @@ export class Session {
     if (ort === undefined || this.asyncOnly || this.disposed || !ortRunsSynchronously()) return this.execute(fetchNames, feeds, stateIn, opts);
     const plan = this.planOf(fetchNames, feeds, opts.updates ?? true);
     const key = shapeKey(plan, feeds);
-    if (key === undefined || !measurable(plan, this.seed)) return this.execute(fetchNames, feeds, stateIn, opts);
+    const tfjs = () => this.tfjsElseOrt(plan, key, () => this.execute(fetchNames, feeds, stateIn, opts), () => this.ortNow(ort, plan, feeds, stateIn));
+    if (key === undefined || !measurable(plan, this.seed)) return tfjs();
     let m = this.choices.get(plan);
     if (m === undefined) { m = new Map(); this.choices.set(plan, m); }
     let c = m.get(key);
     if (c === undefined) { c = { tfjs: [], ort: [], runs: 0 }; m.set(key, c); }
-    if ('engine' in c) return (c.engine === 'ort' ? this.ortNow(ort, plan, feeds, stateIn) : undefined) ?? this.execute(fetchNames, feeds, stateIn, opts);
+    if ('engine' in c) return (c.engine === 'ort' ? this.ortNow(ort, plan, feeds, stateIn) : undefined) ?? tfjs();
     // The trial of executeAsync, run for run.
     const trial = c;
     const onOrt = Math.floor(trial.runs / 2) % 2 === 1;
@@ -371,12 +376,45 @@ export class Session {
         return r;
       }
       // Not runnable now (its session is being made asynchronously): the tfjs engine, untimed.
-      return this.execute(fetchNames, feeds, stateIn, opts);
+      return tfjs();
     }
-    const r = this.execute(fetchNames, feeds, stateIn, opts);
+    const r = tfjs();
+    if ('engine' in (m.get(key) ?? {})) return r; // the tfjs engine lacked a kernel: ORT ran it, and runs it from now on
     if (timed) trial.tfjs.push(performance.now() - t0);
     this.decide(plan, m, key, trial);
     return r;
+  }
+
+  /**
+   * A run on the tfjs engine, or, where the backend lacks a kernel the plan needs (tfjs-wasm has
+   * no Conv2DBackpropFilter, so a CNN's training step cannot run there) and `ort` runs it, on ONNX
+   * Runtime, which then runs the plan for these feed shapes from now on (the reason says why). A
+   * failed tfjs run assigned nothing; where ORT fails too, the tfjs engine's error is thrown.
+   */
+  private tfjsElseOrt<R>(plan: Plan, key: string | undefined, tfjs: () => R, ort: () => R | undefined): R;
+  private tfjsElseOrt<R>(plan: Plan, key: string | undefined, tfjs: () => R, ort: () => Promise<R | undefined>): R | Promise<R>;
+  private tfjsElseOrt<R>(plan: Plan, key: string | undefined, tfjs: () => R, ort: () => R | undefined | Promise<R | undefined>): R | Promise<R> {
+    try {
+      return tfjs();
+    } catch (e) {
+      if (!lacksKernel(e)) throw e;
+      const chosen = (r: R | undefined): R => {
+        if (r === undefined) throw e;
+        if (key !== undefined) {
+          let m = this.choices.get(plan);
+          if (m === undefined) { m = new Map(); this.choices.set(plan, m); }
+          m.set(key, { engine: 'ort', reason: `${this.backend.name} cannot run it: ${firstLine(e)}` });
+        }
+        return r;
+      };
+      let r: R | undefined | Promise<R | undefined>;
+      try {
+        r = ort();
+      } catch {
+        throw e;
+      }
+      return r instanceof Promise ? r.then(chosen, () => { throw e; }) : chosen(r);
+    }
   }
 
   /** A plan on ONNX Runtime now (its session made now if need be; OrtEngine.prepareNow), or undefined (nothing run). */
@@ -388,8 +426,12 @@ export class Session {
       fed.set(v, f);
     }
     bindPlan(plan, bindDims(fed), 'cpu', this.tensorLimit);
-    if (!ort.prepareNow(plan, stateIn)) return undefined;
-    const r = ort.runNow(plan, fed, stateIn);
+    // One read of each variable for both (a state reader may make a new tensor per read: the
+    // hyperparameters gc.compile feeds; prepareNow would bake one, runNow see another).
+    const state = new Map<string, tf.Tensor>();
+    const stateOnce = (name: string) => { let t = state.get(name); if (t === undefined) { t = stateIn(name); state.set(name, t); } return t; };
+    if (!ort.prepareNow(plan, stateOnce)) return undefined;
+    const r = ort.runNow(plan, fed, stateOnce);
     if (r !== undefined) this.runs++;
     return r;
   }
@@ -541,6 +583,15 @@ export class Session {
 }
 
 export { locToString };
+
+/** An error of a backend that has no kernel for an op (tfjs: "Kernel 'X' not registered for backend 'wasm'"). */
+function lacksKernel(e: unknown): boolean {
+  return /not registered for backend/.test(String((e as Error)?.message ?? e));
+}
+
+function firstLine(e: unknown): string {
+  return String((e as Error)?.message ?? e).split('\n')[0]!;
+}
 
 /** Under 'auto': each engine is timed this many times per plan and feed shapes before one is chosen. */
 const AUTO_TRIALS = 4;

@@ -448,13 +448,26 @@ describe('gc.accelerate: datasets, Functional models, recompiling', () => {
     expectHistoriesClose(await acc.fit(xs, ys, args), await eager.fit(xs, ys, args));
     expect(await maxWeightDiff(acc, eager)).toBeLessThan(1e-4);
     const info = gc.accelerated(acc)!;
-    // Validation runs compiled; training too where the backend has the gradient kernels.
+    // Validation runs compiled; training too: under auto with onnxruntime-node installed, on ONNX
+    // Runtime (the backend lacks the gradient kernel), else eagerly.
     expect([...info.functions().keys()].some((k) => k.startsWith('test '))).toBe(true);
     for (const [k, e] of info.refused) {
       expect(k.startsWith('train ')).toBe(true);
       expect(e.summary).toMatch(/not registered for backend/);
     }
     expect(info.compiledRuns).toBeGreaterThan(0);
+    const train = [...info.functions()].find(([k]) => k.startsWith('train '));
+    if (info.backend === 'wasm' && (await import('../runtime/backends/onnxruntime.js')).ortRunsSynchronously()) {
+      expect(info.refused.size).toBe(0);
+      const choices = (await train![1].session()).engineChoices();
+      expect(choices.length).toBeGreaterThan(0);
+      for (const c of choices) {
+        expect(c.engine).toBe('onnxruntime');
+        expect(c.reason).toMatch(/^wasm cannot run it: .*not registered for backend 'wasm'/);
+      }
+    } else {
+      console.log(`the CNN's train step ran ${info.refused.size > 0 ? 'eagerly' : 'compiled'}: onnxruntime-node's native binding not found or backend ${info.backend}`);
+    }
   });
 
   it('refuses what is not a LayersModel, and an optimizer without a loss', () => {

@@ -128,6 +128,38 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
     }
   });
 
+  it('a plan the tfjs backend lacks a kernel for (tfjs-wasm has no Conv2DBackpropFilter) runs on ONNX Runtime, await f and f.sync alike, equal to the cpu backend', async () => {
+    await gc.ensureBackend('wasm');
+    await tf.setBackend('wasm');
+    try {
+      const make = (backend?: 'cpu') => {
+        const k = tf.variable(tf.randomNormal([3, 3, 2, 4], 0, 0.3, 'float32', 5));
+        const opt = tf.train.sgd(0.1);
+        const step = gc.compile((x: tf.Tensor4D) => opt.minimize(() => tf.mean(tf.square(tf.conv2d(x, k as tf.Tensor4D, 1, 'same'))) as tf.Scalar, true)!,
+          { inputs: [gc.spec(['b', 8, 8, 2])], ...(backend ? { backend } : {}) });
+        return { k, opt, step };
+      };
+      const auto = make(), ref = make('cpu');
+      const x = tf.randomNormal([2, 8, 8, 2], 0, 1, 'float32', 6) as tf.Tensor4D;
+      await auto.step.ready();
+      for (let i = 0; i < 6; i++) {
+        // Awaited calls first, then synchronous ones: both reach ONNX Runtime.
+        const a = (i < 3 ? await auto.step(x) : auto.step.sync(x)) as tf.Tensor, b = (await ref.step(x)) as tf.Tensor;
+        expect(Math.abs(a.dataSync()[0]! - b.dataSync()[0]!)).toBeLessThan(1e-5);
+        tf.dispose([a, b]);
+      }
+      const [p, q] = [auto.k.dataSync(), ref.k.dataSync()];
+      p.forEach((v, j) => expect(Math.abs(v - q[j]!)).toBeLessThan(1e-5));
+      const choices = (await auto.step.session()).engineChoices();
+      expect(choices.map((c) => c.engine)).toEqual(['onnxruntime']);
+      expect(choices[0]!.reason).toMatch(/^wasm cannot run it: .*Conv2DBackpropFilter' not registered for backend 'wasm'/);
+      for (const m of [auto, ref]) { m.step.dispose(); m.k.dispose(); m.opt.dispose(); }
+      x.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('a training step ORT runs leaves its variables where ORT\'s results are (tfjs-cpu), not moved into the wasm heap on each step', async () => {
     await gc.ensureBackend('wasm');
     await tf.setBackend('wasm');
