@@ -4,9 +4,11 @@
  * 'auto'), and exported to onnxruntime-node; every disagreement is minimised and printed as tfjs
  * source with its feeds.
  *
- *   npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--variables] [--no-ort] [--no-unify]
+ *   npm run fuzz -- --cases N --seed S [--backends cpu,wasm,onnxruntime,auto] [--variables] [--sync] [--no-ort] [--no-unify]
  *                   [--steps K] [--no-minimize] [--reports M] [--no-verify] [--verbose]
  *
+ * --sync calls each compiled function with f.sync (after f.ready()) instead of awaiting it (under
+ * 'auto': ONNX Runtime measured synchronously); the onnxruntime backend is still awaited.
  * --variables turns some inputs into tf.Variables the compiled function reads (runner.ts
  * variableInputs: static shape, odd place or the only input), assigned each feed set's values.
  * Case i runs the program of seed S+i (bench/fuzz/program.ts generate), so `--seed S+i --cases 1`
@@ -32,10 +34,11 @@ interface Args {
   reports: number;
   verify: boolean;
   verbose: boolean;
+  sync: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { cases: 200, seed: 1, backends: ['cpu', 'wasm'], ort: true, variables: false, unify: true, steps: 7, minimize: true, reports: 10, verify: true, verbose: false };
+  const a: Args = { cases: 200, seed: 1, backends: ['cpu', 'wasm'], ort: true, variables: false, unify: true, steps: 7, minimize: true, reports: 10, verify: true, verbose: false, sync: false };
   for (let k = 0; k < argv.length; k++) {
     const flag = argv[k]!;
     const value = () => {
@@ -61,6 +64,7 @@ function parseArgs(argv: string[]): Args {
       }
       case '--no-ort': a.ort = false; break;
       case '--variables': a.variables = true; break;
+      case '--sync': a.sync = true; break;
       case '--no-unify': a.unify = false; break;
       case '--no-minimize': a.minimize = false; break;
       case '--no-verify': a.verify = false; break;
@@ -82,7 +86,7 @@ const signature = (f: Finding) => `${f.kind} ${site(f)}: ${f.message.replace(/\d
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
   if (a.verify) process.env['GRAPHC_VERIFY'] = '1';
-  const opts: RunOptions = { backends: a.backends, ort: a.ort, optimize: [true, false], variables: a.variables };
+  const opts: RunOptions = { backends: a.backends, ort: a.ort, optimize: [true, false], variables: a.variables, sync: a.sync };
   const t0 = performance.now();
   let lastLog = t0, checks = 0, failing = 0;
   const skipped = new Map<string, number>();

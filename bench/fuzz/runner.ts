@@ -29,10 +29,10 @@ export const tfjsOf = (b: Backend): 'cpu' | 'wasm' => (b === 'onnxruntime' ? 'cp
 
 /**
  * Calls per feed set under 'auto' at most: it warms each engine up and times each a few times,
- * alternating, then runs the engine it chose (runtime/session.ts executeAsync: 12 calls to
- * decide now). The fuzzer calls until 'auto' has decided for the feed shapes, and once more.
+ * alternating, then runs the engine it chose (runtime/session.ts executeAsync: 12 to 52 calls
+ * to decide now). The fuzzer calls until 'auto' has decided for the feed shapes, and once more.
  */
-export const AUTO_MAX_CALLS = 40;
+export const AUTO_MAX_CALLS = 60;
 
 /** Whether an engine choice of 'auto' (its `shapes`: each feed's dims joined by 'x', ';' after each) is for feeds of these shapes. */
 function choiceFor(choiceShapes: string, shapes: string[]): boolean {
@@ -58,6 +58,12 @@ export interface RunOptions {
    * session again with it as an input once it changed). Eager still gets them as arguments.
    */
   variables?: boolean;
+  /**
+   * Call the compiled functions with f.sync (after f.ready()) instead of awaiting f(...): under
+   * 'auto', the synchronous measurement of ONNX Runtime (Session.executeSync). The onnxruntime
+   * backend, asynchronous only, is still awaited.
+   */
+  sync?: boolean;
 }
 
 /** The inputs that become variables with RunOptions.variables: those of static shape at odd places, or the only input. */
@@ -392,7 +398,7 @@ async function runChecked(p: Program, o: RunOptions): Promise<CaseResult> {
               const at = `${where} feeds#${k}${engine}`;
               let got: tf.Tensor[];
               try {
-                got = list(await f(...xs));
+                got = list(o.sync && b !== 'onnxruntime' ? (await f.ready(), f.sync(...xs)) : await f(...xs));
               } catch (e) {
                 findings.push({ kind: 'run', where: at, message: firstLine(e) });
                 break;

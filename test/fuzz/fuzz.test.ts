@@ -50,3 +50,23 @@ describe.each(SLICES)('fuzz slice on %s', (backend, first, count) => {
     });
   }
 });
+
+/** 'auto' called with f.sync (gc.accelerate's steps are): ONNX Runtime measured and run synchronously (Session.executeSync). */
+const SYNC_FIRST = FIRST_SEED + 2 * PER_BACKEND + 80;
+describe('fuzz slice on auto with f.sync', () => {
+  for (let seed = SYNC_FIRST; seed < SYNC_FIRST + 20; seed++) {
+    it(`seed ${seed}`, async () => {
+      const p = generate(seed);
+      const variables = seed % 2 === 1;
+      const r = await runProgram(p, { backends: ['auto'], ort: false, optimize: [true, false], variables, sync: true });
+      if (r.skipped) {
+        console.warn(`fuzz seed ${seed}: skipped: ${r.skipped}`);
+        return;
+      }
+      const report = r.findings.map((f) => `${f.kind} ${f.where}: ${f.message}`);
+      const program = `inputs ${p.inputs.map((i) => `${specSource(i)} (${i.values}, ${i.store})`).join(', ')}\n${functionSource(p)}`;
+      expect(report, `seed ${seed} (rerun: npm run fuzz -- --seed ${seed} --cases 1 --backends auto --sync${variables ? ' --variables' : ''})\n${program}`).toEqual([]);
+      expect(r.checks).toBeGreaterThan(0);
+    });
+  }
+});
