@@ -635,17 +635,19 @@ const lastShapes = new WeakMap<Plan, { dims: number[]; key: string }>();
  * Whether 'auto' may move a plan between engines: not with prints (ONNX has none), nor with
  * random ops under a seed (each engine draws its own sequence; the tfjs engine keeps them reproducible).
  */
+/**
+ * Whether auto may measure a plan on both engines: not a plan that prints, and nothing in a
+ * session with a seed, which asks for runs that repeat exactly (ORT draws other random numbers
+ * than tfjs, and which engine runs a plan would depend on timing: results then differ in the last
+ * digits from run to run). A plan the tfjs backend cannot run still goes to ORT (tfjsElseOrt).
+ */
 function measurable(plan: Plan, seed: number | undefined): boolean {
-  const memo = seed === undefined ? measurableUnseeded : measurableSeeded;
-  let m = memo.get(plan);
+  if (seed !== undefined) return false;
+  let m = measurableMemo.get(plan);
   if (m === undefined) {
-    m = true;
-    for (const n of plan.schedule) {
-      const effect = OPS[n.op].effect;
-      if (effect === 'io' || (effect === 'random' && seed !== undefined)) { m = false; break; }
-    }
-    memo.set(plan, m);
+    m = !plan.schedule.some((n) => OPS[n.op].effect === 'io');
+    measurableMemo.set(plan, m);
   }
   return m;
 }
-const measurableUnseeded = new WeakMap<Plan, boolean>(), measurableSeeded = new WeakMap<Plan, boolean>();
+const measurableMemo = new WeakMap<Plan, boolean>();

@@ -109,7 +109,9 @@ describe('gc.accelerate: model.fit', () => {
         onBatchEnd: async (_b, logs) => { batchLosses.push(logs!['loss'] as number); },
       });
       const h = await m.fit(x, y, { epochs: 10, batchSize: 64, validationSplit: 0.2, shuffle: false, verbose: 0,
-        callbacks: [schedule, tfl.callbacks.earlyStopping({ monitor: 'val_loss', patience: 0 })] });
+        // minDelta: under auto the validation step may run on wasm one epoch and on ONNX Runtime the
+        // next while auto measures the two (digits past 1e-7 differ): an unchanged loss is not an improvement.
+        callbacks: [schedule, tfl.callbacks.earlyStopping({ monitor: 'val_loss', patience: 0, minDelta: 1e-5 })] });
       return { h, batchLosses, lrs };
     };
     const e = await run(eager);
@@ -120,7 +122,7 @@ describe('gc.accelerate: model.fit', () => {
     expect(a.batchLosses.length).toBe(e.batchLosses.length);
     a.batchLosses.forEach((l, i) => expect(Math.abs(l - e.batchLosses[i]!)).toBeLessThan(1e-4));
     // The last epoch ran at learning rate 0 (the traces saw 0.01): no weight moved, so the validation loss is the one before.
-    expect(a.h.history['val_loss']![2]).toBe(a.h.history['val_loss']![1]);
+    expect(Math.abs((a.h.history['val_loss']![2] as number) - (a.h.history['val_loss']![1] as number))).toBeLessThan(1e-6);
     expect(a.lrs).toEqual([0.01, 0.001, 0]);
     expect(gc.accelerated(acc)!.traceCount).toBe(2);
   });

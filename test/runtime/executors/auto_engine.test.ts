@@ -61,6 +61,14 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
       expect(Array.from(await p.data())).toEqual(Array.from(await q.data()));
     }
     expect(a.engineChoices()).toEqual([]);
+    // Any plan of a seeded session stays on the tfjs engine (exact repeats), also one without random ops.
+    const plain = gc.trace((x: tf.Tensor) => tf.relu(tf.matMul(x, tf.ones([64, 64]))), [gc.spec([256, 64])]);
+    const ps = await gc.Session.create(plain, { seed: 3 });
+    const px = { [plain.inputs[0]!.name!]: tf.ones([256, 64]) };
+    for (let i = 0; i < 24; i++) ((await ps.run(plain.outputs[0]!.name, px)) as tf.Tensor).dispose();
+    expect(ps.engineChoices()).toEqual([]);
+    expect(ps.engineTrials()).toEqual([]);
+    ps.dispose();
     // A plan that only ever runs on tfjs (two shapes, each a clear win for the tfjs engine here) has no ORT session left.
     const tiny = gc.compile((x: tf.Tensor) => tf.add(x, 1), { inputs: [gc.spec(['n'])] });
     for (const n of [1, 2]) for (let i = 0; i < 52; i++) await call(tiny, tf.ones([n]));
