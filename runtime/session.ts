@@ -332,7 +332,7 @@ export class Session {
       return r;
     } catch (e) {
       // ONNX Runtime cannot run this plan (an op without an ONNX form, a provider failure): the tfjs engine does, from now on.
-      m.set(key, { engine: 'tfjs', reason: `onnxruntime cannot run it: ${((e as Error).message ?? String(e)).split('\n')[0]}` });
+      m.set(key, { engine: 'tfjs', reason: `onnxruntime cannot run it: ${firstLine(e)}` });
       return this.execute(fetchNames, feeds, stateIn, opts);
     }
   }
@@ -374,7 +374,7 @@ export class Session {
       try {
         r = this.ortNow(ort, plan, feeds, stateIn);
       } catch (e) {
-        m.set(key, { engine: 'tfjs', reason: `onnxruntime cannot run it: ${((e as Error).message ?? String(e)).split('\n')[0]}` });
+        m.set(key, { engine: 'tfjs', reason: `onnxruntime cannot run it: ${firstLine(e)}` });
         return this.execute(fetchNames, feeds, stateIn, opts);
       }
       if (r !== undefined) {
@@ -424,8 +424,11 @@ export class Session {
     }
   }
 
-  /** A plan on ONNX Runtime now (its session made now if need be; OrtEngine.prepareNow), or undefined (nothing run). */
-  private ortNow(ort: OrtEngine, plan: Plan, feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor): { outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> } | undefined {
+  /**
+   * A plan on ONNX Runtime now, or undefined (nothing run): feeds must be live tensors; with
+   * `prepare`, its session is made now if need be (OrtEngine.prepareNow), else it must exist.
+   */
+  private ortNow(ort: OrtEngine, plan: Plan, feeds: Record<string, Feed>, stateIn: (name: string) => tf.Tensor, prepare = true): { outputs: tf.Tensor[]; updates: Map<string, tf.Tensor> } | undefined {
     const fed = new Map<Value, tf.Tensor>();
     for (const v of plan.feeds) {
       const f = feeds[v.name!];
@@ -437,7 +440,7 @@ export class Session {
     // hyperparameters gc.compile feeds; prepareNow would bake one, runNow see another).
     const state = new Map<string, tf.Tensor>();
     const stateOnce = (name: string) => { let t = state.get(name); if (t === undefined) { t = stateIn(name); state.set(name, t); } return t; };
-    if (!ort.prepareNow(plan, stateOnce)) return undefined;
+    if (prepare && !ort.prepareNow(plan, stateOnce)) return undefined;
     const r = ort.runNow(plan, fed, stateOnce);
     if (r !== undefined) this.runs++;
     return r;
@@ -457,16 +460,7 @@ export class Session {
       const c = key === undefined ? undefined : this.choices.get(plan)?.get(key);
       if (c === undefined || !('engine' in c) || c.engine !== 'ort') return undefined;
     }
-    const fed = new Map<Value, tf.Tensor>();
-    for (const v of plan.feeds) {
-      const f = feeds[v.name!];
-      if (!(f instanceof tf.Tensor) || f.isDisposed) return undefined;
-      fed.set(v, f);
-    }
-    bindPlan(plan, bindDims(fed), 'cpu', this.tensorLimit);
-    const r = ort.runNow(plan, fed, stateIn);
-    if (r !== undefined) this.runs++;
-    return r;
+    return this.ortNow(ort, plan, feeds, stateIn, false);
   }
 
   /**
