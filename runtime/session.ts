@@ -351,10 +351,14 @@ export class Session {
     const key = shapeKey(plan, feeds);
     const tfjs = () => this.tfjsElseOrt(plan, key, () => this.execute(fetchNames, feeds, stateIn, opts), () => this.ortNow(ort, plan, feeds, stateIn));
     // A plan that assigns variables (a training step) is not measured here, run for run on both
-    // engines: a CI run of gc.accelerate once saw an epoch's loss 2e-3 off eager's while its train
-    // step alternated between wasm and ORT synchronously, which I could not reproduce or explain
-    // in the time I had. It stays on the tfjs engine (ORT only where tfjs lacks a kernel), as
-    // before; awaited calls (executeAsync) still measure it.
+    // engines: the engines round differently in the last bits, and in a ReLU network a value
+    // within that rounding of 0 takes the other branch on the other engine; training carries such
+    // a difference on (a CI run of gc.accelerate saw an epoch's loss 2e-3 off eager's while its
+    // train step alternated; stress runs: a few fits in a thousand beyond 1e-4, none with tanh,
+    // whose trajectories stayed within 4e-7 — nothing lost or stale, see auto_engine.test.ts). So
+    // which engine ran which step would make a fit's numbers depend on the machine's timing. It
+    // stays on the tfjs engine (ORT where tfjs lacks a kernel, or where awaited calls chose it);
+    // awaited calls (executeAsync) still measure it, for speed.
     const chosen = key === undefined ? undefined : this.choices.get(plan)?.get(key);
     if (plan.assigns.length > 0 && !(chosen !== undefined && 'engine' in chosen)) return tfjs();
     if (key === undefined || !measurable(plan, this.seed)) return tfjs();

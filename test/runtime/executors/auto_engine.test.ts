@@ -143,6 +143,49 @@ describe("backend 'auto' measures onnxruntime per plan and shapes", () => {
     }
   });
 
+  it('a training step measured run for run (awaited calls: two on wasm, two on ONNX Runtime, ...) follows the trajectory of one engine: variables handed between engines lose and repeat nothing', async () => {
+    // tanh, not ReLU: with a kink, a value within rounding of 0 takes another branch on the
+    // other engine and training carries that on (test/accelerate.test.ts says how often); with a
+    // smooth network the two trajectories stay within rounding, so a lost, repeated or stale
+    // update (about lr = 0.01 on every weight) would stand out.
+    await gc.ensureBackend('wasm');
+    await tf.setBackend('wasm');
+    try {
+      const r = (seed: number, shape: number[]) => tf.randomNormal(shape, 0, 0.3, 'float32', seed);
+      const make = (backend?: 'wasm') => {
+        const w = [tf.variable(r(1, [128, 64])), tf.variable(tf.zeros([64])), tf.variable(r(2, [64, 10]))];
+        const opt = tf.train.adam(0.01);
+        const logits = (x: tf.Tensor) => tf.matMul(tf.tanh(tf.add(tf.matMul(x, w[0]!), w[1]!)), w[2]!);
+        const step = gc.compile((x: tf.Tensor, y: tf.Tensor) => opt.minimize(() => tf.losses.softmaxCrossEntropy(y, logits(x)) as tf.Scalar, true)!,
+          { inputs: [gc.spec(['b', 128]), gc.spec(['b', 10])], ...(backend ? { backend } : {}) });
+        return { w, opt, step };
+      };
+      const auto = make(), ref = make('wasm');
+      let worst = 0;
+      // 80 batches of 64: enough for auto to decide even a near tie (runs/session.ts: AUTO_MAX_TRIALS).
+      for (let i = 0; i < 100; i++) {
+        const n = i % 5 === 4 ? 16 : 64;
+        const x = r(100 + i, [n, 128]), y = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, k) => (k * 7 + i) % 10), 'int32'), 10).toFloat();
+        const [a, b] = [await call(auto.step, x, y), await call(ref.step, x, y)];
+        worst = Math.max(worst, Math.abs(a[0]! - b[0]!));
+        tf.dispose([x, y]);
+      }
+      expect(worst).toBeLessThan(1e-5);
+      let dw = 0;
+      for (let k = 0; k < 3; k++) {
+        const [p, q] = [await auto.w[k]!.data(), await ref.w[k]!.data()];
+        p.forEach((v, j) => { dw = Math.max(dw, Math.abs(v - q[j]!)); });
+      }
+      expect(dw).toBeLessThan(1e-5);
+      // The batch of 64 was measured on both engines (at least two timed runs each after two warm-ups each), then decided.
+      const c = (await auto.step.session()).engineChoices().find((e) => e.shapes.startsWith('64x'));
+      expect(c?.reason).toMatch(/^measured: wasm \d+\.\d+ ms, onnxruntime \(cpu\) \d+\.\d+ ms \(fastest of \d+ runs each\)/);
+      for (const m of [auto, ref]) { m.step.dispose(); tf.dispose(m.w); m.opt.dispose(); }
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('a plan the tfjs backend lacks a kernel for (tfjs-wasm has no Conv2DBackpropFilter) runs on ONNX Runtime, await f and f.sync alike, equal to the cpu backend', async () => {
     await gc.ensureBackend('wasm');
     await tf.setBackend('wasm');
