@@ -29,7 +29,7 @@ import { AttrReader, OPS } from '../../ir/ops.js';
 import { OP_KERNELS } from '../kernels/op_kernels.js';
 import type { ExecCtx, OpKernel } from '../kernels/kernel_types.js';
 import { bindDims } from '../plan.js';
-import { holderOf, withBackend } from '../backends/tfjs_engine.js';
+import { engineInternals, holderOf, withBackend } from '../backends/tfjs_engine.js';
 import type { DType } from '../../ir/dtype.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { exportOnnx } from '../../exporters/onnx/export/export.js';
@@ -429,7 +429,9 @@ function toOrt(ort: Ort, t: tf.Tensor, dtype: DType, what: () => string, heapVie
   if (t.isDisposed) throw new GcError({ code: Codes.inputMismatch, message: `${what()}: the tensor was disposed`, help: 'feed a live tensor (tf.tidy or dispose() may have freed it)' });
   if (heapView && (dtype === 'float32' || dtype === 'int32') && t.dtype === dtype) {
     const holder = holderOf(t);
-    if (holder !== undefined && holder === tf.findBackend('wasm')) {
+    // The registry, not tf.findBackend: findBackend starts initialising an imported but unused
+    // tfjs-wasm, and until that settles every tfjs op throws "Backend … has not yet been initialized".
+    if (holder !== undefined && holder === engineInternals().registry['wasm']) {
       const view = (holder as unknown as { typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array }).typedArrayFromHeap(t);
       return dtype === 'float32' ? new ort.Tensor('float32', view as Float32Array, t.shape) : new ort.Tensor('int32', view as Int32Array, t.shape);
     }
