@@ -214,6 +214,28 @@ export function knobsOf(opt: tf.Optimizer): { knobs: Knob[]; guards: TraceGuard[
   return { knobs, guards };
 }
 
+/**
+ * The tf.Variables an optimizer keeps, by readable names: its slots (Adam's moments, Adagrad's
+ * accumulators, …) by the name tfjs's getWeights() and saved optimizer weights give them
+ * (`dense_Dense1/kernel/m`), its own (Adam's accBeta1) as `<Class>_<n>/<field>`. tfjs names all
+ * of these variables with bare numbers, which an exported training step would otherwise show
+ * as inputs `_4`, `_5`, ….
+ */
+export function optimizerVariableNames(opt: tf.Optimizer): Map<tf.Variable, string> {
+  const out = new Map<tf.Variable, string>();
+  const own = labelOf(opt).slice('hyper/'.length);
+  for (const [field, v] of Object.entries(opt as unknown as Record<string, unknown>)) {
+    if (v instanceof tf.Variable) out.set(v, `${own}/${field}`);
+    else if (Array.isArray(v)) {
+      for (const e of v as unknown[]) {
+        const slot = e as { originalName?: unknown; variable?: unknown } | null;
+        if (slot !== null && typeof slot === 'object' && typeof slot.originalName === 'string' && slot.variable instanceof tf.Variable) out.set(slot.variable, slot.originalName);
+      }
+    }
+  }
+  return out;
+}
+
 function knobGuard(k: Knob, seen: number): TraceGuard {
   return { what: `${k.label} (traced with ${seen})`, changed: () => !Object.is(k.read(), seen) };
 }

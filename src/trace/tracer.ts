@@ -17,7 +17,7 @@ import { userLocation } from './source_loc.js';
 import { installPrint } from './print.js';
 import { forwardIdentity } from '../../ir/passes/forward_identity.js';
 import { dce } from '../../ir/passes/dce.js';
-import { watchOptimizers } from './hyperparams.js';
+import { optimizerVariableNames, watchOptimizers } from './hyperparams.js';
 import { abandonThenable, isThenable, watchPromises } from './async_guard.js';
 
 type DataId = object;
@@ -332,6 +332,13 @@ export function traceOnce(fn: (...args: tf.Tensor[]) => unknown, inputs: Concret
       const newValue = recorder.valueOf(v.dataId, 'assign');
       const sv = stateOf(v);
       if (newValue !== sv) g.addNode('assign', [newValue], { var: v.name }, undefined);
+    }
+    // Optimizer state that tfjs named with a bare number (its variable ids) takes the optimizer's name for it.
+    for (const opt of optimizers.used) {
+      for (const [v, label] of optimizerVariableNames(opt)) {
+        const sv = stateValues.get(v);
+        if (sv !== undefined && /^\d+$/.test(v.name)) g.setName(sv, g.freshName(label));
+      }
     }
   } catch (err) {
     // Whatever the function started asynchronously is abandoned with the trace.

@@ -46,6 +46,12 @@ describe('exported training step', () => {
     for (const s of ex.state) if (s.output !== undefined) expect(produced.has(s.output)).toBe(true);
     // The learning rate is read each step, not assigned: an input with a default and no output.
     expect([...byVar.values()].filter((s) => s.output === undefined).map((s) => s.variable)).toContain('hyper/Adam_0/learningRate');
+    // Adam's variables, which tfjs names with bare numbers, take the names tfjs's getWeights() gives
+    // its moments (`tse_w1/m`) or `Adam_<n>/<field>`: no input is a bare number.
+    const inputs = ex.state.map((s) => s.input);
+    expect(inputs.filter((n) => /^_?\d+$/.test(n))).toEqual([]);
+    for (const w of ['tse_w1', 'tse_b1', 'tse_w2']) for (const k of ['m', 'v']) expect(ex.state.find((s) => s.input === `${w}_${k}`)?.output).toBe(`${w}_${k}.new`);
+    expect(inputs).toEqual(expect.arrayContaining(['Adam_0_accBeta1', 'Adam_0_accBeta2']));
 
     const data = batches(7, STEPS, B, F, C);
     const compiled: number[] = [];
@@ -73,9 +79,37 @@ describe('exported training step', () => {
     let worst = 0;
     for (let i = 0; i < w1Now.length; i++) worst = Math.max(worst, Math.abs(w1Ort[i]! - w1Now[i]!));
     expect(worst).toBeLessThan(1e-4);
+    // The names say what the values are: second moments are squares (≥ 0), first moments take the gradient's sign; accBeta1 = 0.9^steps.
+    expect(Array.from(stateFeeds['tse_w1_v']!.data as Float32Array).every((x) => x >= 0)).toBe(true);
+    expect(Array.from(stateFeeds['tse_w1_m']!.data as Float32Array).some((x) => x < 0)).toBe(true);
+    expect((stateFeeds['Adam_0_accBeta1']!.data as Float32Array)[0]).toBeCloseTo(0.9 ** (STEPS + 1), 5);
     step.dispose();
     for (const v of [w1, b1, w2]) v.dispose();
     opt.dispose();
+  });
+
+  it("every tf.train optimizer's variables are named as tfjs names them, none a bare number", async () => {
+    await tf.setBackend('cpu');
+    const make: Record<string, [() => tf.Optimizer, string[]]> = {
+      momentum: [() => tf.train.momentum(0.1, 0.9), ['momentum']],
+      rmsprop: [() => tf.train.rmsprop(0.01, 0.9, 0.5, 1e-7, true), ['rms', 'mg', 'momentum']],
+      adagrad: [() => tf.train.adagrad(0.1), ['accumulator']],
+      adadelta: [() => tf.train.adadelta(1), ['accum_grad', 'accum_var']],
+      adamax: [() => tf.train.adamax(0.01), ['m', 'v']],
+      adam: [() => tf.train.adam(0.01), ['m', 'v']],
+    };
+    for (const [k, [makeOpt, slots]] of Object.entries(make)) {
+      const w = tf.variable(tf.ones([2, 2]), true, `names_${k}`);
+      const opt = makeOpt();
+      const f = gc.compile((x: tf.Tensor) => opt.minimize(() => tf.sum(tf.square(tf.matMul(x, w))) as tf.Scalar, true)!, { inputs: [gc.spec([1, 2])] });
+      await f(tf.ones([1, 2]));
+      const inputs = gc.exportOnnx(f.graph).state.map((s) => s.input);
+      expect(inputs.filter((n) => /^_?\d+$/.test(n)), k).toEqual([]);
+      expect(inputs, k).toEqual(expect.arrayContaining(slots.map((s) => `names_${k}_${s}`)));
+      f.dispose();
+      w.dispose();
+      opt.dispose();
+    }
   });
 
   it('a value returned twice keeps one Identity (an output is never renamed); a gc.name\'d value stays fetchable by its name', async () => {
