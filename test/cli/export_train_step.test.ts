@@ -39,6 +39,8 @@ describe('graphc export of a training step', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/wrote .*step\.onnx: x: f32\[batch,4\], y: f32\[batch,2\] → output_0: f32\[\]/);
     expect(r.stdout).toMatch(/state: 5 inputs \(5 with a new value/);
+    // Adam's variables by the names tfjs gives them (tfjs's own names are bare numbers).
+    expect(r.stdout).toMatch(/lists them\): w, Adam_0_accBeta1, Adam_0_accBeta2, w_m, w_v\n/);
     expect(r.stdout).toMatch(/wrote .*step\.init\.onnx: no inputs/);
 
     const model = onnx.ModelProto.decode(new Uint8Array(await import('node:fs').then((f) => f.readFileSync(out))));
