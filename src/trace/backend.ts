@@ -15,7 +15,7 @@ import { tensorData } from '../../ir/tensor_data.js';
 import { tfDtype } from '../../runtime/tensor_data.js';
 import { KERNEL_RULES } from './kernel_rules.js';
 import type { TraceCtx } from './rule_types.js';
-import { recoverParams, RANDOM_OP_FUNCTIONS, SeedRecorder } from './random.js';
+import { recoverParams, RANDOM_OP_FUNCTIONS, SeedRecorder, seededDraws } from './random.js';
 import { captureStack, stackHasFunction, userLocation } from './source_loc.js';
 import { withLayerScope } from './layer_scope.js';
 
@@ -192,6 +192,9 @@ export class Recorder {
         return this.bind(v);
       }
       // Seeded by the user: eager tfjs returns the same values on every call, so a constant is exact.
+      const drawn = this.graph.add('const', [], { value: tensorData(dtype, shape, values as ArrayLike<number>) }, loc);
+      seededDraws.add(drawn.producer!);
+      return this.bind(drawn);
     }
     const data = tensorData(dtype, shape, values as ArrayLike<number>);
     return this.bind(this.graph.add('const', [], { value: data }, loc));

@@ -56,6 +56,13 @@ function gaussStream(seed: string, n: number, truncated: boolean): Float64Array 
   return z;
 }
 
+/**
+ * Constants that are random draws seeded by the user (tf.randomUniform(…, seed), a dropout layer
+ * with a `seed`): eager tfjs draws the same values for a given shape on every call, so a trace
+ * keeps them as constants; unify names them when their shape follows a symbolic dim.
+ */
+export const seededDraws = new WeakSet<object>();
+
 export interface RandomParams {
   kind: RandomKind;
   /** uniform: [min, max]; normal: [mean, std]. */

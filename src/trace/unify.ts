@@ -14,6 +14,7 @@ import type { AttrKind, Attrs, AttrValue } from '../../ir/ops.js';
 import { inferTypes, OPS } from '../../ir/ops.js';
 import type { TensorData } from '../../ir/tensor_data.js';
 import { tensorDataEq } from '../../ir/tensor_data.js';
+import { seededDraws } from './random.js';
 
 /** Which sizes each trace used: trace 0 is the base; traces 2j+1, 2j+2 vary symbol j. */
 export interface TracePlan {
@@ -71,7 +72,8 @@ class Unifier {
   }
 }
 
-function notPolymorphic(what: string, node: Node | undefined, observed: string, plan: TracePlan): GcError {
+function notPolymorphic(what: string, node: Node | undefined, observed: string, plan: TracePlan,
+  help = 'declare this dim with a fixed size in gc.spec, or avoid computing with the size in JavaScript (e.g. x.shape[0])'): GcError {
   const sizes = plan.sizes.map((s) => plan.display.map((n, j) => `${n}=${s[j]}`).join(',')).join('; ');
   return new GcError({
     code: Codes.tracePolymorphic,
@@ -79,7 +81,7 @@ function notPolymorphic(what: string, node: Node | undefined, observed: string, 
     loc: node?.loc,
     node: node ? `${node.op}` : undefined,
     notes: [`observed ${observed}`, `traced with ${sizes}`],
-    help: 'declare this dim with a fixed size in gc.spec, or avoid computing with the size in JavaScript (e.g. x.shape[0])',
+    help,
   });
 }
 
@@ -174,7 +176,13 @@ export function unify(graphs: Graph[], plan: TracePlan): Graph {
               continue;
             }
           }
-          throw notPolymorphic(`a constant depends on the traced size`, n0, ts.map((x) => `${x.dtype}[${x.shape.join(',')}]`).join(' / '), plan);
+          const observed = ts.map((x) => `${x.dtype}[${x.shape.join(',')}]`).join(' / ');
+          if (op === 'const' && seededDraws.has(n0)) {
+            throw notPolymorphic('a random draw with a seed (tf.randomUniform/randomNormal with a seed, or a dropout layer with `seed`) has the traced size in its shape: '
+              + 'eager tfjs draws the same values for a given shape on every call, which a graph for every size cannot reproduce', n0, observed, plan,
+              'give the dim a fixed size in gc.spec (the draw then stays a constant, as eagerly), or drop the seed (graphc then draws fresh values on every call, as unseeded tfjs does)');
+          }
+          throw notPolymorphic(`a constant depends on the traced size`, n0, observed, plan);
         }
         const nums = vals.map(attrNumbers);
         if (nums.every((x) => x !== undefined) && nums.some((x) => x!.join(',') !== nums[0]!.join(','))) {

@@ -71,4 +71,33 @@ describe('random ops stay random in compiled functions', () => {
     const y = (await f(tf.ones([33, 8]))) as tf.Tensor;
     expect(y.shape).toEqual([33, 8]);
   });
+
+  it('a seeded draw whose shape follows a symbolic batch is refused with the reason and both ways out; a fixed batch keeps eager values', async () => {
+    // tfjs draws the same values per shape and seed on every call (a dropout layer with `seed` does this).
+    const fn = (x: tf.Tensor) => tf.dropout(x, 0.5, undefined, 7);
+    // compile traces when it is given the input specs (or at the first call): either may throw.
+    const failure = async (make: () => gc.CompiledFunction<unknown>) => {
+      try {
+        await make()(tf.ones([4, 8]));
+      } catch (e) {
+        return e as gc.GcError;
+      }
+      return undefined;
+    };
+    const err = await failure(() => gc.compile(fn, { inputs: [gc.spec(['batch', 8])], backend: 'cpu' }));
+    expect(err).toBeInstanceOf(gc.GcError);
+    expect(err!.code).toBe('GC0103');
+    expect(err!.message).toMatch(/a random draw with a seed .* has the traced size in its shape/);
+    expect(err!.help).toMatch(/fixed size in gc\.spec .* or drop the seed/);
+    expect(err!.loc?.file).toMatch(/random\.test\.ts$/);
+    // A fixed batch: the draw is a constant, the values eager's on every call.
+    const fixed = gc.compile(fn, { inputs: [gc.spec([4, 8])], backend: 'cpu' });
+    const x = tf.ones([4, 8]);
+    const eager = arr(fn(x));
+    expect(arr((await fixed(x)) as tf.Tensor)).toEqual(eager);
+    expect(arr((await fixed(x)) as tf.Tensor)).toEqual(eager);
+    // An unrelated size-dependent constant keeps the general message.
+    const err2 = await failure(() => gc.compile((x: tf.Tensor) => tf.add(x, tf.tensor(Array.from({ length: x.shape[0]! * 8 }, (_, i) => i), [x.shape[0]!, 8])), { inputs: [gc.spec(['batch', 8])], backend: 'cpu' }));
+    expect(err2!.message).toMatch(/a constant depends on the traced size/);
+  });
 });
