@@ -440,7 +440,9 @@ export function applyHyperPlan(g: Graph, plan: HyperPlan): Map<string, () => num
     let v = states.get(name);
     if (v === undefined) {
       const now = get();
-      v = g.addState(name, { dtype: 'float32', shape: [] }, tensorData('float32', [], [now]), false);
+      // The value's name spells the arithmetic out (an exported model's input `hyper_Adam_0_1_minus_beta1`, not `…_1_beta1`).
+      const spelled = name.replace(/-/g, '_minus_').replace(/\+/g, '_plus_').replace(/\*/g, '_times_');
+      v = g.addState(name, { dtype: 'float32', shape: [] }, tensorData('float32', [], [now]), false, g.freshName(spelled));
       states.set(name, v);
       getters.set(name, get);
     }

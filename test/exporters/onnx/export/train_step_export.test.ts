@@ -52,6 +52,8 @@ describe('exported training step', () => {
     expect(inputs.filter((n) => /^_?\d+$/.test(n))).toEqual([]);
     for (const w of ['tse_w1', 'tse_b1', 'tse_w2']) for (const k of ['m', 'v']) expect(ex.state.find((s) => s.input === `${w}_${k}`)?.output).toBe(`${w}_${k}.new`);
     expect(inputs).toEqual(expect.arrayContaining(['Adam_0_accBeta1', 'Adam_0_accBeta2']));
+    // A hyper-parameter's affine form spells its arithmetic: the input for 1 − beta1.
+    expect(ex.state.find((s) => s.variable === 'hyper/Adam_0/1-beta1')?.input).toBe('hyper_Adam_0_1_minus_beta1');
 
     const data = batches(7, STEPS, B, F, C);
     const compiled: number[] = [];
