@@ -56,7 +56,8 @@ interface Target {
 
 interface LayersLike {
   predict: (x: tf.Tensor | tf.Tensor[]) => unknown;
-  inputs: Array<{ shape: (number | null)[]; dtype?: string }>;
+  /** Symbolic inputs: a Sequential's is `<first layer>_input` (its inputNames is empty). */
+  inputs: Array<{ shape: (number | null)[]; dtype?: string; name?: string }>;
   inputNames?: string[];
 }
 
@@ -72,7 +73,8 @@ function modelTarget(name: string, model: LayersLike): Target {
   const specs = model.inputs.map((inp, i) => ({
     shape: inp.shape.map((d, k) => (d === null ? (k === 0 ? 'batch' : null) : d)),
     dtype: (inp.dtype ?? 'float32') as TensorSpec['dtype'],
-    name: (model.inputNames?.[i] ?? `input_${i}`).replace(/[^A-Za-z0-9_]/g, '_'),
+    // The names Keras and tf2onnx give a model's inputs (`flatten_input` for a Sequential whose first layer is 'flatten').
+    name: (model.inputNames?.[i] ?? inp.name ?? `input_${i}`).replace(/[^A-Za-z0-9_]/g, '_'),
   }));
   return { name, fn: (...xs) => model.predict(xs.length === 1 ? xs[0]! : xs), specs };
 }

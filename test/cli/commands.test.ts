@@ -99,7 +99,7 @@ describe.skipIf(!existsSync(cli))('graphc export <model.json>', () => {
     const tfl = await import('@tensorflow/tfjs-layers');
     await tf.setBackend('cpu');
     const model = tfl.sequential({ layers: [
-      tfl.layers.dense({ inputShape: [6], units: 5, activation: 'tanh' }),
+      tfl.layers.dense({ inputShape: [6], units: 5, activation: 'tanh', name: 'hidden' }),
       tfl.layers.dense({ units: 3, activation: 'softmax' }),
     ] });
     const saved = path.join(dir, 'saved');
@@ -116,7 +116,8 @@ describe.skipIf(!existsSync(cli))('graphc export <model.json>', () => {
     const out = path.join(dir, 'saved.onnx');
     const r = graphc('export', path.join(saved, 'model.json'), '-o', out);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/: f32\[batch,6\] → output_0: f32\[batch,3\]/);
+    // The input is named as Keras and tf2onnx name a Sequential's: after its first layer.
+    expect(r.stdout).toMatch(/: hidden_input: f32\[batch,6\] → output_0: f32\[batch,3\]/);
     const x = tf.randomNormal([4, 6], 0, 1, 'float32', 5);
     const want = (model.predict(x) as import('@tensorflow/tfjs-core').Tensor).dataSync();
     const s = await ort.InferenceSession.create(out);
