@@ -17,7 +17,8 @@ import {
   Identity, IsFinite, IsInf, IsNan, LeakyRelu, Less, LessEqual, LinSpace, Log, Log1p, LogicalAnd,
   LogicalNot, LogicalOr, LogicalXor, LogSoftmax, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
   Minimum, MirrorPad, Mod, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
-  Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, Reverse, Round, Rsqrt, ScatterNd, Select,
+  Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor,
+  ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, Select,
   Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SpaceToBatchND, SplitV, Sqrt, Square, SquaredDifference,
   Step, StridedSlice, Sub, Sum, Tan, Tanh, Tile, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
   _FusedMatMul,
@@ -374,6 +375,116 @@ const mirrorPad: KernelRule = (ctx, ins, a) => {
   return paddings.every(([b, e]) => b === 0 && e === 0) ? ctx.emit('identity', [x]) : x;
 };
 
+// ---- image resizing: gathers and lerps (forward), matmuls with interpolation matrices (gradients)
+
+/** tfjs's scale for one axis of a resize: effective input size / effective output size. */
+function resizeScale(inSize: number, outSize: number, alignCorners: boolean): number {
+  return (alignCorners && outSize > 1 ? inSize - 1 : inSize) / (alignCorners && outSize > 1 ? outSize - 1 : outSize);
+}
+
+/** The images of a resize kernel: rank 4 (NHWC) with static height and width. */
+function resizeImages(ctx: TraceCtx, ins: Inputs): { x: Value; h: number; w: number } {
+  const x = input(ctx, ins, 'images');
+  if (x.shape.length !== 4) return ctx.unsupported(`${ctx.kernel}: images must be rank 4 (NHWC), got ${shapeToString(x.shape)}`);
+  const [, h, w] = dimsOf(ctx, x) as [number, number, number, number];
+  return { x, h, w };
+}
+
+const intConst = (ctx: TraceCtx, xs: number[]): Value => ctx.constant(tensorData('int32', [xs.length], xs));
+
+/**
+ * ResizeBilinear as tfjs's cpu kernel computes it: per output row the rows floor/ceil of its
+ * source position, per column likewise, then top = tl + (tr − tl)·colFrac, bottom alike,
+ * out = top + (bottom − top)·rowFrac. The positions (alignCorners, halfPixelCenters) are
+ * computed here as tfjs computes them; the lerps run in float32 (tfjs-cpu rounds once, from
+ * float64: the two differ in the last bit at most per step).
+ */
+const resizeBilinear: KernelRule = (ctx, ins, a) => {
+  const { x: images, h, w } = resizeImages(ctx, ins);
+  const [nh, nw] = numList(ctx, a, 'size') as [number, number];
+  const align = flag(a, 'alignCorners'), half = flag(a, 'halfPixelCenters');
+  const axis = (inSize: number, outSize: number) => {
+    const scale = resizeScale(inSize, outSize, align);
+    const lo: number[] = [], hi: number[] = [], frac: number[] = [];
+    for (let r = 0; r < outSize; r++) {
+      const src = half ? scale * (r + 0.5) - 0.5 : scale * r;
+      const floor = Math.max(0, Math.floor(src));
+      lo.push(floor);
+      hi.push(Math.min(inSize - 1, Math.ceil(src)));
+      frac.push(src - floor);
+    }
+    return { lo, hi, frac };
+  };
+  const rows = axis(h, nh), cols = axis(w, nw);
+  const x = castTo(ctx, images, 'float32');
+  const top = ctx.emit('gather', [x, intConst(ctx, rows.lo)], { axis: 1, batch_dims: 0 });
+  const bottom = ctx.emit('gather', [x, intConst(ctx, rows.hi)], { axis: 1, batch_dims: 0 });
+  const colFrac = ctx.constant(tensorData('float32', [1, 1, nw, 1], cols.frac));
+  const rowFrac = ctx.constant(tensorData('float32', [1, nh, 1, 1], rows.frac));
+  const lerp = (p: Value, q: Value, f: Value) => ctx.emit('add', [p, ctx.emit('mul', [ctx.emit('sub', [q, p]), f])]);
+  const across = (r: Value) => lerp(
+    ctx.emit('gather', [r, intConst(ctx, cols.lo)], { axis: 2, batch_dims: 0 }),
+    ctx.emit('gather', [r, intConst(ctx, cols.hi)], { axis: 2, batch_dims: 0 }), colFrac);
+  return lerp(across(top), across(bottom), rowFrac);
+};
+
+/** ResizeNearestNeighbor as tfjs's cpu kernel picks the source pixel: two gathers. */
+const resizeNearestNeighbor: KernelRule = (ctx, ins, a) => {
+  const { x, h, w } = resizeImages(ctx, ins);
+  const [nh, nw] = numList(ctx, a, 'size') as [number, number];
+  const align = flag(a, 'alignCorners'), half = flag(a, 'halfPixelCenters');
+  const nearest = (inSize: number, outSize: number) => {
+    const scale = resizeScale(inSize, outSize, align);
+    return Array.from({ length: outSize }, (_, r) => {
+      const src = half ? scale * (r + 0.5) : scale * r;
+      const n = Math.min(inSize - 1, align ? Math.round(src) : Math.floor(src));
+      return half ? Math.max(0, n) : n;
+    });
+  };
+  const byRow = ctx.emit('gather', [x, intConst(ctx, nearest(h, nh))], { axis: 1, batch_dims: 0 });
+  return ctx.emit('gather', [byRow, intConst(ctx, nearest(w, nw))], { axis: 2, batch_dims: 0 });
+};
+
+/**
+ * The gradients of the resizes as tfjs's kernels compute them (they ignore halfPixelCenters,
+ * as tfjs's do): dx[n,i,j,c] = Σ_r Σ_s A[i,r]·B[j,s]·dy[n,r,s,c], with A and B each axis's
+ * interpolation matrix (bilinear: the two lerp weights; nearest: ones), as two matmuls over dy
+ * transposed to [n, c, r, s]. tfjs-cpu 4.22's own kernels are wrong in two places that this
+ * is not: ResizeNearestNeighborGrad reads dy at the images' batch stride (batch > 1: garbage,
+ * NaN when downsampling), ResizeBilinearGrad returns [n, w, h, c] (non-square images: tfjs's
+ * gradient check throws); tfjs-wasm's agree with this rule.
+ */
+function resizeGrad(bilinear: boolean): KernelRule {
+  return (ctx, ins, a) => {
+    const { h, w } = resizeImages(ctx, ins);
+    const dy = castTo(ctx, input(ctx, ins, 'dy'), 'float32');
+    if (dy.shape.length !== 4) return ctx.unsupported(`${ctx.kernel}: dy must be rank 4, got ${shapeToString(dy.shape)}`);
+    const [, yh, yw] = dimsOf(ctx, dy) as [number, number, number, number];
+    const align = flag(a, 'alignCorners');
+    // matrix [outSize, inSize] (row r: the weights dy row r gives each input row), as a constant.
+    const weights = (inSize: number, outSize: number): Value => {
+      const scale = resizeScale(inSize, outSize, align);
+      const m = new Float32Array(outSize * inSize);
+      for (let r = 0; r < outSize; r++) {
+        const src = scale * r;
+        if (bilinear) {
+          const lo = Math.floor(src), hi = Math.min(Math.ceil(src), inSize - 1), f = src - lo;
+          m[r * inSize + lo] = m[r * inSize + lo]! + (1 - f);
+          m[r * inSize + hi] = m[r * inSize + hi]! + f;
+        } else {
+          const k = r * inSize + Math.min(inSize - 1, align ? Math.round(src) : Math.floor(src));
+          m[k] = m[k]! + 1;
+        }
+      }
+      return ctx.constant(tensorData('float32', [outSize, inSize], m));
+    };
+    const t = ctx.emit('transpose', [dy], { perm: [0, 3, 1, 2] });                               // [n, c, yh, yw]
+    const cols = ctx.emit('matmul', [t, weights(w, yw)], { transpose_a: false, transpose_b: false }); // [n, c, yh, w]
+    const rows = ctx.emit('matmul', [weights(h, yh), cols], { transpose_a: true, transpose_b: false }); // [n, c, h, w]
+    return ctx.emit('transpose', [rows], { perm: [0, 2, 3, 1] });
+  };
+}
+
 /**
  * SpaceToBatchND and BatchToSpaceND as tfjs's cpu kernels compute them: (pad,) reshape,
  * transpose, reshape (, crop), with tfjs's own shape helpers.
@@ -690,6 +801,10 @@ const RULES = {
     return ctx.emit('pad', [input(ctx, ins, 'x')], { paddings: (p as [number, number][]).flat(), value: num(ctx, a, 'constantValue', 0) });
   },
   [MirrorPad]: mirrorPad,
+  [ResizeBilinear]: resizeBilinear,
+  [ResizeBilinearGrad]: resizeGrad(true),
+  [ResizeNearestNeighbor]: resizeNearestNeighbor,
+  [ResizeNearestNeighborGrad]: resizeGrad(false),
   // Tiling only size-1 axes is a broadcast: broadcast_to's shape is dims, so a rep that is a
   // symbolic size (BatchNorm's gradient tiles [1,1,1,C] by [N,H,W,1]) stays polymorphic.
   [Tile]: (ctx, ins, a) => {
@@ -804,9 +919,9 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   cast: DECOMPOSITIONS,
   zeros_like: ['ZerosLike'],
   ones_like: ['OnesLike'],
-  add: ['Add', 'LinSpace'],
-  sub: ['Sub'],
-  mul: ['GatherNd', 'LinSpace', 'Multiply', 'ScatterNd'],
+  add: ['Add', 'LinSpace', 'ResizeBilinear'],
+  sub: ['ResizeBilinear', 'Sub'],
+  mul: ['GatherNd', 'LinSpace', 'Multiply', 'ResizeBilinear', 'ScatterNd'],
   div: ['RealDiv'],
   floor_div: ['FloorDiv'],
   mod: ['Mod'],
@@ -841,7 +956,7 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   cumsum: ['Cumsum'],
   softmax: ['Softmax'],
   log_softmax: ['LogSoftmax'],
-  matmul: ['BatchMatMul'],
+  matmul: ['BatchMatMul', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad'],
   fused_matmul: ['_FusedMatMul'],
   conv2d: ['Conv2D'],
   depthwise_conv2d: ['DepthwiseConv2dNative'],
@@ -858,14 +973,14 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   batch_norm: ['FusedBatchNorm'],
   reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'ExpandDims', 'GatherNd', 'Reshape', 'ScatterNd',
     'SpaceToBatchND', 'StridedSlice'],
-  transpose: ['BatchToSpaceND', 'DepthToSpace', 'SpaceToBatchND', 'Transpose'],
+  transpose: ['BatchToSpaceND', 'DepthToSpace', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
   concat: ['Concat', 'MirrorPad'],
   pack: ['Pack'],
   unpack: ['Unpack'],
   split: ['SplitV'],
   slice: ['BatchToSpaceND', 'MirrorPad', 'Slice', 'StridedSlice'],
   strided_slice: ['StridedSlice'],
-  gather: ['GatherNd', 'GatherV2'],
+  gather: ['GatherNd', 'GatherV2', 'ResizeBilinear', 'ResizeNearestNeighbor'],
   pad: ['PadV2', 'SpaceToBatchND'],
   tile: ['Tile'],
   reverse: ['FlipLeftRight', 'MirrorPad', 'Reverse', 'StridedSlice'],
