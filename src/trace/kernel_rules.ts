@@ -12,7 +12,7 @@ import {
   AvgPool, AvgPoolGrad, BatchMatMul, BatchToSpaceND, BroadcastTo, Cast, Ceil, ClipByValue, Concat, Conv2D,
   Conv2DBackpropFilter, Conv2DBackpropInput, Cos, Cosh, Cumprod, Cumsum, DepthToSpace,
   DepthwiseConv2dNative, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, Diag,
-  Elu, EluGrad, Equal, Erf, Exp, ExpandDims, Expm1, Fill, FlipLeftRight, Floor, FloorDiv,
+  Einsum, Elu, EluGrad, Equal, Erf, Exp, ExpandDims, Expm1, Fill, FlipLeftRight, Floor, FloorDiv,
   FusedBatchNorm, FusedConv2D, FusedDepthwiseConv2D, GatherNd, GatherV2, Greater, GreaterEqual,
   Identity, IsFinite, IsInf, IsNan, LeakyRelu, Less, LessEqual, LinSpace, Log, Log1p, LogicalAnd,
   LogicalNot, LogicalOr, LogicalXor, LogSoftmax, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
@@ -373,6 +373,39 @@ const mirrorPad: KernelRule = (ctx, ins, a) => {
     x = ctx.emit('concat', parts, { axis });
   });
   return paddings.every(([b, e]) => b === 0 && e === 0) ? ctx.emit('identity', [x]) : x;
+};
+
+/**
+ * Einsum as tfjs's cpu kernel computes it, with tfjs's own planner (backend_util's einsum
+ * helpers): per step of the compute path, each operand transposed to the equation's dim order
+ * and reshaped with size-1 axes for the dims it lacks, multiplied into the running product, then
+ * the step's summed dim reduced. The same ops in the same order: the same float32 roundings.
+ */
+const einsum: KernelRule = (ctx, ins, a) => {
+  const xs = listInput(ctx, ins);
+  const equation = a['equation'];
+  if (typeof equation !== 'string') return ctx.unsupported(`${ctx.kernel}: equation ${JSON.stringify(equation)}`);
+  const { allDims, summedDims, idDims } = backend_util.decodeEinsumEquation(equation, xs.length);
+  backend_util.checkEinsumDimSizes(allDims.length, idDims, xs.map((x) => ({ shape: dimsOf(ctx, x) })) as unknown as Parameters<typeof backend_util.checkEinsumDimSizes>[2]);
+  const { path, steps } = backend_util.getEinsumComputePath(summedDims, idDims);
+  let out: Value | undefined;
+  let remaining = allDims.length;
+  steps.forEach((step, i) => {
+    for (const term of step) {
+      const { permutationIndices: perm, expandDims } = backend_util.getEinsumPermutation(remaining, idDims[term]!);
+      let x = xs[term]!;
+      if (!backend_util.isIdentityPermutation(perm)) x = ctx.emit('transpose', [x], { perm });
+      const target = dimsOf(ctx, x);
+      for (const d of expandDims) target.splice(d, 0, 1);
+      if (target.length !== x.shape.length) x = reshapeTo(ctx, x, target);
+      out = out === undefined ? x : ctx.emit('mul', [x, out]);
+    }
+    if (i < steps.length - 1) {
+      if (path[i]! >= 0) out = ctx.emit('reduce_sum', [out!], { axes: [path[i]! - (allDims.length - remaining)], keep_dims: false });
+      remaining--;
+    }
+  });
+  return out === undefined ? ctx.unsupported(`${ctx.kernel}: no operands`) : out;
 };
 
 // ---- image resizing: gathers and lerps (forward), matmuls with interpolation matrices (gradients)
@@ -801,6 +834,7 @@ const RULES = {
     return ctx.emit('pad', [input(ctx, ins, 'x')], { paddings: (p as [number, number][]).flat(), value: num(ctx, a, 'constantValue', 0) });
   },
   [MirrorPad]: mirrorPad,
+  [Einsum]: einsum,
   [ResizeBilinear]: resizeBilinear,
   [ResizeBilinearGrad]: resizeGrad(true),
   [ResizeNearestNeighbor]: resizeNearestNeighbor,
@@ -921,7 +955,7 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   ones_like: ['OnesLike'],
   add: ['Add', 'LinSpace', 'ResizeBilinear'],
   sub: ['ResizeBilinear', 'Sub'],
-  mul: ['GatherNd', 'LinSpace', 'Multiply', 'ResizeBilinear', 'ScatterNd'],
+  mul: ['Einsum', 'GatherNd', 'LinSpace', 'Multiply', 'ResizeBilinear', 'ScatterNd'],
   div: ['RealDiv'],
   floor_div: ['FloorDiv'],
   mod: ['Mod'],
@@ -944,7 +978,7 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   select: ['Cumprod', 'Diag', 'Select'],
   fused_elementwise: { notTraced: 'made by the fuse-elementwise pass' },
   add_n: ['AddN'],
-  reduce_sum: ['GatherNd', 'ScatterNd', 'Sum'],
+  reduce_sum: ['Einsum', 'GatherNd', 'ScatterNd', 'Sum'],
   reduce_mean: ['Mean'],
   reduce_max: ['Max'],
   reduce_min: ['Min'],
@@ -971,9 +1005,9 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   max_pool_grad: ['MaxPoolGrad'],
   avg_pool_grad: ['AvgPoolGrad'],
   batch_norm: ['FusedBatchNorm'],
-  reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'ExpandDims', 'GatherNd', 'Reshape', 'ScatterNd',
-    'SpaceToBatchND', 'StridedSlice'],
-  transpose: ['BatchToSpaceND', 'DepthToSpace', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
+  reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'Einsum', 'ExpandDims', 'GatherNd', 'Reshape',
+    'ScatterNd', 'SpaceToBatchND', 'StridedSlice'],
+  transpose: ['BatchToSpaceND', 'DepthToSpace', 'Einsum', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
   concat: ['Concat', 'MirrorPad'],
   pack: ['Pack'],
   unpack: ['Unpack'],
