@@ -20,7 +20,7 @@ import {
   Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor,
   ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, Select,
   Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SpaceToBatchND, SplitV, Sqrt, Square, SquaredDifference,
-  Step, StridedSlice, Sub, Sum, Tan, Tanh, Tile, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
+  Step, StridedSlice, Sub, Sum, Tan, Tanh, Tile, TopK, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
   _FusedMatMul,
   backend_util, slice_util, util,
 } from '@tensorflow/tfjs-core';
@@ -406,6 +406,42 @@ const einsum: KernelRule = (ctx, ins, a) => {
     }
   });
   return out === undefined ? ctx.unsupported(`${ctx.kernel}: no operands`) : out;
+};
+
+/**
+ * TopK (sorted) along the last axis, as tfjs orders it (larger values first, ties to the lower
+ * index): each element's rank is the number of elements that beat it, pairwise over the axis;
+ * output slot s takes the element of rank s. Quadratic in the axis size: up to 4096.
+ */
+const topK: KernelRule = (ctx, ins, a) => {
+  const x = input(ctx, ins, 'x');
+  const k = num(ctx, a, 'k');
+  if (a['sorted'] === false) return ctx.unsupported(`${ctx.kernel}: sorted = false (tfjs leaves the k values in its selection algorithm's order)`, 'use tf.topk(x, k) with sorted true (the default)');
+  const shape = x.shape;
+  const r = shape.length;
+  const n = shape[r - 1];
+  if (r === 0 || typeof n !== 'number') return ctx.unsupported(`${ctx.kernel}: needs a last axis of static size, got ${shapeToString(shape)}`);
+  if (n > 4096) return ctx.unsupported(`${ctx.kernel}: an axis of ${n} elements (ranked pairwise: ${n}×${n} comparisons per row)`, 'take the top k outside the compiled function, or of at most 4096 elements');
+  if (!Number.isInteger(k) || k < 0 || k > n) return ctx.unsupported(`${ctx.kernel}: k = ${k} for an axis of ${n}`);
+  const lead = shape.slice(0, -1);
+  if (k === 0) {
+    const empty = ctx.emit('slice', [x], { begin: shape.map(() => 0), size: [...dimsOf(ctx, x).slice(0, -1), 0] });
+    return [empty, ctx.emit('cast', [empty], { dtype: 'int32' })];
+  }
+  const xi = ctx.emit('reshape', [x], { shape: [...lead, n, 1] });       // element i
+  const xj = ctx.emit('reshape', [x], { shape: [...lead, 1, n] });       // element j
+  const before = new Uint8Array(n * n);                                   // j < i
+  for (let i = 0; i < n; i++) before.fill(1, i * n, i * n + i);
+  const beats = ctx.emit('logical_or', [ctx.emit('greater', [xj, xi]),
+    ctx.emit('logical_and', [ctx.emit('equal', [xj, xi]), ctx.constant(tensorData('bool', [n, n], before))])]);
+  const rank = ctx.emit('reduce_sum', [ctx.emit('cast', [beats], { dtype: 'int32' })], { axes: [r], keep_dims: false }); // [..., n]
+  const pick = ctx.emit('equal', [ctx.emit('reshape', [rank], { shape: [...lead, 1, n] }),
+    ctx.constant(tensorData('int32', [k, 1], Array.from({ length: k }, (_, i) => i)))]);                 // [..., k, n]
+  const zero = ctx.scalar(0, x.dtype);
+  const values = ctx.emit('reduce_sum', [ctx.emit('select', [pick, xj, zero])], { axes: [r], keep_dims: false });
+  const iota = ctx.constant(tensorData('int32', [n], Array.from({ length: n }, (_, i) => i)));
+  const indices = ctx.emit('reduce_sum', [ctx.emit('select', [pick, iota, ctx.scalar(0, 'int32')])], { axes: [r], keep_dims: false });
+  return [values, indices];
 };
 
 // ---- image resizing: gathers and lerps (forward), matmuls with interpolation matrices (gradients)
@@ -834,6 +870,7 @@ const RULES = {
     return ctx.emit('pad', [input(ctx, ins, 'x')], { paddings: (p as [number, number][]).flat(), value: num(ctx, a, 'constantValue', 0) });
   },
   [MirrorPad]: mirrorPad,
+  [TopK]: topK,
   [Einsum]: einsum,
   [ResizeBilinear]: resizeBilinear,
   [ResizeBilinearGrad]: resizeGrad(true),
@@ -966,19 +1003,19 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   atan2: ['Atan2'],
   prelu: ['Prelu'],
   elu_grad: ['EluGrad'],
-  equal: ['Equal'],
+  equal: ['Equal', 'TopK'],
   not_equal: ['NotEqual'],
   less: ['Less'],
   less_equal: ['LessEqual'],
-  greater: ['Greater'],
+  greater: ['Greater', 'TopK'],
   greater_equal: ['GreaterEqual'],
-  logical_and: ['LogicalAnd'],
-  logical_or: ['LogicalOr'],
+  logical_and: ['LogicalAnd', 'TopK'],
+  logical_or: ['LogicalOr', 'TopK'],
   logical_xor: ['LogicalXor'],
-  select: ['Cumprod', 'Diag', 'Select'],
+  select: ['Cumprod', 'Diag', 'Select', 'TopK'],
   fused_elementwise: { notTraced: 'made by the fuse-elementwise pass' },
   add_n: ['AddN'],
-  reduce_sum: ['Einsum', 'GatherNd', 'ScatterNd', 'Sum'],
+  reduce_sum: ['Einsum', 'GatherNd', 'ScatterNd', 'Sum', 'TopK'],
   reduce_mean: ['Mean'],
   reduce_max: ['Max'],
   reduce_min: ['Min'],
@@ -1006,13 +1043,13 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   avg_pool_grad: ['AvgPoolGrad'],
   batch_norm: ['FusedBatchNorm'],
   reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'Einsum', 'ExpandDims', 'GatherNd', 'Reshape',
-    'ScatterNd', 'SpaceToBatchND', 'StridedSlice'],
+    'ScatterNd', 'SpaceToBatchND', 'StridedSlice', 'TopK'],
   transpose: ['BatchToSpaceND', 'DepthToSpace', 'Einsum', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
   concat: ['Concat', 'MirrorPad'],
   pack: ['Pack'],
   unpack: ['Unpack'],
   split: ['SplitV'],
-  slice: ['BatchToSpaceND', 'MirrorPad', 'Slice', 'StridedSlice'],
+  slice: ['BatchToSpaceND', 'MirrorPad', 'Slice', 'StridedSlice', 'TopK'],
   strided_slice: ['StridedSlice'],
   gather: ['GatherNd', 'GatherV2', 'ResizeBilinear', 'ResizeNearestNeighbor'],
   pad: ['PadV2', 'SpaceToBatchND'],
