@@ -164,6 +164,7 @@ export class Recorder {
       unsupported: (what: string, help?: string): never => {
         throw new GcError({ code: Codes.traceUnsupported, message: `${kernel}: ${what}`, loc, help });
       },
+      unseeded: (seed: number) => this.seeds.takeValue(seed),
     };
   }
 

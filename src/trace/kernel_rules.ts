@@ -16,7 +16,7 @@ import {
   FusedBatchNorm, FusedConv2D, FusedDepthwiseConv2D, GatherNd, GatherV2, Greater, GreaterEqual,
   Identity, IsFinite, IsInf, IsNan, LeakyRelu, Less, LessEqual, LinSpace, Log, Log1p, LogicalAnd,
   LogicalNot, LogicalOr, LogicalXor, LogSoftmax, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
-  Minimum, MirrorPad, Mod, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
+  Minimum, MirrorPad, Mod, Multinomial, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
   Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor,
   ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, Select,
   Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SpaceToBatchND, SplitV, Sqrt, Square, SquaredDifference,
@@ -25,8 +25,10 @@ import {
   backend_util, slice_util, util,
 } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
+import seedrandom from 'seedrandom';
 import type { DType } from '../../ir/dtype.js';
 import { isDType, upcast } from '../../ir/dtype.js';
+import type { Dim } from '../../ir/dim.js';
 import { isStaticShape, shapeToString } from '../../ir/dim.js';
 import type { Value } from '../../ir/graph.js';
 import type { Attrs, OpName } from '../../ir/ops.js';
@@ -442,6 +444,52 @@ const topK: KernelRule = (ctx, ins, a) => {
   const iota = ctx.constant(tensorData('int32', [n], Array.from({ length: n }, (_, i) => i)));
   const indices = ctx.emit('reduce_sum', [ctx.emit('select', [pick, iota, ctx.scalar(0, 'int32')])], { axes: [r], keep_dims: false });
   return [values, indices];
+};
+
+/** The float32 at or below a float64 (rounding toward −∞): for a float32 c, `floor32(r) < c` exactly when `r < c`. */
+function floor32(r: number): number {
+  const f = Math.fround(r);
+  if (f <= r) return f;
+  const a = new Float32Array([f]);
+  const i = new Int32Array(a.buffer);
+  if (f === 0) return -1.401298464324817e-45;
+  i[0] = i[0]! + (f > 0 ? -1 : 1);
+  return a[0]!;
+}
+
+/**
+ * Multinomial as tfjs's cpu kernel draws it: per row the probabilities (softmax of the logits
+ * unless normalized), their running sum over all events but the last (float32, in order), and
+ * per sample a uniform r; the sample is the first event whose running sum exceeds r, else the
+ * last — here argmax over [r < cdf…, 1]. tfjs restarts its generator for every row, so every
+ * row takes the same draws: r has one value per sample. A seed the user gave draws the same r
+ * on every eager call: they are constants here (alea's float64 values rounded down to float32,
+ * which compare with the float32 sums exactly as the float64 values do). An unseeded draw
+ * (tfjs seeds it with Math.random) is a random_uniform: fresh values every run.
+ */
+const multinomial: KernelRule = (ctx, ins, a) => {
+  const logits = input(ctx, ins, 'logits');
+  const n = num(ctx, a, 'numSamples');
+  const seed = num(ctx, a, 'seed');
+  if (logits.shape.length !== 2) return ctx.unsupported(`${ctx.kernel}: logits must be rank 2, got ${shapeToString(logits.shape)}`);
+  if (!Number.isSafeInteger(n) || n < 0) return ctx.unsupported(`${ctx.kernel}: numSamples = ${n}`, 'numSamples is a whole number ≥ 0');
+  const [b, k] = logits.shape as [Dim, Dim];
+  if (typeof k !== 'number') return ctx.unsupported(`${ctx.kernel}: needs a static number of events (the last axis), got ${shapeToString(logits.shape)}`, 'give the logits a static last axis in gc.spec');
+  const fresh = ctx.unseeded(seed);
+  if (k <= 1 || n === 0) return ctx.emit('fill', [], { shape: [b, n], value: 0, dtype: 'int32' });
+  const x = logits.dtype === 'float32' ? logits : ctx.emit('cast', [logits], { dtype: 'float32' });
+  const probs = a['normalized'] === true ? x : ctx.emit('softmax', [x], { axis: 1 });
+  const head = ctx.emit('slice', [probs], { begin: [0, 0], size: [b, k - 1] });
+  const cdf = ctx.emit('reshape', [ctx.emit('cumsum', [head], { axis: 1, exclusive: false, reverse: false })], { shape: [b, 1, k - 1] });
+  let r: Value;
+  if (fresh) {
+    r = ctx.emit('random_uniform', [], { shape: [1, n, 1], min: 0, max: 1, dtype: 'float32', seed: -1 });
+  } else {
+    const rng = seedrandom.alea(String(seed));
+    r = ctx.constant(tensorData('float32', [1, n, 1], Array.from({ length: n }, () => floor32(rng()))));
+  }
+  const below = ctx.emit('cast', [ctx.emit('less', [r, cdf])], { dtype: 'float32' }); // [b, n, k-1]
+  return ctx.emit('argmax', [ctx.emit('pad', [below], { paddings: [0, 0, 0, 0, 0, 1], value: 1 })], { axis: 2 });
 };
 
 // ---- image resizing: gathers and lerps (forward), matmuls with interpolation matrices (gradients)
@@ -871,6 +919,7 @@ const RULES = {
   },
   [MirrorPad]: mirrorPad,
   [TopK]: topK,
+  [Multinomial]: multinomial,
   [Einsum]: einsum,
   [ResizeBilinear]: resizeBilinear,
   [ResizeBilinearGrad]: resizeGrad(true),
@@ -922,7 +971,11 @@ export const TRACED_KERNELS: string[] = Object.keys(RULES).sort();
 /** An IR op no tfjs kernel is traced to, and why. */
 export interface NotTraced { readonly notTraced: string }
 /** An IR op the tracer records outside the kernel rules: the file that does, and when. */
-export interface TracedByTracer { readonly tracer: string }
+export interface TracedByTracer {
+  readonly tracer: string;
+  /** Kernel rules that make the op too. */
+  readonly kernels?: readonly TracedKernel[];
+}
 /** An IR op many rules make as a step (the casts that match tfjs's dtypes): test/ir/op_coverage checks that one does. */
 export interface TracedInMany { readonly many: string }
 
@@ -937,9 +990,9 @@ const DECOMPOSITIONS: TracedInMany = { many: 'the casts that give operands and r
 export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTraced | TracedByTracer | TracedInMany>> = {
   const: { tracer: 'src/trace/backend.ts: a tensor the function reads that is not an input, and ctx.constant / ctx.scalar in the rules' },
   sym_const: { tracer: 'src/trace/unify.ts: a scalar constant that follows a symbolic size across the traces' },
-  fill: ['Fill', 'LinSpace'],
+  fill: ['Fill', 'LinSpace', 'Multinomial'],
   range: ['LinSpace', 'Range'],
-  random_uniform: { tracer: 'src/trace/backend.ts: tf.randomUniform (and its kin) called in the function without a seed' },
+  random_uniform: { tracer: 'src/trace/backend.ts: tf.randomUniform (and its kin) called in the function without a seed', kernels: ['Multinomial'] },
   random_normal: { tracer: 'src/trace/backend.ts: tf.randomNormal / tf.truncatedNormal called in the function without a seed' },
   assign: { tracer: 'src/trace/tracer.ts: a tf.Variable assigned in the function' },
   print: { tracer: 'src/trace/print.ts: tensor.print() in the function' },
@@ -1005,7 +1058,7 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   elu_grad: ['EluGrad'],
   equal: ['Equal', 'TopK'],
   not_equal: ['NotEqual'],
-  less: ['Less'],
+  less: ['Less', 'Multinomial'],
   less_equal: ['LessEqual'],
   greater: ['Greater', 'TopK'],
   greater_equal: ['GreaterEqual'],
@@ -1022,10 +1075,10 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   reduce_prod: ['Cumprod', 'Prod'],
   reduce_all: ['All'],
   reduce_any: ['Any'],
-  argmax: ['ArgMax'],
+  argmax: ['ArgMax', 'Multinomial'],
   argmin: ['ArgMin'],
-  cumsum: ['Cumsum'],
-  softmax: ['Softmax'],
+  cumsum: ['Cumsum', 'Multinomial'],
+  softmax: ['Multinomial', 'Softmax'],
   log_softmax: ['LogSoftmax'],
   matmul: ['BatchMatMul', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad'],
   fused_matmul: ['_FusedMatMul'],
@@ -1042,17 +1095,16 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   max_pool_grad: ['MaxPoolGrad'],
   avg_pool_grad: ['AvgPoolGrad'],
   batch_norm: ['FusedBatchNorm'],
-  reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'Einsum', 'ExpandDims', 'GatherNd', 'Reshape',
-    'ScatterNd', 'SpaceToBatchND', 'StridedSlice', 'TopK'],
+  reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'Einsum', 'ExpandDims', 'GatherNd', 'Multinomial', 'Reshape', 'ScatterNd', 'SpaceToBatchND', 'StridedSlice', 'TopK'],
   transpose: ['BatchToSpaceND', 'DepthToSpace', 'Einsum', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
   concat: ['Concat', 'MirrorPad'],
   pack: ['Pack'],
   unpack: ['Unpack'],
   split: ['SplitV'],
-  slice: ['BatchToSpaceND', 'MirrorPad', 'Slice', 'StridedSlice', 'TopK'],
+  slice: ['BatchToSpaceND', 'MirrorPad', 'Multinomial', 'Slice', 'StridedSlice', 'TopK'],
   strided_slice: ['StridedSlice'],
   gather: ['GatherNd', 'GatherV2', 'ResizeBilinear', 'ResizeNearestNeighbor'],
-  pad: ['PadV2', 'SpaceToBatchND'],
+  pad: ['Multinomial', 'PadV2', 'SpaceToBatchND'],
   tile: ['Tile'],
   reverse: ['FlipLeftRight', 'MirrorPad', 'Reverse', 'StridedSlice'],
   broadcast_to: ['BroadcastTo', 'Tile'],

@@ -185,6 +185,14 @@ export class SeedRecorder {
     Math.random = this.original;
   }
 
+  /** Whether `value` was handed out since the last take(); it is taken if so. */
+  takeValue(value: number): boolean {
+    const i = this.pending.lastIndexOf(value);
+    if (i < 0) return false;
+    this.pending.splice(i, 1);
+    return true;
+  }
+
   take(): number[] {
     const p = this.pending;
     this.pending = [];

@@ -22,6 +22,12 @@ export interface TraceCtx {
   scalar(value: number, dtype: DType): Value;
   /** Raises a located trace error: the kernel or attr combination is not supported. */
   unsupported(what: string, help?: string): never;
+  /**
+   * True when `seed` is a value Math.random handed out during this trace and no write has
+   * taken since (tfjs seeds an unseeded op with `seed || Math.random()`): the op draws fresh
+   * values on every eager call. False for a seed the user passed.
+   */
+  unseeded(seed: number): boolean;
 }
 
 /**

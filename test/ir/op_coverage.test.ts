@@ -51,7 +51,7 @@ function couldBeExpr(op: OpName): boolean {
   }
 }
 
-type Made = readonly string[] | { readonly many: string } | { readonly notTraced: string } | { readonly notImported: string } | { readonly tracer: string };
+type Made = readonly string[] | { readonly many: string } | { readonly notTraced: string } | { readonly notImported: string } | { readonly tracer: string; readonly kernels?: readonly string[] };
 
 /** For each rule (its foreign key), the IR ops it makes, inverted: op → the rules that make it. */
 function makers(rules: ReadonlyMap<string, Rule>): Map<OpName, string[]> {
@@ -80,6 +80,9 @@ function disagreements(declared: Readonly<Record<OpName, Made>>, rules: Readonly
       if (extra.length > 0) out.push(`${op}: listed for ${extra.join(', ')}, whose rules do not make it (${at(extra)})`);
     } else if ('many' in d) {
       if (m.length === 0) out.push(`${op}: said to be made by many rules, but none does`);
+    } else if ('tracer' in d && d.kernels !== undefined) {
+      const listed = [...d.kernels].sort();
+      if (JSON.stringify(listed) !== JSON.stringify(m)) out.push(`${op}: made by the tracer and the rules of [${listed.join(', ')}], but the rules that make it are [${m.join(', ')}] (${at([...m, ...listed])})`);
     } else if (m.length > 0) {
       out.push(`${op}: said to be made by no rule (${JSON.stringify(d)}), but ${m.join(', ')} make it (${at(m)})`);
     }

@@ -34,6 +34,7 @@ function makeCtx(g: Graph, kernel: string): TraceCtx {
     constant: (d) => g.add('const', [], { value: d }),
     scalar: (v, dt) => g.add('const', [], { value: tensorData(dt, [], [v]) }),
     unsupported: (what) => { throw new Unsupported(what); },
+    unseeded: () => false,
   };
 }
 
