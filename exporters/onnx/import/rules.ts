@@ -33,7 +33,6 @@ const UNSUPPORTED = {
   SequenceAt: sequences, SequenceConstruct: sequences, SequenceEmpty: sequences, SequenceErase: sequences,
   SequenceInsert: sequences, SequenceLength: sequences, SequenceMap: sequences, SplitToSequence: sequences,
   ConcatFromSequence: sequences, Optional: sequences, OptionalGetElement: sequences, OptionalHasElement: sequences,
-  Multinomial: { unsupported: 'Multinomial is not supported (graphc has no categorical draw)' },
   StringNormalizer: strings,
 } satisfies RuleTable;
 

@@ -51,7 +51,36 @@ const bernoulli: ImportRule = (c) => {
   return c.b.cast(c.b.op('less', [u, p]), dtypeAttr(c, c.input(0).dtype));
 };
 
+/**
+ * Multinomial(logits [batch, classes]): per row the softmax, its running sum over all classes
+ * but the last, and per sample a uniform draw u (each row and sample its own); the sample is
+ * the first class whose running sum exceeds u, else the last (argmax over [u < cdf…, 1]).
+ */
+const multinomial: ImportRule = (c) => {
+  const x = c.input(0);
+  if (x.shape.length !== 2) fail(`input must be rank 2 [batch, classes], got rank ${x.shape.length}`);
+  const [b, k] = x.shape as [Dim, Dim];
+  if (typeof k !== 'number') fail(`the number of classes (the last axis) must be static, got ${String(k)}`);
+  const n = c.attr.int('sample_size', 1);
+  if (!Number.isSafeInteger(n) || n < 0) fail(`sample_size ${n} must be a whole number ≥ 0`);
+  const dtype = dtypeAttr(c, 'int32');
+  if (dtype !== 'int32' && dtype !== 'int64') fail(`dtype ${dtype}: the samples are int32 or int64`);
+  let out: Value;
+  if (k <= 1 || n === 0) {
+    out = c.b.op('fill', [], { shape: [b, n], value: 0, dtype: 'int32' });
+  } else {
+    const probs = c.b.op('softmax', [c.b.cast(x, 'float32')], { axis: 1 });
+    const head = c.b.op('slice', [probs], { begin: [0, 0], size: [b, k - 1] });
+    const cdf = c.b.op('reshape', [c.b.op('cumsum', [head], { axis: 1, exclusive: false, reverse: false })], { shape: [b, 1, k - 1] });
+    const u = uniform(c, [b, n, 1], 'float32', 0, 1);
+    const below = c.b.cast(c.b.op('less', [u, cdf]), 'float32');
+    out = c.b.op('argmax', [c.b.op('pad', [below], { paddings: [0, 0, 0, 0, 0, 1], value: 1 })], { axis: 2 });
+  }
+  return dtype === 'int32' ? out : c.b.cast(out, dtype);
+};
+
 export const IMPORT_RANDOM_RULES = {
+  Multinomial: multinomial,
   RandomUniform: randomUniform,
   RandomNormal: randomNormal,
   RandomUniformLike: randomUniformLike,
@@ -61,6 +90,11 @@ export const IMPORT_RANDOM_RULES = {
 
 /** The IR ops these rules make, each with its rules (the ops many rules make are in NOT_LISTED, ../rules.ts). */
 export const IMPORT_RANDOM_MAKES = {
-  random_uniform: ['Bernoulli', 'RandomUniform', 'RandomUniformLike'],
+  random_uniform: ['Bernoulli', 'Multinomial', 'RandomUniform', 'RandomUniformLike'],
   random_normal: ['RandomNormal', 'RandomNormalLike'],
+  fill: ['Multinomial'],
+  softmax: ['Multinomial'],
+  cumsum: ['Multinomial'],
+  pad: ['Multinomial'],
+  argmax: ['Multinomial'],
 } satisfies MadeBy<typeof IMPORT_RANDOM_RULES>;

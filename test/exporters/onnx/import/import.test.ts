@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as gc from 'graphc';
+import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { attr, iota, model, node, runModel, T, tensor, valueInfo } from '../test_util.js';
 
@@ -320,5 +321,42 @@ describe('random ops stay random', () => {
     const [u, n] = await runModel(bytes, { x: tf.zeros([3, 4]) });
     expect(u!.values.every((v) => v >= 2 && v < 3)).toBe(true);
     expect(n!.shape).toEqual([3, 4]);
+  });
+
+  it('Multinomial samples each row on its own with the softmax\'s frequencies, int32 or int64, on every engine; ORT agrees in distribution', async () => {
+    const logits = [[0, 1, 2, -1], [3, 0, 0, 0]];
+    const p = tf.softmax(tf.tensor2d(logits)).arraySync() as number[][];
+    const n = 4000;
+    for (const dtype of [T.INT32, T.INT64]) {
+      const bytes = model({ opset: 13,
+        nodes: [node('Multinomial', ['x'], ['s'], [attr.int('sample_size', n), attr.int('dtype', dtype)])],
+        inputs: [f('x', ['batch', 4])], outputs: [valueInfo('s', dtype, ['batch', n])] });
+      const g = gc.fromOnnx(bytes);
+      for (const backend of ['cpu', 'wasm', 'onnxruntime'] as const) {
+        const sess = await gc.Session.create(g, { backend });
+        const [a, b] = [0, 1].map(() => (sess.run(['s'], { x: tf.tensor2d(logits) }) as Promise<tf.Tensor[]>));
+        const [ta] = await a!, [tb] = await b!;
+        expect(ta!.shape, backend).toEqual([2, n]);
+        const rows = ta!.arraySync() as number[][];
+        expect(rows, backend).not.toEqual(tb!.arraySync());
+        // Each row its own draws (ONNX's semantics; tfjs's kernel gives every row the same).
+        expect(rows[0]!.filter((v, i) => v === rows[1]![i]).length, backend).toBeLessThan(n * 0.9);
+        rows.forEach((row, r) => {
+          const freq = [0, 0, 0, 0];
+          for (const v of row) freq[v]!++;
+          freq.forEach((c, j) => expect(Math.abs(c / n - p[r]![j]!), `${backend} row ${r} class ${j}`).toBeLessThan(0.04));
+        });
+        sess.dispose();
+      }
+      // ONNX Runtime's own Multinomial on the same model: the same frequencies.
+      const ortSess = await ort.InferenceSession.create(bytes);
+      const o = await ortSess.run({ x: new ort.Tensor('float32', Float32Array.from(logits.flat()), [2, 4]) });
+      const flat = Array.from(o['s']!.data as ArrayLike<number | bigint>, Number);
+      [0, 1].forEach((r) => {
+        const freq = [0, 0, 0, 0];
+        for (const v of flat.slice(r * n, (r + 1) * n)) freq[v]!++;
+        freq.forEach((c, j) => expect(Math.abs(c / n - p[r]![j]!), `ORT row ${r} class ${j}`).toBeLessThan(0.04));
+      });
+    }
   });
 });
