@@ -917,7 +917,71 @@ Object.assign(OPS, {
     },
     emit: ([x], at) => `tf.unstack(${x}, ${num(at, 'axis')})[${num(at, 'part')}]`,
   } satisfies OpDef,
+  // tf.topk (sorted): values are the elements themselves, so sorting moves each by at most the
+  // operand's error; indices are discontinuous (exact operands only), and NaN/Inf excluded
+  // (tfjs's comparator subtracts: ∞ − ∞ and NaN make its order depend on its select algorithm).
+  topk: {
+    arity: 1, weight: 0.6,
+    gen: (r, [x]) => {
+      const n = x!.shape[x!.shape.length - 1];
+      if (n === undefined || isSym(n) || n < 1 || n > 64) return null;
+      return { k: r.int(0, n), part: r.pick(['values', 'indices']) };
+    },
+    infer([x], at) {
+      if (!FLOAT_INT.includes(x!.dtype)) return `topk of ${x!.dtype}`;
+      const r = x!.shape.length, n = x!.shape[r - 1], k = num(at, 'k');
+      if (n === undefined || isSym(n) || k > n) return 'topk: k above the last axis';
+      if (special(x!)) return 'topk of NaN/Inf (tfjs orders them by its select algorithm)';
+      const shape = [...x!.shape.slice(0, -1), k];
+      if (at['part'] === 'values') return moved(x!, shape);
+      if (!exact(x!)) return 'topk indices of inexact values (ties)';
+      return out('int32', shape, 0, Math.max(0, n - 1));
+    },
+    emit: ([x], at) => `tf.topk(${x}, ${num(at, 'k')}).${String(at['part'])}`,
+  } satisfies OpDef,
+  // tf.image.resizeNearestNeighbor moves elements; resizeBilinear is three lerps a + (b − a)·t
+  // per output (a convex combination: inside the operand's interval, input errors carried as
+  // they are, each rounding step within a few ulps of the magnitude).
+  resizeNearestNeighbor: {
+    arity: 1, weight: 0.5,
+    gen: (r) => resizeAttrs(r),
+    infer([x], at) {
+      const shape = resizedShape(x!, at);
+      if (typeof shape === 'string') return shape;
+      if (x!.dtype === 'bool') return 'resize of bool';
+      return moved(x!, shape);
+    },
+    emit: ([x], at) => `tf.image.resizeNearestNeighbor(${x}, ${lit(at['size'])}, ${String(at['alignCorners'])}, ${String(at['halfPixelCenters'])})`,
+  } satisfies OpDef,
+  resizeBilinear: {
+    arity: 1, weight: 0.5,
+    gen: (r) => resizeAttrs(r),
+    infer([x], at) {
+      const shape = resizedShape(x!, at);
+      if (typeof shape === 'string') return shape;
+      if (!FLOAT_INT.includes(x!.dtype)) return `resizeBilinear of ${x!.dtype}`;
+      if (special(x!)) return 'resizeBilinear of NaN/Inf';
+      return out('float32', shape, x!.lo, x!.hi, { err: x!.err + 16 * EPS * mag(x!) });
+    },
+    emit: ([x], at) => `tf.image.resizeBilinear(${x}, ${lit(at['size'])}, ${String(at['alignCorners'])}, ${String(at['halfPixelCenters'])})`,
+  } satisfies OpDef,
 });
+
+/** Resize attributes: an output size, and one of tfjs's three coordinate modes (alignCorners and halfPixelCenters never both). */
+function resizeAttrs(r: Rng): Attrs {
+  const mode = r.int(0, 2);
+  return { size: [r.int(1, 6), r.int(1, 6)], alignCorners: mode === 1, halfPixelCenters: mode === 2 };
+}
+
+/** A resize's output shape: rank 3 or 4 images with static height and width ≥ 1. */
+function resizedShape(x: Abs, at: Attrs): Dim[] | string {
+  const r = x.shape.length;
+  if (r !== 3 && r !== 4) return 'resize needs rank 3 or 4 images';
+  const h = x.shape[r - 3]!, w = x.shape[r - 2]!;
+  if (isSym(h) || isSym(w) || h < 1 || w < 1) return 'resize: symbolic or empty height/width';
+  const [oh, ow] = nums(at, 'size');
+  return [...x.shape.slice(0, r - 3), oh!, ow!, x.shape[r - 1]!];
+}
 
 /** Constants: `tf.tensor(values, shape, dtype)`, or a plain JS number for a float scalar. */
 export const CONST_OP = 'const';

@@ -355,4 +355,39 @@ describe('fuzz regressions in the ONNX export (onnxruntime-node)', () => {
     f.dispose();
     g.dispose();
   });
+
+  // seed 601465: tf.mean over the last two axes of [1, 0, 1, 1], which the export writes as a
+  // GlobalAveragePool (an NCHW global pool): with 0 channels ONNX Runtime refused the model at
+  // load (the NCHWc "invalid channel count" of seed 1367). A value without channels keeps its ReduceMean.
+  it('mean and max over the last two axes of a value without channels load and run', async () => {
+    const f = gc.compile((x: tf.Tensor) => [tf.mean(x, [2, 3]), tf.max(x, [2, 3])], { inputs: [gc.spec([1, 0, 2, 3])], backend: 'cpu' });
+    expect(await run(f, [new ort.Tensor('float32', new Float32Array(0), [1, 0, 2, 3])])).toEqual({ shape: [1, 0], data: [] });
+    const g = gc.compile((x: tf.Tensor) => tf.mean(x, [2, 3]), { inputs: [gc.spec([2, 3, 2, 2])], backend: 'cpu' });
+    expect((await run(g, [new ort.Tensor('float32', Float32Array.from({ length: 24 }, (_, i) => i), [2, 3, 2, 2])])).data).toEqual([1.5, 5.5, 9.5, 13.5, 17.5, 21.5]);
+    f.dispose();
+    g.dispose();
+  });
+
+  // seed 601698: tf.matMul(x, x, false, true) of [2, 2, 0]: the sum over an inner dim of 0 is 0,
+  // but ONNX Runtime's batched MatMul (a Transpose fused in) left its result uninitialised there
+  // (0.2469, 3.8e-22). A static inner dim of 0 is exported as the zeros it sums to; the same on
+  // the onnxruntime engine.
+  it('batched matmuls over an inner dim of 0 give zeros, in the export and on the onnxruntime engine', async () => {
+    for (const [ta, tb, shape] of [[false, true, [2, 2, 0]], [true, false, [2, 0, 3]], [false, false, [3, 2, 0]]] as const) {
+      const fn = (x: tf.Tensor) => tf.matMul(x, tb || ta ? x : tf.zeros([3, 0, 4]), ta, tb);
+      const f = gc.compile(fn, { inputs: [gc.spec([...shape])], backend: 'cpu' });
+      const want = fn(tf.zeros([...shape]));
+      // What ORT left there depends on its arena's earlier contents: the export itself must not ask for the product.
+      expect(gc.printGraph(gc.fromOnnx(f.toOnnx()))).not.toMatch(/matmul/);
+      for (let i = 0; i < 5; i++) {
+        const y = await run(f, [new ort.Tensor('float32', new Float32Array(0), [...shape])]);
+        expect(y.shape).toEqual(want.shape);
+        expect(y.data).toEqual(Array.from({ length: want.size }, () => 0));
+      }
+      const e = gc.compile(fn, { inputs: [gc.spec([...shape])], backend: 'onnxruntime' });
+      expect(await values(await e(tf.zeros([...shape])))).toEqual(Array.from({ length: want.size }, () => 0));
+      f.dispose();
+      e.dispose();
+    }
+  });
 });

@@ -367,6 +367,9 @@ export const globalPools: OnnxPass = {
       const pool = GLOBAL_POOL[n.opType];
       const x = shapes.get(n.inputs[0] ?? '');
       if (!pool || !x || x.length !== 4 || dtypes.get(n.inputs[0]!) !== 'float32') continue;
+      // No channels: ONNX Runtime's NCHWc layout refuses the model at load ("ReorderOutput …
+      // invalid channel count", fuzz seed 601465: a mean over the last two axes of [1, 0, 1, 1]).
+      if (x[1] === 0) continue;
       const axes = n.inputs.length > 1 ? constInts(g, n.inputs[1]) : (n.attrs.axes?.kind === 'ints' ? [...n.attrs.axes.value] : undefined);
       if (!axes) continue;
       const set = new Set(axes.map((a) => (a < 0 ? a + x.length : a)));
