@@ -20,7 +20,7 @@ import {
   Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor,
   ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, Select,
   Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SpaceToBatchND, SplitV, Sqrt, Square, SquaredDifference,
-  Step, StridedSlice, Sub, Sum, Tan, Tanh, Tile, TopK, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
+  Step, StridedSlice, Sub, Sum, Tan, Tanh, TensorScatterUpdate, Tile, TopK, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
   _FusedMatMul,
   backend_util, slice_util, util,
 } from '@tensorflow/tfjs-core';
@@ -355,6 +355,42 @@ const scatterNd: KernelRule = (ctx, ins, a) => {
   return reshapeTo(ctx, summed, shape);
 };
 
+/**
+ * TensorScatterUpdate as tfjs's cpu kernel writes it: the tensor with the rows that `indices`
+ * name replaced by `updates`, in order, so that of two updates of one row the later wins. Per
+ * update, whether a later one writes its row (pairwise over the updates: up to 4096); per row,
+ * the number (1-based) of the update that stays, summed over the updates (0: none); the result
+ * gathers that update, or keeps the tensor's row. Values are moved, never added: −0 and NaN
+ * payloads arrive as written.
+ */
+const tensorScatterUpdate: KernelRule = (ctx, ins) => {
+  const tensor = input(ctx, ins, 'tensor');
+  const updates = input(ctx, ins, 'updates');
+  const shape = dimsOf(ctx, tensor);
+  const idxShape = dimsOf(ctx, input(ctx, ins, 'indices'));
+  const { flat, k, outer } = flatIndex(ctx, input(ctx, ins, 'indices'), shape);
+  const n = idxShape.slice(0, -1).reduce((p, q) => p * q, 1);
+  const slice = shape.slice(k);
+  const uShape = dimsOf(ctx, updates);
+  if (uShape.reduce((p, q) => p * q, 1) !== n * slice.reduce((p, q) => p * q, 1)) {
+    return ctx.unsupported(`${ctx.kernel}: updates of shape [${uShape.join(',')}] for ${n} rows of [${slice.join(',')}]`, 'pass updates of shape indices.shape[:-1] + tensor.shape[k:]');
+  }
+  if (n === 0 || shape.includes(0)) return ctx.emit('identity', [tensor]);
+  if (n > 4096) return ctx.unsupported(`${ctx.kernel}: ${n} updates (later duplicates are found pairwise: ${n}×${n} comparisons)`, 'scatter at most 4096 rows per call');
+  const rows = reshapeTo(ctx, flat, [n]);
+  const later = new Uint8Array(n * n);                                     // [i, j]: j > i
+  for (let i = 0; i < n; i++) later.fill(1, i * n + i + 1, (i + 1) * n);
+  const same = ctx.emit('equal', [reshapeTo(ctx, rows, [n, 1]), reshapeTo(ctx, rows, [1, n])]);
+  const superseded = ctx.emit('reduce_any', [ctx.emit('logical_and', [same, ctx.constant(tensorData('bool', [n, n], later))])], { axes: [1], keep_dims: false });
+  const number = ctx.constant(tensorData('int32', [n], Array.from({ length: n }, (_, i) => i + 1)));
+  const kept = ctx.emit('select', [superseded, ctx.scalar(0, 'int32'), number]);
+  const winner = ctx.emit('unsorted_segment_sum', [kept, rows], { num_segments: outer }); // [outer]
+  const index = ctx.emit('maximum', [ctx.emit('sub', [winner, ctx.scalar(1, 'int32')]), ctx.scalar(0, 'int32')]);
+  const picked = ctx.emit('gather', [reshapeTo(ctx, updates, [n, ...slice]), index], { axis: 0, batch_dims: 0 });
+  const written = reshapeTo(ctx, ctx.emit('greater', [winner, ctx.scalar(0, 'int32')]), [outer, ...slice.map(() => 1)]);
+  return reshapeTo(ctx, ctx.emit('select', [written, picked, reshapeTo(ctx, tensor, [outer, ...slice])]), shape);
+};
+
 /** MirrorPad: per padded axis, concat(reverse(slice), x, reverse(slice)). */
 const mirrorPad: KernelRule = (ctx, ins, a) => {
   let x = input(ctx, ins, 'x');
@@ -439,10 +475,12 @@ const topK: KernelRule = (ctx, ins, a) => {
   const rank = ctx.emit('reduce_sum', [ctx.emit('cast', [beats], { dtype: 'int32' })], { axes: [r], keep_dims: false }); // [..., n]
   const pick = ctx.emit('equal', [ctx.emit('reshape', [rank], { shape: [...lead, 1, n] }),
     ctx.constant(tensorData('int32', [k, 1], Array.from({ length: k }, (_, i) => i)))]);                 // [..., k, n]
-  const zero = ctx.scalar(0, x.dtype);
-  const values = ctx.emit('reduce_sum', [ctx.emit('select', [pick, xj, zero])], { axes: [r], keep_dims: false });
+  // Both branches of the select have xj's shape, and the indices are a product: a select whose
+  // branch broadcasts a dim of 1 against an empty batch keeps the 1, as tf.where does (fuzz seed
+  // 801334: the indices of a [0, 1] batch came out [1, 1]).
+  const values = ctx.emit('reduce_sum', [ctx.emit('select', [pick, xj, ctx.emit('zeros_like', [xj])])], { axes: [r], keep_dims: false });
   const iota = ctx.constant(tensorData('int32', [n], Array.from({ length: n }, (_, i) => i)));
-  const indices = ctx.emit('reduce_sum', [ctx.emit('select', [pick, iota, ctx.scalar(0, 'int32')])], { axes: [r], keep_dims: false });
+  const indices = ctx.emit('reduce_sum', [ctx.emit('mul', [ctx.emit('cast', [pick], { dtype: 'int32' }), iota])], { axes: [r], keep_dims: false });
   return [values, indices];
 };
 
@@ -910,6 +948,7 @@ const RULES = {
   },
   [GatherNd]: gatherNd,
   [ScatterNd]: scatterNd,
+  [TensorScatterUpdate]: tensorScatterUpdate,
   [UnsortedSegmentSum]: (ctx, ins, a) => ctx.emit('unsorted_segment_sum',
     [input(ctx, ins, 'x'), castTo(ctx, input(ctx, ins, 'segmentIds'), 'int32')], { num_segments: num(ctx, a, 'numSegments') }),
   [PadV2]: (ctx, ins, a) => {
@@ -1032,7 +1071,8 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   square: ['Square'],
   tan: ['Tan'],
   tanh: ['Tanh'],
-  identity: ['All', 'Any', 'Identity', 'Max', 'Mean', 'Min', 'MirrorPad', 'Prod', 'Reverse', 'StridedSlice', 'Sum'],
+  identity: ['All', 'Any', 'Identity', 'Max', 'Mean', 'Min', 'MirrorPad', 'Prod', 'Reverse', 'StridedSlice',
+    'Sum', 'TensorScatterUpdate'],
   leaky_relu: ['LeakyRelu'],
   step: ['Step'],
   clip: ['ClipByValue'],
@@ -1041,40 +1081,40 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   is_finite: ['IsFinite'],
   logical_not: ['LogicalNot'],
   cast: DECOMPOSITIONS,
-  zeros_like: ['ZerosLike'],
+  zeros_like: ['TopK', 'ZerosLike'],
   ones_like: ['OnesLike'],
   add: ['Add', 'LinSpace', 'ResizeBilinear'],
-  sub: ['ResizeBilinear', 'Sub'],
-  mul: ['Einsum', 'GatherNd', 'LinSpace', 'Multiply', 'ResizeBilinear', 'ScatterNd'],
+  sub: ['ResizeBilinear', 'Sub', 'TensorScatterUpdate'],
+  mul: ['Einsum', 'GatherNd', 'LinSpace', 'Multiply', 'ResizeBilinear', 'ScatterNd', 'TensorScatterUpdate', 'TopK'],
   div: ['RealDiv'],
   floor_div: ['FloorDiv'],
   mod: ['Mod'],
   pow: ['Pow'],
-  maximum: ['Maximum'],
+  maximum: ['Maximum', 'TensorScatterUpdate'],
   minimum: ['Minimum'],
   squared_difference: ['SquaredDifference'],
   atan2: ['Atan2'],
   prelu: ['Prelu'],
   elu_grad: ['EluGrad'],
-  equal: ['Equal', 'TopK'],
+  equal: ['Equal', 'TensorScatterUpdate', 'TopK'],
   not_equal: ['NotEqual'],
   less: ['Less', 'Multinomial'],
   less_equal: ['LessEqual'],
-  greater: ['Greater', 'TopK'],
+  greater: ['Greater', 'TensorScatterUpdate', 'TopK'],
   greater_equal: ['GreaterEqual'],
-  logical_and: ['LogicalAnd', 'TopK'],
+  logical_and: ['LogicalAnd', 'TensorScatterUpdate', 'TopK'],
   logical_or: ['LogicalOr', 'TopK'],
   logical_xor: ['LogicalXor'],
-  select: ['Cumprod', 'Diag', 'Select', 'TopK'],
+  select: ['Cumprod', 'Diag', 'Select', 'TensorScatterUpdate', 'TopK'],
   fused_elementwise: { notTraced: 'made by the fuse-elementwise pass' },
   add_n: ['AddN'],
-  reduce_sum: ['Einsum', 'GatherNd', 'ScatterNd', 'Sum', 'TopK'],
+  reduce_sum: ['Einsum', 'GatherNd', 'ScatterNd', 'Sum', 'TensorScatterUpdate', 'TopK'],
   reduce_mean: ['Mean'],
   reduce_max: ['Max'],
   reduce_min: ['Min'],
   reduce_prod: ['Cumprod', 'Prod'],
   reduce_all: ['All'],
-  reduce_any: ['Any'],
+  reduce_any: ['Any', 'TensorScatterUpdate'],
   argmax: ['ArgMax', 'Multinomial'],
   argmin: ['ArgMin'],
   cumsum: ['Cumsum', 'Multinomial'],
@@ -1095,7 +1135,8 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   max_pool_grad: ['MaxPoolGrad'],
   avg_pool_grad: ['AvgPoolGrad'],
   batch_norm: ['FusedBatchNorm'],
-  reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'Einsum', 'ExpandDims', 'GatherNd', 'Multinomial', 'Reshape', 'ScatterNd', 'SpaceToBatchND', 'StridedSlice', 'TopK'],
+  reshape: ['BatchToSpaceND', 'Cumprod', 'DepthToSpace', 'Diag', 'Einsum', 'ExpandDims', 'GatherNd',
+    'Multinomial', 'Reshape', 'ScatterNd', 'SpaceToBatchND', 'StridedSlice', 'TensorScatterUpdate', 'TopK'],
   transpose: ['BatchToSpaceND', 'DepthToSpace', 'Einsum', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
   concat: ['Concat', 'MirrorPad'],
   pack: ['Pack'],
@@ -1103,11 +1144,11 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   split: ['SplitV'],
   slice: ['BatchToSpaceND', 'MirrorPad', 'Multinomial', 'Slice', 'StridedSlice', 'TopK'],
   strided_slice: ['StridedSlice'],
-  gather: ['GatherNd', 'GatherV2', 'ResizeBilinear', 'ResizeNearestNeighbor'],
+  gather: ['GatherNd', 'GatherV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'TensorScatterUpdate'],
   pad: ['Multinomial', 'PadV2', 'SpaceToBatchND'],
   tile: ['Tile'],
   reverse: ['FlipLeftRight', 'MirrorPad', 'Reverse', 'StridedSlice'],
   broadcast_to: ['BroadcastTo', 'Tile'],
   one_hot: ['OneHot'],
-  unsorted_segment_sum: ['ScatterNd', 'UnsortedSegmentSum'],
+  unsorted_segment_sum: ['ScatterNd', 'TensorScatterUpdate', 'UnsortedSegmentSum'],
 };

@@ -54,6 +54,28 @@ describe('topk traced', () => {
     expect(Array.from(out[s.outputNames[1]!]!.data as ArrayLike<number>, Number)).toEqual(Array.from(want.indices.dataSync()));
   });
 
+  // Fuzz seed 801334: tf.topk(x, 1).indices of a [0, 1] batch came out [1, 1] (a select whose
+  // branch broadcast a dim of 1 against the empty batch keeps the 1, as tf.where does).
+  it('empty batches: values and indices of shape [0, …, k] on every engine, every k', async () => {
+    for (const backend of ['cpu', 'wasm', 'onnxruntime'] as const) {
+      for (const lead of [[], [2]]) {
+        for (const n of [1, 2, 3]) {
+          for (let k = 0; k <= n; k++) {
+            const f = gc.compile((x: tf.Tensor) => { const t = tf.topk(x, k); return [t.values, t.indices]; }, { inputs: [gc.spec(['batch', ...lead, n])], backend });
+            const where = `${backend} lead [${lead}] n ${n} k ${k}`;
+            const [v, i] = (await f(tf.zeros([0, ...lead, n]))) as unknown as tf.Tensor[];
+            expect([v!.shape, i!.shape], where).toEqual([[0, ...lead, k], [0, ...lead, k]]);
+            const one = tf.tensor([...Array((lead[0] ?? 1) * n).keys()], [1, ...lead, n]);
+            const [v1, i1] = (await f(one)) as unknown as tf.Tensor[];
+            expect(Array.from(v1!.dataSync()), where).toEqual(Array.from(tf.topk(one, k).values.dataSync()));
+            expect(Array.from(i1!.dataSync()), where).toEqual(Array.from(tf.topk(one, k).indices.dataSync()));
+            f.dispose();
+          }
+        }
+      }
+    }
+  });
+
   it('sorted = false and an axis above 4096 are refused with the reason', () => {
     expect(() => gc.compile((x: tf.Tensor) => tf.topk(x, 2, false).values, { inputs: [gc.spec([3, 8])] })).toThrow(/sorted = false/);
     expect(() => gc.compile((x: tf.Tensor) => tf.topk(x, 2).values, { inputs: [gc.spec([1, 5000])] })).toThrow(/an axis of 5000 elements/);
