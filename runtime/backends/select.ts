@@ -433,7 +433,20 @@ export async function releaseBackend(name: ConcreteBackendName): Promise<void> {
   // tf.removeBackend disposes the instance and its kernels but also forgets the factory,
   // which is registered only when the backend package is first imported: register it again.
   const wasCurrent = tf.getBackend() === tfjsName;
-  tf.removeBackend(tfjsName);
+  try {
+    tf.removeBackend(tfjsName);
+  } catch {
+    // The instance's own dispose failed: a tfjs-wasm kernel that trapped can leave the wasm heap
+    // corrupt, and freeing it then traps again ("memory access out of bounds"). Forget the
+    // instance anyway, as tf.removeBackend would have: the next ensureBackend makes a fresh one.
+    delete engine.registry[tfjsName];
+    delete engine.registryFactory[tfjsName];
+    if (engine.backendName === tfjsName) {
+      engine.backendName = null;
+      engine.backendInstance = null;
+      engine.pendingBackendInit = null;
+    }
+  }
   tf.registerBackend(tfjsName, registration.factory, registration.priority);
   if (hiddenRegistrations.has(tfjsName)) hideRegistration(tfjsName);
   live.delete(name);

@@ -51,6 +51,24 @@ describe('ensureBackend', () => {
     expect(tf.getBackend()).toBe('cpu');
   });
 
+  // A tfjs-wasm kernel that traps can leave the wasm heap corrupt; freeing the backend then traps
+  // too (fuzz seed 800000's run died in tf.removeBackend: "memory access out of bounds"). The
+  // release still forgets the instance, and the next ensureBackend makes a working one.
+  it('releases a wasm backend whose own dispose throws, and makes a fresh one', async () => {
+    await ensureBackend('wasm');
+    const broken = tf.findBackend('wasm')!;
+    broken.dispose = () => { throw new Error('RuntimeError: memory access out of bounds'); };
+    await onBackend('wasm', async () => undefined);
+    await tf.setBackend('wasm');
+    await expect(releaseBackend('wasm')).resolves.toBeUndefined();
+    expect(tf.getBackend()).toBe('cpu');
+    expect(await ensureBackend('wasm')).toBe('wasm');
+    const fresh = tf.findBackend('wasm')!;
+    expect(fresh).not.toBe(broken);
+    const out = await onBackend('wasm', () => tf.matMul(A, B).data());
+    expect(Array.from(out)).toEqual(AB);
+  });
+
   it('refuses the tensorflow backend with a helpful error (tfjs-node is not installed)', async () => {
     const err = await ensureBackend('tensorflow').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
