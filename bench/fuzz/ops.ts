@@ -21,6 +21,8 @@
  *   large values, sin of large arguments, pow with bases near 0, atan2 near the origin):
  *   every result there is within the error bound, which would make the comparison vacuous.
  * - Gather / oneHot indices out of range (tfjs throws or drops, ONNX wraps negatives).
+ * - tf.where with an operand that broadcasts a dim of 1 against a dim that may be 0 (tfjs's
+ *   broadcastTo keeps the 1; ONNX Runtime and the IR give the empty broadcast shape).
  * - conv2d with 'same' padding and NaN/Inf in the filter: ONNX Runtime multiplies the zero
  *   padding by the filter (Inf·0 = NaN), tfjs skips padded taps.
  */
@@ -447,6 +449,12 @@ export const OPS: Record<string, OpDef> = {
       const s1 = broadcast(c, cond!.shape, a!.shape);
       const shape = s1 && broadcast(c, s1, b!.shape);
       if (!shape) return 'where: shapes do not broadcast';
+      // tfjs's broadcastTo keeps an operand's dim of 1 (its own or a leading one it lacks)
+      // against an empty dim: the result keeps the 1 where the broadcast shape has 0, and a
+      // reduction after it sees one element, not none (seeds 801504, 802466: prod 0 against 1,
+      // sum NaN against 0). Not generated; where the shape itself shows it, the runner notes it.
+      const ones = (x: Abs, i: number) => { const k = i - (shape.length - x.shape.length); return k < 0 || x.shape[k] === 1; };
+      if (shape.some((d, i) => mayBeZero(d) && [cond!, a!, b!].some((x) => ones(x, i)))) return 'where: an operand broadcasts a 1 against a dim that may be empty (tfjs keeps the 1)';
       const [lo, hi] = hull(a!.lo, a!.hi, b!.lo, b!.hi);
       return out(a!.dtype, shape, lo, hi, { nan: a!.nan || b!.nan, inf: a!.inf || b!.inf, err: Math.max(a!.err, b!.err), grid: maxGrid([a!, b!]) });
     },
