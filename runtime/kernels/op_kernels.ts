@@ -15,7 +15,7 @@ import { AttrReader, isFusedActivation, OP_NAMES } from '../../ir/ops.js';
 import { fusedElementwiseKernel } from '../fused/fused_elementwise.js';
 import { tensorFromData, tfDtype } from '../tensor_data.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
-import { avgPoolNaNs, sameAsExplicit } from '../wasm/quirks.js';
+import { avgPoolNaNs, coalesceBroadcast, sameAsExplicit, XNN_MAX_DIMS } from '../wasm/quirks.js';
 import { conv2dCpu, matmulCpu, sliceCpu, tileJs } from './cpu_kernels.js';
 import type { Pad, Pair } from './conv_attrs.js';
 import { convAttrs, poolAttrs } from './conv_attrs.js';
@@ -384,7 +384,22 @@ const BARE = new WeakSet<OpKernel>();
 const bare = (k: OpKernel): OpKernel => { BARE.add(k); return k; };
 
 const u = (f: (x: tf.Tensor) => tf.Tensor): OpKernel => ([x]) => f(x!);
-const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y]) => f(x!, y!);
+const b = (f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor): OpKernel => ([x, y], _a, ctx) =>
+  (ctx?.backend === 'wasm' && Math.max(x!.rank, y!.rank) > XNN_MAX_DIMS ? highRankOnWasm(f, x!, y!) : f(x!, y!));
+
+/**
+ * A broadcasting binary op of more than 6 dims on tfjs-wasm (XNNPACK leaves such a result
+ * unwritten: quirks.ts coalesceBroadcast): the operands reshaped to at most 6 dims, or where
+ * no such shapes exist, both broadcast to the result's shape and flattened.
+ */
+function highRankOnWasm(f: (x: tf.Tensor, y: tf.Tensor) => tf.Tensor, x: tf.Tensor, y: tf.Tensor): tf.Tensor {
+  const shape = tf.broadcast_util.assertAndGetBroadcastShape(x.shape, y.shape);
+  if (shape.includes(0)) return f(x, y);
+  const c = coalesceBroadcast(x.shape, y.shape);
+  return tf.tidy(() => (c !== null
+    ? tf.reshape(f(tf.reshape(x, c.a), tf.reshape(y, c.b)), shape)
+    : tf.reshape(f(tf.reshape(tf.broadcastTo(x, shape), [-1]), tf.reshape(tf.broadcastTo(y, shape), [-1])), shape)));
+}
 /**
  * A unary op whose tfjs-wasm C kernel takes float32 only: given int32 it leaves the result
  * unwritten (heap garbage: log1p, acosh, asinh, …), reads the ints' bits as floats (reciprocal,
@@ -488,7 +503,7 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   // elementwise binary
   add: bare(b(tf.add)), sub: bare(b(tf.sub)), mul: bare(b(tf.mul)),
   // RealDiv: tf.div on two int32 tensors would run FloorDiv instead.
-  div: ([x, y]) => runKernel('RealDiv', { a: x!, b: y! }),
+  div: b((x, y) => runKernel('RealDiv', { a: x, b: y })),
   floor_div: b(tf.floorDiv), mod: b(tf.mod), pow: b(tf.pow),
   maximum: bare(b(tf.maximum)), minimum: bare(b(tf.minimum)), squared_difference: bare(b(tf.squaredDifference)),
   atan2: b(tf.atan2),

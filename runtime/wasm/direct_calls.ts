@@ -11,7 +11,7 @@ import type { PlanStep } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import { convAttrs, poolAttrs } from '../kernels/conv_attrs.js';
 import type { HeapBuffer, WasmProgram } from './program.js';
-import { avgPoolNaNs, sameAsExplicit } from './quirks.js';
+import { avgPoolNaNs, coalesceBroadcast, sameAsExplicit, XNN_MAX_DIMS } from './quirks.js';
 import type { Dt } from './tfjs_wasm.js';
 import { BYTES, CPP, wasmActivation } from './tfjs_wasm.js';
 
@@ -93,7 +93,14 @@ const binary = (name: string, dts: readonly Dt[], result: 'operand' | 'bool' = '
   if (inDt === undefined || !dts.includes(inDt) || bDt !== inDt) throw new NoDirect(st.node.op);
   if ((result === 'bool' ? 'bool' : inDt) !== outDt) throw new NoDirect(st.node.op);
   const f = prog.fn(name);
-  const sa = prog.shape(st.ins[0]!), sb = prog.shape(st.ins[1]!);
+  let sa = prog.shape(st.ins[0]!), sb = prog.shape(st.ins[1]!);
+  // XNNPACK takes at most 6 dims (quirks.ts coalesceBroadcast): the same call at a lower rank, or the op's tfjs kernel (which handles it).
+  if (Math.max(sa.length, sb.length) > XNN_MAX_DIMS) {
+    const c = coalesceBroadcast(sa, sb);
+    if (c === null) throw new NoDirect(st.node.op);
+    sa = c.a;
+    sb = c.b;
+  }
   const pa = prog.intArray(sa), pb = prog.intArray(sb);
   const y = ins[1]!, c = CPP[inDt];
   return { inPlace: true, run: () => f(ids[x]!, pa, sa.length, ids[y]!, pb, sb.length, c, ids[out]!) };

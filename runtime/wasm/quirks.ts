@@ -41,3 +41,39 @@ export function sameAsExplicit(info: tf.backend_util.Conv2DInfo): boolean {
   return info.padInfo.type === 'SAME' && ((info.outHeight - 1) * info.strideHeight + info.effectiveFilterHeight < info.inHeight
     || (info.outWidth - 1) * info.strideWidth + info.effectiveFilterWidth < info.inWidth);
 }
+
+/** The most dims XNNPACK's binary operators take (XNN_MAX_TENSOR_DIMS). */
+export const XNN_MAX_DIMS = 6;
+
+/**
+ * XNNPACK's binary operators take at most 6 dims: tfjs-wasm's Add, Sub, Multiply, RealDiv,
+ * SquaredDifference and LogicalAnd of a broadcast of higher rank fail their setup ("XNN status
+ * … not successful") and leave the result unwritten — heap garbage (fuzz seed 900202: a rank-7
+ * add gave 3.6e-41 where tfjs-cpu gives 3). The same computation at a lower rank: size-1 result
+ * axes dropped, and adjacent axes merged where each operand spans both or broadcasts both
+ * (element order is kept, so the operands and the result are only reshaped). Null where the
+ * result is empty or the shapes, so merged, still have more than `max` dims.
+ */
+export function coalesceBroadcast(a: readonly number[], b: readonly number[], max = XNN_MAX_DIMS): { a: number[]; b: number[]; out: number[] } | null {
+  const r = Math.max(a.length, b.length);
+  const pa = [...Array<number>(r - a.length).fill(1), ...a], pb = [...Array<number>(r - b.length).fill(1), ...b];
+  const out = pa.map((d, i) => (d === 1 ? pb[i]! : d));
+  if (out.includes(0)) return null;
+  const ra: number[] = [], rb: number[] = [], ro: number[] = [];
+  for (let i = 0; i < r; i++) {
+    if (out[i] === 1) continue;
+    const k = ro.length - 1;
+    // Spans (the operand's dim is the result's) or broadcasts (1), the same as the axis before.
+    const same = k >= 0 && (pa[i] === 1) === (ra[k] === 1) && (pb[i] === 1) === (rb[k] === 1);
+    if (same) {
+      ra[k] = ra[k]! * pa[i]!;
+      rb[k] = rb[k]! * pb[i]!;
+      ro[k] = ro[k]! * out[i]!;
+    } else {
+      ra.push(pa[i]!);
+      rb.push(pb[i]!);
+      ro.push(out[i]!);
+    }
+  }
+  return ro.length > max ? null : { a: ra, b: rb, out: ro };
+}

@@ -83,6 +83,34 @@ describe('fuzz regressions on wasm', () => {
 });
 
 describe('fuzz regressions, more wasm kernels', () => {
+  // seed 900202: a rank-7 broadcast add (a bool cast to float32, reshaped to rank 6, plus a rank-7
+  // constant). XNNPACK's binary operators take at most 6 dims; tfjs-wasm's Add, Sub, Multiply,
+  // RealDiv, SquaredDifference and LogicalAnd left the result unwritten (3.6e-41 where tfjs-cpu
+  // gives 3), eagerly and compiled. The program and the op kernels now call them at rank ≤ 6
+  // (axes merged), or on operands broadcast and flattened where no merge gets there.
+  it('binary ops of rank 7 and 8 with broadcasting equal tfjs-cpu, program and kernels alike', async () => {
+    const ops: Record<string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor> = {
+      add: tf.add, sub: tf.sub, mul: tf.mul, div: tf.div, squaredDifference: tf.squaredDifference, maximum: tf.maximum,
+      less: tf.less, equal: tf.equal, logicalAnd: (a, b) => tf.logicalAnd(tf.greater(a, 2), tf.greater(b, 1)),
+    };
+    // Merged to rank ≤ 6 ([2,3,1,1,2,1,2] and [1,3,2,2,1,1,2] → 5 axes), and alternating (no merge: broadcast, flattened).
+    const shapes: [number[], number[]][] = [[[2, 3, 1, 1, 2, 1, 2], [1, 3, 2, 2, 1, 1, 2]], [[1, 2, 1, 2, 1, 2, 1, 2], [2, 1, 2, 1, 2, 1, 2]], [[1, 2, 6, 1, 2, 2], [1, 2, 2, 1, 1, 1, 1]]];
+    const data = (shape: number[], k: number) => Array.from({ length: shape.reduce((p, q) => p * q, 1) }, (_, i) => ((i * k) % 7) - 2.5);
+    for (const [sa, sb] of shapes) {
+      for (const [name, op] of Object.entries(ops)) {
+        await tf.setBackend('cpu');
+        const want = Array.from(op(tf.tensor(data(sa, 3), sa), tf.tensor(data(sb, 5), sb)).dataSync());
+        await tf.setBackend('wasm');
+        for (const optimize of [true, false]) {
+          const f = gc.compile(op, { inputs: [gc.spec(sa), gc.spec(sb)], backend: 'wasm', optimize });
+          expect(await values(await f(tf.tensor(data(sa, 3), sa), tf.tensor(data(sb, 5), sb))), `${name} [${sa}] [${sb}] optimize ${optimize}`).toEqual(want);
+          f.dispose();
+        }
+      }
+    }
+    await tf.setBackend('cpu');
+  });
+
   // seed 423: tf.reverse of bools. tfjs-wasm's Reverse copies 4 bytes per element into a bool
   // result: wrong values, then heap corruption ("memory access out of bounds", "Aborted()").
   it('reverse of bools is right and leaves the heap intact', async () => {
