@@ -19,12 +19,15 @@ export interface UserDims {
 
 /**
  * Shape-like numbers: bracketed lists `[13,3]`, bare lists `13,3`, pairs `13 vs 17` / `13 ≠ 17`,
- * and tfjs's `shapes 17 and 7` (rank-1 shapes print as one number).
+ * and tfjs's `shapes 17 and 7` or `shapes 1,17 and 7` (rank-1 shapes print as one number).
  */
 const BRACKETED = /\[\s*-?\d+(?:\s*,\s*-?\d+)*\s*\]/g;
 const BARE_LIST = /(?<![\w.[,])\d+(?:,\d+)+(?!\w|[.,]\d)/g;
 const PAIR = /(?<![\w.])(\d+)( vs | ≠ | != )(\d+)(?!\w|[.,]\d)/g;
 const SHAPES_AND = /(?<=\b[Ss]hapes? )(\d+)( and )(\d+)(?!\w|[.,]\d)/g;
+/** A rank-1 shape beside a longer one: `shapes 1,17 and 7`, `shapes 7 and 1,17` (fuzz seed 902794). */
+const SHAPES_FIRST = /(?<=\b[Ss]hapes? )(\d+)(?= and [\w?]+,)/g;
+const SHAPES_SECOND = /(?<=\b[Ss]hapes? [\w?]+(?:,[\w?]+)+ and )(\d+)(?!\w|[.,]\d)/g;
 
 /** `text` with the sizes of symbolic dims written as the user's dims; `used` collects the names written. */
 export function inUserDims(text: string, dims: UserDims, used: Set<string>): string {
@@ -39,7 +42,9 @@ export function inUserDims(text: string, dims: UserDims, used: Set<string>): str
     .replace(BRACKETED, list)
     .replace(BARE_LIST, list)
     .replace(PAIR, (_m, a: string, op: string, b: string) => `${one(a)}${op}${one(b)}`)
-    .replace(SHAPES_AND, (_m, a: string, op: string, b: string) => `${one(a)}${op}${one(b)}`);
+    .replace(SHAPES_AND, (_m, a: string, op: string, b: string) => `${one(a)}${op}${one(b)}`)
+    .replace(SHAPES_FIRST, one)
+    .replace(SHAPES_SECOND, one);
 }
 
 /**

@@ -71,4 +71,14 @@ describe('errors raised while tracing speak the user\'s dims', () => {
     expect(inUserDims('shapes 13 and 7. Shapes 13,3 and 2,3. 1.13,2 13.5', dims, used)).toBe('shapes batch and 7. Shapes batch,3 and 2,3. 1.13,2 13.5');
     expect([...used]).toEqual(['batch']);
   });
+
+  // Fuzz seed 902794: tfjs's "shapes 1,17 and 7" (a rank-1 shape beside a longer one) kept the 7.
+  it('a rank-1 shape beside a longer one is rewritten too, on either side', () => {
+    const dims = { bySize: new Map([[17, 'n'], [7, 'batch']]), legend: new Map() };
+    const used = new Set<string>();
+    expect(inUserDims('Operands could not be broadcast together with shapes 1,17 and 7.', dims, used)).toBe('Operands could not be broadcast together with shapes 1,n and batch.');
+    expect(inUserDims('shapes 7 and 1,17', dims, used)).toBe('shapes batch and 1,n');
+    expect(inUserDims('shapes 3,4 and 7 and 17 items', dims, used)).toBe('shapes 3,4 and batch and 17 items');
+    expect([...used].sort()).toEqual(['batch', 'n']);
+  });
 });
