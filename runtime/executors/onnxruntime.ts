@@ -188,6 +188,11 @@ export class OrtEngine {
       graphOptimizationLevel: 'all',
       logSeverityLevel: 3,
       ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+      // ORT's MatmulTransposeFusion makes a FusedMatMul of a Transpose and a batched MatMul,
+      // which killed the process with SIGFPE where a dim was 0 at run time (fuzz seed 1003642:
+      // [4, batch, 3] · [1, 3, 3] at batch 0) and left the result uninitialised where the inner
+      // dim was 0 (seed 200167). The Transpose and MatMul run as they are.
+      extra: { optimization: { disable_specified_optimizers: 'MatmulTransposeFusion' } },
     };
     return {
       bytes: ex.bytes,

@@ -33,9 +33,11 @@ function matmul(cx: RuleCtx, bias: number | undefined, out: string): { y: string
   // so the Gemm form takes no guard: the guard's Where over the result cost 266 µs of an MLP Adam
   // step's 4.3 ms, whose weight gradients have the batch as K. A static K = 0 is the zeros it
   // sums to (fuzz seed 601698: x·xᵀ of [2, 2, 0] gave 0.2469 and 3.8e-22 there); a static K > 0
-  // needs nothing.
+  // needs nothing. A result with a static 0 dim is empty, and is written so: ONNX Runtime's
+  // FusedMatMul (a Transpose fused in, graph optimization 'extended') of a [0, batch, 3]
+  // operand killed the process with SIGFPE at batch 0 (fuzz seed 1003642).
   const k = xT.shape[ta ? xT.shape.length - 2 : xT.shape.length - 1]!;
-  if (k === 0) return { y: e.op('Expand', [e.scalar(0, yT.dtype), cx.dims.shape(yT.shape)], {}, out), biasDone: false };
+  if (k === 0 || yT.shape.includes(0)) return { y: e.op('Expand', [e.scalar(0, yT.dtype), cx.dims.shape(yT.shape)], {}, out), biasDone: false };
   const gemm = xT.shape.length === 2 && wT.shape.length === 2 && xT.dtype === 'float32';
   if (!isStatic(k) && !gemm) {
     const product = matmulProduct(cx, undefined, e.fresh('matmul'));
