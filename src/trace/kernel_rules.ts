@@ -26,6 +26,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import seedrandom from 'seedrandom';
+import { nextFloat32 } from './random.js';
 import type { DType } from '../../ir/dtype.js';
 import { isDType, upcast } from '../../ir/dtype.js';
 import type { Dim } from '../../ir/dim.js';
@@ -487,12 +488,7 @@ const topK: KernelRule = (ctx, ins, a) => {
 /** The float32 at or below a float64 (rounding toward −∞): for a float32 c, `floor32(r) < c` exactly when `r < c`. */
 function floor32(r: number): number {
   const f = Math.fround(r);
-  if (f <= r) return f;
-  const a = new Float32Array([f]);
-  const i = new Int32Array(a.buffer);
-  if (f === 0) return -1.401298464324817e-45;
-  i[0] = i[0]! + (f > 0 ? -1 : 1);
-  return a[0]!;
+  return f <= r ? f : nextFloat32(f, -1);
 }
 
 /**

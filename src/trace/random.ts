@@ -136,7 +136,7 @@ export function recoverParams(kind: RandomKind, seed: string, values: ArrayLike<
 }
 
 /** The next float32 above (dir 1) or below (dir -1) a float32 value. */
-function nextFloat32(v: number, dir: 1 | -1): number {
+export function nextFloat32(v: number, dir: 1 | -1): number {
   const f = new Float32Array([v]);
   const i = new Int32Array(f.buffer);
   if (v === 0) { f[0] = dir * 1.401298464324817e-45; return f[0]!; }
