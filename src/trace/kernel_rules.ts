@@ -9,7 +9,7 @@
  */
 import {
   Abs, Acos, Acosh, Add, AddN, All, Any, ArgMax, ArgMin, Asin, Asinh, Atan, Atan2, Atanh,
-  AvgPool, AvgPoolGrad, BatchMatMul, BatchToSpaceND, BroadcastTo, Cast, Ceil, ClipByValue, Concat, Conv2D,
+  AvgPool, AvgPoolGrad, BatchMatMul, BatchToSpaceND, BroadcastTo, Cast, Ceil, CropAndResize, ClipByValue, Concat, Conv2D,
   Conv2DBackpropFilter, Conv2DBackpropInput, Cos, Cosh, Cumprod, Cumsum, DepthToSpace,
   DepthwiseConv2dNative, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, Diag,
   Einsum, Elu, EluGrad, Equal, Erf, Exp, ExpandDims, Expm1, Fill, FlipLeftRight, Floor, FloorDiv,
@@ -35,6 +35,7 @@ import type { Value } from '../../ir/graph.js';
 import type { Attrs, OpName } from '../../ir/ops.js';
 import { isFusedActivation } from '../../ir/ops.js';
 import { tensorData } from '../../ir/tensor_data.js';
+import type { TensorData } from '../../ir/tensor_data.js';
 import type { KernelRule, TraceCtx } from './rule_types.js';
 
 type Inputs = Parameters<KernelRule>[1];
@@ -596,6 +597,168 @@ const resizeNearestNeighbor: KernelRule = (ctx, ins, a) => {
   return ctx.emit('gather', [byRow, intConst(ctx, nearest(w, nw))], { axis: 2, batch_dims: 0 });
 };
 
+// ---- CropAndResize: per box, the sample positions as tfjs's cpu kernel computes them, and gathers
+
+/** The values of a value known at trace time (a constant, or a range), else undefined. */
+function knownValues(v: Value): ArrayLike<number> | undefined {
+  const n = v.producer;
+  if (n?.op === 'const') {
+    const d = n.attrs['value'] as TensorData;
+    return d.dtype === 'int64' ? undefined : (d.data as ArrayLike<number>);
+  }
+  if (n?.op === 'range' && typeof v.shape[0] === 'number') {
+    const start = n.attrs['start'] as number, step = n.attrs['step'] as number;
+    return Array.from({ length: v.shape[0] }, (_, i) => start + i * step);
+  }
+  return undefined;
+}
+
+/**
+ * One axis of CropAndResize's samples, per box ([boxes, crop]): the rows (or columns) to read
+ * (bilinear: floor and ceil; nearest: the rounded one), the lerp fraction, whether the sample
+ * lies outside the image (extrapolated) and whether it is NaN.
+ */
+interface CropAxis { lo: Value; hi: Value; frac: Value; bad: Value; nan: Value | undefined }
+
+/**
+ * CropAndResize as tfjs's cpu kernel computes it (TensorFlow's reference): per box (y1, x1, y2,
+ * x2) and output pixel the source position y1·(h−1) + y·(y2−y1)·(h−1)/(cropH−1) (the box's centre
+ * when cropH is 1), likewise across; a position outside [0, h−1] gives extrapolationValue;
+ * bilinear lerps the four pixels around it (top = tl + (tr − tl)·xLerp, bottom alike, then top +
+ * (bottom − top)·yLerp), nearest reads the pixel Math.round picks; a box whose boxInd is not an
+ * image of the batch gives zeros. Positions are float32, step by step, as TensorFlow's kernel and
+ * tfjs-wasm's compute them (boxes known at trace time, such as CenterCrop's, are positioned here
+ * with the same float32 steps, so a constant box and a computed one crop alike). tfjs-cpu
+ * positions in float64: it differs where a sample lands on the image's edge (a box edge of
+ * exactly 1: the last row extrapolated or not, for some sizes) or on a rounding boundary
+ * (nearest). Every sample is one gather from the image with two rows appended per image (the
+ * extrapolation value, zero): no select over the channels, so an empty batch stays empty.
+ */
+const cropAndResize: KernelRule = (ctx, ins, a) => {
+  const image = f32(ctx, input(ctx, ins, 'image'));
+  const boxes = input(ctx, ins, 'boxes');
+  const boxInd = input(ctx, ins, 'boxInd');
+  if (image.shape.length !== 4) return ctx.unsupported(`${ctx.kernel}: image must be rank 4 (NHWC), got ${shapeToString(image.shape)}`);
+  const [b, h, w, c] = dimsOf(ctx, image) as [number, number, number, number];
+  const [n] = dimsOf(ctx, boxInd);
+  if (boxes.shape.length !== 2 || boxes.shape[1] !== 4 || boxInd.shape.length !== 1 || boxes.shape[0] !== n) {
+    return ctx.unsupported(`${ctx.kernel}: boxes ${shapeToString(boxes.shape)} and boxInd ${shapeToString(boxInd.shape)}`, 'boxes is [numBoxes, 4], boxInd [numBoxes]');
+  }
+  const [ch, cw] = numList(ctx, a, 'cropSize') as [number, number];
+  const nearest = a['method'] === 'nearest';
+  const extrapolation = num(ctx, a, 'extrapolationValue', 0);
+  if (!Number.isFinite(extrapolation)) return ctx.unsupported(`${ctx.kernel}: extrapolationValue ${extrapolation}`, 'pass a finite extrapolation value');
+  if (n! === 0 || b === 0 || c === 0) return ctx.emit('fill', [], { shape: [n!, ch, cw, c], value: 0, dtype: 'float32' });
+  const hw = h * w, stride = hw + 2;            // per image: its pixels, then the extrapolation row and a zero row
+  const boxVals = knownValues(boxes), indVals = knownValues(boxInd);
+  // Every box the same, the i-th on image i: one crop of the whole batch, whatever its size (CenterCrop).
+  const shared = boxVals !== undefined && indVals !== undefined && n === b && Array.from(indVals).every((v, i) => v === i) &&
+    Array.from(boxVals).every((v, i) => Object.is(v, boxVals[i % 4]));
+  const lead = shared ? 1 : n!;
+  const i32 = (v: number) => ctx.scalar(v, 'int32');
+  const clampIdx = (v: Value, size: number) => ctx.emit('minimum', [ctx.emit('maximum', [v, i32(0)]), i32(size - 1)]);
+
+  const axis = (k: 0 | 1, size: number, crop: number): CropAxis => {
+    if (boxVals !== undefined) {
+      const lo: number[] = [], hi: number[] = [], frac: number[] = [], bad: boolean[] = [], nan: boolean[] = [];
+      const clamp = (v: number) => (Number.isNaN(v) ? 0 : Math.min(Math.max(v, 0), size - 1));
+      const f = Math.fround, last = size - 1;
+      for (let r = 0; r < lead; r++) {
+        const p1 = boxVals[r * 4 + k]!, p2 = boxVals[r * 4 + k + 2]!;
+        // The float32 steps of the graph below, in its order.
+        const scale = f(f(f(p2 - p1) * last) / (crop - 1));
+        for (let i = 0; i < crop; i++) {
+          const pos = crop > 1 ? f(f(p1 * last) + f(i * scale)) : f(f(0.5 * f(p1 + p2)) * last);
+          bad.push(pos < 0 || pos > last);
+          nan.push(Number.isNaN(pos));
+          const fl = Math.floor(pos), fr = pos - fl;
+          if (nearest) { lo.push(clamp(fl + (fr >= 0.5 ? 1 : 0))); hi.push(0); frac.push(0); } else {
+            lo.push(clamp(fl)); hi.push(clamp(Math.ceil(pos))); frac.push(fr);
+          }
+        }
+      }
+      const s = [lead, crop];
+      return {
+        lo: ctx.constant(tensorData('int32', s, lo)), hi: ctx.constant(tensorData('int32', s, hi)),
+        frac: ctx.constant(tensorData('float32', s, frac)), bad: ctx.constant(tensorData('bool', s, bad)),
+        nan: nan.some((x) => x) ? ctx.constant(tensorData('bool', s, nan)) : undefined,
+      };
+    }
+    const fb = f32(ctx, boxes);
+    const col = (j: number) => ctx.emit('slice', [fb], { begin: [0, j], size: [n!, 1] });     // [n, 1]
+    const p1 = col(k), p2 = col(k + 2);
+    const last = ctx.scalar(size - 1, 'float32');
+    let pos: Value;
+    if (crop > 1) {
+      const scale = ctx.emit('div', [ctx.emit('mul', [ctx.emit('sub', [p2, p1]), last]), ctx.scalar(crop - 1, 'float32')]);
+      const iota = ctx.constant(tensorData('float32', [1, crop], Array.from({ length: crop }, (_, i) => i)));
+      pos = ctx.emit('add', [ctx.emit('mul', [p1, last]), ctx.emit('mul', [iota, scale])]);
+    } else {
+      pos = ctx.emit('mul', [ctx.emit('mul', [ctx.scalar(0.5, 'float32'), ctx.emit('add', [p1, p2])]), last]);
+    }
+    const bad = ctx.emit('logical_or', [ctx.emit('less', [pos, ctx.scalar(0, 'float32')]), ctx.emit('greater', [pos, last])]);
+    const fl = ctx.emit('floor', [pos]);
+    const frac = ctx.emit('sub', [pos, fl]);
+    const idx = (v: Value) => clampIdx(ctx.emit('cast', [v], { dtype: 'int32' }), size);
+    // Math.round: floor, plus one from a fraction of one half up (pos − floor(pos) is exact).
+    const lo = nearest ? idx(ctx.emit('add', [fl, f32(ctx, ctx.emit('greater_equal', [frac, ctx.scalar(0.5, 'float32')]))])) : idx(fl);
+    return { lo, hi: nearest ? lo : idx(ctx.emit('ceil', [pos])), frac, bad, nan: ctx.emit('is_nan', [pos]) };
+  };
+  const ys = axis(0, h, ch), xs = axis(1, w, cw);
+
+  // Per box: the first row of its image in the flattened batch, and whether boxInd is outside the batch.
+  let base: Value | undefined, outside: Value | undefined;
+  if (!shared) {
+    if (indVals !== undefined) {
+      const inside = Array.from(indVals, (v) => v >= 0 && v < b);
+      base = ctx.constant(tensorData('int32', [n!, 1, 1], Array.from(indVals, (v, i) => (inside[i] ? v * stride : 0))));
+      if (inside.some((x) => !x)) outside = ctx.constant(tensorData('bool', [n!, 1, 1], inside.map((x) => !x)));
+    } else {
+      const bi = reshapeTo(ctx, castTo(ctx, boxInd, 'int32'), [n!, 1, 1]);
+      base = ctx.emit('mul', [clampIdx(bi, b), i32(stride)]);
+      outside = ctx.emit('logical_or', [ctx.emit('less', [bi, i32(0)]), ctx.emit('greater_equal', [bi, i32(b)])]);
+    }
+  }
+  const rows = (v: Value) => reshapeTo(ctx, v, [lead, ch, 1]);
+  const cols = (v: Value) => reshapeTo(ctx, v, [lead, 1, cw]);
+  let special: Value = ctx.emit('logical_or', [rows(ys.bad), cols(xs.bad)]);                  // [lead, ch, cw]
+  if (outside !== undefined) special = ctx.emit('logical_or', [special, outside]);
+  const anyIdx = ctx.emit('add', [rows(ys.lo), cols(xs.lo)]);
+  const zeros = ctx.emit('mul', [anyIdx, i32(0)]);                                           // int32 [lead, ch, cw]
+  // The row a special sample reads: the extrapolation row, or the zero row for a box outside the batch.
+  let specialRow = ctx.emit('add', [zeros, i32(hw)]);
+  if (outside !== undefined) specialRow = ctx.emit('add', [specialRow, ctx.emit('cast', [outside], { dtype: 'int32' })]);
+  const images = ctx.emit('pad', [ctx.emit('pad', [reshapeTo(ctx, image, [b, hw, c])], { paddings: [0, 0, 0, 1, 0, 0], value: extrapolation })],
+    { paddings: [0, 0, 0, 1, 0, 0], value: 0 });                                             // [b, hw + 2, c]
+  const source = shared ? images : reshapeTo(ctx, images, [b * stride, c]);
+  const pick = (y: Value, x: Value): Value => {
+    let i = ctx.emit('select', [special, specialRow, ctx.emit('add', [rows(ctx.emit('mul', [y, i32(w)])), cols(x)])]);
+    if (shared) return ctx.emit('gather', [source, reshapeTo(ctx, i, [ch, cw])], { axis: 1, batch_dims: 0 });
+    i = ctx.emit('add', [i, base!]);
+    return ctx.emit('gather', [source, i], { axis: 0, batch_dims: 0 });                      // [n, ch, cw, c]
+  };
+  const zf = ctx.emit('cast', [zeros], { dtype: 'float32' });
+  const full = (v: Value) => reshapeTo(ctx, ctx.emit('add', [v, zf]), [lead, ch, cw, 1]);
+  if (nearest) {
+    let out = pick(ys.lo, xs.lo);
+    const nan = ys.nan !== undefined && xs.nan !== undefined ? ctx.emit('logical_or', [rows(ys.nan), cols(xs.nan)]) : ys.nan !== undefined ? rows(ys.nan) : xs.nan !== undefined ? cols(xs.nan) : undefined;
+    if (nan !== undefined) {
+      // A NaN position inside the image reads no pixel (tfjs: undefined, stored as NaN): × NaN; every other × 1.
+      const nanHere = ctx.emit('logical_and', [nan, ctx.emit('logical_not', [special])]);
+      out = ctx.emit('mul', [out, full(ctx.emit('select', [nanHere, ctx.emit('add', [zf, ctx.scalar(NaN, 'float32')]), ctx.emit('add', [zf, ctx.scalar(1, 'float32')])]))]);
+    }
+    return out;
+  }
+  // A special sample reads its row at all four corners with lerps of −0: v + (v − v)·(−0) = v exactly.
+  const negZero = ctx.emit('neg', [zf]);
+  const yf = full(ctx.emit('select', [special, negZero, ctx.emit('add', [rows(ys.frac), zf])]));
+  const xf = full(ctx.emit('select', [special, negZero, ctx.emit('add', [cols(xs.frac), zf])]));
+  const lerp = (p: Value, q: Value, f: Value) => ctx.emit('add', [p, ctx.emit('mul', [ctx.emit('sub', [q, p]), f])]);
+  const top = lerp(pick(ys.lo, xs.lo), pick(ys.lo, xs.hi), xf);
+  const bottom = lerp(pick(ys.hi, xs.lo), pick(ys.hi, xs.hi), xf);
+  return lerp(top, bottom, yf);
+};
+
 /**
  * The gradients of the resizes as tfjs's kernels compute them (they ignore halfPixelCenters,
  * as tfjs's do): dx[n,i,j,c] = Σ_r Σ_s A[i,r]·B[j,s]·dy[n,r,s,c], with A and B each axis's
@@ -956,6 +1119,7 @@ const RULES = {
   [TopK]: topK,
   [Multinomial]: multinomial,
   [Einsum]: einsum,
+  [CropAndResize]: cropAndResize,
   [ResizeBilinear]: resizeBilinear,
   [ResizeBilinearGrad]: resizeGrad(true),
   [ResizeNearestNeighbor]: resizeNearestNeighbor,
