@@ -15,7 +15,7 @@ import { AttrReader, isFusedActivation, OP_NAMES } from '../../ir/ops.js';
 import { fusedElementwiseKernel } from '../fused/fused_elementwise.js';
 import { tensorFromData, tfDtype } from '../tensor_data.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
-import { avgPoolNaNs, coalesceBroadcast, sameAsExplicit, XNN_MAX_DIMS } from '../wasm/quirks.js';
+import { avgPoolNaNs, channelwiseNaNs, coalesceBroadcast, isChannelwiseConv, maxPoolNaNs, sameAsExplicit, XNN_MAX_DIMS } from '../wasm/quirks.js';
 import { conv2dCpu, matmulCpu, sliceCpu, tileJs } from './cpu_kernels.js';
 import type { Pad, Pair } from './conv_attrs.js';
 import { convAttrs, poolAttrs } from './conv_attrs.js';
@@ -57,14 +57,30 @@ function fusedExtras(ins: tf.Tensor[], a: AttrReader) {
   };
 }
 
+/**
+ * On wasm, a conv that tfjs-wasm runs as XNNPACK's channelwise kernel turns NaN into -Infinity
+ * (see isChannelwiseConv): its -Infinity results are checked. `bias`: the fused conv's, if any.
+ */
+function wasmConvNaNs(y: tf.Tensor, x: tf.Tensor, f: tf.Tensor, bias: tf.Tensor | undefined, a: AttrReader, ctx: ExecCtx, depthwise: boolean): tf.Tensor {
+  if (ctx.backend !== 'wasm' || y.size === 0 || y.dtype !== 'float32' || x.rank !== 4 || f.rank !== 4) return y;
+  const { strides, pad, dilations } = convAttrs(a);
+  const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], f.shape as [number, number, number, number],
+    strides, dilations, pad as 'same', undefined, depthwise, 'channelsLast');
+  if (!isChannelwiseConv(info, depthwise)) return y;
+  const data = y.dataSync().slice() as Float32Array;
+  return channelwiseNaNs(x.dataSync(), f.dataSync(), bias?.dataSync(), data) ? tf.tensor(data, y.shape, 'float32') : y;
+}
+
 /** FusedConv2D / FusedDepthwiseConv2D: (x, filter, [bias], [prelu weights]). */
-function fusedConv(kernel: 'FusedConv2D' | 'FusedDepthwiseConv2D', ins: tf.Tensor[], a: AttrReader): tf.Tensor {
+function fusedConv(kernel: 'FusedConv2D' | 'FusedDepthwiseConv2D', ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tensor {
   const { bias, preluActivationWeights, activation, leakyreluAlpha } = fusedExtras(ins, a);
   const inputs: tf.NamedTensorMap = { x: ins[0]!, filter: ins[1]! };
   if (bias) inputs['bias'] = bias;
   if (preluActivationWeights) inputs['preluActivationWeights'] = preluActivationWeights;
-  const pad = convPad(ins[0]!, ins[1]!, a, kernel === 'FusedDepthwiseConv2D');
-  return runKernel(kernel, inputs, { ...convAttrs(a), pad, dataFormat: 'NHWC', activation, leakyreluAlpha });
+  const depthwise = kernel === 'FusedDepthwiseConv2D';
+  const pad = convPad(ins[0]!, ins[1]!, a, depthwise);
+  const y = runKernel(kernel, inputs, { ...convAttrs(a), pad, dataFormat: 'NHWC', activation, leakyreluAlpha });
+  return activation === 'linear' ? wasmConvNaNs(y, ins[0]!, ins[1]!, bias, a, ctx, depthwise) : y;
 }
 
 /**
@@ -558,13 +574,13 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
   })),
   // The kernels, not tf.conv2d / tf.depthwiseConv2d: those reject strides and dilations both > 1.
   conv2d: ([x, f], a, ctx) => emptyConv([x!, f!], a, false) ?? cpuConv([x!, f!], a, ctx, false)
-    ?? runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, false), dataFormat: 'NHWC' }),
-  depthwise_conv2d: ([x, f], a) => emptyConv([x!, f!], a, false, true)
-    ?? runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, true), dataFormat: 'NHWC' }),
+    ?? wasmConvNaNs(runKernel('Conv2D', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, false), dataFormat: 'NHWC' }), x!, f!, undefined, a, ctx, false),
+  depthwise_conv2d: ([x, f], a, ctx) => emptyConv([x!, f!], a, false, true)
+    ?? wasmConvNaNs(runKernel('DepthwiseConv2dNative', { x: x!, filter: f! }, { ...convAttrs(a), pad: convPad(x!, f!, a, true), dataFormat: 'NHWC' }), x!, f!, undefined, a, ctx, true),
   // The kernels, not tf.fused.conv2d / tf.fused.depthwiseConv2d: those reject strides and
   // dilations both > 1 (and the depthwise one explicit pads).
-  fused_conv2d: (ins, a, ctx) => emptyConv(ins, a, true) ?? cpuConv(ins, a, ctx, true) ?? fusedConv('FusedConv2D', ins, a),
-  fused_depthwise_conv2d: (ins, a) => emptyConv(ins, a, true, true) ?? fusedConv('FusedDepthwiseConv2D', ins, a),
+  fused_conv2d: (ins, a, ctx) => emptyConv(ins, a, true) ?? cpuConv(ins, a, ctx, true) ?? fusedConv('FusedConv2D', ins, a, ctx),
+  fused_depthwise_conv2d: (ins, a, ctx) => emptyConv(ins, a, true, true) ?? fusedConv('FusedDepthwiseConv2D', ins, a, ctx),
   // tfjs's Conv2DBackprop* kernels ignore dilations (tfjs has no dilated conv gradient); a
   // dilated one runs the kernel on the filter with zeros inserted between its taps.
   conv2d_backprop_input: ([dy, f], a, ctx) => {
@@ -586,7 +602,15 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     { ...convAttrs(a), inputShape: shapeOf(ctx, a.dims('input_shape')) }),
   depthwise_conv2d_backprop_filter: ([x, dy], a) => runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x!, dy: dy! },
     { ...convAttrs(a), filterShape: [...a.ints('filter_shape')] }),
-  max_pool: ([x], a) => { const p = poolAttrs(a); return emptyPool(x!, a) ?? tf.maxPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad); },
+  max_pool: ([x], a, ctx) => {
+    const p = poolAttrs(a);
+    const y = emptyPool(x!, a) ?? tf.maxPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad);
+    if (ctx.backend !== 'wasm' || y.size === 0 || x!.dtype !== 'float32') return y;
+    // tfjs-wasm's MaxPool gives -Infinity for a window with a NaN (see maxPoolNaNs).
+    const data = y.dataSync().slice() as Float32Array;
+    const info = tf.backend_util.computePool2DInfo(x!.shape as [number, number, number, number], p.filterSize, p.strides, 1, p.pad as 'same');
+    return maxPoolNaNs(x!.dataSync(), x!.shape, info, data) ? tf.tensor(data, y.shape, 'float32') : y;
+  },
   avg_pool: ([x], a, ctx) => {
     const p = poolAttrs(a);
     const y = emptyPool(x!, a) ?? tf.avgPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad);

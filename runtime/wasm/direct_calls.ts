@@ -11,7 +11,7 @@ import type { PlanStep } from '../plan.js';
 import { checkFitsInt64AsInt32 } from '../tensor_limits.js';
 import { convAttrs, poolAttrs } from '../kernels/conv_attrs.js';
 import type { HeapBuffer, WasmProgram } from './program.js';
-import { avgPoolNaNs, coalesceBroadcast, sameAsExplicit, XNN_MAX_DIMS } from './quirks.js';
+import { avgPoolNaNs, channelwiseNaNs, coalesceBroadcast, isChannelwiseConv, maxPoolNaNs, sameAsExplicit, XNN_MAX_DIMS } from './quirks.js';
 import type { Dt } from './tfjs_wasm.js';
 import { BYTES, CPP, wasmActivation } from './tfjs_wasm.js';
 
@@ -264,10 +264,19 @@ function conv(prog: WasmProgram, st: PlanStep, ins: number[], out: number): Buil
   const p = info.padInfo;
   const same = p.type === 'SAME' && !sameAsExplicit(info) ? 1 : 0;
   const ids = prog.ids, x = ins[0]!, w = ins[1]!;
+  // XNNPACK's channelwise kernel turns NaN into -Infinity (see isChannelwiseConv): checked after it.
+  const offs = prog.offs, ny = prog.size(st.outs[0]!);
+  const nans = (bias: number) => (isChannelwiseConv(info, false)
+    ? () => channelwiseNaNs(prog.view('float32', offs[x]!, ny), prog.view('float32', offs[w]!, 1), bias < 0 ? undefined : prog.view('float32', offs[bias]!, 1),
+      prog.view('float32', offs[out]!, ny) as Float32Array)
+    : undefined);
   if (st.node.op === 'conv2d') {
-    const f = prog.fn('Conv2D');
-    return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, ids[w]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left, same,
-      info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!) };
+    const f = prog.fn('Conv2D'), fix = nans(-1);
+    return { inPlace: false, run: () => {
+      f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, ids[w]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left, same,
+        info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!);
+      fix?.();
+    } };
   }
   const activation = a.str('activation');
   const act = wasmActivation(activation);
@@ -279,10 +288,13 @@ function conv(prog: WasmProgram, st: PlanStep, ins: number[], out: number): Buil
     if (bs.length !== 1 || bs[0] !== info.outChannels || prog.dt(st.ins[2]!) !== 'float32') throw new NoDirect('fused_conv2d');
     bias = ins[2]!;
   }
-  const f = prog.fn('FusedConv2D');
-  return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, ids[w]!, info.filterHeight, info.filterWidth, bias < 0 ? 0 : ids[bias]!,
-    p.top, p.right, p.bottom, p.left, same, info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth,
-    info.inChannels, info.outChannels, act, 0, alpha, ids[out]!) };
+  const f = prog.fn('FusedConv2D'), fix = activation === 'linear' ? nans(bias) : undefined;
+  return { inPlace: false, run: () => {
+    f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, ids[w]!, info.filterHeight, info.filterWidth, bias < 0 ? 0 : ids[bias]!,
+      p.top, p.right, p.bottom, p.left, same, info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth,
+      info.inChannels, info.outChannels, act, 0, alpha, ids[out]!);
+    fix?.();
+  } };
 }
 
 /** max_pool / avg_pool (NHWC, f32) as tfjs-wasm's MaxPool / AvgPool kernels call their C functions. */
@@ -293,12 +305,16 @@ function pool(prog: WasmProgram, st: PlanStep, x: number, out: number): Built {
   const c = kernelAttrs(() => poolAttrs(a), 'pool');
   const info = tf.backend_util.computePool2DInfo(xs as [number, number, number, number], c.filterSize, c.strides, 1, c.pad as 'same', undefined);
   const p = info.padInfo, ids = prog.ids;
+  const offs = prog.offs, nx = prog.size(st.ins[0]!), ny = prog.size(st.outs[0]!);
   if (st.node.op === 'max_pool') {
     const f = prog.fn('MaxPool');
-    return { inPlace: false, run: () => f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
-      info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!) };
+    return { inPlace: false, run: () => {
+      f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
+        info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth, info.inChannels, info.outChannels, ids[out]!);
+      maxPoolNaNs(prog.view('float32', offs[x]!, nx), xs, info, prog.view('float32', offs[out]!, ny) as Float32Array);
+    } };
   }
-  const f = prog.fn('AvgPool'), offs = prog.offs, nx = prog.size(st.ins[0]!), ny = prog.size(st.outs[0]!);
+  const f = prog.fn('AvgPool');
   return { inPlace: false, run: () => {
     f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, info.filterHeight, info.filterWidth, p.top, p.right, p.bottom, p.left,
       info.strideHeight, info.strideWidth, info.inChannels, ids[out]!);

@@ -33,6 +33,65 @@ export function avgPoolNaNs(x: ArrayLike<number>, xs: readonly number[], info: t
 }
 
 /**
+ * tfjs-wasm's MaxPool (XNNPACK) gives -Infinity for a window holding a NaN, where tfjs-cpu takes
+ * the largest of the other values (its running max skips NaN; ONNX Runtime's MaxPool agrees):
+ * [NaN, 2, 3, 4] pools to 4, not -Infinity. Sets each -Infinity of y to its window's max as
+ * tfjs-cpu computes it. Returns whether y had any -Infinity.
+ */
+export function maxPoolNaNs(x: ArrayLike<number>, xs: readonly number[], info: tf.backend_util.Conv2DInfo, y: Float32Array): boolean {
+  if (!y.includes(-Infinity)) return false;
+  const [, H, W, C] = xs as [number, number, number, number];
+  const { outHeight: OH, outWidth: OW, strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, dilationHeight: dh, dilationWidth: dw } = info;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  for (let k = 0; k < y.length; k++) {
+    if (y[k] !== -Infinity) continue;
+    const c = k % C, ow = Math.floor(k / C) % OW, oh = Math.floor(k / (C * OW)) % OH, b = Math.floor(k / (C * OW * OH));
+    let m = -Infinity;
+    for (let i = 0; i < fh; i++) {
+      const h = oh * sh - top + i * dh;
+      if (h < 0 || h >= H) continue;
+      for (let j = 0; j < fw; j++) {
+        const w = ow * sw - left + j * dw;
+        if (w < 0 || w >= W) continue;
+        const v = x[((b * H + h) * W + w) * C + c]!;
+        if (v > m) m = v;
+      }
+    }
+    y[k] = m;
+  }
+  return true;
+}
+
+/**
+ * Whether tfjs-wasm runs a conv as XNNPACK's channelwise multiply-add: a 1×1 filter at stride 1
+ * without padding, conv2d with one input and one output channel or depthwise with multiplier 1.
+ * That kernel clamps its result with a max that turns NaN into -Infinity (fuzz seed 1201701: a
+ * NaN pixel through a 1×1 conv gave -Infinity where tfjs-cpu and ONNX give NaN); see
+ * channelwiseNaNs. Other convs keep NaN.
+ */
+export function isChannelwiseConv(info: tf.backend_util.Conv2DInfo, depthwise: boolean): boolean {
+  return info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1
+    && info.outHeight === info.inHeight && info.outWidth === info.inWidth
+    && (depthwise ? info.outChannels === info.inChannels : info.inChannels === 1 && info.outChannels === 1);
+}
+
+/**
+ * After a channelwise conv (isChannelwiseConv) without activation: sets to NaN each -Infinity of
+ * y = x·k[c] (+ bias[c]) whose value is NaN (a NaN pixel, weight or bias; ∞·0). Returns whether y
+ * had any -Infinity.
+ */
+export function channelwiseNaNs(x: ArrayLike<number>, k: ArrayLike<number>, bias: ArrayLike<number> | undefined, y: Float32Array): boolean {
+  if (!y.includes(-Infinity)) return false;
+  const C = k.length;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i] !== -Infinity) continue;
+    const c = i % C;
+    if (Number.isNaN(Math.fround(x[i]! * k[c]!) + (bias === undefined ? 0 : bias[c]!))) y[i] = NaN;
+  }
+  return true;
+}
+
+/**
  * Whether a 'same' conv must be handed to tfjs-wasm's C kernels with explicit pads: XNNPACK
  * computes TF SAME padding as (out−1)·stride + filter − in unsigned, and where that is negative
  * (tfjs clamps it to 0) the result is left zeros (fuzz seed 15431).

@@ -171,6 +171,30 @@ describe('fuzz regressions, more wasm kernels', () => {
     f.dispose();
   });
 
+  // seed 1201701: a NaN through a 1×1 conv with one channel in and out. tfjs-wasm runs it (and a
+  // 1×1 depthwise conv with multiplier 1) as XNNPACK's channelwise multiply-add, which clamps
+  // with a max that turns NaN into -Infinity: after the avgPool above (NaN, fixed), ×−3.5 gave
+  // -Infinity where tfjs-cpu gives NaN. tfjs-wasm's MaxPool likewise gives -Infinity for a
+  // window holding a NaN, where tfjs-cpu (and ONNX Runtime) take the largest of the rest.
+  it.each([true, false])('NaN through 1×1 channelwise convs stays NaN; maxPool skips NaN as tfjs-cpu (optimize %s)', async (optimize) => {
+    const fn = (x: tf.Tensor, w: tf.Tensor, d: tf.Tensor, b: tf.Tensor) => [
+      tf.conv2d(tf.avgPool(x as tf.Tensor4D, [3, 2], 1, 'valid'), w as tf.Tensor4D, 1, 'valid'),
+      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'),
+      tf.depthwiseConv2d(tf.reshape(x, [1, 1, 2, 3]) as tf.Tensor4D, d as tf.Tensor4D, 1, 'valid'),
+      tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid'), b),
+      tf.maxPool(x as tf.Tensor4D, [1, 2], 1, 'valid'),
+    ];
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 3, 2, 1]), gc.spec([1, 1, 1, 1]), gc.spec([1, 1, 3, 1]), gc.spec([1])], backend: 'wasm', optimize });
+    const ys = (await f(tf.tensor([3, 3, -1.75, NaN, Infinity, NaN], [1, 3, 2, 1]), tf.tensor([-3.5], [1, 1, 1, 1]),
+      tf.tensor([2, 0, -1], [1, 1, 3, 1]), tf.tensor([1]))) as unknown as tf.Tensor[];
+    expect(await values(ys[0])).toEqual([NaN]);
+    expect(await values(ys[1])).toEqual([-10.5, -10.5, 6.125, NaN, -Infinity, NaN]);
+    expect(await values(ys[2])).toEqual([6, 0, 1.75, NaN, NaN, NaN]);        // ∞·0 is NaN too
+    expect(await values(ys[3])).toEqual([-9.5, -9.5, 7.125, NaN, -Infinity, NaN]);
+    expect(await values(ys[4])).toEqual([3, -1.75, Infinity]);
+    f.dispose();
+  });
+
   // seed 15431: a 'same' conv whose stride is larger than its filter (1×2 filter, stride 2, over
   // 6 rows). tfjs-wasm passes it to XNNPACK as TF SAME padding, which XNNPACK computes as
   // (out−1)·stride + filter − in unsigned: negative here (tfjs clamps it to 0), and the result
