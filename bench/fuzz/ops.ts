@@ -973,6 +973,35 @@ Object.assign(OPS, {
     },
     emit: ([x], at) => `tf.image.resizeBilinear(${x}, ${lit(at['size'])}, ${String(at['alignCorners'])}, ${String(at['halfPixelCenters'])})`,
   } satisfies OpDef,
+  // tf.image.cropAndResize with constant boxes (box edges on a grid of 1/8, so samples land on
+  // pixels and on the image's edge) and box indices inside the batch (tfjs-wasm leaves a box
+  // outside it unwritten). Positions are float32 on wasm and in graphc, float64 on tfjs-cpu: at
+  // the image's edge one of the two is the reference. Bilinear as resizeBilinear (convex lerps);
+  // nearest moves elements; both may give the extrapolation value.
+  cropAndResize: {
+    arity: 1, weight: 0.4,
+    gen: (r, [x]) => {
+      if (x!.shape.length !== 4) return null;
+      const b = x!.shape[0]!;
+      const n = r.int(1, 3);
+      const boxes = Array.from({ length: n * 4 }, () => r.int(-2, 10) / 8);
+      const boxInd = Array.from({ length: n }, () => (isSym(b) || b < 1 ? 0 : r.int(0, b - 1)));
+      return { boxes, boxInd, crop: [r.int(1, 5), r.int(1, 5)], method: r.pick(['bilinear', 'nearest']), ext: r.pick([0, 0, -1.5, 2]) };
+    },
+    infer([x], at) {
+      if (x!.shape.length !== 4) return 'cropAndResize needs rank 4 images';
+      const [, h, w, c] = x!.shape;
+      if (isSym(h!) || isSym(w!) || h! < 1 || w! < 1) return 'cropAndResize: symbolic or empty height/width';
+      if (x!.dtype === 'bool') return 'cropAndResize of bool';
+      const ext = num(at, 'ext'), n = nums(at, 'boxInd').length, [ch, cw] = nums(at, 'crop');
+      const [lo, hi] = hull(x!.lo, x!.hi, ext, 0);
+      if (at['method'] === 'nearest') return out('float32', [n, ch!, cw!, c!], lo, hi, { nan: x!.nan, inf: x!.inf, err: x!.err, grid: x!.err === 0 ? maxGrid([x!, constAbs('float32', [1], [ext])]) : null });
+      if (!FLOAT_INT.includes(x!.dtype)) return `cropAndResize of ${x!.dtype}`;
+      if (special(x!)) return 'cropAndResize bilinear of NaN/Inf';
+      return out('float32', [n, ch!, cw!, c!], lo, hi, { err: x!.err + 16 * EPS * mag(x!) });
+    },
+    emit: ([x], at) => `tf.image.cropAndResize(${x}, tf.tensor2d(${lit(at['boxes'])}, [${nums(at, 'boxInd').length}, 4]), tf.tensor1d(${lit(at['boxInd'])}, 'int32'), ${lit(at['crop'])}, '${String(at['method'])}', ${num(at, 'ext')})`,
+  } satisfies OpDef,
 });
 
 /** Resize attributes: an output size, and one of tfjs's three coordinate modes (alignCorners and halfPixelCenters never both). */

@@ -631,8 +631,9 @@ interface CropAxis { lo: Value; hi: Value; frac: Value; bad: Value; nan: Value |
  * with the same float32 steps, so a constant box and a computed one crop alike). tfjs-cpu
  * positions in float64: it differs where a sample lands on the image's edge (a box edge of
  * exactly 1: the last row extrapolated or not, for some sizes) or on a rounding boundary
- * (nearest). Every sample is one gather from the image with two rows appended per image (the
- * extrapolation value, zero): no select over the channels, so an empty batch stays empty.
+ * (nearest). Every sample is one gather from the pixels with two rows appended (the
+ * extrapolation value, zero): no select over the channels. Box indices are compared with the
+ * batch in the graph (a symbolic batch may be 0: every box is then outside it).
  */
 const cropAndResize: KernelRule = (ctx, ins, a) => {
   const image = f32(ctx, input(ctx, ins, 'image'));
@@ -649,7 +650,7 @@ const cropAndResize: KernelRule = (ctx, ins, a) => {
   const extrapolation = num(ctx, a, 'extrapolationValue', 0);
   if (!Number.isFinite(extrapolation)) return ctx.unsupported(`${ctx.kernel}: extrapolationValue ${extrapolation}`, 'pass a finite extrapolation value');
   if (n! === 0 || b === 0 || c === 0) return ctx.emit('fill', [], { shape: [n!, ch, cw, c], value: 0, dtype: 'float32' });
-  const hw = h * w, stride = hw + 2;            // per image: its pixels, then the extrapolation row and a zero row
+  const hw = h * w;
   const boxVals = knownValues(boxes), indVals = knownValues(boxInd);
   // Every box the same, the i-th on image i: one crop of the whole batch, whatever its size (CenterCrop).
   const shared = boxVals !== undefined && indVals !== undefined && n === b && Array.from(indVals).every((v, i) => v === i) &&
@@ -706,18 +707,13 @@ const cropAndResize: KernelRule = (ctx, ins, a) => {
   };
   const ys = axis(0, h, ch), xs = axis(1, w, cw);
 
-  // Per box: the first row of its image in the flattened batch, and whether boxInd is outside the batch.
+  // Per box: the first row of its image in the flattened batch, and whether boxInd is outside the
+  // batch (compared in the graph, also for constant indices: the batch may be symbolic, and 0).
   let base: Value | undefined, outside: Value | undefined;
   if (!shared) {
-    if (indVals !== undefined) {
-      const inside = Array.from(indVals, (v) => v >= 0 && v < b);
-      base = ctx.constant(tensorData('int32', [n!, 1, 1], Array.from(indVals, (v, i) => (inside[i] ? v * stride : 0))));
-      if (inside.some((x) => !x)) outside = ctx.constant(tensorData('bool', [n!, 1, 1], inside.map((x) => !x)));
-    } else {
-      const bi = reshapeTo(ctx, castTo(ctx, boxInd, 'int32'), [n!, 1, 1]);
-      base = ctx.emit('mul', [clampIdx(bi, b), i32(stride)]);
-      outside = ctx.emit('logical_or', [ctx.emit('less', [bi, i32(0)]), ctx.emit('greater_equal', [bi, i32(b)])]);
-    }
+    const bi = reshapeTo(ctx, castTo(ctx, boxInd, 'int32'), [n!, 1, 1]);
+    base = ctx.emit('mul', [clampIdx(bi, b), i32(hw)]);
+    outside = ctx.emit('logical_or', [ctx.emit('less', [bi, i32(0)]), ctx.emit('greater_equal', [bi, i32(b)])]);
   }
   const rows = (v: Value) => reshapeTo(ctx, v, [lead, ch, 1]);
   const cols = (v: Value) => reshapeTo(ctx, v, [lead, 1, cw]);
@@ -725,17 +721,17 @@ const cropAndResize: KernelRule = (ctx, ins, a) => {
   if (outside !== undefined) special = ctx.emit('logical_or', [special, outside]);
   const anyIdx = ctx.emit('add', [rows(ys.lo), cols(xs.lo)]);
   const zeros = ctx.emit('mul', [anyIdx, i32(0)]);                                           // int32 [lead, ch, cw]
-  // The row a special sample reads: the extrapolation row, or the zero row for a box outside the batch.
-  let specialRow = ctx.emit('add', [zeros, i32(hw)]);
+  // The two rows after the pixels: the extrapolation value, and zeros (a box outside the batch).
+  // Shared: after each image's pixels, gathered per image; else once after the whole batch's, so
+  // that an empty batch still has them.
+  const pad2 = (x: Value, paddings: number[]) => ctx.emit('pad', [ctx.emit('pad', [x], { paddings, value: extrapolation })], { paddings, value: 0 });
+  const source = shared ? pad2(reshapeTo(ctx, image, [b, hw, c]), [0, 0, 0, 1, 0, 0]) : pad2(reshapeTo(ctx, image, [b * hw, c]), [0, 1, 0, 0]);
+  let specialRow = ctx.emit('add', [zeros, i32(shared ? hw : b * hw)]);
   if (outside !== undefined) specialRow = ctx.emit('add', [specialRow, ctx.emit('cast', [outside], { dtype: 'int32' })]);
-  const images = ctx.emit('pad', [ctx.emit('pad', [reshapeTo(ctx, image, [b, hw, c])], { paddings: [0, 0, 0, 1, 0, 0], value: extrapolation })],
-    { paddings: [0, 0, 0, 1, 0, 0], value: 0 });                                             // [b, hw + 2, c]
-  const source = shared ? images : reshapeTo(ctx, images, [b * stride, c]);
   const pick = (y: Value, x: Value): Value => {
-    let i = ctx.emit('select', [special, specialRow, ctx.emit('add', [rows(ctx.emit('mul', [y, i32(w)])), cols(x)])]);
-    if (shared) return ctx.emit('gather', [source, reshapeTo(ctx, i, [ch, cw])], { axis: 1, batch_dims: 0 });
-    i = ctx.emit('add', [i, base!]);
-    return ctx.emit('gather', [source, i], { axis: 0, batch_dims: 0 });                      // [n, ch, cw, c]
+    const pixel = ctx.emit('add', [rows(ctx.emit('mul', [y, i32(w)])), cols(x)]);
+    if (shared) return ctx.emit('gather', [source, reshapeTo(ctx, ctx.emit('select', [special, specialRow, pixel]), [ch, cw])], { axis: 1, batch_dims: 0 });
+    return ctx.emit('gather', [source, ctx.emit('select', [special, specialRow, ctx.emit('add', [pixel, base!])])], { axis: 0, batch_dims: 0 }); // [n, ch, cw, c]
   };
   const zf = ctx.emit('cast', [zeros], { dtype: 'float32' });
   const full = (v: Value) => reshapeTo(ctx, ctx.emit('add', [v, zf]), [lead, ch, cw, 1]);
