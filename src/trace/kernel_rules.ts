@@ -15,7 +15,7 @@ import {
   Einsum, Elu, EluGrad, Equal, Erf, Exp, ExpandDims, Expm1, Fill, FlipLeftRight, Floor, FloorDiv,
   FusedBatchNorm, FusedConv2D, FusedDepthwiseConv2D, GatherNd, GatherV2, Greater, GreaterEqual,
   Identity, IsFinite, IsInf, IsNan, LeakyRelu, Less, LessEqual, LinSpace, Log, Log1p, LogicalAnd,
-  LogicalNot, LogicalOr, LogicalXor, LogSoftmax, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
+  LogicalNot, LogicalOr, LogicalXor, LogSoftmax, LRN, LRNGrad, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
   Minimum, MirrorPad, Mod, Multinomial, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
   Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor,
   ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, Select,
@@ -597,6 +597,61 @@ const resizeNearestNeighbor: KernelRule = (ctx, ins, a) => {
   return ctx.emit('gather', [byRow, intConst(ctx, nearest(w, nw))], { axis: 2, batch_dims: 0 });
 };
 
+// ---- local response normalization ---------------------------------------------------------------
+
+/**
+ * Σ over channels c−r … c+r (clipped to the channels) of v (NHWC), added in that order as
+ * tfjs's cpu kernel adds them: the channels padded with r zeros each side, 2r + 1 shifted slices.
+ */
+function channelWindowSum(ctx: TraceCtx, v: Value, radius: number): Value {
+  const shape = dimsOf(ctx, v);
+  const c = shape[3]!;
+  const r = Math.min(radius, Math.max(0, c - 1));
+  if (r === 0) return v;
+  const padded = ctx.emit('pad', [v], { paddings: [0, 0, 0, 0, 0, 0, r, r], value: 0 });
+  let sum: Value | undefined;
+  for (let k = 0; k <= 2 * r; k++) {
+    const part = ctx.emit('slice', [padded], { begin: [0, 0, 0, k], size: shape });
+    sum = sum === undefined ? part : ctx.emit('add', [sum, part]);
+  }
+  return sum!;
+}
+
+/** LRN's attrs and its norm bias + α·Σ x² over each channel's window. */
+function lrnNorm(ctx: TraceCtx, x: Value, a: KAttrs): { norm: Value; beta: number; alpha: number } {
+  if (x.shape.length !== 4) return ctx.unsupported(`${ctx.kernel}: x must be rank 4 (NHWC), got ${shapeToString(x.shape)}`);
+  const radius = num(ctx, a, 'depthRadius', 5), bias = num(ctx, a, 'bias', 1), alpha = num(ctx, a, 'alpha', 1), beta = num(ctx, a, 'beta', 0.5);
+  if (!Number.isInteger(radius) || radius < 0) return ctx.unsupported(`${ctx.kernel}: depthRadius ${radius}`, 'depthRadius is a whole number ≥ 0');
+  const sum = channelWindowSum(ctx, ctx.emit('square', [x]), radius);
+  const norm = ctx.emit('add', [ctx.emit('mul', [sum, ctx.scalar(alpha, 'float32')]), ctx.scalar(bias, 'float32')]);
+  return { norm, beta, alpha };
+}
+
+/**
+ * LRN (tf.localResponseNormalization) as tfjs's cpu kernel computes it: x · (bias + α·Σ x²)^−β,
+ * Σ over the channels within depthRadius. float32 steps where tfjs-cpu computes the sum and the
+ * power in float64 (a few ulps apart).
+ */
+const lrn: KernelRule = (ctx, ins, a) => {
+  const x = f32(ctx, input(ctx, ins, 'x'));
+  const { norm, beta } = lrnNorm(ctx, x, a);
+  return ctx.emit('mul', [x, ctx.emit('pow', [norm, ctx.scalar(-beta, 'float32')])]);
+};
+
+/**
+ * LRNGrad: tfjs's cpu kernel adds, for every output o and every channel k in o's window,
+ * dy[o]·(δ(o,k)·norm_o^−β − 2αβ·x[k]·y[o]/norm_o) into dx[k]. The windows are symmetric, so
+ * dx = dy·norm^−β − 2αβ·x·Σ_window(dy·y/norm).
+ */
+const lrnGrad: KernelRule = (ctx, ins, a) => {
+  const x = f32(ctx, input(ctx, ins, 'x')), y = f32(ctx, input(ctx, ins, 'y')), dy = f32(ctx, input(ctx, ins, 'dy'));
+  const { norm, beta, alpha } = lrnNorm(ctx, x, a);
+  const radius = num(ctx, a, 'depthRadius', 5);
+  const spread = channelWindowSum(ctx, ctx.emit('div', [ctx.emit('mul', [dy, y]), norm]), radius);
+  const direct = ctx.emit('mul', [dy, ctx.emit('pow', [norm, ctx.scalar(-beta, 'float32')])]);
+  return ctx.emit('add', [direct, ctx.emit('mul', [ctx.emit('mul', [x, spread]), ctx.scalar(-2 * alpha * beta, 'float32')])]);
+};
+
 // ---- CropAndResize: per box, the sample positions as tfjs's cpu kernel computes them, and gathers
 
 /** The values of a value known at trace time (a constant, or a range), else undefined. */
@@ -1116,6 +1171,8 @@ const RULES = {
   [Multinomial]: multinomial,
   [Einsum]: einsum,
   [CropAndResize]: cropAndResize,
+  [LRN]: lrn,
+  [LRNGrad]: lrnGrad,
   [ResizeBilinear]: resizeBilinear,
   [ResizeBilinearGrad]: resizeGrad(true),
   [ResizeNearestNeighbor]: resizeNearestNeighbor,
