@@ -18,7 +18,7 @@ import {
   LogicalNot, LogicalOr, LogicalXor, LogSoftmax, LRN, LRNGrad, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
   Minimum, MirrorPad, Mod, Multinomial, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
   Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor,
-  ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, Select,
+  ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, SearchSorted, Select,
   Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SpaceToBatchND, SplitV, Sqrt, Square, SquaredDifference,
   Step, StridedSlice, Sub, Sum, Tan, Tanh, TensorScatterUpdate, Tile, TopK, Transpose, Unpack, UnsortedSegmentSum, ZerosLike,
   _FusedMatMul,
@@ -597,6 +597,30 @@ const resizeNearestNeighbor: KernelRule = (ctx, ins, a) => {
   return ctx.emit('gather', [byRow, intConst(ctx, nearest(w, nw))], { axis: 2, batch_dims: 0 });
 };
 
+// ---- searchSorted -----------------------------------------------------------------------------
+
+/**
+ * SearchSorted (tf.searchSorted, tf.lowerBound, tf.upperBound) on [b, n] sorted rows and [b, m]
+ * values: per value the number of the row's elements below it (side 'left') or at or below it
+ * ('right'), which is where tfjs's binary search ends on a sorted row (NaN values: 0; NaN
+ * elements sorted last count as above every value, as they do for the search). A row that is not
+ * sorted has no defined answer (tfjs returns wherever its probes lead; this, the count).
+ * Compares every value with every element: b·m·n booleans.
+ */
+const searchSorted: KernelRule = (ctx, ins, a) => {
+  const seq = input(ctx, ins, 'sortedSequence'), values = input(ctx, ins, 'values');
+  if (seq.shape.length !== 2 || values.shape.length !== 2) return ctx.unsupported(`${ctx.kernel}: expects rank-2 operands, got ${shapeToString(seq.shape)} and ${shapeToString(values.shape)}`);
+  const [b, n] = dimsOf(ctx, seq) as [number, number];
+  const [, m] = dimsOf(ctx, values) as [number, number];
+  const side = a['side'] ?? 'left';
+  if (side !== 'left' && side !== 'right') return ctx.unsupported(`${ctx.kernel}: side ${JSON.stringify(side)}`, "side is 'left' or 'right'");
+  const dtype = upcast(seq.dtype, values.dtype);
+  const row = reshapeTo(ctx, castTo(ctx, seq, dtype), [b, 1, n]);
+  const v = reshapeTo(ctx, castTo(ctx, values, dtype), [b, m, 1]);
+  const below = ctx.emit(side === 'left' ? 'less' : 'less_equal', [row, v]);               // [b, m, n]
+  return ctx.emit('reduce_sum', [ctx.emit('cast', [below], { dtype: 'int32' })], { axes: [2], keep_dims: false });
+};
+
 // ---- local response normalization ---------------------------------------------------------------
 
 /**
@@ -1172,6 +1196,7 @@ const RULES = {
   [Einsum]: einsum,
   [CropAndResize]: cropAndResize,
   [LRN]: lrn,
+  [SearchSorted]: searchSorted,
   [LRNGrad]: lrnGrad,
   [ResizeBilinear]: resizeBilinear,
   [ResizeBilinearGrad]: resizeGrad(true),
