@@ -973,13 +973,52 @@ Object.assign(OPS, {
     },
     emit: ([x], at) => `tf.image.resizeBilinear(${x}, ${lit(at['size'])}, ${String(at['alignCorners'])}, ${String(at['halfPixelCenters'])})`,
   } satisfies OpDef,
+  // tf.searchSorted of a row sorted in the program (tf.topk's values, reversed: topk's own
+  // conditions hold, no NaN/Inf), on exact values (comparisons are discontinuous); values may be
+  // NaN or ±Inf. tfjs reshapes both operands to 2-D with -1 and returns [rows, values].
+  searchSorted: {
+    arity: 2, weight: 0.4,
+    gen: (r, [s, v]) => {
+      const rank = s!.shape.length, n = s!.shape[rank - 1], m = v!.shape[v!.shape.length - 1];
+      if ((rank !== 1 && rank !== 2) || v!.shape.length !== rank || n === undefined || isSym(n) || n < 1 || n > 32) return null;
+      if (m === undefined || isSym(m) || m < 1) return null;
+      return { side: r.pick(['left', 'right']), n };
+    },
+    infer([s, v], at, c) {
+      if (!FLOAT_INT.includes(s!.dtype) || s!.dtype !== v!.dtype) return 'searchSorted: operands of different dtypes';
+      if (special(s!) || !exact(s!) || !exact(v!)) return 'searchSorted of inexact values, or of a row with NaN/Inf';
+      const rank = s!.shape.length, n = s!.shape[rank - 1], m = v!.shape[rank - 1];
+      if (n !== num(at, 'n') || isSym(m!) || m! < 1) return 'searchSorted: row length changed';
+      if (rank === 2 && !unifyDim(c, s!.shape[0]!, v!.shape[0]!)) return 'searchSorted: leading dims differ';
+      return out('int32', [rank === 2 ? s!.shape[0]! : 1, m!], 0, num(at, 'n'));
+    },
+    emit: ([s, v], at) => `tf.searchSorted(tf.reverse(tf.topk(${s}, ${num(at, 'n')}).values, -1), ${v}, '${String(at['side'])}')`,
+    partner: (r, x) => ({ dtype: x.dtype, shape: x.shape.length === 2 ? [x.shape[0]!, r.int(1, 4)] : [r.int(1, 4)] }),
+  } satisfies OpDef,
+  // tf.localResponseNormalization on finite rank-4 floats: |y| ≤ |x|·bias^−β (α ≥ 0);
+  // the window sum and the power a few ulps from tfjs-cpu's float64, relative.
+  localResponseNormalization: {
+    arity: 1, weight: 1,
+    gen: (r, [x]) => (x!.shape.length === 4 ? { radius: r.int(0, 4), bias: r.pick([1, 2]), alpha: r.pick([0.5, 1, 0.001]), beta: r.pick([0.5, 0.75]) } : null),
+    infer([x], at) {
+      if (x!.shape.length !== 4 || isSym(x!.shape[3]!)) return 'LRN needs rank 4 with static channels';
+      if (x!.dtype !== 'float32') return `LRN of ${x!.dtype}`;
+      if (special(x!)) return 'LRN of NaN/Inf';
+      const m = mag(x!), bound = m * Math.pow(num(at, 'bias'), -num(at, 'beta'));
+      if (m > 1e4) return 'LRN of large values (the sum of squares)';
+      // An input error moves y by ≤ (1 + 2β·(2r + 1))·err·bias^−β (its own and its window's).
+      const gain = (1 + 2 * num(at, 'beta') * (2 * num(at, 'radius') + 1)) * Math.pow(num(at, 'bias'), -num(at, 'beta'));
+      return out('float32', x!.shape, -bound, bound, { err: x!.err * gain + 64 * EPS * bound });
+    },
+    emit: ([x], at) => `tf.localResponseNormalization(${x}, ${num(at, 'radius')}, ${num(at, 'bias')}, ${num(at, 'alpha')}, ${num(at, 'beta')})`,
+  } satisfies OpDef,
   // tf.image.cropAndResize with constant boxes (box edges on a grid of 1/8, so samples land on
   // pixels and on the image's edge) and box indices inside the batch (tfjs-wasm leaves a box
   // outside it unwritten). Positions are float32 on wasm and in graphc, float64 on tfjs-cpu: at
   // the image's edge one of the two is the reference. Bilinear as resizeBilinear (convex lerps);
   // nearest moves elements; both may give the extrapolation value.
   cropAndResize: {
-    arity: 1, weight: 0.4,
+    arity: 1, weight: 0.8,
     gen: (r, [x]) => {
       if (x!.shape.length !== 4) return null;
       const b = x!.shape[0]!;

@@ -6,7 +6,10 @@
  * fails because some of them must be equal (x [null,5] and labels [null,3] of one batch), the
  * finest grouping that traces is taken — anonymous dims may also join a named dim — as JAX's
  * shape polymorphism does with its constraints. Two different groupings that both trace are
- * ambiguous: an error names the inputs and asks for a shared named dim.
+ * ambiguous: an error names the inputs and asks for a shared named dim. Where no grouping
+ * traces because the function ties two differently named dims, the error is the one about
+ * those two, not the first trace's about anonymous dims. A tfjs op's own check that names no
+ * size gets the first few groupings tried too.
  *
  * Errors raised while tracing are written with the user's dims (see user_shapes.ts).
  */
@@ -103,6 +106,8 @@ interface Attempt {
 
 /** Most groupings of anonymous dims traced one by one (finest first); beyond, a search guided by the error. */
 const MAX_TRIES = 200;
+/** Most groupings traced after an error that names no size (a tfjs op's own check). */
+const MAX_UNNAMED_TRIES = 20;
 /** Most anonymous dims whose groupings are enumerated (Bell(6) = 203 partitions, times the named dims each group may join). */
 const MAX_ENUMERATED_DIMS = 6;
 
@@ -258,13 +263,27 @@ export function traceFunction(fn: (...args: never[]) => unknown, specs: readonly
 function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly string[], attempt: (classOf: readonly string[]) => Attempt,
   where: (i: number, k: number) => string, mentioned: () => string[]): Attempt | undefined {
   if (anon.length === 0 || (anon.length === 1 && named.length === 0)) return undefined;
-  // Only errors about sizes: one naming a traced size, or graphc's shape errors.
+  // Errors about sizes: one naming a traced size, or graphc's shape errors. A tfjs op's own check
+  // that names no size ("Leading dimension of 'sortedSequence' and 'values' must match.") may be
+  // one too: for it, only the first groupings are tried (a few traces, not a search).
   const shapeError = err instanceof GcError && (err.code === Codes.shape || err.code === Codes.matmul || err.code === Codes.tracePolymorphic);
   const initial = mentioned();
-  if (initial.length === 0 && !shapeError) return undefined;
+  const unnamed = initial.length === 0 && !shapeError;
+  if (unnamed && (err instanceof GcError || !(err instanceof Error))) return undefined;
+  const maxTries = unnamed ? MAX_UNNAMED_TRIES : MAX_TRIES;
 
+  // Where no grouping traces: the error of the first grouping whose failure is about named dims
+  // only (the function ties two dims the user named differently), which says more than the
+  // first trace's error about anonymous dims the function also needs equal.
+  let namedOnly: unknown;
   const tryOne = (classOf: string[]): Attempt | undefined => {
-    try { return attempt(classOf); } catch { return undefined; }
+    try {
+      return attempt(classOf);
+    } catch (e) {
+      const syms = mentioned();
+      if (namedOnly === undefined && syms.length > 0 && syms.every((x) => named.includes(x))) namedOnly = e;
+      return undefined;
+    }
   };
   const describe = (classOf: readonly string[]) => {
     const parts: string[] = [];
@@ -293,7 +312,7 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
     for (const level of candidates) {
       // The finest levels are small (one merge: n(n−1)/2 + n·named); a search that gets this far
       // without a grouping that traces goes on guided by the error.
-      if (tries + level.length > MAX_TRIES) { budgetLeft = false; break; }
+      if (tries + level.length > maxTries) { budgetLeft = false; break; }
       const ok: [string[], Attempt][] = [];
       for (const c of level) {
         tries++;
@@ -303,8 +322,12 @@ function groupAnonymous(err: unknown, anon: readonly AnonDim[], named: readonly 
       if (ok.length === 1) return ok[0]![1];
       if (ok.length > 1) throw ambiguous(ok);
     }
-    if (budgetLeft) return undefined; // every grouping tried: none traces
+    if (budgetLeft || unnamed) { // every grouping tried (or all an unnamed error gets): none traces
+      if (namedOnly !== undefined) throw namedOnly;
+      return undefined;
+    }
   }
+  if (unnamed) return undefined;
   // Many anonymous dims: group, finest first, only the symbols the last error names (the others
   // keep theirs). A grouping after which the trace fails on other symbols than the ones it joined
   // is progress: it is kept and the search goes on from the new error.

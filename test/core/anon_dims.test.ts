@@ -173,4 +173,27 @@ describe('anonymous dims that the program forces to be equal become one symbol',
     const z = await f2(tf.tensor([[-5]], [1, 1], 'int32'), tf.tensor([[7, 9]], [1, 2], 'int32'), tf.tensor([[2, 4]], [1, 2], 'int32'), tf.tensor([[1, 2]], [1, 2], 'int32')) as tf.Tensor;
     expect(Array.from(z.dataSync())).toEqual([-3, -1]);
   });
+  it("fuzz seed 1500946: a tfjs op's own check that names no size (searchSorted's leading dims) still finds the grouping", async () => {
+    const fn = (s: tf.Tensor, v: tf.Tensor) => tf.searchSorted(s, v, 'right');
+    const f = gc.compile(fn, { inputs: [gc.spec([null, 4]), gc.spec([null, 2])], backend: 'cpu' });
+    const [ds, dv] = inputDims(f);
+    expect(ds![0]).toBe(dv![0]);
+    const s = tf.tensor2d([1, 2, 3, 4, 0, 0, 5, 5, -1, 1, 2, 9], [3, 4]), v = tf.tensor2d([2, 0, 5, 1, 1, 10], [3, 2]);
+    expect(Array.from(((await f(s, v)) as tf.Tensor).dataSync())).toEqual([2, 0, 4, 2, 2, 4]);
+    expect(Array.from(fn(s, v).dataSync())).toEqual([2, 0, 4, 2, 2, 4]);
+  });
+
+  it('fuzz seed 1501050: anonymous dims that must agree and two named dims the program ties: the error names the named pair', () => {
+    const fn = (x0: tf.Tensor, x1: tf.Tensor, x2: tf.Tensor, x3: tf.Tensor) => {
+      const v1 = tf.mul(tf.selu(x1), x2);
+      const v2 = tf.div(x0, x1);
+      return [tf.atan(tf.concat([v1, x3], 2)), v2];
+    };
+    const e = caught(() => gc.compile(fn, { inputs: [gc.spec(['batch', 2]), gc.spec([null, 'n', 2]), gc.spec([null, 'n', 2]), gc.spec([null, 'batch', 2])], backend: 'cpu' }));
+    expect(e).toBeInstanceOf(gc.GcError);
+    const first = e.message.split('\n')[0]!;
+    expect(first).toMatch(/\bbatch\b/);
+    expect(first).toMatch(/\bn\b/);
+    expect(first).not.toMatch(/\?0|\?1/);
+  });
 });
