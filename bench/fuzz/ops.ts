@@ -1012,6 +1012,68 @@ Object.assign(OPS, {
     },
     emit: ([x], at) => `tf.localResponseNormalization(${x}, ${num(at, 'radius')}, ${num(at, 'bias')}, ${num(at, 'alpha')}, ${num(at, 'beta')})`,
   } satisfies OpDef,
+  // tf.einsum of two operands (tfjs's limits: no repeated index within an operand, no
+  // ellipsis): contractions, batched products, outer and elementwise products; the error bound of
+  // a dot product over the summed dims.
+  einsum: {
+    arity: 2, weight: 0.6,
+    gen: (r, [a, b]) => {
+      const ra = a!.shape.length, rb = b!.shape.length;
+      const forms: string[] = [];
+      if (ra === 2 && rb === 2) forms.push('ij,jk->ik', 'ij,kj->ik', 'ij,ij->ij', 'ij,ij->i', 'ij,ij->', 'ij,ik->jk');
+      if (ra === 3 && rb === 3) forms.push('bij,bjk->bik', 'bij,bkj->bik', 'bij,bij->bi');
+      if (ra === 1 && rb === 1) forms.push('i,j->ij', 'i,i->', 'i,i->i');
+      if (ra === 2 && rb === 1) forms.push('ij,j->i', 'ij,i->j');
+      return forms.length ? { eq: r.pick(forms) } : null;
+    },
+    infer([a, b], at, c) {
+      if (a!.dtype !== 'float32' || b!.dtype !== 'float32') return 'einsum of non-floats';
+      const [lhs, outs] = String(at['eq']).split('->') as [string, string];
+      const [ta, tb] = lhs.split(',') as [string, string];
+      if (ta.length !== a!.shape.length || tb.length !== b!.shape.length) return 'einsum: ranks changed';
+      const dims = new Map<string, Dim>();
+      for (const [term, x] of [[ta, a!], [tb, b!]] as const) {
+        for (let i = 0; i < term.length; i++) {
+          const d = dims.get(term[i]!);
+          if (d === undefined) dims.set(term[i]!, x.shape[i]!);
+          else if (!unifyDim(c, d, x.shape[i]!)) return 'einsum: dims of one index differ';
+        }
+      }
+      const summed = [...dims.keys()].filter((k) => !outs.includes(k)).map((k) => dims.get(k)!);
+      return productOut([...outs].map((k) => dims.get(k)!), maxCount(summed), a!, b!, summed.length > 0);
+    },
+    emit: ([a, b], at) => `tf.einsum('${String(at['eq'])}', ${a}, ${b})`,
+    partner: (r, x) => {
+      const s = x.shape;
+      if (s.length === 1) return { dtype: 'float32', shape: r.chance(0.5) ? [...s] : [r.int(1, 4)] };
+      if (s.length === 2) return { dtype: 'float32', shape: r.pick([[s[1]!, r.int(1, 4)], [...s], [s[0]!, r.int(1, 4)]]) };
+      if (s.length === 3) return { dtype: 'float32', shape: r.chance(0.5) ? [s[0]!, s[2]!, r.int(1, 4)] : [...s] };
+      return null;
+    },
+  } satisfies OpDef,
+  // tf.tensorScatterUpdate of rows given as constant indices (duplicates included: the later
+  // update wins), values moved, never computed. The tensor operand is passed as a product with 1
+  // (a new tensor eagerly, the same values): tfjs-cpu 4.22 writes the updates into its input's
+  // buffer, which would change the operand for the program's other readers (and for the updates,
+  // when they are the same tensor) eagerly only. No bools (no product with 1).
+  tensorScatterUpdate: {
+    arity: 2, weight: 0.5,
+    gen: (r, [t, u]) => {
+      const d0 = t!.shape[0], n = u!.shape[0];
+      if (t!.shape.length < 1 || d0 === undefined || isSym(d0) || d0 < 1 || n === undefined || isSym(n) || n < 1 || n > 8) return null;
+      return { rows: Array.from({ length: n }, () => r.int(0, Math.min(d0, 3) - 1)), dtype: t!.dtype };
+    },
+    infer([t, u], at, c) {
+      if (t!.dtype !== u!.dtype || t!.dtype === 'bool') return 'tensorScatterUpdate: dtypes differ, or bool';
+      const rows = nums(at, 'rows');
+      if (t!.shape.length !== u!.shape.length || u!.shape[0] !== rows.length || isSym(t!.shape[0]!) || Math.max(...rows) >= (t!.shape[0] as number)) return 'tensorScatterUpdate: shapes changed';
+      for (let i = 1; i < t!.shape.length; i++) if (!unifyDim(c, t!.shape[i]!, u!.shape[i]!)) return 'tensorScatterUpdate: row shapes differ';
+      const [lo, hi] = hull(t!.lo, t!.hi, u!.lo, u!.hi);
+      return out(t!.dtype, t!.shape, lo, hi, { nan: t!.nan || u!.nan, inf: t!.inf || u!.inf, err: Math.max(t!.err, u!.err), grid: maxGrid([t!, u!]) });
+    },
+    emit: ([t, u], at) => `tf.tensorScatterUpdate(tf.mul(${t}, tf.scalar(1, '${String(at['dtype'])}')), tf.tensor2d(${lit(nums(at, 'rows'))}, [${nums(at, 'rows').length}, 1], 'int32'), ${u})`,
+    partner: (r, x) => (x.shape.length >= 1 && x.shape.length <= 3 ? { dtype: x.dtype, shape: [r.int(1, 4), ...x.shape.slice(1)] } : null),
+  } satisfies OpDef,
   // tf.image.cropAndResize with constant boxes (box edges on a grid of 1/8, so samples land on
   // pixels and on the image's edge) and box indices inside the batch (tfjs-wasm leaves a box
   // outside it unwritten). Positions are float32 on wasm and in graphc, float64 on tfjs-cpu: at

@@ -83,6 +83,18 @@ describe('einsum traced', () => {
     }
   });
 
+  it('fuzz seed 1602544: int32 and float32 operands (tf.floorDiv returns int32) multiply as tfjs-cpu does: each product takes its term\'s dtype (an int32 term truncates)', async () => {
+    const a = tf.tensor2d([3, -2, 7, 1, 0, 5], [2, 3], 'int32'), b = tf.tensor2d([0.5, 1.25, -2, 3, 0.75, -1], [3, 2]);
+    for (const [eq, x, y] of [['ij,jk->ik', a, b], ['ij,ij->i', a, a], ['ij,jk->ik', b, a], ['i,i->', tf.floorDiv(tf.tensor1d([-2, 7]), tf.tensor1d([3, 2])), tf.tensor1d([1.5, -0.25])]] as const) {
+      const want = tf.einsum(eq, x, y);
+      for (const backend of ['cpu', 'wasm', 'onnxruntime'] as const) {
+        const got = (await gc.compile((p: tf.Tensor, q: tf.Tensor) => tf.einsum(eq, p, q), { backend })(x, y)) as tf.Tensor;
+        expect(got.dtype, `${eq} ${backend}`).toBe(want.dtype);
+        expect(Array.from(got.dataSync()), `${eq} ${backend}`).toEqual(Array.from(want.dataSync()));
+      }
+    }
+  });
+
   it('an equation tfjs refuses is refused with tfjs\'s reason', async () => {
     const f = () => gc.compile((x: tf.Tensor) => tf.einsum('ii->i', x), { inputs: [gc.spec([3, 3])] });
     expect(f).toThrow(/duplicate axes/);
