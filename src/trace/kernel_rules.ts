@@ -9,14 +9,14 @@
  */
 import {
   Abs, Acos, Acosh, Add, AddN, All, Any, ArgMax, ArgMin, Asin, Asinh, Atan, Atan2, Atanh,
-  AvgPool, AvgPoolGrad, BatchMatMul, BatchToSpaceND, BroadcastTo, Cast, Ceil, CropAndResize, ClipByValue, Concat, Conv2D,
+  AvgPool, AvgPool3D, AvgPoolGrad, BatchMatMul, BatchToSpaceND, BroadcastTo, Cast, Ceil, CropAndResize, ClipByValue, Concat, Conv2D, Conv3D,
   Conv2DBackpropFilter, Conv2DBackpropInput, Cos, Cosh, Cumprod, Cumsum, DepthToSpace,
   DepthwiseConv2dNative, DepthwiseConv2dNativeBackpropFilter, DepthwiseConv2dNativeBackpropInput, Diag,
   Einsum, Elu, EluGrad, Equal, Erf, Exp, ExpandDims, Expm1, Fill, FlipLeftRight, Floor, FloorDiv,
   FusedBatchNorm, FusedConv2D, FusedDepthwiseConv2D, GatherNd, GatherV2, Greater, GreaterEqual,
   Identity, IsFinite, IsInf, IsNan, LeakyRelu, Less, LessEqual, LinSpace, Log, Log1p, LogicalAnd,
   LogicalNot, LogicalOr, LogicalXor, LogSoftmax, LRN, LRNGrad, Max, Maximum, MaxPool, MaxPoolGrad, Mean, Min,
-  Minimum, MirrorPad, Mod, Multinomial, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
+  MaxPool3D, Minimum, MirrorPad, Mod, Multinomial, Multiply, Neg, NotEqual, OneHot, OnesLike, Pack, PadV2, Pow, Prelu,
   Prod, Range, RealDiv, Reciprocal, Relu, Relu6, Reshape, ResizeBilinear, ResizeBilinearGrad, ResizeNearestNeighbor,
   ResizeNearestNeighborGrad, Reverse, Round, Rsqrt, ScatterNd, SearchSorted, Select,
   Selu, Sigmoid, Sign, Sin, Sinh, Slice, Softmax, Softplus, SpaceToBatchND, SplitV, Sqrt, Square, SquaredDifference,
@@ -603,6 +603,115 @@ const resizeNearestNeighbor: KernelRule = (ctx, ins, a) => {
   const byRow = ctx.emit('gather', [x, intConst(ctx, nearest(h, nh))], { axis: 1, batch_dims: 0 });
   return ctx.emit('gather', [byRow, intConst(ctx, nearest(w, nw))], { axis: 2, batch_dims: 0 });
 };
+
+// ---- 3-D convolution and pooling, as 2-D ones over the depth taps ------------------------------
+
+type Info3D = ReturnType<typeof backend_util.computeConv3DInfo>;
+
+/** A 3-D kernel's input: rank 5 NDHWC (tfjs's only layout for them). */
+function input3d(ctx: TraceCtx, ins: Inputs, a: KAttrs): Value {
+  const x = input(ctx, ins, 'x');
+  const f = a['dataFormat'];
+  if (f !== undefined && f !== 'NDHWC' && f !== 'channelsLast') return ctx.unsupported(`${ctx.kernel}: data format ${String(f)}`, 'graphc traces NDHWC 3-D convolutions and pools');
+  if (x.shape.length !== 5) return ctx.unsupported(`${ctx.kernel}: x must be rank 5 (NDHWC), got ${shapeToString(x.shape)}`);
+  return x;
+}
+
+/**
+ * The depth taps of a 3-D window: x padded along depth (front, back) with `fill`, and per tap t
+ * the slice of depths od·strideDepth + t·dilationDepth for every output depth od: [b, outDepth, h, w, c].
+ */
+function depthTaps(ctx: TraceCtx, x: Value, info: Info3D, fill: number): Value[] {
+  const { front, back, top, bottom, left, right } = info.padInfo;
+  // tfjs's 'same' padding of a 3-D window is negative where the stride exceeds the window (it
+  // does not clamp it to 0 as for 2-D): the windows then start inside the input. Negative pads
+  // crop; positive ones pad (height and width by the 2-D op, see hwAttrs).
+  const xs = dimsOf(ctx, x);
+  const lo = [0, Math.max(0, -front), Math.max(0, -top), Math.max(0, -left), 0];
+  const hi = [0, Math.max(0, -back), Math.max(0, -bottom), Math.max(0, -right), 0];
+  const cropped = lo.some((v) => v > 0) || hi.some((v) => v > 0)
+    ? ctx.emit('slice', [x], { begin: lo, size: xs.map((d, i) => Math.max(0, d - lo[i]! - hi[i]!)) }) : x;
+  const [b, , h, w, c] = dimsOf(ctx, cropped) as [number, number, number, number, number];
+  const padded = front > 0 || back > 0 ? ctx.emit('pad', [cropped], { paddings: [0, 0, Math.max(0, front), Math.max(0, back), 0, 0, 0, 0, 0, 0], value: fill }) : cropped;
+  const od = info.outDepth, sd = info.strideDepth, dd = info.dilationDepth;
+  const taps: Value[] = [];
+  for (let t = 0; t < info.filterDepth; t++) {
+    const begin = t * dd;
+    taps.push(sd === 1
+      ? ctx.emit('slice', [padded], { begin: [0, begin, 0, 0, 0], size: [b, od, h, w, c] })
+      : ctx.emit('strided_slice', [padded], { begin: [0, begin, 0, 0, 0], end: [b, begin + (od - 1) * sd + 1, h, w, c], strides: [1, sd, 1, 1, 1] }));
+  }
+  return taps;
+}
+
+/** The 2-D attrs of a 3-D window's height and width: its strides, dilations and explicit pads. */
+function hwAttrs(info: Info3D): { strides: number[]; dilations: number[]; padding: string; pads: number[] } {
+  const p = info.padInfo;
+  const pads = [p.top, p.bottom, p.left, p.right].map((v) => Math.max(0, v));
+  return { strides: [info.strideHeight, info.strideWidth], dilations: [info.dilationHeight, info.dilationWidth], padding: 'explicit', pads };
+}
+
+/**
+ * Conv3D as one conv2d: the depth taps side by side as channels ([b·outDepth, h, w, kd·ci]),
+ * the filter [kd, kh, kw, ci, co] as [kh, kw, kd·ci, co]. tfjs-cpu sums the taps in another
+ * order (a few ulps apart).
+ */
+const conv3d: KernelRule = (ctx, ins, a) => {
+  const [x, f] = matchTypes(ctx, input3d(ctx, ins, a), input(ctx, ins, 'filter'));
+  const xs = dimsOf(ctx, x) as [number, number, number, number, number], fs = dimsOf(ctx, f) as [number, number, number, number, number];
+  if (fs.length !== 5) return ctx.unsupported(`${ctx.kernel}: filter must be rank 5, got ${shapeToString(f.shape)}`);
+  const pad = a['pad'];
+  if (pad !== 'same' && pad !== 'valid') return ctx.unsupported(`${ctx.kernel}: pad ${JSON.stringify(pad)}`, "use 'same' or 'valid'");
+  const info = backend_util.computeConv3DInfo(xs, fs, a['strides'] as number | [number, number, number], (a['dilations'] ?? 1) as number | [number, number, number], pad);
+  const [kd, kh, kw, ci, co] = fs;
+  const { outDepth: od, outHeight: oh, outWidth: ow } = info;
+  if (xs.includes(0) || fs.includes(0) || od <= 0 || oh <= 0 || ow <= 0) {
+    return ctx.emit('fill', [], { shape: [xs[0], Math.max(0, od), Math.max(0, oh), Math.max(0, ow), co], value: 0, dtype: x.dtype });
+  }
+  const taps = depthTaps(ctx, x, info, 0);
+  const [, , th, tw] = dimsOf(ctx, taps[0]!);
+  const stacked = taps.length === 1 ? taps[0]! : ctx.emit('concat', taps, { axis: 4 });
+  const flat = reshapeTo(ctx, stacked, [xs[0] * od, th!, tw!, kd * ci]);
+  const filter = reshapeTo(ctx, ctx.emit('transpose', [f], { perm: [1, 2, 0, 3, 4] }), [kh, kw, kd * ci, co]);
+  const y = ctx.emit('conv2d', [flat, filter], hwAttrs(info));
+  return reshapeTo(ctx, y, [xs[0], od, oh, ow, co]);
+};
+
+/**
+ * MaxPool3D / AvgPool3D: the 2-D pool of every depth tap ([b·outDepth, h, w, c]), then the
+ * maximum over the taps (depth padding −∞), or their mean over the taps inside the input (depth
+ * padding 0; the 2-D mean counts only pixels inside, as tfjs's does).
+ */
+function pool3d(max: boolean): KernelRule {
+  return (ctx, ins, a) => {
+    const x = input3d(ctx, ins, a);
+    const xs = dimsOf(ctx, x) as [number, number, number, number, number];
+    const mode = a['dimRoundingMode'];
+    const info = backend_util.computePool3DInfo(xs, a['filterSize'] as number | [number, number, number], a['strides'] as number | [number, number, number], 1,
+      a['pad'] as 'same', (mode ?? undefined) as 'floor' | undefined);
+    const { outDepth: od, outHeight: oh, outWidth: ow } = info;
+    const [b, , , , c] = xs;
+    if (xs.includes(0) || od <= 0 || oh <= 0 || ow <= 0) {
+      return ctx.emit('fill', [], { shape: [b, Math.max(0, od), Math.max(0, oh), Math.max(0, ow), c], value: 0, dtype: x.dtype });
+    }
+    const { strides, padding, pads } = hwAttrs(info);
+    const pooled = depthTaps(ctx, x, info, max ? -Infinity : 0).map((t) => {
+      const [, , h, w] = dimsOf(ctx, t);
+      return ctx.emit(max ? 'max_pool' : 'avg_pool', [reshapeTo(ctx, t, [b * od, h!, w!, c])], { filter_size: [info.filterHeight, info.filterWidth], strides, padding, pads });
+    });
+    let y = pooled[0]!;
+    for (const p of pooled.slice(1)) y = ctx.emit(max ? 'maximum' : 'add', [y, p]);
+    y = reshapeTo(ctx, y, [b, od, oh, ow, c]);
+    if (max) return y;
+    // Per output depth, the taps inside the input.
+    const inside = Array.from({ length: od }, (_, o) => {
+      let n = 0;
+      for (let t = 0; t < info.filterDepth; t++) { const d = o * info.strideDepth - info.padInfo.front + t; if (d >= 0 && d < xs[1]) n++; }
+      return n;
+    });
+    return ctx.emit('div', [y, ctx.constant(tensorData('float32', [1, od, 1, 1, 1], inside))]);
+  };
+}
 
 // ---- searchSorted -----------------------------------------------------------------------------
 
@@ -1203,6 +1312,9 @@ const RULES = {
   [Einsum]: einsum,
   [CropAndResize]: cropAndResize,
   [LRN]: lrn,
+  [Conv3D]: conv3d,
+  [MaxPool3D]: pool3d(true),
+  [AvgPool3D]: pool3d(false),
   [SearchSorted]: searchSorted,
   [LRNGrad]: lrnGrad,
   [ResizeBilinear]: resizeBilinear,
@@ -1274,7 +1386,7 @@ const DECOMPOSITIONS: TracedInMany = { many: 'the casts that give operands and r
 export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTraced | TracedByTracer | TracedInMany>> = {
   const: { tracer: 'src/trace/backend.ts: a tensor the function reads that is not an input, and ctx.constant / ctx.scalar in the rules' },
   sym_const: { tracer: 'src/trace/unify.ts: a scalar constant that follows a symbolic size across the traces' },
-  fill: ['CropAndResize', 'Fill', 'LinSpace', 'Multinomial'],
+  fill: ['AvgPool3D', 'Conv3D', 'CropAndResize', 'Fill', 'LinSpace', 'MaxPool3D', 'Multinomial'],
   range: ['LinSpace', 'Range'],
   random_uniform: { tracer: 'src/trace/backend.ts: tf.randomUniform (and its kin) called in the function without a seed', kernels: ['Multinomial'] },
   random_normal: { tracer: 'src/trace/backend.ts: tf.randomNormal / tf.truncatedNormal called in the function without a seed' },
@@ -1328,15 +1440,15 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   cast: DECOMPOSITIONS,
   zeros_like: ['TopK', 'ZerosLike'],
   ones_like: ['OnesLike'],
-  add: ['Add', 'CropAndResize', 'LRN', 'LRNGrad', 'LinSpace', 'ResizeBilinear'],
+  add: ['Add', 'AvgPool3D', 'CropAndResize', 'LRN', 'LRNGrad', 'LinSpace', 'MaxPool3D', 'ResizeBilinear'],
   sub: ['CropAndResize', 'ResizeBilinear', 'Sub', 'TensorScatterUpdate'],
   mul: ['CropAndResize', 'Einsum', 'GatherNd', 'LRN', 'LRNGrad', 'LinSpace', 'Multiply', 'ResizeBilinear',
     'ScatterNd', 'TensorScatterUpdate', 'TopK'],
-  div: ['CropAndResize', 'LRNGrad', 'RealDiv'],
+  div: ['AvgPool3D', 'CropAndResize', 'LRNGrad', 'MaxPool3D', 'RealDiv'],
   floor_div: ['FloorDiv'],
   mod: ['Mod'],
   pow: ['LRN', 'LRNGrad', 'Pow'],
-  maximum: ['CropAndResize', 'Maximum', 'TensorScatterUpdate'],
+  maximum: ['AvgPool3D', 'CropAndResize', 'MaxPool3D', 'Maximum', 'TensorScatterUpdate'],
   minimum: ['CropAndResize', 'Minimum'],
   squared_difference: ['SquaredDifference'],
   atan2: ['Atan2'],
@@ -1368,7 +1480,7 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   log_softmax: ['LogSoftmax'],
   matmul: ['BatchMatMul', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad'],
   fused_matmul: ['_FusedMatMul'],
-  conv2d: ['Conv2D'],
+  conv2d: ['Conv2D', 'Conv3D'],
   depthwise_conv2d: ['DepthwiseConv2dNative'],
   fused_conv2d: ['FusedConv2D'],
   fused_depthwise_conv2d: ['FusedDepthwiseConv2D'],
@@ -1376,24 +1488,26 @@ export const TRACED_BY: Readonly<Record<OpName, readonly TracedKernel[] | NotTra
   conv2d_backprop_filter: ['Conv2DBackpropFilter'],
   depthwise_conv2d_backprop_input: ['DepthwiseConv2dNativeBackpropInput'],
   depthwise_conv2d_backprop_filter: ['DepthwiseConv2dNativeBackpropFilter'],
-  max_pool: ['MaxPool'],
-  avg_pool: ['AvgPool'],
+  max_pool: ['AvgPool3D', 'MaxPool', 'MaxPool3D'],
+  avg_pool: ['AvgPool', 'AvgPool3D', 'MaxPool3D'],
   max_pool_grad: ['MaxPoolGrad'],
   avg_pool_grad: ['AvgPoolGrad'],
   batch_norm: ['FusedBatchNorm'],
-  reshape: ['BatchToSpaceND', 'CropAndResize', 'Cumprod', 'DepthToSpace', 'Diag', 'Einsum', 'ExpandDims',
-    'GatherNd', 'Multinomial', 'Reshape', 'ScatterNd', 'SearchSorted', 'SpaceToBatchND', 'StridedSlice',
-    'TensorScatterUpdate', 'TopK'],
-  transpose: ['BatchToSpaceND', 'DepthToSpace', 'Einsum', 'ResizeBilinearGrad', 'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
-  concat: ['Concat', 'MirrorPad'],
+  reshape: ['AvgPool3D', 'BatchToSpaceND', 'Conv3D', 'CropAndResize', 'Cumprod', 'DepthToSpace', 'Diag',
+    'Einsum', 'ExpandDims', 'GatherNd', 'MaxPool3D', 'Multinomial', 'Reshape', 'ScatterNd', 'SearchSorted',
+    'SpaceToBatchND', 'StridedSlice', 'TensorScatterUpdate', 'TopK'],
+  transpose: ['BatchToSpaceND', 'Conv3D', 'DepthToSpace', 'Einsum', 'ResizeBilinearGrad',
+    'ResizeNearestNeighborGrad', 'SpaceToBatchND', 'Transpose'],
+  concat: ['Concat', 'Conv3D', 'MirrorPad'],
   pack: ['Pack'],
   unpack: ['Unpack'],
   split: ['SplitV'],
-  slice: ['BatchToSpaceND', 'CropAndResize', 'LRN', 'LRNGrad', 'MirrorPad', 'Multinomial', 'Slice',
-    'StridedSlice', 'TopK'],
-  strided_slice: ['StridedSlice'],
+  slice: ['AvgPool3D', 'BatchToSpaceND', 'Conv3D', 'CropAndResize', 'LRN', 'LRNGrad', 'MaxPool3D',
+    'MirrorPad', 'Multinomial', 'Slice', 'StridedSlice', 'TopK'],
+  strided_slice: ['AvgPool3D', 'Conv3D', 'MaxPool3D', 'StridedSlice'],
   gather: ['CropAndResize', 'GatherNd', 'GatherV2', 'ResizeBilinear', 'ResizeNearestNeighbor', 'TensorScatterUpdate'],
-  pad: ['CropAndResize', 'LRN', 'LRNGrad', 'Multinomial', 'PadV2', 'SpaceToBatchND'],
+  pad: ['AvgPool3D', 'Conv3D', 'CropAndResize', 'LRN', 'LRNGrad', 'MaxPool3D', 'Multinomial', 'PadV2',
+    'SpaceToBatchND'],
   tile: ['Tile'],
   reverse: ['FlipLeftRight', 'MirrorPad', 'Reverse', 'StridedSlice'],
   broadcast_to: ['BroadcastTo', 'Tile'],
