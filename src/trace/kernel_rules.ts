@@ -618,28 +618,38 @@ function input3d(ctx: TraceCtx, ins: Inputs, a: KAttrs): Value {
 }
 
 /**
- * The depth taps of a 3-D window: x padded along depth (front, back) with `fill`, and per tap t
- * the slice of depths od·strideDepth + t·dilationDepth for every output depth od: [b, outDepth, h, w, c].
+ * The depth taps of a 3-D window, each as a batch of 2-D images [b·outDepth, h, w, c]: x padded
+ * along depth (front, back) with `fill`, and per tap t the depths od·strideDepth + t·dilationDepth
+ * of every output depth od. Everything runs at rank ≤ 4 (x viewed as [b, d, h·w, c]):
+ * tfjs-webgpu's Pad of rank 5 does not compile (WGSL 'vec5').
  */
 function depthTaps(ctx: TraceCtx, x: Value, info: Info3D, fill: number): Value[] {
   const { front, back, top, bottom, left, right } = info.padInfo;
+  const [b, d, h, w, c] = dimsOf(ctx, x) as [number, number, number, number, number];
   // tfjs's 'same' padding of a 3-D window is negative where the stride exceeds the window (it
   // does not clamp it to 0 as for 2-D): the windows then start inside the input. Negative pads
   // crop; positive ones pad (height and width by the 2-D op, see hwAttrs).
-  const xs = dimsOf(ctx, x);
-  const lo = [0, Math.max(0, -front), Math.max(0, -top), Math.max(0, -left), 0];
-  const hi = [0, Math.max(0, -back), Math.max(0, -bottom), Math.max(0, -right), 0];
-  const cropped = lo.some((v) => v > 0) || hi.some((v) => v > 0)
-    ? ctx.emit('slice', [x], { begin: lo, size: xs.map((d, i) => Math.max(0, d - lo[i]! - hi[i]!)) }) : x;
-  const [b, , h, w, c] = dimsOf(ctx, cropped) as [number, number, number, number, number];
-  const padded = front > 0 || back > 0 ? ctx.emit('pad', [cropped], { paddings: [0, 0, Math.max(0, front), Math.max(0, back), 0, 0, 0, 0, 0, 0], value: fill }) : cropped;
+  let v = reshapeTo(ctx, x, [b, d, h * w, c]);
+  let depth = d;
+  if (front < 0 || back < 0) {
+    const cut0 = Math.max(0, -front), cut1 = Math.max(0, -back);
+    depth = Math.max(0, d - cut0 - cut1);
+    v = ctx.emit('slice', [v], { begin: [0, cut0, 0, 0], size: [b, depth, h * w, c] });
+  }
+  if (front > 0 || back > 0) {
+    v = ctx.emit('pad', [v], { paddings: [0, 0, Math.max(0, front), Math.max(0, back), 0, 0, 0, 0], value: fill });
+  }
   const od = info.outDepth, sd = info.strideDepth, dd = info.dilationDepth;
+  const t0 = Math.max(0, -top), l0 = Math.max(0, -left);
+  const hc = Math.max(0, h - t0 - Math.max(0, -bottom)), wc = Math.max(0, w - l0 - Math.max(0, -right));
   const taps: Value[] = [];
   for (let t = 0; t < info.filterDepth; t++) {
     const begin = t * dd;
-    taps.push(sd === 1
-      ? ctx.emit('slice', [padded], { begin: [0, begin, 0, 0, 0], size: [b, od, h, w, c] })
-      : ctx.emit('strided_slice', [padded], { begin: [0, begin, 0, 0, 0], end: [b, begin + (od - 1) * sd + 1, h, w, c], strides: [1, sd, 1, 1, 1] }));
+    const tap = sd === 1
+      ? ctx.emit('slice', [v], { begin: [0, begin, 0, 0], size: [b, od, h * w, c] })
+      : ctx.emit('strided_slice', [v], { begin: [0, begin, 0, 0], end: [b, begin + (od - 1) * sd + 1, h * w, c], strides: [1, sd, 1, 1] });
+    const img = reshapeTo(ctx, tap, [b * od, h, w, c]);
+    taps.push(hc !== h || wc !== w ? ctx.emit('slice', [img], { begin: [0, t0, l0, 0], size: [b * od, hc, wc, c] }) : img);
   }
   return taps;
 }
@@ -669,10 +679,9 @@ const conv3d: KernelRule = (ctx, ins, a) => {
     return ctx.emit('fill', [], { shape: [xs[0], Math.max(0, od), Math.max(0, oh), Math.max(0, ow), co], value: 0, dtype: x.dtype });
   }
   const taps = depthTaps(ctx, x, info, 0);
-  const [, , th, tw] = dimsOf(ctx, taps[0]!);
-  const stacked = taps.length === 1 ? taps[0]! : ctx.emit('concat', taps, { axis: 4 });
-  const flat = reshapeTo(ctx, stacked, [xs[0] * od, th!, tw!, kd * ci]);
-  const filter = reshapeTo(ctx, ctx.emit('transpose', [f], { perm: [1, 2, 0, 3, 4] }), [kh, kw, kd * ci, co]);
+  const flat = taps.length === 1 ? taps[0]! : ctx.emit('concat', taps, { axis: 3 });      // [b·od, h, w, kd·ci]
+  // [kd, kh, kw, ci, co] → [kh, kw, kd·ci, co], by a transpose of rank 4.
+  const filter = reshapeTo(ctx, ctx.emit('transpose', [reshapeTo(ctx, f, [kd, kh * kw, ci, co])], { perm: [1, 0, 2, 3] }), [kh, kw, kd * ci, co]);
   const y = ctx.emit('conv2d', [flat, filter], hwAttrs(info));
   return reshapeTo(ctx, y, [xs[0], od, oh, ow, co]);
 };
@@ -695,21 +704,19 @@ function pool3d(max: boolean): KernelRule {
       return ctx.emit('fill', [], { shape: [b, Math.max(0, od), Math.max(0, oh), Math.max(0, ow), c], value: 0, dtype: x.dtype });
     }
     const { strides, padding, pads } = hwAttrs(info);
-    const pooled = depthTaps(ctx, x, info, max ? -Infinity : 0).map((t) => {
-      const [, , h, w] = dimsOf(ctx, t);
-      return ctx.emit(max ? 'max_pool' : 'avg_pool', [reshapeTo(ctx, t, [b * od, h!, w!, c])], { filter_size: [info.filterHeight, info.filterWidth], strides, padding, pads });
-    });
+    const pooled = depthTaps(ctx, x, info, max ? -Infinity : 0).map((t) =>
+      ctx.emit(max ? 'max_pool' : 'avg_pool', [t], { filter_size: [info.filterHeight, info.filterWidth], strides, padding, pads }));
     let y = pooled[0]!;
     for (const p of pooled.slice(1)) y = ctx.emit(max ? 'maximum' : 'add', [y, p]);
-    y = reshapeTo(ctx, y, [b, od, oh, ow, c]);
-    if (max) return y;
+    if (max) return reshapeTo(ctx, y, [b, od, oh, ow, c]);
     // Per output depth, the taps inside the input.
     const inside = Array.from({ length: od }, (_, o) => {
       let n = 0;
       for (let t = 0; t < info.filterDepth; t++) { const d = o * info.strideDepth - info.padInfo.front + t; if (d >= 0 && d < xs[1]) n++; }
       return n;
     });
-    return ctx.emit('div', [y, ctx.constant(tensorData('float32', [1, od, 1, 1, 1], inside))]);
+    const mean = ctx.emit('div', [reshapeTo(ctx, y, [b, od, oh * ow, c]), ctx.constant(tensorData('float32', [1, od, 1, 1], inside))]);
+    return reshapeTo(ctx, mean, [b, od, oh, ow, c]);
   };
 }
 

@@ -371,6 +371,20 @@ add('unsortedSegmentSum', [f32(5, 2), r(i32(5), 0, 2)], (x, i) => tf.unsortedSeg
 add('diag', [f32(3)], (x) => tf.diag(x));
 add('diag 2-D int32', [i32(2, 2)], (x) => tf.diag(x));
 add('bandPart', [f32(4, 4)], (x) => tf.linalg.bandPart(x, 1, 0));
+// Boxes across the image's edge, two images: samples inside, extrapolated and (index 2) a box
+// outside the batch (zeros; tfjs-wasm leaves it unwritten, so no index 2 there).
+add('image.cropAndResize bilinear', [f32(2, 4, 5, 2), r(f32(3, 4), -0.2, 1.2), r(i32(3), 0, 1)],
+  (x, b, i) => tf.image.cropAndResize(T4(x), b as tf.Tensor2D, T1(i), [3, 2], 'bilinear', 0.5));
+add('image.cropAndResize nearest', [f32(2, 4, 5, 2), r(f32(3, 4), -0.2, 1.2), r(i32(3), 0, 1)],
+  (x, b, i) => tf.image.cropAndResize(T4(x), b as tf.Tensor2D, T1(i), [2, 4], 'nearest', -1));
+add('localResponseNormalization', [f32(2, 2, 2, 6)], (x) => tf.localResponseNormalization(T4(x), 2, 1.5, 0.3, 0.75));
+add('grad localResponseNormalization', [f32(1, 2, 2, 5)], (x) => tf.grad((a) => sq(tf.localResponseNormalization(T4(a), 1, 1, 0.5, 0.5)))(x));
+// A row sorted in the function (topk's values, reversed); integral values, so that ties occur.
+add('searchSorted left / right', [r(f32(2, 6), -3, 3, { integral: true }), r(f32(2, 4), -3, 3, { integral: true })],
+  (s, v) => { const row = tf.reverse(tf.topk(s, 6).values, -1); return [tf.searchSorted(row, v, 'left'), tf.searchSorted(row, v, 'right')]; });
+add('conv3d same stride [1,2,1]', [f32(1, 3, 4, 4, 2), f32(2, 3, 2, 2, 3)], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, [1, 2, 1], 'same'));
+add('maxPool3d / avgPool3d 2x2x2 valid', [f32(2, 4, 4, 4, 1)], (x) => [tf.maxPool3d(x as tf.Tensor5D, 2, 2, 'valid'), tf.avgPool3d(x as tf.Tensor5D, 2, 2, 'valid')]);
+add('maxPool3d / avgPool3d 3x3x3 same', [f32(1, 3, 4, 5, 2)], (x) => [tf.maxPool3d(x as tf.Tensor5D, 3, 1, 'same'), tf.avgPool3d(x as tf.Tensor5D, 3, 1, 'same')]);
 
 // ---- gradients ------------------------------------------------------------------------------------
 
