@@ -71,6 +71,19 @@ function wasmConvNaNs(y: tf.Tensor, x: tf.Tensor, f: tf.Tensor, bias: tf.Tensor 
   return channelwiseNaNs(x.dataSync(), f.dataSync(), bias?.dataSync(), data) ? tf.tensor(data, y.shape, 'float32') : y;
 }
 
+/**
+ * max_pool / avg_pool. On wasm, tfjs-wasm's MaxPool and AvgPool (XNNPACK) give -Infinity for a
+ * window holding a NaN: the -Infinity results are checked (see maxPoolNaNs, avgPoolNaNs).
+ */
+function pool2d(x: tf.Tensor, a: AttrReader, ctx: ExecCtx, max: boolean): tf.Tensor {
+  const p = poolAttrs(a);
+  const y = emptyPool(x, a) ?? (max ? tf.maxPool : tf.avgPool)(x as tf.Tensor4D, p.filterSize, p.strides, p.pad);
+  if (ctx.backend !== 'wasm' || y.size === 0 || x.dtype !== 'float32') return y;
+  const data = y.dataSync().slice() as Float32Array;
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], p.filterSize, p.strides, 1, p.pad as 'same');
+  return (max ? maxPoolNaNs : avgPoolNaNs)(x.dataSync(), x.shape, info, data) ? tf.tensor(data, y.shape, 'float32') : y;
+}
+
 /** FusedConv2D / FusedDepthwiseConv2D: (x, filter, [bias], [prelu weights]). */
 function fusedConv(kernel: 'FusedConv2D' | 'FusedDepthwiseConv2D', ins: tf.Tensor[], a: AttrReader, ctx: ExecCtx): tf.Tensor {
   const { bias, preluActivationWeights, activation, leakyreluAlpha } = fusedExtras(ins, a);
@@ -602,24 +615,8 @@ const TABLE: Record<OpName, OpKernel | Unsupported> = {
     { ...convAttrs(a), inputShape: shapeOf(ctx, a.dims('input_shape')) }),
   depthwise_conv2d_backprop_filter: ([x, dy], a) => runKernel('DepthwiseConv2dNativeBackpropFilter', { x: x!, dy: dy! },
     { ...convAttrs(a), filterShape: [...a.ints('filter_shape')] }),
-  max_pool: ([x], a, ctx) => {
-    const p = poolAttrs(a);
-    const y = emptyPool(x!, a) ?? tf.maxPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad);
-    if (ctx.backend !== 'wasm' || y.size === 0 || x!.dtype !== 'float32') return y;
-    // tfjs-wasm's MaxPool gives -Infinity for a window with a NaN (see maxPoolNaNs).
-    const data = y.dataSync().slice() as Float32Array;
-    const info = tf.backend_util.computePool2DInfo(x!.shape as [number, number, number, number], p.filterSize, p.strides, 1, p.pad as 'same');
-    return maxPoolNaNs(x!.dataSync(), x!.shape, info, data) ? tf.tensor(data, y.shape, 'float32') : y;
-  },
-  avg_pool: ([x], a, ctx) => {
-    const p = poolAttrs(a);
-    const y = emptyPool(x!, a) ?? tf.avgPool(x! as tf.Tensor4D, p.filterSize, p.strides, p.pad);
-    if (ctx.backend !== 'wasm' || y.size === 0 || x!.dtype !== 'float32') return y;
-    // tfjs-wasm's AvgPool gives -Infinity for a window with a NaN (see avgPoolNaNs).
-    const data = y.dataSync().slice() as Float32Array;
-    const info = tf.backend_util.computePool2DInfo(x!.shape as [number, number, number, number], p.filterSize, p.strides, 1, p.pad as 'same');
-    return avgPoolNaNs(x!.dataSync(), x!.shape, info, data) ? tf.tensor(data, y.shape, 'float32') : y;
-  },
+  max_pool: ([x], a, ctx) => pool2d(x!, a, ctx, true),
+  avg_pool: ([x], a, ctx) => pool2d(x!, a, ctx, false),
   max_pool_grad: ([dy, x, y], a) => runKernel('MaxPoolGrad', { dy: dy!, input: x!, output: y! }, poolAttrs(a)),
   avg_pool_grad: ([dy, x], a) => runKernel('AvgPoolGrad', { dy: dy!, input: x! }, poolAttrs(a)),
   // tf.batchNorm (the FusedBatchNorm kernel) indexes its parameters modulo their size, which

@@ -4,23 +4,16 @@
  * and paddings, with a symbolic batch, compiled on cpu, wasm, onnxruntime and auto, equal to
  * eager tfjs-cpu within float32 rounding; a tfjs-layers 3-D CNN; the export in ONNX Runtime.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { ensureBackend } from '../../runtime/backends/select.js';
+import { eagerOnCpuWithWasm, lcg } from './support.js';
 
-beforeAll(async () => {
-  await ensureBackend('wasm');
-  await tf.setBackend('cpu');
-});
+eagerOnCpuWithWasm();
 
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-}
 
 function close(got: tf.Tensor, want: tf.Tensor, tol: number, where: string): void {
   expect(got.shape, where).toEqual(want.shape);

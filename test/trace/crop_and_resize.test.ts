@@ -8,23 +8,16 @@
  * unwritten). The image's edge, where the two positions differ; NaN boxes; tfjs-layers CenterCrop
  * with a symbolic batch; the export in ONNX Runtime.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { ensureBackend } from '../../runtime/backends/select.js';
+import { eagerOnCpuWithWasm, lcg } from './support.js';
 
-beforeAll(async () => {
-  await ensureBackend('wasm');
-  await tf.setBackend('cpu');
-});
+eagerOnCpuWithWasm();
 
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-}
 
 type Method = 'bilinear' | 'nearest';
 

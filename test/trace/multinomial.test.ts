@@ -4,24 +4,16 @@
  * event per row); an unseeded draw gives fresh samples on every call with the probabilities'
  * frequencies; both export to ONNX and run in ONNX Runtime.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import fc from 'fast-check';
 import seedrandom from 'seedrandom';
 import * as gc from 'graphc';
-import { ensureBackend } from '../../runtime/backends/select.js';
+import { eagerOnCpuWithWasm, lcg } from './support.js';
 
-beforeAll(async () => {
-  await ensureBackend('wasm');
-  await tf.setBackend('cpu');
-});
+eagerOnCpuWithWasm();
 
-/** A small generator of test data (not the one under test). */
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-}
 
 describe('multinomial traced', () => {
   it('property: seeded draws equal eager tfjs-cpu exactly on cpu, wasm, onnxruntime and auto, symbolic batch', async () => {

@@ -5,22 +5,15 @@
  * to eager tfjs-cpu; symbolic batch, row length and number of values in one graph; the export
  * in ONNX Runtime.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { ensureBackend } from '../../runtime/backends/select.js';
+import { eagerOnCpuWithWasm, lcg } from './support.js';
 
-beforeAll(async () => {
-  await ensureBackend('wasm');
-  await tf.setBackend('cpu');
-});
+eagerOnCpuWithWasm();
 
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-}
 
 describe('searchSorted traced', () => {
   it('property: equals eager tfjs-cpu exactly on cpu, wasm, onnxruntime and auto', async () => {

@@ -5,22 +5,15 @@
  * tfjs-cpu; the input stays as it was; a KV-cache decoding step writes its row by a traced
  * position; the export runs in ONNX Runtime.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { ensureBackend } from '../../runtime/backends/select.js';
+import { eagerOnCpuWithWasm, lcg } from './support.js';
 
-beforeAll(async () => {
-  await ensureBackend('wasm');
-  await tf.setBackend('cpu');
-});
+eagerOnCpuWithWasm();
 
-function lcg(seed: number): () => number {
-  let s = seed;
-  return () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
-}
 
 /** Values with their sign of zero spelled out (toEqual treats −0 and 0 as different already; this keeps the message readable). */
 const spelled = (xs: ArrayLike<number>) => Array.from(xs, (v) => (Object.is(v, -0) ? '-0' : String(v)));
