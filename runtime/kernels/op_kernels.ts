@@ -62,13 +62,18 @@ function fusedExtras(ins: tf.Tensor[], a: AttrReader) {
  * (see isChannelwiseConv): its -Infinity results are checked. `bias`: the fused conv's, if any.
  */
 function wasmConvNaNs(y: tf.Tensor, x: tf.Tensor, f: tf.Tensor, bias: tf.Tensor | undefined, a: AttrReader, ctx: ExecCtx, depthwise: boolean): tf.Tensor {
-  if (ctx.backend !== 'wasm' || y.size === 0 || y.dtype !== 'float32' || x.rank !== 4 || f.rank !== 4) return y;
+  if (!wasmChannelwise(y, x, f, a, ctx, depthwise)) return y;
+  const data = y.dataSync().slice() as Float32Array;
+  return channelwiseNaNs(x.dataSync(), f.dataSync(), bias?.dataSync(), data) ? tf.tensor(data, y.shape, 'float32') : y;
+}
+
+/** Whether this conv runs on wasm as XNNPACK's channelwise kernel (see isChannelwiseConv). */
+function wasmChannelwise(y: tf.Tensor | undefined, x: tf.Tensor, f: tf.Tensor, a: AttrReader, ctx: ExecCtx, depthwise: boolean): boolean {
+  if (ctx.backend !== 'wasm' || y?.size === 0 || x.dtype !== 'float32' || x.rank !== 4 || f.rank !== 4) return false;
   const { strides, pad, dilations } = convAttrs(a);
   const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], f.shape as [number, number, number, number],
     strides, dilations, pad as 'same', undefined, depthwise, 'channelsLast');
-  if (!isChannelwiseConv(info, depthwise)) return y;
-  const data = y.dataSync().slice() as Float32Array;
-  return channelwiseNaNs(x.dataSync(), f.dataSync(), bias?.dataSync(), data) ? tf.tensor(data, y.shape, 'float32') : y;
+  return isChannelwiseConv(info, depthwise);
 }
 
 /**
@@ -92,6 +97,16 @@ function fusedConv(kernel: 'FusedConv2D' | 'FusedDepthwiseConv2D', ins: tf.Tenso
   if (preluActivationWeights) inputs['preluActivationWeights'] = preluActivationWeights;
   const depthwise = kernel === 'FusedDepthwiseConv2D';
   const pad = convPad(ins[0]!, ins[1]!, a, depthwise);
+  if (activation !== 'linear' && wasmChannelwise(undefined, ins[0]!, ins[1]!, a, ctx, depthwise)) {
+    // The channelwise kernel's -Infinity for a NaN is checked before the activation (fuzz seed
+    // 1702543: sigmoid of it gave 0 where tfjs-cpu gives NaN): linear, checked, then activated.
+    delete inputs['preluActivationWeights'];
+    return tf.tidy(() => {
+      const lin = runKernel(kernel, inputs, { ...convAttrs(a), pad, dataFormat: 'NHWC', activation: 'linear' });
+      const y = wasmConvNaNs(lin, ins[0]!, ins[1]!, bias, a, ctx, depthwise);
+      return activate(y, activation, leakyreluAlpha) ?? tf.prelu(y, preluActivationWeights!);
+    });
+  }
   const y = runKernel(kernel, inputs, { ...convAttrs(a), pad, dataFormat: 'NHWC', activation, leakyreluAlpha });
   return activation === 'linear' ? wasmConvNaNs(y, ins[0]!, ins[1]!, bias, a, ctx, depthwise) : y;
 }

@@ -288,12 +288,22 @@ function conv(prog: WasmProgram, st: PlanStep, ins: number[], out: number): Buil
     if (bs.length !== 1 || bs[0] !== info.outChannels || prog.dt(st.ins[2]!) !== 'float32') throw new NoDirect('fused_conv2d');
     bias = ins[2]!;
   }
-  const f = prog.fn('FusedConv2D'), fix = activation === 'linear' ? nans(bias) : undefined;
+  const f = prog.fn('FusedConv2D'), fix = nans(bias);
+  // A channelwise conv's NaN check comes before its activation (fuzz seed 1702543): the kernel
+  // runs linear, then the activation as its own step.
+  let kernelAct = act, after: (() => void) | null = null;
+  if (fix !== undefined && activation !== 'linear') {
+    const step = ACTIVATION_STEP[activation as FusedActivation];
+    if (step === undefined) throw new NoDirect('fused_conv2d');
+    kernelAct = wasmActivation('linear')!;
+    after = step(prog, out, alpha);
+  }
   return { inPlace: false, run: () => {
     f(ids[x]!, xs[0]!, xs[1]!, xs[2]!, ids[w]!, info.filterHeight, info.filterWidth, bias < 0 ? 0 : ids[bias]!,
       p.top, p.right, p.bottom, p.left, same, info.dilationHeight, info.dilationWidth, info.strideHeight, info.strideWidth,
-      info.inChannels, info.outChannels, act, 0, alpha, ids[out]!);
+      info.inChannels, info.outChannels, kernelAct, 0, alpha, ids[out]!);
     fix?.();
+    after?.();
   } };
 }
 

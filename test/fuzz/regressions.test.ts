@@ -195,6 +195,26 @@ describe('fuzz regressions, more wasm kernels', () => {
     f.dispose();
   });
 
+  // seed 1702543: the same kernel under a fused activation. conv2d (1×1, one channel) then sigmoid
+  // fuses into one FusedConv2D: its -Infinity for a NaN went through the sigmoid (0) before the
+  // check could see it. A channelwise conv now runs linear, is checked, then activated.
+  it.each([true, false])('NaN through a 1×1 channelwise conv with a fused activation stays NaN (optimize %s)', async (optimize) => {
+    const fn = (x: tf.Tensor, b: tf.Tensor) => [
+      tf.sigmoid(tf.conv2d(x as tf.Tensor4D, tf.tensor([0.25], [1, 1, 1, 1]) as tf.Tensor4D, 1, 'same')),
+      tf.elu(tf.add(tf.depthwiseConv2d(tf.reshape(x, [1, 2, 1, 5]) as tf.Tensor4D, tf.tensor([2, -1, 0.5, 1, 3], [1, 1, 5, 1]) as tf.Tensor4D, 1, 'valid'), b)),
+    ];
+    const f = gc.compile(fn, { inputs: [gc.spec([1, 2, 5, 1]), gc.spec([5])], backend: 'wasm', optimize });
+    const x = tf.tensor([-Infinity, 2.75, -0.25, -3.25, Infinity, 2.75, 3.75, -0.25, NaN, Infinity], [1, 2, 5, 1]);
+    const [s, e] = (await f(x, tf.tensor1d([0, 1, 0, -1, 0]))) as unknown as tf.Tensor[];
+    const [ws, we] = fn(x, tf.tensor1d([0, 1, 0, -1, 0])).map((t) => Array.from(t.dataSync()));  // eager tfjs-cpu
+    const sv = await values(s), ev = await values(e);
+    expect(sv[8]).toBeNaN();
+    expect(ev[8]).toBeNaN();
+    sv.forEach((v, i) => (Number.isNaN(ws![i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(ws![i]!, 6)));
+    ev.forEach((v, i) => (Number.isNaN(we![i]!) ? expect(v).toBeNaN() : expect(v).toBeCloseTo(we![i]!, 6)));
+    f.dispose();
+  });
+
   // seed 15431: a 'same' conv whose stride is larger than its filter (1×2 filter, stride 2, over
   // 6 rows). tfjs-wasm passes it to XNNPACK as TF SAME padding, which XNNPACK computes as
   // (out−1)·stride + filter − in unsigned: negative here (tfjs clamps it to 0), and the result
