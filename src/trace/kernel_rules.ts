@@ -630,11 +630,9 @@ function depthTaps(ctx: TraceCtx, x: Value, info: Info3D, fill: number): Value[]
   // does not clamp it to 0 as for 2-D): the windows then start inside the input. Negative pads
   // crop; positive ones pad (height and width by the 2-D op, see hwAttrs).
   let v = reshapeTo(ctx, x, [b, d, h * w, c]);
-  let depth = d;
   if (front < 0 || back < 0) {
     const cut0 = Math.max(0, -front), cut1 = Math.max(0, -back);
-    depth = Math.max(0, d - cut0 - cut1);
-    v = ctx.emit('slice', [v], { begin: [0, cut0, 0, 0], size: [b, depth, h * w, c] });
+    v = ctx.emit('slice', [v], { begin: [0, cut0, 0, 0], size: [b, Math.max(0, d - cut0 - cut1), h * w, c] });
   }
   if (front > 0 || back > 0) {
     v = ctx.emit('pad', [v], { paddings: [0, 0, Math.max(0, front), Math.max(0, back), 0, 0, 0, 0], value: fill });
@@ -905,7 +903,8 @@ const cropAndResize: KernelRule = (ctx, ins, a) => {
     const idx = (v: Value) => clampIdx(ctx.emit('cast', [v], { dtype: 'int32' }), size);
     // Math.round: floor, plus one from a fraction of one half up (pos − floor(pos) is exact).
     const lo = nearest ? idx(ctx.emit('add', [fl, f32(ctx, ctx.emit('greater_equal', [frac, ctx.scalar(0.5, 'float32')]))])) : idx(fl);
-    return { lo, hi: nearest ? lo : idx(ctx.emit('ceil', [pos])), frac, bad, nan: ctx.emit('is_nan', [pos]) };
+    // NaN positions: bilinear's NaN fraction carries them; nearest reads a pixel and needs the mask.
+    return { lo, hi: nearest ? lo : idx(ctx.emit('ceil', [pos])), frac, bad, nan: nearest ? ctx.emit('is_nan', [pos]) : undefined };
   };
   const ys = axis(0, h, ch), xs = axis(1, w, cw);
 

@@ -10,16 +10,11 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import * as ort from 'onnxruntime-node';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { eagerOnCpuWithWasm, lcg } from './support.js';
+import { close, eagerOnCpuWithWasm, lcg } from './support.js';
 
 eagerOnCpuWithWasm();
 
 
-function close(got: tf.Tensor, want: tf.Tensor, tol: number, where: string): void {
-  expect(got.shape, where).toEqual(want.shape);
-  const g = got.dataSync(), w = want.dataSync();
-  for (let i = 0; i < w.length; i++) expect(Math.abs(g[i]! - w[i]!), `${where} [${i}]: ${g[i]} vs ${w[i]}`).toBeLessThanOrEqual(tol * (1 + Math.abs(w[i]!)));
-}
 
 describe('3-D convolution and pooling traced', () => {
   it('property: conv3d, maxPool3d and avgPool3d equal eager tfjs-cpu on cpu, wasm, onnxruntime and auto, symbolic batch', async () => {

@@ -10,16 +10,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as ort from 'onnxruntime-node';
 import fc from 'fast-check';
 import * as gc from 'graphc';
-import { eagerOnCpuWithWasm, lcg } from './support.js';
+import { close, eagerOnCpuWithWasm, lcg } from './support.js';
 
 eagerOnCpuWithWasm();
 
 
-/** |got − want| within tol·(1 + |want|) everywhere. */
-function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, where: string): void {
-  expect(got.length, where).toBe(want.length);
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${where} [${i}]: ${got[i]} vs ${want[i]}`).toBeLessThanOrEqual(tol * (1 + Math.abs(want[i]!)));
-}
 
 describe('localResponseNormalization traced', () => {
   it('property: forward and gradient equal eager tfjs-cpu on cpu, wasm, onnxruntime and auto, symbolic batch', async () => {
